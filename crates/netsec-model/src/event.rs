@@ -1,0 +1,339 @@
+//! Decoded application-layer events: what netsec-proto understood of a
+//! flow's payload, in owned form so that analysers and exporters never
+//! re-parse bytes.
+//!
+//! Each event carries an [`EventContext`] that joins it back to its flow
+//! (flow id and Community ID), as Zeek's `uid` does.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::flow::{Direction, Endpoint, FlowId};
+use crate::packet::{MacAddr, Transport};
+use crate::time::Timestamp;
+
+/// Where and when an event happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventContext {
+    /// Time of the packet that completed the event.
+    pub ts: Timestamp,
+    /// Number of that packet in the input.
+    pub packet_number: u64,
+    /// Flow the event belongs to (absent for flowless events such as ARP).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub flow_id: Option<FlowId>,
+    /// Community ID of that flow.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub community_id: Option<String>,
+    /// Sender of the packet.
+    pub src: Endpoint,
+    /// Receiver of the packet.
+    pub dst: Endpoint,
+    /// Transport protocol.
+    pub transport: Transport,
+    /// Direction relative to the flow's originator.
+    pub direction: Direction,
+}
+
+/// One decoded application-layer event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AppEvent {
+    /// A DNS query or response.
+    Dns(DnsEvent),
+    /// An HTTP request or response head.
+    Http(HttpEvent),
+    /// A TLS handshake message.
+    Tls(TlsEvent),
+    /// An SSH identification banner.
+    Ssh(SshEvent),
+    /// An SMB1 or SMB2/3 message header.
+    Smb(SmbEvent),
+    /// A DHCP message.
+    Dhcp(DhcpEvent),
+    /// An NTP message.
+    Ntp(NtpEvent),
+}
+
+impl AppEvent {
+    /// The context shared by every kind of event.
+    pub fn context(&self) -> &EventContext {
+        match self {
+            AppEvent::Dns(e) => &e.ctx,
+            AppEvent::Http(e) => &e.ctx,
+            AppEvent::Tls(e) => &e.ctx,
+            AppEvent::Ssh(e) => &e.ctx,
+            AppEvent::Smb(e) => &e.ctx,
+            AppEvent::Dhcp(e) => &e.ctx,
+            AppEvent::Ntp(e) => &e.ctx,
+        }
+    }
+
+    /// Short name of the event kind, used for log file names (`dns`, `http`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppEvent::Dns(_) => "dns",
+            AppEvent::Http(_) => "http",
+            AppEvent::Tls(_) => "tls",
+            AppEvent::Ssh(_) => "ssh",
+            AppEvent::Smb(_) => "smb",
+            AppEvent::Dhcp(_) => "dhcp",
+            AppEvent::Ntp(_) => "ntp",
+        }
+    }
+}
+
+/// A DNS message (RFC 1035), query or response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// Transaction id.
+    pub id: u16,
+    /// True for a response (QR bit).
+    pub is_response: bool,
+    /// Opcode (0 = QUERY).
+    pub opcode: u8,
+    /// Response code (0 = NOERROR, 3 = NXDOMAIN, …).
+    pub rcode: u16,
+    /// Header flags as set: `aa`, `tc`, `rd`, `ra`, `ad`, `cd`.
+    pub flags: Vec<String>,
+    /// Questions.
+    pub questions: Vec<DnsQuestion>,
+    /// Answer section records.
+    pub answers: Vec<DnsRecord>,
+    /// Authority section records.
+    pub authorities: Vec<DnsRecord>,
+    /// Additional section records (OPT excluded).
+    pub additionals: Vec<DnsRecord>,
+}
+
+/// A question of a DNS message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsQuestion {
+    /// Queried name, without the trailing dot, as it appeared (case kept).
+    pub name: String,
+    /// Record type mnemonic (`A`, `AAAA`, `TXT`, …) or `TYPEnnn`.
+    pub qtype: String,
+    /// Record type number.
+    pub qtype_code: u16,
+    /// Class (1 = IN).
+    pub qclass: u16,
+}
+
+/// A resource record of a DNS message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    /// Owner name, without the trailing dot.
+    pub name: String,
+    /// Record type mnemonic.
+    pub rtype: String,
+    /// Record type number.
+    pub rtype_code: u16,
+    /// Time to live, seconds.
+    pub ttl: u32,
+    /// Presentation form of the data (`93.184.216.34`, `mail.example.com`, quoted TXT strings, …).
+    pub data: String,
+}
+
+/// An HTTP/1.x message head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// Request or response.
+    pub message: HttpMessage,
+    /// Protocol version from the start line (`1.1`).
+    pub version: String,
+    /// Selected headers, lower-cased names, in order, values cut at 1 KiB.
+    pub headers: Vec<(String, String)>,
+}
+
+/// The start line of an HTTP message and its most used headers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HttpMessage {
+    /// A request.
+    Request {
+        /// Method (`GET`, `POST`, …).
+        method: String,
+        /// Request target as sent.
+        uri: String,
+        /// `Host` header.
+        host: Option<String>,
+        /// `User-Agent` header.
+        user_agent: Option<String>,
+    },
+    /// A response.
+    Response {
+        /// Status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+        /// `Server` header.
+        server: Option<String>,
+        /// `Content-Type` header.
+        content_type: Option<String>,
+        /// `Content-Length` header, when a valid number.
+        content_length: Option<u64>,
+    },
+}
+
+/// A TLS handshake message, with the fields fingerprinting (JA3/JA4) and
+/// certificate analysis need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// The message.
+    pub message: TlsMessage,
+}
+
+/// The TLS handshake messages netsec-proto extracts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TlsMessage {
+    /// ClientHello (RFC 8446 §4.1.2).
+    ClientHello(ClientHello),
+    /// ServerHello (RFC 8446 §4.1.3).
+    ServerHello(ServerHello),
+    /// Certificate message (TLS ≤ 1.2, where it is sent in clear).
+    Certificate {
+        /// DER certificates, leaf first.
+        chain: Vec<Vec<u8>>,
+    },
+}
+
+/// Fields of a ClientHello, in wire order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClientHello {
+    /// Record-layer version.
+    pub record_version: u16,
+    /// `legacy_version` of the hello.
+    pub version: u16,
+    /// Cipher suites offered, GREASE included as sent.
+    pub cipher_suites: Vec<u16>,
+    /// Extension types in order, GREASE included as sent.
+    pub extensions: Vec<u16>,
+    /// Server name (SNI), when sent.
+    pub server_name: Option<String>,
+    /// ALPN protocols offered.
+    pub alpn: Vec<String>,
+    /// supported_groups (elliptic curves).
+    pub supported_groups: Vec<u16>,
+    /// ec_point_formats.
+    pub ec_point_formats: Vec<u8>,
+    /// signature_algorithms.
+    pub signature_algorithms: Vec<u16>,
+    /// supported_versions.
+    pub supported_versions: Vec<u16>,
+}
+
+/// Fields of a ServerHello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ServerHello {
+    /// Record-layer version.
+    pub record_version: u16,
+    /// `legacy_version` of the hello.
+    pub version: u16,
+    /// Cipher suite chosen.
+    pub cipher_suite: u16,
+    /// Extension types in order.
+    pub extensions: Vec<u16>,
+    /// supported_versions selection (TLS 1.3), when present.
+    pub selected_version: Option<u16>,
+    /// ALPN protocol chosen, when present.
+    pub alpn: Option<String>,
+}
+
+/// An SSH identification string (RFC 4253 §4.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SshEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// Protocol version (`2.0`).
+    pub proto_version: String,
+    /// Software version (`OpenSSH_9.2p1`).
+    pub software: String,
+    /// Comments after the software version, if any.
+    pub comments: Option<String>,
+}
+
+/// An SMB message header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmbEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// 1 for SMB1, 2 for SMB2/3.
+    pub version: u8,
+    /// Command code.
+    pub command: u16,
+    /// Command name (`NEGOTIATE`, `SESSION_SETUP`, `TREE_CONNECT`, …).
+    pub command_name: String,
+    /// NT status.
+    pub status: u32,
+    /// True for a response.
+    pub is_response: bool,
+    /// Negotiated or offered dialects (SMB2 NEGOTIATE), as `0x0311` numbers.
+    pub dialects: Vec<u16>,
+}
+
+/// A DHCP message (RFC 2131).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DhcpEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// Message type option 53 (`DISCOVER`, `OFFER`, `REQUEST`, `ACK`, …).
+    pub message_type: String,
+    /// Transaction id.
+    pub xid: u32,
+    /// Client hardware address.
+    pub client_mac: MacAddr,
+    /// `ciaddr`, when not 0.0.0.0.
+    pub client_ip: Option<IpAddr>,
+    /// `yiaddr`, the address offered or assigned, when not 0.0.0.0.
+    pub assigned_ip: Option<IpAddr>,
+    /// Requested IP option 50.
+    pub requested_ip: Option<IpAddr>,
+    /// Host name option 12.
+    pub hostname: Option<String>,
+    /// Server identifier option 54.
+    pub server_id: Option<IpAddr>,
+    /// Lease time option 51, seconds.
+    pub lease_secs: Option<u32>,
+}
+
+/// An NTP message header (RFC 5905).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NtpEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// Version number.
+    pub version: u8,
+    /// Mode (3 client, 4 server, 6 control, 7 private/monlist).
+    pub mode: u8,
+    /// Stratum.
+    pub stratum: u8,
+}
+
+/// An ARP packet (RFC 826), flowless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArpInfo {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Packet number.
+    pub packet_number: u64,
+    /// 1 request, 2 reply.
+    pub operation: u16,
+    /// Sender hardware address.
+    pub sender_mac: MacAddr,
+    /// Sender protocol address.
+    pub sender_ip: std::net::Ipv4Addr,
+    /// Target hardware address.
+    pub target_mac: MacAddr,
+    /// Target protocol address.
+    pub target_ip: std::net::Ipv4Addr,
+    /// Ethernet source of the frame (may differ from `sender_mac` when spoofed).
+    pub eth_src: Option<MacAddr>,
+}

@@ -1,0 +1,66 @@
+//! The shared vocabulary of netsec: every crate speaks these types, so a
+//! detector, an exporter or the CLI never re-parses packet bytes.
+//!
+//! - [`packet`]: the raw frame a capture yields ([`RawPacket`]) and the decoded,
+//!   allocation-free header view analysers consume ([`PacketInfo`]);
+//! - [`flow`]: endpoints, the direction-free [`FlowKey`] and the [`FlowRecord`]
+//!   a flow table emits;
+//! - [`event`]: decoded application events (DNS, HTTP, TLS, SSH, SMB, DHCP, NTP, ARP);
+//! - [`finding`]: [`Finding`] with severity, confidence, MITRE ATT&CK ids and evidence;
+//! - [`analyzer`]: the streaming [`Analyzer`] / [`FindingSink`] contract;
+//! - [`time`]: packet time in nanoseconds.
+//!
+//! # Example
+//!
+//! A detector reports what it saw, with the numbers a responder can check:
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use netsec_model::{Comparison, EntityRole, Finding, FindingCategory, Severity, TimeRange, Timestamp};
+//!
+//! let scanner = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+//! let finding = Finding::new(
+//!     "tcp_port_scan",
+//!     "TCP SYN scan of 10.0.0.7",
+//!     FindingCategory::Reconnaissance,
+//!     Severity::Medium,
+//!     0.95,
+//!     TimeRange { start: Timestamp::from_secs_nanos(1_700_000_000, 0),
+//!                 end: Timestamp::from_secs_nanos(1_700_000_004, 0) },
+//!     "example",
+//! )
+//! .with_mitre(["T1046"])
+//! .with_entity(EntityRole::Source, netsec_model::EntityValue::Host { ip: scanner })
+//! .with_measurement("distinct_ports", 1000.0, "ports", Comparison::GreaterOrEqual, 25.0)
+//! .with_summary("10.0.0.5 sent SYNs to 1000 ports of 10.0.0.7 in 4 s");
+//!
+//! assert_eq!(finding.evidence.measurements[0].to_string(), "distinct_ports = 1000 ports (>= 25)");
+//! let json = serde_json::to_string(&finding).unwrap();
+//! assert!(json.contains("\"T1046\""));
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod analyzer;
+pub mod event;
+pub mod finding;
+pub mod flow;
+pub mod packet;
+pub mod time;
+
+pub use analyzer::{Analyzer, FindingSink};
+pub use event::{
+    AppEvent, ArpInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord, EventContext,
+    HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
+};
+pub use finding::{
+    Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,
+    Measurement, Severity,
+};
+pub use flow::{
+    AppProto, Direction, DirectionStats, Endpoint, FlowEndReason, FlowId, FlowKey, FlowRecord,
+    FlowRef, TcpState,
+};
+pub use packet::{IpInfo, LinkType, MacAddr, PacketInfo, RawPacket, TcpFlags, Transport};
+pub use time::{Duration, TimeRange, Timestamp};
