@@ -1,5 +1,7 @@
 //! `netsec`: the command-line front end. It parses arguments, wires the
 //! library crates into a pipeline and prints; no analysis happens here.
+//!
+//! Each subcommand lives in its own module under `commands/`.
 
 #![forbid(unsafe_code)]
 
@@ -18,9 +20,13 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    // One variant per subcommand module; keep one line each.
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        // One arm per subcommand; each returns an ExitCode.
+    }
 }

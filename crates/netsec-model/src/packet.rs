@@ -327,6 +327,9 @@ pub struct PacketInfo {
     pub dst_mac: Option<MacAddr>,
     /// Outermost 802.1Q VLAN id, 0 when untagged.
     pub vlan: u16,
+    /// EtherType of the network layer after VLAN tags (0x0800 IPv4, 0x86dd IPv6,
+    /// 0x0806 ARP), also set for link types without Ethernet (raw IP, SLL, NULL).
+    pub ether_type: u16,
     /// Network and transport layer, `None` for non-IP frames (ARP, LLDP, …).
     pub ip: Option<IpInfo>,
 }
