@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Records testdata/sample.pcap: real traffic between two hosts in network
+# namespaces this script creates (client 10.252.0.10, server 10.252.0.20,
+# joined by a bridge in a third namespace where tcpdump listens).
+#
+# Traffic, all made by the real tools from Debian's packages:
+#   - dig (UDP and TCP DNS: A, AAAA, MX, TXT, NXDOMAIN) against dnsmasq
+#   - curl over HTTP and over HTTPS (TLS 1.2 and 1.3, SNI) against nginx
+#   - ssh (banner exchange and key exchange; authentication refused) against sshd
+#   - ping, and nmap -sS on ports 1-200 of the server
+#
+# Needs root, iproute2, tcpdump, dnsmasq, nginx, openssh-server, openssl, curl,
+# dig, nmap. Usage: sudo scripts/record-sample.sh [OUT.pcap]
+# Everything is torn down on exit, even on failure.
+set -euo pipefail
+
+OUT=${1:-testdata/sample.pcap}
+P=nslead
+WORK=$(mktemp -d)
+C=10.252.0.10
+S=10.252.0.20
+
+cleanup() {
+    set +e
+    for pidfile in "$WORK"/*.pid; do
+        [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+    done
+    ip netns pids $P-server 2>/dev/null | xargs -r kill 2>/dev/null
+    ip netns pids $P-sw 2>/dev/null | xargs -r kill -INT 2>/dev/null
+    sleep 0.5
+    for ns in $P-client $P-server $P-sw; do ip netns del $ns 2>/dev/null; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" != 0 ]; then
+    echo "record-sample.sh: needs root to create network namespaces" >&2
+    exit 1
+fi
+
+for ns in $P-client $P-server $P-sw; do ip netns add $ns; done
+ip -n $P-sw link add br0 type bridge
+ip -n $P-sw link set br0 up
+for h in client server; do
+    ip link add $P-$h type veth peer name eth0 netns $P-$h
+    ip link set $P-$h netns $P-sw
+    ip -n $P-sw link set $P-$h master br0 up
+    ip -n $P-$h link set lo up
+    ip -n $P-$h link set eth0 up
+done
+ip -n $P-client addr add $C/24 dev eth0
+ip -n $P-server addr add $S/24 dev eth0
+ip netns exec $P-client sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip netns exec $P-server sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+
+# --- server side -----------------------------------------------------------
+cat >"$WORK/dnsmasq.conf" <<EOF
+no-resolv
+no-hosts
+listen-address=$S
+bind-interfaces
+address=/www.example.lab/$S
+address=/secure.example.lab/$S
+host-record=ipv6.example.lab,fd00::20
+mx-host=example.lab,mail.example.lab,10
+txt-record=example.lab,"v=spf1 ip4:$S -all"
+log-facility=$WORK/dnsmasq.log
+EOF
+ip netns exec $P-server dnsmasq --conf-file="$WORK/dnsmasq.conf" --pid-file="$WORK/dnsmasq.pid"
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=secure.example.lab" \
+    -addext "subjectAltName=DNS:secure.example.lab" \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+mkdir -p "$WORK/www"
+echo "<html><head><title>netsec sample</title></head><body>hello</body></html>" >"$WORK/www/index.html"
+cat >"$WORK/nginx.conf" <<EOF
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events {}
+http {
+    access_log off;
+    server { listen $S:80; root $WORK/www; }
+    server {
+        listen $S:443 ssl;
+        server_name secure.example.lab;
+        ssl_certificate $WORK/cert.pem;
+        ssl_certificate_key $WORK/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $WORK/www;
+    }
+}
+EOF
+ip netns exec $P-server nginx -c "$WORK/nginx.conf"
+
+ssh-keygen -q -t ed25519 -N "" -f "$WORK/ssh_host_ed25519_key"
+mkdir -p /run/sshd
+cat >"$WORK/sshd_config" <<EOF
+ListenAddress $S
+HostKey $WORK/ssh_host_ed25519_key
+PidFile $WORK/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+EOF
+ip netns exec $P-server /usr/sbin/sshd -f "$WORK/sshd_config"
+sleep 1
+
+# --- capture ----------------------------------------------------------------
+ip netns exec $P-sw tcpdump -i br0 -U -w "$WORK/sample.pcap" 2>"$WORK/tcpdump.log" &
+echo $! >"$WORK/tcpdump.pid"
+sleep 1
+
+run() { ip netns exec $P-client "$@" >/dev/null 2>&1 || true; }
+run ping -c 3 -i 0.2 $S
+run dig @$S www.example.lab A
+run dig @$S ipv6.example.lab AAAA
+run dig @$S example.lab MX
+run dig @$S example.lab TXT
+run dig @$S nosuchhost.example.lab A
+run dig +tcp @$S secure.example.lab A
+run curl -s -A "netsec-sample/1.0" http://www.example.lab/ --resolve www.example.lab:80:$S
+run curl -s http://www.example.lab/missing --resolve www.example.lab:80:$S
+run curl -sk --tls-max 1.2 https://secure.example.lab/ --resolve secure.example.lab:443:$S
+run curl -sk --tlsv1.3 https://secure.example.lab/ --resolve secure.example.lab:443:$S
+run ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=3 nobody@$S true
+run nmap -n -sS -Pn -p 1-200 --max-retries 1 $S
+sleep 1
+
+kill -INT "$(cat "$WORK/tcpdump.pid")"
+wait "$(cat "$WORK/tcpdump.pid")" 2>/dev/null || true
+rm -f "$WORK/tcpdump.pid"
+mkdir -p "$(dirname "$OUT")"
+cp "$WORK/sample.pcap" "$OUT"
+echo "wrote $OUT ($(stat -c %s "$OUT") bytes)"
