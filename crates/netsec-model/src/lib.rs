@@ -8,7 +8,8 @@
 //! - [`event`]: decoded application events (DNS, HTTP, TLS, SSH, SMB, DHCP, NTP, ARP);
 //! - [`finding`]: [`Finding`] with severity, confidence, MITRE ATT&CK ids and evidence;
 //! - [`analyzer`]: the streaming [`Analyzer`] / [`FindingSink`] contract;
-//! - [`time`]: packet time in nanoseconds.
+//! - [`time`]: packet time in nanoseconds;
+//! - [`ecs`]: Elastic Common Schema documents for logs.
 //!
 //! # Example
 //!
@@ -43,6 +44,7 @@
 #![warn(missing_docs)]
 
 pub mod analyzer;
+pub mod ecs;
 pub mod event;
 pub mod finding;
 pub mod flow;
