@@ -11,12 +11,17 @@
 #
 # Needs root, iproute2, tcpdump, dnsmasq, nginx, openssh-server, openssl, curl,
 # dig, nmap. Usage: sudo scripts/record-sample.sh [OUT.pcap]
+#
+# With PROFILE=bench the same lab records a larger base for benchmarks
+# (benches/compare.sh): 2000 DNS queries, 400 HTTP and 100 HTTPS requests,
+# a 30 MB HTTP download, 5 SSH sessions and nmap on ports 1-1000.
 # Everything is torn down on exit, even on failure.
 set -euo pipefail
 
 OUT=${1:-testdata/sample.pcap}
 P=nslead
 WORK=$(mktemp -d)
+chmod 755 "$WORK"  # nginx workers run as www-data
 C=10.252.0.10
 S=10.252.0.20
 
@@ -48,6 +53,14 @@ for h in client server; do
     ip -n $P-$h link set lo up
     ip -n $P-$h link set eth0 up
 done
+# Real NICs put MTU-sized frames on the wire: turn off segmentation offloads
+# so tcpdump sees those rather than 64 KB super-frames.
+if command -v ethtool >/dev/null; then
+    for h in client server; do
+        ip netns exec $P-$h ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1 || true
+        ip netns exec $P-sw ethtool -K $P-$h tso off gso off gro off >/dev/null 2>&1 || true
+    done
+fi
 ip -n $P-client addr add $C/24 dev eth0
 ip -n $P-server addr add $S/24 dev eth0
 ip netns exec $P-client sysctl -qw net.ipv6.conf.all.disable_ipv6=1
@@ -125,6 +138,22 @@ run curl -sk --tlsv1.3 https://secure.example.lab/ --resolve secure.example.lab:
 run ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o ConnectTimeout=3 nobody@$S true
 run nmap -n -sS -Pn -p 1-200 --max-retries 1 $S
+if [ "${PROFILE:-sample}" = bench ]; then
+    head -c 30000000 /dev/urandom >"$WORK/www/big.bin"
+    for i in $(seq 1 2000); do echo "host$i.example.lab A"; done >"$WORK/queries.txt"
+    run dig @$S -f "$WORK/queries.txt" +tries=1 +time=1
+    for i in $(seq 1 400); do echo "url = \"http://www.example.lab/?q=$i\""; done >"$WORK/urls.txt"
+    run curl -s -K "$WORK/urls.txt" --resolve www.example.lab:80:$S -o /dev/null
+    for i in $(seq 1 100); do
+        run curl -sk https://secure.example.lab/ --resolve secure.example.lab:443:$S -o /dev/null
+    done
+    run curl -s http://www.example.lab/big.bin --resolve www.example.lab:80:$S -o /dev/null
+    for i in $(seq 1 5); do
+        run ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+            -o ConnectTimeout=3 nobody@$S true
+    done
+    run nmap -n -sS -Pn -p 1-1000 --max-retries 1 $S
+fi
 sleep 1
 
 kill -INT "$(cat "$WORK/tcpdump.pid")"
