@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Side-by-side performance of `netsec analyze` against tshark and Suricata on
+# the same capture, in one run, on this machine. Writes docs/PERFORMANCE.md.
+#
+#   benches/compare.sh              # 1 GB capture (default)
+#   SIZE_GB=2 benches/compare.sh    # bigger
+#   SKIP_10GB=1 benches/compare.sh  # skip the 10 GB streaming RSS check
+#
+# Needs: tshark, suricata (7, bookworm-backports), /usr/bin/time; root only to
+# record the base traffic (scripts/record-sample.sh with PROFILE=bench) when
+# target/bench/base.pcap does not exist yet.
+#
+# The capture: a recorded base (DNS, HTTP, HTTPS, SSH, a 30 MB download, nmap)
+# replicated by make-capture into distinct hosts and times until it is at
+# least SIZE_GB. Each tool reads it from the page cache (one warm-up read first).
+#
+# What is timed:
+#   netsec analyze FILE --threads N --out DIR   decode, flows, app-layer parsing,
+#                                               all JSON-lines logs written
+#   tshark -r FILE -q -z conv,ip                (tshark's cheapest full dissection)
+#   suricata -r FILE --runmode single -k none   default suricata.yaml, Debian's
+#                                               bundled rules, eve.json on
+#   suricata -r FILE --runmode autofp -k none   all cores
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_GB=${SIZE_GB:-1}
+BENCH=target/bench
+BASE=$BENCH/base.pcap
+BIG=$BENCH/big-${SIZE_GB}g.pcap
+mkdir -p "$BENCH"
+
+if [ ! -f "$BASE" ]; then
+    PROFILE=bench scripts/record-sample.sh "$BASE"
+fi
+cargo build --release -p netsec-cli -p netsec-bench >/dev/null 2>&1 || cargo build --release -p netsec-cli -p netsec-bench
+NETSEC=target/release/netsec
+MAKE=target/release/make-capture
+
+base_bytes=$(stat -c %s "$BASE")
+copies=$(( (SIZE_GB * 1000000000 + base_bytes - 1) / base_bytes ))
+if [ ! -f "$BIG" ]; then
+    "$MAKE" "$BASE" "$copies" "$BIG"
+fi
+big_bytes=$(stat -c %s "$BIG")
+packets=$(( $(tshark -r "$BASE" -T fields -e frame.number 2>/dev/null | wc -l) * copies ))
+cat "$BIG" >/dev/null  # warm the page cache
+
+RESULTS=$(mktemp)
+measure() { # name, command...
+    local name=$1; shift
+    local out
+    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n1 )
+    echo "$name|$out" >>"$RESULTS"
+    echo "$name: ${out% *} s, $(( ${out#* } / 1024 )) MB peak RSS" >&2
+}
+
+RULES=$(mktemp)
+cat /etc/suricata/rules/*.rules >"$RULES"
+SURI_LOG=$(mktemp -d)
+NETSEC_OUT=$(mktemp -d)
+
+measure "netsec 1 thread" "$NETSEC" analyze "$BIG" --threads 1 --no-progress --out "$NETSEC_OUT/t1"
+measure "netsec 2 threads" "$NETSEC" analyze "$BIG" --threads 2 --no-progress --out "$NETSEC_OUT/t2"
+measure "netsec 1 thread, no logs" "$NETSEC" analyze "$BIG" --threads 1 --no-progress
+measure "tshark conv,ip" tshark -n -r "$BIG" -q -z conv,ip
+measure "suricata single" suricata -r "$BIG" --runmode single -k none -S "$RULES" -l "$SURI_LOG"
+rm -rf "${SURI_LOG:?}"/*
+measure "suricata autofp" suricata -r "$BIG" --runmode autofp -k none -S "$RULES" -l "$SURI_LOG"
+
+RSS10=""
+if [ -z "${SKIP_10GB:-}" ]; then
+    copies10=$(( (10 * 1000000000 + base_bytes - 1) / base_bytes ))
+    out=$( { /usr/bin/time -f "%e %M" bash -c "'$MAKE' '$BASE' $copies10 - | '$NETSEC' analyze - --threads 1 --no-progress --out '$NETSEC_OUT/t10'" >/dev/null 2>/dev/null; } 2>&1 | tail -n1 )
+    RSS10="$out"
+fi
+rm -rf "$SURI_LOG" "$NETSEC_OUT" "$RULES"
+
+secs() { grep "^$1|" "$RESULTS" | cut -d'|' -f2 | cut -d' ' -f1; }
+rss() { echo $(( $(grep "^$1|" "$RESULTS" | cut -d'|' -f2 | cut -d' ' -f2) / 1024 )); }
+ratio() { python3 -c "print(f'{$1/$2:.1f}')"; }
+rate() { python3 -c "print(f'{$1/$2/1e6:.2f}')"; }
+
+n1=$(secs "netsec 1 thread"); n2=$(secs "netsec 2 threads"); n0=$(secs "netsec 1 thread, no logs")
+ts=$(secs "tshark conv,ip"); ss=$(secs "suricata single"); sa=$(secs "suricata autofp")
+
+{
+cat <<EOF
+# Performance
+
+Measured by \`benches/compare.sh\` (SIZE_GB=$SIZE_GB) on $(date -u +%Y-%m-%d), one run, all tools on
+the same file from the page cache. Reproduce with:
+
+    benches/compare.sh
+
+Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),
+$(free -g | awk '/Mem:/{print $2}') GiB RAM. netsec $(git rev-parse --short HEAD), $(tshark --version 2>/dev/null | head -1 | cut -d'(' -f1),
+$(suricata -V 2>/dev/null | head -1).
+
+Capture: \`$BIG\`, $big_bytes bytes, $packets packets — \`target/bench/base.pcap\`
+(recorded by \`PROFILE=bench scripts/record-sample.sh\`: DNS, HTTP, HTTPS, SSH, a 30 MB
+download, nmap) replicated $copies times by \`make-capture\` into distinct hosts and times.
+
+| run | seconds | packets/s (M) | GB/s | peak RSS (MB) | netsec 1-thread speed-up |
+|---|---:|---:|---:|---:|---:|
+| netsec analyze, 1 thread, all logs | $n1 | $(rate $packets $n1) | $(python3 -c "print(f'{$big_bytes/$n1/1e9:.2f}')") | $(rss "netsec 1 thread") | 1.0 |
+| netsec analyze, 2 threads, all logs | $n2 | $(rate $packets $n2) | $(python3 -c "print(f'{$big_bytes/$n2/1e9:.2f}')") | $(rss "netsec 2 threads") | $(ratio $n1 $n2) |
+| netsec analyze, 1 thread, no logs | $n0 | $(rate $packets $n0) | $(python3 -c "print(f'{$big_bytes/$n0/1e9:.2f}')") | $(rss "netsec 1 thread, no logs") | $(ratio $n1 $n0) |
+| tshark -q -z conv,ip | $ts | $(rate $packets $ts) | $(python3 -c "print(f'{$big_bytes/$ts/1e9:.2f}')") | $(rss "tshark conv,ip") | $(ratio $ts $n1) slower |
+| suricata --runmode single | $ss | $(rate $packets $ss) | $(python3 -c "print(f'{$big_bytes/$ss/1e9:.2f}')") | $(rss "suricata single") | $(ratio $ss $n1) slower |
+| suricata --runmode autofp | $sa | $(rate $packets $sa) | $(python3 -c "print(f'{$big_bytes/$sa/1e9:.2f}')") | $(rss "suricata autofp") | $(ratio $sa $n2) slower than netsec 2 threads |
+
+Ratios: netsec (1 thread) is $(ratio $ts $n1)× faster than tshark and $(ratio $ss $n1)× faster than
+Suricata single-threaded; with all cores netsec is $(ratio $sa $n2)× faster than Suricata autofp.
+EOF
+if [ -n "$RSS10" ]; then
+cat <<EOF
+
+10 GB streamed through standard input (\`make-capture base.pcap N - | netsec analyze - --out DIR\`,
+$(( (10 * 1000000000 + base_bytes - 1) / base_bytes )) copies): ${RSS10% *} s, peak RSS $(( ${RSS10#* } / 1024 )) MB.
+EOF
+fi
+cat <<'EOF'
+
+What each tool does in these runs differs: netsec decodes L2–L7, tracks flows and TCP
+streams, parses DNS/HTTP/TLS/SSH/SMB/DHCP/NTP and writes every log; tshark's conv,ip
+dissects every frame fully but writes only the conversation table; Suricata decodes,
+reassembles, parses, runs its bundled decoder/app-layer event rules and writes eve.json.
+EOF
+} > docs/PERFORMANCE.md.new
+# Keep sections other scripts own (e.g. "## netsec scan") below ours.
+if [ -f docs/PERFORMANCE.md ]; then
+    awk '/^## /{keep=1} keep' docs/PERFORMANCE.md >>docs/PERFORMANCE.md.new
+fi
+mv docs/PERFORMANCE.md.new docs/PERFORMANCE.md
+rm -f "$RESULTS"
+echo "wrote docs/PERFORMANCE.md" >&2
