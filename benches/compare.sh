@@ -36,6 +36,7 @@ fi
 cargo build --release -p netsec-cli -p netsec-bench >/dev/null 2>&1 || cargo build --release -p netsec-cli -p netsec-bench
 NETSEC=target/release/netsec
 MAKE=target/release/make-capture
+# baseline-loop is built with make-capture (package netsec-bench).
 
 base_bytes=$(stat -c %s "$BASE")
 copies=$(( (SIZE_GB * 1000000000 + base_bytes - 1) / base_bytes ))
@@ -60,6 +61,7 @@ cat /etc/suricata/rules/*.rules >"$RULES"
 SURI_LOG=$(mktemp -d)
 NETSEC_OUT=$(mktemp -d)
 
+BASELINE=$(target/release/baseline-loop "$BIG")
 measure "netsec 1 thread" "$NETSEC" analyze "$BIG" --threads 1 --no-progress --out "$NETSEC_OUT/t1"
 measure "netsec 2 threads" "$NETSEC" analyze "$BIG" --threads 2 --no-progress --out "$NETSEC_OUT/t2"
 measure "netsec 1 thread, no logs" "$NETSEC" analyze "$BIG" --threads 1 --no-progress
@@ -109,6 +111,9 @@ download, nmap) replicated $copies times by \`make-capture\` into distinct hosts
 | tshark -q -z conv,ip | $ts | $(rate $packets $ts) | $(python3 -c "print(f'{$big_bytes/$ts/1e9:.2f}')") | $(rss "tshark conv,ip") | $(ratio $ts $n1) slower |
 | suricata --runmode single | $ss | $(rate $packets $ss) | $(python3 -c "print(f'{$big_bytes/$ss/1e9:.2f}')") | $(rss "suricata single") | $(ratio $ss $n1) slower |
 | suricata --runmode autofp | $sa | $(rate $packets $sa) | $(python3 -c "print(f'{$big_bytes/$sa/1e9:.2f}')") | $(rss "suricata autofp") | $(ratio $sa $n2) slower than netsec 2 threads |
+
+Floor for decode + flows on this machine and file (\`target/release/baseline-loop\`: pcap-parser +
+etherparse + a HashMap of 5-tuples, no analysis): $BASELINE.
 
 Ratios: netsec (1 thread) is $(ratio $ts $n1)× faster than tshark and $(ratio $ss $n1)× faster than
 Suricata single-threaded; with all cores netsec is $(ratio $sa $n2)× faster than Suricata autofp.
