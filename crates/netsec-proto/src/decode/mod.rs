@@ -1,0 +1,688 @@
+//! Zero-copy decoding of one captured frame, from the link layer down to the
+//! transport payload.
+//!
+//! Link layers (Ethernet with 802.1Q/QinQ tags, Linux SLL and SLL2, BSD
+//! NULL/LOOP, raw IP) are peeled here; IPv4, IPv6 (with extension headers),
+//! TCP, UDP, ICMP and ICMPv6 are sliced by etherparse; GRE, VXLAN and
+//! IP-in-IP tunnels are followed to the inner packet (flows are keyed on the
+//! innermost headers, as Suricata and Zeek do). Nothing is copied: the
+//! payload is a slice of the frame.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use netsec_model::{
+    ArpInfo, IpInfo, LinkType, MacAddr, PacketInfo, RawPacket, TcpFlags, Transport,
+};
+
+/// How many tunnel layers are followed before the packet is taken as is.
+const MAX_TUNNEL_DEPTH: u8 = 3;
+/// UDP port of VXLAN (RFC 7348 §5).
+const VXLAN_PORT: u16 = 4789;
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+/// GRE "transparent Ethernet bridging" (RFC 1701).
+const ETHERTYPE_TEB: u16 = 0x6558;
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+pub enum DecodeError {
+    /// Shorter than its link-layer header.
+    #[error("frame shorter than its link-layer header")]
+    TruncatedLink,
+    /// A link type netsec does not decode.
+    #[error("unsupported link type")]
+    UnsupportedLinkType,
+    /// An EtherType or address family with no decoder (LLDP, STP, …); not an error in the capture.
+    #[error("non-IP frame")]
+    NonIp,
+    /// The IP header is malformed (bad version, length or checksum-irrelevant fields).
+    #[error("malformed IP header")]
+    MalformedIp,
+    /// The ARP packet is malformed or not Ethernet/IPv4.
+    #[error("malformed or non-IPv4 ARP")]
+    MalformedArp,
+}
+
+impl DecodeError {
+    /// Short stable name for counters.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecodeError::TruncatedLink => "truncated_link",
+            DecodeError::UnsupportedLinkType => "unsupported_link_type",
+            DecodeError::NonIp => "non_ip",
+            DecodeError::MalformedIp => "malformed_ip",
+            DecodeError::MalformedArp => "malformed_arp",
+        }
+    }
+}
+
+/// An IPv4 fragment, for the reassembler.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment<'a> {
+    /// IP identification.
+    pub id: u16,
+    /// Byte offset of this fragment in the datagram.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+    /// IP protocol of the datagram.
+    pub protocol: u8,
+    /// This fragment's part of the IP payload.
+    pub data: &'a [u8],
+}
+
+/// A decoded frame: the header view analysers consume, and the payload.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodedPacket<'a> {
+    /// Network and transport headers.
+    pub info: PacketInfo,
+    /// Transport payload (TCP/UDP/SCTP data, ICMP body); empty when none.
+    pub payload: &'a [u8],
+    /// The ARP packet, for ARP frames.
+    pub arp: Option<ArpInfo>,
+    /// Set for IPv4 fragments: the transport header may be absent and the
+    /// datagram must be reassembled first.
+    pub fragment: Option<Fragment<'a>>,
+    /// Tunnel layers followed (GRE, VXLAN, IP-in-IP).
+    pub tunnel_depth: u8,
+    /// True when an IPv6 fragment was seen (not reassembled; counted).
+    pub ipv6_fragment: bool,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn mac_at(b: &[u8], at: usize) -> Option<MacAddr> {
+    let s: [u8; 6] = b.get(at..at + 6)?.try_into().ok()?;
+    Some(MacAddr(s))
+}
+
+/// The link layer peeled off: EtherType of what follows, VLAN, MACs, and the rest.
+struct Link<'a> {
+    ether_type: u16,
+    vlan: u16,
+    src_mac: Option<MacAddr>,
+    dst_mac: Option<MacAddr>,
+    rest: &'a [u8],
+}
+
+fn ethernet(data: &[u8]) -> Result<Link<'_>, DecodeError> {
+    let dst_mac = mac_at(data, 0).ok_or(DecodeError::TruncatedLink)?;
+    let src_mac = mac_at(data, 6).ok_or(DecodeError::TruncatedLink)?;
+    let mut et = be16(data, 12).ok_or(DecodeError::TruncatedLink)?;
+    let mut off = 14;
+    let mut vlan = 0;
+    // 802.1Q / 802.1ad tags, outermost first; at most a few (QinQ and a spare).
+    for _ in 0..4 {
+        if !matches!(et, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+            break;
+        }
+        let tci = be16(data, off).ok_or(DecodeError::TruncatedLink)?;
+        if vlan == 0 {
+            vlan = tci & 0x0fff;
+        }
+        et = be16(data, off + 2).ok_or(DecodeError::TruncatedLink)?;
+        off += 4;
+    }
+    Ok(Link {
+        ether_type: et,
+        vlan,
+        src_mac: Some(src_mac),
+        dst_mac: Some(dst_mac),
+        rest: data.get(off..).unwrap_or(&[]),
+    })
+}
+
+fn ip_version_ethertype(data: &[u8]) -> u16 {
+    match data.first().map(|b| b >> 4) {
+        Some(4) => ETHERTYPE_IPV4,
+        Some(6) => ETHERTYPE_IPV6,
+        _ => 0,
+    }
+}
+
+fn link_layer<'a>(raw: &RawPacket<'a>) -> Result<Link<'a>, DecodeError> {
+    let data = raw.data;
+    let plain = |ether_type: u16, rest| Link {
+        ether_type,
+        vlan: 0,
+        src_mac: None,
+        dst_mac: None,
+        rest,
+    };
+    match raw.link_type {
+        LinkType::Ethernet => ethernet(data),
+        LinkType::Raw => Ok(plain(ip_version_ethertype(data), data)),
+        LinkType::Ipv4 => Ok(plain(ETHERTYPE_IPV4, data)),
+        LinkType::Ipv6 => Ok(plain(ETHERTYPE_IPV6, data)),
+        LinkType::Null | LinkType::Loop => {
+            // 4-byte address family: host byte order for NULL, network order for LOOP.
+            let b: [u8; 4] = data
+                .get(0..4)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(DecodeError::TruncatedLink)?;
+            let family = if raw.link_type == LinkType::Loop {
+                u32::from_be_bytes(b)
+            } else {
+                // Which host wrote it is unknown: a small value in either order is the family.
+                let le = u32::from_le_bytes(b);
+                if le < 0x1_0000 {
+                    le
+                } else {
+                    u32::from_be_bytes(b)
+                }
+            };
+            let rest = data.get(4..).unwrap_or(&[]);
+            // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD),
+            // 28 (FreeBSD), 30 (macOS) — the values libpcap's DLT_NULL docs list.
+            match family {
+                2 => Ok(plain(ETHERTYPE_IPV4, rest)),
+                10 | 24 | 28 | 30 => Ok(plain(ETHERTYPE_IPV6, rest)),
+                _ => Ok(plain(ip_version_ethertype(rest), rest)),
+            }
+        }
+        LinkType::LinuxSll => {
+            // 16 bytes: packet type, ARPHRD, address length, 8-byte address, protocol.
+            let et = be16(data, 14).ok_or(DecodeError::TruncatedLink)?;
+            let alen = be16(data, 4).unwrap_or(0);
+            let src_mac = if alen == 6 { mac_at(data, 6) } else { None };
+            Ok(Link {
+                ether_type: et,
+                vlan: 0,
+                src_mac,
+                dst_mac: None,
+                rest: data.get(16..).unwrap_or(&[]),
+            })
+        }
+        LinkType::LinuxSll2 => {
+            // 20 bytes: protocol, reserved, interface index, ARPHRD, packet type,
+            // address length, 8-byte address.
+            let et = be16(data, 0).ok_or(DecodeError::TruncatedLink)?;
+            if data.len() < 20 {
+                return Err(DecodeError::TruncatedLink);
+            }
+            let alen = data.get(11).copied().unwrap_or(0);
+            let src_mac = if alen == 6 { mac_at(data, 12) } else { None };
+            Ok(Link {
+                ether_type: et,
+                vlan: 0,
+                src_mac,
+                dst_mac: None,
+                rest: data.get(20..).unwrap_or(&[]),
+            })
+        }
+        LinkType::Other(_) => Err(DecodeError::UnsupportedLinkType),
+    }
+}
+
+fn arp(raw: &RawPacket<'_>, link: &Link<'_>) -> Result<ArpInfo, DecodeError> {
+    let b = link.rest;
+    // Ethernet/IPv4 ARP only: htype 1, ptype 0x0800, hlen 6, plen 4 (RFC 826).
+    if be16(b, 0) != Some(1) || be16(b, 2) != Some(ETHERTYPE_IPV4) {
+        return Err(DecodeError::MalformedArp);
+    }
+    if b.get(4) != Some(&6) || b.get(5) != Some(&4) {
+        return Err(DecodeError::MalformedArp);
+    }
+    let ip_at = |at: usize| -> Option<Ipv4Addr> {
+        let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        Some(Ipv4Addr::from(s))
+    };
+    Ok(ArpInfo {
+        ts: raw.ts,
+        packet_number: raw.number,
+        operation: be16(b, 6).ok_or(DecodeError::MalformedArp)?,
+        sender_mac: mac_at(b, 8).ok_or(DecodeError::MalformedArp)?,
+        sender_ip: ip_at(14).ok_or(DecodeError::MalformedArp)?,
+        target_mac: mac_at(b, 18).ok_or(DecodeError::MalformedArp)?,
+        target_ip: ip_at(24).ok_or(DecodeError::MalformedArp)?,
+        eth_src: link.src_mac,
+    })
+}
+
+/// Decode one frame.
+pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<DecodedPacket<'a>, DecodeError> {
+    let link = link_layer(raw)?;
+    let info = PacketInfo {
+        number: raw.number,
+        ts: raw.ts,
+        wire_len: raw.orig_len.max(raw.data.len() as u32),
+        src_mac: link.src_mac,
+        dst_mac: link.dst_mac,
+        vlan: link.vlan,
+        ether_type: link.ether_type,
+        ip: None,
+    };
+    match link.ether_type {
+        ETHERTYPE_ARP => {
+            let a = arp(raw, &link)?;
+            Ok(DecodedPacket {
+                info,
+                payload: &[],
+                arp: Some(a),
+                fragment: None,
+                tunnel_depth: 0,
+                ipv6_fragment: false,
+            })
+        }
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => {
+            let mut out = DecodedPacket {
+                info,
+                payload: &[],
+                arp: None,
+                fragment: None,
+                tunnel_depth: 0,
+                ipv6_fragment: false,
+            };
+            decode_ip(link.ether_type, link.rest, &mut out, 0)?;
+            Ok(out)
+        }
+        _ => Err(DecodeError::NonIp),
+    }
+}
+
+/// Decode an IP packet (and any tunnel inside it) into `out`.
+fn decode_ip<'a>(
+    ether_type: u16,
+    bytes: &'a [u8],
+    out: &mut DecodedPacket<'a>,
+    depth: u8,
+) -> Result<(), DecodeError> {
+    let sliced = LaxSlicedPacket::from_ether_type(EtherType(ether_type), bytes);
+    let (src, dst, ttl, ip_len, proto, ip_payload, fragmented) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let p = v4.payload();
+            if p.fragmented {
+                out.fragment = Some(Fragment {
+                    id: h.identification(),
+                    offset: u32::from(h.fragments_offset().value()) * 8,
+                    more: h.more_fragments(),
+                    protocol: h.protocol().0,
+                    data: p.payload,
+                });
+            }
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                h.ttl(),
+                u32::from(h.total_len()),
+                p.ip_number.0,
+                p.payload,
+                p.fragmented,
+            )
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let p = v6.payload();
+            if p.fragmented {
+                out.ipv6_fragment = true;
+            }
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                h.hop_limit(),
+                u32::from(h.payload_length()) + 40,
+                p.ip_number.0,
+                p.payload,
+                p.fragmented,
+            )
+        }
+        _ => return Err(DecodeError::MalformedIp),
+    };
+    let mut ip = IpInfo {
+        src,
+        dst,
+        transport: Transport::from_ip_proto(proto),
+        ttl,
+        ip_len,
+        fragmented,
+        src_port: 0,
+        dst_port: 0,
+        tcp_flags: TcpFlags::default(),
+        tcp_seq: 0,
+        tcp_ack: 0,
+        tcp_window: 0,
+        payload_len: 0,
+    };
+    if depth < MAX_TUNNEL_DEPTH && !fragmented {
+        // IP-in-IP (RFC 2003) and IPv6-in-IP (RFC 4213): follow the inner packet.
+        let inner_et = match proto {
+            4 => Some(ETHERTYPE_IPV4),
+            41 => Some(ETHERTYPE_IPV6),
+            47 => gre_inner(ip_payload).map(|(et, _)| et),
+            _ => None,
+        };
+        if let Some(et) = inner_et {
+            let inner = if proto == 47 {
+                gre_inner(ip_payload).map(|(_, rest)| rest).unwrap_or(&[])
+            } else {
+                ip_payload
+            };
+            if let Some(()) = follow_tunnel(et, inner, out, depth) {
+                return Ok(());
+            }
+        }
+    }
+    let mut payload: &[u8] = &[];
+    match &sliced.transport {
+        Some(TransportSlice::Tcp(t)) => {
+            ip.src_port = t.source_port();
+            ip.dst_port = t.destination_port();
+            ip.tcp_seq = t.sequence_number();
+            ip.tcp_ack = t.acknowledgment_number();
+            ip.tcp_window = t.window_size();
+            ip.tcp_flags = TcpFlags(t.header_slice().get(13).copied().unwrap_or(0));
+            payload = t.payload();
+        }
+        Some(TransportSlice::Udp(u)) => {
+            ip.src_port = u.source_port();
+            ip.dst_port = u.destination_port();
+            payload = u.payload();
+            if depth < MAX_TUNNEL_DEPTH && ip.dst_port == VXLAN_PORT {
+                // VXLAN: 8-byte header with the I flag, then an Ethernet frame.
+                if payload.len() > 8 && payload.first().is_some_and(|f| f & 0x08 != 0) {
+                    if let Some(inner) = payload.get(8..) {
+                        if let Ok(l) = ethernet(inner) {
+                            if matches!(l.ether_type, ETHERTYPE_IPV4 | ETHERTYPE_IPV6)
+                                && follow_tunnel(l.ether_type, l.rest, out, depth).is_some()
+                            {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Some(TransportSlice::Icmpv4(i)) => {
+            let b = i.slice();
+            ip.src_port = u16::from(b.first().copied().unwrap_or(0));
+            ip.dst_port = u16::from(b.get(1).copied().unwrap_or(0));
+            payload = i.payload();
+        }
+        Some(TransportSlice::Icmpv6(i)) => {
+            let b = i.slice();
+            ip.src_port = u16::from(b.first().copied().unwrap_or(0));
+            ip.dst_port = u16::from(b.get(1).copied().unwrap_or(0));
+            payload = i.payload();
+        }
+        _ if !fragmented => match ip.transport {
+            // Whatever etherparse left unparsed (a short TCP/UDP header, SCTP):
+            // take the ports from the first four bytes when they are there.
+            Transport::Sctp => {
+                ip.src_port = be16(ip_payload, 0).unwrap_or(0);
+                ip.dst_port = be16(ip_payload, 2).unwrap_or(0);
+                payload = ip_payload.get(12..).unwrap_or(&[]);
+            }
+            Transport::Icmp | Transport::Icmpv6 => {
+                ip.src_port = u16::from(ip_payload.first().copied().unwrap_or(0));
+                ip.dst_port = u16::from(ip_payload.get(1).copied().unwrap_or(0));
+            }
+            _ => {}
+        },
+        _ => {}
+    }
+    ip.payload_len = payload.len() as u32;
+    out.info.ip = Some(ip);
+    out.payload = payload;
+    Ok(())
+}
+
+/// Decode the inner packet of a tunnel in place of the outer one. The outer
+/// EtherType stays in `info.ether_type`, so network-layer counts follow the
+/// outermost header as tshark's do.
+fn follow_tunnel<'a>(
+    ether_type: u16,
+    inner: &'a [u8],
+    out: &mut DecodedPacket<'a>,
+    depth: u8,
+) -> Option<()> {
+    let saved = (out.info.ip, out.payload, out.fragment);
+    out.fragment = None;
+    match decode_ip(ether_type, inner, out, depth + 1) {
+        Ok(()) => {
+            out.tunnel_depth = out.tunnel_depth.max(depth + 1);
+            Some(())
+        }
+        Err(_) => {
+            (out.info.ip, out.payload, out.fragment) = saved;
+            None
+        }
+    }
+}
+
+/// The EtherType and bytes inside a GRE header (RFC 2784, key and sequence
+/// of RFC 2890). Version 1 (PPTP) and non-IP payloads are not followed.
+fn gre_inner(b: &[u8]) -> Option<(u16, &[u8])> {
+    let flags = be16(b, 0)?;
+    if flags & 0x0007 != 0 {
+        return None;
+    }
+    let proto = be16(b, 2)?;
+    let mut off = 4;
+    for bit in [0x8000, 0x2000, 0x1000] {
+        if flags & bit != 0 {
+            off += 4;
+        }
+    }
+    let rest = b.get(off..)?;
+    match proto {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Some((proto, rest)),
+        ETHERTYPE_TEB => {
+            let l = ethernet(rest).ok()?;
+            matches!(l.ether_type, ETHERTYPE_IPV4 | ETHERTYPE_IPV6)
+                .then_some((l.ether_type, l.rest))
+        }
+        _ => None,
+    }
+}
+
+/// The transport header of a reassembled IPv4 datagram: ports, flags and
+/// payload, given the datagram's protocol and bytes.
+pub fn transport_of_datagram(
+    protocol: u8,
+    bytes: &[u8],
+    ip: &mut IpInfo,
+) -> Option<std::ops::Range<usize>> {
+    ip.fragmented = true;
+    match protocol {
+        6 => {
+            let t = etherparse::TcpSlice::from_slice(bytes).ok()?;
+            ip.src_port = t.source_port();
+            ip.dst_port = t.destination_port();
+            ip.tcp_seq = t.sequence_number();
+            ip.tcp_ack = t.acknowledgment_number();
+            ip.tcp_window = t.window_size();
+            ip.tcp_flags = TcpFlags(t.header_slice().get(13).copied().unwrap_or(0));
+            let start = t.header_slice().len();
+            ip.payload_len = (bytes.len() - start) as u32;
+            Some(start..bytes.len())
+        }
+        17 => {
+            let u = etherparse::UdpSlice::from_slice_lax(bytes).ok()?;
+            ip.src_port = u.source_port();
+            ip.dst_port = u.destination_port();
+            let start = 8.min(bytes.len());
+            let end = (start + u.payload().len()).min(bytes.len());
+            ip.payload_len = (end - start) as u32;
+            Some(start..end)
+        }
+        1 | 58 => {
+            ip.src_port = u16::from(*bytes.first()?);
+            ip.dst_port = u16::from(*bytes.get(1)?);
+            let start = 8.min(bytes.len());
+            ip.payload_len = (bytes.len() - start) as u32;
+            Some(start..bytes.len())
+        }
+        _ => {
+            ip.payload_len = bytes.len() as u32;
+            Some(0..bytes.len())
+        }
+    }
+}
+
+/// Symmetric hash for sharding packets to worker threads: the same for both
+/// directions, over the IP address pair and VLAN only, so that every
+/// fragment of a datagram (which lacks ports) lands on the same worker as
+/// the rest of its flow. Non-IP frames hash to 0.
+pub fn shard_hash(raw: &RawPacket<'_>) -> u64 {
+    let Ok(link) = link_layer(raw) else {
+        return 0;
+    };
+    let (a, b): (&[u8], &[u8]) = match link.ether_type {
+        ETHERTYPE_IPV4 => match (link.rest.get(12..16), link.rest.get(16..20)) {
+            (Some(s), Some(d)) => (s, d),
+            _ => return 0,
+        },
+        ETHERTYPE_IPV6 => match (link.rest.get(8..24), link.rest.get(24..40)) {
+            (Some(s), Some(d)) => (s, d),
+            _ => return 0,
+        },
+        _ => return 0,
+    };
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    // FNV-1a: stable across runs and machines.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in lo
+        .iter()
+        .chain(hi.iter())
+        .chain(link.vlan.to_be_bytes().iter())
+    {
+        h ^= u64::from(*byte);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_model::Timestamp;
+
+    fn raw(link_type: LinkType, data: &[u8]) -> RawPacket<'_> {
+        RawPacket {
+            number: 1,
+            ts: Timestamp::ZERO,
+            link_type,
+            interface: 0,
+            orig_len: data.len() as u32,
+            data,
+        }
+    }
+
+    fn tcp_frame(vlan: Option<u16>) -> Vec<u8> {
+        let builder =
+            etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]);
+        let mut out = Vec::new();
+        match vlan {
+            Some(id) => builder
+                .single_vlan(etherparse::VlanId::try_new(id).unwrap())
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(40000, 80, 1000, 65535)
+                .syn()
+                .write(&mut out, b"hello")
+                .unwrap(),
+            None => builder
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(40000, 80, 1000, 65535)
+                .syn()
+                .write(&mut out, b"hello")
+                .unwrap(),
+        }
+        out
+    }
+
+    #[test]
+    fn ethernet_ipv4_tcp() {
+        let f = tcp_frame(None);
+        let d = decode(&raw(LinkType::Ethernet, &f)).unwrap();
+        let ip = d.info.ip.unwrap();
+        assert_eq!(ip.src, IpAddr::from([10, 0, 0, 1]));
+        assert_eq!((ip.src_port, ip.dst_port), (40000, 80));
+        assert_eq!(ip.transport, Transport::Tcp);
+        assert!(ip.tcp_flags.is_syn_only());
+        assert_eq!(d.payload, b"hello");
+        assert_eq!(d.info.src_mac, Some(MacAddr([1, 2, 3, 4, 5, 6])));
+    }
+
+    #[test]
+    fn vlan_tag_is_read() {
+        let f = tcp_frame(Some(42));
+        let d = decode(&raw(LinkType::Ethernet, &f)).unwrap();
+        assert_eq!(d.info.vlan, 42);
+        assert_eq!(d.info.ether_type, ETHERTYPE_IPV4);
+    }
+
+    #[test]
+    fn raw_null_and_sll_link_types() {
+        let f = tcp_frame(None);
+        let ip_bytes = &f[14..];
+        for (lt, prefix) in [
+            (LinkType::Raw, vec![]),
+            (LinkType::Ipv4, vec![]),
+            (LinkType::Null, 2u32.to_le_bytes().to_vec()),
+            (LinkType::Loop, 2u32.to_be_bytes().to_vec()),
+            (
+                LinkType::LinuxSll,
+                vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00],
+            ),
+            (
+                LinkType::LinuxSll2,
+                vec![
+                    0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
+                ],
+            ),
+        ] {
+            let mut frame = prefix.clone();
+            frame.extend_from_slice(ip_bytes);
+            let d = decode(&raw(lt, &frame)).unwrap_or_else(|e| panic!("{lt:?}: {e}"));
+            assert_eq!(d.info.ip.unwrap().dst_port, 80, "{lt:?}");
+            assert_eq!(d.payload, b"hello", "{lt:?}");
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x1234_5678u32;
+        for len in 0..200 {
+            let mut buf = vec![0u8; len];
+            for b in buf.iter_mut() {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                *b = (seed >> 16) as u8;
+            }
+            for lt in [
+                LinkType::Ethernet,
+                LinkType::Raw,
+                LinkType::LinuxSll,
+                LinkType::LinuxSll2,
+                LinkType::Null,
+            ] {
+                let _ = decode(&raw(lt, &buf));
+                let _ = shard_hash(&raw(lt, &buf));
+            }
+        }
+    }
+
+    #[test]
+    fn shard_hash_is_symmetric() {
+        let a = tcp_frame(None);
+        let mut b = Vec::new();
+        etherparse::PacketBuilder::ethernet2([7, 8, 9, 10, 11, 12], [1, 2, 3, 4, 5, 6])
+            .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
+            .tcp(80, 40000, 1, 65535)
+            .write(&mut b, b"")
+            .unwrap();
+        assert_eq!(
+            shard_hash(&raw(LinkType::Ethernet, &a)),
+            shard_hash(&raw(LinkType::Ethernet, &b))
+        );
+        assert_ne!(shard_hash(&raw(LinkType::Ethernet, &a)), 0);
+    }
+}

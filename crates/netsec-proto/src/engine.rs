@@ -1,0 +1,585 @@
+//! The engine: decode → fragment reassembly → flow table → TCP reassembly →
+//! application parsers, with everything it learns pushed into an
+//! [`EngineSink`] as it goes.
+
+use std::collections::BTreeMap;
+
+use netsec_model::{
+    AppEvent, AppProto, ArpInfo, Direction, Endpoint, EventContext, FlowEndReason, FlowId, FlowKey,
+    FlowRecord, PacketInfo, RawPacket, TcpState, Timestamp, Transport,
+};
+
+use crate::app::{self, AppParser, FeedStatus};
+use crate::decode::{decode, transport_of_datagram, DecodeError};
+use crate::flow::community_id::{community_id, icmp_port_equivalents};
+use crate::flow::defrag::Defragmenter;
+use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable};
+use crate::reassembly::{Chunk, Stream};
+
+/// Payload packets per direction offered to protocol identification before
+/// a flow is left unidentified.
+const IDENTIFY_TRIES: u8 = 3;
+
+/// Receives what the engine produces. Every method has an empty default.
+pub trait EngineSink {
+    /// Every decoded packet (after fragment reassembly, the completed datagram).
+    fn packet(&mut self, _packet: &PacketInfo) {}
+    /// Every ARP packet.
+    fn arp(&mut self, _arp: &ArpInfo) {}
+    /// Every application event.
+    fn event(&mut self, _event: AppEvent) {}
+    /// Every flow record, when its flow ends.
+    fn flow_end(&mut self, _flow: FlowRecord) {}
+    /// Packet time has advanced to `now` (about once per second of capture time).
+    fn tick(&mut self, _now: Timestamp) {}
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Flow table settings.
+    pub flows: FlowConfig,
+    /// Most flows tracked at once (shortcut for `flows.capacity`).
+    pub flow_capacity: usize,
+}
+
+impl EngineConfig {
+    fn flow_config(&self) -> FlowConfig {
+        let mut f = self.flows.clone();
+        if self.flow_capacity > 0 {
+            f.capacity = self.flow_capacity;
+        }
+        f
+    }
+}
+
+/// Counters of everything the engine did.
+#[derive(Debug, Clone, Default)]
+pub struct EngineStats {
+    /// Frames offered.
+    pub packets: u64,
+    /// Bytes on the wire of those frames.
+    pub bytes: u64,
+    /// Frames that could not be decoded, by reason.
+    pub decode_errors: BTreeMap<DecodeError, u64>,
+    /// ARP packets.
+    pub arp: u64,
+    /// Packets that went through a tunnel (GRE, VXLAN, IP-in-IP).
+    pub tunnelled: u64,
+    /// IPv4 fragments received.
+    pub ipv4_fragments: u64,
+    /// IPv4 datagrams reassembled.
+    pub ipv4_reassembled: u64,
+    /// IPv4 datagrams given up (timeout or table full).
+    pub ipv4_fragments_dropped: u64,
+    /// IPv6 fragments (not reassembled).
+    pub ipv6_fragments: u64,
+    /// Flows created.
+    pub flows_created: u64,
+    /// Flows ended, by reason.
+    pub flows_ended: BTreeMap<&'static str, u64>,
+    /// TCP segments already delivered (retransmissions).
+    pub tcp_retransmissions: u64,
+    /// TCP segments overlapping delivered data.
+    pub tcp_overlaps: u64,
+    /// TCP bytes declared missing.
+    pub tcp_gap_bytes: u64,
+    /// Flows by identified application protocol.
+    pub app_flows: BTreeMap<AppProto, u64>,
+    /// Application events produced.
+    pub app_events: u64,
+    /// Parsers that gave up on their flow (not that protocol after all, or malformed).
+    pub app_parse_errors: u64,
+}
+
+impl EngineStats {
+    /// Decode errors as (name, count), for reports.
+    pub fn error_counts(&self) -> Vec<(String, u64)> {
+        self.decode_errors
+            .iter()
+            .filter(|(e, _)| **e != DecodeError::NonIp)
+            .map(|(e, n)| (e.name().to_string(), *n))
+            .collect()
+    }
+
+    /// Other counters as (name, count), zeros left out.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = vec![
+            (
+                "non_ip_frames".into(),
+                self.decode_errors
+                    .get(&DecodeError::NonIp)
+                    .copied()
+                    .unwrap_or(0),
+            ),
+            ("arp".into(), self.arp),
+            ("tunnelled".into(), self.tunnelled),
+            ("ipv4_fragments".into(), self.ipv4_fragments),
+            ("ipv4_reassembled".into(), self.ipv4_reassembled),
+            ("ipv4_fragments_dropped".into(), self.ipv4_fragments_dropped),
+            ("ipv6_fragments".into(), self.ipv6_fragments),
+            ("flows_created".into(), self.flows_created),
+            ("tcp_retransmissions".into(), self.tcp_retransmissions),
+            ("tcp_overlaps".into(), self.tcp_overlaps),
+            ("tcp_gap_bytes".into(), self.tcp_gap_bytes),
+            ("app_events".into(), self.app_events),
+            ("app_parse_errors".into(), self.app_parse_errors),
+        ];
+        for (reason, n) in &self.flows_ended {
+            v.push((format!("flows_ended_{reason}"), *n));
+        }
+        v.retain(|(_, n)| *n > 0);
+        v
+    }
+}
+
+/// The protocol engine.
+#[derive(Debug)]
+pub struct Engine {
+    table: FlowTable,
+    defrag: Defragmenter,
+    stats: EngineStats,
+    events: Vec<AppEvent>,
+    next_tick: Option<Timestamp>,
+    now: Timestamp,
+}
+
+impl Engine {
+    /// A new engine.
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            table: FlowTable::new(config.flow_config()),
+            defrag: Defragmenter::default(),
+            stats: EngineStats::default(),
+            events: Vec::new(),
+            next_tick: None,
+            now: Timestamp::ZERO,
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Flows currently tracked.
+    pub fn active_flows(&self) -> usize {
+        self.table.flows.len()
+    }
+
+    /// Process one captured frame.
+    pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(raw.orig_len.max(raw.data.len() as u32));
+        if raw.ts > self.now {
+            self.now = raw.ts;
+        }
+        self.maybe_tick(sink);
+        let decoded = match decode(raw) {
+            Ok(d) => d,
+            Err(e) => {
+                *self.stats.decode_errors.entry(e).or_default() += 1;
+                return;
+            }
+        };
+        if let Some(arp) = &decoded.arp {
+            self.stats.arp += 1;
+            sink.packet(&decoded.info);
+            sink.arp(arp);
+            return;
+        }
+        if decoded.tunnel_depth > 0 {
+            self.stats.tunnelled += 1;
+        }
+        if decoded.ipv6_fragment {
+            self.stats.ipv6_fragments += 1;
+        }
+        let Some(ip) = decoded.info.ip else {
+            return;
+        };
+        if let Some(frag) = decoded.fragment {
+            self.stats.ipv4_fragments += 1;
+            let whole = self.defrag.add(raw.ts, ip.src, ip.dst, &frag);
+            self.stats.ipv4_reassembled = self.defrag.stats.reassembled;
+            self.stats.ipv4_fragments_dropped =
+                self.defrag.stats.timed_out + self.defrag.stats.evicted;
+            let Some(datagram) = whole else {
+                sink.packet(&decoded.info);
+                return;
+            };
+            let mut info = decoded.info;
+            let mut full_ip = ip;
+            let Some(range) = transport_of_datagram(frag.protocol, &datagram, &mut full_ip) else {
+                sink.packet(&decoded.info);
+                return;
+            };
+            info.ip = Some(full_ip);
+            sink.packet(&info);
+            let payload = datagram.get(range).unwrap_or(&[]);
+            self.flow_packet(&info, payload, sink);
+            return;
+        }
+        sink.packet(&decoded.info);
+        self.flow_packet(&decoded.info, decoded.payload, sink);
+    }
+
+    /// End of input: every flow still open is reported with `EndOfInput`.
+    pub fn finish(&mut self, sink: &mut impl EngineSink) {
+        for flow in self.table.drain_all() {
+            self.end_flow(flow, FlowEndReason::EndOfInput, sink);
+        }
+        sink.tick(self.now);
+    }
+
+    fn maybe_tick(&mut self, sink: &mut impl EngineSink) {
+        let due = self.next_tick.is_none_or(|t| self.now >= t);
+        if !due {
+            return;
+        }
+        self.next_tick = Some(self.now + netsec_model::Duration::from_secs(1));
+        while let Some((flow, why)) = self.table.pop_expired(self.now) {
+            let reason = match why {
+                Expiry::Closed => FlowEndReason::TcpClose,
+                Expiry::Idle => FlowEndReason::IdleTimeout,
+            };
+            self.end_flow(flow, reason, sink);
+        }
+        sink.tick(self.now);
+    }
+
+    fn flow_packet(&mut self, info: &PacketInfo, payload: &[u8], sink: &mut impl EngineSink) {
+        let Some(ip) = info.ip else { return };
+        let (sport, dport) = match ip.transport {
+            Transport::Icmp | Transport::Icmpv6 => {
+                let (a, b, _) =
+                    icmp_port_equivalents(ip.transport, ip.src_port as u8, ip.dst_port as u8);
+                (a, b)
+            }
+            t if t.has_ports() => (ip.src_port, ip.dst_port),
+            _ => (0, 0),
+        };
+        let src = Endpoint::new(ip.src, sport);
+        let dst = Endpoint::new(ip.dst, dport);
+        let (key, src_is_lo) = FlowKey::from_packet(src, dst, ip.transport, info.vlan);
+
+        // A new connection on a finished flow's 5-tuple ends the old one.
+        if ip.transport == Transport::Tcp && ip.tcp_flags.is_syn_only() {
+            let restart = match self.table.flows.get_mut(&key) {
+                Some(f) => {
+                    let to_server = f.client_is_lo == src_is_lo;
+                    let mut probe_state = f.record.tcp_state;
+                    if !to_server {
+                        // A SYN from the responder: treat as a new connection only after close.
+                        probe_state = TcpState::Closed;
+                    }
+                    matches!(
+                        probe_state,
+                        TcpState::Closed | TcpState::Reset | TcpState::Rejected
+                    ) && f.isn[0] != Some(ip.tcp_seq)
+                        && f.isn[1] != Some(ip.tcp_seq)
+                }
+                None => false,
+            };
+            if restart {
+                if let Some(old) = self.table.flows.remove(&key) {
+                    self.end_flow(old, FlowEndReason::TcpClose, sink);
+                }
+            }
+        }
+
+        if !self.table.flows.contains_key(&key) {
+            if self.table.flows.len() >= self.table.config.capacity {
+                if let Some(victim) = self.table.evict_one() {
+                    self.end_flow(victim, FlowEndReason::Evicted, sink);
+                }
+            }
+            let (client, server) = originator(src, dst, ip.transport, ip.tcp_flags);
+            let (c_port, s_port) = if client == src {
+                (ip.src_port, ip.dst_port)
+            } else {
+                (ip.dst_port, ip.src_port)
+            };
+            let cid = match ip.transport {
+                Transport::Icmp | Transport::Icmpv6 => {
+                    community_id(0, ip.src, ip.dst, ip.transport, ip.src_port, ip.dst_port)
+                }
+                _ => community_id(0, client.ip, server.ip, ip.transport, c_port, s_port),
+            };
+            let flow = Flow::new(
+                FlowId(info.number),
+                cid,
+                client,
+                server,
+                ip.transport,
+                info.vlan,
+                info.ts,
+            );
+            let (class, generation) = (flow.class, flow.generation);
+            self.table.flows.insert(key, flow);
+            self.table.enqueue(key, class, info.ts, generation);
+            self.stats.flows_created += 1;
+        }
+
+        // Active timeout: report and continue in a fresh record.
+        let active = self.table.config.active_timeout;
+        let mut restart_active = false;
+        if let Some(flow) = self.table.flows.get(&key) {
+            restart_active = info.ts.since(flow.record.time.start) > active;
+        }
+        if restart_active {
+            if let Some(flow) = self.table.flows.get_mut(&key) {
+                let snapshot = FlowRecord {
+                    end_reason: FlowEndReason::ActiveTimeout,
+                    ..flow.record.clone()
+                };
+                *self.stats.flows_ended.entry("active_timeout").or_default() += 1;
+                flow.record.id = FlowId(info.number);
+                flow.record.time = netsec_model::TimeRange::at(info.ts);
+                flow.record.to_server = Default::default();
+                flow.record.to_client = Default::default();
+                flow.record.missing_bytes = 0;
+                sink.flow_end(snapshot);
+            }
+        }
+
+        let Some(flow) = self.table.flows.get_mut(&key) else {
+            return;
+        };
+        let to_server = flow.client_is_lo == src_is_lo;
+        let dir = if to_server {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        flow.last_seen = info.ts;
+        flow.record.time.extend(info.ts);
+        let stats = if to_server {
+            &mut flow.record.to_server
+        } else {
+            &mut flow.record.to_client
+        };
+        stats.packets += 1;
+        stats.bytes += u64::from(info.wire_len);
+        stats.payload_bytes += payload.len() as u64;
+        if ip.transport == Transport::Tcp {
+            stats.tcp_flags.0 |= ip.tcp_flags.0;
+            flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
+            if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
+                if let Some(app) = flow.app.as_mut() {
+                    if let Some(s) = app.streams.get_mut(usize::from(!to_server)) {
+                        s.syn(ip.tcp_seq);
+                    }
+                }
+            }
+        }
+
+        if !payload.is_empty() {
+            let ctx = EventContext {
+                ts: info.ts,
+                packet_number: info.number,
+                flow_id: Some(flow.record.id),
+                community_id: Some(flow.record.community_id.clone()),
+                src: Endpoint::new(ip.src, ip.src_port),
+                dst: Endpoint::new(ip.dst, ip.dst_port),
+                transport: ip.transport,
+                direction: dir,
+            };
+            feed_app(
+                flow,
+                &ctx,
+                dir,
+                ip.tcp_seq,
+                payload,
+                &self.table.config,
+                &mut self.stats,
+                &mut self.events,
+            );
+        }
+        self.table.reclassify(key);
+        for ev in self.events.drain(..) {
+            self.stats.app_events += 1;
+            sink.event(ev);
+        }
+    }
+
+    fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
+        // Give parsers what is still buffered, gaps declared.
+        if let Some(app) = flow.app.as_mut() {
+            let AppState { parser, streams } = &mut **app;
+            let ctx = EventContext {
+                ts: flow.last_seen,
+                packet_number: 0,
+                flow_id: Some(flow.record.id),
+                community_id: Some(flow.record.community_id.clone()),
+                src: flow.record.client,
+                dst: flow.record.server,
+                transport: flow.record.transport,
+                direction: Direction::ToServer,
+            };
+            for (i, stream) in streams.iter_mut().enumerate() {
+                let dir = if i == 0 {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                };
+                let mut ctx = ctx.clone();
+                if i == 1 {
+                    ctx.src = flow.record.server;
+                    ctx.dst = flow.record.client;
+                    ctx.direction = Direction::ToClient;
+                }
+                let events = &mut self.events;
+                stream.flush_gaps(&mut |chunk| {
+                    if let Some(p) = parser.as_mut() {
+                        match chunk {
+                            Chunk::Data(d) => {
+                                if p.feed(dir, d, &ctx, events) != FeedStatus::Continue {
+                                    *parser = None;
+                                }
+                            }
+                            Chunk::Gap(n) => p.gap(dir, n),
+                        }
+                    }
+                });
+                self.stats.tcp_retransmissions += stream.stats.retransmissions;
+                self.stats.tcp_overlaps += stream.stats.overlaps;
+                self.stats.tcp_gap_bytes += stream.stats.gap_bytes;
+                flow.record.missing_bytes += stream.stats.gap_bytes;
+            }
+        }
+        for ev in self.events.drain(..) {
+            self.stats.app_events += 1;
+            sink.event(ev);
+        }
+        flow.record.end_reason = reason;
+        let name = match reason {
+            FlowEndReason::IdleTimeout => "idle_timeout",
+            FlowEndReason::ActiveTimeout => "active_timeout",
+            FlowEndReason::TcpClose => "tcp_close",
+            FlowEndReason::Evicted => "evicted",
+            FlowEndReason::EndOfInput => "end_of_input",
+        };
+        *self.stats.flows_ended.entry(name).or_default() += 1;
+        sink.flow_end(flow.record);
+    }
+}
+
+/// Who opened the flow: the SYN's sender; the receiver of a SYN+ACK; else,
+/// for a flow picked up mid-stream, the side on the higher port when the
+/// other is a well-known port (<1024) — the heuristic Zeek applies — and
+/// otherwise the sender of the first packet.
+fn originator(
+    src: Endpoint,
+    dst: Endpoint,
+    transport: Transport,
+    flags: netsec_model::TcpFlags,
+) -> (Endpoint, Endpoint) {
+    if transport == Transport::Tcp {
+        if flags.is_syn_only() {
+            return (src, dst);
+        }
+        if flags.is_syn_ack() {
+            return (dst, src);
+        }
+    }
+    if transport.has_ports() && src.port < 1024 && dst.port >= 1024 {
+        return (dst, src);
+    }
+    (src, dst)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn feed_app(
+    flow: &mut Flow,
+    ctx: &EventContext,
+    dir: Direction,
+    seq: u32,
+    payload: &[u8],
+    config: &FlowConfig,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+) {
+    let di = match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    };
+    if flow.app.is_none() {
+        let tries = flow
+            .identify_tries
+            .get(di)
+            .copied()
+            .unwrap_or(IDENTIFY_TRIES);
+        if tries >= IDENTIFY_TRIES || flow.record.app_proto != AppProto::Unknown {
+            return;
+        }
+        if let Some(t) = flow.identify_tries.get_mut(di) {
+            *t += 1;
+        }
+        let Some(proto) = app::identify(
+            flow.record.transport,
+            flow.record.client.port,
+            flow.record.server.port,
+            dir,
+            payload,
+        ) else {
+            return;
+        };
+        flow.record.app_proto = proto;
+        *stats.app_flows.entry(proto).or_default() += 1;
+        let parser = AppParser::new(proto);
+        let mut streams = [
+            Stream::new(config.reassembly_depth),
+            Stream::new(config.reassembly_depth),
+        ];
+        for (s, isn) in streams.iter_mut().zip(flow.isn) {
+            if let Some(isn) = isn {
+                s.syn(isn);
+            }
+        }
+        flow.app = Some(Box::new(AppState { parser, streams }));
+    }
+    let Some(app) = flow.app.as_mut() else { return };
+    let AppState { parser, streams } = &mut **app;
+    if parser.is_none() {
+        return;
+    }
+    if flow.record.transport != Transport::Tcp {
+        if let Some(p) = parser.as_mut() {
+            match p.feed(dir, payload, ctx, events) {
+                FeedStatus::Continue => {}
+                FeedStatus::Done => *parser = None,
+                FeedStatus::Error => {
+                    stats.app_parse_errors += 1;
+                    *parser = None;
+                }
+            }
+        }
+        return;
+    }
+    let Some(stream) = streams.get_mut(di) else {
+        return;
+    };
+    let mut failed = false;
+    stream.segment(seq, payload, &mut |chunk| {
+        let Some(p) = parser.as_mut() else { return };
+        match chunk {
+            Chunk::Data(d) => match p.feed(dir, d, ctx, events) {
+                FeedStatus::Continue => {}
+                FeedStatus::Done => *parser = None,
+                FeedStatus::Error => {
+                    failed = true;
+                    *parser = None;
+                }
+            },
+            Chunk::Gap(n) => p.gap(dir, n),
+        }
+    });
+    if failed {
+        stats.app_parse_errors += 1;
+    }
+    if parser.is_none() {
+        for s in streams.iter_mut() {
+            s.stop();
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The flow table: bidirectional flows keyed on the 5-tuple and VLAN, TCP
+//! state, timeouts and a hard capacity.
+//!
+//! Expiry is amortised: each timeout class (TCP opening, TCP established,
+//! TCP closed, UDP, other) keeps a FIFO of deadlines, which is in time
+//! order because the class's timeout is constant; only the fronts are
+//! looked at as packet time advances. A flow touched since its deadline
+//! was queued is re-queued, not expired. When the table is full the flow
+//! idle the longest is evicted.
+
+pub mod community_id;
+pub mod defrag;
+
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
+use netsec_model::{
+    AppProto, DirectionStats, Duration, Endpoint, FlowEndReason, FlowId, FlowKey, FlowRecord,
+    TcpFlags, TcpState, TimeRange, Timestamp, Transport,
+};
+
+use crate::app::AppParser;
+use crate::reassembly::Stream;
+
+/// Flow table settings. Defaults follow Suricata's `flow-timeouts` and
+/// `stream.reassembly.depth` (suricata.yaml 7.0) unless noted.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// Most flows tracked at once; the longest idle is evicted past it.
+    pub capacity: usize,
+    /// TCP flows that have not completed a handshake (Suricata: tcp new 60 s).
+    pub tcp_new_timeout: Duration,
+    /// Established TCP flows (Suricata: tcp established 3600 s).
+    pub tcp_established_timeout: Duration,
+    /// TCP flows after FIN from both sides or RST, kept for trailing packets
+    /// (Zeek's `tcp_close_delay` is 5 s; 10 s tolerates slower stacks).
+    pub tcp_closed_timeout: Duration,
+    /// UDP flows (Suricata: udp established 300 s).
+    pub udp_timeout: Duration,
+    /// ICMP and other protocols (Suricata: default established 300 s).
+    pub other_timeout: Duration,
+    /// A flow lasting longer is reported and continued in a new record (NetFlow-style, 30 min).
+    pub active_timeout: Duration,
+    /// Bytes reassembled per direction of a TCP flow (Suricata: 1 MiB).
+    pub reassembly_depth: u64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            capacity: 500_000,
+            tcp_new_timeout: Duration::from_secs(60),
+            tcp_established_timeout: Duration::from_secs(3600),
+            tcp_closed_timeout: Duration::from_secs(10),
+            udp_timeout: Duration::from_secs(300),
+            other_timeout: Duration::from_secs(300),
+            active_timeout: Duration::from_secs(1800),
+            reassembly_depth: 1024 * 1024,
+        }
+    }
+}
+
+/// Timeout classes, each with its own FIFO of deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeoutClass {
+    TcpNew = 0,
+    TcpEstablished = 1,
+    TcpClosed = 2,
+    Udp = 3,
+    Other = 4,
+}
+
+const CLASSES: usize = 5;
+
+/// Application-layer state of a flow: the parser and, for TCP, the two
+/// reassembled streams (index 0 to the server, 1 to the client).
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub parser: Option<AppParser>,
+    pub streams: [Stream; 2],
+}
+
+/// A flow being tracked.
+#[derive(Debug)]
+pub(crate) struct Flow {
+    pub record: FlowRecord,
+    /// True when the client is the key's `lo` endpoint.
+    pub client_is_lo: bool,
+    pub last_seen: Timestamp,
+    pub class: TimeoutClass,
+    /// Bumped when the flow is re-queued in another class; stale queue entries are skipped.
+    pub generation: u32,
+    pub fin: [bool; 2],
+    /// Initial sequence numbers seen in SYNs, per direction.
+    pub isn: [Option<u32>; 2],
+    /// Payload packets offered to identification, per direction.
+    pub identify_tries: [u8; 2],
+    pub app: Option<Box<AppState>>,
+}
+
+impl Flow {
+    pub(crate) fn new(
+        id: FlowId,
+        community_id: String,
+        client: Endpoint,
+        server: Endpoint,
+        transport: Transport,
+        vlan: u16,
+        ts: Timestamp,
+    ) -> Self {
+        let (_, client_is_lo) = FlowKey::from_packet(client, server, transport, vlan);
+        Flow {
+            record: FlowRecord {
+                id,
+                community_id,
+                client,
+                server,
+                transport,
+                vlan,
+                time: TimeRange::at(ts),
+                to_server: DirectionStats::default(),
+                to_client: DirectionStats::default(),
+                tcp_state: TcpState::None,
+                app_proto: AppProto::Unknown,
+                end_reason: FlowEndReason::EndOfInput,
+                missing_bytes: 0,
+            },
+            client_is_lo,
+            last_seen: ts,
+            class: match transport {
+                Transport::Tcp => TimeoutClass::TcpNew,
+                Transport::Udp => TimeoutClass::Udp,
+                _ => TimeoutClass::Other,
+            },
+            generation: 0,
+            fin: [false; 2],
+            isn: [None; 2],
+            identify_tries: [0; 2],
+            app: None,
+        }
+    }
+
+    /// Update TCP state with a segment's flags; `to_server` gives its direction.
+    /// Returns true when the segment starts a new connection on a finished flow.
+    pub(crate) fn tcp_update(&mut self, flags: TcpFlags, seq: u32, to_server: bool) -> bool {
+        let dir = usize::from(!to_server);
+        let st = self.record.tcp_state;
+        if flags.is_syn_only() && to_server {
+            if matches!(st, TcpState::Closed | TcpState::Reset | TcpState::Rejected)
+                && self.isn[0] != Some(seq)
+            {
+                return true;
+            }
+            self.isn[0].get_or_insert(seq);
+            if st == TcpState::None {
+                self.record.tcp_state = TcpState::SynSent;
+            }
+            return false;
+        }
+        if flags.is_syn_ack() && !to_server {
+            self.isn[1].get_or_insert(seq);
+            if matches!(st, TcpState::SynSent | TcpState::None) {
+                self.record.tcp_state = TcpState::SynReceived;
+            }
+            return false;
+        }
+        if flags.has(TcpFlags::RST) {
+            self.record.tcp_state = match st {
+                TcpState::SynSent if !to_server => TcpState::Rejected,
+                TcpState::Rejected => TcpState::Rejected,
+                _ => TcpState::Reset,
+            };
+            return false;
+        }
+        match st {
+            TcpState::SynReceived if to_server && flags.has(TcpFlags::ACK) => {
+                self.record.tcp_state = TcpState::Established;
+            }
+            TcpState::None => self.record.tcp_state = TcpState::MidStream,
+            _ => {}
+        }
+        if flags.has(TcpFlags::FIN) {
+            self.fin[dir] = true;
+            self.record.tcp_state = if self.fin[0] && self.fin[1] {
+                TcpState::Closed
+            } else {
+                match self.record.tcp_state {
+                    TcpState::Reset | TcpState::Rejected => self.record.tcp_state,
+                    _ => TcpState::Closing,
+                }
+            };
+        }
+        false
+    }
+
+    /// The class this flow's timeout belongs to now.
+    pub(crate) fn current_class(&self) -> TimeoutClass {
+        match self.record.transport {
+            Transport::Tcp => match self.record.tcp_state {
+                TcpState::Closed | TcpState::Reset | TcpState::Rejected => TimeoutClass::TcpClosed,
+                TcpState::Established | TcpState::MidStream | TcpState::Closing => {
+                    TimeoutClass::TcpEstablished
+                }
+                _ => TimeoutClass::TcpNew,
+            },
+            Transport::Udp => TimeoutClass::Udp,
+            _ => TimeoutClass::Other,
+        }
+    }
+}
+
+/// Why [`FlowTable::pop_expired`] returned a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    Idle,
+    Closed,
+}
+
+/// Flows by key, with their timeout queues.
+#[derive(Debug)]
+pub(crate) struct FlowTable {
+    pub config: FlowConfig,
+    pub flows: HashMap<FlowKey, Flow, ahash::RandomState>,
+    queues: [VecDeque<(Timestamp, FlowKey, u32)>; CLASSES],
+}
+
+impl FlowTable {
+    pub(crate) fn new(config: FlowConfig) -> Self {
+        // Fixed seeds: the same capture gives the same table layout every run.
+        let hasher =
+            ahash::RandomState::with_seeds(0x6e65_7473, 0x6563_666c, 0x6f77_7461, 0x626c_6521);
+        FlowTable {
+            flows: HashMap::with_capacity_and_hasher(config.capacity.min(1 << 16), hasher),
+            config,
+            queues: Default::default(),
+        }
+    }
+
+    pub(crate) fn timeout(&self, class: TimeoutClass) -> Duration {
+        match class {
+            TimeoutClass::TcpNew => self.config.tcp_new_timeout,
+            TimeoutClass::TcpEstablished => self.config.tcp_established_timeout,
+            TimeoutClass::TcpClosed => self.config.tcp_closed_timeout,
+            TimeoutClass::Udp => self.config.udp_timeout,
+            TimeoutClass::Other => self.config.other_timeout,
+        }
+    }
+
+    /// Queue a deadline for a flow in its class.
+    pub(crate) fn enqueue(
+        &mut self,
+        key: FlowKey,
+        class: TimeoutClass,
+        last_seen: Timestamp,
+        generation: u32,
+    ) {
+        let deadline = last_seen + self.timeout(class);
+        if let Some(q) = self.queues.get_mut(class as usize) {
+            q.push_back((deadline, key, generation));
+        }
+    }
+
+    /// After a packet updated a flow: move it to another class if its state changed.
+    pub(crate) fn reclassify(&mut self, key: FlowKey) {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let class = flow.current_class();
+        if class != flow.class {
+            flow.class = class;
+            flow.generation = flow.generation.wrapping_add(1);
+            let (ls, generation) = (flow.last_seen, flow.generation);
+            self.enqueue(key, class, ls, generation);
+        }
+    }
+
+    /// The next flow whose timeout has passed at `now`, if any.
+    pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<(Flow, Expiry)> {
+        for class_idx in 0..CLASSES {
+            loop {
+                let Some(&(deadline, key, generation)) =
+                    self.queues.get(class_idx).and_then(|q| q.front())
+                else {
+                    break;
+                };
+                if deadline > now {
+                    break;
+                }
+                if let Some(q) = self.queues.get_mut(class_idx) {
+                    q.pop_front();
+                }
+                let Some(flow) = self.flows.get(&key) else {
+                    continue;
+                };
+                if flow.generation != generation || flow.class as usize != class_idx {
+                    continue;
+                }
+                let timeout = self.timeout(flow.class);
+                let idle_deadline = flow.last_seen + timeout;
+                if idle_deadline <= now {
+                    let closed = flow.class == TimeoutClass::TcpClosed;
+                    let flow = self.flows.remove(&key)?;
+                    return Some((flow, if closed { Expiry::Closed } else { Expiry::Idle }));
+                }
+                // Touched since: check again at its new deadline.
+                if let Some(q) = self.queues.get_mut(class_idx) {
+                    q.push_back((idle_deadline, key, generation));
+                }
+            }
+        }
+        None
+    }
+
+    /// Remove the flow idle the longest, to make room.
+    pub(crate) fn evict_one(&mut self) -> Option<Flow> {
+        loop {
+            // The queue front with the earliest last activity.
+            let mut best: Option<(usize, Timestamp)> = None;
+            for (i, q) in self.queues.iter().enumerate() {
+                if let Some(&(deadline, _, _)) = q.front() {
+                    let class_timeout = self.timeout(class_of(i));
+                    let last = deadline - class_timeout;
+                    if best.is_none_or(|(_, b)| last < b) {
+                        best = Some((i, last));
+                    }
+                }
+            }
+            let (i, _) = best?;
+            let (_, key, generation) = self.queues.get_mut(i)?.pop_front()?;
+            match self.flows.get(&key) {
+                Some(f) if f.generation == generation && f.class as usize == i => {
+                    return self.flows.remove(&key);
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Remove every flow (end of input), in flow-id order so output is deterministic.
+    pub(crate) fn drain_all(&mut self) -> Vec<Flow> {
+        for q in self.queues.iter_mut() {
+            q.clear();
+        }
+        let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        all.sort_by_key(|f| f.record.id);
+        all
+    }
+}
+
+fn class_of(i: usize) -> TimeoutClass {
+    match i {
+        0 => TimeoutClass::TcpNew,
+        1 => TimeoutClass::TcpEstablished,
+        2 => TimeoutClass::TcpClosed,
+        3 => TimeoutClass::Udp,
+        _ => TimeoutClass::Other,
+    }
+}
