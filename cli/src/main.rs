@@ -22,11 +22,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     // One variant per subcommand module; keep one line each.
+    /// Analyse captures: protocols, flows, logs, findings, summary.
+    Analyze(commands::analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // One arm per subcommand; each returns an ExitCode.
+        Command::Analyze(args) => commands::analyze::run(args),
     }
 }

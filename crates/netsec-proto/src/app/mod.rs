@@ -1,14 +1,21 @@
 //! Application-layer identification and parsing: the interface between the
 //! flow engine (which owns per-flow state and TCP reassembly) and the
-//! per-protocol parsers in the sub-modules (`dns/`, `tls/`, `http/`, `ssh/`,
-//! `smb/`, `dhcp/`, `ntp/`).
+//! per-protocol parsers, one folder each with the same files: `parser.rs`
+//! (pure parsing of bytes) and `mod.rs` (the bounded per-flow state).
 //!
-//! INTERFACE CONTRACT (the bodies are filled in by the app-layer work):
 //! - [`identify`] looks at the first payload of a flow and says which protocol it carries.
 //! - [`AppParser::new`] makes the per-flow parser for that protocol.
-//! - [`AppParser::feed`] receives, per direction, in-order TCP stream bytes (after reassembly)
-//!   or one whole UDP datagram, and pushes owned [`AppEvent`]s into `out`.
-//! - [`AppParser::gap`] tells the parser that `len` bytes are missing in a direction.
+//! - [`AppParser::feed`] receives, per direction, in-order TCP stream bytes (after
+//!   reassembly) or one whole UDP datagram, and pushes owned [`AppEvent`]s into `out`.
+//! - [`AppParser::gap`] tells the parser that bytes are missing in a direction.
+
+pub mod dhcp;
+pub mod dns;
+pub mod http;
+pub mod ntp;
+pub mod smb;
+pub mod ssh;
+pub mod tls;
 
 use netsec_model::{AppEvent, AppProto, Direction, EventContext, Transport};
 
@@ -23,43 +30,121 @@ pub enum FeedStatus {
     Error,
 }
 
-/// Identify the application protocol of a flow from its first payload.
-///
-/// `payload` is the first non-empty payload in direction `dir`; ports are only a hint.
+/// NTP's port: NTP has no magic number, so the port is required (RFC 5905 §7.2).
+const NTP_PORT: u16 = 123;
+/// DHCP server and client ports (RFC 2131 §4.1).
+const DHCP_PORTS: [u16; 2] = [67, 68];
+
+/// Identify the application protocol of a flow from its first payload, by
+/// content; ports only where the protocol has no signature (NTP) or to
+/// rule out look-alikes (DNS is tried on any port, but only with a sane header).
 pub fn identify(
-    _transport: Transport,
-    _client_port: u16,
-    _server_port: u16,
+    transport: Transport,
+    client_port: u16,
+    server_port: u16,
     _dir: Direction,
-    _payload: &[u8],
+    payload: &[u8],
 ) -> Option<AppProto> {
-    None
+    let ports = [client_port, server_port];
+    match transport {
+        Transport::Tcp => {
+            if tls::parser::looks_like_tls(payload) {
+                Some(AppProto::Tls)
+            } else if http::parser::looks_like_http(payload) {
+                Some(AppProto::Http)
+            } else if payload.starts_with(b"SSH-") {
+                Some(AppProto::Ssh)
+            } else if smb::parser::looks_like_smb(payload) {
+                Some(AppProto::Smb)
+            } else if payload
+                .get(0..2)
+                .is_some_and(|l| u16::from_be_bytes([l[0], l[1]]) >= 12)
+                && dns::parser::looks_like_dns(payload.get(2..).unwrap_or(&[]))
+            {
+                Some(AppProto::Dns)
+            } else {
+                None
+            }
+        }
+        Transport::Udp => {
+            if ports.iter().any(|p| DHCP_PORTS.contains(p))
+                && dhcp::parser::looks_like_dhcp(payload)
+            {
+                Some(AppProto::Dhcp)
+            } else if ports.contains(&NTP_PORT) && ntp::parser::parse_header(payload).is_some() {
+                Some(AppProto::Ntp)
+            } else if dns::parser::looks_like_dns(payload) {
+                Some(AppProto::Dns)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
 }
 
-/// Per-flow parser state for one application protocol. Bounded: no parser buffers more than a
-/// fixed number of bytes per direction.
+/// Per-flow parser state for one application protocol. Bounded: no parser
+/// buffers more than a fixed number of bytes per direction.
 #[derive(Debug)]
-pub enum AppParser {}
+pub enum AppParser {
+    /// DNS over UDP or TCP.
+    Dns(dns::DnsState),
+    /// TLS.
+    Tls(tls::TlsState),
+    /// HTTP/1.x.
+    Http(http::HttpState),
+    /// SSH.
+    Ssh(ssh::SshState),
+    /// SMB.
+    Smb(smb::SmbState),
+    /// DHCP.
+    Dhcp(dhcp::DhcpState),
+    /// NTP.
+    Ntp(ntp::NtpState),
+}
 
 impl AppParser {
     /// The parser for `proto`, if one exists.
-    pub fn new(_proto: AppProto) -> Option<AppParser> {
-        None
+    pub fn new(proto: AppProto) -> Option<AppParser> {
+        Some(match proto {
+            AppProto::Dns => AppParser::Dns(Default::default()),
+            AppProto::Tls => AppParser::Tls(Default::default()),
+            AppProto::Http => AppParser::Http(Default::default()),
+            AppProto::Ssh => AppParser::Ssh(Default::default()),
+            AppProto::Smb => AppParser::Smb(Default::default()),
+            AppProto::Dhcp => AppParser::Dhcp(Default::default()),
+            AppProto::Ntp => AppParser::Ntp(Default::default()),
+            _ => return None,
+        })
     }
 
     /// Feed bytes for one direction; events go to `out`.
     pub fn feed(
         &mut self,
-        _dir: Direction,
-        _data: &[u8],
-        _ctx: &EventContext,
-        _out: &mut Vec<AppEvent>,
+        dir: Direction,
+        data: &[u8],
+        ctx: &EventContext,
+        out: &mut Vec<AppEvent>,
     ) -> FeedStatus {
-        match *self {}
+        match self {
+            AppParser::Dns(s) => s.feed(dir, data, ctx, out),
+            AppParser::Tls(s) => s.feed(dir, data, ctx, out),
+            AppParser::Http(s) => s.feed(dir, data, ctx, out),
+            AppParser::Ssh(s) => s.feed(dir, data, ctx, out),
+            AppParser::Smb(s) => s.feed(dir, data, ctx, out),
+            AppParser::Dhcp(s) => s.feed(data, ctx, out),
+            AppParser::Ntp(s) => s.feed(data, ctx, out),
+        }
     }
 
     /// `len` bytes are missing in direction `dir` (a TCP gap).
-    pub fn gap(&mut self, _dir: Direction, _len: u64) {
-        match *self {}
+    pub fn gap(&mut self, dir: Direction, len: u64) {
+        match self {
+            AppParser::Dns(s) => s.gap(dir),
+            AppParser::Tls(s) => s.gap(dir),
+            AppParser::Http(s) => s.gap(dir, len),
+            AppParser::Smb(s) => s.gap(dir),
+            AppParser::Ssh(_) | AppParser::Dhcp(_) | AppParser::Ntp(_) => {}
+        }
     }
 }

@@ -1,0 +1,160 @@
+//! JSON-lines logs, one file per kind (`flows.jsonl`, `dns.jsonl`, …,
+//! `findings.jsonl`), in Elastic Common Schema form.
+//!
+//! Each worker serialises into its own buffers and hands full buffers to the
+//! shared [`LogFiles`] under a mutex, so serialisation runs in parallel and
+//! only the appends are serialised.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use netsec_model::ecs::{ArpDocument, EventDocument, FindingDocument, FlowDocument};
+use netsec_model::{AppEvent, ArpInfo, Finding, FlowRecord};
+
+/// Buffer size at which a worker hands its lines to the files.
+const FLUSH_AT: usize = 256 * 1024;
+
+/// Log kinds whose file exists even when empty, so scripts can rely on them.
+const ALWAYS_CREATED: [&str; 2] = ["flows", "findings"];
+
+/// The open log files of one run.
+#[derive(Debug)]
+pub struct LogFiles {
+    dir: PathBuf,
+    files: HashMap<&'static str, BufWriter<File>>,
+    error: Option<String>,
+}
+
+impl LogFiles {
+    /// Create `dir` (if needed) and the always-present files.
+    pub fn create(dir: &Path) -> std::io::Result<Arc<Mutex<LogFiles>>> {
+        std::fs::create_dir_all(dir)?;
+        let mut logs = LogFiles {
+            dir: dir.to_path_buf(),
+            files: HashMap::new(),
+            error: None,
+        };
+        for kind in ALWAYS_CREATED {
+            logs.file(kind)?;
+        }
+        Ok(Arc::new(Mutex::new(logs)))
+    }
+
+    fn file(&mut self, kind: &'static str) -> std::io::Result<&mut BufWriter<File>> {
+        if !self.files.contains_key(kind) {
+            let path = self.dir.join(format!("{kind}.jsonl"));
+            let f = File::create(&path)?;
+            self.files
+                .insert(kind, BufWriter::with_capacity(1 << 20, f));
+        }
+        self.files
+            .get_mut(kind)
+            .ok_or_else(|| std::io::Error::other("log file vanished"))
+    }
+
+    fn append(&mut self, kind: &'static str, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let dir = self.dir.display().to_string();
+        match self.file(kind).and_then(|f| f.write_all(bytes)) {
+            Ok(()) => {}
+            Err(e) => self.error = Some(format!("writing {dir}/{kind}.jsonl: {e}")),
+        }
+    }
+
+    /// Flush everything; the first write error of the run, if any.
+    pub fn finish(&mut self) -> Result<(), String> {
+        for (kind, f) in self.files.iter_mut() {
+            if let Err(e) = f.flush() {
+                if self.error.is_none() {
+                    self.error = Some(format!("writing {}/{kind}.jsonl: {e}", self.dir.display()));
+                }
+            }
+        }
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One worker's pending lines.
+#[derive(Debug)]
+pub struct LogBuffers {
+    shared: Arc<Mutex<LogFiles>>,
+    pending: HashMap<&'static str, Vec<u8>>,
+}
+
+impl LogBuffers {
+    /// Buffers feeding `shared`.
+    pub fn new(shared: Arc<Mutex<LogFiles>>) -> Self {
+        LogBuffers {
+            shared,
+            pending: HashMap::new(),
+        }
+    }
+
+    fn line<T: serde::Serialize>(&mut self, kind: &'static str, doc: &T) {
+        let buf = self.pending.entry(kind).or_default();
+        // Serialising our own types into a Vec cannot fail short of a bug in a
+        // Serialize impl; such a line is dropped rather than aborting the run.
+        let start = buf.len();
+        if serde_json::to_writer(&mut *buf, doc).is_ok() {
+            buf.push(b'\n');
+        } else {
+            buf.truncate(start);
+        }
+        if buf.len() >= FLUSH_AT {
+            let mut bytes = std::mem::take(buf);
+            self.hand_over(kind, &bytes);
+            bytes.clear();
+            self.pending.insert(kind, bytes);
+        }
+    }
+
+    fn hand_over(&self, kind: &'static str, bytes: &[u8]) {
+        if let Ok(mut files) = self.shared.lock() {
+            files.append(kind, bytes);
+        }
+    }
+
+    /// Log a flow record.
+    pub fn flow(&mut self, f: &FlowRecord) {
+        self.line("flows", &FlowDocument(f));
+    }
+
+    /// Log an application event.
+    pub fn event(&mut self, e: &AppEvent) {
+        self.line(e.kind(), &EventDocument(e));
+    }
+
+    /// Log an ARP packet.
+    pub fn arp(&mut self, a: &ArpInfo) {
+        self.line("arp", &ArpDocument(a));
+    }
+
+    /// Log a finding.
+    pub fn finding(&mut self, f: &Finding) {
+        self.line("findings", &FindingDocument(f));
+    }
+
+    /// Hand over everything still pending.
+    pub fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for (kind, bytes) in pending {
+            if !bytes.is_empty() {
+                self.hand_over(kind, &bytes);
+            }
+        }
+    }
+}
+
+impl Drop for LogBuffers {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

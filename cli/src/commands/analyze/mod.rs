@@ -1,0 +1,327 @@
+//! `netsec analyze`: one pass over captures — decoded protocols, flows,
+//! application logs, findings — with a ten-second summary.
+//!
+//! Exit codes: 0 done (no finding at or above `--fail-on`), 1 a finding at or
+//! above `--fail-on`, 2 usage or input error (a file missing, unreadable or
+//! not a capture; the other inputs are still analysed).
+
+mod logs;
+mod pipeline;
+mod summary;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use netsec_capture::{CaptureReader, Filter};
+use netsec_model::Severity;
+use netsec_proto::EngineConfig;
+
+use pipeline::{PacketNumbering, Pipeline, PipelineOptions};
+use summary::{DecodeReport, InputReport, Summary};
+
+/// Exit code: analysis done, nothing at or above `--fail-on`.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: a finding at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_INPUT_ERROR: u8 = 2;
+
+/// Capture file extensions picked up when a directory is given.
+const CAPTURE_EXTENSIONS: [&str; 6] = ["pcap", "pcapng", "cap", "dmp", "gz", "zst"];
+
+/// Output format of the summary on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// Human-readable summary.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Analyse captures: decode, build flows, log, detect, summarise.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap, pcapng; gzip or zstd compressed) or directories
+    /// of them; `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write JSON-lines logs (flows, dns, http, tls, ssh, smb, dhcp, ntp, arp,
+    /// findings) in Elastic Common Schema form into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+
+    /// Analyse each input separately (one summary and one log directory
+    /// `DIR/NAME/` per input) instead of merging them into one analysis.
+    #[arg(long)]
+    pub each: bool,
+
+    /// Exit with code 1 if any finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Only analyse packets matching this filter (tcpdump-like: host, net,
+    /// port, portrange, tcp/udp/icmp/arp, src/dst, and/or/not, parentheses).
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Worker threads (default: all cores). Results are identical for any
+    /// number of threads.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// How many entries each "top" list shows.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+
+    /// Most flows tracked at once (least recently seen are evicted past it).
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Expand directories into the capture files below them, sorted by path.
+fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            collect_captures(p, &mut found, 0);
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn collect_captures(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) {
+    // Deep or cyclic trees (symlink loops) stop here rather than recursing forever.
+    if depth > 16 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_captures(&path, found, depth + 1);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| CAPTURE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            found.push(path);
+        }
+    }
+}
+
+/// One analysis over a group of inputs.
+struct RunOutcome {
+    summary: Summary,
+    elapsed_s: f64,
+    input_error: bool,
+}
+
+fn analyse_group(args: &AnalyzeArgs, inputs: &[PathBuf], out_dir: Option<&Path>) -> RunOutcome {
+    let started = Instant::now();
+    let mut input_error = false;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let logs = match out_dir {
+        Some(dir) => match logs::LogFiles::create(dir) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("netsec: cannot write logs to {}: {e}", dir.display());
+                input_error = true;
+                None
+            }
+        },
+        None => None,
+    };
+    let filter = args
+        .filter
+        .as_deref()
+        .and_then(|expr| Filter::parse(expr).ok());
+    let mut engine = EngineConfig::default();
+    if let Some(n) = args.max_flows {
+        engine.flow_capacity = n.max(1);
+    }
+    let mut pipeline = Pipeline::new(
+        PipelineOptions {
+            engine,
+            filter,
+            logs: logs.clone(),
+            threads,
+        },
+        &Vec::new,
+    );
+    let mut numbering = PacketNumbering::new();
+    let mut reports = Vec::new();
+    let total_size: u64 = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress_bar(args.no_progress, total_size);
+    for path in inputs {
+        let mut report = InputReport {
+            path: path.display().to_string(),
+            format: String::new(),
+            packets: 0,
+            warnings: Vec::new(),
+            error: None,
+        };
+        match CaptureReader::open(path) {
+            Ok(mut reader) => {
+                pipeline.read(&mut reader, &mut numbering, &mut report, &mut |n| {
+                    bar.inc(n)
+                });
+                report.format = reader.format().to_string();
+                report.warnings.extend(reader.stats().warnings());
+            }
+            Err(e) => {
+                eprintln!("netsec: {e}");
+                report.error = Some(e.to_string());
+                input_error = true;
+            }
+        }
+        for w in &report.warnings {
+            eprintln!("netsec: warning: {w}");
+        }
+        reports.push(report);
+    }
+    let output = pipeline.finish();
+    bar.finish_and_clear();
+    if let Some(l) = &logs {
+        if let Ok(mut files) = l.lock() {
+            if let Err(e) = files.finish() {
+                eprintln!("netsec: {e}");
+                input_error = true;
+            }
+        }
+    }
+    let decode = DecodeReport {
+        errors: output.decode_errors.into_iter().collect(),
+        counters: output.decode_counters.into_iter().collect(),
+    };
+    let summary = output.summary.build(args.top, reports, decode);
+    if let Some(dir) = out_dir {
+        let path = dir.join("summary.json");
+        let written = serde_json::to_vec_pretty(&summary)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&path, bytes));
+        if let Err(e) = written {
+            eprintln!("netsec: writing {}: {e}", path.display());
+            input_error = true;
+        }
+    }
+    RunOutcome {
+        summary,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        input_error,
+    }
+}
+
+fn progress_bar(disabled: bool, total: u64) -> ProgressBar {
+    if disabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Run `netsec analyze`.
+pub fn run(args: AnalyzeArgs) -> ExitCode {
+    if let Some(expr) = &args.filter {
+        if let Err(e) = Filter::parse(expr) {
+            eprintln!("netsec: invalid --filter: {e}");
+            return ExitCode::from(EXIT_INPUT_ERROR);
+        }
+    }
+    let inputs = expand_inputs(&args.inputs);
+    if inputs.is_empty() {
+        eprintln!("netsec: no capture files found in the given directories");
+        return ExitCode::from(EXIT_INPUT_ERROR);
+    }
+    let groups: Vec<(Vec<PathBuf>, Option<PathBuf>)> = if args.each {
+        inputs
+            .iter()
+            .map(|p| {
+                let name = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "stdin".into());
+                (vec![p.clone()], args.out.as_ref().map(|d| d.join(name)))
+            })
+            .collect()
+    } else {
+        vec![(inputs, args.out.clone())]
+    };
+    let mut worst: Option<Severity> = None;
+    let mut input_error = false;
+    let mut json_docs = Vec::new();
+    for (group, out_dir) in &groups {
+        let outcome = analyse_group(&args, group, out_dir.as_deref());
+        input_error |= outcome.input_error;
+        worst = worst.max(outcome.summary.findings_max_severity());
+        match args.format {
+            SummaryFormat::Text => print!("{}", outcome.summary.to_text(outcome.elapsed_s)),
+            SummaryFormat::Json => json_docs.push(outcome.summary),
+        }
+    }
+    if args.format == SummaryFormat::Json {
+        let doc = if args.each {
+            serde_json::to_string_pretty(&json_docs)
+        } else {
+            serde_json::to_string_pretty(&json_docs.first())
+        };
+        match doc {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("netsec: {e}");
+                return ExitCode::from(EXIT_INPUT_ERROR);
+            }
+        }
+    }
+    if input_error {
+        return ExitCode::from(EXIT_INPUT_ERROR);
+    }
+    match (args.fail_on, worst) {
+        (Some(threshold), Some(w)) if w >= threshold => ExitCode::from(EXIT_FINDINGS),
+        _ => ExitCode::from(EXIT_CLEAN),
+    }
+}
+
+impl Summary {
+    fn findings_max_severity(&self) -> Option<Severity> {
+        Severity::ALL.into_iter().rev().find(|s| {
+            self.findings
+                .by_severity
+                .get(s.name())
+                .copied()
+                .unwrap_or(0)
+                > 0
+        })
+    }
+}

@@ -1,0 +1,307 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! `netsec analyze` end to end, on the bundled sample capture: the summary,
+//! the logs, exit codes, bad inputs, batch runs, and identical results for
+//! one and two threads.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn sample() -> PathBuf {
+    root().join("testdata/sample.pcap")
+}
+
+fn netsec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args(args)
+        .output()
+        .expect("run netsec")
+}
+
+fn json_summary(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "summary is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sample_summary_names_what_is_in_the_capture() {
+    let out = netsec(&["analyze", "--no-progress", sample().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("512 packets"), "{text}");
+    for needle in [
+        "www.example.lab",
+        "secure.example.lab",
+        "OpenSSH_9.2p1",
+        "10.252.0.20",
+    ] {
+        assert!(text.contains(needle), "summary lacks {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn json_summary_and_logs_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        "--threads",
+        "1",
+        "--out",
+        dir.path().to_str().unwrap(),
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_summary(&out);
+    assert_eq!(s["packets"], 512);
+    let flows = sorted_lines(&dir.path().join("flows.jsonl"));
+    assert_eq!(s["flows"]["total"].as_u64(), Some(flows.len() as u64));
+    // Every flow line is an ECS document with a Community ID.
+    for line in &flows {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v["network"]["community_id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("1:"));
+        assert!(v["source"]["ip"].is_string() && v["destination"]["ip"].is_string());
+        assert!(v["event"]["start"].is_string());
+    }
+    let summary_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary_file["packets"], 512);
+    assert!(dir.path().join("findings.jsonl").exists());
+}
+
+#[test]
+fn two_threads_give_the_same_results_as_one() {
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let run = |threads: &str, dir: &Path| {
+        let out = netsec(&[
+            "analyze",
+            "--no-progress",
+            "--format",
+            "json",
+            "--threads",
+            threads,
+            "--out",
+            dir.to_str().unwrap(),
+            sample().to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        json_summary(&out)
+    };
+    let s1 = run("1", d1.path());
+    let s2 = run("2", d2.path());
+    assert_eq!(s1, s2, "summaries differ between 1 and 2 threads");
+    let mut kinds: Vec<String> = std::fs::read_dir(d1.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    kinds.sort();
+    assert!(kinds.iter().any(|k| k == "dns.jsonl"), "{kinds:?}");
+    for kind in kinds {
+        assert_eq!(
+            sorted_lines(&d1.path().join(&kind)),
+            sorted_lines(&d2.path().join(&kind)),
+            "{kind} differs between 1 and 2 threads"
+        );
+    }
+}
+
+#[test]
+fn missing_file_is_one_clear_error_and_exit_2() {
+    let out = netsec(&["analyze", "--no-progress", "/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/capture.pcap"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.contains("capture.pcap")).count(),
+        1,
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_and_text_files_are_rejected_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.path().join("notes.pcap");
+    std::fs::write(&text, b"this is not a capture, just some text\n").unwrap();
+    for f in [&empty, &text] {
+        let out = netsec(&["analyze", "--no-progress", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", f.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(f.file_name().unwrap().to_str().unwrap()),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn truncated_capture_keeps_whole_packets_and_warns() {
+    let bytes = std::fs::read(sample()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    // Cut in the middle of the file: some packet is left half-written.
+    std::fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap();
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_summary(&out);
+    let packets = s["packets"].as_u64().unwrap();
+    assert!(packets > 100 && packets < 512, "{packets}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning"), "no truncation warning: {err}");
+}
+
+#[test]
+fn standard_input_and_gzip_read_like_the_file() {
+    let bytes = std::fs::read(sample()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args(["analyze", "--no-progress", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_summary(&out)["packets"], 512);
+
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("sample.pcap.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        gz.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_summary(&out)["packets"], 512);
+}
+
+#[test]
+fn directory_batch_each_and_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::copy(sample(), inputs.join("a.pcap")).unwrap();
+    std::fs::copy(sample(), inputs.join("b.pcap")).unwrap();
+    std::fs::write(inputs.join("readme.txt"), "not a capture").unwrap();
+
+    let merged = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        inputs.to_str().unwrap(),
+    ]);
+    assert_eq!(merged.status.code(), Some(0));
+    let s = json_summary(&merged);
+    assert_eq!(s["packets"], 1024);
+    assert_eq!(s["inputs"].as_array().map(Vec::len), Some(2));
+
+    let logs = dir.path().join("logs");
+    let each = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--each",
+        "--format",
+        "json",
+        "--out",
+        logs.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+    ]);
+    assert_eq!(each.status.code(), Some(0));
+    let docs = json_summary(&each);
+    let docs = docs.as_array().unwrap();
+    assert_eq!(docs.len(), 2);
+    assert!(docs.iter().all(|d| d["packets"] == 512));
+    assert!(logs.join("a/flows.jsonl").exists() && logs.join("b/flows.jsonl").exists());
+}
+
+#[test]
+fn filter_restricts_the_analysis_and_bad_filter_is_exit_2() {
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        "--filter",
+        "udp and port 53",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_summary(&out);
+    assert_eq!(s["transport"]["tcp"], 0);
+    assert_eq!(s["transport"]["udp"], 10);
+
+    let bad = netsec(&[
+        "analyze",
+        "--filter",
+        "port banana",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("banana"));
+}
