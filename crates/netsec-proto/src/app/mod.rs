@@ -32,6 +32,8 @@ pub enum FeedStatus {
 
 /// NTP's port: NTP has no magic number, so the port is required (RFC 5905 §7.2).
 const NTP_PORT: u16 = 123;
+/// DNS's port: on it a bare header is enough (error responses carry no question).
+const DNS_PORT: u16 = 53;
 /// DHCP server and client ports (RFC 2131 §4.1).
 const DHCP_PORTS: [u16; 2] = [67, 68];
 
@@ -73,7 +75,9 @@ pub fn identify(
                 Some(AppProto::Dhcp)
             } else if ports.contains(&NTP_PORT) && ntp::parser::parse_header(payload).is_some() {
                 Some(AppProto::Ntp)
-            } else if dns::parser::looks_like_dns(payload) {
+            } else if dns::parser::looks_like_dns(payload)
+                || (ports.contains(&DNS_PORT) && dns::parser::looks_like_dns_header(payload))
+            {
                 Some(AppProto::Dns)
             } else {
                 None

@@ -33,7 +33,8 @@ pub struct FlowConfig {
     /// Established TCP flows (Suricata: tcp established 3600 s).
     pub tcp_established_timeout: Duration,
     /// TCP flows after FIN from both sides or RST, kept for trailing packets
-    /// (Zeek's `tcp_close_delay` is 5 s; 10 s tolerates slower stacks).
+    /// and retransmitted FINs (Suricata: tcp closed 60 s; Zeek's
+    /// `tcp_close_delay` of 5 s splits flows whose FIN is retransmitted).
     pub tcp_closed_timeout: Duration,
     /// UDP flows (Suricata: udp established 300 s).
     pub udp_timeout: Duration,
@@ -51,7 +52,7 @@ impl Default for FlowConfig {
             capacity: 500_000,
             tcp_new_timeout: Duration::from_secs(60),
             tcp_established_timeout: Duration::from_secs(3600),
-            tcp_closed_timeout: Duration::from_secs(10),
+            tcp_closed_timeout: Duration::from_secs(60),
             udp_timeout: Duration::from_secs(300),
             other_timeout: Duration::from_secs(300),
             active_timeout: Duration::from_secs(1800),

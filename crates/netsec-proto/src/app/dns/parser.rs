@@ -66,6 +66,16 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
     })
 }
 
+/// Whether a payload has a plausible DNS header (length, opcode, Z bit),
+/// whatever its sections hold.
+pub fn looks_like_dns_header(b: &[u8]) -> bool {
+    if b.len() < 12 {
+        return false;
+    }
+    let flags = u16::from_be_bytes([b[2], b[3]]);
+    matches!((flags >> 11) & 0x0f, 0 | 1 | 2 | 4 | 5)
+}
+
 /// Whether a payload looks like a DNS message: a header with sane counts and
 /// opcode, and (for queries) one question. Cheap; no allocation.
 pub fn looks_like_dns(b: &[u8]) -> bool {
