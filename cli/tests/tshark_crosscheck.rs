@@ -178,7 +178,12 @@ fn netsec_view(capture: &Path, out: &Path) -> Value {
 fn netsec_agrees_with_tshark_on_every_expected_capture() {
     let expected_dir = repo_root().join("testdata/expected");
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&expected_dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect()
+        })
         .unwrap_or_default();
     entries.sort();
     assert!(

@@ -40,7 +40,11 @@ fn key_of(data: &[u8]) -> Option<Key> {
         _ => (0, 0),
     };
     // Direction-free, as a flow table needs.
-    Some(if (src, sp) <= (dst, dp) { (src, dst, sp, dp, proto) } else { (dst, src, dp, sp, proto) })
+    Some(if (src, sp) <= (dst, dp) {
+        (src, dst, sp, dp, proto)
+    } else {
+        (dst, src, dp, sp, proto)
+    })
 }
 
 fn run(path: &str) -> Result<(u64, u64, usize, f64), String> {

@@ -41,14 +41,20 @@ fn read_base(path: &str) -> Result<(u32, Vec<Record>), String> {
                         nanos = h.is_nanosecond_precision();
                     }
                     PcapBlockOwned::Legacy(b) => {
-                        let sub = if nanos { b.ts_usec as i64 / 1000 } else { b.ts_usec as i64 };
+                        let sub = if nanos {
+                            b.ts_usec as i64 / 1000
+                        } else {
+                            b.ts_usec as i64
+                        };
                         records.push(Record {
                             ts_us: b.ts_sec as i64 * 1_000_000 + sub,
                             data: b.data.to_vec(),
                             orig_len: b.origlen,
                         });
                     }
-                    PcapBlockOwned::NG(_) => return Err(format!("{path}: pcapng; give a classic pcap")),
+                    PcapBlockOwned::NG(_) => {
+                        return Err(format!("{path}: pcapng; give a classic pcap"))
+                    }
                 }
                 reader.consume(offset);
             }
@@ -77,7 +83,9 @@ fn ipv4_offset(frame: &[u8]) -> Option<usize> {
 
 fn rewrite_copy(frame: &mut [u8], copy: u16) {
     let Some(ip) = ipv4_offset(frame) else { return };
-    let Some(hdr) = frame.get_mut(ip..ip + 20) else { return };
+    let Some(hdr) = frame.get_mut(ip..ip + 20) else {
+        return;
+    };
     if hdr[0] >> 4 != 4 {
         return;
     }
@@ -89,7 +97,9 @@ fn rewrite_copy(frame: &mut [u8], copy: u16) {
         }
     }
     let ihl = usize::from(hdr[0] & 0x0f) * 4;
-    let Some(hdr) = frame.get_mut(ip..ip + ihl) else { return };
+    let Some(hdr) = frame.get_mut(ip..ip + ihl) else {
+        return;
+    };
     hdr[10] = 0;
     hdr[11] = 0;
     let mut sum: u32 = 0;
@@ -108,7 +118,9 @@ fn run() -> Result<(), String> {
     let (Some(base), Some(copies)) = (args.get(1), args.get(2)) else {
         return Err("usage: make-capture BASE.pcap COPIES [OUT.pcap|-]".into());
     };
-    let copies: u32 = copies.parse().map_err(|_| format!("COPIES must be a number: {copies}"))?;
+    let copies: u32 = copies
+        .parse()
+        .map_err(|_| format!("COPIES must be a number: {copies}"))?;
     let out_path = args.get(3).map(String::as_str).unwrap_or("-");
     let (linktype, records) = read_base(base)?;
     let (Some(first), Some(last)) = (records.first(), records.last()) else {

@@ -243,20 +243,13 @@ impl SingleThread {
     fn finish(mut self) -> WorkerOutput {
         self.engine.finish(&mut self.sink);
         let stats = self.engine.stats();
-        let (decode_errors, decode_counters) = netsec_proto_counters(stats);
+        let (decode_errors, decode_counters) = (stats.error_counts(), stats.counters());
         WorkerOutput {
             summary: self.sink.finish(),
             decode_counters,
             decode_errors,
         }
     }
-}
-
-/// Decoder statistics as (name, count) lists: errors, then other counters.
-fn netsec_proto_counters(
-    stats: &netsec_proto::EngineStats,
-) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
-    (stats.error_counts(), stats.counters())
 }
 
 /// A batch of packets copied out of the reader's buffer for a worker.

@@ -278,12 +278,9 @@ impl FlowTable {
     /// The next flow whose timeout has passed at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<(Flow, Expiry)> {
         for class_idx in 0..CLASSES {
-            loop {
-                let Some(&(deadline, key, generation)) =
-                    self.queues.get(class_idx).and_then(|q| q.front())
-                else {
-                    break;
-                };
+            while let Some(&(deadline, key, generation)) =
+                self.queues.get(class_idx).and_then(|q| q.front())
+            {
                 if deadline > now {
                     break;
                 }

@@ -45,13 +45,10 @@ impl DnsState {
             Direction::ToClient => &mut self.pending[1],
         };
         buf.extend_from_slice(data);
-        loop {
-            let Some(len) = buf
-                .get(0..2)
-                .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
-            else {
-                break;
-            };
+        while let Some(len) = buf
+            .get(0..2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        {
             if buf.len() < len + 2 {
                 if buf.len() > MAX_TCP_MESSAGE {
                     return FeedStatus::Error;

@@ -44,8 +44,7 @@ impl SmbState {
             data = data.get(n..).unwrap_or(&[]);
         }
         side.buf.extend_from_slice(data);
-        loop {
-            let Some(h) = side.buf.get(0..4) else { break };
+        while let Some(h) = side.buf.get(0..4) {
             let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
             if h[0] != 0 {
                 // Session keepalive and control messages carry no SMB.

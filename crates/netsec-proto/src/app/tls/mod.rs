@@ -55,10 +55,7 @@ impl TlsState {
             return self.status();
         }
         side.records.extend_from_slice(data);
-        loop {
-            let Some(hdr) = side.records.get(0..5) else {
-                break;
-            };
+        while let Some(hdr) = side.records.get(0..5) {
             let (ctype, version) = (hdr[0], u16::from_be_bytes([hdr[1], hdr[2]]));
             let len = usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
             if !(20..=24).contains(&ctype) || version >> 8 != 3 || len > 16_384 + 2048 {
