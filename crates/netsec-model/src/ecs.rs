@@ -452,35 +452,26 @@ impl Serialize for EventDocument<'_> {
             _ => {}
         }
         // The whole event, in netsec's own model, for what ECS has no field for.
-        let body: &dyn erased::Body = match ev {
-            AppEvent::Dns(e) => e,
-            AppEvent::Http(e) => e,
-            AppEvent::Tls(e) => e,
-            AppEvent::Ssh(e) => e,
-            AppEvent::Smb(e) => e,
-            AppEvent::Dhcp(e) => e,
-            AppEvent::Ntp(e) => e,
-        };
         m.serialize_entry(
             "netsec",
             &NetsecEvent {
                 flow_id: ctx.flow_id,
                 packet: ctx.packet_number,
                 direction: ctx.direction,
-                kind,
-                body,
+                event: ev,
             },
         )?;
         m.end()
     }
 }
 
+/// `netsec.*` of an event document: the join keys and the event itself,
+/// serialised straight from the model (no intermediate JSON tree).
 struct NetsecEvent<'a> {
     flow_id: Option<crate::flow::FlowId>,
     packet: u64,
     direction: crate::flow::Direction,
-    kind: &'static str,
-    body: &'a dyn erased::Body,
+    event: &'a AppEvent,
 }
 
 impl Serialize for NetsecEvent<'_> {
@@ -491,39 +482,17 @@ impl Serialize for NetsecEvent<'_> {
         }
         m.serialize_entry("packet", &self.packet)?;
         m.serialize_entry("direction", &self.direction)?;
-        m.serialize_entry(self.kind, &erased::Wrap(self.body))?;
+        let kind = self.event.kind();
+        match self.event {
+            AppEvent::Dns(e) => m.serialize_entry(kind, e)?,
+            AppEvent::Http(e) => m.serialize_entry(kind, e)?,
+            AppEvent::Tls(e) => m.serialize_entry(kind, e)?,
+            AppEvent::Ssh(e) => m.serialize_entry(kind, e)?,
+            AppEvent::Smb(e) => m.serialize_entry(kind, e)?,
+            AppEvent::Dhcp(e) => m.serialize_entry(kind, e)?,
+            AppEvent::Ntp(e) => m.serialize_entry(kind, e)?,
+        }
         m.end()
-    }
-}
-
-/// Object-safe serialisation of the event bodies without their context
-/// (which the document already carries at top level).
-mod erased {
-    use serde::Serialize;
-
-    pub trait Body {
-        fn to_json(&self) -> serde_json::Result<serde_json::Value>;
-    }
-
-    impl<T: Serialize> Body for T {
-        fn to_json(&self) -> serde_json::Result<serde_json::Value> {
-            let mut v = serde_json::to_value(self)?;
-            if let Some(obj) = v.as_object_mut() {
-                obj.remove("ctx");
-            }
-            Ok(v)
-        }
-    }
-
-    pub struct Wrap<'a>(pub &'a dyn Body);
-
-    impl Serialize for Wrap<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.0
-                .to_json()
-                .map_err(serde::ser::Error::custom)?
-                .serialize(s)
-        }
     }
 }
 
@@ -774,6 +743,6 @@ mod tests {
         assert_eq!(v["network"]["community_id"], "1:xyz");
         assert_eq!(v["netsec"]["flow_id"], 3);
         assert_eq!(v["netsec"]["dns"]["id"], 4660);
-        assert!(v["netsec"]["dns"].get("ctx").is_none());
+        assert_eq!(v["netsec"]["dns"]["ctx"]["packet_number"], 7);
     }
 }
