@@ -50,8 +50,11 @@ cat "$BIG" >/dev/null  # warm the page cache
 RESULTS=$(mktemp)
 measure() { # name, command...
     local name=$1; shift
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n1 )
+    local out tf
+    tf=$(mktemp)
+    /usr/bin/time -f "%e %M" -o "$tf" "$@" >/dev/null 2>&1 || true
+    out=$(tail -n1 "$tf")
+    rm -f "$tf"
     echo "$name|$out" >>"$RESULTS"
     echo "$name: ${out% *} s, $(( ${out#* } / 1024 )) MB peak RSS" >&2
 }
@@ -73,8 +76,10 @@ measure "suricata autofp" suricata -r "$BIG" --runmode autofp -k none -S "$RULES
 RSS10=""
 if [ -z "${SKIP_10GB:-}" ]; then
     copies10=$(( (10 * 1000000000 + base_bytes - 1) / base_bytes ))
-    out=$( { /usr/bin/time -f "%e %M" bash -c "'$MAKE' '$BASE' $copies10 - | '$NETSEC' analyze - --threads 1 --no-progress --out '$NETSEC_OUT/t10'" >/dev/null 2>/dev/null; } 2>&1 | tail -n1 )
-    RSS10="$out"
+    tf=$(mktemp)
+    "$MAKE" "$BASE" "$copies10" - | /usr/bin/time -f "%e %M" -o "$tf" "$NETSEC" analyze - --threads 1 --no-progress --out "$NETSEC_OUT/t10" >/dev/null 2>&1 || true
+    RSS10=$(tail -n1 "$tf")
+    rm -f "$tf"
 fi
 rm -rf "$SURI_LOG" "$NETSEC_OUT" "$RULES"
 

@@ -365,8 +365,8 @@ impl Engine {
             stats.tcp_flags.0 |= ip.tcp_flags.0;
             flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
             if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
-                if let Some(app) = flow.app.as_mut() {
-                    if let Some(s) = app.streams.get_mut(usize::from(!to_server)) {
+                if let Some(streams) = flow.app.as_mut().and_then(|a| a.streams.as_mut()) {
+                    if let Some(s) = streams.get_mut(usize::from(!to_server)) {
                         s.syn(ip.tcp_seq);
                     }
                 }
@@ -416,7 +416,7 @@ impl Engine {
                 transport: flow.record.transport,
                 direction: Direction::ToServer,
             };
-            for (i, stream) in streams.iter_mut().enumerate() {
+            for (i, stream) in streams.iter_mut().flat_map(|s| s.iter_mut()).enumerate() {
                 let dir = if i == 0 {
                     Direction::ToServer
                 } else {
@@ -527,15 +527,18 @@ fn feed_app(
         flow.record.app_proto = proto;
         *stats.app_flows.entry(proto).or_default() += 1;
         let parser = AppParser::new(proto);
-        let mut streams = [
-            Stream::new(config.reassembly_depth),
-            Stream::new(config.reassembly_depth),
-        ];
-        for (s, isn) in streams.iter_mut().zip(flow.isn) {
-            if let Some(isn) = isn {
-                s.syn(isn);
+        let streams = (flow.record.transport == Transport::Tcp).then(|| {
+            let mut streams = Box::new([
+                Stream::new(config.reassembly_depth),
+                Stream::new(config.reassembly_depth),
+            ]);
+            for (s, isn) in streams.iter_mut().zip(flow.isn) {
+                if let Some(isn) = isn {
+                    s.syn(isn);
+                }
             }
-        }
+            streams
+        });
         flow.app = Some(Box::new(AppState { parser, streams }));
     }
     let Some(app) = flow.app.as_mut() else { return };
@@ -556,7 +559,7 @@ fn feed_app(
         }
         return;
     }
-    let Some(stream) = streams.get_mut(di) else {
+    let Some(stream) = streams.as_mut().and_then(|s| s.get_mut(di)) else {
         return;
     };
     let mut failed = false;
@@ -578,8 +581,7 @@ fn feed_app(
         stats.app_parse_errors += 1;
     }
     if parser.is_none() {
-        for s in streams.iter_mut() {
-            s.stop();
-        }
+        // Nothing more to parse: free the reassembly buffers now.
+        *streams = None;
     }
 }

@@ -36,9 +36,10 @@ pub struct FlowConfig {
     /// and retransmitted FINs (Suricata: tcp closed 60 s; Zeek's
     /// `tcp_close_delay` of 5 s splits flows whose FIN is retransmitted).
     pub tcp_closed_timeout: Duration,
-    /// UDP flows (Suricata: udp established 300 s).
+    /// UDP flows (Zeek's `udp_inactivity_timeout`, 60 s; Suricata keeps 300 s,
+    /// which on busy links multiplies the flows held in memory by five).
     pub udp_timeout: Duration,
-    /// ICMP and other protocols (Suricata: default established 300 s).
+    /// ICMP and other protocols (Zeek's `icmp_inactivity_timeout`, 60 s).
     pub other_timeout: Duration,
     /// A flow lasting longer is reported and continued in a new record (NetFlow-style, 30 min).
     pub active_timeout: Duration,
@@ -53,8 +54,8 @@ impl Default for FlowConfig {
             tcp_new_timeout: Duration::from_secs(60),
             tcp_established_timeout: Duration::from_secs(3600),
             tcp_closed_timeout: Duration::from_secs(60),
-            udp_timeout: Duration::from_secs(300),
-            other_timeout: Duration::from_secs(300),
+            udp_timeout: Duration::from_secs(60),
+            other_timeout: Duration::from_secs(60),
             active_timeout: Duration::from_secs(1800),
             reassembly_depth: 1024 * 1024,
         }
@@ -73,12 +74,12 @@ pub(crate) enum TimeoutClass {
 
 const CLASSES: usize = 5;
 
-/// Application-layer state of a flow: the parser and, for TCP, the two
+/// Application-layer state of a flow: the parser and, for TCP only, the two
 /// reassembled streams (index 0 to the server, 1 to the client).
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub parser: Option<AppParser>,
-    pub streams: [Stream; 2],
+    pub streams: Option<Box<[Stream; 2]>>,
 }
 
 /// A flow being tracked.
