@@ -101,7 +101,7 @@ the same file from the page cache. Reproduce with:
     benches/compare.sh
 
 Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),
-$(free -g | awk '/Mem:/{print $2}') GiB RAM. netsec $(git rev-parse --short HEAD), $(tshark --version 2>/dev/null | head -1 | cut -d'(' -f1),
+$(free -g | awk '/Mem:/{print $2}') GiB RAM. netsec $(git rev-parse --short HEAD), $(tshark --version 2>/dev/null | head -1 | sed 's/ (Git.*//'),
 $(suricata -V 2>/dev/null | head -1).
 
 Capture: \`$BIG\`, $big_bytes bytes, $packets packets — \`target/bench/base.pcap\`
@@ -130,6 +130,20 @@ cat <<EOF
 $(( (10 * 1000000000 + base_bytes - 1) / base_bytes )) copies): ${RSS10% *} s, peak RSS $(( ${RSS10#* } / 1024 )) MB.
 EOF
 fi
+cat <<EOF
+
+## Against the foundation issue's targets
+
+| target | measured | met |
+|---|---|---|
+| end to end, 1 thread, >= 10x faster than tshark | $(ratio $ts $n1)x | $(python3 -c "print('yes' if $ts/$n1 >= 10 else 'no')") |
+| end to end, 1 thread, >= 5x faster than Suricata single | $(ratio $ss $n1)x | $(python3 -c "print('yes' if $ss/$n1 >= 5 else 'no')") |
+| all cores faster than Suricata autofp | $(ratio $sa $n2)x | $(python3 -c "print('yes' if $sa/$n2 > 1 else 'no')") |
+| decode + flows + app parsing (no logs) >= 3 M packets/s on one core | $(rate $packets $n0) M | $(python3 -c "print('yes' if $packets/$n0 >= 3e6 else 'no')") |
+| >= 3 GB/s on one core (no logs) | $(python3 -c "print(f'{$big_bytes/$n0/1e9:.2f}')") GB/s | $(python3 -c "print('yes' if $big_bytes/$n0 >= 3e9 else 'no')") |
+| throughput grows with cores (2 threads vs 1, all logs) | $(ratio $n1 $n2)x | $(python3 -c "print('yes' if $n1/$n2 > 1.2 else 'no')") |
+| peak RSS < 100 MB on a 10 GB capture | ${RSS10:+$(( ${RSS10#* } / 1024 )) MB} | ${RSS10:+$(python3 -c "print('yes' if ${RSS10#* } < 102400 else 'no')")} |
+EOF
 cat <<'EOF'
 
 What each tool does in these runs differs: netsec decodes L2–L7, tracks flows and TCP
