@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use netsec_capture::{CaptureReader, Filter};
+use netsec_capture::{CaptureReader, Filter, LiveCapture, LiveOptions};
 use netsec_model::Severity;
 use netsec_proto::EngineConfig;
 
@@ -47,8 +47,21 @@ pub enum SummaryFormat {
 pub struct AnalyzeArgs {
     /// Capture files (pcap, pcapng; gzip or zstd compressed) or directories
     /// of them; `-` reads standard input.
-    #[arg(required = true, value_name = "CAPTURE")]
+    #[arg(required_unless_present = "interface", value_name = "CAPTURE")]
     pub inputs: Vec<PathBuf>,
+
+    /// Capture live from this interface instead of reading files (needs root
+    /// or CAP_NET_RAW); stops after --duration seconds or --count packets.
+    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "inputs")]
+    pub interface: Option<String>,
+
+    /// Live capture: stop after this many seconds.
+    #[arg(long, value_name = "SECONDS", requires = "interface")]
+    pub duration: Option<f64>,
+
+    /// Live capture: stop after this many packets.
+    #[arg(short = 'c', long, value_name = "N", requires = "interface")]
+    pub count: Option<u64>,
 
     /// Write JSON-lines logs (flows, dns, http, tls, ssh, smb, dhcp, ntp, arp,
     /// findings) in Elastic Common Schema form into this directory.
@@ -136,7 +149,23 @@ struct RunOutcome {
     input_error: bool,
 }
 
+/// Where one analysis reads its packets from.
+enum Source<'a> {
+    /// Capture files, in order.
+    Files(&'a [PathBuf]),
+    /// A live interface.
+    Live(&'a str),
+}
+
 fn analyse_group(args: &AnalyzeArgs, inputs: &[PathBuf], out_dir: Option<&Path>) -> RunOutcome {
+    analyse(args, Source::Files(inputs), out_dir)
+}
+
+fn analyse_live(args: &AnalyzeArgs, interface: &str) -> RunOutcome {
+    analyse(args, Source::Live(interface), args.out.as_deref())
+}
+
+fn analyse(args: &AnalyzeArgs, source: Source<'_>, out_dir: Option<&Path>) -> RunOutcome {
     let started = Instant::now();
     let mut input_error = false;
     let threads = args
@@ -173,6 +202,33 @@ fn analyse_group(args: &AnalyzeArgs, inputs: &[PathBuf], out_dir: Option<&Path>)
     );
     let mut numbering = PacketNumbering::new();
     let mut reports = Vec::new();
+    let inputs: &[PathBuf] = match source {
+        Source::Files(inputs) => inputs,
+        Source::Live(interface) => {
+            let mut report = InputReport {
+                path: interface.to_string(),
+                format: "live".into(),
+                packets: 0,
+                warnings: Vec::new(),
+                error: None,
+            };
+            match LiveCapture::open(interface, &LiveOptions::default()) {
+                Ok(mut live) => {
+                    let deadline = args
+                        .duration
+                        .map(|s| Instant::now() + std::time::Duration::from_secs_f64(s.max(0.0)));
+                    pipeline.read_live(&mut live, deadline, args.count, &mut report);
+                }
+                Err(e) => {
+                    eprintln!("netsec: {e}");
+                    report.error = Some(e.to_string());
+                    input_error = true;
+                }
+            }
+            reports.push(report);
+            &[]
+        }
+    };
     let total_size: u64 = inputs
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -259,6 +315,10 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     }
+    if let Some(interface) = args.interface.clone() {
+        let outcome = analyse_live(&args, &interface);
+        return finish_run(&args, vec![outcome]);
+    }
     let inputs = expand_inputs(&args.inputs);
     if inputs.is_empty() {
         eprintln!("netsec: no capture files found in the given directories");
@@ -278,11 +338,19 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
     } else {
         vec![(inputs, args.out.clone())]
     };
+    let outcomes = groups
+        .iter()
+        .map(|(group, out_dir)| analyse_group(&args, group, out_dir.as_deref()))
+        .collect();
+    finish_run(&args, outcomes)
+}
+
+/// Print the summaries and choose the exit code.
+fn finish_run(args: &AnalyzeArgs, outcomes: Vec<RunOutcome>) -> ExitCode {
     let mut worst: Option<Severity> = None;
     let mut input_error = false;
     let mut json_docs = Vec::new();
-    for (group, out_dir) in &groups {
-        let outcome = analyse_group(&args, group, out_dir.as_deref());
+    for outcome in outcomes {
         input_error |= outcome.input_error;
         worst = worst.max(outcome.summary.findings_max_severity());
         match args.format {

@@ -217,6 +217,39 @@ impl Pipeline {
         report.packets = last_number;
     }
 
+    /// Capture live until `deadline` (wall clock) or `count` packets, or
+    /// until the interface fails.
+    pub fn read_live(
+        &mut self,
+        live: &mut netsec_capture::LiveCapture,
+        deadline: Option<std::time::Instant>,
+        count: Option<u64>,
+        report: &mut InputReport,
+    ) {
+        loop {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
+            if count.is_some_and(|c| report.packets >= c) {
+                break;
+            }
+            match live.next_packet() {
+                Ok(Some(raw)) => {
+                    report.packets += 1;
+                    match self {
+                        Pipeline::Single(s) => s.process(&raw),
+                        Pipeline::Sharded(s) => s.dispatch(&raw),
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    report.warnings.push(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+
     /// Flush all flows and analysers; the merged outputs.
     pub fn finish(self) -> WorkerOutput {
         match self {

@@ -1,0 +1,153 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! Live capture between hosts in network namespaces the test creates: a veth
+//! pair with one end (10.251.0.1) in this namespace and the other
+//! (10.251.0.2) in `nslive-peer`. `netsec analyze --interface` captures on
+//! our end while the peer pings us and sends UDP datagrams. Traffic never
+//! leaves the pair. Skipped, with a message, when not root or without `ip`.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const NS: &str = "nslive-peer";
+const IFACE: &str = "nslive0";
+
+fn sh(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Tears the namespace and veth down, even when the test fails.
+struct Lab;
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        sh(&["ip", "link", "del", IFACE]);
+        sh(&["ip", "netns", "del", NS]);
+    }
+}
+
+fn setup() -> Option<Lab> {
+    let root = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&root.stdout).trim() != "0" {
+        eprintln!("live_capture: skipped (needs root to create network namespaces)");
+        return None;
+    }
+    if !sh(&["ip", "-V"]) {
+        eprintln!("live_capture: skipped (iproute2 `ip` not installed)");
+        return None;
+    }
+    let lab = Lab;
+    drop(Lab); // clean leftovers of an earlier run
+    let steps: [&[&str]; 7] = [
+        &["ip", "netns", "add", NS],
+        &[
+            "ip", "link", "add", IFACE, "type", "veth", "peer", "name", "eth0", "netns", NS,
+        ],
+        &["ip", "addr", "add", "10.251.0.1/24", "dev", IFACE],
+        &["ip", "link", "set", IFACE, "up"],
+        &[
+            "ip",
+            "-n",
+            NS,
+            "addr",
+            "add",
+            "10.251.0.2/24",
+            "dev",
+            "eth0",
+        ],
+        &["ip", "-n", NS, "link", "set", "eth0", "up"],
+        &["ip", "-n", NS, "link", "set", "lo", "up"],
+    ];
+    for step in steps {
+        if !sh(step) {
+            eprintln!("live_capture: skipped (could not run {step:?}; no netns support here?)");
+            return None;
+        }
+    }
+    Some(lab)
+}
+
+#[test]
+fn live_capture_sees_traffic_between_namespaces() {
+    let Some(_lab) = setup() else { return };
+    let child = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args([
+            "analyze",
+            "--interface",
+            IFACE,
+            "--duration",
+            "4",
+            "--format",
+            "json",
+        ])
+        .args(["--threads", "1", "--no-progress"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    // From the peer namespace to our end of the pair only.
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        NS,
+        "ping",
+        "-c",
+        "3",
+        "-i",
+        "0.2",
+        "10.251.0.1",
+    ]);
+    for _ in 0..2 {
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            NS,
+            "bash",
+            "-c",
+            "echo netsec-live > /dev/udp/10.251.0.1/9999",
+        ]);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["inputs"][0]["format"], "live");
+    assert!(s["transport"]["icmp"].as_u64().unwrap() >= 6, "{s}");
+    assert!(s["transport"]["udp"].as_u64().unwrap() >= 2, "{s}");
+    let talkers: Vec<&str> = s["top_talkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["ip"].as_str())
+        .collect();
+    assert!(talkers.contains(&"10.251.0.2"), "{talkers:?}");
+}
+
+#[test]
+fn live_capture_on_a_missing_interface_is_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args([
+            "analyze",
+            "--interface",
+            "no-such-if0",
+            "--duration",
+            "1",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-if0"));
+}
