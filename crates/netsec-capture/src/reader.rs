@@ -18,7 +18,7 @@ use crate::error::CaptureError;
 use crate::stats::ReadStats;
 
 /// Initial read buffer.
-const INITIAL_BUFFER_BYTES: usize = 256 * 1024;
+const INITIAL_BUFFER_BYTES: usize = 1024 * 1024;
 /// Largest block the reader will grow its buffer for. pcapng blocks carry
 /// one packet each; 16 MiB is far above any real snap length (Wireshark's
 /// maximum is 256 KiB) and bounds what a hostile length field can cost.

@@ -287,115 +287,76 @@ impl Engine {
             }
         }
 
-        if !self.table.flows.contains_key(&key) {
-            if self.table.flows.len() >= self.table.config.capacity {
-                if let Some(victim) = self.table.evict_one() {
-                    self.end_flow(victim, FlowEndReason::Evicted, sink);
-                }
-            }
-            let (client, server) = originator(src, dst, ip.transport, ip.tcp_flags);
-            let (c_port, s_port) = if client == src {
-                (ip.src_port, ip.dst_port)
-            } else {
-                (ip.dst_port, ip.src_port)
-            };
-            let cid = match ip.transport {
-                Transport::Icmp | Transport::Icmpv6 => {
-                    community_id(0, ip.src, ip.dst, ip.transport, ip.src_port, ip.dst_port)
-                }
-                _ => community_id(0, client.ip, server.ip, ip.transport, c_port, s_port),
-            };
-            let flow = Flow::new(
-                FlowId(info.number),
-                cid,
-                client,
-                server,
-                ip.transport,
-                info.vlan,
-                info.ts,
-            );
-            let (class, generation) = (flow.class, flow.generation);
-            self.table.flows.insert(key, flow);
-            self.table.enqueue(key, class, info.ts, generation);
-            self.stats.flows_created += 1;
-        }
-
-        // Active timeout: report and continue in a fresh record.
-        let active = self.table.config.active_timeout;
-        let mut restart_active = false;
-        if let Some(flow) = self.table.flows.get(&key) {
-            restart_active = info.ts.since(flow.record.time.start) > active;
-        }
-        if restart_active {
-            if let Some(flow) = self.table.flows.get_mut(&key) {
-                let snapshot = FlowRecord {
-                    end_reason: FlowEndReason::ActiveTimeout,
-                    ..flow.record.clone()
-                };
-                *self.stats.flows_ended.entry("active_timeout").or_default() += 1;
-                flow.record.id = FlowId(info.number);
-                flow.record.time = netsec_model::TimeRange::at(info.ts);
-                flow.record.to_server = Default::default();
-                flow.record.to_client = Default::default();
-                flow.record.missing_bytes = 0;
-                sink.flow_end(snapshot);
-            }
-        }
-
-        let Some(flow) = self.table.flows.get_mut(&key) else {
-            return;
+        let at = PacketAt {
+            ts: info.ts,
+            number: info.number,
+            src: Endpoint::new(ip.src, ip.src_port),
+            dst: Endpoint::new(ip.dst, ip.dst_port),
+            direction: Direction::ToServer,
         };
-        let to_server = flow.client_is_lo == src_is_lo;
-        let dir = if to_server {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        flow.last_seen = info.ts;
-        flow.record.time.extend(info.ts);
-        let stats = if to_server {
-            &mut flow.record.to_server
-        } else {
-            &mut flow.record.to_client
-        };
-        stats.packets += 1;
-        stats.bytes += u64::from(info.wire_len);
-        stats.payload_bytes += payload.len() as u64;
-        if ip.transport == Transport::Tcp {
-            stats.tcp_flags.0 |= ip.tcp_flags.0;
-            flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
-            if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
-                if let Some(streams) = flow.app.as_mut().and_then(|a| a.streams.as_mut()) {
-                    if let Some(s) = streams.get_mut(usize::from(!to_server)) {
-                        s.syn(ip.tcp_seq);
-                    }
-                }
-            }
-        }
-
-        if !payload.is_empty() {
-            let ctx = EventContext {
-                ts: info.ts,
-                packet_number: info.number,
-                flow_id: Some(flow.record.id),
-                community_id: Some(flow.record.community_id.clone()),
-                src: Endpoint::new(ip.src, ip.src_port),
-                dst: Endpoint::new(ip.dst, ip.dst_port),
-                transport: ip.transport,
-                direction: dir,
-            };
-            feed_app(
+        // One hash lookup on the common path: the flow exists.
+        let outcome = match self.table.flows.get_mut(&key) {
+            Some(flow) => update_flow(
                 flow,
-                &ctx,
-                dir,
-                ip.tcp_seq,
+                &at,
+                &ip,
+                info.wire_len,
                 payload,
+                src_is_lo,
                 &self.table.config,
                 &mut self.stats,
                 &mut self.events,
-            );
+            ),
+            None => {
+                if self.table.flows.len() >= self.table.config.capacity {
+                    if let Some(victim) = self.table.evict_one() {
+                        self.end_flow(victim, FlowEndReason::Evicted, sink);
+                    }
+                }
+                let (client, server) = originator(src, dst, ip.transport, ip.tcp_flags);
+                let (c_port, s_port) = if client == src {
+                    (ip.src_port, ip.dst_port)
+                } else {
+                    (ip.dst_port, ip.src_port)
+                };
+                let cid = match ip.transport {
+                    Transport::Icmp | Transport::Icmpv6 => {
+                        community_id(0, ip.src, ip.dst, ip.transport, ip.src_port, ip.dst_port)
+                    }
+                    _ => community_id(0, client.ip, server.ip, ip.transport, c_port, s_port),
+                };
+                let flow = Flow::new(
+                    FlowId(info.number),
+                    cid,
+                    client,
+                    server,
+                    ip.transport,
+                    info.vlan,
+                    info.ts,
+                );
+                let (class, generation) = (flow.class, flow.generation);
+                self.table.enqueue(key, class, info.ts, generation);
+                self.stats.flows_created += 1;
+                let flow = self.table.flows.entry(key).insert(flow).into_mut();
+                update_flow(
+                    flow,
+                    &at,
+                    &ip,
+                    info.wire_len,
+                    payload,
+                    src_is_lo,
+                    &self.table.config,
+                    &mut self.stats,
+                    &mut self.events,
+                )
+            }
+        };
+        if let Some(snapshot) = outcome.active_timeout {
+            sink.flow_end(snapshot);
         }
-        self.table.reclassify(key);
+        if let Some((class, generation, last_seen)) = outcome.requeue {
+            self.table.enqueue(key, class, last_seen, generation);
+        }
         for ev in self.events.drain(..) {
             self.stats.app_events += 1;
             sink.event(ev);
@@ -405,17 +366,16 @@ impl Engine {
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
         // Give parsers what is still buffered, gaps declared.
         if let Some(app) = flow.app.as_mut() {
-            let AppState { parser, streams } = &mut **app;
-            let ctx = EventContext {
-                ts: flow.last_seen,
-                packet_number: 0,
-                flow_id: Some(flow.record.id),
-                community_id: Some(flow.record.community_id.clone()),
-                src: flow.record.client,
-                dst: flow.record.server,
-                transport: flow.record.transport,
-                direction: Direction::ToServer,
-            };
+            let AppState {
+                parser,
+                streams,
+                ctx,
+            } = &mut **app;
+            ctx.ts = flow.last_seen;
+            ctx.packet_number = 0;
+            ctx.src = flow.record.client;
+            ctx.dst = flow.record.server;
+            ctx.direction = Direction::ToServer;
             for (i, stream) in streams.iter_mut().flat_map(|s| s.iter_mut()).enumerate() {
                 let dir = if i == 0 {
                     Direction::ToServer
@@ -488,17 +448,108 @@ fn originator(
     (src, dst)
 }
 
+/// What a packet's update asks of the table afterwards.
+struct UpdateOutcome {
+    /// The record to report because the active timeout passed.
+    active_timeout: Option<FlowRecord>,
+    /// The flow changed timeout class: queue it in the new one.
+    requeue: Option<(crate::flow::TimeoutClass, u32, Timestamp)>,
+}
+
+/// Count a packet on its flow, advance TCP state, feed the app parser.
 #[allow(clippy::too_many_arguments)]
+fn update_flow(
+    flow: &mut Flow,
+    at: &PacketAt,
+    ip: &netsec_model::IpInfo,
+    wire_len: u32,
+    payload: &[u8],
+    src_is_lo: bool,
+    config: &FlowConfig,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+) -> UpdateOutcome {
+    let mut outcome = UpdateOutcome {
+        active_timeout: None,
+        requeue: None,
+    };
+    // Active timeout: report and continue in a fresh record.
+    if at.ts.since(flow.record.time.start) > config.active_timeout {
+        let snapshot = FlowRecord {
+            end_reason: FlowEndReason::ActiveTimeout,
+            ..flow.record.clone()
+        };
+        *stats.flows_ended.entry("active_timeout").or_default() += 1;
+        flow.record.id = FlowId(at.number);
+        flow.record.time = netsec_model::TimeRange::at(at.ts);
+        flow.record.to_server = Default::default();
+        flow.record.to_client = Default::default();
+        flow.record.missing_bytes = 0;
+        outcome.active_timeout = Some(snapshot);
+    }
+    let to_server = flow.client_is_lo == src_is_lo;
+    let dir = if to_server {
+        Direction::ToServer
+    } else {
+        Direction::ToClient
+    };
+    flow.last_seen = at.ts;
+    flow.record.time.extend(at.ts);
+    let counters = if to_server {
+        &mut flow.record.to_server
+    } else {
+        &mut flow.record.to_client
+    };
+    counters.packets += 1;
+    counters.bytes += u64::from(wire_len);
+    counters.payload_bytes += payload.len() as u64;
+    if ip.transport == Transport::Tcp {
+        counters.tcp_flags.0 |= ip.tcp_flags.0;
+        flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
+        if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
+            if let Some(streams) = flow.app.as_mut().and_then(|a| a.streams.as_mut()) {
+                if let Some(s) = streams.get_mut(usize::from(!to_server)) {
+                    s.syn(ip.tcp_seq);
+                }
+            }
+        }
+    }
+    if !payload.is_empty() {
+        let at = PacketAt {
+            direction: dir,
+            ..*at
+        };
+        feed_app(flow, &at, ip.tcp_seq, payload, config, stats, events);
+    }
+    let class = flow.current_class();
+    if class != flow.class {
+        flow.class = class;
+        flow.generation = flow.generation.wrapping_add(1);
+        outcome.requeue = Some((class, flow.generation, flow.last_seen));
+    }
+    outcome
+}
+
+/// Where and when one payload was seen.
+#[derive(Clone, Copy)]
+struct PacketAt {
+    ts: Timestamp,
+    number: u64,
+    src: Endpoint,
+    dst: Endpoint,
+    direction: Direction,
+}
+
 fn feed_app(
     flow: &mut Flow,
-    ctx: &EventContext,
-    dir: Direction,
+    at: &PacketAt,
     seq: u32,
     payload: &[u8],
     config: &FlowConfig,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
 ) {
+    let dir = at.direction;
     let di = match dir {
         Direction::ToServer => 0,
         Direction::ToClient => 1,
@@ -539,13 +590,39 @@ fn feed_app(
             }
             streams
         });
-        flow.app = Some(Box::new(AppState { parser, streams }));
+        // The event context is built once per flow (one Community ID copy),
+        // then only its per-packet fields change.
+        let ctx = EventContext {
+            ts: at.ts,
+            packet_number: at.number,
+            flow_id: Some(flow.record.id),
+            community_id: Some(flow.record.community_id.clone()),
+            src: at.src,
+            dst: at.dst,
+            transport: flow.record.transport,
+            direction: dir,
+        };
+        flow.app = Some(Box::new(AppState {
+            parser,
+            streams,
+            ctx,
+        }));
     }
     let Some(app) = flow.app.as_mut() else { return };
-    let AppState { parser, streams } = &mut **app;
+    let AppState {
+        parser,
+        streams,
+        ctx,
+    } = &mut **app;
     if parser.is_none() {
         return;
     }
+    ctx.ts = at.ts;
+    ctx.packet_number = at.number;
+    ctx.src = at.src;
+    ctx.dst = at.dst;
+    ctx.direction = dir;
+    let ctx: &EventContext = ctx;
     if flow.record.transport != Transport::Tcp {
         if let Some(p) = parser.as_mut() {
             match p.feed(dir, payload, ctx, events) {

@@ -179,7 +179,11 @@ impl SummaryBuilder {
         match e {
             AppEvent::Dns(d) => {
                 for q in &d.questions {
-                    self.dns_names.add(&q.name.to_ascii_lowercase(), 1, 0);
+                    if q.name.bytes().any(|c| c.is_ascii_uppercase()) {
+                        self.dns_names.add(&q.name.to_ascii_lowercase(), 1, 0);
+                    } else {
+                        self.dns_names.add(&q.name, 1, 0);
+                    }
                 }
             }
             AppEvent::Http(h) => {

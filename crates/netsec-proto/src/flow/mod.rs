@@ -80,6 +80,8 @@ const CLASSES: usize = 5;
 pub(crate) struct AppState {
     pub parser: Option<AppParser>,
     pub streams: Option<Box<[Stream; 2]>>,
+    /// Context handed to the parser, updated per packet.
+    pub ctx: netsec_model::EventContext,
 }
 
 /// A flow being tracked.
@@ -259,20 +261,6 @@ impl FlowTable {
         let deadline = last_seen + self.timeout(class);
         if let Some(q) = self.queues.get_mut(class as usize) {
             q.push_back((deadline, key, generation));
-        }
-    }
-
-    /// After a packet updated a flow: move it to another class if its state changed.
-    pub(crate) fn reclassify(&mut self, key: FlowKey) {
-        let Some(flow) = self.flows.get_mut(&key) else {
-            return;
-        };
-        let class = flow.current_class();
-        if class != flow.class {
-            flow.class = class;
-            flow.generation = flow.generation.wrapping_add(1);
-            let (ls, generation) = (flow.last_seen, flow.generation);
-            self.enqueue(key, class, ls, generation);
         }
     }
 
