@@ -24,6 +24,8 @@ enum Command {
     // One variant per subcommand module; keep one line each.
     /// Analyse captures: protocols, flows, logs, findings, summary.
     Analyze(commands::analyze::AnalyzeArgs),
+    /// Kubernetes NetworkPolicy reachability: list and diff connections.
+    K8s(commands::k8s::K8sArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +33,6 @@ fn main() -> ExitCode {
     match cli.command {
         // One arm per subcommand; each returns an ExitCode.
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::K8s(args) => commands::k8s::run(args),
     }
 }

@@ -1,2 +1,3 @@
 //! One module per subcommand.
 pub mod analyze;
+pub mod k8s;

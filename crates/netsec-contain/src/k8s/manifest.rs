@@ -1,0 +1,475 @@
+//! Reading manifests: YAML (several documents per file) or JSON, `List`
+//! kinds, files and directories. A document that cannot be understood is a
+//! warning naming the file and document; the rest is analysed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_yaml::Value;
+
+use super::{
+    ContainerPort, K8sError, Labels, Namespace, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule,
+    PortRef, Selector, Workload,
+};
+
+/// A document skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadWarning {
+    /// File.
+    pub file: String,
+    /// Document index in the file (from 0).
+    pub document: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (document {}): {}",
+            self.file, self.document, self.message
+        )
+    }
+}
+
+/// Everything loaded from a set of manifests.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// Namespaces, declared or referenced.
+    pub namespaces: BTreeMap<String, Namespace>,
+    /// Workloads by id.
+    pub workloads: BTreeMap<String, Workload>,
+    /// Network policies.
+    pub policies: Vec<NetworkPolicy>,
+    /// Documents skipped.
+    pub warnings: Vec<LoadWarning>,
+    /// Kinds seen that are not analysed (AdminNetworkPolicy, Ingress, …), with counts.
+    pub unsupported_kinds: BTreeMap<String, usize>,
+}
+
+const WORKLOAD_KINDS: [&str; 7] = [
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "ReplicationController",
+    "CronJob",
+];
+
+fn str_of(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    match cur {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn labels_of(v: Option<&Value>) -> Labels {
+    let mut out = Labels::new();
+    if let Some(Value::Mapping(m)) = v {
+        for (k, val) in m {
+            if let (Some(k), Some(val)) = (scalar(k), scalar(val)) {
+                out.insert(k, val);
+            }
+        }
+    }
+    out
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn selector_of(v: &Value) -> Result<Selector, String> {
+    let mut sel = Selector {
+        match_labels: labels_of(v.get("matchLabels")),
+        match_expressions: Vec::new(),
+    };
+    if let Some(exprs) = v.get("matchExpressions") {
+        let Value::Sequence(exprs) = exprs else {
+            return Err("matchExpressions is not a list".into());
+        };
+        for e in exprs {
+            let key = str_of(e, &["key"]).ok_or("matchExpressions entry without key")?;
+            let op = str_of(e, &["operator"]).ok_or("matchExpressions entry without operator")?;
+            if !matches!(op.as_str(), "In" | "NotIn" | "Exists" | "DoesNotExist") {
+                return Err(format!("unknown selector operator {op:?}"));
+            }
+            let values = match e.get("values") {
+                Some(Value::Sequence(s)) => s.iter().filter_map(scalar).collect(),
+                _ => Vec::new(),
+            };
+            sel.match_expressions.push((key, op, values));
+        }
+    }
+    Ok(sel)
+}
+
+fn ports_of(pod_spec: Option<&Value>) -> Vec<ContainerPort> {
+    let mut out = Vec::new();
+    let Some(spec) = pod_spec else { return out };
+    for list in ["containers", "initContainers"] {
+        let Some(Value::Sequence(cs)) = spec.get(list) else {
+            continue;
+        };
+        for c in cs {
+            let Some(Value::Sequence(ps)) = c.get("ports") else {
+                continue;
+            };
+            for p in ps {
+                let Some(port) = p.get("containerPort").and_then(Value::as_u64) else {
+                    continue;
+                };
+                out.push(ContainerPort {
+                    name: str_of(p, &["name"]),
+                    port: port as u32,
+                    protocol: str_of(p, &["protocol"]).unwrap_or_else(|| "TCP".into()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Parse an IPv4 CIDR into its first and last address.
+fn cidr_range(text: &str) -> Option<(u32, u32)> {
+    let (addr, len) = text.split_once('/')?;
+    let addr: std::net::Ipv4Addr = addr.trim().parse().ok()?;
+    let len: u32 = len.trim().parse().ok()?;
+    if len > 32 {
+        return None;
+    }
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let first = u32::from(addr) & mask;
+    Some((first, first | !mask))
+}
+
+fn peers_of(v: Option<&Value>, key: &str) -> Result<Vec<PolicyPeer>, String> {
+    let Some(list) = v.and_then(|r| r.get(key)) else {
+        return Ok(Vec::new());
+    };
+    let Value::Sequence(list) = list else {
+        return Err(format!("{key} is not a list"));
+    };
+    let mut out = Vec::new();
+    for p in list {
+        if let Some(ip) = p.get("ipBlock") {
+            let cidr_text = str_of(ip, &["cidr"]).ok_or("ipBlock without cidr")?;
+            if cidr_text.contains(':') {
+                // IPv6 blocks are not modelled yet: they cannot match IPv4 ranges.
+                continue;
+            }
+            let cidr = cidr_range(&cidr_text).ok_or(format!("bad ipBlock cidr {cidr_text:?}"))?;
+            let mut except = Vec::new();
+            if let Some(Value::Sequence(ex)) = ip.get("except") {
+                for e in ex.iter().filter_map(scalar) {
+                    if !e.contains(':') {
+                        except.push(cidr_range(&e).ok_or(format!("bad except cidr {e:?}"))?);
+                    }
+                }
+            }
+            out.push(PolicyPeer::IpBlock { cidr, except });
+        } else {
+            let namespaces = p.get("namespaceSelector").map(selector_of).transpose()?;
+            let pods = p.get("podSelector").map(selector_of).transpose()?;
+            if namespaces.is_none() && pods.is_none() {
+                return Err("peer with no selector and no ipBlock".into());
+            }
+            out.push(PolicyPeer::Pods { namespaces, pods });
+        }
+    }
+    Ok(out)
+}
+
+fn policy_ports(v: &Value) -> Result<Vec<PolicyPort>, String> {
+    let Some(list) = v.get("ports") else {
+        return Ok(Vec::new());
+    };
+    let Value::Sequence(list) = list else {
+        return Err("ports is not a list".into());
+    };
+    let mut out = Vec::new();
+    for p in list {
+        let protocol = str_of(p, &["protocol"]).unwrap_or_else(|| "TCP".into());
+        let port = match p.get("port") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(PortRef::Number(n.as_u64().ok_or("bad port")? as u32)),
+            Some(Value::String(s)) => Some(match s.parse::<u32>() {
+                Ok(n) => PortRef::Number(n),
+                Err(_) => PortRef::Name(s.clone()),
+            }),
+            Some(_) => return Err("port is neither a number nor a name".into()),
+        };
+        let end_port = p.get("endPort").and_then(Value::as_u64).map(|n| n as u32);
+        out.push(PolicyPort {
+            protocol,
+            port,
+            end_port,
+        });
+    }
+    Ok(out)
+}
+
+fn rules_of(v: Option<&Value>, peer_key: &str) -> Result<Vec<PolicyRule>, String> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    let Value::Sequence(rules) = v else {
+        return Err("rules are not a list".into());
+    };
+    rules
+        .iter()
+        .map(|r| {
+            Ok(PolicyRule {
+                peers: peers_of(Some(r), peer_key)?,
+                ports: policy_ports(r)?,
+            })
+        })
+        .collect()
+}
+
+fn network_policy(doc: &Value, namespace: String, name: String) -> Result<NetworkPolicy, String> {
+    let spec = doc.get("spec").ok_or("NetworkPolicy without spec")?;
+    let pod_selector = match spec.get("podSelector") {
+        Some(s) => selector_of(s)?,
+        None => Selector::default(),
+    };
+    let types: Vec<String> = match spec.get("policyTypes") {
+        Some(Value::Sequence(t)) => t.iter().filter_map(scalar).collect(),
+        _ => Vec::new(),
+    };
+    let (ingress_type, egress_type) = if types.is_empty() {
+        // Default: Ingress always; Egress when egress rules are present.
+        (true, spec.get("egress").is_some())
+    } else {
+        (
+            types.iter().any(|t| t == "Ingress"),
+            types.iter().any(|t| t == "Egress"),
+        )
+    };
+    Ok(NetworkPolicy {
+        namespace,
+        name,
+        pod_selector,
+        ingress_type,
+        egress_type,
+        ingress: rules_of(spec.get("ingress"), "from")?,
+        egress: rules_of(spec.get("egress"), "to")?,
+    })
+}
+
+impl Cluster {
+    fn ensure_namespace(&mut self, name: &str) {
+        if !self.namespaces.contains_key(name) {
+            let mut labels = Labels::new();
+            labels.insert("kubernetes.io/metadata.name".into(), name.into());
+            self.namespaces.insert(
+                name.to_string(),
+                Namespace {
+                    name: name.into(),
+                    labels,
+                },
+            );
+        }
+    }
+
+    fn add_object(&mut self, doc: &Value, file: &str, index: usize) {
+        let warn = |c: &mut Cluster, message: String| {
+            c.warnings.push(LoadWarning {
+                file: file.to_string(),
+                document: index,
+                message,
+            })
+        };
+        let Some(kind) = str_of(doc, &["kind"]) else {
+            if !doc.is_null() {
+                warn(self, "no kind".into());
+            }
+            return;
+        };
+        if kind == "List" || kind.ends_with("List") {
+            match doc.get("items") {
+                Some(Value::Sequence(items)) => {
+                    for item in items {
+                        let mut item = item.clone();
+                        // Items of typed lists may omit their kind.
+                        if item.get("kind").is_none() {
+                            if let Value::Mapping(m) = &mut item {
+                                m.insert(
+                                    Value::from("kind"),
+                                    Value::from(kind.trim_end_matches("List")),
+                                );
+                            }
+                        }
+                        self.add_object(&item, file, index);
+                    }
+                }
+                _ => warn(self, format!("{kind} without items")),
+            }
+            return;
+        }
+        let name = str_of(doc, &["metadata", "name"]).unwrap_or_default();
+        let namespace = str_of(doc, &["metadata", "namespace"]).unwrap_or_else(|| "default".into());
+        match kind.as_str() {
+            "Namespace" => {
+                let mut labels = labels_of(doc.get("metadata").and_then(|m| m.get("labels")));
+                labels.insert("kubernetes.io/metadata.name".into(), name.clone());
+                self.namespaces
+                    .insert(name.clone(), Namespace { name, labels });
+            }
+            "Pod" => {
+                self.ensure_namespace(&namespace);
+                let labels = labels_of(doc.get("metadata").and_then(|m| m.get("labels")));
+                let ports = ports_of(doc.get("spec"));
+                let owner = match doc.get("metadata").and_then(|m| m.get("ownerReferences")) {
+                    Some(Value::Sequence(o)) => o
+                        .first()
+                        .and_then(|o| Some((str_of(o, &["name"])?, str_of(o, &["kind"])?))),
+                    _ => None,
+                };
+                // Pods are grouped under a workload owner; static pods (owned
+                // by a Node) and bare pods stand alone.
+                let (wname, wkind) = owner
+                    .filter(|(_, kind)| {
+                        WORKLOAD_KINDS.contains(&kind.as_str()) || kind == "Deployment"
+                    })
+                    .unwrap_or((name.clone(), "Pod".into()));
+                let w = Workload {
+                    namespace,
+                    name: wname,
+                    kind: wkind,
+                    labels,
+                    ports,
+                };
+                self.workloads.entry(w.id()).or_insert(w);
+            }
+            k if WORKLOAD_KINDS.contains(&k) => {
+                self.ensure_namespace(&namespace);
+                let template = if k == "CronJob" {
+                    doc.get("spec")
+                        .and_then(|s| s.get("jobTemplate"))
+                        .and_then(|j| j.get("spec"))
+                        .and_then(|s| s.get("template"))
+                } else {
+                    doc.get("spec").and_then(|s| s.get("template"))
+                };
+                let labels = labels_of(
+                    template
+                        .and_then(|t| t.get("metadata"))
+                        .and_then(|m| m.get("labels")),
+                );
+                let ports = ports_of(template.and_then(|t| t.get("spec")));
+                let w = Workload {
+                    namespace,
+                    name,
+                    kind: k.to_string(),
+                    labels,
+                    ports,
+                };
+                self.workloads.insert(w.id(), w);
+            }
+            "NetworkPolicy" => {
+                self.ensure_namespace(&namespace);
+                match network_policy(doc, namespace, name.clone()) {
+                    Ok(p) => self.policies.push(p),
+                    Err(e) => warn(self, format!("NetworkPolicy {name}: {e}")),
+                }
+            }
+            other => *self.unsupported_kinds.entry(other.to_string()).or_default() += 1,
+        }
+    }
+
+    /// Referenced namespaces that were never declared get the implicit label.
+    fn finish(&mut self) {
+        let referenced: Vec<String> = self
+            .workloads
+            .values()
+            .map(|w| w.namespace.clone())
+            .collect();
+        for ns in referenced {
+            self.ensure_namespace(&ns);
+        }
+    }
+}
+
+/// Load manifests from text (`file` names it in warnings).
+pub fn load_str(cluster: &mut Cluster, text: &str, file: &str) {
+    for (index, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        match Value::deserialize_from(de) {
+            Ok(doc) => cluster.add_object(&doc, file, index),
+            Err(e) => {
+                cluster.warnings.push(LoadWarning {
+                    file: file.to_string(),
+                    document: index,
+                    message: format!("not valid YAML/JSON: {e}"),
+                });
+                // A syntax error ends the stream of documents in this file.
+                break;
+            }
+        }
+    }
+    cluster.finish();
+}
+
+trait DeserializeFrom: Sized {
+    fn deserialize_from(de: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error>;
+}
+
+impl DeserializeFrom for Value {
+    fn deserialize_from(de: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error> {
+        serde::Deserialize::deserialize(de)
+    }
+}
+
+/// Load every `.yaml`, `.yml` and `.json` file under `path` (or the file
+/// itself; `-` reads standard input).
+pub fn load_path(path: &Path) -> Result<Cluster, K8sError> {
+    let mut cluster = Cluster::default();
+    let io = |p: &Path, e| K8sError::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| io(path, e))?;
+        load_str(&mut cluster, &text, "<stdin>");
+        return Ok(cluster);
+    }
+    let mut files = Vec::new();
+    collect(path, &mut files, 0).map_err(|e| io(path, e))?;
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| io(&f, e))?;
+        load_str(&mut cluster, &text, &f.display().to_string());
+    }
+    Ok(cluster)
+}
+
+fn collect(path: &Path, out: &mut Vec<std::path::PathBuf>, depth: usize) -> std::io::Result<()> {
+    if path.is_dir() {
+        if depth > 16 {
+            return Ok(());
+        }
+        for e in std::fs::read_dir(path)? {
+            collect(&e?.path(), out, depth + 1)?;
+        }
+    } else if path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        || depth == 0
+    {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
