@@ -294,63 +294,39 @@ impl Engine {
             dst: Endpoint::new(ip.dst, ip.dst_port),
             direction: Direction::ToServer,
         };
-        // One hash lookup on the common path: the flow exists.
-        let outcome = match self.table.flows.get_mut(&key) {
-            Some(flow) => update_flow(
-                flow,
-                &at,
-                &ip,
-                info.wire_len,
-                payload,
-                src_is_lo,
-                &self.table.config,
-                &mut self.stats,
-                &mut self.events,
-            ),
-            None => {
-                if self.table.flows.len() >= self.table.config.capacity {
-                    if let Some(victim) = self.table.evict_one() {
-                        self.end_flow(victim, FlowEndReason::Evicted, sink);
-                    }
-                }
-                let (client, server) = originator(src, dst, ip.transport, ip.tcp_flags);
-                let (c_port, s_port) = if client == src {
-                    (ip.src_port, ip.dst_port)
-                } else {
-                    (ip.dst_port, ip.src_port)
-                };
-                let cid = match ip.transport {
-                    Transport::Icmp | Transport::Icmpv6 => {
-                        community_id(0, ip.src, ip.dst, ip.transport, ip.src_port, ip.dst_port)
-                    }
-                    _ => community_id(0, client.ip, server.ip, ip.transport, c_port, s_port),
-                };
-                let flow = Flow::new(
-                    FlowId(info.number),
-                    cid,
-                    client,
-                    server,
-                    ip.transport,
-                    info.vlan,
-                    info.ts,
-                );
-                let (class, generation) = (flow.class, flow.generation);
-                self.table.enqueue(key, class, info.ts, generation);
-                self.stats.flows_created += 1;
-                let flow = self.table.flows.entry(key).insert(flow).into_mut();
-                update_flow(
-                    flow,
-                    &at,
-                    &ip,
-                    info.wire_len,
-                    payload,
-                    src_is_lo,
-                    &self.table.config,
-                    &mut self.stats,
-                    &mut self.events,
-                )
+        // Make room first (an extra lookup only while the table is full),
+        // then one hash lookup finds or creates the flow.
+        if self.table.flows.len() >= self.table.config.capacity
+            && !self.table.flows.contains_key(&key)
+        {
+            if let Some(victim) = self.table.evict_one() {
+                self.end_flow(victim, FlowEndReason::Evicted, sink);
+            }
+        }
+        let mut created = None;
+        let flow = match self.table.flows.entry(key) {
+            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                let flow = new_flow(info, &ip, src, dst);
+                created = Some((flow.class, flow.generation));
+                v.insert(flow)
             }
         };
+        let outcome = update_flow(
+            flow,
+            &at,
+            &ip,
+            info.wire_len,
+            payload,
+            src_is_lo,
+            &self.table.config,
+            &mut self.stats,
+            &mut self.events,
+        );
+        if let Some((class, generation)) = created {
+            self.table.enqueue(key, class, info.ts, generation);
+            self.stats.flows_created += 1;
+        }
         if let Some(snapshot) = outcome.active_timeout {
             sink.flow_end(snapshot);
         }
@@ -446,6 +422,32 @@ fn originator(
         return (dst, src);
     }
     (src, dst)
+}
+
+/// A new flow from its first packet: who opened it, and its Community ID.
+fn new_flow(info: &PacketInfo, ip: &netsec_model::IpInfo, src: Endpoint, dst: Endpoint) -> Flow {
+    let (client, server) = originator(src, dst, ip.transport, ip.tcp_flags);
+    let (c_port, s_port) = if client == src {
+        (ip.src_port, ip.dst_port)
+    } else {
+        (ip.dst_port, ip.src_port)
+    };
+    let cid = match ip.transport {
+        // ICMP ports are type and code, which the ID function pairs itself.
+        Transport::Icmp | Transport::Icmpv6 => {
+            community_id(0, ip.src, ip.dst, ip.transport, ip.src_port, ip.dst_port)
+        }
+        _ => community_id(0, client.ip, server.ip, ip.transport, c_port, s_port),
+    };
+    Flow::new(
+        FlowId(info.number),
+        cid,
+        client,
+        server,
+        ip.transport,
+        info.vlan,
+        info.ts,
+    )
 }
 
 /// What a packet's update asks of the table afterwards.
