@@ -42,6 +42,10 @@ pub struct Cluster {
     pub workloads: BTreeMap<String, Workload>,
     /// Network policies.
     pub policies: Vec<NetworkPolicy>,
+    /// AdminNetworkPolicies, by ascending priority.
+    pub admin: Vec<super::admin::AdminPolicy>,
+    /// The BaselineAdminNetworkPolicy, if any.
+    pub baseline: Option<super::admin::AdminPolicy>,
     /// Documents skipped.
     pub warnings: Vec<LoadWarning>,
     /// Kinds seen that are not analysed (AdminNetworkPolicy, Ingress, …), with counts.
@@ -383,6 +387,23 @@ impl Cluster {
                 match network_policy(doc, namespace, name.clone()) {
                     Ok(p) => self.policies.push(p),
                     Err(e) => warn(self, format!("NetworkPolicy {name}: {e}")),
+                }
+            }
+            "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+                let baseline = kind == "BaselineAdminNetworkPolicy";
+                match super::admin::parse_admin(
+                    doc,
+                    name.clone(),
+                    baseline,
+                    &selector_of,
+                    &cidr_range,
+                ) {
+                    Ok(p) if baseline => self.baseline = Some(p),
+                    Ok(p) => {
+                        self.admin.push(p);
+                        self.admin.sort_by_key(|p| p.priority);
+                    }
+                    Err(e) => warn(self, format!("{kind} {name}: {e}")),
                 }
             }
             other => *self.unsupported_kinds.entry(other.to_string()).or_default() += 1,

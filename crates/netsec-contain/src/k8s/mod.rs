@@ -8,9 +8,11 @@
 //! destination's ingress; pod and namespace selectors with `matchLabels`
 //! and `matchExpressions` (In, NotIn, Exists, DoesNotExist); `ipBlock` with
 //! `except` (IPv4); numbered and named ports, `endPort` ranges; TCP, UDP and
-//! SCTP. Not yet: AdminNetworkPolicy / BaselineAdminNetworkPolicy,
+//! SCTP; AdminNetworkPolicy (by priority, Allow/Deny/Pass) before and
+//! BaselineAdminNetworkPolicy after the NetworkPolicies. Not yet:
 //! Ingress/Route exposure, (C)UDN and NAD networks, virtual machines.
 
+pub mod admin;
 pub mod conn;
 mod manifest;
 mod reach;

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use super::admin::{Action, AdminPeer, AdminRule};
 use super::conn::ConnSet;
 use super::manifest::Cluster;
 use super::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortRef, Workload};
@@ -129,8 +130,8 @@ fn rules_allow(
     out
 }
 
-/// What `dst`'s ingress policies allow from `src`.
-fn ingress(cluster: &Cluster, src: &Subject<'_>, dst: &Workload) -> ConnSet {
+/// What `dst`'s NetworkPolicies allow from `src`; `None` when none selects it.
+fn np_ingress(cluster: &Cluster, src: &Subject<'_>, dst: &Workload) -> Option<ConnSet> {
     let mut selected = false;
     let mut out = ConnSet::none();
     for p in cluster.policies.iter().filter(|p| {
@@ -139,15 +140,11 @@ fn ingress(cluster: &Cluster, src: &Subject<'_>, dst: &Workload) -> ConnSet {
         selected = true;
         out.union_with(&rules_allow(cluster, p, &p.ingress, src, Some(dst)));
     }
-    if selected {
-        out
-    } else {
-        ConnSet::all()
-    }
+    selected.then_some(out)
 }
 
-/// What `src`'s egress policies allow towards `dst`.
-fn egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> ConnSet {
+/// What `src`'s NetworkPolicies allow towards `dst`; `None` when none selects it.
+fn np_egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> Option<ConnSet> {
     let mut selected = false;
     let mut out = ConnSet::none();
     let dst_workload = match dst {
@@ -160,11 +157,132 @@ fn egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> ConnSet {
         selected = true;
         out.union_with(&rules_allow(cluster, p, &p.egress, dst, dst_workload));
     }
-    if selected {
-        out
-    } else {
-        ConnSet::all()
+    selected.then_some(out)
+}
+
+fn ns_labels<'c>(cluster: &'c Cluster, w: &Workload) -> Option<&'c super::Labels> {
+    cluster.namespaces.get(&w.namespace).map(|n| &n.labels)
+}
+
+fn admin_peer_matches(cluster: &Cluster, peer: &AdminPeer, subject: &Subject<'_>) -> bool {
+    match (peer, subject) {
+        (AdminPeer::Networks(nets), Subject::External(a, b)) => {
+            nets.iter().any(|n| n.0 <= *a && *b <= n.1)
+        }
+        (_, Subject::Workload(w)) => {
+            ns_labels(cluster, w).is_some_and(|ns| peer.matches_pod(ns, &w.labels))
+        }
+        _ => false,
     }
+}
+
+/// The layered decision for one direction: admin policies by priority
+/// (Allow/Deny decide, Pass hands down), then the NetworkPolicies if any
+/// selects `owner`, else the baseline policy, else allow.
+fn layered(
+    cluster: &Cluster,
+    owner: &Workload,
+    peer: &Subject<'_>,
+    port_owner: Option<&Workload>,
+    ingress_side: bool,
+    np: Option<ConnSet>,
+) -> ConnSet {
+    let Some(owner_ns) = ns_labels(cluster, owner) else {
+        return np.unwrap_or_else(ConnSet::all);
+    };
+    let mut undecided = ConnSet::all();
+    let mut allowed = ConnSet::none();
+    let mut handed_down = ConnSet::none();
+    let apply = |rules: &[AdminRule],
+                 undecided: &mut ConnSet,
+                 allowed: &mut ConnSet,
+                 handed_down: &mut ConnSet| {
+        for rule in rules {
+            if !rule
+                .peers
+                .iter()
+                .any(|p| admin_peer_matches(cluster, p, peer))
+            {
+                continue;
+            }
+            let hit = rule_conns(&rule.ports, port_owner).intersect(undecided);
+            match rule.action {
+                Action::Allow => allowed.union_with(&hit),
+                Action::Deny => {}
+                Action::Pass => handed_down.union_with(&hit),
+            }
+            *undecided = undecided.subtract(&hit);
+        }
+    };
+    for anp in cluster
+        .admin
+        .iter()
+        .filter(|a| a.subject.matches_pod(owner_ns, &owner.labels))
+    {
+        apply(
+            if ingress_side {
+                &anp.ingress
+            } else {
+                &anp.egress
+            },
+            &mut undecided,
+            &mut allowed,
+            &mut handed_down,
+        );
+    }
+    undecided.union_with(&handed_down);
+    match np {
+        Some(np) => allowed.union_with(&np.intersect(&undecided)),
+        None => {
+            let mut ignored = ConnSet::none();
+            if let Some(banp) = cluster
+                .baseline
+                .as_ref()
+                .filter(|b| b.subject.matches_pod(owner_ns, &owner.labels))
+            {
+                apply(
+                    if ingress_side {
+                        &banp.ingress
+                    } else {
+                        &banp.egress
+                    },
+                    &mut undecided,
+                    &mut allowed,
+                    &mut ignored,
+                );
+            }
+            allowed.union_with(&undecided);
+        }
+    }
+    allowed
+}
+
+/// What `dst` accepts from `src`.
+fn ingress(cluster: &Cluster, src: &Subject<'_>, dst: &Workload) -> ConnSet {
+    layered(
+        cluster,
+        dst,
+        src,
+        Some(dst),
+        true,
+        np_ingress(cluster, src, dst),
+    )
+}
+
+/// What `src` may send to `dst`.
+fn egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> ConnSet {
+    let port_owner = match dst {
+        Subject::Workload(w) => Some(*w),
+        Subject::External(..) => None,
+    };
+    layered(
+        cluster,
+        src,
+        dst,
+        port_owner,
+        false,
+        np_egress(cluster, src, dst),
+    )
 }
 
 /// Disjoint IPv4 ranges covering the whole space, split at every ipBlock
@@ -181,6 +299,20 @@ fn external_atoms(cluster: &Cluster, ingress_side: bool) -> Vec<(u32, u32)> {
                     for (a, b) in std::iter::once(cidr).chain(except) {
                         cuts.push(u64::from(*a));
                         cuts.push(u64::from(*b) + 1);
+                    }
+                }
+            }
+        }
+    }
+    if !ingress_side {
+        for p in cluster.admin.iter().chain(cluster.baseline.as_ref()) {
+            for r in &p.egress {
+                for peer in &r.peers {
+                    if let AdminPeer::Networks(nets) = peer {
+                        for (a, b) in nets {
+                            cuts.push(u64::from(*a));
+                            cuts.push(u64::from(*b) + 1);
+                        }
                     }
                 }
             }
