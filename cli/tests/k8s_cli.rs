@@ -91,3 +91,39 @@ fn bad_documents_are_warnings_not_failures() {
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("=> hello-world/workload-a[Deployment] : TCP 8050"));
 }
+
+#[test]
+fn audit_reports_an_open_namespace_and_fails_on_request() {
+    let dir = case("minimal_test_in_ns");
+    let out = netsec(&[
+        "k8s",
+        "audit",
+        "--json",
+        "--fail-on",
+        "medium",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kinds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        kinds.contains(&"k8s_namespace_without_default_deny".to_string()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"k8s_workload_exposed_to_any_address".to_string()),
+        "{kinds:?}"
+    );
+}

@@ -32,6 +32,19 @@ enum K8sCommand {
         #[arg(long)]
         focus_workload: Option<String>,
     },
+    /// Findings: missing default-deny, exposure to any address, unrestricted
+    /// egress, sensitive ports across namespaces, policies that do nothing.
+    Audit {
+        /// Manifest files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print findings as JSON lines (ECS) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 if any finding is at or above this severity.
+        #[arg(long)]
+        fail_on: Option<netsec_model::Severity>,
+    },
     /// Connections added, removed or changed between two versions of a cluster.
     Diff {
         /// The old manifests.
@@ -158,6 +171,35 @@ pub fn run(args: K8sArgs) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        K8sCommand::Audit {
+            paths,
+            json,
+            fail_on,
+        } => {
+            let cluster = match load(&paths) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("netsec: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let findings = netsec_contain::k8s::audit(&cluster);
+            for f in &findings {
+                if json {
+                    match serde_json::to_string(&netsec_model::ecs::FindingDocument(f)) {
+                        Ok(line) => println!("{line}"),
+                        Err(e) => eprintln!("netsec: {e}"),
+                    }
+                } else {
+                    println!("[{:<6}] {} — {}", f.severity, f.title, f.evidence.summary);
+                }
+            }
+            let worst = findings.iter().map(|f| f.severity).max();
+            match (fail_on, worst) {
+                (Some(t), Some(w)) if w >= t => ExitCode::from(1),
+                _ => ExitCode::SUCCESS,
+            }
+        }
         K8sCommand::Diff { old, new } => {
             let (a, b) = match (load(&[old]), load(&[new])) {
                 (Ok(a), Ok(b)) => (a, b),

@@ -13,10 +13,12 @@
 //! Ingress/Route exposure, (C)UDN and NAD networks, virtual machines.
 
 pub mod admin;
+mod audit;
 pub mod conn;
 mod manifest;
 mod reach;
 
+pub use audit::{audit, SENSITIVE_PORTS};
 pub use conn::ConnSet;
 pub use manifest::{load_path, load_str, Cluster, LoadWarning};
 pub use reach::{connections, Connection, Peer};
