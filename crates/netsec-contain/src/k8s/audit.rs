@@ -231,7 +231,7 @@ pub fn audit(cluster: &Cluster) -> Vec<Finding> {
                     // Overly broad ipBlocks (but not 0.0.0.0/0, reported as exposure).
                     PolicyPeer::IpBlock { cidr, .. } => {
                         let size = u64::from(cidr.1 - cidr.0) + 1;
-                        if size >= 1u64 << (32 - BROAD_PREFIX) && size < 1u64 << 32 {
+                        if (1u64 << (32 - BROAD_PREFIX)..1u64 << 32).contains(&size) {
                             out.push(
                                 finding(
                                     "k8s_broad_ipblock",
