@@ -38,8 +38,9 @@ const DNS_PORT: u16 = 53;
 const DHCP_PORTS: [u16; 2] = [67, 68];
 
 /// Identify the application protocol of a flow from its first payload, by
-/// content; ports only where the protocol has no signature (NTP) or to
-/// rule out look-alikes (DNS is tried on any port, but only with a sane header).
+/// content; ports only where the protocol has no signature (NTP), where a
+/// signature is short (DHCP's cookie, with its ports), or to accept a bare
+/// DNS header on port 53. Cheap: no allocation, early outs on the first bytes.
 pub fn identify(
     transport: Transport,
     client_port: u16,
@@ -49,25 +50,7 @@ pub fn identify(
 ) -> Option<AppProto> {
     let ports = [client_port, server_port];
     match transport {
-        Transport::Tcp => {
-            if tls::parser::looks_like_tls(payload) {
-                Some(AppProto::Tls)
-            } else if http::parser::looks_like_http(payload) {
-                Some(AppProto::Http)
-            } else if payload.starts_with(b"SSH-") {
-                Some(AppProto::Ssh)
-            } else if smb::parser::looks_like_smb(payload) {
-                Some(AppProto::Smb)
-            } else if payload
-                .get(0..2)
-                .is_some_and(|l| u16::from_be_bytes([l[0], l[1]]) >= 12)
-                && dns::parser::looks_like_dns(payload.get(2..).unwrap_or(&[]))
-            {
-                Some(AppProto::Dns)
-            } else {
-                None
-            }
-        }
+        Transport::Tcp => identify_tcp(payload),
         Transport::Udp => {
             if ports.iter().any(|p| DHCP_PORTS.contains(p))
                 && dhcp::parser::looks_like_dhcp(payload)
@@ -84,6 +67,35 @@ pub fn identify(
             }
         }
         _ => None,
+    }
+}
+
+fn identify_tcp(payload: &[u8]) -> Option<AppProto> {
+    // Dispatch on the first byte so that each payload runs one or two checks.
+    match payload.first()? {
+        0x16 if tls::parser::looks_like_tls(payload) => Some(AppProto::Tls),
+        b'S' if payload.starts_with(b"SSH-") => Some(AppProto::Ssh),
+        b'A'..=b'Z' if http::parser::looks_like_http(payload) => Some(AppProto::Http),
+        0x00 if smb::parser::looks_like_smb(payload) => Some(AppProto::Smb),
+        _ if looks_like_tcp_dns(payload) => Some(AppProto::Dns),
+        _ => None,
+    }
+}
+
+/// DNS over TCP: a two-byte length prefix (RFC 1035 §4.2.2) of at least a
+/// header, then a message that looks like DNS.
+fn looks_like_tcp_dns(payload: &[u8]) -> bool {
+    payload
+        .get(0..2)
+        .is_some_and(|l| usize::from(u16::from_be_bytes([l[0], l[1]])) >= dns::parser::HEADER_LEN)
+        && payload.get(2..).is_some_and(dns::parser::looks_like_dns)
+}
+
+/// Index of a direction's state in the per-protocol `[_; 2]` arrays.
+pub(crate) fn side_index(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
     }
 }
 
@@ -150,5 +162,21 @@ impl AppParser {
             AppParser::Smb(s) => s.gap(dir),
             AppParser::Ssh(_) | AppParser::Dhcp(_) | AppParser::Ntp(_) => {}
         }
+    }
+}
+
+/// An event context for the parsers' unit tests.
+#[cfg(test)]
+pub(crate) fn test_context(transport: Transport, server_port: u16) -> EventContext {
+    use netsec_model::{Endpoint, Timestamp};
+    EventContext {
+        ts: Timestamp::ZERO,
+        packet_number: 1,
+        flow_id: None,
+        community_id: None,
+        src: Endpoint::new([10, 0, 0, 1].into(), 40000),
+        dst: Endpoint::new([10, 0, 0, 2].into(), server_port),
+        transport,
+        direction: Direction::ToServer,
     }
 }

@@ -1,24 +1,41 @@
 //! DNS over UDP (one message per datagram) and TCP (messages framed by a
-//! two-byte length, RFC 1035 §4.2.2, possibly split across segments).
+//! two-byte length, RFC 1035 §4.2.2, possibly split across segments or
+//! several to a segment).
 
 pub mod parser;
 
 use netsec_model::{AppEvent, Direction, EventContext, Transport};
 
-use super::FeedStatus;
+use super::{side_index, FeedStatus};
 
-/// Largest TCP DNS message plus its length prefix.
-const MAX_TCP_MESSAGE: usize = 65_535 + 2;
+/// Datagrams that fail to parse, with none parsed before, after which a UDP
+/// flow is taken for not being DNS at all.
+const MAX_MALFORMED_BEFORE_FIRST: u64 = 4;
+
+/// One TCP direction: the bytes of an incomplete message (length prefix
+/// included). Bounded by the largest message, 65 535 + 2 bytes.
+#[derive(Debug, Default)]
+struct Side {
+    pending: Vec<u8>,
+    /// Bytes went missing: skip data until something looks like a framed message.
+    desync: bool,
+}
 
 /// Per-flow DNS state.
 #[derive(Debug, Default)]
 pub struct DnsState {
-    /// TCP bytes not yet framed, per direction.
-    pending: [Vec<u8>; 2],
+    sides: [Side; 2],
     /// Messages parsed.
     pub parsed: u64,
-    /// Messages that failed to parse.
+    /// Messages that failed to parse (counted and skipped).
     pub malformed: u64,
+}
+
+/// Whether TCP bytes start with a length prefix and a DNS query header.
+fn starts_like_framed(data: &[u8]) -> bool {
+    data.get(0..2)
+        .is_some_and(|l| usize::from(u16::from_be_bytes([l[0], l[1]])) >= parser::HEADER_LEN)
+        && data.get(2..).is_some_and(parser::looks_like_dns_header)
 }
 
 impl DnsState {
@@ -31,47 +48,68 @@ impl DnsState {
         out: &mut Vec<AppEvent>,
     ) -> FeedStatus {
         if ctx.transport != Transport::Tcp {
-            self.push(parser::parse_message(data, ctx), out);
+            self.message(data, ctx, out);
             // A bad datagram does not make the next one bad; a flow that never
             // parsed is not DNS after all.
-            return if self.parsed == 0 && self.malformed >= 4 {
+            return if self.parsed == 0 && self.malformed >= MAX_MALFORMED_BEFORE_FIRST {
                 FeedStatus::Error
             } else {
                 FeedStatus::Continue
             };
         }
-        let buf = match dir {
-            Direction::ToServer => &mut self.pending[0],
-            Direction::ToClient => &mut self.pending[1],
-        };
-        buf.extend_from_slice(data);
-        while let Some(len) = buf
-            .get(0..2)
-            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
-        {
-            if buf.len() < len + 2 {
-                if buf.len() > MAX_TCP_MESSAGE {
-                    return FeedStatus::Error;
-                }
-                break;
-            }
-            let ev = buf
-                .get(2..2 + len)
-                .and_then(|m| parser::parse_message(m, ctx));
-            buf.drain(..2 + len);
-            match ev {
-                Some(ev) => {
-                    self.parsed += 1;
-                    out.push(AppEvent::Dns(ev));
-                }
-                None => self.malformed += 1,
-            }
-        }
+        self.feed_tcp(side_index(dir), data, ctx, out);
         FeedStatus::Continue
     }
 
-    fn push(&mut self, ev: Option<netsec_model::DnsEvent>, out: &mut Vec<AppEvent>) {
-        match ev {
+    fn feed_tcp(&mut self, i: usize, mut data: &[u8], ctx: &EventContext, out: &mut Vec<AppEvent>) {
+        let Some(side) = self.sides.get_mut(i) else {
+            return;
+        };
+        if side.desync {
+            if !starts_like_framed(data) {
+                return;
+            }
+            side.desync = false;
+        }
+        // Complete the message left over from earlier segments first.
+        let mut completed = None;
+        while !side.pending.is_empty() && !data.is_empty() {
+            // The whole message's size once the prefix is in, else the prefix's.
+            let want = side
+                .pending
+                .get(0..2)
+                .map(|l| 2 + usize::from(u16::from_be_bytes([l[0], l[1]])));
+            let take = want
+                .unwrap_or(2)
+                .saturating_sub(side.pending.len())
+                .min(data.len());
+            let (head, rest) = data.split_at(take);
+            side.pending.extend_from_slice(head);
+            data = rest;
+            if want == Some(side.pending.len()) {
+                completed = Some(std::mem::take(&mut side.pending));
+            }
+        }
+        if let Some(msg) = completed {
+            self.message(msg.get(2..).unwrap_or(&[]), ctx, out);
+        }
+        // Whole messages straight from the segment, no copy.
+        while let Some(l) = data.get(0..2) {
+            let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
+            let Some(body) = data.get(2..2 + len) else {
+                break;
+            };
+            data = data.get(2 + len..).unwrap_or(&[]);
+            self.message(body, ctx, out);
+        }
+        if let Some(side) = self.sides.get_mut(i) {
+            // At most one incomplete message is left: ≤ 65 537 bytes.
+            side.pending.extend_from_slice(data);
+        }
+    }
+
+    fn message(&mut self, body: &[u8], ctx: &EventContext, out: &mut Vec<AppEvent>) {
+        match parser::parse_message(body, ctx) {
             Some(ev) => {
                 self.parsed += 1;
                 out.push(AppEvent::Dns(ev));
@@ -80,11 +118,103 @@ impl DnsState {
         }
     }
 
-    /// Bytes are missing: framing is lost in that direction.
+    /// Bytes are missing: framing is lost in that direction until a segment
+    /// starts like a framed message again.
     pub fn gap(&mut self, dir: Direction) {
-        match dir {
-            Direction::ToServer => self.pending[0].clear(),
-            Direction::ToClient => self.pending[1].clear(),
+        if let Some(side) = self.sides.get_mut(side_index(dir)) {
+            side.pending.clear();
+            side.desync = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(transport: Transport) -> EventContext {
+        crate::app::test_context(transport, 53)
+    }
+
+    /// Query for 0.google.com of `dns-tcp-multirequest-buffer` (suricata-verify).
+    const QUERY: &[u8] = b"\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+\x010\x06google\x03com\x00\x00\x01\x00\x01";
+
+    fn framed(n: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        for k in 0..n {
+            v.extend_from_slice(&(QUERY.len() as u16).to_be_bytes());
+            let mut q = QUERY.to_vec();
+            q[1] = k as u8;
+            v.extend_from_slice(&q);
+        }
+        v
+    }
+
+    #[test]
+    fn tcp_messages_split_and_batched() {
+        let stream = framed(5);
+        for chunk in [1, 2, 3, 7, 30, stream.len()] {
+            let mut s = DnsState::default();
+            let mut out = Vec::new();
+            for piece in stream.chunks(chunk) {
+                assert_eq!(
+                    s.feed(Direction::ToServer, piece, &ctx(Transport::Tcp), &mut out),
+                    FeedStatus::Continue
+                );
+            }
+            let ids: Vec<u16> = out
+                .iter()
+                .map(|e| match e {
+                    AppEvent::Dns(d) => d.id,
+                    _ => unreachable!(),
+                })
+                .collect();
+            assert_eq!(ids, vec![0, 1, 2, 3, 4], "chunk {chunk}");
+            assert!(s.sides[0].pending.is_empty());
+        }
+    }
+
+    #[test]
+    fn tcp_gap_resyncs_on_next_framed_message() {
+        let stream = framed(3);
+        let one = 2 + QUERY.len();
+        let mut s = DnsState::default();
+        let mut out = Vec::new();
+        let c = ctx(Transport::Tcp);
+        s.feed(Direction::ToServer, &stream[..one + 5], &c, &mut out);
+        s.gap(Direction::ToServer);
+        // The tail of message 2 is not a message start: dropped.
+        s.feed(
+            Direction::ToServer,
+            &stream[one + 15..2 * one],
+            &c,
+            &mut out,
+        );
+        s.feed(Direction::ToServer, &stream[2 * one..], &c, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(s.malformed, 0);
+    }
+
+    #[test]
+    fn udp_malformed_is_counted_and_flow_continues() {
+        let mut s = DnsState::default();
+        let mut out = Vec::new();
+        let c = ctx(Transport::Udp);
+        assert_eq!(
+            s.feed(Direction::ToServer, &QUERY[..15], &c, &mut out),
+            FeedStatus::Continue
+        );
+        assert_eq!(
+            s.feed(Direction::ToServer, QUERY, &c, &mut out),
+            FeedStatus::Continue
+        );
+        assert_eq!((s.parsed, s.malformed, out.len()), (1, 1, 1));
+        // Never DNS: given up after a few datagrams.
+        let mut s = DnsState::default();
+        let last = (0..4)
+            .map(|_| s.feed(Direction::ToServer, b"junk", &c, &mut out))
+            .last();
+        assert_eq!(last, Some(FeedStatus::Error));
     }
 }

@@ -1,18 +1,95 @@
 //! DNS message parsing (RFC 1035) with hickory-proto, into the model's owned
-//! [`DnsEvent`] fields.
+//! [`DnsEvent`] fields, and the cheap header checks used to identify DNS.
+
+use std::fmt::Write as _;
 
 use hickory_proto::op::{Message, MessageType};
-use hickory_proto::rr::Record;
+use hickory_proto::rr::{Name, RData, Record};
 use netsec_model::{DnsEvent, DnsQuestion, DnsRecord, EventContext};
 
-/// Name without the trailing dot of a fully qualified name; `<Root>` for the root.
-fn name_text(name: &hickory_proto::rr::Name) -> String {
-    let s = name.to_string();
-    match s.strip_suffix('.') {
-        Some("") => "<Root>".into(),
-        Some(t) => t.to_string(),
-        None => s,
+/// Length of the fixed DNS header (RFC 1035 §4.1.1).
+pub const HEADER_LEN: usize = 12;
+/// Most questions a message may carry and still be taken for DNS. Real
+/// traffic carries one; Suricata's probe also refuses large counts.
+const MAX_QUESTIONS: u16 = 8;
+/// Most records per section a message may announce and still be taken for DNS.
+const MAX_RECORDS: u16 = 1024;
+
+/// Name in presentation form, ASCII (IDNA labels stay `xn--`), without the
+/// trailing dot; `<Root>` for the root (as tshark writes it).
+pub fn name_text(name: &Name) -> String {
+    let mut s = name.to_ascii();
+    if s.ends_with('.') {
+        s.pop();
     }
+    if s.is_empty() {
+        s.push_str("<Root>");
+    }
+    s
+}
+
+/// Presentation form of record data: addresses, names without the trailing
+/// dot, `MX` as `preference exchange`, `SOA` and `SRV` as their zone-file
+/// fields, `TXT` as quoted strings; other types as hickory-proto prints them.
+pub fn rdata_text(data: &RData) -> String {
+    let mut s = String::new();
+    // Writing to a String cannot fail; the results are ignored on purpose.
+    match data {
+        RData::A(a) => {
+            let _ = write!(s, "{}", a.0);
+        }
+        RData::AAAA(a) => {
+            let _ = write!(s, "{}", a.0);
+        }
+        RData::CNAME(n) => s = name_text(&n.0),
+        RData::NS(n) => s = name_text(&n.0),
+        RData::PTR(n) => s = name_text(&n.0),
+        RData::MX(mx) => {
+            let _ = write!(s, "{} {}", mx.preference, name_text(&mx.exchange));
+        }
+        RData::SOA(soa) => {
+            let _ = write!(
+                s,
+                "{} {} {} {} {} {} {}",
+                name_text(&soa.mname),
+                name_text(&soa.rname),
+                soa.serial,
+                soa.refresh,
+                soa.retry,
+                soa.expire,
+                soa.minimum
+            );
+        }
+        RData::SRV(srv) => {
+            let _ = write!(
+                s,
+                "{} {} {} {}",
+                srv.priority,
+                srv.weight,
+                srv.port,
+                name_text(&srv.target)
+            );
+        }
+        RData::TXT(txt) => {
+            for (i, part) in txt.txt_data.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.push('"');
+                for c in String::from_utf8_lossy(part).chars() {
+                    if c == '"' || c == '\\' {
+                        s.push('\\');
+                    }
+                    s.push(c);
+                }
+                s.push('"');
+            }
+        }
+        other => {
+            let _ = write!(s, "{other}");
+        }
+    }
+    s
 }
 
 fn record(r: &Record) -> DnsRecord {
@@ -22,11 +99,11 @@ fn record(r: &Record) -> DnsRecord {
         rtype: rtype.to_string(),
         rtype_code: u16::from(rtype),
         ttl: r.ttl,
-        data: r.data.to_string(),
+        data: rdata_text(&r.data),
     }
 }
 
-/// Parse one DNS message.
+/// Parse one DNS message; `None` when hickory-proto refuses it.
 pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
     let m = Message::from_vec(bytes).ok()?;
     let md = &m.metadata;
@@ -66,50 +143,148 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
     })
 }
 
-/// Whether a payload has a plausible DNS header (length, opcode, Z bit),
-/// whatever its sections hold.
-pub fn looks_like_dns_header(b: &[u8]) -> bool {
-    if b.len() < 12 {
-        return false;
-    }
-    let flags = u16::from_be_bytes([b[2], b[3]]);
-    matches!((flags >> 11) & 0x0f, 0 | 1 | 2 | 4 | 5)
+/// The fixed header fields identification looks at.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    opcode: u8,
+    z: bool,
+    qd: u16,
+    an: u16,
+    ns: u16,
+    ar: u16,
 }
 
-/// Whether a payload looks like a DNS message: a header with sane counts and
-/// opcode, and (for queries) one question. Cheap; no allocation.
+fn header(b: &[u8]) -> Option<Header> {
+    let h: &[u8; HEADER_LEN] = b.get(..HEADER_LEN)?.try_into().ok()?;
+    let be = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+    let flags = be(2);
+    Some(Header {
+        opcode: ((flags >> 11) & 0x0f) as u8,
+        z: flags & 0x0040 != 0,
+        qd: be(4),
+        an: be(6),
+        ns: be(8),
+        ar: be(10),
+    })
+}
+
+/// QUERY, IQUERY, STATUS, NOTIFY, UPDATE (RFC 1035 §4.1.1, RFC 1996, RFC 2136).
+fn known_opcode(op: u8) -> bool {
+    matches!(op, 0 | 1 | 2 | 4 | 5)
+}
+
+/// Whether a payload has a plausible DNS header (known opcode, Z bit clear,
+/// sane counts), whatever its sections hold. Used on port 53 only, where a
+/// bare header (an error response without the question) is enough.
+pub fn looks_like_dns_header(b: &[u8]) -> bool {
+    header(b).is_some_and(|h| {
+        known_opcode(h.opcode)
+            && !h.z
+            && h.qd <= MAX_QUESTIONS
+            && h.an <= MAX_RECORDS
+            && h.ns <= MAX_RECORDS
+            && h.ar <= MAX_RECORDS
+    })
+}
+
+/// Whether a payload looks like a DNS message on any port: a sane header
+/// with 1..=8 questions, and a first question whose name is made of plain
+/// labels (no compression pointer: nothing precedes it to point at) followed
+/// by its type and class. Cheap; no allocation.
 pub fn looks_like_dns(b: &[u8]) -> bool {
-    if b.len() < 12 {
+    let Some(h) = header(b) else { return false };
+    if h.qd == 0 || !looks_like_dns_header(b) {
         return false;
     }
-    let flags = u16::from_be_bytes([b[2], b[3]]);
-    let opcode = (flags >> 11) & 0x0f;
-    let z = (flags >> 6) & 0x01;
-    let qd = u16::from_be_bytes([b[4], b[5]]);
-    let an = u16::from_be_bytes([b[6], b[7]]);
-    let ns = u16::from_be_bytes([b[8], b[9]]);
-    let ar = u16::from_be_bytes([b[10], b[11]]);
-    // QUERY, IQUERY, STATUS, NOTIFY, UPDATE (RFC 1035, 1996, 2136).
-    if !matches!(opcode, 0 | 1 | 2 | 4 | 5) || z != 0 {
-        return false;
-    }
-    if qd == 0 || qd > 8 || an > 256 || ns > 256 || ar > 256 {
-        return false;
-    }
-    // The first question's name: labels of 1..=63 bytes ending in a zero byte.
-    let mut i = 12;
-    for _ in 0..128 {
+    let mut i = HEADER_LEN;
+    let mut name_len = 0usize;
+    loop {
         let Some(&len) = b.get(i) else { return false };
         if len == 0 {
+            // The root byte, then QTYPE and QCLASS.
             return b.len() >= i + 5;
-        }
-        if len & 0xc0 == 0xc0 {
-            return true;
         }
         if len > 63 {
             return false;
         }
+        // RFC 1035 §2.3.4: 255 bytes per name at most.
+        name_len += 1 + usize::from(len);
+        if name_len > 255 {
+            return false;
+        }
         i += 1 + usize::from(len);
     }
-    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_model::Transport;
+
+    fn ctx() -> EventContext {
+        crate::app::test_context(Transport::Udp, 53)
+    }
+
+    /// The query of `dns-udp-eve-txt` (suricata-verify), frame 3:
+    /// A? textsecure-service-ca.whispersystems.org, id 0x99cc, RD.
+    const QUERY: &[u8] = b"\x99\xcc\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+\x15textsecure-service-ca\x0ewhispersystems\x03org\x00\x00\x01\x00\x01";
+
+    #[test]
+    fn parses_a_query_and_keeps_case() {
+        let ev = parse_message(QUERY, &ctx()).unwrap();
+        assert_eq!(ev.id, 0x99cc);
+        assert!(!ev.is_response);
+        assert_eq!(ev.flags, vec!["rd"]);
+        assert_eq!(ev.questions.len(), 1);
+        assert_eq!(
+            ev.questions[0].name,
+            "textsecure-service-ca.whispersystems.org"
+        );
+        assert_eq!(ev.questions[0].qtype, "A");
+        assert_eq!(ev.questions[0].qclass, 1);
+
+        let mut upper = QUERY.to_vec();
+        upper[13] = b'T';
+        let ev = parse_message(&upper, &ctx()).unwrap();
+        assert!(ev.questions[0].name.starts_with("Textsecure"));
+    }
+
+    #[test]
+    fn identifies_queries_by_header_and_name() {
+        assert!(looks_like_dns(QUERY));
+        assert!(looks_like_dns_header(QUERY));
+        // Z bit set.
+        let mut z = QUERY.to_vec();
+        z[3] |= 0x40;
+        assert!(!looks_like_dns(&z));
+        // Opcode 3 is unassigned.
+        let mut op = QUERY.to_vec();
+        op[2] |= 3 << 3;
+        assert!(!looks_like_dns(&op));
+        // No question.
+        let mut qd0 = QUERY.to_vec();
+        qd0[5] = 0;
+        assert!(!looks_like_dns(&qd0));
+        assert!(looks_like_dns_header(&qd0));
+        // A label longer than 63 bytes.
+        let mut long = QUERY.to_vec();
+        long[12] = 64;
+        assert!(!looks_like_dns(&long));
+        // A pointer in the first name.
+        let mut ptr = QUERY.to_vec();
+        ptr[12] = 0xc0;
+        assert!(!looks_like_dns(&ptr));
+        // Cut before QTYPE/QCLASS.
+        assert!(!looks_like_dns(&QUERY[..QUERY.len() - 2]));
+        // Not DNS at all.
+        assert!(!looks_like_dns(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(!looks_like_dns(&[0u8; 11]));
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(parse_message(&QUERY[..20], &ctx()).is_none());
+        assert!(parse_message(b"", &ctx()).is_none());
+    }
 }

@@ -19,6 +19,10 @@ impl<'a> Reader<'a> {
     pub fn left(&self) -> usize {
         self.buf.len()
     }
+    /// The bytes left, consumed.
+    pub fn rest(self) -> &'a [u8] {
+        self.buf
+    }
     /// Take `n` bytes.
     pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, rest) = (self.buf.get(..n)?, self.buf.get(n..)?);
@@ -105,14 +109,14 @@ pub fn client_hello(body: &[u8], record_version: u16) -> Option<ClientHello> {
         return Some(ch); // no extensions (SSLv3-era hello)
     }
     let mut exts = r.vec16()?;
-    while exts.left() >= 4 {
+    while exts.left() > 0 {
         let ty = exts.u16()?;
         let mut data = exts.vec16()?;
         ch.extensions.push(ty);
         match ty {
             EXT_SERVER_NAME => {
                 let mut list = data.vec16()?;
-                while list.left() >= 3 {
+                while list.left() > 0 {
                     let name_type = list.u8()?;
                     let mut name = list.vec16()?;
                     if name_type == 0 && ch.server_name.is_none() {
@@ -138,23 +142,30 @@ pub fn client_hello(body: &[u8], record_version: u16) -> Option<ClientHello> {
     Some(ch)
 }
 
-/// Parse a ServerHello body.
-pub fn server_hello(body: &[u8], record_version: u16) -> Option<ServerHello> {
+/// The ServerHello random that marks a HelloRetryRequest: SHA-256 of
+/// "HelloRetryRequest" (RFC 8446 §4.1.3).
+pub(crate) const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Parse a ServerHello body; the flag is true for a HelloRetryRequest.
+pub fn server_hello(body: &[u8], record_version: u16) -> Option<(ServerHello, bool)> {
     let mut r = Reader::new(body);
     let mut sh = ServerHello {
         record_version,
         version: r.u16()?,
         ..ServerHello::default()
     };
-    r.take(32)?;
-    r.vec8()?;
+    let retry = r.take(32)? == HELLO_RETRY_RANDOM;
+    r.vec8()?; // session id
     sh.cipher_suite = r.u16()?;
     r.u8()?; // compression
     if r.left() == 0 {
-        return Some(sh);
+        return Some((sh, retry));
     }
     let mut exts = r.vec16()?;
-    while exts.left() >= 4 {
+    while exts.left() > 0 {
         let ty = exts.u16()?;
         let mut data = exts.vec16()?;
         sh.extensions.push(ty);
@@ -164,7 +175,7 @@ pub fn server_hello(body: &[u8], record_version: u16) -> Option<ServerHello> {
             _ => {}
         }
     }
-    Some(sh)
+    Some((sh, retry))
 }
 
 /// Parse a Certificate body (TLS ≤ 1.2): the DER chain, leaf first.
@@ -172,9 +183,9 @@ pub fn certificate_chain(body: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut r = Reader::new(body);
     let mut list = r.vec24()?;
     let mut chain = Vec::new();
-    while list.left() >= 3 {
-        let mut cert = list.vec24()?;
-        chain.push(cert.take(cert.left())?.to_vec());
+    while list.left() > 0 {
+        let cert = list.vec24()?;
+        chain.push(cert.rest().to_vec());
     }
     Some(chain)
 }
@@ -183,4 +194,122 @@ pub fn certificate_chain(body: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// ServerHello (content type 22, version 3.x, handshake type 1 or 2).
 pub fn looks_like_tls(b: &[u8]) -> bool {
     matches!(b, [0x16, 0x03, 0..=0x04, _, _, 1 | 2, ..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vec16(body: &[u8]) -> Vec<u8> {
+        let mut v = (body.len() as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn ext(ty: u16, body: &[u8]) -> Vec<u8> {
+        let mut v = ty.to_be_bytes().to_vec();
+        v.extend(vec16(body));
+        v
+    }
+
+    /// A ClientHello body as Firefox-era clients build it: GREASE cipher and
+    /// extension, SNI, groups, point formats, signature algorithms, ALPN,
+    /// supported_versions.
+    fn hello() -> Vec<u8> {
+        let mut b = vec![0x03, 0x03];
+        b.extend([7u8; 32]);
+        b.push(0);
+        b.extend(vec16(&[0x0a, 0x0a, 0x13, 0x01, 0xc0, 0x2f]));
+        b.extend([1, 0]);
+        let mut exts = Vec::new();
+        exts.extend(ext(0x0a0a, &[]));
+        let mut sni = vec![0];
+        sni.extend(vec16(b"example.org"));
+        exts.extend(ext(EXT_SERVER_NAME, &vec16(&sni)));
+        exts.extend(ext(EXT_SUPPORTED_GROUPS, &vec16(&[0x00, 0x1d, 0x00, 0x17])));
+        exts.extend(ext(EXT_EC_POINT_FORMATS, &[1, 0]));
+        exts.extend(ext(
+            EXT_SIGNATURE_ALGORITHMS,
+            &vec16(&[0x04, 0x03, 0x08, 0x04]),
+        ));
+        exts.extend(ext(EXT_ALPN, &vec16(b"\x02h2\x08http/1.1")));
+        exts.extend(ext(EXT_SUPPORTED_VERSIONS, &[4, 0x03, 0x04, 0x03, 0x03]));
+        b.extend(vec16(&exts));
+        b
+    }
+
+    #[test]
+    fn client_hello_fields_in_order() {
+        let ch = client_hello(&hello(), 0x0301).unwrap();
+        assert_eq!(ch.record_version, 0x0301);
+        assert_eq!(ch.version, 0x0303);
+        assert_eq!(ch.cipher_suites, vec![0x0a0a, 0x1301, 0xc02f]);
+        assert_eq!(ch.extensions, vec![0x0a0a, 0, 10, 11, 13, 16, 43]);
+        assert_eq!(ch.server_name.as_deref(), Some("example.org"));
+        assert_eq!(ch.supported_groups, vec![0x1d, 0x17]);
+        assert_eq!(ch.ec_point_formats, vec![0]);
+        assert_eq!(ch.signature_algorithms, vec![0x0403, 0x0804]);
+        assert_eq!(ch.alpn, vec!["h2", "http/1.1"]);
+        assert_eq!(ch.supported_versions, vec![0x0304, 0x0303]);
+    }
+
+    #[test]
+    fn every_truncation_is_refused_without_panic() {
+        let full = hello();
+        // Cut right after compression methods is a valid extension-less hello.
+        let no_extensions = 2 + 32 + 1 + 8 + 2;
+        for n in 0..full.len() {
+            let parsed = client_hello(&full[..n], 0x0301);
+            assert_eq!(parsed.is_some(), n == no_extensions, "prefix {n}");
+        }
+    }
+
+    #[test]
+    fn server_hello_and_retry() {
+        let mut b = vec![0x03, 0x03];
+        b.extend([9u8; 32]);
+        b.push(0);
+        b.extend([0x13, 0x01, 0]);
+        let mut exts = ext(EXT_SUPPORTED_VERSIONS, &[0x03, 0x04]);
+        exts.extend(ext(EXT_ALPN, &vec16(b"\x02h2")));
+        b.extend(vec16(&exts));
+        let (sh, retry) = server_hello(&b, 0x0303).unwrap();
+        assert!(!retry);
+        assert_eq!(sh.cipher_suite, 0x1301);
+        assert_eq!(sh.extensions, vec![43, 16]);
+        assert_eq!(sh.selected_version, Some(0x0304));
+        assert_eq!(sh.alpn.as_deref(), Some("h2"));
+        b[2..34].copy_from_slice(&HELLO_RETRY_RANDOM);
+        assert!(server_hello(&b, 0x0303).unwrap().1);
+        for n in 0..b.len() {
+            assert!(
+                server_hello(&b[..n], 0x0303).is_none() || n == 38,
+                "prefix {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificate_chain_leaf_first() {
+        let mut list = vec![0, 0, 3, 1, 2, 3, 0, 0, 2, 4, 5];
+        let mut body = vec![0, 0, list.len() as u8];
+        body.append(&mut list);
+        assert_eq!(
+            certificate_chain(&body).unwrap(),
+            vec![vec![1, 2, 3], vec![4, 5]]
+        );
+        assert!(certificate_chain(&body[..body.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn identification_bytes() {
+        assert!(looks_like_tls(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"));
+        assert!(looks_like_tls(b"\x16\x03\x03\x00\x5a\x02"));
+        // Finished (20), not a hello; alert record; SSL 2; HTTP.
+        assert!(!looks_like_tls(b"\x16\x03\x03\x00\x5a\x14"));
+        assert!(!looks_like_tls(b"\x15\x03\x03\x00\x02\x02\x28"));
+        assert!(!looks_like_tls(b"\x80\x2e\x01\x00\x02"));
+        assert!(!looks_like_tls(b"GET / HTTP/1.1"));
+        assert!(!looks_like_tls(b"\x16\x03"));
+    }
 }

@@ -1,0 +1,192 @@
+//! DNS identification and parsing on real captures from suricata-verify;
+//! expected values are those of each test's `test.yaml` (and tshark's where
+//! the yaml says less).
+
+mod app_pcap;
+
+use app_pcap::{app_data, events, run, run_with_chunks, suricata_verify};
+use netsec_model::{AppEvent, AppProto, DnsEvent};
+
+fn dns(runs: Vec<app_pcap::FlowRun>) -> Vec<DnsEvent> {
+    events(runs)
+        .into_iter()
+        .filter_map(|e| match e {
+            AppEvent::Dns(d) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn srv_answers_in_presentation_form() {
+    // tests/dns/dns-udp-eve-log-srv
+    let runs = run(&app_data("dns-udp-eve-log-srv.pcap"));
+    assert_eq!(runs[0].proto.map(|p| p.0), Some(AppProto::Dns));
+    let d = dns(runs.clone());
+    assert_eq!(d.len(), 2);
+    let (q, r) = (&d[0], &d[1]);
+    assert!(!q.is_response && r.is_response);
+    assert_eq!(q.id, 0xeb56);
+    assert_eq!(q.questions[0].name, "_sip._udp.sip.voice.google.com");
+    assert_eq!(q.questions[0].qtype, "SRV");
+    assert_eq!(r.rcode, 0);
+    let srv: Vec<&str> = r.answers.iter().map(|a| a.data.as_str()).collect();
+    assert_eq!(
+        srv,
+        vec![
+            "20 1 5060 sip-anycast-2.voice.google.com",
+            "10 1 5060 sip-anycast-1.voice.google.com"
+        ]
+    );
+    assert!(r.answers.iter().all(|a| a.rtype == "SRV" && a.ttl == 275));
+    // The OPT pseudo-record is not an additional.
+    assert!(r.additionals.is_empty());
+}
+
+#[test]
+fn txt_and_a_answers() {
+    // tests/dns/dns-udp-eve-txt
+    let runs = run(&app_data("dns-udp-eve-txt.pcap"));
+    let d = dns(runs.clone());
+    assert_eq!(d.len(), 4);
+    assert_eq!(d[0].id, 28243);
+    assert_eq!(d[0].questions[0].qtype, "TXT");
+    let txt = &d[1].answers[0];
+    assert_eq!(
+        (txt.name.as_str(), txt.rtype.as_str(), txt.ttl),
+        ("google.com", "TXT", 3217)
+    );
+    assert_eq!(txt.data, "\"v=spf1 include:_spf.google.com ~all\"");
+    assert_eq!(d[2].id, 39372);
+    let a = &d[3].answers[0];
+    assert_eq!(a.name, "textsecure-service-ca.whispersystems.org");
+    assert_eq!(
+        (a.rtype.as_str(), a.ttl, a.data.as_str()),
+        ("A", 5, "34.197.178.240")
+    );
+    // dns.flags 8180: qr, rd, ra.
+    assert_eq!(d[3].flags, vec!["rd", "ra"]);
+    assert!(d[3].is_response);
+}
+
+#[test]
+fn cname_a_ns_sections() {
+    // detect-dotprefix-01: a CNAME chain, A records, NS authorities, A glue.
+    let d = dns(run(&app_data("detect-dotprefix-01.pcap")));
+    assert_eq!(d.len(), 2);
+    let r = &d[1];
+    let types: Vec<&str> = r.answers.iter().map(|a| a.rtype.as_str()).collect();
+    assert_eq!(types, vec!["CNAME", "CNAME", "A", "A", "A"]);
+    assert_eq!(r.answers[0].data, "2-01-3cf7-0009.cdx.cedexis.net");
+    assert_eq!(r.answers[2].data, "8.253.41.78");
+    assert_eq!(r.authorities.len(), 5);
+    assert!(r.authorities.iter().all(|a| a.rtype == "NS"));
+    assert_eq!(r.authorities[0].data, "us-fl-2.ns.c.footprint.net");
+    assert_eq!(r.additionals.len(), 5);
+    assert_eq!(r.additionals[0].name, "us-fl-2.ns.c.footprint.net");
+}
+
+#[test]
+fn nxdomain_with_soa_authority() {
+    let d = dns(run(&suricata_verify("dns-eve-v2-udp-nxdomain-soa.pcap")));
+    let r = d.iter().find(|d| d.is_response).unwrap();
+    assert_eq!(r.rcode, 3);
+    let soa = &r.authorities[0];
+    assert_eq!(
+        (soa.name.as_str(), soa.rtype.as_str(), soa.ttl),
+        ("oisf.net", "SOA", 899)
+    );
+    assert_eq!(
+        soa.data,
+        "ns-110.awsdns-13.com awsdns-hostmaster.amazon.com 1 7200 900 1209600 86400"
+    );
+}
+
+#[test]
+fn type_filtering_capture_has_fourteen_messages() {
+    // dns-eve-type-filtering: all.json has 14 dns events; 4 A, 2 AAAA queries…
+    let d = dns(run(&suricata_verify("dns-eve-type-filtering.pcap")));
+    assert_eq!(d.len(), 14);
+    let queries: Vec<&str> = d
+        .iter()
+        .filter(|d| !d.is_response)
+        .map(|d| d.questions[0].qtype.as_str())
+        .collect();
+    assert_eq!(queries.iter().filter(|t| **t == "A").count(), 2);
+    assert_eq!(queries.iter().filter(|t| **t == "AAAA").count(), 2);
+    assert_eq!(queries.iter().filter(|t| **t == "MX").count(), 3);
+    let mx = d
+        .iter()
+        .flat_map(|d| d.answers.iter())
+        .find(|a| a.rtype == "MX")
+        .unwrap();
+    let (pref, exchange) = mx.data.split_once(' ').unwrap();
+    assert!(
+        pref.parse::<u16>().is_ok() && exchange.contains('.'),
+        "{mx:?}"
+    );
+}
+
+#[test]
+fn tcp_many_requests_in_one_segment() {
+    // tests/dns/dns-tcp-multirequest-buffer: 20 requests in one segment, 20 responses.
+    for chunk in [0, 1, 5, 100] {
+        let runs = run_with_chunks(&app_data("dns-tcp-multirequest-buffer.pcap"), chunk);
+        let d = dns(runs.clone());
+        assert_eq!(
+            d.iter().filter(|d| !d.is_response).count(),
+            20,
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            d.iter().filter(|d| d.is_response).count(),
+            20,
+            "chunk {chunk}"
+        );
+        let names: Vec<String> = (0..20).map(|i| format!("{i}.google.com")).collect();
+        let asked: Vec<&str> = d
+            .iter()
+            .filter(|d| !d.is_response)
+            .map(|d| d.questions[0].name.as_str())
+            .collect();
+        assert_eq!(asked, names);
+    }
+}
+
+#[test]
+fn tcp_with_a_gap() {
+    // dns-tcp-ts-gap: 2 queries and 3 responses of 12 answers each survive the hole.
+    let d = dns(run(&suricata_verify("dns-tcp-ts-gap.pcap")));
+    assert_eq!(d.iter().filter(|d| !d.is_response).count(), 2);
+    let answers: Vec<usize> = d
+        .iter()
+        .filter(|d| d.is_response)
+        .map(|d| d.answers.len())
+        .collect();
+    assert_eq!(answers, vec![12, 12, 12]);
+}
+
+#[test]
+fn reversed_flows_and_junk_first() {
+    // Only the answer is captured, over UDP and over TCP.
+    for f in ["dns-reversed-udp-1.pcap", "dns-reversed-tcp-1.pcap"] {
+        let d = dns(run(&suricata_verify(f)));
+        assert_eq!(d.len(), 1, "{f}");
+        assert!(d[0].is_response, "{f}");
+    }
+    // A junk first query is counted and skipped; the next one parses (case kept).
+    let d = dns(run(&suricata_verify("dns-udp-junkrequest-first.pcap")));
+    let queries: Vec<&str> = d
+        .iter()
+        .filter(|d| !d.is_response)
+        .map(|d| d.questions[0].name.as_str())
+        .collect();
+    assert_eq!(queries, vec!["catenacyber.Fr"]);
+}
+
+#[test]
+fn notify_opcode() {
+    let d = dns(run(&suricata_verify("dns-opcode.pcap")));
+    assert!(!d.is_empty());
+    assert!(d.iter().all(|d| d.opcode == 4), "{d:?}");
+}
