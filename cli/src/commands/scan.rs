@@ -8,9 +8,19 @@ use clap::{Args, ValueEnum};
 use netsec_scan::targets::{expand_targets, parse_ports, top_ports};
 use netsec_scan::{exposure_findings, scan, ScanConfig};
 
-/// Scan hosts you are allowed to scan.
+/// Scan hosts you are allowed to scan; `scan history` and `scan diff` read
+/// the saved scans.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ScanArgs {
+    #[command(subcommand)]
+    action: Option<HistoryAction>,
+    /// Scan history database (default: $XDG_DATA_HOME/netsec/scans.db).
+    #[arg(long, global = true, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Do not save this scan in the history.
+    #[arg(long)]
+    no_save: bool,
     /// Targets: addresses, CIDR blocks, ranges (10.0.0.1-50), hostnames, IPv6.
     #[arg(value_name = "TARGET")]
     targets: Vec<String>,
@@ -43,6 +53,83 @@ pub struct ScanArgs {
     format: ScanFormat,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum HistoryAction {
+    /// List saved scans.
+    History,
+    /// What changed between two saved scans (exit 1 when anything did).
+    Diff {
+        /// Older scan id.
+        a: Option<i64>,
+        /// Newer scan id.
+        b: Option<i64>,
+        /// Compare the last two scans.
+        #[arg(long)]
+        last: bool,
+        /// JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn history_command(action: HistoryAction, db: &std::path::Path) -> ExitCode {
+    let history = match netsec_scan::history::History::open(db) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("netsec: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match action {
+        HistoryAction::History => match history.list() {
+            Ok(scans) => {
+                println!("{:>5}  {:<28} {:>5}  TARGETS", "ID", "STARTED", "OPEN");
+                for s in scans {
+                    println!(
+                        "{:>5}  {:<28} {:>5}  {}",
+                        s.id, s.started, s.open_ports, s.targets
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("netsec: {e}");
+                ExitCode::from(2)
+            }
+        },
+        HistoryAction::Diff { a, b, last, json } => {
+            let ids = match (a, b, last) {
+                (Some(a), Some(b), _) => Ok((a, b)),
+                (None, None, true) => history.last_two(),
+                _ => {
+                    eprintln!("netsec: give two scan ids, or --last");
+                    return ExitCode::from(2);
+                }
+            };
+            let changes = ids.and_then(|(a, b)| history.diff(a, b));
+            match changes {
+                Ok(changes) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&changes).unwrap_or_default()
+                        );
+                    } else {
+                        for c in &changes {
+                            println!("{c}");
+                        }
+                    }
+                    ExitCode::from(u8::from(!changes.is_empty()))
+                }
+                Err(e) => {
+                    eprintln!("netsec: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ScanFormat {
     Table,
@@ -51,6 +138,13 @@ enum ScanFormat {
 
 /// Run `netsec scan`.
 pub fn run(args: ScanArgs) -> ExitCode {
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(netsec_scan::history::default_path);
+    if let Some(action) = args.action {
+        return history_command(action, &db);
+    }
     let mut tokens = args.targets.clone();
     if let Some(file) = &args.input_list {
         match std::fs::read_to_string(file) {
@@ -108,6 +202,15 @@ pub fn run(args: ScanArgs) -> ExitCode {
         &report,
         netsec_model::Timestamp::from_secs_nanos(now.as_secs() as i64, now.subsec_nanos()),
     );
+    if !args.no_save {
+        let started = netsec_model::Timestamp::from_secs_nanos(now.as_secs() as i64, 0).to_string();
+        let saved = netsec_scan::history::History::open(&db)
+            .and_then(|mut h| h.save(&started, &tokens.join(" "), &report));
+        match saved {
+            Ok(id) => eprintln!("netsec: saved as scan {id} in {}", db.display()),
+            Err(e) => eprintln!("netsec: warning: {e}"),
+        }
+    }
     match args.format {
         ScanFormat::Json => {
             let doc = serde_json::json!({ "report": report, "findings": findings });

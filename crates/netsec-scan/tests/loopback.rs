@@ -63,3 +63,36 @@ async fn open_closed_and_services_on_loopback() {
     assert_eq!(findings[0].kind, "redis_no_auth");
     assert!(findings[0].mitre.contains(&"T1190".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_diff_shows_exactly_a_stopped_service() {
+    let ssh = serve(b"SSH-2.0-OpenSSH_9.2p1\r\n", b"").await;
+    // A second listener that the test stops between the two scans.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let doomed = l.local_addr().unwrap().port();
+    let targets = netsec_scan::targets::expand_target("127.0.0.1").unwrap();
+    let config = ScanConfig {
+        banner_timeout: std::time::Duration::from_millis(300),
+        ..ScanConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = netsec_scan::history::History::open(&dir.path().join("scans.db")).unwrap();
+    let first = scan(&targets, &[ssh, doomed], &config).await;
+    let a = db
+        .save("2026-11-23T00:00:00Z", "127.0.0.1", &first)
+        .unwrap();
+    drop(l);
+    let second = scan(&targets, &[ssh, doomed], &config).await;
+    let b = db
+        .save("2026-11-23T00:01:00Z", "127.0.0.1", &second)
+        .unwrap();
+    assert_eq!(db.last_two().unwrap(), (a, b));
+    let changes = db.diff(a, b).unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        matches!(&changes[0], netsec_scan::history::Change::PortClosed { port, .. } if *port == doomed)
+    );
+    assert!(db.diff(a, a).unwrap().is_empty());
+    assert!(db.diff(a, 999).is_err());
+    assert_eq!(db.list().unwrap().len(), 2);
+}
