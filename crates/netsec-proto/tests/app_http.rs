@@ -1,0 +1,168 @@
+//! HTTP/1.x identification and head parsing on real captures. Expected
+//! values come from each suricata-verify test's `test.yaml` or, where the
+//! yaml checks rules only, from tshark (`testdata/expected/*.json`).
+
+mod app_pcap;
+
+use app_pcap::{events, run, run_with_chunks, suricata_verify, testdata, FlowRun};
+use netsec_model::{AppEvent, AppProto, HttpEvent, HttpMessage};
+
+fn http(runs: Vec<FlowRun>) -> Vec<HttpEvent> {
+    events(runs)
+        .into_iter()
+        .filter_map(|e| match e {
+            AppEvent::Http(h) => Some(h),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(h: &[HttpEvent]) -> Vec<(String, String, Option<String>)> {
+    h.iter()
+        .filter_map(|e| match &e.message {
+            HttpMessage::Request {
+                method, uri, host, ..
+            } => Some((method.clone(), uri.clone(), host.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn statuses(h: &[HttpEvent]) -> Vec<u16> {
+    h.iter()
+        .filter_map(|e| match &e.message {
+            HttpMessage::Response { status, .. } => Some(*status),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn all_headers_in_order() {
+    // http-all-headers: one transaction; request_headers[0] Host www.ethereal.com,
+    // 9 request and 9 response headers, response_headers[5] Content-Length 18070.
+    let h = http(run(&suricata_verify("http-all-headers.pcap")));
+    assert_eq!(h.len(), 2);
+    let (req, resp) = (&h[0], &h[1]);
+    assert_eq!(req.headers.len(), 9);
+    assert_eq!(req.headers[0], ("host".into(), "www.ethereal.com".into()));
+    let HttpMessage::Request { user_agent, .. } = &req.message else {
+        panic!("request first");
+    };
+    assert_eq!(
+        user_agent.as_deref(),
+        Some("Mozilla/5.0 (Windows; U; Windows NT 5.1; en-US; rv:1.6) Gecko/20040113")
+    );
+    assert_eq!(resp.headers.len(), 9);
+    assert_eq!(resp.headers[5], ("content-length".into(), "18070".into()));
+    let HttpMessage::Response {
+        status,
+        reason,
+        server,
+        content_type,
+        content_length,
+    } = &resp.message
+    else {
+        panic!("response second");
+    };
+    assert_eq!((*status, reason.as_str()), (200, "OK"));
+    assert_eq!(server.as_deref(), Some("Apache"));
+    assert_eq!(
+        content_type.as_deref(),
+        Some("text/html; charset=ISO-8859-1")
+    );
+    assert_eq!(*content_length, Some(18070));
+    assert_eq!(resp.version, "1.1");
+}
+
+#[test]
+fn keep_alive_posts_with_bodies() {
+    // http-post-file: three POSTs and three responses on one connection (tshark).
+    for chunk in [0, 1, 17] {
+        let runs = run_with_chunks(&suricata_verify("http-post-file.pcap"), chunk);
+        let flows = runs
+            .iter()
+            .filter(|r| r.proto.is_some_and(|p| p.0 == AppProto::Http))
+            .count();
+        let h = http(runs);
+        let r = requests(&h);
+        assert_eq!(
+            r.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+            vec![
+                "/api/v4/users/login",
+                "/api/v4/uploads",
+                "/api/v4/uploads/is8j4b6s7i839eo38axwmx5pnr"
+            ],
+            "chunk {chunk}"
+        );
+        assert!(r
+            .iter()
+            .all(|r| r.0 == "POST" && r.2.as_deref() == Some("localhost:8065")));
+        assert_eq!(statuses(&h), vec![200, 201, 200], "chunk {chunk}");
+        assert_eq!(flows, 1);
+    }
+}
+
+#[test]
+fn repeated_content_length_uses_the_last() {
+    // http-multiple-cl: Content-Length 11 then 93; tshark (and netsec) frame the
+    // body with the last one, which swallows the second request: 2 requests.
+    let h = http(run(&suricata_verify("http-multiple-cl.pcap")));
+    let r = requests(&h);
+    assert_eq!(
+        r.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        vec!["/which.php", "/bad.php"]
+    );
+    assert_eq!(statuses(&h), vec![501]);
+}
+
+#[test]
+fn uri_with_space_ipv6_host_and_http10() {
+    // http-uri-spaces: the uri keeps " afterspace".
+    let h = http(run(&suricata_verify("http-uri-spaces.pcap")));
+    assert_eq!(requests(&h)[0].1, "/uri afterspace");
+    assert_eq!(statuses(&h), vec![400]);
+    // http-ipv6: http.hostname "[::1]" (the Host header carries the port).
+    let h = http(run(&suricata_verify("http-ipv6.pcap")));
+    assert_eq!(requests(&h)[0].2.as_deref(), Some("[::1]:8000"));
+    // http-response-line: "HTTP/1.0 200 OK".
+    let h = http(run(&suricata_verify("http-response-line.pcap")));
+    let resp = h
+        .iter()
+        .find(|e| statuses(std::slice::from_ref(e)) == [200])
+        .unwrap();
+    assert_eq!(resp.version, "1.0");
+    assert!(matches!(&resp.message, HttpMessage::Response { reason, .. } if reason == "OK"));
+}
+
+#[test]
+fn one_sided_and_sample() {
+    // bug-2491-01: only the client side, three requests (tshark).
+    let h = http(run(&suricata_verify("bug-2491-01.pcap")));
+    let r = requests(&h);
+    assert_eq!(r.len(), 3);
+    assert!(r
+        .iter()
+        .all(|r| r.2.as_deref() == Some("col.stb.s-msn.com")));
+    // sample.pcap: two requests to www.example.lab over plain HTTP (tshark).
+    let h = http(run(&testdata("sample.pcap")));
+    let r = requests(&h);
+    assert_eq!(r.len(), 2);
+    assert!(r.iter().all(|r| r.2.as_deref() == Some("www.example.lab")));
+    assert_eq!(statuses(&h).len(), 2);
+}
+
+#[test]
+fn evasive_transfer_encoding_on_head_request() {
+    // http-chunked: "Transfer-Encoding: ,\tchunked," on a HEAD with Content-Length 0;
+    // the header values are kept as sent.
+    let h = http(run(&suricata_verify("http-chunked.pcap")));
+    assert_eq!(h.len(), 1);
+    let te = h[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "transfer-encoding")
+        .unwrap();
+    assert_eq!(te.1, ",\tchunked,");
+    assert_eq!(requests(&h)[0].0, "HEAD");
+}
