@@ -51,6 +51,9 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     format: ScanFormat,
+    /// Also write nmap XML to this file (like nmap's -oX).
+    #[arg(long = "xml-out", value_name = "FILE")]
+    xml_out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -134,6 +137,9 @@ fn history_command(action: HistoryAction, db: &std::path::Path) -> ExitCode {
 enum ScanFormat {
     Table,
     Json,
+    Csv,
+    /// nmap's XML format.
+    Xml,
 }
 
 /// Run `netsec scan`.
@@ -211,7 +217,23 @@ pub fn run(args: ScanArgs) -> ExitCode {
             Err(e) => eprintln!("netsec: warning: {e}"),
         }
     }
+    let command_line = format!(
+        "netsec scan {}",
+        std::env::args().skip(2).collect::<Vec<_>>().join(" ")
+    );
+    if let Some(path) = &args.xml_out {
+        let xml = netsec_scan::output::nmap_xml(&report, now.as_secs(), &command_line);
+        if let Err(e) = std::fs::write(path, xml) {
+            eprintln!("netsec: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     match args.format {
+        ScanFormat::Xml => print!(
+            "{}",
+            netsec_scan::output::nmap_xml(&report, now.as_secs(), &command_line)
+        ),
+        ScanFormat::Csv => print!("{}", netsec_scan::output::csv(&report)),
         ScanFormat::Json => {
             let doc = serde_json::json!({ "report": report, "findings": findings });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());

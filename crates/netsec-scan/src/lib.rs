@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod history;
+pub mod output;
 mod scan;
 pub mod service;
 pub mod targets;
