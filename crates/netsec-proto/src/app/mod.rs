@@ -159,8 +159,9 @@ impl AppParser {
             AppParser::Dns(s) => s.gap(dir),
             AppParser::Tls(s) => s.gap(dir),
             AppParser::Http(s) => s.gap(dir, len),
-            AppParser::Smb(s) => s.gap(dir),
-            AppParser::Ssh(_) | AppParser::Dhcp(_) | AppParser::Ntp(_) => {}
+            AppParser::Smb(s) => s.gap(dir, len),
+            AppParser::Ssh(s) => s.gap(dir),
+            AppParser::Dhcp(_) | AppParser::Ntp(_) => {}
         }
     }
 }
@@ -178,5 +179,87 @@ pub(crate) fn test_context(transport: Transport, server_port: u16) -> EventConte
         dst: Endpoint::new([10, 0, 0, 2].into(), server_port),
         transport,
         direction: Direction::ToServer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(payload: &[u8]) -> Option<AppProto> {
+        identify(Transport::Tcp, 40000, 9999, Direction::ToServer, payload)
+    }
+
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Option<AppProto> {
+        identify(Transport::Udp, sport, dport, Direction::ToServer, payload)
+    }
+
+    /// A DNS query for example.org.
+    const QUERY: &[u8] =
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03org\x00\x00\x01\x00\x01";
+
+    #[test]
+    fn tcp_by_content_on_any_port() {
+        assert_eq!(
+            tcp(b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03"),
+            Some(AppProto::Tls)
+        );
+        assert_eq!(tcp(b"GET /index.html HTTP/1.1\r\n"), Some(AppProto::Http));
+        assert_eq!(tcp(b"HTTP/1.0 200 OK\r\n"), Some(AppProto::Http));
+        assert_eq!(tcp(b"SSH-2.0-OpenSSH_9.2p1\r\n"), Some(AppProto::Ssh));
+        assert_eq!(tcp(b"\x00\x00\x00\x54\xfeSMB\x40\x00"), Some(AppProto::Smb));
+        assert_eq!(tcp(b"\x00\x00\x00\x2f\xffSMBr"), Some(AppProto::Smb));
+        let mut framed = (QUERY.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(QUERY);
+        assert_eq!(tcp(&framed), Some(AppProto::Dns));
+        // Near misses.
+        assert_eq!(tcp(b"\x16\x03\x01\x00\xc8\x0b"), None);
+        assert_eq!(tcp(b"SSH 2.0"), None);
+        assert_eq!(tcp(b"EHLO example.org\r\n"), None);
+        assert_eq!(tcp(b"\x00\x00\x00\x54\xfeSMC"), None);
+        assert_eq!(tcp(b"\x00\x05\x12\x34\x01\x00\x00"), None);
+        assert_eq!(tcp(QUERY), None, "DNS over TCP needs its length prefix");
+        assert_eq!(tcp(b"hello, world"), None);
+        assert_eq!(tcp(b""), None);
+    }
+
+    #[test]
+    fn udp_dns_dhcp_ntp() {
+        assert_eq!(udp(40000, 5353, QUERY), Some(AppProto::Dns));
+        // A bare header (an error response without its question) only on port 53.
+        let bare = b"\x12\x34\x81\x82\x00\x00\x00\x00\x00\x00\x00\x00";
+        assert_eq!(udp(53, 40000, bare), Some(AppProto::Dns));
+        assert_eq!(udp(7000, 40000, bare), None);
+
+        let mut dhcp = vec![1u8, 1, 6, 0];
+        dhcp.resize(236, 0);
+        dhcp.extend([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255]);
+        assert_eq!(udp(68, 67, &dhcp), Some(AppProto::Dhcp));
+        assert_eq!(udp(6800, 6700, &dhcp), None, "DHCP needs its ports");
+
+        let mut ntp = vec![0x23u8];
+        ntp.resize(48, 0);
+        assert_eq!(udp(40000, 123, &ntp), Some(AppProto::Ntp));
+        assert_eq!(
+            udp(40000, 1234, &ntp),
+            None,
+            "NTP has no magic: port 123 only"
+        );
+        assert_eq!(udp(40000, 123, &ntp[..20]), None);
+        assert_eq!(udp(40000, 9999, b"\x00\x01junk"), None);
+    }
+
+    #[test]
+    fn other_transports_are_not_identified() {
+        assert_eq!(
+            identify(
+                Transport::Sctp,
+                1,
+                2,
+                Direction::ToServer,
+                b"GET / HTTP/1.1\r\n"
+            ),
+            None
+        );
     }
 }

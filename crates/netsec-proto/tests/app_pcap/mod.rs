@@ -113,6 +113,8 @@ fn slice(link: i32, data: &[u8]) -> Option<etherparse::SlicedPacket<'_>> {
         0 => etherparse::SlicedPacket::from_ip(data.get(4..)?).ok(),
         101 | 228 | 229 | 12 | 14 => etherparse::SlicedPacket::from_ip(data).ok(),
         113 => etherparse::SlicedPacket::from_linux_sll(data).ok(),
+        // Linux SLL2: a 20-byte header, then IP.
+        276 => etherparse::SlicedPacket::from_ip(data.get(20..)?).ok(),
         _ => None,
     }
 }

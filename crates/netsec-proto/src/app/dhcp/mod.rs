@@ -1,4 +1,4 @@
-//! DHCP: one event per message.
+//! DHCP: one event per message (BOOTP over UDP 67/68).
 
 pub mod parser;
 
@@ -9,7 +9,9 @@ use super::FeedStatus;
 /// Per-flow DHCP state.
 #[derive(Debug, Default)]
 pub struct DhcpState {
-    /// Datagrams that were not DHCP.
+    /// Messages parsed.
+    pub messages: u64,
+    /// Datagrams that were not DHCP (counted and skipped).
     pub malformed: u64,
 }
 
@@ -17,7 +19,10 @@ impl DhcpState {
     /// Feed a datagram.
     pub fn feed(&mut self, data: &[u8], ctx: &EventContext, out: &mut Vec<AppEvent>) -> FeedStatus {
         match parser::parse(data, ctx) {
-            Some(ev) => out.push(AppEvent::Dhcp(ev)),
+            Some(ev) => {
+                self.messages += 1;
+                out.push(AppEvent::Dhcp(ev));
+            }
             None => self.malformed += 1,
         }
         FeedStatus::Continue
