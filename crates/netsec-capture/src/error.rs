@@ -1,6 +1,8 @@
 //! Errors of capture input, each naming the file and where it went wrong.
 
 /// What went wrong reading a capture.
+///
+/// Offsets count bytes of the decompressed stream from its start.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     /// The file could not be opened or read.
@@ -26,15 +28,27 @@ pub enum CaptureError {
         /// Why.
         reason: String,
     },
+    /// A pcap or pcapng header of a version this reader does not read.
+    #[error("{file}: unsupported {format} version {major}.{minor}")]
+    UnsupportedVersion {
+        /// File name.
+        file: String,
+        /// `pcap` or `pcapng`.
+        format: &'static str,
+        /// Major version found.
+        major: u16,
+        /// Minor version found.
+        minor: u16,
+    },
     /// The input ends in the middle of a packet. Every whole packet before
     /// it was delivered.
-    #[error("{file}: truncated after packet {packets} (byte offset {offset}); the packets before it were read")]
+    #[error("{file}: truncated in packet {packet} at byte offset {offset}; the packets before it were read")]
     Truncated {
         /// File name.
         file: String,
-        /// Whole packets delivered.
-        packets: u64,
-        /// Byte offset (in the decompressed stream) where the partial record starts.
+        /// Number the cut packet would have had (whole packets delivered + 1).
+        packet: u64,
+        /// Byte offset where the partial record starts.
         offset: u64,
     },
     /// A block or record is malformed beyond skipping.
@@ -44,7 +58,7 @@ pub enum CaptureError {
         file: String,
         /// Number the next packet would have had.
         packet: u64,
-        /// Byte offset (in the decompressed stream) of the bad block.
+        /// Byte offset of the bad block.
         offset: u64,
         /// What is wrong.
         reason: String,

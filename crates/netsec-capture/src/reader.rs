@@ -3,11 +3,12 @@
 //! The reader hands out one [`RawPacket`] at a time, borrowed from a buffer
 //! that grows only as far as the largest block needs (never past
 //! [`MAX_BLOCK_BYTES`]), so reading a 10 GB file takes the memory of a
-//! 10 KB one.
+//! 10 MB one.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, Cursor, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use netsec_model::{LinkType, RawPacket, Timestamp};
 use pcap_parser::pcapng::Block;
@@ -23,11 +24,20 @@ const INITIAL_BUFFER_BYTES: usize = 1024 * 1024;
 /// one packet each; 16 MiB is far above any real snap length (Wireshark's
 /// maximum is 256 KiB) and bounds what a hostile length field can cost.
 pub const MAX_BLOCK_BYTES: usize = 16 * 1024 * 1024;
+/// Interfaces remembered per pcapng section. Interface ids are 32 bits, so a
+/// hostile file could describe billions; later IDBs are counted and ignored.
+pub const MAX_INTERFACES: usize = 4096;
 
 /// gzip member magic (RFC 1952 §2.3.1).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// zstd frame magic (RFC 8878 §3.1.1).
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// pcapng Section Header Block type (pcapng §4.1), the same in both byte orders.
+const SHB_TYPE: u32 = 0x0A0D_0D0A;
+/// pcapng obsolete Packet Block type (pcapng appendix, "Packet Block (obsolete!)").
+const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
+/// Default pcapng timestamp resolution: microseconds (pcapng §4.2, if_tsresol).
+const DEFAULT_NG_RESOLUTION: u64 = 1_000_000;
 
 /// Container format of a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,10 +116,14 @@ pub struct CaptureReader {
     name: String,
     inner: Box<dyn PcapReaderIterator + Send>,
     compression: Compression,
+    /// The last I/O error of the input, which pcap-parser reports only as "read error".
+    input_error: Arc<Mutex<Option<String>>>,
+    /// Current capacity of the parser's buffer.
+    capacity: usize,
     state: ReaderState,
     /// Bytes to consume before parsing the next block.
     consume_next: usize,
-    /// Set after an error: every later call returns `Ok(None)`.
+    /// Set after the end or an error: every later call returns `Ok(None)`.
     done: bool,
 }
 
@@ -133,6 +147,12 @@ enum Seen {
     Packet(usize, PendingPacket),
     /// Not a packet (or a skipped one): consume and go on.
     Skip(usize),
+    /// A header of a version this reader does not understand.
+    Unsupported {
+        format: &'static str,
+        major: u16,
+        minor: u16,
+    },
 }
 
 impl std::fmt::Debug for CaptureReader {
@@ -145,44 +165,165 @@ impl std::fmt::Debug for CaptureReader {
     }
 }
 
-/// Peeks at the first bytes and wraps the stream in the right decompressor.
-fn decompressed(
-    reader: Box<dyn Read + Send>,
+/// The input after decompression; keeps the last I/O error so that a failure
+/// pcap-parser reports only as "read error" can be named (a corrupt gzip
+/// member, a failing disk), and retries interrupted reads.
+struct InputStream {
+    inner: Box<dyn Read + Send>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl Read for InputStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if let Ok(mut slot) = self.last_error.lock() {
+                        *slot = Some(e.to_string());
+                    }
+                    return Err(e);
+                }
+                ok => return ok,
+            }
+        }
+    }
+}
+
+/// Appends from `reader` to `head` until it holds `want` bytes or the input ends.
+fn read_until(reader: &mut dyn Read, head: &mut Vec<u8>, want: usize) -> io::Result<()> {
+    let mut chunk = [0u8; 4096];
+    while head.len() < want {
+        let room = (want - head.len()).min(chunk.len());
+        let n = match reader.read(&mut chunk[..room]) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        head.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn u16_at(data: &[u8], at: usize, big_endian: bool) -> Option<u16> {
+    let b: [u8; 2] = data.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
+    })
+}
+
+fn u32_at(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let b: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}
+
+/// Bytes needed to hold the whole capture header at the start of `head`:
+/// 24 for pcap, the Section Header Block's length for pcapng.
+fn header_len(head: &[u8]) -> usize {
+    if u32_at(head, 0, false) == Some(SHB_TYPE) {
+        // The byte-order magic 1A2B3C4D tells how to read the length (pcapng §4.1).
+        let big_endian = head.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d][..]);
+        u32_at(head, 4, big_endian).map_or(12, |n| (n as usize).clamp(12, MAX_BLOCK_BYTES))
+    } else {
+        24
+    }
+}
+
+/// The input ready for pcap-parser.
+struct PreparedInput {
+    /// Decompressed, with the whole capture header at its front.
+    stream: Box<dyn Read + Send>,
+    compression: Compression,
+    /// Where [`InputStream`] leaves its last error.
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+/// Looks at the first bytes, wraps the stream in the right decompressor, and
+/// reads the capture header whole (a pipe may deliver it a few bytes at a
+/// time; pcap-parser wants it in its first read).
+fn prepare_input(
+    mut reader: Box<dyn Read + Send>,
     name: &str,
-) -> Result<(Box<dyn Read + Send>, Compression), CaptureError> {
-    let mut buffered = BufReader::with_capacity(64 * 1024, reader);
-    let head = buffered.fill_buf().map_err(|e| CaptureError::Io {
+) -> Result<PreparedInput, CaptureError> {
+    let io_err = |e: io::Error| CaptureError::Io {
         file: name.to_string(),
         source: e,
-    })?;
+    };
+    let mut magic = Vec::with_capacity(4);
+    read_until(&mut reader, &mut magic, 4).map_err(io_err)?;
+    if magic.is_empty() {
+        return Err(CaptureError::Empty {
+            file: name.to_string(),
+        });
+    }
+    let compression = if magic.starts_with(&GZIP_MAGIC) {
+        Compression::Gzip
+    } else if magic.starts_with(&ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    };
+    let raw = io::BufReader::with_capacity(64 * 1024, Cursor::new(magic).chain(reader));
+    let decoded: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+        Compression::Zstd => {
+            Box::new(ruzstd::decoding::StreamingDecoder::new(raw).map_err(|e| {
+                CaptureError::Corrupt {
+                    file: name.to_string(),
+                    packet: 1,
+                    offset: 0,
+                    reason: format!("zstd: {e}"),
+                }
+            })?)
+        }
+    };
+    let last_error = Arc::new(Mutex::new(None));
+    let mut stream = InputStream {
+        inner: decoded,
+        last_error: Arc::clone(&last_error),
+    };
+    let mut head = Vec::with_capacity(64);
+    read_until(&mut stream, &mut head, 12).map_err(io_err)?;
+    let want = header_len(&head);
+    read_until(&mut stream, &mut head, want).map_err(io_err)?;
     if head.is_empty() {
         return Err(CaptureError::Empty {
             file: name.to_string(),
         });
     }
-    if head.starts_with(&GZIP_MAGIC) {
-        Ok((
-            Box::new(flate2::read::MultiGzDecoder::new(buffered)),
-            Compression::Gzip,
-        ))
-    } else if head.starts_with(&ZSTD_MAGIC) {
-        let dec = ruzstd::decoding::StreamingDecoder::new(buffered).map_err(|e| {
-            CaptureError::Corrupt {
-                file: name.to_string(),
-                packet: 0,
-                offset: 0,
-                reason: format!("zstd: {e}"),
-            }
-        })?;
-        Ok((Box::new(dec), Compression::Zstd))
-    } else {
-        Ok((Box::new(buffered), Compression::None))
-    }
+    Ok(PreparedInput {
+        stream: Box::new(Cursor::new(head).chain(stream)),
+        compression,
+        last_error,
+    })
+}
+
+/// The first bytes of an unrecognised input, for the error message.
+fn describe_head(head: &[u8]) -> String {
+    let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let printable = head
+        .iter()
+        .take(64)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    format!(
+        "no pcap or pcapng magic; starts with {}{}",
+        shown.join(" "),
+        if printable { " (text)" } else { "" }
+    )
 }
 
 impl CaptureReader {
     /// Open a capture file; `-` reads standard input. gzip and zstd are
-    /// recognised by their magic bytes and decompressed on the fly.
+    /// recognised by their magic bytes and decompressed on the fly; then
+    /// pcap or pcapng by theirs.
     pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
         let name = path.display().to_string();
         if name == "-" {
@@ -206,7 +347,15 @@ impl CaptureReader {
         reader: Box<dyn Read + Send>,
         name: &str,
     ) -> Result<CaptureReader, CaptureError> {
-        let (reader, compression) = decompressed(reader, name)?;
+        let PreparedInput {
+            stream: reader,
+            compression,
+            last_error: input_error,
+        } = prepare_input(reader, name)?;
+        let not_a_capture = |reason: String| CaptureError::NotACapture {
+            file: name.to_string(),
+            reason,
+        };
         let inner = match pcap_parser::create_reader(INITIAL_BUFFER_BYTES, reader) {
             Ok(r) => r,
             Err(PcapError::Eof) => {
@@ -215,32 +364,36 @@ impl CaptureReader {
                 })
             }
             Err(PcapError::ReadError) => {
-                return Err(CaptureError::NotACapture {
+                let reason = input_error
+                    .lock()
+                    .ok()
+                    .and_then(|e| e.clone())
+                    .unwrap_or_else(|| "read error".into());
+                return Err(CaptureError::Io {
                     file: name.to_string(),
-                    reason: "read error while looking for a capture header".into(),
-                })
+                    source: io::Error::other(reason),
+                });
             }
             Err(PcapError::Incomplete(_)) => {
-                return Err(CaptureError::NotACapture {
-                    file: name.to_string(),
-                    reason: "too short for a capture header".into(),
-                })
+                return Err(not_a_capture("too short for a capture header".into()))
             }
-            Err(_) => {
-                return Err(CaptureError::NotACapture {
-                    file: name.to_string(),
-                    reason: "no pcap or pcapng header (magic bytes not recognised)".into(),
-                })
+            Err(PcapError::HeaderNotRecognized) => {
+                return Err(not_a_capture(
+                    "no pcap or pcapng header (magic bytes not recognised)".into(),
+                ))
             }
+            Err(e) => return Err(not_a_capture(e.to_string())),
         };
         let stats = ReadStats {
             compression: Some(compression),
             ..ReadStats::default()
         };
-        Ok(CaptureReader {
+        let mut reader = CaptureReader {
             name: name.to_string(),
             inner,
             compression,
+            input_error,
+            capacity: INITIAL_BUFFER_BYTES,
             state: ReaderState {
                 format: CaptureFormat::PcapNg,
                 pcap_link: (LinkType::Ethernet, 0),
@@ -251,11 +404,49 @@ impl CaptureReader {
             },
             consume_next: 0,
             done: false,
-        })
+        };
+        reader.read_file_header()?;
+        Ok(reader)
     }
 
-    /// Container format (known once the header has been read, which
-    /// [`CaptureReader::from_reader`] does).
+    /// Reads the pcap header or the first Section Header Block, so that
+    /// [`CaptureReader::format`] is known and an unsupported version is
+    /// refused before any packet.
+    fn read_file_header(&mut self) -> Result<(), CaptureError> {
+        let base = self.inner.data().as_ptr() as usize;
+        let seen = match self.inner.next() {
+            Ok((offset, block)) => self.state.inspect(offset, block, base),
+            Err(_) => {
+                let head = self.inner.data();
+                return Err(CaptureError::NotACapture {
+                    file: self.name.clone(),
+                    reason: describe_head(head),
+                });
+            }
+        };
+        match seen {
+            Seen::Skip(offset) => {
+                self.inner.consume(offset);
+                Ok(())
+            }
+            Seen::Unsupported {
+                format,
+                major,
+                minor,
+            } => Err(CaptureError::UnsupportedVersion {
+                file: self.name.clone(),
+                format,
+                major,
+                minor,
+            }),
+            Seen::Packet(..) => Err(CaptureError::NotACapture {
+                file: self.name.clone(),
+                reason: "a packet before the capture header".into(),
+            }),
+        }
+    }
+
+    /// Container format.
     pub fn format(&self) -> CaptureFormat {
         self.state.format
     }
@@ -290,18 +481,37 @@ impl CaptureReader {
         self.state.stats.truncated = true;
         CaptureError::Truncated {
             file: self.name.clone(),
-            packets: self.state.packets,
+            packet: self.state.packets + 1,
             offset: self.inner.consumed() as u64,
         }
     }
 
+    fn read_failure(&mut self) -> CaptureError {
+        let reason = self
+            .input_error
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_else(|| "read error".into());
+        let what = match self.compression {
+            Compression::None => "read error",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        };
+        self.corrupt(format!("{what}: {reason}"))
+    }
+
     /// The next packet, or `Ok(None)` at the end of the input.
     ///
+    /// Packet numbers count from 1 across the whole input (every section).
     /// A truncated file yields every whole packet, then one
     /// [`CaptureError::Truncated`] naming where it stopped; a corrupt one
     /// yields what precedes the damage, then one [`CaptureError::Corrupt`].
     /// After an error every call returns `Ok(None)`. Records whose lengths
-    /// are impossible are skipped and counted in [`ReadStats::skipped_records`].
+    /// are impossible (captured length above the snap length or the
+    /// original length, a packet longer than its pcapng block) and pcapng
+    /// blocks pcap-parser cannot parse but whose framing is intact are
+    /// skipped and counted in [`ReadStats::skipped_malformed`].
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
@@ -321,7 +531,7 @@ impl CaptureReader {
             .inner
             .data()
             .get(pending.start..pending.end)
-            .unwrap_or(&[]);
+            .unwrap_or_default();
         Ok(Some(RawPacket {
             number: pending.number,
             ts: pending.ts,
@@ -334,73 +544,188 @@ impl CaptureReader {
 
     fn next_block(&mut self) -> Result<Step, CaptureError> {
         let base = self.inner.data().as_ptr() as usize;
-        let result = match self.inner.next() {
-            Ok((offset, block)) => Ok(self.state.inspect(offset, block, base)),
-            Err(PcapError::Eof) => Err(Failure::Eof),
-            Err(PcapError::Incomplete(_)) => Err(Failure::Incomplete),
-            Err(PcapError::BufferTooSmall) => Err(Failure::BufferTooSmall),
-            Err(PcapError::UnexpectedEof) => Err(Failure::UnexpectedEof),
-            Err(PcapError::ReadError) => Err(Failure::Read),
-            Err(e) => Err(Failure::Parse(e.to_string())),
-        };
-        match result {
-            Ok(Seen::Skip(offset)) => {
-                self.inner.consume(offset);
-                Ok(Step::Continue)
-            }
-            Ok(Seen::Packet(offset, p)) => {
-                self.consume_next = offset;
-                Ok(Step::Packet(p))
-            }
-            Err(Failure::Eof) => {
+        let failure = match self.inner.next() {
+            Ok((offset, block)) => match self.state.inspect(offset, block, base) {
+                Seen::Skip(offset) => {
+                    self.inner.consume(offset);
+                    return Ok(Step::Continue);
+                }
+                Seen::Packet(offset, p) => {
+                    self.consume_next = offset;
+                    return Ok(Step::Packet(p));
+                }
+                Seen::Unsupported {
+                    format,
+                    major,
+                    minor,
+                } => {
+                    self.done = true;
+                    return Err(CaptureError::UnsupportedVersion {
+                        file: self.name.clone(),
+                        format,
+                        major,
+                        minor,
+                    });
+                }
+            },
+            Err(PcapError::Eof) => {
                 self.done = true;
-                Ok(Step::End)
+                return Ok(Step::End);
             }
-            Err(Failure::Incomplete) => {
-                if self.inner.reader_exhausted() {
-                    if self.inner.data().is_empty() {
-                        self.done = true;
-                        return Ok(Step::End);
-                    }
-                    return Err(self.truncated());
-                }
-                if self.inner.refill().is_err() {
-                    return Err(self.corrupt("read error".into()));
-                }
-                Ok(Step::Continue)
-            }
-            Err(Failure::BufferTooSmall) => {
-                let want = self
-                    .inner
-                    .data()
-                    .len()
-                    .saturating_mul(2)
-                    .max(INITIAL_BUFFER_BYTES * 2);
-                if want > MAX_BLOCK_BYTES || !self.inner.grow(want) {
-                    return Err(self.corrupt(format!(
-                        "block larger than {MAX_BLOCK_BYTES} bytes (a corrupt length field?)"
-                    )));
-                }
-                if self.inner.refill().is_err() {
-                    return Err(self.corrupt("read error".into()));
-                }
-                Ok(Step::Continue)
-            }
-            Err(Failure::UnexpectedEof) => Err(self.truncated()),
-            Err(Failure::Read) => Err(self.corrupt("read error (or decompression error)".into())),
-            Err(Failure::Parse(reason)) => Err(self.corrupt(reason)),
+            Err(PcapError::ReadError) => Failure::Read,
+            Err(PcapError::Incomplete(_) | PcapError::BufferTooSmall) => Failure::Incomplete,
+            Err(PcapError::UnexpectedEof) => Failure::Exhausted,
+            Err(e) => Failure::Parse(e.to_string()),
+        };
+        self.recover(failure)
+    }
+
+    /// After pcap-parser could not return a block: read more, grow the
+    /// buffer for a large block, skip a malformed block whose framing is
+    /// intact, or give up with a named error.
+    fn recover(&mut self, failure: Failure) -> Result<Step, CaptureError> {
+        if matches!(failure, Failure::Read) {
+            return Err(self.read_failure());
         }
+        let framed = self.state.framed_len(self.inner.data());
+        let available = self.inner.data().len();
+        match framed {
+            Frame::Bad(ref reason) => return Err(self.corrupt(reason.clone())),
+            Frame::Len(len) if len > MAX_BLOCK_BYTES => {
+                return Err(self.corrupt(format!(
+                    "record of {len} bytes, above the {MAX_BLOCK_BYTES}-byte limit (a corrupt length field?)"
+                )))
+            }
+            Frame::Len(len) if available >= len => {
+                // The whole block is here, yet it does not parse.
+                return match self.state.skippable(self.inner.data(), len) {
+                    Ok(()) => {
+                        self.state.stats.skipped_malformed += 1;
+                        self.inner.consume(len);
+                        Ok(Step::Continue)
+                    }
+                    Err(reason) => {
+                        let detail = match failure {
+                            Failure::Parse(e) => format!("{reason} ({e})"),
+                            _ => reason,
+                        };
+                        Err(self.corrupt(detail))
+                    }
+                };
+            }
+            Frame::Len(len) => {
+                if len > self.capacity {
+                    let want = len.next_power_of_two().min(MAX_BLOCK_BYTES).max(len);
+                    if self.inner.grow(want) {
+                        self.capacity = want;
+                    }
+                }
+            }
+            Frame::Unknown => {}
+        }
+        if let Failure::Parse(ref reason) = failure {
+            // With a sane length, read on until the block is whole and skip it.
+            if !matches!(framed, Frame::Len(_)) || self.inner.reader_exhausted() {
+                return Err(self.corrupt(reason.clone()));
+            }
+        }
+        if matches!(failure, Failure::Exhausted) || self.inner.reader_exhausted() {
+            if available == 0 {
+                self.done = true;
+                return Ok(Step::End);
+            }
+            return Err(self.truncated());
+        }
+        if self.inner.refill().is_err() {
+            return Err(self.read_failure());
+        }
+        Ok(Step::Continue)
     }
 }
 
+/// What the bytes at the parse position say about the length of the next
+/// record, read without pcap-parser.
+enum Frame {
+    /// Too few bytes to tell.
+    Unknown,
+    /// The record's length, headers included.
+    Len(usize),
+    /// A length that cannot be (framing lost).
+    Bad(String),
+}
+
 impl ReaderState {
+    /// The length the record header at the start of `data` announces.
+    fn framed_len(&self, data: &[u8]) -> Frame {
+        match self.format {
+            CaptureFormat::Pcap {
+                big_endian,
+                modified,
+                ..
+            } => {
+                // Record header: ts_sec, ts_frac, caplen, origlen; the
+                // modified format adds ifindex, protocol, pkt_type, pad (8 bytes).
+                let header = if modified { 24 } else { 16 };
+                match u32_at(data, 8, big_endian) {
+                    Some(caplen) => Frame::Len(header + caplen as usize),
+                    None => Frame::Unknown,
+                }
+            }
+            CaptureFormat::PcapNg => {
+                let Some(block_type) = u32_at(data, 0, self.section_big_endian) else {
+                    return Frame::Unknown;
+                };
+                let big_endian = if block_type == SHB_TYPE {
+                    match data.get(8..12) {
+                        Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
+                        Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
+                        Some(_) => {
+                            return Frame::Bad("section header with no byte-order magic".into())
+                        }
+                        None => return Frame::Unknown,
+                    }
+                } else {
+                    self.section_big_endian
+                };
+                match u32_at(data, 4, big_endian) {
+                    // pcapng §3.1: a block is at least 12 bytes, a multiple of 4.
+                    Some(len) if len < 12 || len % 4 != 0 => Frame::Bad(format!(
+                        "block length {len} is not a multiple of 4 of at least 12"
+                    )),
+                    Some(len) => Frame::Len(len as usize),
+                    None => Frame::Unknown,
+                }
+            }
+        }
+    }
+
+    /// Whether a whole block of `len` bytes that pcap-parser refused can be
+    /// stepped over: only pcapng blocks other than a section header, whose
+    /// trailing length repeats the leading one.
+    fn skippable(&self, data: &[u8], len: usize) -> Result<(), String> {
+        match self.format {
+            CaptureFormat::Pcap { .. } => Err("malformed record".into()),
+            CaptureFormat::PcapNg => {
+                let lead = u32_at(data, 4, self.section_big_endian);
+                let trail = u32_at(data, len.saturating_sub(4), self.section_big_endian);
+                if u32_at(data, 0, self.section_big_endian) == Some(SHB_TYPE) {
+                    Err("malformed section header".into())
+                } else if lead != trail {
+                    Err(format!(
+                        "block lengths disagree ({} then {})",
+                        lead.unwrap_or(0),
+                        trail.unwrap_or(0)
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
     /// Look at one parsed block: remember headers and interfaces, turn
     /// packet blocks into a [`PendingPacket`] (the bytes stay in the buffer).
     fn inspect(&mut self, offset: usize, block: PcapBlockOwned<'_>, base: usize) -> Seen {
-        let range_of = |data: &[u8]| {
-            let start = (data.as_ptr() as usize).saturating_sub(base);
-            (start, start + data.len())
-        };
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.format = CaptureFormat::Pcap {
@@ -408,7 +733,18 @@ impl ReaderState {
                     big_endian: h.is_bigendian(),
                     modified: h.is_modified_format(),
                 };
-                let lt = LinkType::from_number(h.network.0 as u32);
+                self.stats.format = Some(self.format);
+                // libpcap reads major version 2 only (savefile.c).
+                if h.version_major != 2 {
+                    return Seen::Unsupported {
+                        format: "pcap",
+                        major: h.version_major,
+                        minor: h.version_minor,
+                    };
+                }
+                // The low 16 bits are the link type; the high bits may carry
+                // an FCS length (pcap file format draft, LinkType and additional information).
+                let lt = LinkType::from_number(h.network.0 as u32 & 0xffff);
                 self.pcap_link = (lt, h.snaplen);
                 self.stats.note_interface(lt);
                 Seen::Skip(offset)
@@ -424,8 +760,9 @@ impl ReaderState {
                 );
                 // A record that claims more captured bytes than were on the
                 // wire, or than the file's snap length, lies about its size.
+                // (Snap lengths below 64 are themselves bogus and not trusted.)
                 if b.caplen > b.origlen || (snaplen >= 64 && b.caplen > snaplen) {
-                    self.stats.skipped_records += 1;
+                    self.stats.skipped_malformed += 1;
                     return Seen::Skip(offset);
                 }
                 let frac = if nanos {
@@ -434,7 +771,7 @@ impl ReaderState {
                     b.ts_usec.saturating_mul(1000)
                 };
                 let ts = Timestamp::from_secs_nanos(i64::from(b.ts_sec), frac);
-                let (start, end) = range_of(b.data);
+                let (start, end) = range_in(base, b.data);
                 self.finish_packet(offset, ts, link_type, 0, b.origlen, start, end)
             }
             PcapBlockOwned::NG(block) => self.inspect_ng(offset, block, base),
@@ -454,7 +791,7 @@ impl ReaderState {
     ) -> Seen {
         self.packets += 1;
         self.stats.packets += 1;
-        self.stats.bytes += (end - start) as u64;
+        self.stats.bytes += end.saturating_sub(start) as u64;
         self.stats.count_link(link_type);
         Seen::Packet(
             offset,
@@ -470,14 +807,29 @@ impl ReaderState {
         )
     }
 
+    fn interface(&mut self, id: u32) -> Option<Interface> {
+        let iface = self.interfaces.get(id as usize).copied();
+        if iface.is_none() {
+            self.stats.skipped_malformed += 1;
+            self.stats.unknown_interface += 1;
+        }
+        iface
+    }
+
     fn inspect_ng(&mut self, offset: usize, block: Block<'_>, base: usize) -> Seen {
-        let range_of = |data: &[u8]| {
-            let start = (data.as_ptr() as usize).saturating_sub(base);
-            (start, start + data.len())
-        };
         match block {
             Block::SectionHeader(shb) => {
                 self.format = CaptureFormat::PcapNg;
+                self.stats.format = Some(self.format);
+                // Wireshark reads major version 1 only (pcapng §4.1: a
+                // different major version means an incompatible format).
+                if shb.major_version != 1 {
+                    return Seen::Unsupported {
+                        format: "pcapng",
+                        major: shb.major_version,
+                        minor: shb.minor_version,
+                    };
+                }
                 // Interfaces are numbered per section (pcapng §4.2).
                 self.interfaces.clear();
                 self.section_big_endian = shb.big_endian();
@@ -486,23 +838,26 @@ impl ReaderState {
                 Seen::Skip(offset)
             }
             Block::InterfaceDescription(idb) => {
-                let lt = LinkType::from_number(idb.linktype.0 as u32);
-                let resolution = idb.ts_resolution().unwrap_or(1_000_000).max(1);
+                let lt = LinkType::from_number(u32::from(idb.linktype.0 as u16));
+                self.stats.note_interface(lt);
+                self.stats.comments += count_comments(&idb.options);
+                if self.interfaces.len() >= MAX_INTERFACES {
+                    self.stats.skipped_malformed += 1;
+                    return Seen::Skip(offset);
+                }
                 self.interfaces.push(Interface {
                     link_type: lt,
                     snaplen: idb.snaplen,
-                    resolution,
-                    offset_secs: idb.ts_offset(),
+                    resolution: ng_resolution(idb.if_tsresol).unwrap_or(DEFAULT_NG_RESOLUTION),
+                    offset_secs: idb.if_tsoffset,
                 });
-                self.stats.note_interface(lt);
-                self.stats.comments += count_comments(&idb.options);
                 Seen::Skip(offset)
             }
             Block::EnhancedPacket(epb) => {
-                self.stats.comments += count_comments(&epb.options);
-                let Some(iface) = self.interfaces.get(epb.if_id as usize).copied() else {
-                    self.stats.skipped_records += 1;
-                    self.stats.unknown_interface += 1;
+                let comments = count_comments(&epb.options);
+                self.stats.comments += comments;
+                self.stats.packet_comments += comments;
+                let Some(iface) = self.interface(epb.if_id) else {
                     return Seen::Skip(offset);
                 };
                 let ts = ng_timestamp(
@@ -510,8 +865,8 @@ impl ReaderState {
                     iface.resolution,
                     iface.offset_secs,
                 );
-                let (start, end) = range_of(epb.data);
-                let end = end.min(start + epb.caplen as usize);
+                let (start, end) = range_in(base, epb.data);
+                let end = end.min(start.saturating_add(epb.caplen as usize));
                 self.finish_packet(
                     offset,
                     ts,
@@ -524,18 +879,18 @@ impl ReaderState {
             }
             Block::SimplePacket(spb) => {
                 // SPBs belong to interface 0 and carry no timestamp (pcapng §4.4).
-                let Some(iface) = self.interfaces.first().copied() else {
-                    self.stats.skipped_records += 1;
-                    self.stats.unknown_interface += 1;
+                let Some(iface) = self.interface(0) else {
                     return Seen::Skip(offset);
                 };
-                let (start, mut end) = range_of(spb.data);
+                let (start, end) = range_in(base, spb.data);
+                // Captured length: the original length cut to the snap length
+                // (0 means no limit), within the block's padded data.
                 let caplen = if iface.snaplen == 0 {
                     spb.origlen
                 } else {
                     spb.origlen.min(iface.snaplen)
                 };
-                end = end.min(start + caplen as usize);
+                let end = end.min(start.saturating_add(caplen as usize));
                 self.finish_packet(
                     offset,
                     Timestamp::ZERO,
@@ -546,7 +901,12 @@ impl ReaderState {
                     end,
                 )
             }
-            Block::Unknown(ub) if ub.block_type == OBSOLETE_PACKET_BLOCK => {
+            // pcap-parser keeps an unknown block's type as read little-endian.
+            Block::Unknown(ub)
+                if ub.block_type == OBSOLETE_PACKET_BLOCK
+                    || (self.section_big_endian
+                        && ub.block_type.swap_bytes() == OBSOLETE_PACKET_BLOCK) =>
+            {
                 self.inspect_obsolete_packet(offset, ub.data, base)
             }
             Block::NameResolution(nrb) => {
@@ -570,46 +930,28 @@ impl ReaderState {
         }
     }
 
-    /// The obsolete Packet Block (type 2, pcapng draft §4.5 of the IETF
-    /// document): interface id (16 bits), drops count (16 bits), timestamp
-    /// high and low, captured length, original length, data.
+    /// The obsolete Packet Block (type 2, pcapng appendix A): interface id
+    /// (16 bits), drops count (16 bits), timestamp high and low, captured
+    /// length, original length, data, options.
     fn inspect_obsolete_packet(&mut self, offset: usize, body: &[u8], base: usize) -> Seen {
         let big_endian = self.section_big_endian;
-        let word = |i: usize| -> Option<u32> {
-            let b: [u8; 4] = body.get(i..i + 4)?.try_into().ok()?;
-            Some(if big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
-        let half = |i: usize| -> Option<u16> {
-            let b: [u8; 2] = body.get(i..i + 2)?.try_into().ok()?;
-            Some(if big_endian {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            })
-        };
         let parsed = (|| {
-            let if_id = half(0)?;
-            let ts = (u64::from(word(4)?) << 32) | u64::from(word(8)?);
-            let caplen = word(12)? as usize;
-            let origlen = word(16)?;
-            let data = body.get(20..20 + caplen)?;
+            let if_id = u16_at(body, 0, big_endian)?;
+            let ts = (u64::from(u32_at(body, 4, big_endian)?) << 32)
+                | u64::from(u32_at(body, 8, big_endian)?);
+            let caplen = u32_at(body, 12, big_endian)? as usize;
+            let origlen = u32_at(body, 16, big_endian)?;
+            let data = body.get(20..20usize.checked_add(caplen)?)?;
             Some((if_id, ts, origlen, data))
         })();
         let Some((if_id, ts, origlen, data)) = parsed else {
-            self.stats.skipped_records += 1;
+            self.stats.skipped_malformed += 1;
             return Seen::Skip(offset);
         };
-        let Some(iface) = self.interfaces.get(usize::from(if_id)).copied() else {
-            self.stats.skipped_records += 1;
-            self.stats.unknown_interface += 1;
+        let Some(iface) = self.interface(u32::from(if_id)) else {
             return Seen::Skip(offset);
         };
-        let start = (data.as_ptr() as usize).saturating_sub(base);
-        let end = start + data.len();
+        let (start, end) = range_in(base, data);
         let ts = ng_timestamp(ts, iface.resolution, iface.offset_secs);
         self.finish_packet(
             offset,
@@ -623,8 +965,12 @@ impl ReaderState {
     }
 }
 
-/// pcapng block type of the obsolete Packet Block.
-const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
+/// Where `data` (a slice of the parser's buffer) lies relative to `base`,
+/// the start of that buffer.
+fn range_in(base: usize, data: &[u8]) -> (usize, usize) {
+    let start = (data.as_ptr() as usize).saturating_sub(base);
+    (start, start.saturating_add(data.len()))
+}
 
 fn count_comments(options: &[pcap_parser::pcapng::PcapNGOption<'_>]) -> u64 {
     options
@@ -633,13 +979,30 @@ fn count_comments(options: &[pcap_parser::pcapng::PcapNGOption<'_>]) -> u64 {
         .count() as u64
 }
 
+/// Units per second for an if_tsresol value (pcapng §4.2): with the high
+/// bit clear a negative power of 10, with it set a negative power of 2.
+/// `None` when the value does not fit 64 bits.
+///
+/// (pcap-parser 0.17's `ts_resolution()` refuses every power of 2, so this
+/// is done here.)
+fn ng_resolution(tsresol: u8) -> Option<u64> {
+    let exponent = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(exponent)
+    } else {
+        1u64.checked_shl(exponent).filter(|_| exponent < 64)
+    }
+}
+
 /// A pcapng timestamp in `resolution` units per second, plus an offset in
 /// seconds, as nanoseconds since the epoch.
 fn ng_timestamp(units: u64, resolution: u64, offset_secs: i64) -> Timestamp {
-    let secs = units / resolution;
+    let resolution = resolution.max(1);
+    let secs = i64::try_from(units / resolution).unwrap_or(i64::MAX);
     let rem = units % resolution;
-    let nanos = (u128::from(rem) * 1_000_000_000 / u128::from(resolution)) as u32;
-    Timestamp::from_secs_nanos((secs as i64).saturating_add(offset_secs), nanos)
+    let nanos = u32::try_from(u128::from(rem) * 1_000_000_000 / u128::from(resolution))
+        .unwrap_or(999_999_999);
+    Timestamp::from_secs_nanos(secs.saturating_add(offset_secs), nanos)
 }
 
 enum Step {
@@ -649,11 +1012,13 @@ enum Step {
 }
 
 enum Failure {
-    Eof,
+    /// More bytes are needed (the block may also need a larger buffer).
     Incomplete,
-    BufferTooSmall,
-    UnexpectedEof,
+    /// More bytes are needed but the input has ended.
+    Exhausted,
+    /// The input failed to read (or to decompress).
     Read,
+    /// pcap-parser refused the bytes.
     Parse(String),
 }
 
@@ -672,8 +1037,36 @@ mod tests {
             Timestamp::from_secs_nanos(11, 500_000_000)
         );
         assert_eq!(
-            ng_timestamp(1_000_000_123, 1_000_000_000, 0),
-            Timestamp::from_secs_nanos(1, 123)
+            ng_timestamp(1_000_000_123, 1_000_000_000, -1),
+            Timestamp::from_secs_nanos(0, 123)
         );
+        assert_eq!(
+            ng_timestamp(u64::MAX, 1, i64::MAX).secs(),
+            i64::MAX / 1_000_000_000
+        );
+    }
+
+    #[test]
+    fn tsresol_powers_of_ten_and_two() {
+        assert_eq!(ng_resolution(6), Some(1_000_000));
+        assert_eq!(ng_resolution(9), Some(1_000_000_000));
+        assert_eq!(ng_resolution(0x80 | 10), Some(1024));
+        assert_eq!(ng_resolution(0x80 | 63), Some(1 << 63));
+        assert_eq!(ng_resolution(20), None);
+        assert_eq!(ng_resolution(0x80 | 64), None);
+        // 2^-10 s units: 1536 units are 1.5 s.
+        assert_eq!(
+            ng_timestamp(1536, ng_resolution(0x80 | 10).unwrap_or(1), 0),
+            Timestamp::from_secs_nanos(1, 500_000_000)
+        );
+    }
+
+    #[test]
+    fn header_length_of_pcapng_follows_the_byte_order_magic() {
+        let le = [0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a];
+        let be = [0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 28, 0x1a, 0x2b, 0x3c, 0x4d];
+        assert_eq!(header_len(&le), 28);
+        assert_eq!(header_len(&be), 28);
+        assert_eq!(header_len(&[0xd4, 0xc3, 0xb2, 0xa1]), 24);
     }
 }

@@ -1,252 +1,329 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-//! Conformance on public test sets: every file of the pcapng test generator
-//! (both byte orders) reads as its `.txt` describes, and pcap-parser's
-//! corrupt files give clear errors, never panics.
+//! Conformance on public test sets, checked against what TShark reads from
+//! the same files (`tests/data/*/NAME.expected.tsv`, written by
+//! `tests/data/tshark_expected.sh`): the whole pcapng test generator set in
+//! both byte orders (also against its own `.txt` block counts), pcap in both
+//! byte orders, micro- and nanosecond, the modified format, the obsolete
+//! pcapng Packet Block, and every link type netsec decodes.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-use netsec_capture::{CaptureError, CaptureReader};
+use std::path::PathBuf;
 
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
+use common::*;
+use netsec_capture::{CaptureFormat, CaptureReader};
+use netsec_model::{LinkType, Timestamp};
+
+fn generator_files(order: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data(&format!("pcapng/{order}")))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcapng"))
+        .collect();
+    files.sort();
+    files
 }
 
-/// Block counts from a test generator description (`\tEPB: 4`).
-fn block_counts(txt: &str) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    let mut in_counts = false;
-    for line in txt.lines() {
-        if line.starts_with("Block counts:") {
-            in_counts = true;
-            continue;
-        }
-        if in_counts {
-            if !line.starts_with('\t') {
-                if !line.trim().is_empty() {
-                    in_counts = false;
-                }
-                continue;
-            }
-            let (k, v) = line.trim().split_once(':').unwrap();
-            counts.insert(k.trim().to_string(), v.trim().parse().unwrap());
-        }
-    }
-    counts
-}
-
-struct Read {
-    packets: u64,
-    interfaces: u64,
-    sections: u64,
-    other_blocks: u64,
-    link_types: Vec<u32>,
-}
-
-fn read_all(path: &Path) -> Result<Read, CaptureError> {
-    let mut r = CaptureReader::open(path)?;
-    let mut link_types = Vec::new();
-    let mut n = 0;
-    while let Some(p) = r.next_packet()? {
-        n += 1;
-        assert_eq!(p.number, n, "packet numbers count from 1 without gaps");
-        link_types.push(p.link_type.number());
-    }
-    let s = r.stats();
-    Ok(Read {
-        packets: s.packets,
-        interfaces: s.interfaces,
-        sections: s.sections,
-        other_blocks: s.other_blocks,
-        link_types,
-    })
+fn rel(path: &std::path::Path) -> String {
+    path.strip_prefix(data("")).unwrap().display().to_string()
 }
 
 #[test]
-fn pcapng_test_generator_set_reads_as_described() {
+fn pcapng_test_generator_set_reads_as_described_and_as_tshark_reads_it() {
     let mut checked = 0;
     for order in ["le", "be"] {
-        let dir = data(&format!("pcapng/{order}"));
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "pcapng"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in generator_files(order) {
+            let name = rel(&file);
             let txt = std::fs::read_to_string(file.with_extension("txt")).unwrap();
-            let want = block_counts(&txt);
-            let got = read_all(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-            let c = |k: &str| want.get(k).copied().unwrap_or(0);
-            let name = file.display();
+            let want = description(&txt);
+            let got = read_ok(&name);
+            // The generator's own description: block counts and sequence.
+            let packet_blocks = want
+                .sequence
+                .iter()
+                .filter(|b| matches!(b.as_str(), "EPB" | "SPB" | "PB"))
+                .count() as u64;
             assert_eq!(
-                got.packets,
-                c("EPB") + c("SPB") + c("PB"),
-                "{name}: packets"
+                packet_blocks,
+                want.count("EPB") + want.count("SPB") + want.count("PB")
             );
-            assert_eq!(got.interfaces, c("IDB"), "{name}: interfaces");
-            assert_eq!(got.sections, c("SHB"), "{name}: sections");
+            assert_eq!(got.stats.packets, packet_blocks, "{name}: packets");
             assert_eq!(
-                got.other_blocks,
-                c("NRB") + c("ISB") + c("CB") + c("DCB"),
-                "{name}: non-packet blocks"
+                got.stats.interfaces,
+                want.count("IDB"),
+                "{name}: interfaces"
             );
+            assert_eq!(got.stats.sections, want.count("SHB"), "{name}: sections");
+            assert_eq!(
+                got.stats.other_blocks,
+                want.count("NRB") + want.count("ISB") + want.count("CB") + want.count("DCB"),
+                "{name}: blocks without packets"
+            );
+            assert_eq!(got.stats.skipped_malformed, 0, "{name}");
+            assert_eq!(got.stats.format, Some(CaptureFormat::PcapNg), "{name}");
+            // Every section header of the set carries a comment ("testNNN"),
+            // as capinfos shows ("Capture comment").
+            assert!(
+                got.stats.comments >= got.stats.sections + got.stats.packet_comments,
+                "{name}: {} comments",
+                got.stats.comments
+            );
+            // What TShark reads: timestamps, interfaces, link types, lengths, comments.
+            assert_matches_tshark(&name, &got, &expected(&name));
             checked += 1;
         }
     }
-    assert!(checked >= 40, "only {checked} files checked");
+    assert_eq!(checked, 48, "files checked");
 }
 
 #[test]
 fn both_byte_orders_give_the_same_packets() {
-    for name in ["basic/test006", "difficult/test202"] {
-        let stem = name.rsplit('/').next().unwrap();
-        let le = read_all(&data(&format!("pcapng/le/{stem}.pcapng"))).unwrap();
-        let be = read_all(&data(&format!("pcapng/be/{stem}.pcapng"))).unwrap();
-        assert_eq!(le.packets, be.packets, "{name}");
-        assert_eq!(le.link_types, be.link_types, "{name}");
+    for le in generator_files("le") {
+        let name = rel(&le);
+        let a = read_ok(&name);
+        let b = read_ok(&name.replace("le/", "be/"));
+        assert_eq!(a.packets, b.packets, "{name}");
     }
 }
 
 #[test]
-fn two_interfaces_with_different_link_types_are_told_apart() {
-    // test006: "Two IDBs different linktype"
-    let got = read_all(&data("pcapng/le/test006.pcapng")).unwrap();
-    let distinct: std::collections::BTreeSet<u32> = got.link_types.iter().copied().collect();
-    assert_eq!(distinct.len(), 2, "{:?}", got.link_types);
-}
-
-#[test]
-fn corrupt_files_give_clear_errors() {
-    // err-eof.bin: a packet block with no section header before it
-    // (tshark: "appears to be damaged or corrupt").
-    let path = data("pcap-parser/err-eof.bin");
-    match read_all(&path) {
-        Ok(r) => panic!("err-eof.bin: read {} packets without error", r.packets),
-        Err(e) => {
-            let msg = e.to_string();
-            assert!(
-                msg.contains("err-eof.bin"),
-                "error does not name the file: {msg}"
-            );
-            assert!(matches!(e, CaptureError::NotACapture { .. }), "{msg}");
-        }
+fn interfaces_of_different_link_types_and_resolutions_are_told_apart() {
+    // test006: "Two IDBs different linktype": Ethernet and BSD NULL.
+    let got = read_ok("pcapng/le/test006.pcapng");
+    let kinds: std::collections::BTreeSet<(u32, u32)> = got
+        .packets
+        .iter()
+        .map(|p| (p.interface, p.link_type))
+        .collect();
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), vec![(0, 1), (1, 0)]);
+    // test008: both interfaces with if_tsresol 9 (nanoseconds): the same
+    // counter values as test004 read as 1/1000 of the time.
+    let ns = read_ok("pcapng/le/test008.pcapng");
+    let us = read_ok("pcapng/le/test004.pcapng");
+    for (a, b) in ns.packets.iter().zip(&us.packets) {
+        assert_eq!(a.ts.as_nanos() * 1000, b.ts.as_nanos());
     }
+    // test202: three sections, numbering runs on across them.
+    let multi = read_ok("pcapng/le/test202.pcapng");
+    assert_eq!(multi.stats.sections, 3);
+    assert_eq!(multi.packets.last().map(|p| p.number), Some(8));
 }
 
 #[test]
-fn a_block_larger_than_the_first_buffer_grows_it() {
-    // pcap-parser's reader reports BufferTooSmall on this file with a small
-    // buffer; it is a valid capture that tshark reads as 27 packets.
-    let r = read_all(&data("pcap-parser/err-buffertoosmall.pcapng")).unwrap();
-    assert_eq!(r.packets, 27);
-}
-
-#[test]
-fn hostile_length_fields_are_errors_not_allocations() {
-    // A pcap record claiming a 4 GB packet: corrupt, named, no giant buffer.
-    let good = std::fs::read(data("pcap-parser/ntp.pcap")).unwrap();
-    let mut bad = good.clone();
-    bad[24 + 8..24 + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-    bad[24 + 12..24 + 16].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-    let mut r = CaptureReader::from_reader(Box::new(std::io::Cursor::new(bad)), "hostile").unwrap();
-    let mut result = Ok(None);
-    for _ in 0..10 {
-        result = r.next_packet().map(|p| p.map(|p| p.number));
-        if !matches!(result, Ok(Some(_))) {
-            break;
-        }
+fn pcap_parser_samples_and_link_types_read_as_tshark_reads_them() {
+    for name in [
+        "pcap-parser/ntp.pcap",
+        "pcap-parser/modified-format.pcap",
+        "pcap-parser/test001-be.pcapng",
+        "pcap-parser/err-buffertoosmall.pcapng",
+        "link/decode-sll2-01.pcap",
+        "link/output-eve-smb-01.pcap",
+        "link/http-auth-bearer.pcap",
+        "link/tls-alpn-log-detect-02.pcap",
+    ] {
+        let got = read_ok(name);
+        assert_matches_tshark(name, &got, &expected(name));
     }
-    let err = result.unwrap_err();
-    assert!(err.to_string().contains("hostile"), "{err}");
-    // After the error the reader stays finished.
-    assert!(r.next_packet().unwrap().is_none());
+    let modified = CaptureReader::open(&data("pcap-parser/modified-format.pcap")).unwrap();
+    assert_eq!(modified.format().to_string(), "pcap (modified)");
 }
 
-#[test]
-fn truncated_pcap_yields_whole_packets_then_one_error() {
-    let good = std::fs::read(data("pcap-parser/ntp.pcap")).unwrap();
-    let total = read_all(&data("pcap-parser/ntp.pcap")).unwrap().packets;
-    let cut = good[..good.len() - 10].to_vec();
-    let mut r =
-        CaptureReader::from_reader(Box::new(std::io::Cursor::new(cut)), "cut.pcap").unwrap();
-    let mut n = 0;
-    let err = loop {
-        match r.next_packet() {
-            Ok(Some(_)) => n += 1,
-            Ok(None) => panic!("no truncation error after {n} packets"),
-            Err(e) => break e,
-        }
+/// Rewrites a little-endian microsecond pcap: byte order and/or nanosecond
+/// timestamps, field by field (the pcap file format, draft-ietf-opsawg-pcap).
+fn rewrite_pcap(
+    le_usec: &[u8],
+    big_endian: bool,
+    nanosecond: bool,
+    link_type: Option<u32>,
+) -> Vec<u8> {
+    let rd = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let wr32 = |out: &mut Vec<u8>, v: u32| {
+        out.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
     };
-    assert_eq!(n, total - 1);
-    assert!(matches!(err, CaptureError::Truncated { packets, .. } if packets == total - 1));
-    assert!(err.to_string().contains("cut.pcap"));
-    assert!(r.stats().truncated);
-    assert!(r.next_packet().unwrap().is_none());
+    let wr16 = |out: &mut Vec<u8>, v: u16| {
+        out.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
+    };
+    assert_eq!(rd(le_usec, 0), 0xa1b2_c3d4);
+    let mut out = Vec::new();
+    wr32(&mut out, if nanosecond { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
+    wr16(&mut out, 2);
+    wr16(&mut out, 4);
+    for at in [8, 12, 16] {
+        wr32(&mut out, rd(le_usec, at));
+    }
+    wr32(&mut out, link_type.unwrap_or(rd(le_usec, 20)));
+    let mut at = 24;
+    while at + 16 <= le_usec.len() {
+        let caplen = rd(le_usec, at + 8);
+        wr32(&mut out, rd(le_usec, at));
+        let frac = rd(le_usec, at + 4);
+        wr32(&mut out, if nanosecond { frac * 1000 + 7 } else { frac });
+        wr32(&mut out, caplen);
+        wr32(&mut out, rd(le_usec, at + 12));
+        out.extend_from_slice(&le_usec[at + 16..at + 16 + caplen as usize]);
+        at += 16 + caplen as usize;
+    }
+    out
 }
 
 #[test]
-fn empty_text_and_missing_inputs_are_refused() {
-    let empty = CaptureReader::from_reader(Box::new(std::io::empty()), "empty.pcap").unwrap_err();
-    assert!(matches!(empty, CaptureError::Empty { .. }), "{empty}");
-    let text = CaptureReader::from_reader(
-        Box::new(std::io::Cursor::new(
-            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-        )),
-        "notes.txt",
-    )
-    .unwrap_err();
-    assert!(matches!(text, CaptureError::NotACapture { .. }), "{text}");
-    assert!(text.to_string().contains("notes.txt"));
-    let missing = CaptureReader::open(Path::new("/nonexistent/x.pcap")).unwrap_err();
-    assert!(missing.to_string().contains("/nonexistent/x.pcap"));
-}
-
-#[test]
-fn gzip_and_zstd_and_streams_read_like_the_plain_file() {
-    use std::io::Write;
-    let plain = std::fs::read(data("pcap-parser/ntp.pcap")).unwrap();
-    let want = read_all(&data("pcap-parser/ntp.pcap")).unwrap().packets;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&plain).unwrap();
-    let gz = gz.finish().unwrap();
-    let zst =
-        ruzstd::encoding::compress_to_vec(&plain[..], ruzstd::encoding::CompressionLevel::Fastest);
-    for (name, bytes) in [("ntp.pcap.gz", gz), ("ntp.pcap.zst", zst), ("stdin", plain)] {
-        let mut r =
-            CaptureReader::from_reader(Box::new(std::io::Cursor::new(bytes)), name).unwrap();
-        let mut n = 0;
-        while r.next_packet().unwrap().is_some() {
-            n += 1;
+fn pcap_in_both_byte_orders_with_micro_and_nanosecond_timestamps() {
+    let plain = bytes("pcap-parser/ntp.pcap");
+    let want = expected("pcap-parser/ntp.pcap");
+    for big_endian in [false, true] {
+        for nanosecond in [false, true] {
+            let name = format!("ntp be={big_endian} ns={nanosecond}");
+            let mut r = CaptureReader::from_reader(
+                Box::new(std::io::Cursor::new(rewrite_pcap(
+                    &plain, big_endian, nanosecond, None,
+                ))),
+                &name,
+            )
+            .unwrap();
+            assert_eq!(
+                r.format(),
+                CaptureFormat::Pcap {
+                    nanosecond,
+                    big_endian,
+                    modified: false
+                },
+                "{name}"
+            );
+            let mut n = 0;
+            while let Some(p) = r.next_packet().unwrap() {
+                let w = &want[n];
+                let extra = if nanosecond { 7 } else { 0 };
+                assert_eq!(p.ts.as_nanos(), w.ts.unwrap().as_nanos() + extra, "{name}");
+                assert_eq!(p.data.len(), w.cap_len, "{name}");
+                n += 1;
+            }
+            assert_eq!(n, want.len(), "{name}");
         }
-        assert_eq!(n, want, "{name}");
     }
 }
 
 #[test]
-fn modified_format_and_pcap_parser_samples_read() {
-    let m = read_all(&data("pcap-parser/modified-format.pcap")).unwrap();
-    assert!(m.packets > 0);
-    let ntp = read_all(&data("pcap-parser/ntp.pcap")).unwrap();
-    assert!(ntp.packets > 0);
-    let be = read_all(&data("pcap-parser/test001-be.pcapng")).unwrap();
-    assert!(be.packets > 0);
+fn every_link_type_is_reported_and_unknown_ones_are_counted_not_fatal() {
+    let plain = bytes("pcap-parser/ntp.pcap");
+    let cases = [
+        (0, LinkType::Null),
+        (1, LinkType::Ethernet),
+        (101, LinkType::Raw),
+        (12, LinkType::Raw),
+        (14, LinkType::Raw),
+        (108, LinkType::Loop),
+        (113, LinkType::LinuxSll),
+        (228, LinkType::Ipv4),
+        (229, LinkType::Ipv6),
+        (276, LinkType::LinuxSll2),
+        (147, LinkType::Other(147)),
+        // An FCS length in the high bits does not change the link type.
+        (0x1000_0001, LinkType::Ethernet),
+    ];
+    for (number, link_type) in cases {
+        let d = read_bytes(rewrite_pcap(&plain, false, false, Some(number)), "lt").unwrap();
+        assert!(d.error.is_none());
+        assert_eq!(d.packets.len(), 12, "{number}");
+        assert!(
+            d.packets.iter().all(|p| p.link_type == link_type.number()),
+            "{number}"
+        );
+        assert_eq!(d.stats.by_link_type.get(&link_type.number()), Some(&12));
+        let unsupported = matches!(link_type, LinkType::Other(_));
+        assert_eq!(
+            d.stats
+                .unsupported_link_types
+                .get(&link_type.number())
+                .copied(),
+            unsupported.then_some(12),
+            "{number}"
+        );
+        assert_eq!(d.stats.warnings().len(), usize::from(unsupported));
+    }
+    // In pcapng: the second interface of test006 relabelled 147.
+    let mut ng = bytes("pcapng/le/test006.pcapng");
+    let idbs: Vec<usize> = pcapng_blocks(&ng)
+        .into_iter()
+        .filter(|b| b.1 == 1)
+        .map(|b| b.0)
+        .collect();
+    ng[idbs[1] + 8..idbs[1] + 10].copy_from_slice(&147u16.to_le_bytes());
+    let d = read_bytes(ng, "test006-147").unwrap();
+    assert!(d.error.is_none());
+    assert_eq!(d.stats.unsupported_link_types.get(&147), Some(&1));
+    assert_eq!(d.packets.iter().filter(|p| p.link_type == 147).count(), 1);
+}
+
+/// Turns every Enhanced Packet Block into an obsolete Packet Block (type 2):
+/// the same layout but for a 16-bit interface id followed by a 16-bit drops count.
+fn epbs_to_packet_blocks(ng: &[u8], big_endian: bool) -> Vec<u8> {
+    let mut out = ng.to_vec();
+    for (at, block_type, _) in pcapng_blocks(ng) {
+        if block_type != 6 {
+            continue;
+        }
+        let en32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let en16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let word = &ng[at + 8..at + 12];
+        let if_id = if big_endian {
+            u32::from_be_bytes(word.try_into().unwrap())
+        } else {
+            u32::from_le_bytes(word.try_into().unwrap())
+        };
+        out[at..at + 4].copy_from_slice(&en32(2));
+        out[at + 8..at + 10].copy_from_slice(&en16(if_id as u16));
+        out[at + 10..at + 12].copy_from_slice(&en16(0));
+    }
+    out
 }
 
 #[test]
-fn timestamps_increase_in_a_real_capture() {
-    let mut r = CaptureReader::open(&data("pcap-parser/ntp.pcap")).unwrap();
-    let mut last = None;
-    while let Some(p) = r.next_packet().unwrap() {
-        // 2010s-era capture: a sane absolute time, microseconds resolved.
-        assert!(p.ts.secs() > 1_000_000_000, "{}", p.ts);
-        if let Some(prev) = last {
-            assert!(p.ts >= prev);
-        }
-        last = Some(p.ts);
+fn obsolete_packet_blocks_read_like_enhanced_ones() {
+    for (name, big_endian) in [
+        ("pcapng/le/test004.pcapng", false),
+        ("pcapng/be/test004.pcapng", true),
+        ("pcapng/le/test009.pcapng", false),
+    ] {
+        let epb = read_ok(name);
+        let pb = read_bytes(epbs_to_packet_blocks(&bytes(name), big_endian), "pb").unwrap();
+        assert!(pb.error.is_none(), "{name}: {:?}", pb.error);
+        assert_eq!(pb.packets, epb.packets, "{name}");
+        assert_eq!(
+            pb.stats.other_blocks, 0,
+            "{name}: a PB taken for an unknown block"
+        );
     }
+}
+
+#[test]
+fn spb_has_no_timestamp_and_is_cut_to_the_snap_length() {
+    // test012: IDB snap length 315 between the two SPB lengths (314, 342).
+    let got = read_ok("pcapng/le/test012.pcapng");
+    assert_eq!(got.packets[0].ts, Timestamp::ZERO);
+    assert_eq!(
+        (got.packets[1].wire_len, got.packets[1].data.len()),
+        (342, 315)
+    );
 }
