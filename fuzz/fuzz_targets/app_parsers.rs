@@ -1,17 +1,28 @@
-//! Any bytes into every application parser, both directions, in chunks,
-//! plus protocol identification on the same bytes.
+//! Any bytes into every application parser: the first byte picks the
+//! protocol, the transport and the segment size; the rest is fed in both
+//! directions with gaps now and then, and also handed to the pure parsing
+//! functions of that protocol.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use netsec_model::{AppProto, Direction, Endpoint, EventContext, Timestamp, Transport};
-use netsec_proto::app::{identify, AppParser};
+use netsec_proto::app::{dhcp, dns, http, ntp, smb, ssh, tls, AppParser};
+
+const PROTOS: [AppProto; 7] = [
+    AppProto::Dns,
+    AppProto::Tls,
+    AppProto::Http,
+    AppProto::Ssh,
+    AppProto::Smb,
+    AppProto::Dhcp,
+    AppProto::Ntp,
+];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
-    let protos = [AppProto::Dns, AppProto::Tls, AppProto::Http, AppProto::Ssh, AppProto::Smb, AppProto::Dhcp, AppProto::Ntp];
-    let proto = protos[usize::from(selector) % protos.len()];
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let proto = PROTOS[usize::from(selector) % PROTOS.len()];
     let transport = if selector & 0x80 != 0 { Transport::Udp } else { Transport::Tcp };
-    let _ = identify(transport, 40000, 53, Direction::ToServer, body);
-    let Some(mut parser) = AppParser::new(proto) else { return };
     let ctx = EventContext {
         ts: Timestamp::ZERO,
         packet_number: 1,
@@ -21,6 +32,42 @@ fuzz_target!(|data: &[u8]| {
         dst: Endpoint::new([10, 0, 0, 2].into(), 53),
         transport,
         direction: Direction::ToServer,
+    };
+
+    // The pure parsers.
+    match proto {
+        AppProto::Dns => {
+            let _ = dns::parser::parse_message(body, &ctx);
+            let _ = dns::parser::looks_like_dns(body);
+        }
+        AppProto::Tls => {
+            let _ = tls::parser::client_hello(body, 0x0301);
+            let _ = tls::parser::server_hello(body, 0x0303);
+            let _ = tls::parser::certificate_chain(body);
+        }
+        AppProto::Http => {
+            let _ = http::parser::parse_head(body);
+            let _ = http::parser::head_end(body, usize::from(selector) % 8);
+            let _ = http::parser::chunk_size(body);
+        }
+        AppProto::Ssh => {
+            let _ = ssh::parser::parse_banner(body);
+        }
+        AppProto::Smb => {
+            let _ = smb::parser::parse_message(body);
+        }
+        AppProto::Dhcp => {
+            let _ = dhcp::parser::parse(body, &ctx);
+        }
+        AppProto::Ntp => {
+            let _ = ntp::parser::parse_header(body);
+        }
+        _ => {}
+    }
+
+    // The per-flow state machines, as the engine drives them.
+    let Some(mut parser) = AppParser::new(proto) else {
+        return;
     };
     let mut out = Vec::new();
     for (i, chunk) in body.chunks(1 + usize::from(selector % 61)).enumerate() {

@@ -174,8 +174,13 @@ fn reversed_flows_and_junk_first() {
         assert_eq!(d.len(), 1, "{f}");
         assert!(d[0].is_response, "{f}");
     }
-    // A junk first query is counted and skipped; the next one parses (case kept).
-    let d = dns(run(&suricata_verify("dns-udp-junkrequest-first.pcap")));
+    // A junk first query (a header, then junk) is not taken for DNS; the bare
+    // error response after it is (port 53), and the next query parses (case kept).
+    let runs = run(&suricata_verify("dns-udp-junkrequest-first.pcap"));
+    assert_eq!(runs[0].proto, Some((AppProto::Dns, 2)));
+    assert_eq!(runs[0].malformed, 0);
+    let d = dns(runs);
+    assert_eq!(d.len(), 3);
     let queries: Vec<&str> = d
         .iter()
         .filter(|d| !d.is_response)

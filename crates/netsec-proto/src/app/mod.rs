@@ -153,6 +153,20 @@ impl AppParser {
         }
     }
 
+    /// Messages (or records, lines, datagrams) this parser counted as
+    /// malformed and skipped so far; the flow went on after each.
+    pub fn malformed(&self) -> u64 {
+        match self {
+            AppParser::Dns(s) => s.malformed,
+            AppParser::Tls(s) => s.malformed,
+            AppParser::Http(s) => s.malformed,
+            AppParser::Ssh(s) => s.malformed,
+            AppParser::Smb(s) => s.malformed,
+            AppParser::Dhcp(s) => s.malformed,
+            AppParser::Ntp(s) => s.malformed,
+        }
+    }
+
     /// `len` bytes are missing in direction `dir` (a TCP gap).
     pub fn gap(&mut self, dir: Direction, len: u64) {
         match self {

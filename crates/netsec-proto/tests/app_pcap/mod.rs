@@ -75,6 +75,8 @@ pub struct FlowRun {
     pub proto: Option<(AppProto, u64)>,
     /// The last status the parser returned.
     pub last_status: Option<FeedStatus>,
+    /// What the parser counted as malformed.
+    pub malformed: u64,
     /// Events, in order.
     pub events: Vec<AppEvent>,
 }
@@ -246,6 +248,7 @@ pub fn run_with_chunks(path: &Path, chunk: usize) -> Vec<FlowRun> {
                 transport: s.transport,
                 proto: None,
                 last_status: None,
+                malformed: 0,
                 events: Vec::new(),
             });
             parsers.push(None);
@@ -298,6 +301,7 @@ pub fn run_with_chunks(path: &Path, chunk: usize) -> Vec<FlowRun> {
             }
         }
         run.last_status = Some(status);
+        run.malformed = parser.malformed();
         if status != FeedStatus::Continue {
             parsers[s.flow] = None;
         }

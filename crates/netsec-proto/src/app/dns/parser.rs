@@ -146,7 +146,9 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
 /// The fixed header fields identification looks at.
 #[derive(Debug, Clone, Copy)]
 struct Header {
+    response: bool,
     opcode: u8,
+    rcode: u8,
     z: bool,
     qd: u16,
     an: u16,
@@ -159,7 +161,9 @@ fn header(b: &[u8]) -> Option<Header> {
     let be = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
     let flags = be(2);
     Some(Header {
+        response: flags & 0x8000 != 0,
         opcode: ((flags >> 11) & 0x0f) as u8,
+        rcode: (flags & 0x000f) as u8,
         z: flags & 0x0040 != 0,
         qd: be(4),
         an: be(6),
@@ -174,12 +178,13 @@ fn known_opcode(op: u8) -> bool {
 }
 
 /// Whether a payload has a plausible DNS header (known opcode, Z bit clear,
-/// sane counts), whatever its sections hold. Used on port 53 only, where a
+/// no response code on a query, sane counts), whatever its sections hold. Used on port 53 only, where a
 /// bare header (an error response without the question) is enough.
 pub fn looks_like_dns_header(b: &[u8]) -> bool {
     header(b).is_some_and(|h| {
         known_opcode(h.opcode)
             && !h.z
+            && (h.response || h.rcode == 0)
             && h.qd <= MAX_QUESTIONS
             && h.an <= MAX_RECORDS
             && h.ns <= MAX_RECORDS
@@ -262,6 +267,10 @@ mod tests {
         let mut op = QUERY.to_vec();
         op[2] |= 3 << 3;
         assert!(!looks_like_dns(&op));
+        // A query carrying a response code.
+        let mut rcode = QUERY.to_vec();
+        rcode[3] |= 3;
+        assert!(!looks_like_dns(&rcode));
         // No question.
         let mut qd0 = QUERY.to_vec();
         qd0[5] = 0;
