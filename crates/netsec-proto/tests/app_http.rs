@@ -4,7 +4,7 @@
 
 mod app_pcap;
 
-use app_pcap::{events, run, run_with_chunks, suricata_verify, testdata, FlowRun};
+use app_pcap::{app_data, events, run, run_with_chunks, suricata_verify, testdata, FlowRun};
 use netsec_model::{AppEvent, AppProto, HttpEvent, HttpMessage};
 
 fn http(runs: Vec<FlowRun>) -> Vec<HttpEvent> {
@@ -165,4 +165,57 @@ fn evasive_transfer_encoding_on_head_request() {
         .unwrap();
     assert_eq!(te.1, ",\tchunked,");
     assert_eq!(requests(&h)[0].0, "HEAD");
+}
+
+#[test]
+fn keep_alive_with_every_body_framing() {
+    // http-keepalive-chunked (recorded by tests/data/app/record-http-keepalive.sh):
+    // eight requests on one connection; Content-Length and chunked bodies (with
+    // extensions and trailers, both directions) hide decoy request and status
+    // lines that must not be taken for messages; HEAD, 204 and 304 carry none.
+    for chunk in [0, 1, 3, 100] {
+        let runs = run_with_chunks(&app_data("http-keepalive-chunked.pcap"), chunk);
+        assert!(runs.iter().all(|r| r.malformed == 0));
+        let h = http(runs);
+        let r: Vec<String> = requests(&h)
+            .into_iter()
+            .map(|r| format!("{} {}", r.0, r.1))
+            .collect();
+        assert_eq!(
+            r,
+            vec![
+                "GET /length",
+                "GET /chunked",
+                "HEAD /head",
+                "POST /form",
+                "POST /upload",
+                "GET /empty",
+                "GET /cached",
+                "GET /last"
+            ],
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            statuses(&h),
+            vec![200, 200, 200, 201, 201, 204, 304, 200],
+            "chunk {chunk}"
+        );
+        let head = h
+            .iter()
+            .find_map(|e| match &e.message {
+                HttpMessage::Response {
+                    content_length: Some(12345),
+                    server,
+                    ..
+                } => Some(server.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(head.unwrap().starts_with("netsec-test/1.0"));
+        let ua = h.iter().find_map(|e| match &e.message {
+            HttpMessage::Request { user_agent, .. } => user_agent.clone(),
+            _ => None,
+        });
+        assert_eq!(ua.as_deref(), Some("netsec-keepalive-test/1.0"));
+    }
 }
