@@ -32,6 +32,6 @@ mod stats;
 
 pub use error::CaptureError;
 pub use filter::{Filter, FilterError};
-pub use live::{InterfaceInfo, LiveCapture, LiveOptions};
+pub use live::{link_type_of, InterfaceInfo, LiveCapture, LiveOptions};
 pub use reader::{CaptureFormat, CaptureReader, Compression, MAX_BLOCK_BYTES, MAX_INTERFACES};
 pub use stats::{link_type_supported, ReadStats};
