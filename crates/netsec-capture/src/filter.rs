@@ -77,27 +77,41 @@ struct Net {
 }
 
 impl Net {
+    /// The network address: `addr` with the host bits cleared.
+    fn masked(&self) -> IpAddr {
+        match self.addr {
+            IpAddr::V4(a) => IpAddr::V4((u32::from(a) & v4_mask(self.prefix)).into()),
+            IpAddr::V6(a) => IpAddr::V6((u128::from(a) & v6_mask(self.prefix)).into()),
+        }
+    }
+
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - u32::from(self.prefix))
-                };
+                let mask = v4_mask(self.prefix);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - u32::from(self.prefix))
-                };
+                let mask = v6_mask(self.prefix);
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
         }
     }
+}
+
+/// The IPv4 netmask of a prefix length (0-32; longer counts as 32).
+fn v4_mask(prefix: u8) -> u32 {
+    u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0)
+}
+
+/// The IPv6 netmask of a prefix length (0-128; longer counts as 128).
+fn v6_mask(prefix: u8) -> u128 {
+    u128::MAX
+        .checked_shl(128 - u32::from(prefix.min(128)))
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -534,23 +548,27 @@ impl Parser {
 
     fn parse_net(&mut self, value: &Token) -> Result<Net, FilterError> {
         let bad = |p: &Parser, msg: &str| p.error_at(value.clone(), msg);
-        if let Some((addr, prefix)) = value.text.split_once('/') {
-            let addr: IpAddr = addr
-                .parse()
-                .map_err(|_| bad(self, "not a network address"))?;
+        let (addr_text, prefix_text) = match value.text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (value.text.as_str(), None),
+        };
+        // `net 10`, `net 172.16`, `net 192.168.1` name /8, /16, /24 networks (pcap-filter(7)).
+        let (addr, implied): (IpAddr, u8) = match abbreviated_ipv4(addr_text) {
+            Some((a, bits)) => (IpAddr::V4(a), bits),
+            None => {
+                let a: IpAddr = addr_text
+                    .parse()
+                    .map_err(|_| bad(self, "not a network (CIDR) or address"))?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let prefix = if let Some(p) = prefix_text {
             let max = if addr.is_ipv4() { 32 } else { 128 };
-            let prefix: u8 = prefix
-                .parse()
+            p.parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| bad(self, "prefix length out of range"))?;
-            return Ok(Net { addr, prefix });
-        }
-        let addr: IpAddr = value
-            .text
-            .parse()
-            .map_err(|_| bad(self, "not a network (CIDR) or address"))?;
-        if self.peek_is("mask") {
+                .ok_or_else(|| bad(self, "prefix length out of range"))?
+        } else if self.peek_is("mask") {
             self.next();
             let m = self.expect_value("a netmask")?;
             let mask: std::net::Ipv4Addr = m
@@ -561,16 +579,32 @@ impl Parser {
             if bits.leading_ones() + bits.trailing_zeros() != 32 || !addr.is_ipv4() {
                 return Err(self.error_at(m, "netmask must be contiguous and IPv4"));
             }
-            return Ok(Net {
-                addr,
-                prefix: bits.leading_ones() as u8,
-            });
+            bits.leading_ones() as u8
+        } else {
+            implied
+        };
+        let net = Net { addr, prefix };
+        // As tcpdump: `net 10.1.2.3/8` is a mistake, not 10.0.0.0/8.
+        if net.masked() != addr {
+            return Err(bad(self, "address has bits set beyond the network prefix"));
         }
-        Ok(Net {
-            addr,
-            prefix: if addr.is_ipv4() { 32 } else { 128 },
-        })
+        Ok(net)
     }
+}
+
+/// `10`, `172.16`, `192.168.1` as a network address and its implied prefix
+/// length; `None` for anything else (full addresses included).
+fn abbreviated_ipv4(text: &str) -> Option<(std::net::Ipv4Addr, u8)> {
+    let mut octets = [0u8; 4];
+    let mut count = 0;
+    for part in text.split('.') {
+        if count == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *octets.get_mut(count)? = part.parse().ok()?;
+        count += 1;
+    }
+    Some((std::net::Ipv4Addr::from(octets), (count * 8) as u8))
 }
 
 fn proto_name(word: &str) -> Option<ProtoName> {
@@ -610,7 +644,6 @@ fn is_keyword(word: &str) -> bool {
 mod tests {
     use super::*;
     use netsec_model::{IpInfo, TcpFlags, Timestamp};
-    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn pkt(src: &str, dst: &str, t: Transport, sport: u16, dport: u16) -> PacketInfo {
         let src: IpAddr = src.parse().unwrap();
@@ -754,6 +787,15 @@ mod tests {
         assert!(Filter::parse("tcp &").is_err());
         assert!(Filter::parse("tcp )").is_err());
         assert!(Filter::parse("net 10.0.0.0 mask 255.0.255.0").is_err());
+        let e = Filter::parse("tcp and net 10.1.2.3/8").unwrap_err();
+        assert_eq!((e.position, e.token.as_str()), (12, "10.1.2.3/8"));
+        assert!(e.message.contains("beyond the network prefix"), "{e}");
+        assert!(Filter::parse("net 10.").is_err());
+        assert!(Filter::parse("net 1.2.3.4.5").is_err());
+        assert!(Filter::parse("net 256").is_err());
+        assert!(Filter::parse("net 10.1.2.3").is_ok());
+        let e = Filter::parse("host 10.0.0.1 or").unwrap_err();
+        assert_eq!(e.position, 16, "{e}");
         let deep = "(".repeat(10_000) + "tcp" + &")".repeat(10_000);
         assert!(Filter::parse(&deep).is_err());
     }
@@ -763,6 +805,143 @@ mod tests {
         let p = pkt("fe80::1", "fe80::2", Transport::Udp, 1, 2);
         assert!(m("host fe80::1", &p));
         assert!(!m("host fe80::3", &p));
-        let _ = (Ipv4Addr::LOCALHOST, Ipv6Addr::LOCALHOST);
+        assert!(m("ip6 host fe80::2", &p));
+        assert!(m("dst host fe80::2", &p) && !m("src host fe80::2", &p));
+        // An IPv4 host never matches an IPv6 packet.
+        assert!(!m("host 10.0.0.1", &p));
+    }
+
+    /// Every primitive, each with a packet it matches and one it does not.
+    #[test]
+    fn every_primitive_matches_and_refuses() {
+        let tcp4 = pkt("10.1.2.3", "192.0.2.80", Transport::Tcp, 40000, 80);
+        let udp4 = pkt("10.1.2.3", "192.0.2.53", Transport::Udp, 5353, 53);
+        let icmp4 = pkt("10.1.2.3", "192.0.2.1", Transport::Icmp, 8, 0);
+        let sctp4 = pkt("10.1.2.3", "192.0.2.1", Transport::Sctp, 36412, 36412);
+        let tcp6 = pkt("2001:db8::1", "2001:db8:1::2", Transport::Tcp, 40000, 443);
+        let icmp6 = pkt("fe80::1", "ff02::1", Transport::Icmpv6, 135, 0);
+        let mut vlan = udp4;
+        vlan.vlan = 100;
+        let cases: &[(&str, &PacketInfo, &PacketInfo)] = &[
+            ("host 10.1.2.3", &tcp4, &tcp6),
+            (
+                "src host 10.1.2.3",
+                &tcp4,
+                &pkt("192.0.2.80", "10.1.2.3", Transport::Tcp, 80, 1),
+            ),
+            ("dst host 192.0.2.80", &tcp4, &udp4),
+            ("src or dst host 192.0.2.53", &udp4, &tcp4),
+            (
+                "src and dst host 10.1.2.3",
+                &pkt("10.1.2.3", "10.1.2.3", Transport::Udp, 1, 2),
+                &udp4,
+            ),
+            ("host 2001:db8::1", &tcp6, &tcp4),
+            ("net 10.0.0.0/8", &tcp4, &tcp6),
+            (
+                "net 10",
+                &tcp4,
+                &pkt("11.0.0.1", "12.0.0.1", Transport::Tcp, 1, 2),
+            ),
+            (
+                "net 10.1",
+                &tcp4,
+                &pkt("10.2.0.1", "12.0.0.1", Transport::Tcp, 1, 2),
+            ),
+            (
+                "net 192.0.2",
+                &tcp4,
+                &pkt("10.0.0.1", "192.0.3.1", Transport::Tcp, 1, 2),
+            ),
+            ("net 10/8", &tcp4, &tcp6),
+            (
+                "net 192.0.2.0 mask 255.255.255.0",
+                &tcp4,
+                &pkt("10.0.0.1", "192.0.3.1", Transport::Tcp, 1, 2),
+            ),
+            (
+                "src net 10.1.0.0/16",
+                &tcp4,
+                &pkt("192.0.2.80", "10.1.2.3", Transport::Tcp, 80, 1),
+            ),
+            (
+                "dst net 192.0.2.0/24",
+                &tcp4,
+                &pkt("192.0.2.80", "10.1.2.3", Transport::Tcp, 80, 1),
+            ),
+            (
+                "net 2001:db8:1::/48",
+                &tcp6,
+                &pkt("2001:db8::1", "2001:db8:2::2", Transport::Tcp, 1, 2),
+            ),
+            ("port 80", &tcp4, &udp4),
+            ("port 53", &udp4, &tcp4),
+            ("src port 40000", &tcp4, &udp4),
+            ("dst port 443", &tcp6, &tcp4),
+            (
+                "tcp port 80",
+                &tcp4,
+                &pkt("10.1.2.3", "192.0.2.80", Transport::Udp, 40000, 80),
+            ),
+            (
+                "udp port 53",
+                &udp4,
+                &pkt("10.1.2.3", "192.0.2.53", Transport::Tcp, 5353, 53),
+            ),
+            ("sctp port 36412", &sctp4, &udp4),
+            ("portrange 50-60", &udp4, &tcp4),
+            ("tcp dst portrange 400-500", &tcp6, &tcp4),
+            ("udp src portrange 5000-6000", &udp4, &tcp4),
+            ("tcp", &tcp4, &udp4),
+            ("udp", &udp4, &tcp4),
+            ("sctp", &sctp4, &tcp4),
+            ("icmp", &icmp4, &icmp6),
+            ("icmp6", &icmp6, &icmp4),
+            ("ip", &tcp4, &tcp6),
+            ("ip6", &tcp6, &tcp4),
+            ("arp", &arp(), &tcp4),
+            ("vlan", &vlan, &udp4),
+            ("vlan 100", &vlan, &{
+                let mut other = vlan;
+                other.vlan = 101;
+                other
+            }),
+        ];
+        for (expr, yes, no) in cases {
+            assert!(m(expr, yes), "{expr} should match {yes:?}");
+            assert!(!m(expr, no), "{expr} should not match {no:?}");
+        }
+        // Nothing that needs an IP header matches ARP.
+        for expr in [
+            "host 10.1.2.3",
+            "net 0.0.0.0/0",
+            "port 80",
+            "tcp",
+            "ip",
+            "ip6",
+            "icmp",
+        ] {
+            assert!(!m(expr, &arp()), "{expr} matched ARP");
+        }
+    }
+
+    #[test]
+    fn precedence_follows_pcap_filter() {
+        let udp = pkt("10.0.0.1", "10.0.0.2", Transport::Udp, 5000, 53);
+        // not > and > or, left to right.
+        assert!(!m("not udp and port 53", &udp), "(not udp) and port 53");
+        assert!(m("not tcp and port 53", &udp));
+        assert!(
+            m("tcp or udp and port 53", &udp),
+            "tcp or (udp and port 53)"
+        );
+        assert!(!m("(tcp or udp) and port 80", &udp));
+        assert!(m("tcp or udp and port 80 or port 53", &udp));
+        assert!(!m("tcp || udp && port 80", &udp));
+        assert!(m("!(tcp) && (udp || icmp)", &udp));
+        assert!(m("((((udp))))", &udp));
+        // `and`/`or` are words, case-insensitive; `&&`/`||` need no spaces.
+        assert!(m("UDP AND PORT 53", &udp));
+        assert!(m("udp&&port 53||tcp", &udp));
     }
 }
