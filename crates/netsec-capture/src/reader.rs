@@ -504,6 +504,10 @@ impl CaptureReader {
     /// The next packet, or `Ok(None)` at the end of the input.
     ///
     /// Packet numbers count from 1 across the whole input (every section).
+    /// `interface` is the index of the packet's interface description within
+    /// its pcapng section (as TShark's `frame.interface_id`; 0 for pcap).
+    /// Simple Packet Blocks carry no time: their packets have
+    /// [`Timestamp::ZERO`].
     /// A truncated file yields every whole packet, then one
     /// [`CaptureError::Truncated`] naming where it stopped; a corrupt one
     /// yields what precedes the damage, then one [`CaptureError::Corrupt`].
@@ -860,6 +864,12 @@ impl ReaderState {
                 let Some(iface) = self.interface(epb.if_id) else {
                     return Seen::Skip(offset);
                 };
+                // pcapng §4.3: the captured length is at most the original
+                // length and the interface's snap length (0: no limit).
+                if epb.caplen > epb.origlen || (iface.snaplen != 0 && epb.caplen > iface.snaplen) {
+                    self.stats.skipped_malformed += 1;
+                    return Seen::Skip(offset);
+                }
                 let ts = ng_timestamp(
                     (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low),
                     iface.resolution,

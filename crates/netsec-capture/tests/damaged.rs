@@ -231,6 +231,18 @@ fn pcapng_packets_that_lie_about_their_block_are_skipped_and_counted() {
 }
 
 #[test]
+fn pcapng_packets_above_their_interface_snap_length_are_skipped() {
+    // test004: interface 0 has snap length 96 and two 96-byte EPBs; make it 64.
+    let mut ng = bytes("pcapng/le/test004.pcapng");
+    let idb0 = pcapng_blocks(&ng)[1].0;
+    le32(&mut ng, idb0 + 12, 64);
+    let d = read_bytes(ng, "snap.pcapng").unwrap();
+    assert!(d.error.is_none());
+    assert_eq!((d.packets.len(), d.stats.skipped_malformed), (2, 2));
+    assert!(d.packets.iter().all(|p| p.interface == 1));
+}
+
+#[test]
 fn a_block_too_short_for_its_type_is_skipped() {
     // An Enhanced Packet Block of 16 bytes (its fixed fields alone take 32)
     // with intact framing, between the first and second packets.
