@@ -101,15 +101,12 @@ impl TlsState {
                 // The whole record's size once its header is in, else the header's.
                 let want = match record_header(&side.records) {
                     Some(Ok((_, _, len))) => Some(RECORD_HEADER + len),
-                    Some(Err(())) => None,
+                    Some(Err(())) => return self.fail(),
                     None => None,
                 };
                 if want == Some(side.records.len()) {
                     completed = Some(std::mem::take(&mut side.records));
                     break;
-                }
-                if matches!(record_header(&side.records), Some(Err(()))) {
-                    return self.fail();
                 }
                 if data.is_empty() {
                     break;
