@@ -173,3 +173,38 @@ fn a_record_larger_than_the_first_buffer_grows_it_up_to_the_limit() {
         Some(CaptureError::Corrupt { packet: 2, .. })
     ));
 }
+
+/// Run as a child of `dash_reads_standard_input` (with the capture on its
+/// standard input): reads `-` and prints what it read.
+#[test]
+fn stdin_child() {
+    if std::env::var_os("NETSEC_CAPTURE_STDIN_CHILD").is_none() {
+        return;
+    }
+    let r = CaptureReader::open(std::path::Path::new("-")).unwrap();
+    assert_eq!(r.name(), "<stdin>");
+    let d = drain(r);
+    assert!(d.error.is_none());
+    println!("stdin-packets={}", d.packets.len());
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["--exact", "stdin_child", "--nocapture", "--test-threads=1"])
+        .env("NETSEC_CAPTURE_STDIN_CHILD", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&bytes("compressed/test202.pcapng.zst"))
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("stdin-packets=8"), "{text}");
+}
