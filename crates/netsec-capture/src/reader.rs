@@ -243,6 +243,8 @@ struct PreparedInput {
     compression: Compression,
     /// Where [`InputStream`] leaves its last error.
     last_error: Arc<Mutex<Option<String>>>,
+    /// The first (decompressed) bytes, for messages.
+    first_bytes: Vec<u8>,
 }
 
 /// Looks at the first bytes, wraps the stream in the right decompressor, and
@@ -300,6 +302,7 @@ fn prepare_input(
         });
     }
     Ok(PreparedInput {
+        first_bytes: head.iter().take(64).copied().collect(),
         stream: Box::new(Cursor::new(head).chain(stream)),
         compression,
         last_error,
@@ -351,6 +354,7 @@ impl CaptureReader {
             stream: reader,
             compression,
             last_error: input_error,
+            first_bytes,
         } = prepare_input(reader, name)?;
         let not_a_capture = |reason: String| CaptureError::NotACapture {
             file: name.to_string(),
@@ -375,12 +379,13 @@ impl CaptureReader {
                 });
             }
             Err(PcapError::Incomplete(_)) => {
-                return Err(not_a_capture("too short for a capture header".into()))
+                return Err(not_a_capture(format!(
+                    "{} bytes, too short for a capture header",
+                    first_bytes.len()
+                )))
             }
             Err(PcapError::HeaderNotRecognized) => {
-                return Err(not_a_capture(
-                    "no pcap or pcapng header (magic bytes not recognised)".into(),
-                ))
+                return Err(not_a_capture(describe_head(&first_bytes)))
             }
             Err(e) => return Err(not_a_capture(e.to_string())),
         };

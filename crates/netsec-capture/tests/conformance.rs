@@ -327,3 +327,57 @@ fn spb_has_no_timestamp_and_is_cut_to_the_snap_length() {
         (342, 315)
     );
 }
+
+/// Byte offsets of the values of option `code` in each IDB of a
+/// little-endian file (pcapng §3.5: code, length, value padded to 32 bits).
+fn idb_option_values(ng: &[u8], code: u16) -> Vec<usize> {
+    let u16_at = |at: usize| u16::from_le_bytes(ng[at..at + 2].try_into().unwrap());
+    let mut found = Vec::new();
+    for (at, block_type, len) in pcapng_blocks(ng) {
+        if block_type != 1 {
+            continue;
+        }
+        // IDB: type, length, link type, reserved, snap length, then options.
+        let mut o = at + 16;
+        while o + 4 <= at + len - 4 && u16_at(o) != 0 {
+            let olen = usize::from(u16_at(o + 2));
+            if u16_at(o) == code {
+                found.push(o + 4);
+            }
+            o += 4 + olen.div_ceil(4) * 4;
+        }
+    }
+    found
+}
+
+#[test]
+fn if_tsoffset_and_power_of_two_if_tsresol_are_honoured() {
+    // test008: two IDBs with if_tsresol 9 (ns) and if_tsoffset 0, alternating EPBs.
+    let original = bytes("pcapng/le/test008.pcapng");
+    let base = read_ok("pcapng/le/test008.pcapng").packets;
+    let offsets = idb_option_values(&original, 14);
+    let resolutions = idb_option_values(&original, 9);
+    assert_eq!((offsets.len(), resolutions.len()), (2, 2));
+
+    // Interface 0: if_tsoffset 1,000,000,000 s (a signed 64-bit count of seconds).
+    let mut shifted = original.clone();
+    shifted[offsets[0]..offsets[0] + 8].copy_from_slice(&1_000_000_000i64.to_le_bytes());
+    // Interface 1: if_tsresol 0x80|20, units of 2^-20 s.
+    shifted[resolutions[1]] = 0x80 | 20;
+    let got = read_bytes(shifted, "tsoffset").unwrap().packets;
+    assert_eq!(got.len(), base.len());
+    for (g, b) in got.iter().zip(&base) {
+        if g.interface == 0 {
+            assert_eq!(
+                g.ts.as_nanos(),
+                b.ts.as_nanos() + 1_000_000_000 * 1_000_000_000
+            );
+        } else {
+            // The same counter: n ns before, n / 2^20 s now.
+            let units = b.ts.as_nanos() as u128;
+            let want =
+                units / (1 << 20) * 1_000_000_000 + (units % (1 << 20)) * 1_000_000_000 / (1 << 20);
+            assert_eq!(g.ts.as_nanos() as u128, want);
+        }
+    }
+}

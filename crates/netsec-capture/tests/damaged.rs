@@ -36,9 +36,15 @@ fn empty_text_missing_and_directory_inputs_are_refused() {
     let e = CaptureReader::open(&text).unwrap_err();
     assert!(matches!(e, CaptureError::NotACapture { .. }), "{e}");
     assert!(e.to_string().contains("notes.txt"), "{e}");
+    // The message shows how the file starts: "GET " and that it looks like text.
+    assert!(
+        e.to_string().contains("47 45 54 20") && e.to_string().contains("(text)"),
+        "{e}"
+    );
     // A few bytes that are not even a header.
     let e = read_bytes(b"hi".to_vec(), "tiny").err().unwrap();
     assert!(matches!(e, CaptureError::NotACapture { .. }), "{e}");
+    assert!(e.to_string().contains("2 bytes, too short"), "{e}");
 
     let missing = CaptureReader::open(Path::new("/nonexistent/x.pcap")).unwrap_err();
     assert!(matches!(missing, CaptureError::Io { .. }), "{missing}");
