@@ -311,6 +311,10 @@ fn prepare_input(
 
 /// The first bytes of an unrecognised input, for the error message.
 fn describe_head(head: &[u8]) -> String {
+    // pcap-parser reads the modified (Kuznetzov) format little-endian only.
+    if head.starts_with(&[0xa1, 0xb2, 0xcd, 0x34]) {
+        return "big-endian modified (Kuznetzov) pcap is not supported".into();
+    }
     let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let printable = head
         .iter()
@@ -464,6 +468,12 @@ impl CaptureReader {
     /// Counters so far.
     pub fn stats(&self) -> &ReadStats {
         &self.state.stats
+    }
+
+    /// Bytes of the (decompressed) input consumed so far: the offset of the
+    /// block after the last packet returned, for progress reports.
+    pub fn offset(&self) -> u64 {
+        (self.inner.consumed() + self.consume_next) as u64
     }
 
     /// Name used in messages (the path, or `<stdin>`).

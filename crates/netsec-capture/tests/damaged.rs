@@ -295,6 +295,11 @@ fn unsupported_versions_are_refused_by_name() {
         "{e}"
     );
     assert!(e.to_string().contains("v3.pcap"));
+    // The modified format written big-endian: named, not "not a capture" at random.
+    let mut modified_be = bytes("pcap-parser/modified-format.pcap");
+    modified_be[..4].reverse();
+    let e = read_bytes(modified_be, "kuznetzov-be.pcap").err().unwrap();
+    assert!(e.to_string().contains("big-endian modified"), "{e}");
     let mut ng = bytes("pcapng/le/test001.pcapng");
     ng[12..14].copy_from_slice(&2u16.to_le_bytes());
     let e = read_bytes(ng, "v2.pcapng").err().unwrap();

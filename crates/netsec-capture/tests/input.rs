@@ -36,8 +36,20 @@ fn gzip_and_zstd_files_read_like_the_plain_file() {
             Compression::Zstd,
         ),
     ] {
-        let r = CaptureReader::open(&data(compressed)).unwrap();
+        let mut r = CaptureReader::open(&data(compressed)).unwrap();
         assert_eq!(r.compression(), compression, "{compressed}");
+        // Offsets count decompressed bytes: after the last packet, the plain file's length
+        // less any trailing blocks without packets.
+        let mut last_offset = 0;
+        while r.next_packet().unwrap().is_some() {
+            assert!(r.offset() > last_offset);
+            last_offset = r.offset();
+        }
+        assert!(last_offset <= bytes(plain).len() as u64);
+        if plain.ends_with(".pcap") {
+            assert_eq!(last_offset, bytes(plain).len() as u64, "{compressed}");
+        }
+        let r = CaptureReader::open(&data(compressed)).unwrap();
         let got = drain(r);
         assert!(got.error.is_none(), "{compressed}: {:?}", got.error);
         assert_eq!(got.stats.compression, Some(compression));
