@@ -14,15 +14,22 @@
 //!                                `port 80 or 443`, `host a and not b`)
 //! ```
 //!
-//! Addresses are IPv4 or IPv6. Host and net primitives match IP packets; for
-//! ARP use `arp`. Unknown words, missing values and unbalanced parentheses
-//! are errors that name the token and its position.
+//! Addresses are IPv4 or IPv6; `ip`/`ip6` may prefix `host` and `net`. A
+//! network is CIDR (`10.0.0.0/8`, `2001:db8::/32`), `ADDR mask MASK`, or
+//! abbreviated IPv4 (`net 10` = /8, `net 172.16` = /16, `net 192.168.1` = /24);
+//! host bits beyond the prefix are an error, as in tcpdump. `port` matches
+//! TCP, UDP and SCTP (never ICMP). Host, net and port match IP packets only;
+//! `arp` is EtherType 0x0806; `vlan` any 802.1Q tag, `vlan N` the outer id.
+//! Precedence: `not` over `and` over `or`, left to right. Unknown words,
+//! missing values and unbalanced parentheses are errors that name the token
+//! and its byte position.
 //!
 //! ```
 //! use netsec_capture::Filter;
 //! let f = Filter::parse("tcp and (port 80 or 443) and not src net 10.0.0.0/8").unwrap();
-//! assert!(Filter::parse("port banana").is_err());
-//! # let _ = f;
+//! assert_eq!(f.text(), "tcp and (port 80 or 443) and not src net 10.0.0.0/8");
+//! let e = Filter::parse("port banana").unwrap_err();
+//! assert_eq!((e.position, e.token.as_str()), (5, "banana"));
 //! ```
 
 use std::net::IpAddr;

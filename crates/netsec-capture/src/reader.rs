@@ -686,7 +686,7 @@ impl ReaderState {
                 // modified format adds ifindex, protocol, pkt_type, pad (8 bytes).
                 let header = if modified { 24 } else { 16 };
                 match u32_at(data, 8, big_endian) {
-                    Some(caplen) => Frame::Len(header + caplen as usize),
+                    Some(caplen) => Frame::Len((caplen as usize).saturating_add(header)),
                     None => Frame::Unknown,
                 }
             }
