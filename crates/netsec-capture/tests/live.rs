@@ -6,7 +6,7 @@
 //! namespace pings us and we send UDP datagrams to it; the frames must be
 //! seen, with sane timestamps. No traffic leaves the pair.
 //!
-//! Needs root and `ip`; otherwise it prints why and passes without running.
+//! Needs root, `ip` and `ping`; otherwise it prints why and passes without running.
 //! Everything is torn down by a Drop guard, also when an assertion fails.
 
 use std::net::{Ipv4Addr, UdpSocket};
@@ -68,6 +68,9 @@ fn lab() -> Result<Lab, String> {
     }
     if run(&["ip", "-V"]).is_err() {
         return Err("`ip` (iproute2) is not available".into());
+    }
+    if run(&["ping", "-V"]).is_err() {
+        return Err("`ping` is not available".into());
     }
     let pid = std::process::id();
     // A /30 of our own inside 10.254.0.0/16, per process, so parallel runs do not meet.
