@@ -90,6 +90,8 @@ pub struct EngineStats {
     pub app_events: u64,
     /// Parsers that gave up on their flow (not that protocol after all, or malformed).
     pub app_parse_errors: u64,
+    /// Application messages skipped as malformed by parsers that kept going.
+    pub app_malformed: u64,
 }
 
 impl EngineStats {
@@ -124,6 +126,7 @@ impl EngineStats {
             ("tcp_gap_bytes".into(), self.tcp_gap_bytes),
             ("app_events".into(), self.app_events),
             ("app_parse_errors".into(), self.app_parse_errors),
+            ("app_malformed".into(), self.app_malformed),
         ];
         for (reason, n) in &self.flows_ended {
             v.push((format!("flows_ended_{reason}"), *n));
@@ -365,23 +368,28 @@ impl Engine {
                     ctx.direction = Direction::ToClient;
                 }
                 let events = &mut self.events;
+                let mut malformed = 0;
                 stream.flush_gaps(&mut |chunk| {
                     if let Some(p) = parser.as_mut() {
                         match chunk {
                             Chunk::Data(d) => {
                                 if p.feed(dir, d, &ctx, events) != FeedStatus::Continue {
-                                    *parser = None;
+                                    malformed += retire(parser);
                                 }
                             }
                             Chunk::Gap(n) => p.gap(dir, n),
                         }
                     }
                 });
+                self.stats.app_malformed += malformed;
                 self.stats.tcp_retransmissions += stream.stats.retransmissions;
                 self.stats.tcp_overlaps += stream.stats.overlaps;
                 self.stats.tcp_gap_bytes += stream.stats.gap_bytes;
                 flow.record.missing_bytes += stream.stats.gap_bytes;
             }
+        }
+        if let Some(app) = flow.app.as_mut() {
+            self.stats.app_malformed += retire(&mut app.parser);
         }
         for ev in self.events.drain(..) {
             self.stats.app_events += 1;
@@ -532,6 +540,11 @@ fn update_flow(
     outcome
 }
 
+/// Drop a flow's parser; how much input it had skipped as malformed.
+fn retire(parser: &mut Option<AppParser>) -> u64 {
+    parser.take().map_or(0, |p| p.malformed())
+}
+
 /// Where and when one payload was seen.
 #[derive(Clone, Copy)]
 struct PacketAt {
@@ -629,10 +642,10 @@ fn feed_app(
         if let Some(p) = parser.as_mut() {
             match p.feed(dir, payload, ctx, events) {
                 FeedStatus::Continue => {}
-                FeedStatus::Done => *parser = None,
+                FeedStatus::Done => stats.app_malformed += retire(parser),
                 FeedStatus::Error => {
                     stats.app_parse_errors += 1;
-                    *parser = None;
+                    stats.app_malformed += retire(parser);
                 }
             }
         }
@@ -642,20 +655,22 @@ fn feed_app(
         return;
     };
     let mut failed = false;
+    let mut malformed = 0;
     stream.segment(seq, payload, &mut |chunk| {
         let Some(p) = parser.as_mut() else { return };
         match chunk {
             Chunk::Data(d) => match p.feed(dir, d, ctx, events) {
                 FeedStatus::Continue => {}
-                FeedStatus::Done => *parser = None,
+                FeedStatus::Done => malformed += retire(parser),
                 FeedStatus::Error => {
                     failed = true;
-                    *parser = None;
+                    malformed += retire(parser);
                 }
             },
             Chunk::Gap(n) => p.gap(dir, n),
         }
     });
+    stats.app_malformed += malformed;
     if failed {
         stats.app_parse_errors += 1;
     }
