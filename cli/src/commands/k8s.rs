@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use netsec_contain::k8s::{connections, load_path, Cluster, Connection};
+use netsec_contain::k8s::{connections, load_paths, Cluster, Connection};
 
 /// Kubernetes network-policy analysis.
 #[derive(Debug, Args)]
@@ -64,17 +64,7 @@ enum ListFormat {
 }
 
 fn load(paths: &[PathBuf]) -> Result<Cluster, String> {
-    let mut merged = Cluster::default();
-    for p in paths {
-        let c = load_path(p).map_err(|e| e.to_string())?;
-        merged.namespaces.extend(c.namespaces);
-        merged.workloads.extend(c.workloads);
-        merged.policies.extend(c.policies);
-        merged.warnings.extend(c.warnings);
-        for (k, n) in c.unsupported_kinds {
-            *merged.unsupported_kinds.entry(k).or_default() += n;
-        }
-    }
+    let merged = load_paths(paths).map_err(|e| e.to_string())?;
     for w in &merged.warnings {
         eprintln!("netsec: warning: {w}");
     }

@@ -48,11 +48,15 @@ pub struct Cluster {
     pub baseline: Option<super::admin::AdminPolicy>,
     /// Documents skipped.
     pub warnings: Vec<LoadWarning>,
+    /// Services (for Ingress/Route targets and cluster IPs).
+    pub services: Vec<super::expose::Service>,
+    /// Ingresses and Routes.
+    pub exposures: Vec<super::expose::Exposure>,
     /// Kinds seen that are not analysed (AdminNetworkPolicy, Ingress, …), with counts.
     pub unsupported_kinds: BTreeMap<String, usize>,
 }
 
-const WORKLOAD_KINDS: [&str; 7] = [
+const WORKLOAD_KINDS: [&str; 8] = [
     "Deployment",
     "ReplicaSet",
     "StatefulSet",
@@ -60,6 +64,8 @@ const WORKLOAD_KINDS: [&str; 7] = [
     "Job",
     "ReplicationController",
     "CronJob",
+    // KubeVirt: a VM's template labels select it like a pod's.
+    "VirtualMachine",
 ];
 
 fn str_of(v: &Value, path: &[&str]) -> Option<String> {
@@ -87,7 +93,8 @@ fn labels_of(v: Option<&Value>) -> Labels {
     out
 }
 
-fn scalar(v: &Value) -> Option<String> {
+/// A YAML scalar as text (labels may be written as numbers or booleans).
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -141,6 +148,30 @@ fn ports_of(pod_spec: Option<&Value>) -> Vec<ContainerPort> {
                     port: port as u32,
                     protocol: str_of(p, &["protocol"]).unwrap_or_else(|| "TCP".into()),
                 });
+            }
+        }
+    }
+    out
+}
+
+/// A pod's addresses from `status.podIP` and `status.podIPs`.
+fn pod_ips(doc: &Value) -> Vec<std::net::IpAddr> {
+    let Some(status) = doc.get("status") else {
+        return Vec::new();
+    };
+    let mut out: Vec<std::net::IpAddr> = Vec::new();
+    let single = status.get("podIP").and_then(Value::as_str);
+    let listed = match status.get("podIPs") {
+        Some(Value::Sequence(s)) => s
+            .iter()
+            .filter_map(|e| e.get("ip").and_then(Value::as_str))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for text in single.into_iter().chain(listed) {
+        if let Ok(ip) = text.trim().parse() {
+            if !out.contains(&ip) {
+                out.push(ip);
             }
         }
     }
@@ -273,7 +304,7 @@ fn network_policy(doc: &Value, namespace: String, name: String) -> Result<Networ
 }
 
 impl Cluster {
-    fn ensure_namespace(&mut self, name: &str) {
+    pub(crate) fn ensure_namespace(&mut self, name: &str) {
         if !self.namespaces.contains_key(name) {
             let mut labels = Labels::new();
             labels.insert("kubernetes.io/metadata.name".into(), name.into());
@@ -335,27 +366,40 @@ impl Cluster {
                 self.ensure_namespace(&namespace);
                 let labels = labels_of(doc.get("metadata").and_then(|m| m.get("labels")));
                 let ports = ports_of(doc.get("spec"));
+                // netpol-analyzer groups a pod under its controlling owner
+                // (`controller: true`), whatever the owner's kind, except a
+                // Node (static pods stand alone); an owner without a kind
+                // prints as `Pod`.
                 let owner = match doc.get("metadata").and_then(|m| m.get("ownerReferences")) {
                     Some(Value::Sequence(o)) => o
-                        .first()
-                        .and_then(|o| Some((str_of(o, &["name"])?, str_of(o, &["kind"])?))),
+                        .iter()
+                        .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+                        .and_then(|o| {
+                            let kind = str_of(o, &["kind"]).unwrap_or_default();
+                            (kind != "Node").then_some(())?;
+                            let kind = if kind.is_empty() { "Pod".into() } else { kind };
+                            Some((str_of(o, &["name"])?, kind))
+                        }),
                     _ => None,
                 };
-                // Pods are grouped under a workload owner; static pods (owned
-                // by a Node) and bare pods stand alone.
-                let (wname, wkind) = owner
-                    .filter(|(_, kind)| {
-                        WORKLOAD_KINDS.contains(&kind.as_str()) || kind == "Deployment"
-                    })
-                    .unwrap_or((name.clone(), "Pod".into()));
+                let (wname, wkind) = owner.unwrap_or((name.clone(), "Pod".into()));
+                let ips = pod_ips(doc);
                 let w = Workload {
                     namespace,
                     name: wname,
                     kind: wkind,
                     labels,
                     ports,
+                    ips: Vec::new(),
                 };
-                self.workloads.entry(w.id()).or_insert(w);
+                // The first pod of an owner stands for all (netpol-analyzer
+                // keeps one representative); every pod's addresses are kept.
+                let entry = self.workloads.entry(w.id()).or_insert(w);
+                for ip in ips {
+                    if !entry.ips.contains(&ip) {
+                        entry.ips.push(ip);
+                    }
+                }
             }
             k if WORKLOAD_KINDS.contains(&k) => {
                 self.ensure_namespace(&namespace);
@@ -379,8 +423,19 @@ impl Cluster {
                     kind: k.to_string(),
                     labels,
                     ports,
+                    ips: Vec::new(),
                 };
                 self.workloads.insert(w.id(), w);
+            }
+            "Service" => match super::expose::parse_service(doc, namespace, name.clone()) {
+                Ok(svc) => self.services.push(svc),
+                Err(e) => warn(self, format!("Service {name}: {e}")),
+            },
+            "Ingress" | "Route" => {
+                match super::expose::parse_exposure(doc, &kind, namespace, name.clone()) {
+                    Ok(e) => self.exposures.push(e),
+                    Err(e) => warn(self, format!("{kind} {name}: {e}")),
+                }
             }
             "NetworkPolicy" => {
                 self.ensure_namespace(&namespace);
@@ -449,6 +504,44 @@ trait DeserializeFrom: Sized {
 impl DeserializeFrom for Value {
     fn deserialize_from(de: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error> {
         serde::Deserialize::deserialize(de)
+    }
+}
+
+/// Load several files or directories into one cluster (in order; a later
+/// object with the same id replaces an earlier one).
+pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Cluster, K8sError> {
+    let mut cluster = Cluster::default();
+    for p in paths {
+        cluster.merge(load_path(p.as_ref())?);
+    }
+    Ok(cluster)
+}
+
+impl Cluster {
+    /// Add everything `other` holds.
+    pub fn merge(&mut self, other: Cluster) {
+        for (name, ns) in other.namespaces {
+            // A declared namespace (with labels) wins over an implicit one.
+            match self.namespaces.get(&name) {
+                Some(mine) if mine.labels.len() >= ns.labels.len() => {}
+                _ => {
+                    self.namespaces.insert(name, ns);
+                }
+            }
+        }
+        self.workloads.extend(other.workloads);
+        self.policies.extend(other.policies);
+        self.admin.extend(other.admin);
+        self.admin.sort_by_key(|p| p.priority);
+        if other.baseline.is_some() {
+            self.baseline = other.baseline;
+        }
+        self.services.extend(other.services);
+        self.exposures.extend(other.exposures);
+        self.warnings.extend(other.warnings);
+        for (k, n) in other.unsupported_kinds {
+            *self.unsupported_kinds.entry(k).or_default() += n;
+        }
     }
 }
 

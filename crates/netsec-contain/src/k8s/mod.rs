@@ -15,12 +15,13 @@
 pub mod admin;
 mod audit;
 pub mod conn;
+pub mod expose;
 mod manifest;
 mod reach;
 
 pub use audit::{audit, SENSITIVE_PORTS};
 pub use conn::ConnSet;
-pub use manifest::{load_path, load_str, Cluster, LoadWarning};
+pub use manifest::{load_path, load_paths, load_str, Cluster, LoadWarning};
 pub use reach::{connections, Connection, Peer};
 
 use std::collections::BTreeMap;
@@ -90,6 +91,9 @@ pub struct Workload {
     pub labels: Labels,
     /// Container ports.
     pub ports: Vec<ContainerPort>,
+    /// Pod addresses recorded in the manifests (`status.podIP(s)`), for
+    /// matching observed traffic; empty for templates.
+    pub ips: Vec<std::net::IpAddr>,
 }
 
 impl Workload {

@@ -7,6 +7,9 @@ use std::net::Ipv4Addr;
 
 use super::admin::{Action, AdminPeer, AdminRule};
 use super::conn::ConnSet;
+use super::expose::{
+    ingress_controller_ports, INGRESS_CONTROLLER_NAME, INGRESS_CONTROLLER_NAMESPACE,
+};
 use super::manifest::Cluster;
 use super::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortRef, Workload};
 
@@ -17,6 +20,8 @@ pub enum Peer {
     Workload(String),
     /// An external IPv4 range, first and last address.
     External(u32, u32),
+    /// The ingress controller behind Ingress and Route objects (`{ingress-controller}`).
+    IngressController,
 }
 
 impl fmt::Display for Peer {
@@ -26,6 +31,7 @@ impl fmt::Display for Peer {
             Peer::External(a, b) => {
                 write!(f, "{}-{}[External]", Ipv4Addr::from(*a), Ipv4Addr::from(*b))
             }
+            Peer::IngressController => f.write_str("{ingress-controller}"),
         }
     }
 }
@@ -99,8 +105,10 @@ fn rule_conns(ports: &[PolicyPort], target: Option<&Workload>) -> ConnSet {
                         .iter()
                         .filter(|cp| cp.name.as_deref() == Some(name.as_str()))
                     {
-                        if cp.protocol.eq_ignore_ascii_case(&p.protocol) {
-                            out.union_with(&ConnSet::ports(&p.protocol, Some((cp.port, cp.port))));
+                        // An admin policy's `namedPort` carries no protocol:
+                        // it takes the container port's.
+                        if p.protocol.is_empty() || cp.protocol.eq_ignore_ascii_case(&p.protocol) {
+                            out.union_with(&ConnSet::ports(&cp.protocol, Some((cp.port, cp.port))));
                         }
                     }
                 }
@@ -377,6 +385,48 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
             });
         }
     }
+    out.extend(ingress_controller_connections(cluster));
     out.sort_by_key(|c| c.to_string());
+    out
+}
+
+/// `{ingress-controller} => workload` lines: the ports Ingresses and Routes
+/// expose, limited to what the policies allow from netpol-analyzer's
+/// stand-in controller pod (no labels, in its own namespace).
+fn ingress_controller_connections(cluster: &Cluster) -> Vec<Connection> {
+    let exposed = ingress_controller_ports(cluster);
+    if exposed.is_empty() {
+        return Vec::new();
+    }
+    let mut with_controller = cluster.clone();
+    with_controller.ensure_namespace(INGRESS_CONTROLLER_NAMESPACE);
+    let controller = Workload {
+        namespace: INGRESS_CONTROLLER_NAMESPACE.into(),
+        name: INGRESS_CONTROLLER_NAME.into(),
+        kind: "Pod".into(),
+        labels: Default::default(),
+        ports: Vec::new(),
+        ips: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (id, ports) in exposed {
+        let Some(w) = cluster.workloads.get(&id) else {
+            continue;
+        };
+        let allowed = egress(&with_controller, &controller, &Subject::Workload(w))
+            .intersect(&ingress(
+                &with_controller,
+                &Subject::Workload(&controller),
+                w,
+            ))
+            .intersect(&ports);
+        if !allowed.is_empty() {
+            out.push(Connection {
+                src: Peer::IngressController,
+                dst: Peer::Workload(id),
+                conns: allowed,
+            });
+        }
+    }
     out
 }
