@@ -4,12 +4,11 @@
 //! default); `diff DIR1 DIR2` prints connections added, removed and changed
 //! and exits 1 when there are any (for CI review).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use netsec_contain::k8s::{connections, load_paths, Cluster, Connection};
+use netsec_contain::k8s::{connections, diff_connections, load_paths, Cluster, Connection};
 
 /// Kubernetes network-policy analysis.
 #[derive(Debug, Args)]
@@ -198,29 +197,11 @@ pub fn run(args: K8sArgs) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let index = |c: &Cluster| -> BTreeMap<(String, String), String> {
-                connections(c)
-                    .into_iter()
-                    .map(|c| ((c.src.to_string(), c.dst.to_string()), c.conns.to_string()))
-                    .collect()
-            };
-            let (old, new) = (index(&a), index(&b));
-            let mut changes = 0;
-            for (k, v) in &old {
-                match new.get(k) {
-                    None => println!("removed: {} => {} : {v}", k.0, k.1),
-                    Some(n) if n != v => println!("changed: {} => {} : {v} -> {n}", k.0, k.1),
-                    _ => continue,
-                }
-                changes += 1;
+            let changes = diff_connections(&connections(&a), &connections(&b));
+            for c in &changes {
+                println!("{c}");
             }
-            for (k, v) in &new {
-                if !old.contains_key(k) {
-                    println!("added: {} => {} : {v}", k.0, k.1);
-                    changes += 1;
-                }
-            }
-            ExitCode::from(u8::from(changes > 0))
+            ExitCode::from(u8::from(!changes.is_empty()))
         }
     }
 }

@@ -68,6 +68,51 @@ const WORKLOAD_KINDS: [&str; 8] = [
     "VirtualMachine",
 ];
 
+/// Kubernetes kinds with no bearing on reachability: counted, skipped
+/// without a warning. Any other kind not analysed is warned about.
+const INERT_KINDS: [&str; 22] = [
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "StorageClass",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "LimitRange",
+    "ResourceQuota",
+    "CustomResourceDefinition",
+    "Endpoints",
+    "EndpointSlice",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "Node",
+    "Event",
+    "NetworkAttachmentDefinition",
+];
+
+/// Refuse a map with a key the API does not define (a misspelt `ingres`
+/// would otherwise turn an allow rule into deny-all without a word).
+fn check_keys(v: &Value, allowed: &[&str], what: &str) -> Result<(), String> {
+    match v {
+        Value::Mapping(m) => {
+            for k in m.keys() {
+                let k = k.as_str().unwrap_or("?");
+                if !allowed.contains(&k) {
+                    return Err(format!("unknown field {k:?} in {what}"));
+                }
+            }
+            Ok(())
+        }
+        Value::Null => Ok(()),
+        _ => Err(format!("{what} is not a map")),
+    }
+}
+
 fn str_of(v: &Value, path: &[&str]) -> Option<String> {
     let mut cur = v;
     for p in path {
@@ -104,6 +149,7 @@ pub(crate) fn scalar(v: &Value) -> Option<String> {
 }
 
 fn selector_of(v: &Value) -> Result<Selector, String> {
+    check_keys(v, &["matchLabels", "matchExpressions"], "a label selector")?;
     let mut sel = Selector {
         match_labels: labels_of(v.get("matchLabels")),
         match_expressions: Vec::new(),
@@ -200,7 +246,13 @@ fn peers_of(v: Option<&Value>, key: &str) -> Result<Vec<PolicyPeer>, String> {
     };
     let mut out = Vec::new();
     for p in list {
+        check_keys(
+            p,
+            &["podSelector", "namespaceSelector", "ipBlock"],
+            "a peer",
+        )?;
         if let Some(ip) = p.get("ipBlock") {
+            check_keys(ip, &["cidr", "except"], "an ipBlock")?;
             let cidr_text = str_of(ip, &["cidr"]).ok_or("ipBlock without cidr")?;
             if cidr_text.contains(':') {
                 // IPv6 blocks are not modelled yet: they cannot match IPv4 ranges.
@@ -237,7 +289,11 @@ fn policy_ports(v: &Value) -> Result<Vec<PolicyPort>, String> {
     };
     let mut out = Vec::new();
     for p in list {
+        check_keys(p, &["protocol", "port", "endPort"], "a port")?;
         let protocol = str_of(p, &["protocol"]).unwrap_or_else(|| "TCP".into());
+        if !super::conn::PROTOCOLS.contains(&protocol.as_str()) {
+            return Err(format!("unknown protocol {protocol:?}"));
+        }
         let port = match p.get("port") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => Some(PortRef::Number(n.as_u64().ok_or("bad port")? as u32)),
@@ -265,6 +321,7 @@ fn rules_of(v: Option<&Value>, peer_key: &str) -> Result<Vec<PolicyRule>, String
     rules
         .iter()
         .map(|r| {
+            check_keys(r, &[peer_key, "ports"], "a rule")?;
             Ok(PolicyRule {
                 peers: peers_of(Some(r), peer_key)?,
                 ports: policy_ports(r)?,
@@ -275,6 +332,11 @@ fn rules_of(v: Option<&Value>, peer_key: &str) -> Result<Vec<PolicyRule>, String
 
 fn network_policy(doc: &Value, namespace: String, name: String) -> Result<NetworkPolicy, String> {
     let spec = doc.get("spec").ok_or("NetworkPolicy without spec")?;
+    check_keys(
+        spec,
+        &["podSelector", "policyTypes", "ingress", "egress"],
+        "spec",
+    )?;
     let pod_selector = match spec.get("podSelector") {
         Some(s) => selector_of(s)?,
         None => Selector::default(),
@@ -283,6 +345,12 @@ fn network_policy(doc: &Value, namespace: String, name: String) -> Result<Networ
         Some(Value::Sequence(t)) => t.iter().filter_map(scalar).collect(),
         _ => Vec::new(),
     };
+    if let Some(bad) = types
+        .iter()
+        .find(|t| !matches!(t.as_str(), "Ingress" | "Egress"))
+    {
+        return Err(format!("unknown policyType {bad:?}"));
+    }
     let (ingress_type, egress_type) = if types.is_empty() {
         // Default: Ingress always; Egress when egress rules are present.
         (true, spec.get("egress").is_some())
@@ -461,7 +529,15 @@ impl Cluster {
                     Err(e) => warn(self, format!("{kind} {name}: {e}")),
                 }
             }
-            other => *self.unsupported_kinds.entry(other.to_string()).or_default() += 1,
+            other => {
+                *self.unsupported_kinds.entry(other.to_string()).or_default() += 1;
+                if !INERT_KINDS.contains(&other) {
+                    warn(
+                        self,
+                        format!("kind {other} is not analysed ({name}): skipped"),
+                    );
+                }
+            }
         }
     }
 
@@ -478,33 +554,58 @@ impl Cluster {
     }
 }
 
-/// Load manifests from text (`file` names it in warnings).
+/// Split a YAML stream at its `---` document markers, so that a syntax
+/// error in one document does not hide the documents after it. A marker is
+/// a line starting with `---` at column 0 (followed by nothing, a space or
+/// a comment); JSON has none and stays one document.
+fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let is_marker = body
+            .strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '#']));
+        if is_marker {
+            docs.push(text.get(start..offset).unwrap_or(""));
+            // Content after the marker on the same line (`--- {a: 1}`) belongs to the next document.
+            start = offset + 3;
+        }
+        offset += line.len();
+    }
+    docs.push(text.get(start..).unwrap_or(""));
+    // A stream that opens with a marker has no document before it.
+    if docs.first().is_some_and(|d| is_blank(d)) && docs.len() > 1 {
+        docs.remove(0);
+    }
+    docs
+}
+
+/// Whether a document holds nothing but blank lines and comments.
+fn is_blank(doc: &str) -> bool {
+    doc.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "...")
+}
+
+/// Load manifests from text (`file` names it in warnings; documents are
+/// numbered from 0 in the order they appear).
 pub fn load_str(cluster: &mut Cluster, text: &str, file: &str) {
-    for (index, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        match Value::deserialize_from(de) {
-            Ok(doc) => cluster.add_object(&doc, file, index),
-            Err(e) => {
-                cluster.warnings.push(LoadWarning {
-                    file: file.to_string(),
-                    document: index,
-                    message: format!("not valid YAML/JSON: {e}"),
-                });
-                // A syntax error ends the stream of documents in this file.
-                break;
-            }
+    for (index, doc) in split_documents(text).into_iter().enumerate() {
+        if is_blank(doc) {
+            continue;
+        }
+        match serde_yaml::from_str::<Value>(doc) {
+            Ok(value) => cluster.add_object(&value, file, index),
+            Err(e) => cluster.warnings.push(LoadWarning {
+                file: file.to_string(),
+                document: index,
+                message: format!("not valid YAML/JSON: {e}"),
+            }),
         }
     }
     cluster.finish();
-}
-
-trait DeserializeFrom: Sized {
-    fn deserialize_from(de: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error>;
-}
-
-impl DeserializeFrom for Value {
-    fn deserialize_from(de: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error> {
-        serde::Deserialize::deserialize(de)
-    }
 }
 
 /// Load several files or directories into one cluster (in order; a later
@@ -586,4 +687,72 @@ fn collect(path: &Path, out: &mut Vec<std::path::PathBuf>, depth: usize) -> std:
         out.push(path.to_path_buf());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c}]}\nstatus: {podIP: 10.1.0.5}\n";
+
+    #[test]
+    fn bad_documents_are_warned_about_and_the_rest_is_loaded() {
+        let text = format!(
+            "{GOOD_POD}---\nkind: [unclosed\n---\napiVersion: v1\nkind: Frobnicator\nmetadata: {{name: x}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: typo, namespace: shop}}\nspec: {{podSelector: {{}}, ingres: [{{}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: badport, namespace: shop}}\nspec: {{podSelector: {{}}, ingress: [{{ports: [{{protocol: ICMP}}]}}]}}\n---\nkind: ConfigMap\nmetadata: {{name: cm}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: db, namespace: shop}}\nspec: {{containers: [{{name: c}}]}}\n"
+        );
+        let mut c = Cluster::default();
+        load_str(&mut c, &text, "bad.yaml");
+        let docs: Vec<usize> = c.warnings.iter().map(|w| w.document).collect();
+        assert_eq!(docs, vec![1, 2, 3, 4], "{:?}", c.warnings);
+        assert!(c.warnings.iter().all(|w| w.file == "bad.yaml"));
+        assert!(c.warnings[0].message.contains("not valid YAML"));
+        assert!(c.warnings[1]
+            .message
+            .contains("kind Frobnicator is not analysed"));
+        assert!(c.warnings[2].message.contains("\"ingres\""));
+        assert!(c.warnings[3].message.contains("ICMP"));
+        // Documents before and after the broken ones are analysed.
+        assert!(c.workloads.contains_key("shop/web[Pod]"));
+        assert!(c.workloads.contains_key("shop/db[Pod]"));
+        assert!(c.policies.is_empty());
+        assert_eq!(c.unsupported_kinds.get("ConfigMap"), Some(&1));
+        let web = &c.workloads["shop/web[Pod]"];
+        assert_eq!(
+            web.ips,
+            vec!["10.1.0.5".parse::<std::net::IpAddr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn json_lists_and_typed_lists_are_read() {
+        let json = r#"{"apiVersion":"v1","kind":"PodList","items":[
+            {"metadata":{"name":"a","namespace":"n","labels":{"x":"1"}},"spec":{"containers":[]}},
+            {"kind":"Pod","metadata":{"name":"b","namespace":"n"},"spec":{"containers":[]}}]}"#;
+        let mut c = Cluster::default();
+        load_str(&mut c, json, "pods.json");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert!(c.workloads.contains_key("n/a[Pod]"));
+        assert!(c.workloads.contains_key("n/b[Pod]"));
+        assert_eq!(
+            c.workloads["n/a[Pod]"].labels.get("x").map(String::as_str),
+            Some("1")
+        );
+    }
+
+    #[test]
+    fn document_markers_split_only_at_column_zero() {
+        assert_eq!(split_documents("a: 1\n---\nb: 2\n").len(), 2);
+        assert_eq!(split_documents("---\na: 1\n").len(), 1);
+        assert_eq!(split_documents("a: |\n  ---\n  x\n").len(), 1);
+        assert_eq!(split_documents("a: 1\n--- # c\nb: 2\n---\n").len(), 3);
+    }
+
+    #[test]
+    fn controlling_owner_groups_pods_and_nodes_do_not() {
+        let text = "kind: Pod\nmetadata: {name: p1, namespace: n, ownerReferences: [{kind: ReplicaSet, name: rs, controller: true}]}\nspec: {}\n---\nkind: Pod\nmetadata: {name: p2, namespace: n, ownerReferences: [{kind: ReplicaSet, name: rs, controller: true}]}\nspec: {}\n---\nkind: Pod\nmetadata: {name: etcd, namespace: n, ownerReferences: [{kind: Node, name: node1, controller: true}]}\nspec: {}\n";
+        let mut c = Cluster::default();
+        load_str(&mut c, text, "t.yaml");
+        let ids: Vec<&String> = c.workloads.keys().collect();
+        assert_eq!(ids, vec!["n/etcd[Pod]", "n/rs[ReplicaSet]"]);
+    }
 }

@@ -15,12 +15,14 @@
 pub mod admin;
 mod audit;
 pub mod conn;
+mod diff;
 pub mod expose;
 mod manifest;
 mod reach;
 
 pub use audit::{audit, SENSITIVE_PORTS};
 pub use conn::ConnSet;
+pub use diff::{diff_connections, ConnectionChange};
 pub use manifest::{load_path, load_paths, load_str, Cluster, LoadWarning};
 pub use reach::{connections, Connection, Peer};
 
