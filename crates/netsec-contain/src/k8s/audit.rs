@@ -285,6 +285,47 @@ pub fn audit(cluster: &Cluster) -> Vec<Finding> {
             }
         }
     }
+    for d in super::shadow::dead_rules(cluster) {
+        let policy = match &d.namespace {
+            Some(ns) => format!("{} {ns}/{}", d.policy_kind, d.policy),
+            None => format!("{} {}", d.policy_kind, d.policy),
+        };
+        let (kind, title, summary) = if d.shadowed {
+            (
+                "k8s_rule_shadowed",
+                format!("{} rule {} of {policy} is shadowed", d.direction, d.rule),
+                "every connection it names is already allowed by other rules selecting the same pods, or decided by rules evaluated before it",
+            )
+        } else {
+            (
+                "k8s_rule_never_matches",
+                format!("{} rule {} of {policy} can never match", d.direction, d.rule),
+                "no workload or external range of the cluster matches its peers on a port it resolves (contradictory selectors, excepted blocks, unresolved named ports)",
+            )
+        };
+        out.push(
+            finding(
+                kind,
+                title,
+                FindingCategory::Misconfiguration,
+                Severity::Low,
+                0.8,
+                &[],
+            )
+            .with_summary(format!(
+                "{policy}, {} rule {}: {summary}",
+                d.direction, d.rule
+            ))
+            .with_entity(
+                EntityRole::Target,
+                EntityValue::Policy {
+                    namespace: d.namespace.clone(),
+                    name: d.policy.clone(),
+                    kind: d.policy_kind.into(),
+                },
+            ),
+        );
+    }
     out
 }
 

@@ -54,12 +54,12 @@ impl fmt::Display for Connection {
 }
 
 /// What a rule's peer is compared with.
-enum Subject<'a> {
+pub(crate) enum Subject<'a> {
     Workload(&'a Workload),
     External(u32, u32),
 }
 
-fn peer_matches(
+pub(crate) fn peer_matches(
     cluster: &Cluster,
     policy: &NetworkPolicy,
     peer: &PolicyPeer,
@@ -86,7 +86,7 @@ fn peer_matches(
 
 /// The connections a rule's ports allow towards `target` (whose container
 /// ports resolve named ports; an external target resolves none).
-fn rule_conns(ports: &[PolicyPort], target: Option<&Workload>) -> ConnSet {
+pub(crate) fn rule_conns(ports: &[PolicyPort], target: Option<&Workload>) -> ConnSet {
     if ports.is_empty() {
         return ConnSet::all();
     }
@@ -168,11 +168,15 @@ fn np_egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> Option<Con
     selected.then_some(out)
 }
 
-fn ns_labels<'c>(cluster: &'c Cluster, w: &Workload) -> Option<&'c super::Labels> {
+pub(crate) fn ns_labels<'c>(cluster: &'c Cluster, w: &Workload) -> Option<&'c super::Labels> {
     cluster.namespaces.get(&w.namespace).map(|n| &n.labels)
 }
 
-fn admin_peer_matches(cluster: &Cluster, peer: &AdminPeer, subject: &Subject<'_>) -> bool {
+pub(crate) fn admin_peer_matches(
+    cluster: &Cluster,
+    peer: &AdminPeer,
+    subject: &Subject<'_>,
+) -> bool {
     match (peer, subject) {
         (AdminPeer::Networks(nets), Subject::External(a, b)) => {
             nets.iter().any(|n| n.0 <= *a && *b <= n.1)
@@ -297,7 +301,7 @@ fn egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> ConnSet {
 /// and except boundary, so each range is wholly inside or outside each block.
 /// Ingress and egress are split separately (by the blocks of their own
 /// rules), as netpol-analyzer does.
-fn external_atoms(cluster: &Cluster, ingress_side: bool) -> Vec<(u32, u32)> {
+pub(crate) fn external_atoms(cluster: &Cluster, ingress_side: bool) -> Vec<(u32, u32)> {
     let mut cuts: Vec<u64> = vec![0, 1 << 32];
     for p in &cluster.policies {
         let rules = if ingress_side { &p.ingress } else { &p.egress };
