@@ -63,6 +63,21 @@ impl ConnSet {
         c
     }
 
+    /// Whether `protocol` to `port` is allowed.
+    pub fn contains(&self, protocol: &str, port: u32) -> bool {
+        proto_name(protocol)
+            .and_then(|p| self.ranges.get(p))
+            .is_some_and(|r| r.iter().any(|&(a, b)| a <= port && port <= b))
+    }
+
+    /// Protocol and inclusive port ranges allowed, protocols in name order.
+    pub fn ranges(&self) -> impl Iterator<Item = (&'static str, &[(u32, u32)])> + '_ {
+        self.ranges
+            .iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(p, r)| (*p, r.as_slice()))
+    }
+
     /// Whether nothing is allowed.
     pub fn is_empty(&self) -> bool {
         self.ranges.values().all(Vec::is_empty)

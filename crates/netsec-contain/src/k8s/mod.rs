@@ -20,12 +20,13 @@ pub mod expose;
 mod manifest;
 mod reach;
 mod shadow;
+pub mod traffic;
 
 pub use audit::{audit, SENSITIVE_PORTS};
 pub use conn::ConnSet;
 pub use diff::{diff_connections, ConnectionChange};
 pub use manifest::{load_path, load_paths, load_str, Cluster, LoadWarning};
-pub use reach::{connections, Connection, Peer};
+pub use reach::{allowed, connections, Connection, Peer};
 pub use shadow::{dead_rules, DeadRule};
 
 use std::collections::BTreeMap;

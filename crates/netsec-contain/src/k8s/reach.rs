@@ -14,7 +14,7 @@ use super::manifest::Cluster;
 use super::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortRef, Workload};
 
 /// One side of a connection.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Peer {
     /// A workload, by id (`ns/name[Kind]`).
     Workload(String),
@@ -392,6 +392,36 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
     out.extend(ingress_controller_connections(cluster));
     out.sort_by_key(|c| c.to_string());
     out
+}
+
+/// What the policies allow from `src` to `dst`: workloads by id, external
+/// peers as IPv4 ranges (a single address is a range of one). Traffic
+/// between two external peers is not the cluster's to decide (everything);
+/// an unknown workload id or the ingress controller allows nothing.
+pub fn allowed(cluster: &Cluster, src: &Peer, dst: &Peer) -> ConnSet {
+    let workload = |p: &Peer| match p {
+        Peer::Workload(id) => cluster.workloads.get(id),
+        _ => None,
+    };
+    match (src, dst) {
+        (Peer::External(..), Peer::External(..)) => ConnSet::all(),
+        (Peer::External(a, b), Peer::Workload(_)) => match workload(dst) {
+            Some(d) => ingress(cluster, &Subject::External(*a, *b), d),
+            None => ConnSet::none(),
+        },
+        (Peer::Workload(_), Peer::External(a, b)) => match workload(src) {
+            Some(s) => egress(cluster, s, &Subject::External(*a, *b)),
+            None => ConnSet::none(),
+        },
+        (Peer::Workload(_), Peer::Workload(_)) => {
+            match (workload(src), workload(dst)) {
+                (Some(s), Some(d)) => egress(cluster, s, &Subject::Workload(d))
+                    .intersect(&ingress(cluster, &Subject::Workload(s), d)),
+                _ => ConnSet::none(),
+            }
+        }
+        _ => ConnSet::none(),
+    }
 }
 
 /// `{ingress-controller} => workload` lines: the ports Ingresses and Routes
