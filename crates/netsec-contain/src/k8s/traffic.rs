@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use netsec_model::{
-    EntityRole, EntityValue, Finding, FindingCategory, FlowRecord, FlowRef, Severity, Transport,
+    EntityRole, EntityValue, Finding, FindingCategory, FlowRecord, FlowRef, Severity, TcpState,
+    Transport,
 };
 use serde_json::{json, Value as Json};
 
@@ -450,6 +451,23 @@ pub fn violation_finding(cluster: &Cluster, v: &FlowVerdict) -> Option<Finding> 
     Some(f)
 }
 
+/// Whether a flow was a working connection: TCP with a completed handshake
+/// (or picked up mid-stream), other transports answered.
+pub fn connection_worked(flow: &FlowRecord) -> bool {
+    flow.to_client.packets > 0
+        && match flow.transport {
+            Transport::Tcp => matches!(
+                flow.tcp_state,
+                TcpState::Established
+                    | TcpState::MidStream
+                    | TcpState::Closing
+                    | TcpState::Closed
+                    | TcpState::Reset
+            ),
+            _ => true,
+        }
+}
+
 /// Distinct observed connections kept by a [`PolicySuggester`].
 pub const DEFAULT_SUGGEST_CAPACITY: usize = 100_000;
 
@@ -480,11 +498,11 @@ impl<'c> PolicySuggester<'c> {
         }
     }
 
-    /// Record one flow. Flows nothing answered (scans, attempts a firewall
-    /// dropped) are counted, not allowed: the suggestion covers the
-    /// connections that worked.
+    /// Record one flow. Flows that did not work (unanswered, a TCP SYN
+    /// refused or never completed, as a port scan leaves them) are counted,
+    /// not allowed: the suggestion covers the connections that worked.
     pub fn observe(&mut self, flow: &FlowRecord) {
-        if flow.to_client.packets == 0 {
+        if !connection_worked(flow) {
             self.unanswered += 1;
             return;
         }
@@ -514,7 +532,7 @@ impl<'c> PolicySuggester<'c> {
         self.dropped
     }
 
-    /// Flows skipped because nothing answered them.
+    /// Flows skipped because they did not work (see [`connection_worked`]).
     pub fn unanswered(&self) -> u64 {
         self.unanswered
     }
@@ -714,7 +732,7 @@ mod tests {
     use super::*;
     use crate::k8s::{connections, load_str};
     use netsec_model::{
-        AppProto, DirectionStats, Endpoint, FlowEndReason, FlowId, TcpState, TimeRange, Timestamp,
+        AppProto, DirectionStats, Endpoint, FlowEndReason, FlowId, TimeRange, Timestamp,
     };
 
     /// A shop: web (two pods of a ReplicaSet) calls api through its Service
@@ -934,6 +952,10 @@ spec:
         }
         assert_eq!((s.unresolved(), s.unanswered()), (1, 1));
         let yaml = to_yaml(&s.suggest());
+        // scripts/k8s-validate.sh validates this output against the Kubernetes schema.
+        if let Some(path) = std::env::var_os("NETSEC_K8S_SUGGEST_OUT") {
+            std::fs::write(path, &yaml).unwrap();
+        }
         // The workloads plus only the suggested policies.
         let again = cluster(&format!("{CLUSTER}{yaml}"));
         assert_eq!(again.policies.len(), 4, "{yaml}");
