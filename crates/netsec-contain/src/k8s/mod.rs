@@ -1,7 +1,13 @@
 //! Kubernetes network policies: load manifests, compute which workloads and
-//! external address ranges may talk to which (NetworkPolicy
-//! `networking.k8s.io/v1` semantics), and print the connection list in
-//! netpol-analyzer's format.
+//! external address ranges may talk to which, audit the policies, and set
+//! them against observed traffic.
+//!
+//! - [`load_path`] / [`load_paths`] / [`load_str`]: manifests into a [`Cluster`]
+//!   (bad documents become [`LoadWarning`]s).
+//! - [`connections`]: every allowed connection, printed in netpol-analyzer's
+//!   format; [`allowed`] for one pair; [`diff_connections`] between versions.
+//! - [`audit`]: findings; [`dead_rules`]: rules that never match or are shadowed.
+//! - [`traffic`]: flows against the policies, and least-privilege suggestions.
 //!
 //! Semantics implemented: default allow until a policy selects a pod for a
 //! direction; a connection needs both the source's egress and the
@@ -9,8 +15,9 @@
 //! and `matchExpressions` (In, NotIn, Exists, DoesNotExist); `ipBlock` with
 //! `except` (IPv4); numbered and named ports, `endPort` ranges; TCP, UDP and
 //! SCTP; AdminNetworkPolicy (by priority, Allow/Deny/Pass) before and
-//! BaselineAdminNetworkPolicy after the NetworkPolicies. Not yet:
-//! Ingress/Route exposure, (C)UDN and NAD networks, virtual machines.
+//! BaselineAdminNetworkPolicy after the NetworkPolicies; Ingress and Route
+//! exposure through Services. Not modelled: user-defined and secondary pod
+//! networks (UDN, CUDN, NetworkAttachmentDefinition), IPv6 ipBlocks.
 
 pub mod admin;
 mod audit;
