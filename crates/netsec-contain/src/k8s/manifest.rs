@@ -52,8 +52,26 @@ pub struct Cluster {
     pub services: Vec<super::expose::Service>,
     /// Ingresses and Routes.
     pub exposures: Vec<super::expose::Exposure>,
+    /// Namespaces with a primary UserDefinedNetwork.
+    pub udn_namespaces: Vec<String>,
+    /// Primary ClusterUserDefinedNetworks: name and namespace selector.
+    pub cudns: Vec<(String, Selector)>,
     /// Kinds seen that are not analysed (AdminNetworkPolicy, Ingress, …), with counts.
     pub unsupported_kinds: BTreeMap<String, usize>,
+}
+
+/// The namespace label OVN-Kubernetes requires before a primary
+/// user-defined network may serve the namespace.
+const PRIMARY_UDN_LABEL: &str = "k8s.ovn.org/primary-user-defined-network";
+
+/// Whether a (Cluster)UserDefinedNetwork spec has the Primary role.
+fn primary_role(spec: Option<&Value>) -> bool {
+    ["layer2", "layer3"].iter().any(|l| {
+        spec.and_then(|s| s.get(*l))
+            .and_then(|l| l.get("role"))
+            .and_then(Value::as_str)
+            == Some("Primary")
+    })
 }
 
 const WORKLOAD_KINDS: [&str; 8] = [
@@ -459,6 +477,7 @@ impl Cluster {
                     labels,
                     ports,
                     ips: Vec::new(),
+                    network: None,
                 };
                 // The first pod of an owner stands for all (netpol-analyzer
                 // keeps one representative); every pod's addresses are kept.
@@ -492,6 +511,7 @@ impl Cluster {
                     labels,
                     ports,
                     ips: Vec::new(),
+                    network: None,
                 };
                 self.workloads.insert(w.id(), w);
             }
@@ -503,6 +523,43 @@ impl Cluster {
                 match super::expose::parse_exposure(doc, &kind, namespace, name.clone()) {
                     Ok(e) => self.exposures.push(e),
                     Err(e) => warn(self, format!("{kind} {name}: {e}")),
+                }
+            }
+            // Secondary-role networks attach extra interfaces (like
+            // NetworkAttachmentDefinitions), which are not modelled.
+            "UserDefinedNetwork" => {
+                if primary_role(doc.get("spec")) {
+                    self.udn_namespaces.push(namespace);
+                } else {
+                    warn(
+                        self,
+                        format!("UserDefinedNetwork {name}: only the Primary role is analysed"),
+                    );
+                }
+            }
+            "ClusterUserDefinedNetwork" => {
+                let spec = doc.get("spec");
+                if !primary_role(spec.and_then(|s| s.get("network"))) {
+                    warn(
+                        self,
+                        format!(
+                            "ClusterUserDefinedNetwork {name}: only the Primary role is analysed"
+                        ),
+                    );
+                } else {
+                    match spec
+                        .and_then(|s| s.get("namespaceSelector"))
+                        .map(selector_of)
+                    {
+                        Some(Ok(sel)) => self.cudns.push((name, sel)),
+                        Some(Err(e)) => {
+                            warn(self, format!("ClusterUserDefinedNetwork {name}: {e}"))
+                        }
+                        None => warn(
+                            self,
+                            format!("ClusterUserDefinedNetwork {name}: no namespaceSelector"),
+                        ),
+                    }
                 }
             }
             "NetworkPolicy" => {
@@ -541,8 +598,10 @@ impl Cluster {
         }
     }
 
-    /// Referenced namespaces that were never declared get the implicit label.
-    fn finish(&mut self) {
+    /// Referenced namespaces that were never declared get the implicit
+    /// label; workloads get their primary network (and, on a UDN, their
+    /// `[udn]` id). Idempotent: run after every file and every merge.
+    pub(crate) fn finish(&mut self) {
         let referenced: Vec<String> = self
             .workloads
             .values()
@@ -551,6 +610,43 @@ impl Cluster {
         for ns in referenced {
             self.ensure_namespace(&ns);
         }
+        let networks = self.primary_networks();
+        let workloads = std::mem::take(&mut self.workloads);
+        for (_, mut w) in workloads {
+            w.network = networks.get(&w.namespace).cloned();
+            let id = w.id();
+            self.workloads.entry(id).or_insert(w);
+        }
+    }
+
+    /// Namespace → primary network. As OVN-Kubernetes (and netpol-analyzer)
+    /// require, only namespaces labelled
+    /// `k8s.ovn.org/primary-user-defined-network` take one, never `default`
+    /// or `openshift-*`; a namespace's own UDN wins over a cluster one.
+    fn primary_networks(&self) -> BTreeMap<String, super::PrimaryNetwork> {
+        let eligible = |ns: &str| {
+            ns != "default"
+                && !ns.starts_with("openshift-")
+                && self
+                    .namespaces
+                    .get(ns)
+                    .is_some_and(|n| n.labels.contains_key(PRIMARY_UDN_LABEL))
+        };
+        let mut out = BTreeMap::new();
+        for ns in self.udn_namespaces.iter().filter(|ns| eligible(ns)) {
+            out.insert(ns.clone(), super::PrimaryNetwork::Namespace);
+        }
+        for (name, sel) in &self.cudns {
+            for ns in self.namespaces.values() {
+                if sel.matches(&ns.labels) && eligible(&ns.name) && !out.contains_key(&ns.name) {
+                    out.insert(
+                        ns.name.clone(),
+                        super::PrimaryNetwork::Cluster(name.clone()),
+                    );
+                }
+            }
+        }
+        out
     }
 }
 
@@ -643,6 +739,9 @@ impl Cluster {
         for (k, n) in other.unsupported_kinds {
             *self.unsupported_kinds.entry(k).or_default() += n;
         }
+        self.udn_namespaces.extend(other.udn_namespaces);
+        self.cudns.extend(other.cudns);
+        self.finish();
     }
 }
 

@@ -16,8 +16,9 @@
 //! `except` (IPv4); numbered and named ports, `endPort` ranges; TCP, UDP and
 //! SCTP; AdminNetworkPolicy (by priority, Allow/Deny/Pass) before and
 //! BaselineAdminNetworkPolicy after the NetworkPolicies; Ingress and Route
-//! exposure through Services. Not modelled: user-defined and secondary pod
-//! networks (UDN, CUDN, NetworkAttachmentDefinition), IPv6 ipBlocks.
+//! exposure through Services; primary (Cluster)UserDefinedNetworks
+//! isolating their namespaces. Not modelled: secondary pod networks
+//! (NetworkAttachmentDefinition, MultiNetworkPolicy), IPv6 ipBlocks.
 
 pub mod admin;
 mod audit;
@@ -106,13 +107,32 @@ pub struct Workload {
     /// Pod addresses recorded in the manifests (`status.podIP(s)`), for
     /// matching observed traffic; empty for templates.
     pub ips: Vec<std::net::IpAddr>,
+    /// The primary user-defined network of the workload's namespace, if any
+    /// (set when loading finishes; `None`: the cluster pod network).
+    pub network: Option<PrimaryNetwork>,
 }
 
 impl Workload {
-    /// `namespace/name[Kind]`.
+    /// `namespace/name[Kind]`, or `namespace[udn]/name[Kind]` on a
+    /// namespace's primary UserDefinedNetwork (netpol-analyzer's form).
     pub fn id(&self) -> String {
-        format!("{}/{}[{}]", self.namespace, self.name, self.kind)
+        let udn = match &self.network {
+            Some(PrimaryNetwork::Namespace) => "[udn]",
+            _ => "",
+        };
+        format!("{}{udn}/{}[{}]", self.namespace, self.name, self.kind)
     }
+}
+
+/// An OVN-Kubernetes primary user-defined network. Pods on one are isolated
+/// from pods on any other network (and from the cluster pod network);
+/// external peers and the ingress controller still reach them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PrimaryNetwork {
+    /// A UserDefinedNetwork: its namespace alone.
+    Namespace,
+    /// A ClusterUserDefinedNetwork, by name: every namespace it selects.
+    Cluster(String),
 }
 
 /// A port in a policy rule.

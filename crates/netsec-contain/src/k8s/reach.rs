@@ -11,7 +11,7 @@ use super::expose::{
     ingress_controller_ports, INGRESS_CONTROLLER_NAME, INGRESS_CONTROLLER_NAMESPACE,
 };
 use super::manifest::Cluster;
-use super::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortRef, Workload};
+use super::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortRef, PrimaryNetwork, Workload};
 
 /// One side of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -340,13 +340,27 @@ pub(crate) fn external_atoms(cluster: &Cluster, ingress_side: bool) -> Vec<(u32,
         .collect()
 }
 
+/// Whether two workloads sit on different primary networks (a
+/// UserDefinedNetwork is its namespace's alone; a ClusterUserDefinedNetwork
+/// spans the namespaces it selects; the rest share the cluster pod network).
+fn isolated(a: &Workload, b: &Workload) -> bool {
+    match (&a.network, &b.network) {
+        (None, None) => false,
+        (Some(PrimaryNetwork::Namespace), Some(PrimaryNetwork::Namespace)) => {
+            a.namespace != b.namespace
+        }
+        (Some(PrimaryNetwork::Cluster(x)), Some(PrimaryNetwork::Cluster(y))) => x != y,
+        _ => true,
+    }
+}
+
 /// Every allowed connection of the cluster, sorted.
 pub fn connections(cluster: &Cluster) -> Vec<Connection> {
     let mut out = Vec::new();
     let workloads: Vec<&Workload> = cluster.workloads.values().collect();
     for src in &workloads {
         for dst in &workloads {
-            if src.id() == dst.id() {
+            if src.id() == dst.id() || isolated(src, dst) {
                 continue;
             }
             let c = egress(cluster, src, &Subject::Workload(dst)).intersect(&ingress(
@@ -441,6 +455,7 @@ fn ingress_controller_connections(cluster: &Cluster) -> Vec<Connection> {
         labels: Default::default(),
         ports: Vec::new(),
         ips: Vec::new(),
+        network: None,
     };
     let mut out = Vec::new();
     for (id, ports) in exposed {
