@@ -245,14 +245,17 @@ fn render(conns: &[Connection], format: ListFormat) -> String {
     match format {
         ListFormat::Text => {
             for c in conns {
-                out.push_str(&format!("{c}\n"));
+                match &c.network {
+                    None => out.push_str(&format!("{c}\n")),
+                    Some(n) => out.push_str(&format!("{c} [on {n}[NAD]]\n")),
+                }
             }
         }
         ListFormat::Json => {
             let v: Vec<serde_json::Value> = conns
                 .iter()
                 .map(|c| {
-                    serde_json::json!({"src": c.src.to_string(), "dst": c.dst.to_string(), "conn": c.conns.to_string()})
+                    serde_json::json!({"src": c.src.to_string(), "dst": c.dst.to_string(), "conn": c.conns.to_string(), "network": c.network})
                 })
                 .collect();
             out = serde_json::to_string_pretty(&v).unwrap_or_default();

@@ -63,7 +63,7 @@ fn run_cases(dir: &Path) -> (usize, Vec<(String, Vec<String>)>) {
 fn connection_lists_match_netpol_analyzer() {
     let dir = cases_dir();
     let (total, failures) = run_cases(&dir);
-    assert!(total >= 82, "only {total} cases in {}", dir.display());
+    assert!(total >= 90, "only {total} cases in {}", dir.display());
     if std::env::var_os("NETSEC_K8S_REPORT").is_some() {
         for (name, diff) in &failures {
             eprintln!("FAIL {name} ({} lines differ)", diff.len());

@@ -42,11 +42,10 @@ impl fmt::Display for ConnectionChange {
 /// The changes from `old` to `new`: removed and changed in the old list's
 /// order, then added in the new list's order.
 pub fn diff_connections(old: &[Connection], new: &[Connection]) -> Vec<ConnectionChange> {
-    let key = |c: &Connection| (c.src.to_string(), c.dst.to_string());
-    let new_index: BTreeMap<(String, String), &Connection> =
-        new.iter().map(|c| (key(c), c)).collect();
-    let old_index: BTreeMap<(String, String), &Connection> =
-        old.iter().map(|c| (key(c), c)).collect();
+    let key = |c: &Connection| (c.src.to_string(), c.dst.to_string(), c.network.clone());
+    type Key = (String, String, Option<String>);
+    let new_index: BTreeMap<Key, &Connection> = new.iter().map(|c| (key(c), c)).collect();
+    let old_index: BTreeMap<Key, &Connection> = old.iter().map(|c| (key(c), c)).collect();
     let mut out = Vec::new();
     for c in old {
         match new_index.get(&key(c)) {

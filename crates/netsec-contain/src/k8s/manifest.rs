@@ -52,6 +52,10 @@ pub struct Cluster {
     pub services: Vec<super::expose::Service>,
     /// Ingresses and Routes.
     pub exposures: Vec<super::expose::Exposure>,
+    /// NetworkAttachmentDefinitions: network name → namespaces defining it.
+    pub nads: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// MultiNetworkPolicies (secondary networks).
+    pub multi_policies: Vec<super::secondary::MultiNetworkPolicy>,
     /// Namespaces with a primary UserDefinedNetwork.
     pub udn_namespaces: Vec<String>,
     /// Primary ClusterUserDefinedNetworks: name and namespace selector.
@@ -88,7 +92,7 @@ const WORKLOAD_KINDS: [&str; 8] = [
 
 /// Kubernetes kinds with no bearing on reachability: counted, skipped
 /// without a warning. Any other kind not analysed is warned about.
-const INERT_KINDS: [&str; 22] = [
+const INERT_KINDS: [&str; 21] = [
     "ConfigMap",
     "Secret",
     "ServiceAccount",
@@ -110,7 +114,6 @@ const INERT_KINDS: [&str; 22] = [
     "PriorityClass",
     "Node",
     "Event",
-    "NetworkAttachmentDefinition",
 ];
 
 /// Refuse a map with a key the API does not define (a misspelt `ingres`
@@ -469,6 +472,10 @@ impl Cluster {
                     _ => None,
                 };
                 let (wname, wkind) = owner.unwrap_or((name.clone(), "Pod".into()));
+                let secondary = match self.attachments(doc.get("metadata"), file, index) {
+                    Some(a) => a,
+                    None => return,
+                };
                 let ips = pod_ips(doc);
                 let w = Workload {
                     namespace,
@@ -478,6 +485,7 @@ impl Cluster {
                     ports,
                     ips: Vec::new(),
                     network: None,
+                    secondary,
                 };
                 // The first pod of an owner stands for all (netpol-analyzer
                 // keeps one representative); every pod's addresses are kept.
@@ -504,6 +512,14 @@ impl Cluster {
                         .and_then(|m| m.get("labels")),
                 );
                 let ports = ports_of(template.and_then(|t| t.get("spec")));
+                let secondary = if k == "VirtualMachine" {
+                    super::secondary::vm_attachments(template.and_then(|t| t.get("spec")))
+                } else {
+                    match self.attachments(template.and_then(|t| t.get("metadata")), file, index) {
+                        Some(a) => a,
+                        None => return,
+                    }
+                };
                 let w = Workload {
                     namespace,
                     name,
@@ -512,6 +528,7 @@ impl Cluster {
                     ports,
                     ips: Vec::new(),
                     network: None,
+                    secondary,
                 };
                 self.workloads.insert(w.id(), w);
             }
@@ -562,6 +579,37 @@ impl Cluster {
                     }
                 }
             }
+            "NetworkAttachmentDefinition" => {
+                self.nads.entry(name).or_default().insert(namespace);
+            }
+            "MultiNetworkPolicy" => {
+                self.ensure_namespace(&namespace);
+                let policy_for = str_of(
+                    doc,
+                    &[
+                        "metadata",
+                        "annotations",
+                        super::secondary::POLICY_FOR_ANNOTATION,
+                    ],
+                );
+                match (policy_for, network_policy(doc, namespace, name.clone())) {
+                    (Some(nets), Ok(policy)) => {
+                        self.multi_policies
+                            .push(super::secondary::MultiNetworkPolicy {
+                                policy,
+                                networks: super::secondary::parse_policy_for(&nets),
+                            })
+                    }
+                    (None, _) => warn(
+                        self,
+                        format!(
+                            "MultiNetworkPolicy {name}: no {} annotation",
+                            super::secondary::POLICY_FOR_ANNOTATION
+                        ),
+                    ),
+                    (_, Err(e)) => warn(self, format!("MultiNetworkPolicy {name}: {e}")),
+                }
+            }
             "NetworkPolicy" => {
                 self.ensure_namespace(&namespace);
                 match network_policy(doc, namespace, name.clone()) {
@@ -594,6 +642,34 @@ impl Cluster {
                         format!("kind {other} is not analysed ({name}): skipped"),
                     );
                 }
+            }
+        }
+    }
+
+    /// A pod's or template's secondary-network attachments from its
+    /// metadata's annotation; `None` (with a warning) when it is malformed.
+    fn attachments(
+        &mut self,
+        metadata: Option<&Value>,
+        file: &str,
+        index: usize,
+    ) -> Option<Vec<super::secondary::Attachment>> {
+        let Some(text) = metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(super::secondary::NETWORKS_ANNOTATION))
+            .and_then(Value::as_str)
+        else {
+            return Some(Vec::new());
+        };
+        match super::secondary::parse_networks_annotation(text) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                self.warnings.push(LoadWarning {
+                    file: file.to_string(),
+                    document: index,
+                    message: e,
+                });
+                None
             }
         }
     }
@@ -739,6 +815,10 @@ impl Cluster {
         for (k, n) in other.unsupported_kinds {
             *self.unsupported_kinds.entry(k).or_default() += n;
         }
+        for (name, namespaces) in other.nads {
+            self.nads.entry(name).or_default().extend(namespaces);
+        }
+        self.multi_policies.extend(other.multi_policies);
         self.udn_namespaces.extend(other.udn_namespaces);
         self.cudns.extend(other.cudns);
         self.finish();

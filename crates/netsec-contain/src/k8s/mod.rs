@@ -17,8 +17,8 @@
 //! SCTP; AdminNetworkPolicy (by priority, Allow/Deny/Pass) before and
 //! BaselineAdminNetworkPolicy after the NetworkPolicies; Ingress and Route
 //! exposure through Services; primary (Cluster)UserDefinedNetworks
-//! isolating their namespaces. Not modelled: secondary pod networks
-//! (NetworkAttachmentDefinition, MultiNetworkPolicy), IPv6 ipBlocks.
+//! isolating their namespaces; Multus secondary networks with
+//! MultiNetworkPolicies ([`secondary`]). Not modelled: IPv6 ipBlocks.
 
 pub mod admin;
 mod audit;
@@ -27,6 +27,7 @@ mod diff;
 pub mod expose;
 mod manifest;
 mod reach;
+pub mod secondary;
 mod shadow;
 pub mod traffic;
 
@@ -110,6 +111,8 @@ pub struct Workload {
     /// The primary user-defined network of the workload's namespace, if any
     /// (set when loading finishes; `None`: the cluster pod network).
     pub network: Option<PrimaryNetwork>,
+    /// Secondary (Multus) networks the pods attach to.
+    pub secondary: Vec<secondary::Attachment>,
 }
 
 impl Workload {

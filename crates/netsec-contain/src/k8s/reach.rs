@@ -45,11 +45,27 @@ pub struct Connection {
     pub dst: Peer,
     /// What is allowed.
     pub conns: ConnSet,
+    /// The secondary (Multus) network it is allowed on; `None` for the
+    /// primary network (the pod network or a user-defined one).
+    pub network: Option<String>,
 }
 
 impl fmt::Display for Connection {
+    /// `src => dst : conns`. On a secondary network the `[udn]` mark of a
+    /// workload's primary network is left out, as netpol-analyzer prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} => {} : {}", self.src, self.dst, self.conns)
+        let (src, dst) = (self.src.to_string(), self.dst.to_string());
+        if self.network.is_some() {
+            write!(
+                f,
+                "{} => {} : {}",
+                src.replacen("[udn]/", "/", 1),
+                dst.replacen("[udn]/", "/", 1),
+                self.conns
+            )
+        } else {
+            write!(f, "{src} => {dst} : {}", self.conns)
+        }
     }
 }
 
@@ -373,6 +389,7 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
                     src: Peer::Workload(src.id()),
                     dst: Peer::Workload(dst.id()),
                     conns: c,
+                    network: None,
                 });
             }
         }
@@ -393,6 +410,7 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
                 src: Peer::External(a, b),
                 dst: Peer::Workload(w.id()),
                 conns: c,
+                network: None,
             });
         }
         for ((a, b), c) in to_ext.into_iter().filter(|(_, c)| !c.is_empty()) {
@@ -400,11 +418,13 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
                 src: Peer::Workload(w.id()),
                 dst: Peer::External(a, b),
                 conns: c,
+                network: None,
             });
         }
     }
     out.extend(ingress_controller_connections(cluster));
-    out.sort_by_key(|c| c.to_string());
+    out.extend(super::secondary::secondary_connections(cluster));
+    out.sort_by(|a, b| (a.to_string(), &a.network).cmp(&(b.to_string(), &b.network)));
     out
 }
 
@@ -456,6 +476,7 @@ fn ingress_controller_connections(cluster: &Cluster) -> Vec<Connection> {
         ports: Vec::new(),
         ips: Vec::new(),
         network: None,
+        secondary: Vec::new(),
     };
     let mut out = Vec::new();
     for (id, ports) in exposed {
@@ -474,6 +495,7 @@ fn ingress_controller_connections(cluster: &Cluster) -> Vec<Connection> {
                 src: Peer::IngressController,
                 dst: Peer::Workload(id),
                 conns: allowed,
+                network: None,
             });
         }
     }
