@@ -221,15 +221,7 @@ fn suggest(
 
 fn focus(conns: Vec<Connection>, workload: Option<&str>) -> Vec<Connection> {
     let Some(w) = workload else { return conns };
-    let hit = |peer: &netsec_contain::k8s::Peer| {
-        let s = peer.to_string();
-        let bare = s.split('[').next().unwrap_or("");
-        bare == w || bare.rsplit('/').next() == Some(w)
-    };
-    conns
-        .into_iter()
-        .filter(|c| hit(&c.src) || hit(&c.dst))
-        .collect()
+    conns.into_iter().filter(|c| c.involves(w)).collect()
 }
 
 fn csv_field(s: &str) -> String {

@@ -69,6 +69,24 @@ impl fmt::Display for Connection {
     }
 }
 
+impl Connection {
+    /// Whether one end is the workload `name` (`ns/name`, or a bare `name`;
+    /// a `[udn]` mark or `[Kind]` suffix need not be given).
+    pub fn involves(&self, name: &str) -> bool {
+        let name = name.replacen("[udn]/", "/", 1);
+        let name = name.as_str();
+        let hit = |p: &Peer| {
+            let Peer::Workload(id) = p else {
+                return false;
+            };
+            let id = id.replacen("[udn]/", "/", 1);
+            let bare = id.rsplit_once('[').map_or(id.as_str(), |(b, _)| b);
+            bare == name || id == name || bare.rsplit('/').next() == Some(name)
+        };
+        hit(&self.src) || hit(&self.dst)
+    }
+}
+
 /// What a rule's peer is compared with.
 pub(crate) enum Subject<'a> {
     Workload(&'a Workload),
@@ -359,7 +377,7 @@ pub(crate) fn external_atoms(cluster: &Cluster, ingress_side: bool) -> Vec<(u32,
 /// Whether two workloads sit on different primary networks (a
 /// UserDefinedNetwork is its namespace's alone; a ClusterUserDefinedNetwork
 /// spans the namespaces it selects; the rest share the cluster pod network).
-fn isolated(a: &Workload, b: &Workload) -> bool {
+pub(crate) fn isolated(a: &Workload, b: &Workload) -> bool {
     match (&a.network, &b.network) {
         (None, None) => false,
         (Some(PrimaryNetwork::Namespace), Some(PrimaryNetwork::Namespace)) => {
@@ -500,4 +518,44 @@ fn ingress_controller_connections(cluster: &Cluster) -> Vec<Connection> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::load_str;
+
+    #[test]
+    fn focus_names_match_with_or_without_namespace_kind_and_udn_mark() {
+        let mut c = Cluster::default();
+        load_str(
+            &mut c,
+            "kind: Namespace\nmetadata: {name: blue, labels: {k8s.ovn.org/primary-user-defined-network: ''}}\n---\nkind: UserDefinedNetwork\nmetadata: {name: net, namespace: blue}\nspec: {topology: Layer2, layer2: {role: Primary}}\n---\nkind: Pod\nmetadata: {name: web, namespace: blue}\nspec: {}\n---\nkind: Pod\nmetadata: {name: other, namespace: red}\nspec: {}\n",
+            "t.yaml",
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let conns = connections(&c);
+        let web: Vec<String> = conns
+            .iter()
+            .filter(|x| x.involves("blue/web"))
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            web,
+            vec![
+                "0.0.0.0-255.255.255.255[External] => blue[udn]/web[Pod] : All Connections",
+                "blue[udn]/web[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections",
+            ],
+            "the UDN isolates web from red/other"
+        );
+        assert_eq!(conns.iter().filter(|x| x.involves("web")).count(), 2);
+        assert_eq!(
+            conns
+                .iter()
+                .filter(|x| x.involves("blue[udn]/web[Pod]"))
+                .count(),
+            2
+        );
+        assert_eq!(conns.iter().filter(|x| x.involves("blue")).count(), 0);
+    }
 }

@@ -12,7 +12,7 @@ use super::admin::{AdminPolicy, AdminRule};
 use super::conn::ConnSet;
 use super::manifest::Cluster;
 use super::reach::{
-    admin_peer_matches, external_atoms, ns_labels, peer_matches, rule_conns, Subject,
+    admin_peer_matches, external_atoms, isolated, ns_labels, peer_matches, rule_conns, Subject,
 };
 use super::{NetworkPolicy, PolicyRule, Workload};
 
@@ -47,8 +47,10 @@ fn subjects<'c>(cluster: &'c Cluster, ingress_side: bool) -> Vec<Subject<'c>> {
         .collect()
 }
 
+/// Whether `s` is `w` itself, or a workload on a primary network `w`
+/// cannot reach (no rule can matter between them).
 fn same_workload(s: &Subject<'_>, w: &Workload) -> bool {
-    matches!(s, Subject::Workload(x) if x.id() == w.id())
+    matches!(s, Subject::Workload(x) if x.id() == w.id() || isolated(x, w))
 }
 
 /// What rule `r` of `p` grants `owner` with `peer` (ingress: from peer to
