@@ -27,7 +27,7 @@ enum Command {
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
-    Scan(commands::scan::ScanArgs),
+    Scan(Box<commands::scan::ScanArgs>),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +36,6 @@ fn main() -> ExitCode {
         // One arm per subcommand; each returns an ExitCode.
         Command::Analyze(args) => commands::analyze::run(args),
         Command::K8s(args) => commands::k8s::run(args),
-        Command::Scan(args) => commands::scan::run(args),
+        Command::Scan(args) => commands::scan::run(*args),
     }
 }

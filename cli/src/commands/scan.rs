@@ -1,66 +1,132 @@
-//! `netsec scan`: TCP connect scan with service detection.
+//! `netsec scan`: parse the options, run netsec-scan, print. The scanning,
+//! matching, output formats and history all live in the netsec-scan crate.
+//!
+//! Exit codes: 0 done (and, with `--diff-last` or `scan diff`, nothing
+//! changed); 1 the diff found changes; 2 bad arguments or a failure;
+//! 130 interrupted (partial results printed and saved).
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
-use netsec_scan::targets::{expand_targets, parse_ports, top_ports};
-use netsec_scan::{exposure_findings, scan, ScanConfig};
+use clap::{ArgAction, Args, Subcommand, ValueEnum};
+use netsec_scan::history::{Change, History};
+use netsec_scan::service::probes::ProbeTable;
+use netsec_scan::targets::{
+    expand_targets, parse_ports, read_target_list, top_ports, top_udp_ports,
+};
+use netsec_scan::timing::Timing;
+use netsec_scan::{exposure_findings, scan, PortState, Protocol, ScanConfig, ScanReport};
 
-/// Scan hosts you are allowed to scan; `scan history` and `scan diff` read
-/// the saved scans.
+/// Scan hosts you are allowed to scan (nmap-style options); `scan history`
+/// and `scan diff` read the saved scans.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ScanArgs {
     #[command(subcommand)]
     action: Option<HistoryAction>,
-    /// Scan history database (default: $XDG_DATA_HOME/netsec/scans.db).
+    /// Scan history database (default: $XDG_DATA_HOME/netsec/scans.db or ~/.local/share/netsec/scans.db).
     #[arg(long, global = true, value_name = "FILE")]
     db: Option<PathBuf>,
-    /// Do not save this scan in the history.
-    #[arg(long)]
-    no_save: bool,
     /// Targets: addresses, CIDR blocks, ranges (10.0.0.1-50), hostnames, IPv6.
     #[arg(value_name = "TARGET")]
     targets: Vec<String>,
-    /// Read more targets from a file (one or more per line; `#` comments).
-    #[arg(long = "input-list", short = 'L', value_name = "FILE")]
+    /// Read targets from a file (`-iL`; whitespace or comma separated, `#` comments).
+    #[arg(
+        long = "input-list",
+        visible_alias = "iL",
+        short = 'i',
+        value_name = "FILE"
+    )]
     input_list: Option<PathBuf>,
-    /// Leave these targets out (same syntax, comma-separated).
+    /// Leave these targets out (comma-separated, any target form).
     #[arg(long, value_delimiter = ',')]
     exclude: Vec<String>,
-    /// Ports: `22,80,8000-8100`, `-` for all.
+    /// Leave out the targets listed in this file.
+    #[arg(long, value_name = "FILE")]
+    exclude_file: Option<PathBuf>,
+    /// Ports: `22,80,8000-8100`, `-` for all; `T:` and `U:` prefixes pick the protocol (`T:22,U:53,161`).
     #[arg(short = 'p', long)]
     ports: Option<String>,
-    /// The N most common TCP ports (default 1000 when -p is not given).
+    /// The N most common ports (default 1000 TCP; with -sU also UDP).
     #[arg(long, value_name = "N")]
     top_ports: Option<usize>,
-    /// Sockets in flight at once.
-    #[arg(long, default_value_t = 512)]
-    concurrency: usize,
-    /// Connect timeout, milliseconds.
-    #[arg(long, default_value_t = 1000)]
-    timeout_ms: u64,
-    /// Retries for ports that do not answer.
-    #[arg(long, default_value_t = 1)]
-    max_retries: u32,
+    /// Fast: the 100 most common ports.
+    #[arg(short = 'F')]
+    fast: bool,
+    /// Scan types, nmap-style: -sT connect (default), -sS SYN (needs raw sockets; runs a connect scan), -sU UDP, -sV versions (default on), -sn discovery only.
+    #[arg(short = 's', value_name = "TYPE", action = ArgAction::Append)]
+    scan_types: Vec<String>,
+    /// Host discovery: -Pn treats every target as up.
+    #[arg(short = 'P', value_name = "n")]
+    ping: Option<String>,
+    /// Timing profile 0 (paranoid) … 5 (insane), like nmap's -T.
+    #[arg(short = 'T', value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
+    timing: Option<u8>,
+    /// Most probes per second.
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// Retries for probes that got no answer.
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u32>,
+    /// Probes in flight at once.
+    #[arg(long, value_name = "N")]
+    parallelism: Option<usize>,
+    /// First timeout before any round trip is measured, milliseconds.
+    #[arg(long, value_name = "MS")]
+    initial_rtt_timeout: Option<u64>,
+    /// Floor of the adaptive timeout, milliseconds.
+    #[arg(long, value_name = "MS")]
+    min_rtt_timeout: Option<u64>,
+    /// Ceiling of the adaptive timeout, milliseconds.
+    #[arg(long, value_name = "MS")]
+    max_rtt_timeout: Option<u64>,
+    /// Least time between probes, milliseconds.
+    #[arg(long, value_name = "MS")]
+    scan_delay: Option<u64>,
+    /// Probe ports in order instead of shuffled (nmap's -r).
+    #[arg(short = 'r', long = "no-randomize")]
+    no_randomize: bool,
+    /// Source port for probes.
+    #[arg(short = 'g', long = "source-port", value_name = "PORT")]
+    source_port: Option<u16>,
     /// Skip service detection.
     #[arg(long)]
     no_service: bool,
+    /// Probes rarer than this are not sent (1–9, default 7).
+    #[arg(long, value_name = "N")]
+    version_intensity: Option<u8>,
+    /// Extra probe/match rules in nmap-service-probes format (e.g. /usr/share/nmap/nmap-service-probes).
+    #[arg(long, value_name = "FILE")]
+    service_probes: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     format: ScanFormat,
-    /// Also write nmap XML to this file (like nmap's -oX).
-    #[arg(long = "xml-out", value_name = "FILE")]
+    /// Also write nmap XML to this file (nmap's -oX).
+    #[arg(long = "xml-out", visible_alias = "oX", value_name = "FILE")]
     xml_out: Option<PathBuf>,
+    /// Do not save this scan in the history.
+    #[arg(long)]
+    no_save: bool,
+    /// After the scan, show what changed since the previous scan of the same targets (exit 1 on change).
+    #[arg(long)]
+    diff_last: bool,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
 }
 
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Subcommand)]
 enum HistoryAction {
     /// List saved scans.
-    History,
-    /// What changed between two saved scans (exit 1 when anything did).
+    History {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two saved scans (exit 0 none, 1 changes, 2 error).
     Diff {
         /// Older scan id.
         a: Option<i64>,
@@ -75,64 +141,6 @@ enum HistoryAction {
     },
 }
 
-fn history_command(action: HistoryAction, db: &std::path::Path) -> ExitCode {
-    let history = match netsec_scan::history::History::open(db) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("netsec: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match action {
-        HistoryAction::History => match history.list() {
-            Ok(scans) => {
-                println!("{:>5}  {:<28} {:>5}  TARGETS", "ID", "STARTED", "OPEN");
-                for s in scans {
-                    println!(
-                        "{:>5}  {:<28} {:>5}  {}",
-                        s.id, s.started, s.open_ports, s.targets
-                    );
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("netsec: {e}");
-                ExitCode::from(2)
-            }
-        },
-        HistoryAction::Diff { a, b, last, json } => {
-            let ids = match (a, b, last) {
-                (Some(a), Some(b), _) => Ok((a, b)),
-                (None, None, true) => history.last_two(),
-                _ => {
-                    eprintln!("netsec: give two scan ids, or --last");
-                    return ExitCode::from(2);
-                }
-            };
-            let changes = ids.and_then(|(a, b)| history.diff(a, b));
-            match changes {
-                Ok(changes) => {
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&changes).unwrap_or_default()
-                        );
-                    } else {
-                        for c in &changes {
-                            println!("{c}");
-                        }
-                    }
-                    ExitCode::from(u8::from(!changes.is_empty()))
-                }
-                Err(e) => {
-                    eprintln!("netsec: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ScanFormat {
     Table,
@@ -140,6 +148,185 @@ enum ScanFormat {
     Csv,
     /// nmap's XML format.
     Xml,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("netsec scan: {msg}");
+    ExitCode::from(2)
+}
+
+fn print_changes(changes: &[Change], json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(changes).unwrap_or_default()
+        );
+    } else if changes.is_empty() {
+        println!("no changes");
+    } else {
+        for c in changes {
+            println!("{c}");
+        }
+    }
+    ExitCode::from(u8::from(!changes.is_empty()))
+}
+
+fn history_command(action: HistoryAction, db: &Path) -> ExitCode {
+    let history = match History::open(db) {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
+    match action {
+        HistoryAction::History { json } => match history.list() {
+            Ok(scans) if json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&scans).unwrap_or_default()
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(scans) => {
+                println!("{:>5}  {:<22} {:>5}  TARGETS", "ID", "STARTED", "OPEN");
+                for s in scans {
+                    println!(
+                        "{:>5}  {:<22} {:>5}  {}",
+                        s.id, s.started, s.open_ports, s.targets
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        HistoryAction::Diff { a, b, last, json } => {
+            let ids = match (a, b, last) {
+                (Some(a), Some(b), false) => Ok((a, b)),
+                (None, None, true) => history.last_two(),
+                _ => return fail("give two scan ids, or --last"),
+            };
+            match ids.and_then(|(a, b)| history.diff(a, b)) {
+                Ok(changes) => print_changes(&changes, json),
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+/// Split `T:22,80,U:53,161` into TCP and UDP specs (no prefix: TCP).
+fn split_protocols(spec: &str) -> (String, String) {
+    let (mut tcp, mut udp) = (Vec::new(), Vec::new());
+    let mut udp_mode = false;
+    for part in spec.split(',') {
+        let part = if let Some(p) = part.strip_prefix("U:") {
+            udp_mode = true;
+            p
+        } else if let Some(p) = part.strip_prefix("T:") {
+            udp_mode = false;
+            p
+        } else {
+            part
+        };
+        if udp_mode { &mut udp } else { &mut tcp }.push(part.to_string());
+    }
+    (tcp.join(","), udp.join(","))
+}
+
+fn timing_from(args: &ScanArgs) -> Timing {
+    let mut t = Timing::profile(args.timing.unwrap_or(3));
+    let ms = Duration::from_millis;
+    if let Some(v) = args.max_retries {
+        t.max_retries = v;
+    }
+    if let Some(v) = args.parallelism {
+        t.parallelism = v.max(1);
+    }
+    if let Some(v) = args.initial_rtt_timeout {
+        t.initial_rtt_timeout = ms(v.max(1));
+    }
+    if let Some(v) = args.min_rtt_timeout {
+        t.min_rtt_timeout = ms(v.max(1));
+    }
+    if let Some(v) = args.max_rtt_timeout {
+        t.max_rtt_timeout = ms(v.max(1));
+    }
+    if let Some(v) = args.scan_delay {
+        t.scan_delay = ms(v);
+    }
+    t
+}
+
+fn print_table(report: &ScanReport, findings: &[netsec_model::Finding]) {
+    for h in &report.hosts {
+        if !h.up {
+            continue;
+        }
+        let rtt = h
+            .srtt_us
+            .map(|us| format!(", {:.2} ms", us as f64 / 1000.0))
+            .unwrap_or_default();
+        println!("\nnetsec scan report for {} (up: {}{rtt})", h.ip, h.reason);
+        let listed: Vec<_> = report.results.iter().filter(|r| r.ip == h.ip).collect();
+        for (proto, counts) in [(Protocol::Tcp, &h.tcp), (Protocol::Udp, &h.udp)] {
+            for state in [
+                PortState::Closed,
+                PortState::Filtered,
+                PortState::OpenFiltered,
+            ] {
+                let shown = listed
+                    .iter()
+                    .filter(|r| r.protocol == proto && r.state == state)
+                    .count() as u64;
+                let hidden = counts.get(state).saturating_sub(shown);
+                if hidden > 0 {
+                    println!("Not shown: {hidden} {state} {proto} ports");
+                }
+            }
+        }
+        if listed.is_empty() {
+            continue;
+        }
+        println!("{:<11} {:<14} {:<16} VERSION", "PORT", "STATE", "SERVICE");
+        for r in listed {
+            let (svc, ver) = match &r.service {
+                Some(s) if s.method == "table" => (format!("{}?", s.name), String::new()),
+                Some(s) => (s.display_name(), s.version_line()),
+                None => (String::new(), String::new()),
+            };
+            println!(
+                "{:<11} {:<14} {:<16} {}",
+                format!("{}/{}", r.port, r.protocol),
+                r.state.as_str(),
+                svc,
+                ver
+            );
+            if let Some(s) = &r.service {
+                if let Some(t) = &s.http_title {
+                    println!("|_http-title: {t}");
+                }
+                if let Some(t) = &s.tls {
+                    println!(
+                        "|_ssl-cert: {} (issuer {}), {}, {}, valid until Unix time {}",
+                        t.subject, t.issuer, t.key, t.signature_algorithm, t.not_after
+                    );
+                }
+            }
+        }
+    }
+    let up = report.hosts.iter().filter(|h| h.up).count();
+    println!(
+        "\n{} hosts ({up} up), {} TCP and {} UDP ports each; scanned in {:.2} s{}",
+        report.hosts_scanned,
+        report.ports_scanned,
+        report.udp_ports_scanned,
+        report.elapsed_s,
+        if report.complete {
+            ""
+        } else {
+            " (interrupted: partial results)"
+        }
+    );
+    for f in findings {
+        println!("[{}] {}", f.severity, f.evidence.summary);
+    }
 }
 
 /// Run `netsec scan`.
@@ -153,68 +340,178 @@ pub fn run(args: ScanArgs) -> ExitCode {
     }
     let mut tokens = args.targets.clone();
     if let Some(file) = &args.input_list {
-        match std::fs::read_to_string(file) {
-            Ok(text) => tokens.extend(
-                text.lines()
-                    .map(|l| l.split('#').next().unwrap_or("").trim())
-                    .flat_map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>()),
-            ),
-            Err(e) => {
-                eprintln!("netsec: {}: {e}", file.display());
-                return ExitCode::from(2);
-            }
+        match read_target_list(file) {
+            Ok(t) => tokens.extend(t),
+            Err(e) => return fail(e),
+        }
+    }
+    let mut exclude = args.exclude.clone();
+    if let Some(file) = &args.exclude_file {
+        match read_target_list(file) {
+            Ok(t) => exclude.extend(t),
+            Err(e) => return fail(e),
         }
     }
     if tokens.is_empty() {
-        eprintln!("netsec: no targets");
-        return ExitCode::from(2);
+        return fail("no targets (give addresses, ranges, CIDR blocks, hostnames or -iL FILE)");
     }
-    let targets = match expand_targets(&tokens, &args.exclude) {
+    let targets = match expand_targets(&tokens, &exclude) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("netsec: {e}");
-            return ExitCode::from(2);
+        Err(e) => return fail(e),
+    };
+    let mut notes = Vec::new();
+    let types: String = args.scan_types.concat();
+    for t in types.chars() {
+        if !"TSUVn".contains(t) {
+            return fail(format!("unknown scan type -s{t} (T, S, U, V, n)"));
         }
-    };
-    let ports = match (&args.ports, args.top_ports) {
-        (Some(spec), _) => match parse_ports(spec) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("netsec: {e}");
-                return ExitCode::from(2);
+    }
+    if types.contains('S') {
+        notes.push(
+            "-sS: SYN scanning with raw packets is not implemented yet; running a TCP connect scan (same port states, one full handshake per open port)".to_string(),
+        );
+    }
+    let udp_wanted = types.contains('U');
+    let tcp_wanted = !udp_wanted || types.contains('S') || types.contains('T');
+    let discovery_only = types.contains('n');
+    let top = if args.fast { Some(100) } else { args.top_ports };
+    let (mut tcp_ports, mut udp_ports) = (Vec::new(), Vec::new());
+    match &args.ports {
+        Some(spec) => {
+            let (t, u) = split_protocols(spec);
+            for (text, out) in [(t, &mut tcp_ports), (u, &mut udp_ports)] {
+                if text.is_empty() {
+                    continue;
+                }
+                match parse_ports(&text) {
+                    Ok(p) => *out = p,
+                    Err(e) => return fail(e),
+                }
             }
-        },
-        (None, n) => top_ports(n.unwrap_or(1000)),
-    };
+            // `-sU -p 53,161` means UDP ports, as in nmap.
+            if udp_wanted && !tcp_wanted && udp_ports.is_empty() {
+                udp_ports = std::mem::take(&mut tcp_ports);
+            }
+            if !tcp_wanted {
+                tcp_ports.clear();
+            }
+            if !udp_wanted {
+                udp_ports.clear();
+            }
+        }
+        None => {
+            if tcp_wanted {
+                tcp_ports = top_ports(top.unwrap_or(1000));
+            }
+            if udp_wanted {
+                // nmap's default is 1000 UDP ports; without ICMP feedback on
+                // silent ports that is slow, so the default here is 100.
+                udp_ports = top_udp_ports(top.unwrap_or(100));
+            }
+        }
+    }
+    if discovery_only {
+        tcp_ports.clear();
+        udp_ports.clear();
+    }
+    let mut table = ProbeTable::bundled();
+    if let Some(file) = &args.service_probes {
+        let text = match std::fs::read(file) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => return fail(format!("{}: {e}", file.display())),
+        };
+        match ProbeTable::parse(&text, &file.display().to_string()) {
+            Ok(extra) => {
+                let (rules, skipped) = (extra.rules, extra.skipped.len());
+                eprintln!(
+                    "netsec scan: {}: {} probes, {rules} rules loaded, {skipped} lines skipped (patterns the regex crate cannot run: backreferences, look-around)",
+                    file.display(),
+                    extra.probes.len()
+                );
+                table.merge(extra);
+            }
+            Err(e) => return fail(e),
+        }
+    }
     let config = ScanConfig {
-        concurrency: args.concurrency.max(1),
-        connect_timeout: Duration::from_millis(args.timeout_ms.max(1)),
-        max_retries: args.max_retries,
+        timing: timing_from(&args),
+        rate: args.rate.unwrap_or(0.0),
+        randomize: !args.no_randomize,
+        source_port: args.source_port,
+        skip_discovery: args.ping.as_deref() == Some("n"),
         service_detection: !args.no_service,
+        detect: netsec_scan::service::DetectConfig {
+            intensity: args.version_intensity.unwrap_or(7),
+            ..Default::default()
+        },
+        probes: Arc::new(table),
         ..ScanConfig::default()
     };
+    if let Some(p) = &args.ping {
+        if p != "n" {
+            return fail(format!("unknown discovery option -P{p} (only -Pn)"));
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("netsec: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    let report = runtime.block_on(scan(&targets, &ports, &config));
+    let progress = config.progress.clone();
+    let show_bar = !args.no_progress && std::io::stderr().is_terminal();
+    let mut report = runtime.block_on(async {
+        let stopper = progress.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nnetsec scan: interrupted; finishing probes in flight, then printing and saving partial results");
+                stopper.cancel();
+            }
+        });
+        let bar = if show_bar {
+            let bar = indicatif::ProgressBar::new(0);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} probes, {per_sec}, eta {eta}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            Some(bar)
+        } else {
+            None
+        };
+        let ticker = bar.clone().map(|bar| {
+            let progress = progress.clone();
+            tokio::spawn(async move {
+                loop {
+                    bar.set_length(progress.total());
+                    bar.set_position(progress.done());
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
+        let report = scan(&targets, &tcp_ports, &udp_ports, &config).await;
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        report
+    });
+    report.notes.splice(0..0, notes);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let findings = exposure_findings(
-        &report,
-        netsec_model::Timestamp::from_secs_nanos(now.as_secs() as i64, now.subsec_nanos()),
-    );
+    let now_ts = netsec_model::Timestamp::from_secs_nanos(now.as_secs() as i64, 0);
+    let findings = exposure_findings(&report, now_ts);
+    let mut saved_id = None;
     if !args.no_save {
-        let started = netsec_model::Timestamp::from_secs_nanos(now.as_secs() as i64, 0).to_string();
-        let saved = netsec_scan::history::History::open(&db)
-            .and_then(|mut h| h.save(&started, &tokens.join(" "), &report));
+        let saved = History::open(&db)
+            .and_then(|mut h| h.save(&now_ts.to_string(), &tokens.join(" "), &report));
         match saved {
-            Ok(id) => eprintln!("netsec: saved as scan {id} in {}", db.display()),
-            Err(e) => eprintln!("netsec: warning: {e}"),
+            Ok(id) => {
+                eprintln!("netsec scan: saved as scan {id} in {}", db.display());
+                saved_id = Some(id);
+            }
+            Err(e) => eprintln!("netsec scan: warning: not saved: {e}"),
         }
     }
     let command_line = format!(
@@ -222,71 +519,44 @@ pub fn run(args: ScanArgs) -> ExitCode {
         std::env::args().skip(2).collect::<Vec<_>>().join(" ")
     );
     if let Some(path) = &args.xml_out {
-        let xml = netsec_scan::output::nmap_xml(&report, now.as_secs(), &command_line);
-        if let Err(e) = std::fs::write(path, xml) {
-            eprintln!("netsec: {}: {e}", path.display());
-            return ExitCode::from(2);
+        if let Err(e) = std::fs::write(path, netsec_scan::output::nmap_xml(&report, &command_line))
+        {
+            return fail(format!("{}: {e}", path.display()));
         }
     }
+    for n in &report.notes {
+        eprintln!("netsec scan: note: {n}");
+    }
     match args.format {
-        ScanFormat::Xml => print!(
-            "{}",
-            netsec_scan::output::nmap_xml(&report, now.as_secs(), &command_line)
-        ),
+        ScanFormat::Xml => print!("{}", netsec_scan::output::nmap_xml(&report, &command_line)),
         ScanFormat::Csv => print!("{}", netsec_scan::output::csv(&report)),
         ScanFormat::Json => {
             let doc = serde_json::json!({ "report": report, "findings": findings });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        ScanFormat::Table => {
-            // Like nmap, list open ports and count the rest.
-            let closed = report
-                .results
-                .iter()
-                .filter(|r| r.state != netsec_scan::PortState::Open)
-                .count();
-            let mut host = None;
-            for r in report
-                .results
-                .iter()
-                .filter(|r| r.state == netsec_scan::PortState::Open)
-            {
-                if host != Some(r.ip) {
-                    println!("\nnetsec scan report for {}", r.ip);
-                    println!("{:<10} {:<8} {:<12} VERSION", "PORT", "STATE", "SERVICE");
-                    host = Some(r.ip);
-                }
-                let (svc, ver) = match &r.service {
-                    Some(s) => (
-                        s.name.clone(),
-                        [s.product.clone(), s.version.clone(), s.info.clone()]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    ),
-                    None => ("unknown".into(), String::new()),
-                };
-                println!(
-                    "{:<10} {:<8} {:<12} {}",
-                    format!("{}/tcp", r.port),
-                    r.state,
-                    svc,
-                    ver
-                );
+        ScanFormat::Table => print_table(&report, &findings),
+    }
+    let mut code = if report.complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(130)
+    };
+    if args.diff_last {
+        let Some(id) = saved_id else {
+            return fail("--diff-last needs the scan saved (drop --no-save)");
+        };
+        let diff = History::open(&db).and_then(|h| {
+            let prev = h.previous(id)?;
+            Ok((prev, h.diff(prev, id)?))
+        });
+        match diff {
+            Ok((prev, changes)) => {
+                eprintln!("netsec scan: changes since scan {prev}:");
+                let json = args.format == ScanFormat::Json;
+                code = print_changes(&changes, json);
             }
-            println!(
-                "\n{} hosts, {} ports each; not shown: {} closed, {} filtered; scanned in {:.2} s",
-                report.hosts_scanned,
-                report.ports_scanned,
-                closed,
-                report.filtered,
-                report.elapsed_s
-            );
-            for f in &findings {
-                println!("[{}] {}", f.severity, f.title);
-            }
+            Err(e) => return fail(e),
         }
     }
-    ExitCode::SUCCESS
+    code
 }

@@ -1,17 +1,23 @@
 //! Active scanning for netsec: nmap-style target and port specifications,
-//! a TCP connect scan on tokio (no privileges needed), service
-//! identification from banners and protocol probes, nmap-like output, and
-//! findings for risky exposures.
+//! host discovery, a TCP connect scan and a UDP scan on tokio (no
+//! privileges needed) with timing profiles, adaptive timeouts and a rate
+//! limit, service and version detection from a probe/match table in nmap's
+//! file format (TLS certificates included), nmap XML / JSON / CSV output,
+//! findings for risky exposures, and a SQLite history with diffs.
 //!
 //! Point it only at hosts you are allowed to scan; it refuses nothing by
 //! itself.
 //!
 //! # Example
 //!
-//! Scan a listener this example opens on loopback:
+//! Parse targets and ports, then scan a listener this example opens on
+//! loopback:
 //!
 //! ```
-//! use netsec_scan::{scan, ScanConfig, PortState};
+//! use netsec_scan::{scan, targets, PortState, ScanConfig};
+//!
+//! let hosts = targets::expand_targets(&["127.0.0.1".into()], &[]).unwrap();
+//! assert_eq!(targets::parse_ports("22,80,8000-8002").unwrap().len(), 5);
 //!
 //! let rt = tokio::runtime::Runtime::new().unwrap();
 //! rt.block_on(async {
@@ -20,106 +26,56 @@
 //!     tokio::spawn(async move {
 //!         use tokio::io::AsyncWriteExt;
 //!         while let Ok((mut s, _)) = listener.accept().await {
-//!             let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n").await;
+//!             let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n").await;
 //!         }
 //!     });
-//!     let targets = netsec_scan::targets::expand_target("127.0.0.1").unwrap();
-//!     let report = scan(&targets, &[port], &ScanConfig::default()).await;
+//!     let config = ScanConfig { skip_discovery: true, ..ScanConfig::default() };
+//!     let report = scan(&hosts, &[port], &[], &config).await;
 //!     let r = &report.results[0];
 //!     assert_eq!(r.state, PortState::Open);
-//!     assert_eq!(r.service.as_ref().unwrap().name, "ssh");
+//!     let service = r.service.as_ref().unwrap();
+//!     assert_eq!((service.name.as_str(), service.product.as_deref()), ("ssh", Some("OpenSSH")));
 //! });
 //! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod findings;
 pub mod history;
 pub mod output;
 mod scan;
 pub mod service;
 pub mod targets;
+mod tcp;
+pub mod timing;
+mod udp;
 
-pub use scan::{scan, PortResult, PortState, ScanConfig, ScanReport};
+pub use findings::exposure_findings;
 
-use netsec_model::{
-    EntityRole, EntityValue, Finding, FindingCategory, Severity, TimeRange, Timestamp,
-};
-
-/// Findings for exposures a defender should know about: cleartext logins
-/// (Telnet, FTP), databases reachable at all (and Redis without
-/// authentication), remote desktop.
-pub fn exposure_findings(report: &ScanReport, at: Timestamp) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for r in report.results.iter().filter(|r| r.state == PortState::Open) {
-        let svc = r.service.as_ref();
-        let name = svc.map(|s| s.name.as_str()).unwrap_or("");
-        let (kind, title, severity, confidence, mitre): (&str, String, Severity, f64, &[&str]) =
-            match (name, r.port) {
-                ("telnet", _) | (_, 23) => (
-                    "telnet_exposed",
-                    format!("Telnet open on {}:{}", r.ip, r.port),
-                    Severity::High,
-                    if name == "telnet" { 1.0 } else { 0.6 },
-                    &["T1021", "T1040"],
-                ),
-                ("ftp", _) => (
-                    "ftp_exposed",
-                    format!("FTP (cleartext credentials) on {}:{}", r.ip, r.port),
-                    Severity::Medium,
-                    0.9,
-                    &["T1040"],
-                ),
-                ("redis", _)
-                    if svc.and_then(|s| s.info.as_deref())
-                        == Some("no authentication required") =>
-                {
-                    (
-                        "redis_no_auth",
-                        format!("Redis without authentication on {}:{}", r.ip, r.port),
-                        Severity::Critical,
-                        1.0,
-                        &["T1190", "T1210"],
-                    )
-                }
-                ("mysql" | "postgresql", _) => (
-                    "database_exposed",
-                    format!("{name} reachable on {}:{}", r.ip, r.port),
-                    Severity::Medium,
-                    0.9,
-                    &["T1190"],
-                ),
-                (_, 3389) => (
-                    "rdp_exposed",
-                    format!("RDP port open on {}:{}", r.ip, r.port),
-                    Severity::Medium,
-                    0.6,
-                    &["T1021.001"],
-                ),
-                _ => continue,
-            };
-        let mut f = Finding::new(
-            kind,
-            title.clone(),
-            FindingCategory::Exposure,
-            severity,
-            confidence,
-            TimeRange::at(at),
-            "netsec-scan",
-        )
-        .with_mitre(mitre.iter().copied())
-        .with_entity(
-            EntityRole::Target,
-            EntityValue::Service {
-                endpoint: netsec_model::Endpoint::new(r.ip, r.port),
-                transport: "tcp".into(),
-            },
-        )
-        .with_summary(format!("{title}: TCP connect accepted ({})", r.reason));
-        if let Some(s) = svc {
-            f = f.with_fact("banner", s.banner.clone());
-        }
-        out.push(f);
-    }
-    out
+/// Errors of this crate, with the file or token they concern.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// A target or port specification that cannot be understood.
+    #[error(transparent)]
+    Spec(#[from] targets::SpecError),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A probe file without a usable probe.
+    #[error(transparent)]
+    ProbeFile(#[from] service::probes::ProbeFileError),
+    /// The history database failed.
+    #[error(transparent)]
+    History(#[from] history::HistoryError),
 }
+pub use scan::{
+    scan, HostSummary, Permutation, PortResult, PortState, Protocol, ScanConfig, ScanProgress,
+    ScanReport, StateCounts,
+};

@@ -15,6 +15,9 @@ pub const MAX_TARGETS: u64 = 1 << 20;
 /// nmap-services in Debian's nmap 7.93; only the ordered numbers are kept).
 const TOP_TCP_PORTS: &str = include_str!("../data/top-tcp-ports.txt");
 
+/// UDP ports ranked the same way (the 1,000 highest-frequency UDP entries).
+const TOP_UDP_PORTS: &str = include_str!("../data/top-udp-ports.txt");
+
 /// A specification that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {token:?}: {reason}")]
@@ -204,14 +207,43 @@ pub fn parse_ports(spec: &str) -> Result<Vec<u16>, SpecError> {
     Ok(set.into_iter().collect())
 }
 
-/// The `n` most common TCP ports, most common first.
-pub fn top_ports(n: usize) -> Vec<u16> {
-    TOP_TCP_PORTS
-        .trim()
+fn ranked(list: &str, n: usize) -> Vec<u16> {
+    list.trim()
         .split(',')
         .filter_map(|p| p.trim().parse().ok())
         .take(n)
         .collect()
+}
+
+/// The `n` most common TCP ports, most common first (at most 1,000).
+pub fn top_ports(n: usize) -> Vec<u16> {
+    ranked(TOP_TCP_PORTS, n)
+}
+
+/// The `n` most common UDP ports, most common first (at most 1,000).
+pub fn top_udp_ports(n: usize) -> Vec<u16> {
+    ranked(TOP_UDP_PORTS, n)
+}
+
+/// Target tokens from a list (`-iL`, `--exclude-file`): whitespace or
+/// comma separated, `#` starts a comment.
+pub fn parse_target_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(|l| l.split([' ', '\t', ',']))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Read a target list file (see [`parse_target_list`]).
+pub fn read_target_list(path: &std::path::Path) -> Result<Vec<String>, crate::ScanError> {
+    let text = std::fs::read_to_string(path).map_err(|source| crate::ScanError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(parse_target_list(&text))
 }
 
 #[cfg(test)]
@@ -268,5 +300,26 @@ mod tests {
         let top = top_ports(100);
         assert_eq!(top.len(), 100);
         assert_eq!(&top[..3], &[80, 23, 443]);
+        assert_eq!(top_ports(5000).len(), 1000);
+        assert_eq!(&top_udp_ports(3), &[631, 161, 137]);
+    }
+
+    #[test]
+    fn target_lists_and_files() {
+        let list =
+            parse_target_list("# lab\n10.253.0.2 10.253.0.3,10.253.0.4\n\n10.253.0.0/30 # net\n");
+        assert_eq!(
+            list,
+            vec!["10.253.0.2", "10.253.0.3", "10.253.0.4", "10.253.0.0/30"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("targets.txt");
+        std::fs::write(&path, "127.0.0.1\n::1\n").unwrap();
+        assert_eq!(read_target_list(&path).unwrap().len(), 2);
+        let missing = read_target_list(&dir.path().join("nope")).unwrap_err();
+        assert!(missing.to_string().contains("nope"));
+        // Exclusions may be written in any target form.
+        let kept = expand_targets(&list, &["10.253.0.0/31".into(), "10.253.0.3".into()]).unwrap();
+        assert_eq!(kept.len(), 2);
     }
 }
