@@ -435,7 +435,7 @@ impl CaptureReader {
         };
         match seen {
             Seen::Skip(offset) => {
-                self.inner.consume(offset);
+                self.inner.consume_noshift(offset);
                 Ok(())
             }
             Seen::Unsupported {
@@ -536,7 +536,7 @@ impl CaptureReader {
             return Ok(None);
         }
         if self.consume_next > 0 {
-            self.inner.consume(self.consume_next);
+            self.inner.consume_noshift(self.consume_next);
             self.consume_next = 0;
         }
         let pending = loop {
@@ -566,7 +566,7 @@ impl CaptureReader {
         let failure = match self.inner.next() {
             Ok((offset, block)) => match self.state.inspect(offset, block, base) {
                 Seen::Skip(offset) => {
-                    self.inner.consume(offset);
+                    self.inner.consume_noshift(offset);
                     return Ok(Step::Continue);
                 }
                 Seen::Packet(offset, p) => {
@@ -620,7 +620,7 @@ impl CaptureReader {
                 return match self.state.skippable(self.inner.data(), len) {
                     Ok(()) => {
                         self.state.stats.skipped_malformed += 1;
-                        self.inner.consume(len);
+                        self.inner.consume_noshift(len);
                         Ok(Step::Continue)
                     }
                     Err(reason) => {

@@ -56,7 +56,15 @@ impl ReadStats {
     }
 
     pub(crate) fn count_link(&mut self, lt: LinkType) {
-        *self.by_link_type.entry(lt.number()).or_default() += 1;
+        let n = lt.number();
+        // get_mut first: the entry API costs more per packet, and the key
+        // is almost always present.
+        match self.by_link_type.get_mut(&n) {
+            Some(c) => *c += 1,
+            None => {
+                self.by_link_type.insert(n, 1);
+            }
+        }
         if !link_type_supported(lt) {
             *self.unsupported_link_types.entry(lt.number()).or_default() += 1;
         }

@@ -60,7 +60,7 @@ impl Direction {
 /// The two endpoints are stored in canonical order (`lo <= hi`), so hashing
 /// and equality need no normalisation at lookup time. Which endpoint
 /// originated the flow is kept in [`FlowRecord`], not here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FlowKey {
     /// The lesser endpoint.
     pub lo: Endpoint,
@@ -70,6 +70,32 @@ pub struct FlowKey {
     pub transport: Transport,
     /// Outermost VLAN id, 0 when untagged.
     pub vlan: u16,
+}
+
+/// Hashed as two or three machine words rather than field by field: the flow
+/// table hashes a key for every packet. Consistent with `Eq` (a function of
+/// all fields; distinct keys may collide, as any hash allows).
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let ports_vlan = (u64::from(self.lo.port) << 48)
+            | (u64::from(self.hi.port) << 32)
+            | (u64::from(self.vlan) << 16)
+            | u64::from(self.transport.ip_proto());
+        match (self.lo.ip, self.hi.ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                state.write_u64((u64::from(u32::from(a)) << 32) | u64::from(u32::from(b)));
+            }
+            (a, b) => {
+                let wide = |ip: IpAddr| match ip {
+                    IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+                    IpAddr::V6(v6) => u128::from(v6),
+                };
+                state.write_u128(wide(a));
+                state.write_u128(wide(b));
+            }
+        }
+        state.write_u64(ports_vlan);
+    }
 }
 
 impl FlowKey {

@@ -336,9 +336,11 @@ impl Engine {
         if let Some((class, generation, last_seen)) = outcome.requeue {
             self.table.enqueue(key, class, last_seen, generation);
         }
-        for ev in self.events.drain(..) {
-            self.stats.app_events += 1;
-            sink.event(ev);
+        if !self.events.is_empty() {
+            for ev in self.events.drain(..) {
+                self.stats.app_events += 1;
+                sink.event(ev);
+            }
         }
     }
 

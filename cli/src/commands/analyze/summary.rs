@@ -6,7 +6,9 @@
 //! per-conversation totals come from flow records, so the per-packet cost is
 //! a few counter increments.
 
-use std::collections::HashMap;
+/// Counter maps hashed with aHash: keys are counted per flow and event, and
+/// SipHash's resistance is not needed for tables that are bounded anyway.
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -33,7 +35,7 @@ pub struct TopTable<K> {
 impl<K: std::hash::Hash + Eq + Clone + Ord> TopTable<K> {
     fn new() -> Self {
         TopTable {
-            counts: HashMap::new(),
+            counts: HashMap::default(),
             untracked: (0, 0),
         }
     }
@@ -65,8 +67,14 @@ impl<K: std::hash::Hash + Eq + Clone + Ord> TopTable<K> {
             .iter()
             .map(|(k, (p, b))| (k.clone(), *p, *b))
             .collect();
-        v.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+        let order = |a: &(K, u64, u64), b: &(K, u64, u64)| {
+            b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
+        };
+        if v.len() > n && n > 0 {
+            v.select_nth_unstable_by(n - 1, order);
+        }
         v.truncate(n);
+        v.sort_by(order);
         v
     }
 
@@ -77,8 +85,12 @@ impl<K: std::hash::Hash + Eq + Clone + Ord> TopTable<K> {
             .iter()
             .map(|(k, (c, _))| (k.clone(), *c))
             .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let order = |a: &(K, u64), b: &(K, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if v.len() > n && n > 0 {
+            v.select_nth_unstable_by(n - 1, order);
+        }
         v.truncate(n);
+        v.sort_by(order);
         v
     }
 }
@@ -115,11 +127,11 @@ impl Default for SummaryBuilder {
             time: None,
             network: [0; 4],
             transport: [0; 6],
-            events: HashMap::new(),
+            events: HashMap::default(),
             flows: 0,
-            flows_by_transport: HashMap::new(),
-            flows_by_app: HashMap::new(),
-            conn_states: HashMap::new(),
+            flows_by_transport: HashMap::default(),
+            flows_by_app: HashMap::default(),
+            conn_states: HashMap::default(),
             hosts: TopTable::new(),
             conversations: TopTable::new(),
             dns_names: TopTable::new(),

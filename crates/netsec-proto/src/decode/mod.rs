@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use etherparse::{Icmpv4Slice, Icmpv6Slice, LaxIpSlice, TcpSlice, TransportSlice, UdpSlice};
 use netsec_model::{
     ArpInfo, IpInfo, LinkType, MacAddr, PacketInfo, RawPacket, TcpFlags, Transport,
 };
@@ -295,9 +295,22 @@ fn decode_ip<'a>(
     out: &mut DecodedPacket<'a>,
     depth: u8,
 ) -> Result<(), DecodeError> {
-    let sliced = LaxSlicedPacket::from_ether_type(EtherType(ether_type), bytes);
-    let (src, dst, ttl, ip_len, proto, ip_payload, fragmented) = match &sliced.net {
-        Some(LaxNetSlice::Ipv4(v4)) => {
+    // The IP layer, then the transport header sliced directly: the same
+    // rules as etherparse's `LaxSlicedPacket` (no transport for fragments or
+    // after a broken extension header) without building and moving its
+    // whole-packet struct on every packet.
+    let (ip_slice, ext_error) =
+        LaxIpSlice::from_slice(bytes).map_err(|_| DecodeError::MalformedIp)?;
+    // The version nibble must agree with the EtherType that announced it.
+    let version_agrees = match &ip_slice {
+        LaxIpSlice::Ipv4(_) => ether_type == ETHERTYPE_IPV4,
+        LaxIpSlice::Ipv6(_) => ether_type == ETHERTYPE_IPV6,
+    };
+    if !version_agrees {
+        return Err(DecodeError::MalformedIp);
+    }
+    let (src, dst, ttl, ip_len, proto, ip_payload, fragmented) = match &ip_slice {
+        LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
             let p = v4.payload();
             if p.fragmented {
@@ -319,7 +332,7 @@ fn decode_ip<'a>(
                 p.fragmented,
             )
         }
-        Some(LaxNetSlice::Ipv6(v6)) => {
+        LaxIpSlice::Ipv6(v6) => {
             let h = v6.header();
             let p = v6.payload();
             if p.fragmented {
@@ -335,7 +348,11 @@ fn decode_ip<'a>(
                 p.fragmented,
             )
         }
-        _ => return Err(DecodeError::MalformedIp),
+    };
+    let transport = if fragmented || ext_error.is_some() {
+        None
+    } else {
+        slice_transport(proto, ip_payload)
     };
     let mut ip = IpInfo {
         src,
@@ -372,7 +389,7 @@ fn decode_ip<'a>(
         }
     }
     let mut payload: &[u8] = &[];
-    match &sliced.transport {
+    match &transport {
         Some(TransportSlice::Tcp(t)) => {
             ip.src_port = t.source_port();
             ip.dst_port = t.destination_port();
@@ -433,6 +450,24 @@ fn decode_ip<'a>(
     out.info.ip = Some(ip);
     out.payload = payload;
     Ok(())
+}
+
+/// The transport header of an unfragmented IP payload, as etherparse's lax
+/// slicing reads it (UDP's length field may be shorter than the payload).
+fn slice_transport(proto: u8, payload: &[u8]) -> Option<TransportSlice<'_>> {
+    match proto {
+        6 => TcpSlice::from_slice(payload).ok().map(TransportSlice::Tcp),
+        17 => UdpSlice::from_slice_lax(payload)
+            .ok()
+            .map(TransportSlice::Udp),
+        1 => Icmpv4Slice::from_slice(payload)
+            .ok()
+            .map(TransportSlice::Icmpv4),
+        58 => Icmpv6Slice::from_slice(payload)
+            .ok()
+            .map(TransportSlice::Icmpv6),
+        _ => None,
+    }
 }
 
 /// Decode the inner packet of a tunnel in place of the outer one. The outer

@@ -328,9 +328,14 @@ impl FlowTable {
         for q in self.queues.iter_mut() {
             q.clear();
         }
-        let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
-        all.sort_by_key(|f| f.record.id);
-        all
+        // Sort the small (id, key) pairs, not the flows themselves.
+        let mut order: Vec<(FlowId, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.record.id, *k)).collect();
+        order.sort_unstable_by_key(|(id, _)| *id);
+        order
+            .iter()
+            .filter_map(|(_, key)| self.flows.remove(key))
+            .collect()
     }
 }
 
