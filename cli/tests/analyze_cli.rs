@@ -109,28 +109,69 @@ fn json_summary_and_logs_agree() {
     assert!(dir.path().join("findings.jsonl").exists());
 }
 
+/// Run `netsec analyze` on the sample with `threads`, logs into `dir`;
+/// through standard input when `stdin` (the batched pipeline rather than
+/// workers that each read the file).
+fn analyze_sample(threads: &str, dir: &Path, stdin: bool) -> Value {
+    let dir = dir.to_str().unwrap();
+    let sample = sample();
+    let input = if stdin { "-" } else { sample.to_str().unwrap() };
+    let args = [
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        "--threads",
+        threads,
+        "--out",
+        dir,
+        input,
+    ];
+    let out = if stdin {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let bytes = std::fs::read(&sample).unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || pipe.write_all(&bytes));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        out
+    } else {
+        netsec(&args)
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut summary = json_summary(&out);
+    // The input's name differs between a file and standard input.
+    summary["inputs"] = Value::Null;
+    summary["elapsed_s"] = Value::Null;
+    summary
+}
+
 #[test]
 fn two_threads_give_the_same_results_as_one() {
     let d1 = tempfile::tempdir().unwrap();
     let d2 = tempfile::tempdir().unwrap();
-    let run = |threads: &str, dir: &Path| {
-        let out = netsec(&[
-            "analyze",
-            "--no-progress",
-            "--format",
-            "json",
-            "--threads",
-            threads,
-            "--out",
-            dir.to_str().unwrap(),
-            sample().to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(0));
-        json_summary(&out)
-    };
-    let s1 = run("1", d1.path());
-    let s2 = run("2", d2.path());
+    let d3 = tempfile::tempdir().unwrap();
+    let s1 = analyze_sample("1", d1.path(), false);
+    // Workers that each read the file and keep their shard.
+    let s2 = analyze_sample("2", d2.path(), false);
+    // Standard input: one reader hands batches to the workers.
+    let s3 = analyze_sample("2", d3.path(), true);
     assert_eq!(s1, s2, "summaries differ between 1 and 2 threads");
+    assert_eq!(
+        s1, s3,
+        "summaries differ between 1 thread and 2 threads on stdin"
+    );
     let mut kinds: Vec<String> = std::fs::read_dir(d1.path())
         .unwrap()
         .flatten()
@@ -138,11 +179,21 @@ fn two_threads_give_the_same_results_as_one() {
         .collect();
     kinds.sort();
     assert!(kinds.iter().any(|k| k == "dns.jsonl"), "{kinds:?}");
-    for kind in kinds {
+    for kind in kinds.iter().filter(|k| *k != "summary.json") {
+        let one = sorted_lines(&d1.path().join(kind));
+        assert!(
+            !one.is_empty() || kind == "findings.jsonl",
+            "{kind} is empty"
+        );
         assert_eq!(
-            sorted_lines(&d1.path().join(&kind)),
-            sorted_lines(&d2.path().join(&kind)),
+            one,
+            sorted_lines(&d2.path().join(kind)),
             "{kind} differs between 1 and 2 threads"
+        );
+        assert_eq!(
+            one,
+            sorted_lines(&d3.path().join(kind)),
+            "{kind} differs between 1 thread and 2 threads on stdin"
         );
     }
 }

@@ -150,6 +150,7 @@ struct RunOutcome {
 }
 
 /// Where one analysis reads its packets from.
+#[derive(Clone, Copy)]
 enum Source<'a> {
     /// Capture files, in order.
     Files(&'a [PathBuf]),
@@ -191,78 +192,25 @@ fn analyse(args: &AnalyzeArgs, source: Source<'_>, out_dir: Option<&Path>) -> Ru
     if let Some(n) = args.max_flows {
         engine.flow_capacity = n.max(1);
     }
-    let mut pipeline = Pipeline::new(
-        PipelineOptions {
-            engine,
-            filter,
-            logs: logs.clone(),
-            threads,
-        },
-        &Vec::new,
-    );
-    let mut numbering = PacketNumbering::new();
-    let mut reports = Vec::new();
-    let inputs: &[PathBuf] = match source {
-        Source::Files(inputs) => inputs,
-        Source::Live(interface) => {
-            let mut report = InputReport {
-                path: interface.to_string(),
-                format: "live".into(),
-                packets: 0,
-                warnings: Vec::new(),
-                error: None,
-            };
-            match LiveCapture::open(interface, &LiveOptions::default()) {
-                Ok(mut live) => {
-                    let deadline = args
-                        .duration
-                        .map(|s| Instant::now() + std::time::Duration::from_secs_f64(s.max(0.0)));
-                    pipeline.read_live(&mut live, deadline, args.count, &mut report);
-                }
-                Err(e) => {
-                    eprintln!("netsec: {e}");
-                    report.error = Some(e.to_string());
-                    input_error = true;
-                }
-            }
-            reports.push(report);
-            &[]
+    let options = PipelineOptions {
+        engine,
+        filter,
+        logs: logs.clone(),
+        threads,
+    };
+    let (output, reports, bar) = match source {
+        Source::Files(inputs) if threads > 1 && pipeline::can_read_replicated(inputs) => {
+            let bar = progress_bar(args.no_progress, total_input_size(inputs));
+            let run = pipeline::read_replicated(options, &Vec::new, inputs, &|n| bar.inc(n));
+            input_error |= run.input_error;
+            (run.output, run.reports, bar)
+        }
+        _ => {
+            let (output, reports, bar, failed) = read_through_pipeline(args, source, options);
+            input_error |= failed;
+            (output, reports, bar)
         }
     };
-    let total_size: u64 = inputs
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = progress_bar(args.no_progress, total_size);
-    for path in inputs {
-        let mut report = InputReport {
-            path: path.display().to_string(),
-            format: String::new(),
-            packets: 0,
-            warnings: Vec::new(),
-            error: None,
-        };
-        match CaptureReader::open(path) {
-            Ok(mut reader) => {
-                pipeline.read(&mut reader, &mut numbering, &mut report, &mut |n| {
-                    bar.inc(n)
-                });
-                report.format = reader.format().to_string();
-                report.warnings.extend(reader.stats().warnings());
-            }
-            Err(e) => {
-                eprintln!("netsec: {e}");
-                report.error = Some(e.to_string());
-                input_error = true;
-            }
-        }
-        for w in &report.warnings {
-            eprintln!("netsec: warning: {w}");
-        }
-        reports.push(report);
-    }
-    let output = pipeline.finish();
     bar.finish_and_clear();
     if let Some(l) = &logs {
         if let Ok(mut files) = l.lock() {
@@ -292,6 +240,86 @@ fn analyse(args: &AnalyzeArgs, source: Source<'_>, out_dir: Option<&Path>) -> Ru
         elapsed_s: started.elapsed().as_secs_f64(),
         input_error,
     }
+}
+
+/// Total size of the input files, for the progress bar.
+fn total_input_size(inputs: &[PathBuf]) -> u64 {
+    inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Read live or file input through one pipeline: on this thread, or
+/// handed out in batches to sharded workers. The outputs, one report per
+/// input, the progress bar, and whether an input failed.
+fn read_through_pipeline(
+    args: &AnalyzeArgs,
+    source: Source<'_>,
+    options: PipelineOptions,
+) -> (pipeline::WorkerOutput, Vec<InputReport>, ProgressBar, bool) {
+    let mut input_error = false;
+    let mut pipeline = Pipeline::new(options, &Vec::new);
+    let mut numbering = PacketNumbering::new();
+    let mut reports = Vec::new();
+    let inputs: &[PathBuf] = match source {
+        Source::Files(inputs) => inputs,
+        Source::Live(interface) => {
+            let mut report = InputReport {
+                path: interface.to_string(),
+                format: "live".into(),
+                packets: 0,
+                warnings: Vec::new(),
+                error: None,
+            };
+            match LiveCapture::open(interface, &LiveOptions::default()) {
+                Ok(mut live) => {
+                    let deadline = args
+                        .duration
+                        .map(|s| Instant::now() + std::time::Duration::from_secs_f64(s.max(0.0)));
+                    pipeline.read_live(&mut live, deadline, args.count, &mut report);
+                }
+                Err(e) => {
+                    eprintln!("netsec: {e}");
+                    report.error = Some(e.to_string());
+                    input_error = true;
+                }
+            }
+            reports.push(report);
+            &[]
+        }
+    };
+    let bar = progress_bar(args.no_progress, total_input_size(inputs));
+    for path in inputs {
+        let mut report = InputReport {
+            path: path.display().to_string(),
+            format: String::new(),
+            packets: 0,
+            warnings: Vec::new(),
+            error: None,
+        };
+        match CaptureReader::open(path) {
+            Ok(mut reader) => {
+                pipeline.read(&mut reader, &mut numbering, &mut report, &mut |n| {
+                    bar.inc(n)
+                });
+                report.format = reader.format().to_string();
+                report.warnings.extend(reader.stats().warnings());
+            }
+            Err(e) => {
+                eprintln!("netsec: {e}");
+                report.error = Some(e.to_string());
+                input_error = true;
+            }
+        }
+        for w in &report.warnings {
+            eprintln!("netsec: warning: {w}");
+        }
+        reports.push(report);
+    }
+    let output = pipeline.finish();
+    (output, reports, bar, input_error)
 }
 
 fn progress_bar(disabled: bool, total: u64) -> ProgressBar {

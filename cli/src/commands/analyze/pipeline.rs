@@ -414,19 +414,10 @@ impl Sharded {
             };
             merged = Some(match merged {
                 None => out,
-                Some(mut m) => {
-                    m.summary.merge(out.summary);
-                    m.decode_counters = add_counts(m.decode_counters, out.decode_counters);
-                    m.decode_errors = add_counts(m.decode_errors, out.decode_errors);
-                    m
-                }
+                Some(m) => merge_outputs(m, out),
             });
         }
-        merged.unwrap_or(WorkerOutput {
-            summary: SummaryBuilder::default(),
-            decode_counters: Vec::new(),
-            decode_errors: Vec::new(),
-        })
+        merged.unwrap_or_else(WorkerOutput::empty)
     }
 }
 
@@ -436,4 +427,181 @@ fn add_counts(a: Vec<(String, u64)>, b: Vec<(String, u64)>) -> Vec<(String, u64)
         *m.entry(k).or_default() += v;
     }
     m.into_iter().collect()
+}
+
+/// Whether every worker can read `inputs` itself: regular, uncompressed
+/// capture files (standard input can be read once only, and decompressing
+/// the same stream on every worker would waste the cores it should use).
+pub fn can_read_replicated(inputs: &[std::path::PathBuf]) -> bool {
+    !inputs.is_empty()
+        && inputs.iter().all(|p| {
+            p.as_os_str() != "-"
+                && std::fs::metadata(p).is_ok_and(|m| m.is_file())
+                && CaptureReader::open(p)
+                    .is_ok_and(|r| r.stats().compression == Some(netsec_capture::Compression::None))
+        })
+}
+
+/// What reading the inputs produced: the merged outputs and one report per
+/// input (from worker 0; every worker reads the same bytes).
+pub struct ReplicatedRun {
+    /// Merged worker outputs.
+    pub output: WorkerOutput,
+    /// One report per input, in order.
+    pub reports: Vec<InputReport>,
+    /// An input could not be opened.
+    pub input_error: bool,
+}
+
+/// Analyse `inputs` on `opts.threads` workers that each read every file
+/// (from the page cache after the first) and keep only the packets of their
+/// shard of the symmetric address-pair hash. Nothing is copied or handed
+/// between threads, so throughput grows with cores; each worker sees its
+/// packets in file order, so results are identical to one thread.
+pub fn read_replicated(
+    opts: PipelineOptions,
+    make_analyzers: &dyn Fn() -> Vec<Box<dyn Analyzer>>,
+    inputs: &[std::path::PathBuf],
+    progress: &(dyn Fn(u64) + Sync),
+) -> ReplicatedRun {
+    let shards = opts.threads.max(1) as u64;
+    let per_worker: Vec<SingleThread> = (0..shards)
+        .map(|_| SingleThread {
+            engine: Engine::new(opts.engine.clone()),
+            sink: AnalysisSink::new(opts.logs.clone(), make_analyzers()),
+            filter: opts.filter.clone(),
+        })
+        .collect();
+    let results: Vec<Option<(WorkerOutput, Vec<InputReport>, bool)>> = thread::scope(|scope| {
+        let handles: Vec<_> = per_worker
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut single)| {
+                scope.spawn(move || {
+                    let first = index == 0;
+                    let (reports, input_error) =
+                        single.read_shard(inputs, index as u64, shards, first.then_some(progress));
+                    (single.finish(), reports, input_error)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let mut merged: Option<WorkerOutput> = None;
+    let mut reports = Vec::new();
+    let mut input_error = false;
+    for (index, result) in results.into_iter().enumerate() {
+        let Some((out, worker_reports, worker_error)) = result else {
+            eprintln!("netsec: a worker thread failed; its share of the results is missing");
+            continue;
+        };
+        if index == 0 {
+            reports = worker_reports;
+            input_error = worker_error;
+        }
+        merged = Some(match merged {
+            None => out,
+            Some(m) => merge_outputs(m, out),
+        });
+    }
+    ReplicatedRun {
+        output: merged.unwrap_or_else(WorkerOutput::empty),
+        reports,
+        input_error,
+    }
+}
+
+impl SingleThread {
+    /// Read every input, processing the packets of shard `shard` of
+    /// `shards`. The worker with `progress` also reports and warns.
+    fn read_shard(
+        &mut self,
+        inputs: &[std::path::PathBuf],
+        shard: u64,
+        shards: u64,
+        progress: Option<&(dyn Fn(u64) + Sync)>,
+    ) -> (Vec<InputReport>, bool) {
+        let reporting = progress.is_some();
+        let mut offset = 0u64;
+        let mut reports = Vec::new();
+        let mut input_error = false;
+        for path in inputs {
+            let mut report = InputReport {
+                path: path.display().to_string(),
+                format: String::new(),
+                packets: 0,
+                warnings: Vec::new(),
+                error: None,
+            };
+            match CaptureReader::open(path) {
+                Ok(mut reader) => {
+                    let mut consumed = 0u64;
+                    let mut last_number = 0;
+                    loop {
+                        match reader.next_packet() {
+                            Ok(Some(mut raw)) => {
+                                last_number = raw.number;
+                                if let Some(progress) = progress {
+                                    consumed += raw.data.len() as u64 + 16;
+                                    if raw.number % 4096 == 0 {
+                                        progress(consumed);
+                                        consumed = 0;
+                                    }
+                                }
+                                if netsec_proto::shard_hash(&raw) % shards != shard {
+                                    continue;
+                                }
+                                raw.number += offset;
+                                self.process(&raw);
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                report.warnings.push(e.to_string());
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(progress) = progress {
+                        progress(consumed);
+                    }
+                    offset += last_number;
+                    report.packets = last_number;
+                    report.format = reader.format().to_string();
+                    report.warnings.extend(reader.stats().warnings());
+                }
+                Err(e) => {
+                    if reporting {
+                        eprintln!("netsec: {e}");
+                    }
+                    report.error = Some(e.to_string());
+                    input_error = true;
+                }
+            }
+            if reporting {
+                for w in &report.warnings {
+                    eprintln!("netsec: warning: {w}");
+                }
+            }
+            reports.push(report);
+        }
+        (reports, input_error)
+    }
+}
+
+impl WorkerOutput {
+    fn empty() -> Self {
+        WorkerOutput {
+            summary: SummaryBuilder::default(),
+            decode_counters: Vec::new(),
+            decode_errors: Vec::new(),
+        }
+    }
+}
+
+/// Fold one worker's outputs into another's.
+fn merge_outputs(mut m: WorkerOutput, out: WorkerOutput) -> WorkerOutput {
+    m.summary.merge(out.summary);
+    m.decode_counters = add_counts(m.decode_counters, out.decode_counters);
+    m.decode_errors = add_counts(m.decode_errors, out.decode_errors);
+    m
 }
