@@ -266,13 +266,8 @@ fn read_through_pipeline(
     let inputs: &[PathBuf] = match source {
         Source::Files(inputs) => inputs,
         Source::Live(interface) => {
-            let mut report = InputReport {
-                path: interface.to_string(),
-                format: "live".into(),
-                packets: 0,
-                warnings: Vec::new(),
-                error: None,
-            };
+            let mut report = InputReport::named(interface.to_string());
+            report.format = "live".into();
             match LiveCapture::open(interface, &LiveOptions::default()) {
                 Ok(mut live) => {
                     let deadline = args
@@ -292,13 +287,7 @@ fn read_through_pipeline(
     };
     let bar = progress_bar(args.no_progress, total_input_size(inputs));
     for path in inputs {
-        let mut report = InputReport {
-            path: path.display().to_string(),
-            format: String::new(),
-            packets: 0,
-            warnings: Vec::new(),
-            error: None,
-        };
+        let mut report = InputReport::named(path.display().to_string());
         match CaptureReader::open(path) {
             Ok(mut reader) => {
                 pipeline.read(&mut reader, &mut numbering, &mut report, &mut |n| {

@@ -526,13 +526,7 @@ impl SingleThread {
         let mut reports = Vec::new();
         let mut input_error = false;
         for path in inputs {
-            let mut report = InputReport {
-                path: path.display().to_string(),
-                format: String::new(),
-                packets: 0,
-                warnings: Vec::new(),
-                error: None,
-            };
+            let mut report = InputReport::named(path.display().to_string());
             match CaptureReader::open(path) {
                 Ok(mut reader) => {
                     let mut consumed = 0u64;

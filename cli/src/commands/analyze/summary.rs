@@ -400,6 +400,19 @@ pub struct InputReport {
     pub error: Option<String>,
 }
 
+impl InputReport {
+    /// A report for `path`, before anything is read.
+    pub fn named(path: String) -> Self {
+        InputReport {
+            path,
+            format: String::new(),
+            packets: 0,
+            warnings: Vec::new(),
+            error: None,
+        }
+    }
+}
+
 /// Decoder counters.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct DecodeReport {
