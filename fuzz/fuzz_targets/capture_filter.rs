@@ -23,6 +23,7 @@ fn packet(src: IpAddr, dst: IpAddr, transport: Transport, vlan: u16) -> PacketIn
             ttl: 64,
             ip_len: 40,
             fragmented: false,
+            reassembled: false,
             src_port: 40000,
             dst_port: 443,
             tcp_flags: TcpFlags(TcpFlags::SYN),

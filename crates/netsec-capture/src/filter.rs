@@ -670,6 +670,7 @@ mod tests {
                 ttl: 64,
                 ip_len: 40,
                 fragmented: false,
+                reassembled: false,
                 src_port: sport,
                 dst_port: dport,
                 tcp_flags: TcpFlags::default(),

@@ -349,6 +349,10 @@ pub struct IpInfo {
     pub ip_len: u32,
     /// Whether this packet is a fragment (or a reassembled datagram).
     pub fragmented: bool,
+    /// A whole datagram rebuilt from fragments (delivered with its last
+    /// fragment); a fragment still waiting for the others has
+    /// `fragmented` set and this clear, and no transport header decoded.
+    pub reassembled: bool,
     /// Source port (TCP/UDP/SCTP), ICMP type for ICMP, else 0.
     pub src_port: u16,
     /// Destination port (TCP/UDP/SCTP), ICMP code for ICMP, else 0.

@@ -70,10 +70,12 @@ pub struct EngineStats {
     pub ipv4_fragments: u64,
     /// IPv4 datagrams reassembled.
     pub ipv4_reassembled: u64,
-    /// IPv4 datagrams given up (timeout or table full).
-    pub ipv4_fragments_dropped: u64,
-    /// IPv6 fragments (not reassembled).
+    /// Fragmented datagrams (IPv4 or IPv6) given up: timeout or table full.
+    pub fragments_dropped: u64,
+    /// IPv6 fragments received.
     pub ipv6_fragments: u64,
+    /// IPv6 datagrams reassembled.
+    pub ipv6_reassembled: u64,
     /// Flows created.
     pub flows_created: u64,
     /// Flows ended, by reason.
@@ -118,8 +120,9 @@ impl EngineStats {
             ("tunnelled".into(), self.tunnelled),
             ("ipv4_fragments".into(), self.ipv4_fragments),
             ("ipv4_reassembled".into(), self.ipv4_reassembled),
-            ("ipv4_fragments_dropped".into(), self.ipv4_fragments_dropped),
+            ("fragments_dropped".into(), self.fragments_dropped),
             ("ipv6_fragments".into(), self.ipv6_fragments),
+            ("ipv6_reassembled".into(), self.ipv6_reassembled),
             ("flows_created".into(), self.flows_created),
             ("tcp_retransmissions".into(), self.tcp_retransmissions),
             ("tcp_overlaps".into(), self.tcp_overlaps),
@@ -201,11 +204,20 @@ impl Engine {
             return;
         };
         if let Some(frag) = decoded.fragment {
-            self.stats.ipv4_fragments += 1;
+            let v6 = decoded.ipv6_fragment;
+            if !v6 {
+                self.stats.ipv4_fragments += 1;
+            }
+            let reassembled_before = self.defrag.stats.reassembled;
             let whole = self.defrag.add(raw.ts, ip.src, ip.dst, &frag);
-            self.stats.ipv4_reassembled = self.defrag.stats.reassembled;
-            self.stats.ipv4_fragments_dropped =
-                self.defrag.stats.timed_out + self.defrag.stats.evicted;
+            if self.defrag.stats.reassembled > reassembled_before {
+                if v6 {
+                    self.stats.ipv6_reassembled += 1;
+                } else {
+                    self.stats.ipv4_reassembled += 1;
+                }
+            }
+            self.stats.fragments_dropped = self.defrag.stats.timed_out + self.defrag.stats.evicted;
             let Some(datagram) = whole else {
                 sink.packet(&decoded.info);
                 return;

@@ -180,7 +180,9 @@ impl SummaryBuilder {
             _ => 3,
         };
         self.network[net] += 1;
-        if let Some(ip) = &p.ip {
+        // A fragment counts under its transport once its datagram is whole
+        // (as tshark counts the frame that completes the reassembly).
+        if let Some(ip) = p.ip.filter(|ip| !ip.fragmented || ip.reassembled) {
             self.transport[transport_index(ip.transport)] += 1;
         }
     }

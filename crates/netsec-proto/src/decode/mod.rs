@@ -65,8 +65,8 @@ impl DecodeError {
 /// An IPv4 fragment, for the reassembler.
 #[derive(Debug, Clone, Copy)]
 pub struct Fragment<'a> {
-    /// IP identification.
-    pub id: u16,
+    /// IP identification (16 bits in IPv4, 32 in the IPv6 Fragment header).
+    pub id: u32,
     /// Byte offset of this fragment in the datagram.
     pub offset: u32,
     /// More fragments follow.
@@ -86,12 +86,12 @@ pub struct DecodedPacket<'a> {
     pub payload: &'a [u8],
     /// The ARP packet, for ARP frames.
     pub arp: Option<ArpInfo>,
-    /// Set for IPv4 fragments: the transport header may be absent and the
-    /// datagram must be reassembled first.
+    /// Set for IPv4 and IPv6 fragments: the transport header may be absent
+    /// and the datagram must be reassembled first.
     pub fragment: Option<Fragment<'a>>,
     /// Tunnel layers followed (GRE, VXLAN, IP-in-IP).
     pub tunnel_depth: u8,
-    /// True when an IPv6 fragment was seen (not reassembled; counted).
+    /// The fragment is an IPv6 one (counted apart from IPv4's).
     pub ipv6_fragment: bool,
 }
 
@@ -315,7 +315,7 @@ fn decode_ip<'a>(
             let p = v4.payload();
             if p.fragmented {
                 out.fragment = Some(Fragment {
-                    id: h.identification(),
+                    id: u32::from(h.identification()),
                     offset: u32::from(h.fragments_offset().value()) * 8,
                     more: h.more_fragments(),
                     protocol: h.protocol().0,
@@ -337,6 +337,25 @@ fn decode_ip<'a>(
             let p = v6.payload();
             if p.fragmented {
                 out.ipv6_fragment = true;
+                // The Fragment extension header says where this piece goes;
+                // the protocol is the one after it (RFC 8200 §4.5).
+                let header = v6
+                    .extensions()
+                    .clone()
+                    .into_iter()
+                    .find_map(|ext| match ext {
+                        etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f),
+                        _ => None,
+                    });
+                if let Some(f) = header {
+                    out.fragment = Some(Fragment {
+                        id: f.identification(),
+                        offset: u32::from(f.fragment_offset().value()) * 8,
+                        more: f.more_fragments(),
+                        protocol: p.ip_number.0,
+                        data: p.payload,
+                    });
+                }
             }
             (
                 IpAddr::V6(h.source_addr()),
@@ -361,6 +380,7 @@ fn decode_ip<'a>(
         ttl,
         ip_len,
         fragmented,
+        reassembled: false,
         src_port: 0,
         dst_port: 0,
         tcp_flags: TcpFlags::default(),
@@ -519,7 +539,7 @@ fn gre_inner(b: &[u8]) -> Option<(u16, &[u8])> {
     }
 }
 
-/// The transport header of a reassembled IPv4 datagram: ports, flags and
+/// The transport header of a reassembled datagram (IPv4 or IPv6): ports, flags and
 /// payload, given the datagram's protocol and bytes.
 pub fn transport_of_datagram(
     protocol: u8,
@@ -527,6 +547,7 @@ pub fn transport_of_datagram(
     ip: &mut IpInfo,
 ) -> Option<std::ops::Range<usize>> {
     ip.fragmented = true;
+    ip.reassembled = true;
     match protocol {
         6 => {
             let t = etherparse::TcpSlice::from_slice(bytes).ok()?;

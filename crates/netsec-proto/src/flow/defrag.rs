@@ -1,4 +1,4 @@
-//! Bounded IPv4 fragment reassembly.
+//! Bounded IPv4 and IPv6 fragment reassembly.
 //!
 //! Overlap policy: first wins (bytes already received for a datagram are
 //! kept), matching the stream policy in [`crate::reassembly`]. Limits: at
@@ -17,10 +17,12 @@ use crate::decode::Fragment;
 pub const MAX_DATAGRAMS: usize = 4096;
 /// Seconds a datagram may take to complete.
 pub const FRAGMENT_TIMEOUT_SECS: i64 = 30;
-/// Largest IPv4 datagram.
+/// Largest datagram (IPv4 total length; IPv6 payload without jumbograms).
 const MAX_DATAGRAM_BYTES: u32 = 65_535;
 
-type Key = (IpAddr, IpAddr, u16, u8);
+/// Source, destination, identification, protocol (RFC 791 §3.2; RFC 8200
+/// §4.5 keys IPv6 on the addresses and the 32-bit identification).
+type Key = (IpAddr, IpAddr, u32, u8);
 
 #[derive(Debug)]
 struct Datagram {
@@ -101,7 +103,7 @@ pub struct DefragStats {
     pub evicted: u64,
 }
 
-/// IPv4 fragments in progress.
+/// Fragments in progress, IPv4 and IPv6.
 #[derive(Debug, Default)]
 pub struct Defragmenter {
     pending: HashMap<Key, Datagram>,
