@@ -356,3 +356,58 @@ fn filter_restricts_the_analysis_and_bad_filter_is_exit_2() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("banana"));
 }
+
+#[test]
+fn no_app_layer_keeps_flows_and_drops_application_parsing() {
+    let full_dir = tempfile::tempdir().unwrap();
+    let bare_dir = tempfile::tempdir().unwrap();
+    let run = |dir: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "analyze",
+            "--no-progress",
+            "--format",
+            "json",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let sample = sample();
+        args.push(sample.to_str().unwrap());
+        let out = netsec(&args);
+        assert_eq!(out.status.code(), Some(0));
+        json_summary(&out)
+    };
+    let full = run(full_dir.path(), &[]);
+    let bare = run(bare_dir.path(), &["--no-app-layer"]);
+    // The same packets and flows, with every byte counted.
+    for key in ["packets", "bytes", "network", "transport"] {
+        assert_eq!(full[key], bare[key], "{key}");
+    }
+    assert_eq!(full["flows"]["total"], bare["flows"]["total"]);
+    assert_eq!(
+        full["flows"]["tcp_conn_states"],
+        bare["flows"]["tcp_conn_states"]
+    );
+    assert_eq!(
+        sorted_lines(&full_dir.path().join("flows.jsonl")).len(),
+        sorted_lines(&bare_dir.path().join("flows.jsonl")).len()
+    );
+    // The full run parsed DNS, HTTP, TLS and SSH; the bare one nothing.
+    assert!(full["flows"]["by_app_protocol"]["dns"].as_u64() > Some(0));
+    assert_eq!(
+        bare["flows"]["by_app_protocol"]
+            .as_object()
+            .map(|m| m.keys().collect::<Vec<_>>()),
+        Some(vec![&"unknown".to_string()])
+    );
+    for kind in ["dns.jsonl", "http.jsonl", "tls.jsonl", "ssh.jsonl"] {
+        assert!(
+            !sorted_lines(&full_dir.path().join(kind)).is_empty(),
+            "{kind}"
+        );
+        assert!(
+            sorted_lines(&bare_dir.path().join(kind)).is_empty(),
+            "{kind}"
+        );
+    }
+}

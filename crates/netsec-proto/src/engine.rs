@@ -538,7 +538,7 @@ fn update_flow(
             }
         }
     }
-    if !payload.is_empty() {
+    if !payload.is_empty() && config.app_layer {
         let at = PacketAt {
             direction: dir,
             ..*at

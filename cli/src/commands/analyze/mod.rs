@@ -99,6 +99,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
 
+    /// Decode and build flows only: no TCP reassembly, no application
+    /// protocol identification or parsing (no dns/http/tls/… logs).
+    #[arg(long)]
+    pub no_app_layer: bool,
+
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -192,6 +197,7 @@ fn analyse(args: &AnalyzeArgs, source: Source<'_>, out_dir: Option<&Path>) -> Ru
     if let Some(n) = args.max_flows {
         engine.flow_capacity = n.max(1);
     }
+    engine.flows.app_layer = !args.no_app_layer;
     let options = PipelineOptions {
         engine,
         filter,

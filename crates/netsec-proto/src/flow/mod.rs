@@ -45,6 +45,10 @@ pub struct FlowConfig {
     pub active_timeout: Duration,
     /// Bytes reassembled per direction of a TCP flow (Suricata: 1 MiB).
     pub reassembly_depth: u64,
+    /// Identify application protocols, reassemble TCP streams and parse them
+    /// (DNS, TLS, HTTP, …). Off: decode and flows only, as for NetFlow-style
+    /// accounting of very large captures.
+    pub app_layer: bool,
 }
 
 impl Default for FlowConfig {
@@ -58,6 +62,7 @@ impl Default for FlowConfig {
             other_timeout: Duration::from_secs(60),
             active_timeout: Duration::from_secs(1800),
             reassembly_depth: 1024 * 1024,
+            app_layer: true,
         }
     }
 }
