@@ -110,8 +110,7 @@ fn json_summary_and_logs_agree() {
 }
 
 /// Run `netsec analyze` on the sample with `threads`, logs into `dir`;
-/// through standard input when `stdin` (the batched pipeline rather than
-/// workers that each read the file).
+/// through standard input when `stdin`.
 fn analyze_sample(threads: &str, dir: &Path, stdin: bool) -> Value {
     let dir = dir.to_str().unwrap();
     let sample = sample();
@@ -163,9 +162,9 @@ fn two_threads_give_the_same_results_as_one() {
     let d2 = tempfile::tempdir().unwrap();
     let d3 = tempfile::tempdir().unwrap();
     let s1 = analyze_sample("1", d1.path(), false);
-    // Workers that each read the file and keep their shard.
+    // The reader shares chunks of the file with two workers.
     let s2 = analyze_sample("2", d2.path(), false);
-    // Standard input: one reader hands batches to the workers.
+    // The same from standard input.
     let s3 = analyze_sample("2", d3.path(), true);
     assert_eq!(s1, s2, "summaries differ between 1 and 2 threads");
     assert_eq!(

@@ -15,11 +15,10 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
+use crate::blocks::{ChunkedBlocks, CHUNK_BYTES};
 use crate::error::CaptureError;
 use crate::stats::ReadStats;
 
-/// Initial read buffer.
-const INITIAL_BUFFER_BYTES: usize = 1024 * 1024;
 /// Largest block the reader will grow its buffer for. pcapng blocks carry
 /// one packet each; 16 MiB is far above any real snap length (Wireshark's
 /// maximum is 256 KiB) and bounds what a hostile length field can cost.
@@ -114,8 +113,10 @@ struct PendingPacket {
 /// ```
 pub struct CaptureReader {
     name: String,
-    inner: Box<dyn PcapReaderIterator + Send>,
+    inner: ChunkedBlocks,
     compression: Compression,
+    /// Where the last packet returned sits in `inner`'s current chunk.
+    last_packet: std::ops::Range<usize>,
     /// The last I/O error of the input, which pcap-parser reports only as "read error".
     input_error: Arc<Mutex<Option<String>>>,
     /// Current capacity of the parser's buffer.
@@ -364,7 +365,7 @@ impl CaptureReader {
             file: name.to_string(),
             reason,
         };
-        let inner = match pcap_parser::create_reader(INITIAL_BUFFER_BYTES, reader) {
+        let inner = match ChunkedBlocks::new(reader) {
             Ok(r) => r,
             Err(PcapError::Eof) => {
                 return Err(CaptureError::Empty {
@@ -402,7 +403,8 @@ impl CaptureReader {
             inner,
             compression,
             input_error,
-            capacity: INITIAL_BUFFER_BYTES,
+            capacity: CHUNK_BYTES,
+            last_packet: 0..0,
             state: ReaderState {
                 format: CaptureFormat::PcapNg,
                 pcap_link: (LinkType::Ethernet, 0),
@@ -546,6 +548,8 @@ impl CaptureReader {
                 Step::End => return Ok(None),
             }
         };
+        let at = self.inner.chunk_offset();
+        self.last_packet = at + pending.start..at + pending.end;
         let data = self
             .inner
             .data()
@@ -559,6 +563,15 @@ impl CaptureReader {
             orig_len: pending.orig_len,
             data,
         }))
+    }
+
+    /// The shared chunk of input holding the last packet
+    /// [`CaptureReader::next_packet`] returned, and where in it the
+    /// packet's bytes are. Another thread may keep the chunk (an `Arc`) and
+    /// read the packet from it after the reader has moved on: the reader
+    /// never writes to a chunk someone else holds.
+    pub fn last_packet_chunk(&self) -> (&Arc<Vec<u8>>, std::ops::Range<usize>) {
+        (self.inner.chunk(), self.last_packet.clone())
     }
 
     fn next_block(&mut self) -> Result<Step, CaptureError> {

@@ -204,19 +204,8 @@ fn analyse(args: &AnalyzeArgs, source: Source<'_>, out_dir: Option<&Path>) -> Ru
         logs: logs.clone(),
         threads,
     };
-    let (output, reports, bar) = match source {
-        Source::Files(inputs) if threads > 1 && pipeline::can_read_replicated(inputs) => {
-            let bar = progress_bar(args.no_progress, total_input_size(inputs));
-            let run = pipeline::read_replicated(options, &Vec::new, inputs, &|n| bar.inc(n));
-            input_error |= run.input_error;
-            (run.output, run.reports, bar)
-        }
-        _ => {
-            let (output, reports, bar, failed) = read_through_pipeline(args, source, options);
-            input_error |= failed;
-            (output, reports, bar)
-        }
-    };
+    let (output, reports, bar, failed) = read_through_pipeline(args, source, options);
+    input_error |= failed;
     bar.finish_and_clear();
     if let Some(l) = &logs {
         if let Ok(mut files) = l.lock() {

@@ -18,7 +18,7 @@ use super::logs::{LogBuffers, LogFiles};
 use super::summary::{InputReport, SummaryBuilder};
 
 /// Packets per batch handed to a worker.
-const BATCH_PACKETS: usize = 1024;
+const BATCH_PACKETS: usize = 256;
 /// Batches in flight per worker (bounded channel: memory stays flat).
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -189,7 +189,10 @@ impl Pipeline {
         let mut consumed: u64 = 0;
         let mut last_number = 0;
         loop {
-            match reader.next_packet() {
+            // For the sharded pipeline: the packet's details and its shard,
+            // to hand on with the chunk of input it sits in once `raw`
+            // no longer borrows the reader.
+            let shared = match reader.next_packet() {
                 Ok(Some(raw)) => {
                     let mut raw: RawPacket<'_> = raw;
                     last_number = raw.number;
@@ -200,8 +203,11 @@ impl Pipeline {
                         consumed = 0;
                     }
                     match self {
-                        Pipeline::Single(s) => s.process(&raw),
-                        Pipeline::Sharded(s) => s.dispatch(&raw),
+                        Pipeline::Single(s) => {
+                            s.process(&raw);
+                            None
+                        }
+                        Pipeline::Sharded(s) => Some((s.shard_of(&raw), BatchEntry::of(&raw))),
                     }
                 }
                 Ok(None) => break,
@@ -210,6 +216,10 @@ impl Pipeline {
                     report.warnings.push(e.to_string());
                     break;
                 }
+            };
+            if let (Some((shard, entry)), Pipeline::Sharded(s)) = (shared, &mut *self) {
+                let (chunk, range) = reader.last_packet_chunk();
+                s.dispatch_shared(shard, entry, chunk, range);
             }
         }
         progress(consumed);
@@ -285,41 +295,105 @@ impl SingleThread {
     }
 }
 
-/// A batch of packets copied out of the reader's buffer for a worker.
+/// A batch of packets for a worker: entries pointing into chunks of input
+/// the reader shares (no copy), or into bytes copied into the batch (live
+/// capture, whose buffer is not shared).
 struct Batch {
-    data: Vec<u8>,
+    chunks: Vec<Arc<Vec<u8>>>,
+    copied: Vec<u8>,
     packets: Vec<BatchEntry>,
 }
 
+/// Where one packet's bytes are in a [`Batch`].
+#[derive(Clone, Copy)]
+enum Bytes {
+    /// `chunks[chunk][start..end]`.
+    Shared {
+        chunk: usize,
+        start: usize,
+        end: usize,
+    },
+    /// `copied[start..end]`.
+    Copied { start: usize, end: usize },
+}
+
+#[derive(Clone, Copy)]
 struct BatchEntry {
     number: u64,
     ts: Timestamp,
     link_type: LinkType,
     interface: u32,
     orig_len: u32,
-    start: usize,
-    end: usize,
+    bytes: Bytes,
 }
 
-impl Batch {
-    fn new() -> Self {
-        Batch {
-            data: Vec::with_capacity(BATCH_PACKETS * 256),
-            packets: Vec::with_capacity(BATCH_PACKETS),
-        }
-    }
-    fn push(&mut self, raw: &RawPacket<'_>) {
-        let start = self.data.len();
-        self.data.extend_from_slice(raw.data);
-        self.packets.push(BatchEntry {
+impl BatchEntry {
+    /// A packet's details; its bytes are placed by the batch.
+    fn of(raw: &RawPacket<'_>) -> Self {
+        BatchEntry {
             number: raw.number,
             ts: raw.ts,
             link_type: raw.link_type,
             interface: raw.interface,
             orig_len: raw.orig_len,
+            bytes: Bytes::Copied { start: 0, end: 0 },
+        }
+    }
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            chunks: Vec::new(),
+            copied: Vec::new(),
+            packets: Vec::with_capacity(BATCH_PACKETS),
+        }
+    }
+
+    /// Add a packet whose bytes are `range` of the shared `chunk`.
+    fn push_shared(
+        &mut self,
+        mut entry: BatchEntry,
+        chunk: &Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+    ) {
+        if !self.chunks.last().is_some_and(|c| Arc::ptr_eq(c, chunk)) {
+            self.chunks.push(Arc::clone(chunk));
+        }
+        entry.bytes = Bytes::Shared {
+            chunk: self.chunks.len() - 1,
+            start: range.start,
+            end: range.end,
+        };
+        self.packets.push(entry);
+    }
+
+    /// Add a packet by copying its bytes.
+    fn push_copy(&mut self, raw: &RawPacket<'_>) {
+        let start = self.copied.len();
+        self.copied.extend_from_slice(raw.data);
+        let mut entry = BatchEntry::of(raw);
+        entry.bytes = Bytes::Copied {
             start,
-            end: self.data.len(),
-        });
+            end: self.copied.len(),
+        };
+        self.packets.push(entry);
+    }
+
+    fn bytes(&self, e: &BatchEntry) -> &[u8] {
+        let found = match e.bytes {
+            Bytes::Shared { chunk, start, end } => {
+                self.chunks.get(chunk).and_then(|c| c.get(start..end))
+            }
+            Bytes::Copied { start, end } => self.copied.get(start..end),
+        };
+        found.unwrap_or_default()
+    }
+
+    fn clear(&mut self) {
+        self.chunks.clear();
+        self.copied.clear();
+        self.packets.clear();
     }
 }
 
@@ -328,6 +402,18 @@ struct Worker {
     recycled: Receiver<Batch>,
     current: Batch,
     handle: thread::JoinHandle<WorkerOutput>,
+}
+
+impl Worker {
+    fn send_if_full(&mut self) {
+        if self.current.packets.len() >= BATCH_PACKETS {
+            let fresh = self.recycled.try_recv().unwrap_or_else(|_| Batch::new());
+            let full = std::mem::replace(&mut self.current, fresh);
+            // A worker only hangs up if it panicked; its packets are then lost
+            // and the join in `finish` reports it.
+            let _ = self.to_worker.send(full);
+        }
+    }
 }
 
 /// Workers, each with its own engine, fed by the reading thread.
@@ -359,12 +445,12 @@ impl Sharded {
                                 link_type: e.link_type,
                                 interface: e.interface,
                                 orig_len: e.orig_len,
-                                data: batch.data.get(e.start..e.end).unwrap_or(&[]),
+                                data: batch.bytes(e),
                             };
                             single.process(&raw);
                         }
-                        batch.data.clear();
-                        batch.packets.clear();
+                        // Let go of the chunks: the reader reuses them.
+                        batch.clear();
                         // The reader may have stopped listening; then the batch is dropped.
                         let _ = recycle_tx.try_send(batch);
                     }
@@ -381,19 +467,34 @@ impl Sharded {
         Sharded { workers }
     }
 
+    /// The worker for `raw`: both directions of a flow, and its fragments,
+    /// go to the same one.
+    fn shard_of(&self, raw: &RawPacket<'_>) -> usize {
+        let n = self.workers.len().max(1) as u64;
+        (netsec_proto::shard_hash(raw) % n) as usize
+    }
+
+    /// Hand a packet of a live capture to its worker, copying its bytes.
     fn dispatch(&mut self, raw: &RawPacket<'_>) {
-        let n = self.workers.len() as u64;
-        let idx = (netsec_proto::shard_hash(raw) % n) as usize;
-        let Some(w) = self.workers.get_mut(idx) else {
-            return;
-        };
-        w.current.push(raw);
-        if w.current.packets.len() >= BATCH_PACKETS {
-            let fresh = w.recycled.try_recv().unwrap_or_else(|_| Batch::new());
-            let full = std::mem::replace(&mut w.current, fresh);
-            // A worker only hangs up if it panicked; its packets are then lost
-            // and the join below reports it.
-            let _ = w.to_worker.send(full);
+        let shard = self.shard_of(raw);
+        if let Some(w) = self.workers.get_mut(shard) {
+            w.current.push_copy(raw);
+            w.send_if_full();
+        }
+    }
+
+    /// Hand a packet read from a file to worker `shard`: its bytes stay in
+    /// the reader's shared chunk.
+    fn dispatch_shared(
+        &mut self,
+        shard: usize,
+        entry: BatchEntry,
+        chunk: &Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+    ) {
+        if let Some(w) = self.workers.get_mut(shard) {
+            w.current.push_shared(entry, chunk, range);
+            w.send_if_full();
         }
     }
 
@@ -427,159 +528,6 @@ fn add_counts(a: Vec<(String, u64)>, b: Vec<(String, u64)>) -> Vec<(String, u64)
         *m.entry(k).or_default() += v;
     }
     m.into_iter().collect()
-}
-
-/// Whether every worker can read `inputs` itself: regular, uncompressed
-/// capture files (standard input can be read once only, and decompressing
-/// the same stream on every worker would waste the cores it should use).
-pub fn can_read_replicated(inputs: &[std::path::PathBuf]) -> bool {
-    !inputs.is_empty()
-        && inputs.iter().all(|p| {
-            p.as_os_str() != "-"
-                && std::fs::metadata(p).is_ok_and(|m| m.is_file())
-                && CaptureReader::open(p)
-                    .is_ok_and(|r| r.stats().compression == Some(netsec_capture::Compression::None))
-        })
-}
-
-/// What reading the inputs produced: the merged outputs and one report per
-/// input (from worker 0; every worker reads the same bytes).
-pub struct ReplicatedRun {
-    /// Merged worker outputs.
-    pub output: WorkerOutput,
-    /// One report per input, in order.
-    pub reports: Vec<InputReport>,
-    /// An input could not be opened.
-    pub input_error: bool,
-}
-
-/// Analyse `inputs` on `opts.threads` workers that each read every file
-/// (from the page cache after the first) and keep only the packets of their
-/// shard of the symmetric address-pair hash. Nothing is copied or handed
-/// between threads, so throughput grows with cores; each worker sees its
-/// packets in file order, so results are identical to one thread.
-pub fn read_replicated(
-    opts: PipelineOptions,
-    make_analyzers: &dyn Fn() -> Vec<Box<dyn Analyzer>>,
-    inputs: &[std::path::PathBuf],
-    progress: &(dyn Fn(u64) + Sync),
-) -> ReplicatedRun {
-    let shards = opts.threads.max(1) as u64;
-    let per_worker: Vec<SingleThread> = (0..shards)
-        .map(|_| SingleThread {
-            engine: Engine::new(opts.engine.clone()),
-            sink: AnalysisSink::new(opts.logs.clone(), make_analyzers()),
-            filter: opts.filter.clone(),
-        })
-        .collect();
-    let results: Vec<Option<(WorkerOutput, Vec<InputReport>, bool)>> = thread::scope(|scope| {
-        let handles: Vec<_> = per_worker
-            .into_iter()
-            .enumerate()
-            .map(|(index, mut single)| {
-                scope.spawn(move || {
-                    let first = index == 0;
-                    let (reports, input_error) =
-                        single.read_shard(inputs, index as u64, shards, first.then_some(progress));
-                    (single.finish(), reports, input_error)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().ok()).collect()
-    });
-    let mut merged: Option<WorkerOutput> = None;
-    let mut reports = Vec::new();
-    let mut input_error = false;
-    for (index, result) in results.into_iter().enumerate() {
-        let Some((out, worker_reports, worker_error)) = result else {
-            eprintln!("netsec: a worker thread failed; its share of the results is missing");
-            continue;
-        };
-        if index == 0 {
-            reports = worker_reports;
-            input_error = worker_error;
-        }
-        merged = Some(match merged {
-            None => out,
-            Some(m) => merge_outputs(m, out),
-        });
-    }
-    ReplicatedRun {
-        output: merged.unwrap_or_else(WorkerOutput::empty),
-        reports,
-        input_error,
-    }
-}
-
-impl SingleThread {
-    /// Read every input, processing the packets of shard `shard` of
-    /// `shards`. The worker with `progress` also reports and warns.
-    fn read_shard(
-        &mut self,
-        inputs: &[std::path::PathBuf],
-        shard: u64,
-        shards: u64,
-        progress: Option<&(dyn Fn(u64) + Sync)>,
-    ) -> (Vec<InputReport>, bool) {
-        let reporting = progress.is_some();
-        let mut offset = 0u64;
-        let mut reports = Vec::new();
-        let mut input_error = false;
-        for path in inputs {
-            let mut report = InputReport::named(path.display().to_string());
-            match CaptureReader::open(path) {
-                Ok(mut reader) => {
-                    let mut consumed = 0u64;
-                    let mut last_number = 0;
-                    loop {
-                        match reader.next_packet() {
-                            Ok(Some(mut raw)) => {
-                                last_number = raw.number;
-                                if let Some(progress) = progress {
-                                    consumed += raw.data.len() as u64 + 16;
-                                    if raw.number % 4096 == 0 {
-                                        progress(consumed);
-                                        consumed = 0;
-                                    }
-                                }
-                                if netsec_proto::shard_hash(&raw) % shards != shard {
-                                    continue;
-                                }
-                                raw.number += offset;
-                                self.process(&raw);
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                report.warnings.push(e.to_string());
-                                break;
-                            }
-                        }
-                    }
-                    if let Some(progress) = progress {
-                        progress(consumed);
-                    }
-                    offset += last_number;
-                    report.packets = last_number;
-                    report.format = reader.format().to_string();
-                    report.warnings.extend(reader.stats().warnings());
-                }
-                Err(e) => {
-                    if reporting {
-                        eprintln!("netsec: {e}");
-                    }
-                    report.error = Some(e.to_string());
-                    input_error = true;
-                }
-            }
-            if reporting {
-                for w in &report.warnings {
-                    eprintln!("netsec: warning: {w}");
-                }
-            }
-            reports.push(report);
-        }
-        (reports, input_error)
-    }
 }
 
 impl WorkerOutput {

@@ -1,0 +1,258 @@
+//! The reader's input buffer: pcap-parser's block parsers over reference-
+//! counted chunks of the input, so that packets can be handed to other
+//! threads without copying their bytes.
+//!
+//! pcap-parser's own streaming readers keep one private buffer that each
+//! refill overwrites. [`ChunkedBlocks`] implements the same
+//! [`PcapReaderIterator`] contract with the same parsers, but its buffer is an
+//! `Arc<Vec<u8>>`: a refill moves on to a fresh chunk (recycled once nobody
+//! holds it) and leaves the previous one intact for whoever still reads
+//! packets out of it. Memory stays bounded: chunks are recycled, and callers
+//! bound how many they keep.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use pcap_parser::nom::{self, Needed};
+use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{
+    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
+    LegacyPcapBlock, PcapBlockOwned, PcapError, PcapHeader,
+};
+
+/// Bytes read per chunk (grown for a larger block).
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+/// Chunks kept for reuse.
+const SPARE_CHUNKS: usize = 8;
+
+type LegacyParser = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
+/// What the input holds, as its first bytes say.
+enum Layout {
+    /// pcap: the header (returned as the first block) and the record parser
+    /// for its byte order and variant.
+    Legacy {
+        header: PcapHeader,
+        parse: LegacyParser,
+    },
+    /// pcapng: the byte order of the current section.
+    Ng { big_endian: bool },
+}
+
+/// A [`PcapReaderIterator`] whose buffer is a shared chunk of the input.
+pub struct ChunkedBlocks {
+    input: Box<dyn Read + Send>,
+    chunk: Arc<Vec<u8>>,
+    /// Bytes of `chunk` read from the input.
+    valid: usize,
+    /// Parse position in `chunk`.
+    pos: usize,
+    consumed: usize,
+    exhausted: bool,
+    /// Size of the chunks allocated from now on.
+    chunk_len: usize,
+    /// Chunks handed on, reused once no one else holds them.
+    spare: Vec<Arc<Vec<u8>>>,
+    layout: Layout,
+}
+
+/// Read once into `buf`, retrying interrupted reads; 0 at the end.
+fn read_some(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+impl ChunkedBlocks {
+    /// Read the first chunk and recognise pcap or pcapng, with the errors
+    /// pcap-parser's `create_reader` gives.
+    pub fn new(mut input: Box<dyn Read + Send>) -> Result<ChunkedBlocks, PcapError<&'static [u8]>> {
+        let mut first = vec![0u8; CHUNK_BYTES];
+        let valid = read_some(&mut input, &mut first).map_err(|_| PcapError::ReadError)?;
+        if valid == 0 {
+            return Err(PcapError::Eof);
+        }
+        let head = first.get(..valid).unwrap_or_default();
+        let layout = if parse_sectionheaderblock(head).is_ok() {
+            Layout::Ng { big_endian: false }
+        } else {
+            match parse_pcap_header(head) {
+                Ok((_, header)) => {
+                    let parse: LegacyParser = if header.is_modified_format() {
+                        parse_pcap_frame_modified
+                    } else if header.is_bigendian() {
+                        parse_pcap_frame_be
+                    } else {
+                        parse_pcap_frame
+                    };
+                    Layout::Legacy { header, parse }
+                }
+                Err(nom::Err::Incomplete(Needed::Size(n))) => {
+                    return Err(PcapError::Incomplete(n.into()))
+                }
+                Err(nom::Err::Incomplete(Needed::Unknown)) => return Err(PcapError::Incomplete(0)),
+                Err(_) => return Err(PcapError::HeaderNotRecognized),
+            }
+        };
+        Ok(ChunkedBlocks {
+            input,
+            chunk: Arc::new(first),
+            valid,
+            pos: 0,
+            consumed: 0,
+            exhausted: false,
+            chunk_len: CHUNK_BYTES,
+            spare: Vec::new(),
+            layout,
+        })
+    }
+
+    /// The chunk the unparsed data sits in (and every packet returned since
+    /// the last refill).
+    pub fn chunk(&self) -> &Arc<Vec<u8>> {
+        &self.chunk
+    }
+
+    /// Offset of the parse position in [`ChunkedBlocks::chunk`].
+    pub fn chunk_offset(&self) -> usize {
+        self.pos
+    }
+
+    /// A buffer of at least `len` bytes no one else holds: the current chunk
+    /// if it is not shared, a spare one that came back, or a new one.
+    fn fresh_buffer(&mut self, len: usize) -> Vec<u8> {
+        if let Some(i) = self
+            .spare
+            .iter()
+            .position(|c| Arc::strong_count(c) == 1 && c.len() >= len)
+        {
+            let reusable = self.spare.swap_remove(i);
+            if let Ok(buf) = Arc::try_unwrap(reusable) {
+                return buf;
+            }
+        }
+        vec![0u8; len]
+    }
+}
+
+/// A parse that ran out of bytes: the end of the input, or of the chunk.
+fn incomplete<'a>(needed: Needed, at_end: bool) -> PcapError<&'a [u8]> {
+    if at_end {
+        return PcapError::UnexpectedEof;
+    }
+    match needed {
+        Needed::Size(n) => PcapError::Incomplete(n.into()),
+        Needed::Unknown => PcapError::Incomplete(0),
+    }
+}
+
+impl PcapReaderIterator for ChunkedBlocks {
+    fn next(&mut self) -> Result<(usize, PcapBlockOwned<'_>), PcapError<&[u8]>> {
+        if let Layout::Legacy { header, .. } = &self.layout {
+            if self.consumed == 0 {
+                return Ok((header.size(), PcapBlockOwned::from(header.clone())));
+            }
+        }
+        let at_end = self.exhausted;
+        let data = self.chunk.get(self.pos..self.valid).unwrap_or_default();
+        if data.is_empty() && at_end {
+            return Err(PcapError::Eof);
+        }
+        match &mut self.layout {
+            Layout::Legacy { parse, .. } => match parse(data) {
+                Ok((rest, block)) => Ok((data.len() - rest.len(), PcapBlockOwned::from(block))),
+                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+                Err(nom::Err::Incomplete(n)) => Err(incomplete(n, at_end)),
+            },
+            Layout::Ng { big_endian } => {
+                let parse = if *big_endian {
+                    parse_block_be
+                } else {
+                    parse_block_le
+                };
+                match parse(data) {
+                    Ok((rest, block)) => {
+                        if let Block::SectionHeader(shb) = &block {
+                            *big_endian = shb.big_endian();
+                        }
+                        Ok((data.len() - rest.len(), PcapBlockOwned::from(block)))
+                    }
+                    Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+                    Err(nom::Err::Incomplete(n)) => Err(incomplete(n, at_end)),
+                }
+            }
+        }
+    }
+
+    fn consume(&mut self, offset: usize) {
+        self.consume_noshift(offset);
+    }
+
+    fn consume_noshift(&mut self, offset: usize) {
+        let step = offset.min(self.valid.saturating_sub(self.pos));
+        self.pos += step;
+        self.consumed += step;
+    }
+
+    fn consumed(&self) -> usize {
+        self.consumed
+    }
+
+    /// Move the unparsed bytes to the front of a chunk no one else holds
+    /// (this one, when it is not shared) and read after them.
+    fn refill(&mut self) -> Result<(), PcapError<&[u8]>> {
+        if self.exhausted {
+            return Ok(());
+        }
+        let carry = self.valid.saturating_sub(self.pos);
+        let len = self.chunk_len.max(carry + CHUNK_BYTES / 4);
+        if let Some(buf) = Arc::get_mut(&mut self.chunk).filter(|b| b.len() >= len) {
+            buf.copy_within(self.pos..self.valid, 0);
+        } else {
+            let mut buf = self.fresh_buffer(len);
+            if let (Some(dst), Some(src)) =
+                (buf.get_mut(..carry), self.chunk.get(self.pos..self.valid))
+            {
+                dst.copy_from_slice(src);
+            }
+            let previous = std::mem::replace(&mut self.chunk, Arc::new(buf));
+            if Arc::strong_count(&previous) > 1 {
+                if self.spare.len() >= SPARE_CHUNKS {
+                    self.spare.remove(0);
+                }
+                self.spare.push(previous);
+            }
+        }
+        self.pos = 0;
+        self.valid = carry;
+        let Some(buf) = Arc::get_mut(&mut self.chunk) else {
+            return Err(PcapError::ReadError);
+        };
+        let space = buf.get_mut(carry..).unwrap_or_default();
+        let n = read_some(&mut self.input, space).map_err(|_| PcapError::ReadError)?;
+        self.exhausted = n == 0;
+        self.valid += n;
+        Ok(())
+    }
+
+    fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn grow(&mut self, new_size: usize) -> bool {
+        self.chunk_len = self.chunk_len.max(new_size);
+        true
+    }
+
+    fn data(&self) -> &[u8] {
+        self.chunk.get(self.pos..self.valid).unwrap_or_default()
+    }
+
+    fn reader_exhausted(&self) -> bool {
+        self.exhausted
+    }
+}
