@@ -56,7 +56,7 @@ pub struct ScanArgs {
     /// Fast: the 100 most common ports.
     #[arg(short = 'F')]
     fast: bool,
-    /// Scan types, nmap-style: -sT connect (default), -sS SYN (needs raw sockets; runs a connect scan), -sU UDP, -sV versions (default on), -sn discovery only.
+    /// Scan types, nmap-style: -sT connect (default), -sS SYN with raw packets (root or CAP_NET_RAW; IPv4; falls back to connect), -sU UDP, -sV versions (default on), -sn discovery only.
     #[arg(short = 's', value_name = "TYPE", action = ArgAction::Append)]
     scan_types: Vec<String>,
     /// Host discovery: -Pn treats every target as up.
@@ -359,17 +359,12 @@ pub fn run(args: ScanArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let mut notes = Vec::new();
+    let notes = Vec::new();
     let types: String = args.scan_types.concat();
     for t in types.chars() {
         if !"TSUVn".contains(t) {
             return fail(format!("unknown scan type -s{t} (T, S, U, V, n)"));
         }
-    }
-    if types.contains('S') {
-        notes.push(
-            "-sS: SYN scanning with raw packets is not implemented yet; running a TCP connect scan (same port states, one full handshake per open port)".to_string(),
-        );
     }
     let udp_wanted = types.contains('U');
     let tcp_wanted = !udp_wanted || types.contains('S') || types.contains('T');
@@ -438,6 +433,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
         rate: args.rate.unwrap_or(0.0),
         randomize: !args.no_randomize,
         source_port: args.source_port,
+        syn: types.contains('S'),
         skip_discovery: args.ping.as_deref() == Some("n"),
         service_detection: !args.no_service,
         detect: netsec_scan::service::DetectConfig {

@@ -46,6 +46,7 @@ pub mod history;
 pub mod output;
 mod scan;
 pub mod service;
+pub mod syn;
 pub mod targets;
 mod tcp;
 pub mod timing;

@@ -125,7 +125,7 @@ impl ScanProgress {
         self.total.fetch_add(n, Ordering::Relaxed);
     }
 
-    fn tick(&self) {
+    pub(crate) fn tick(&self) {
         self.done.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -143,6 +143,10 @@ pub struct ScanConfig {
     pub seed: u64,
     /// Bind probes to this source port.
     pub source_port: Option<u16>,
+    /// TCP SYN scan with raw packets for IPv4 targets (`-sS`); falls back
+    /// to connect, with a note, when raw sockets cannot be opened. IPv6
+    /// targets are connect-scanned.
+    pub syn: bool,
     /// Skip host discovery and treat every target as up (`-Pn`).
     pub skip_discovery: bool,
     /// TCP ports of the discovery "ping" (connect; nmap's unprivileged
@@ -171,6 +175,7 @@ impl Default for ScanConfig {
             randomize: true,
             seed: 0x6e65_7473_6563,
             source_port: None,
+            syn: false,
             skip_discovery: false,
             ping_ports: vec![80, 443],
             service_detection: true,
@@ -600,8 +605,70 @@ pub async fn scan(
         first_local_error: None,
     };
 
+    // SYN scan of the IPv4 hosts; the others (and all, if raw sockets are
+    // refused) are connect-scanned below.
+    let mut connect_hosts = up.clone();
+    let mut syn_ran = false;
+    if config.syn && !tcp_ports.is_empty() && !progress.is_cancelled() {
+        let v4: Vec<std::net::Ipv4Addr> = up
+            .iter()
+            .filter_map(|ip| match ip {
+                IpAddr::V4(v4) => Some(*v4),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        match crate::syn::SynScanner::open() {
+            Ok(scanner) if !v4.is_empty() => {
+                connect_hosts.retain(|ip| ip.is_ipv6());
+                if !connect_hosts.is_empty() {
+                    notes.push(
+                        "IPv6 targets were connect-scanned (SYN scanning is IPv4 only)".into(),
+                    );
+                }
+                progress.add_total((v4.len() * tcp_ports.len()) as u64);
+                let options = crate::syn::SynOptions {
+                    rate: config.rate,
+                    max_retries: config.timing.max_retries,
+                    wait: config.timing.max_rtt_timeout.min(
+                        config
+                            .timing
+                            .initial_rtt_timeout
+                            .max(config.timing.min_rtt_timeout),
+                    ),
+                    source_port: config.source_port,
+                    seed: config.seed,
+                    randomize: config.randomize,
+                };
+                let (ports, progress2) = (tcp_ports.to_vec(), progress.clone());
+                let found = tokio::task::spawn_blocking(move || {
+                    scanner.scan(&v4, &ports, &options, &progress2)
+                })
+                .await
+                .unwrap_or_default();
+                for r in found {
+                    collector.add(Probed {
+                        ip: IpAddr::V4(r.ip),
+                        port: r.port,
+                        protocol: Protocol::Tcp,
+                        state: r.state,
+                        reason: r.reason,
+                        service: None,
+                        local_error: None,
+                    });
+                }
+                syn_ran = true;
+            }
+            Ok(_) => {}
+            Err(e) => notes.push(format!("-sS: {e}; ran a TCP connect scan instead")),
+        }
+    }
+
     // Port scan: TCP pairs first, then UDP, each in a shuffled order.
     for (protocol, ports) in [(Protocol::Tcp, tcp_ports), (Protocol::Udp, udp_ports)] {
+        let up = match protocol {
+            Protocol::Tcp => &connect_hosts,
+            Protocol::Udp => &up,
+        };
         let n = (up.len() as u64) * (ports.len() as u64);
         if n == 0 {
             continue;
@@ -718,14 +785,12 @@ pub async fn scan(
         }
     }
     results.sort_by_key(|r| (r.ip, r.protocol, r.port));
-    let mut scan_type = String::from("connect");
-    if !udp_ports.is_empty() {
-        scan_type = if tcp_ports.is_empty() {
-            "udp".into()
-        } else {
-            "connect+udp".into()
-        };
-    }
+    let tcp_type = if syn_ran { "syn" } else { "connect" };
+    let scan_type = match (tcp_ports.is_empty(), udp_ports.is_empty()) {
+        (false, true) | (true, true) => tcp_type.to_string(),
+        (true, false) => "udp".into(),
+        (false, false) => format!("{tcp_type}+udp"),
+    };
     ScanReport {
         scan_type,
         started_unix,
