@@ -3,6 +3,7 @@
 
     scripts/scan-compare.py --nmap tcp.xml --nmap udp.xml --netsec netsec.xml
                             [--min-agreement 90] [--markdown report.md]
+                            [--ports-only]
 
 For each host: are the open ports the same (protocol/port with state
 "open"; nmap's "open|filtered" is not open), and does the service name
@@ -12,7 +13,9 @@ in one scan only counts as a disagreement. Products and versions are
 listed beside the names for the reader but not scored.
 
 Exit 0 when the open ports are identical and the agreement is at least
---min-agreement percent; 1 otherwise; 2 on unreadable input.
+--min-agreement percent (with --ports-only: when the open ports are
+identical); 1 otherwise; 2 on unreadable input. Any XML in nmap's format
+will do on either side (masscan's -oX too).
 Python 3 standard library only.
 """
 
@@ -142,8 +145,22 @@ def main():
     ap.add_argument("--netsec", action="append", required=True, metavar="XML")
     ap.add_argument("--min-agreement", type=float, default=90.0, metavar="PERCENT")
     ap.add_argument("--markdown", metavar="FILE", help="also write the report here")
+    ap.add_argument(
+        "--ports-only",
+        action="store_true",
+        help="only compare open ports (scans without service detection)",
+    )
     args = ap.parse_args()
     report, total, agree, port_diffs = compare(load(args.nmap), load(args.netsec))
+    if args.ports_only:
+        missed = [(ip, r[0]) for ip, rows in report for r in rows if r[3] is None]
+        extra = [(ip, r[0]) for ip, rows in report for r in rows if r[1] is None]
+        print(f"open ports: nmap {total - len(extra)}, netsec {total - len(missed)}")
+        for label, items in (("missed by netsec", missed), ("only in netsec", extra)):
+            for ip, (proto, port) in items:
+                print(f"{label}: {ip} {port}/{proto}")
+        print("RESULT:", "PASS" if port_diffs == 0 else "FAIL")
+        return 0 if port_diffs == 0 else 1
     text, pct = render(report, total, agree, port_diffs, args.min_agreement)
     print(text)
     if args.markdown:
