@@ -63,7 +63,8 @@ lab_check_packages() {
     if [ "$install" = 1 ]; then
         lab_log "installing:$missing"
         # shellcheck disable=SC2086
-        flock /tmp/apt.lock apt-get install -y $missing
+        flock /tmp/apt.lock apt-get install -y $missing ||
+            flock /tmp/apt.lock sh -c "apt-get update && apt-get install -y $missing"
     else
         lab_die "missing Debian packages:$missing (run with --install, or: apt-get install -y$missing)"
     fi
@@ -79,6 +80,16 @@ in_ns() {
     n=$1
     shift
     ip netns exec "$(ns "$n")" "$@"
+}
+
+# Run "$@" in namespace $1 and wait for it. It runs as a background job so
+# that INT or TERM sent to the script runs its trap at once (bash runs traps
+# only between foreground commands); the trap's lab_down ends it.
+in_ns_wait() {
+    n=$1
+    shift
+    ip netns exec "$(ns "$n")" "$@" &
+    wait "$!"
 }
 
 # Start "$@" in namespace $1 in the background; remember its pid.

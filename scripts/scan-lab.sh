@@ -76,7 +76,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 netsec_scan() {
-    in_ns scan "$NETSEC" scan "$SCAN_TYPE" -sU -p "T:-,U:$UDP_PORTS" --no-progress \
+    in_ns_wait scan "$NETSEC" scan "$SCAN_TYPE" -sU -p "T:-,U:$UDP_PORTS" --no-progress \
         --db "$OUT/history.db" --format json --xml-out "$OUT/netsec-$1.xml" "$HOSTS" \
         > "$OUT/netsec-$1.json"
 }
@@ -87,11 +87,11 @@ netsec_scan 1
 NETSEC_S=$(elapsed "$t")
 lab_log "nmap -sS -sV -p- $HOSTS"
 t=$(now)
-in_ns scan nmap -sS -sV -p- -oX "$OUT/nmap-tcp.xml" "$HOSTS" > /dev/null
+in_ns_wait scan nmap -sS -sV -p- -oX "$OUT/nmap-tcp.xml" "$HOSTS" > /dev/null
 NMAP_TCP_S=$(elapsed "$t")
 lab_log "nmap -sU -sV -p $UDP_PORTS $HOSTS"
 t=$(now)
-in_ns scan nmap -sU -sV -p "$UDP_PORTS" -oX "$OUT/nmap-udp.xml" "$HOSTS" > /dev/null
+in_ns_wait scan nmap -sU -sV -p "$UDP_PORTS" -oX "$OUT/nmap-udp.xml" "$HOSTS" > /dev/null
 NMAP_UDP_S=$(elapsed "$t")
 
 COMPARE=0

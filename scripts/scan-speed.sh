@@ -96,7 +96,7 @@ run() {
         fi
         before=$(sent_packets)
         start=$(date +%s.%N)
-        in_ns scan "$@" > "$OUT/speed-$id.log" 2>&1 || {
+        in_ns_wait scan "$@" > "$OUT/speed-$id.log" 2>&1 || {
             cat "$OUT/speed-$id.log" >&2
             lab_die "$id failed"
         }
