@@ -15,6 +15,12 @@
 #   2. stops vsftpd on 10.99.0.12 and starts mosquitto there, scans again and
 #      checks that `netsec scan diff --last` reports exactly that (exit 1).
 #
+# --install installs missing Debian packages (flock /tmp/apt.lock apt-get
+# install -y …); without it the script names them and exits 2. --keep keeps
+# the lab's temporary directory (daemon configs and logs) after teardown.
+# --out DIR: where results go (default target/scan-lab: summary.md,
+# compare.md, the XML files, history.db, diff.txt).
+#
 # Every packet stays inside the namespaces this script creates; they, the
 # daemons and their temporary directory are removed on exit, even on failure.
 # Skipped (exit 0) when not root. Exit 1 when a check fails, 2 on a setup error.
@@ -27,7 +33,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=scripts/scan-lab-lib.sh
+# shellcheck source-path=SCRIPTDIR source=scan-lab-lib.sh
 . "$ROOT/scripts/scan-lab-lib.sh"
 
 INSTALL=0
@@ -42,7 +48,7 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,30p' "$0"
+            sed -n '2,/^set -eu$/{/^set -eu$/d;s/^# \{0,1\}//;p}' "$0"
             exit 0
             ;;
         *) lab_die "unknown option $1 (see --help)" ;;

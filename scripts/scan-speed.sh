@@ -30,7 +30,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=scripts/scan-lab-lib.sh
+# shellcheck source-path=SCRIPTDIR source=scan-lab-lib.sh
 . "$ROOT/scripts/scan-lab-lib.sh"
 
 INSTALL=0
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,28p' "$0"
+            sed -n '2,/^set -eu$/{/^set -eu$/d;s/^# \{0,1\}//;p}' "$0"
             exit 0
             ;;
         *) lab_die "unknown option $1 (see --help)" ;;
