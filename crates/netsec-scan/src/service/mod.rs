@@ -606,6 +606,27 @@ mod tests {
             snmp.info.as_deref(),
             Some("community public; Linux lab3 6.1.0-x86")
         );
+        // Net-SNMP's SMUX port answers two empty lines with a ClosePDU
+        // (packetFormat); the probe goes only to the ports it lists.
+        let smux = id("GenericLines", Protocol::Tcp, b"A\x01\x02");
+        assert_eq!(
+            (
+                smux.name.as_str(),
+                smux.product.as_deref(),
+                smux.os.as_deref()
+            ),
+            ("smux", Some("Linux SNMP multiplexer"), Some("Linux"))
+        );
+        let lines = t.probe(Protocol::Tcp, "GenericLines").unwrap();
+        assert!(identify(&t, lines, b"A\x01\x02\x00").is_none());
+        let cfg = DetectConfig::default();
+        let sends_lines = |port: u16| {
+            tcp_probe_order(&t, port, &cfg)
+                .iter()
+                .any(|p| p.name == "GenericLines")
+        };
+        assert!(sends_lines(199));
+        assert!(!sends_lines(80));
         // The probes' own bytes are the lengths their headers claim.
         let payload = |n: &str| t.probe(Protocol::Tcp, n).unwrap().payload.clone();
         assert_eq!(payload("SMBv1Negotiate").len(), 4 + 0x2f);
