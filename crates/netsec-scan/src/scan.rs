@@ -331,6 +331,16 @@ impl Permutation {
         }
     }
 
+    /// How many elements.
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
     /// The `i`-th element.
     pub fn get(&self, i: u64) -> u64 {
         ((u128::from(self.a) * u128::from(i) + u128::from(self.c)) % u128::from(self.n.max(1)))

@@ -74,7 +74,10 @@ pub struct SynOptions {
 
 /// Raw sockets for a SYN scan.
 pub struct SynScanner {
-    tcp_tx: TransportSender,
+    /// One raw socket per sending thread (a send is a system call that also
+    /// carries the packet through the local network stack, so one core
+    /// cannot keep up with a fast link).
+    senders: Vec<TransportSender>,
     tcp_rx: TransportReceiver,
     icmp_rx: TransportReceiver,
 }
@@ -85,15 +88,24 @@ pub struct SynScanner {
 pub struct RawSocketError(#[source] std::io::Error);
 
 impl SynScanner {
-    /// Open the raw TCP and ICMP sockets.
+    /// Open the raw TCP and ICMP sockets: a sender per core (at most 4).
     pub fn open() -> Result<SynScanner, RawSocketError> {
         let tcp = TransportChannelType::Layer4(TransportProtocol::Ipv4(IpNextHeaderProtocols::Tcp));
         let icmp =
             TransportChannelType::Layer4(TransportProtocol::Ipv4(IpNextHeaderProtocols::Icmp));
         let (tcp_tx, tcp_rx) = transport_channel(1 << 20, tcp).map_err(RawSocketError)?;
         let (_, icmp_rx) = transport_channel(1 << 16, icmp).map_err(RawSocketError)?;
+        let mut senders = vec![tcp_tx];
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for _ in 1..cores.min(4) {
+            // Only the sending half is used; the kernel drops what queues
+            // up on the other.
+            if let Ok((tx, _)) = transport_channel(4096, tcp) {
+                senders.push(tx);
+            }
+        }
         Ok(SynScanner {
-            tcp_tx,
+            senders,
             tcp_rx,
             icmp_rx,
         })
@@ -110,7 +122,7 @@ impl SynScanner {
         progress: &ScanProgress,
     ) -> Vec<SynResult> {
         let SynScanner {
-            mut tcp_tx,
+            mut senders,
             tcp_rx,
             icmp_rx,
         } = self;
@@ -139,35 +151,35 @@ impl SynScanner {
         let sources: Vec<Option<Ipv4Addr>> = targets.iter().map(|&t| source_for(t)).collect();
         let n = board.len() as u64;
         let order = crate::scan::Permutation::new(n, options.seed, options.randomize);
-        let mut pacer = Pacer::new(options.rate);
-        let mut packet = [0u8; 24];
+        let threads = senders.len().max(1) as u64;
+        let mut plan = SendPlan {
+            targets,
+            ports,
+            sources: &sources,
+            board: &board,
+            order,
+            key,
+            source_port,
+            rate: options.rate / threads as f64,
+            progress,
+        };
         for pass in 0..=options.max_retries {
-            let mut sent_any = false;
-            for i in 0..n {
-                if progress.is_cancelled() {
-                    break;
-                }
-                let idx = order.get(i) as usize;
-                if pass == 0 {
-                    progress.tick();
-                }
-                if board.state(idx) != UNANSWERED {
-                    continue;
-                }
-                let (host, port_at) = board.pair(idx);
-                let (Some(&dst), Some(Some(src)), Some(&port)) =
-                    (targets.get(host), sources.get(host), ports.get(port_at))
-                else {
-                    continue;
-                };
-                pacer.wait();
-                let seq = key.sequence(dst, port, source_port);
-                if build_syn(&mut packet, *src, dst, source_port, port, seq).is_some() {
-                    send(&mut tcp_tx, &packet, dst);
-                    sent_any = true;
-                }
-            }
-            if progress.is_cancelled() || !sent_any {
+            let unanswered_before = board.unanswered();
+            let started = Instant::now();
+            // Each sender takes every `threads`-th probe of the shuffled order.
+            let sent: u64 = std::thread::scope(|scope| {
+                let plan = &plan;
+                let handles: Vec<_> = senders
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(t, tx)| {
+                        scope.spawn(move || plan.send_share(tx, t as u64, threads, pass == 0))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+            });
+            let sending = started.elapsed();
+            if progress.is_cancelled() || sent == 0 {
                 break;
             }
             // Late answers: wait until every port has answered or the
@@ -176,8 +188,22 @@ impl SynScanner {
             while Instant::now() < deadline && board.unanswered() > 0 {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            if board.unanswered() == 0 {
+            let unanswered = board.unanswered();
+            if unanswered == 0 {
                 break;
+            }
+            // Congestion control, per pass: when more than 5 % of the probes
+            // went unanswered, retry at three quarters of the rate at which
+            // answers came back (the path's real capacity), never faster
+            // than --rate.
+            let answered = unanswered_before.saturating_sub(unanswered) as f64;
+            if unanswered as f64 > 0.05 * sent as f64 && sending.as_secs_f64() > 0.0 {
+                let delivered = (answered / sending.as_secs_f64()).max(100.0);
+                let mut next = 0.75 * delivered;
+                if options.rate > 0.0 {
+                    next = next.min(options.rate);
+                }
+                plan.rate = next / threads as f64;
             }
         }
         stop.store(true, Ordering::Relaxed);
@@ -185,6 +211,64 @@ impl SynScanner {
             let _ = l.join();
         }
         board.results(targets, ports)
+    }
+}
+
+/// What the sending threads share.
+struct SendPlan<'a> {
+    targets: &'a [Ipv4Addr],
+    ports: &'a [u16],
+    sources: &'a [Option<Ipv4Addr>],
+    board: &'a Board,
+    order: crate::scan::Permutation,
+    key: Key,
+    source_port: u16,
+    /// Packets per second for each sender.
+    rate: f64,
+    progress: &'a ScanProgress,
+}
+
+impl SendPlan<'_> {
+    /// Send the SYNs of share `share` of `shares` still unanswered; how many.
+    fn send_share(
+        &self,
+        tx: &mut TransportSender,
+        share: u64,
+        shares: u64,
+        first_pass: bool,
+    ) -> u64 {
+        let mut pacer = Pacer::new(self.rate);
+        let mut packet = [0u8; 24];
+        let mut sent = 0;
+        let mut i = share;
+        while i < self.order.len() {
+            let idx = self.order.get(i) as usize;
+            i += shares;
+            if self.progress.is_cancelled() {
+                break;
+            }
+            if first_pass {
+                self.progress.tick();
+            }
+            if self.board.state(idx) != UNANSWERED {
+                continue;
+            }
+            let (host, port_at) = self.board.pair(idx);
+            let (Some(&dst), Some(Some(src)), Some(&port)) = (
+                self.targets.get(host),
+                self.sources.get(host),
+                self.ports.get(port_at),
+            ) else {
+                continue;
+            };
+            pacer.wait();
+            let seq = self.key.sequence(dst, port, self.source_port);
+            if build_syn(&mut packet, *src, dst, self.source_port, port, seq).is_some() {
+                send(tx, &packet, dst);
+                sent += 1;
+            }
+        }
+        sent
     }
 }
 

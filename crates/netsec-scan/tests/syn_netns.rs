@@ -140,6 +140,11 @@ fn syn_scan_of_all_ports_finds_the_listener() {
         service_detection: false,
         ..ScanConfig::default()
     };
+    let mut config = config;
+    config.rate = std::env::var("NETSEC_TEST_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0.0);
     let all: Vec<u16> = (1..=65_535).collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let report = rt.block_on(scan(&[target], &all, &[], &config));
