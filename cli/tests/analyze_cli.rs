@@ -157,19 +157,20 @@ fn analyze_sample(threads: &str, dir: &Path, stdin: bool) -> Value {
 }
 
 #[test]
-fn two_threads_give_the_same_results_as_one() {
+fn sharded_workers_give_the_same_results_as_one_thread() {
     let d1 = tempfile::tempdir().unwrap();
     let d2 = tempfile::tempdir().unwrap();
     let d3 = tempfile::tempdir().unwrap();
     let s1 = analyze_sample("1", d1.path(), false);
-    // The reader shares chunks of the file with two workers.
-    let s2 = analyze_sample("2", d2.path(), false);
+    // Three threads: the reader shares chunks of the file with two workers,
+    // each holding the flows of its half of the address-pair hash.
+    let s2 = analyze_sample("3", d2.path(), false);
     // The same from standard input.
-    let s3 = analyze_sample("2", d3.path(), true);
-    assert_eq!(s1, s2, "summaries differ between 1 and 2 threads");
+    let s3 = analyze_sample("3", d3.path(), true);
+    assert_eq!(s1, s2, "summaries differ between 1 and 3 threads");
     assert_eq!(
         s1, s3,
-        "summaries differ between 1 thread and 2 threads on stdin"
+        "summaries differ between 1 thread and 3 threads on stdin"
     );
     let mut kinds: Vec<String> = std::fs::read_dir(d1.path())
         .unwrap()
@@ -187,12 +188,12 @@ fn two_threads_give_the_same_results_as_one() {
         assert_eq!(
             one,
             sorted_lines(&d2.path().join(kind)),
-            "{kind} differs between 1 and 2 threads"
+            "{kind} differs between 1 and 3 threads"
         );
         assert_eq!(
             one,
             sorted_lines(&d3.path().join(kind)),
-            "{kind} differs between 1 thread and 2 threads on stdin"
+            "{kind} differs between 1 thread and 3 threads on stdin"
         );
     }
 }

@@ -423,7 +423,10 @@ pub struct Sharded {
 
 impl Sharded {
     fn start(opts: PipelineOptions, make_analyzers: &dyn Fn() -> Vec<Box<dyn Analyzer>>) -> Self {
-        let workers = (0..opts.threads)
+        // The reading thread is one of the N: reading and record parsing
+        // take a core of their own (about half the work on a warm page
+        // cache), so N threads are the reader and N - 1 workers.
+        let workers = (0..opts.threads.saturating_sub(1).max(1))
             .map(|_| {
                 let (to_worker, from_reader) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
                 let (recycle_tx, recycled) = sync_channel::<Batch>(BATCHES_IN_FLIGHT + 1);
