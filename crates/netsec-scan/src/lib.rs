@@ -44,6 +44,7 @@
 mod findings;
 pub mod history;
 pub mod output;
+pub mod raw;
 mod scan;
 pub mod service;
 pub mod targets;
@@ -77,5 +78,5 @@ pub enum ScanError {
 }
 pub use scan::{
     scan, HostSummary, Permutation, PortResult, PortState, Protocol, ScanConfig, ScanProgress,
-    ScanReport, StateCounts,
+    ScanReport, StateCounts, TcpScan,
 };
