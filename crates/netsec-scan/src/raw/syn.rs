@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -188,6 +189,83 @@ impl Batch {
     }
 }
 
+/// What the sender threads of one batch share.
+struct Sender<'a> {
+    batch: &'a Batch,
+    sockets: &'a RawSockets,
+    key: CookieKey,
+    base: u16,
+    sources: &'a [Option<IpAddr>],
+    hosts: &'a [IpAddr],
+    job: &'a SynScan,
+    progress: &'a ScanProgress,
+    unique_sent: AtomicU64,
+}
+
+impl Sender<'_> {
+    /// Send the probes at positions `range` of `order` that still need one
+    /// in `round`, at `rate` per second; returns how many were sent.
+    fn send(&self, order: &Permutation, round: u32, range: Range<u64>, rate: f64) -> u64 {
+        let (batch, job, key) = (self.batch, self.job, self.key);
+        let nports = batch.nports;
+        let mut pacer = Pacer::new(rate);
+        let mut buf = [0u8; packet::IPV4_TCP_PROBE];
+        let mut sent = 0u64;
+        let mut unique = 0u64;
+        for i in range {
+            if i % 4096 == 0 && self.progress.is_cancelled() {
+                break;
+            }
+            let idx = order.get(i);
+            let Some(state) = batch.states.get(idx as usize) else {
+                continue;
+            };
+            let s = state.load(Ordering::Relaxed);
+            if s & !SENT != 0 || (round > 0 && s & SENT == 0) {
+                continue;
+            }
+            let (h, p) = ((idx / nports) as usize, (idx % nports) as usize);
+            let (Some(&ip), Some(&port)) = (self.hosts.get(h), job.ports.get(p)) else {
+                continue;
+            };
+            let Some(src) = self.sources.get(h).copied().flatten() else {
+                // No route: the kernel could not say where from.
+                batch.set(ip, port, reason_code("net-unreach"));
+                state.fetch_or(SENT, Ordering::Relaxed);
+                continue;
+            };
+            let sport = job
+                .source_port
+                .unwrap_or_else(|| key.source_port(self.base, ip, port));
+            let cookie = key.cookie(ip, port, sport);
+            let len = match (src, ip) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    packet::write_ipv4_tcp(&mut buf, TcpProbe::Syn, s, d, sport, port, cookie)
+                }
+                _ => packet::write_tcp(&mut buf, TcpProbe::Syn, src, ip, sport, port, cookie),
+            };
+            let Some(bytes) = len.and_then(|l| buf.get(..l)) else {
+                continue;
+            };
+            pacer.pace();
+            // A send error (a local firewall's EPERM) leaves the pair
+            // silent: filtered, like a drop further away.
+            let _ = self.sockets.send_tcp(ip, bytes);
+            if state.fetch_or(SENT, Ordering::Relaxed) & SENT == 0 {
+                unique += 1;
+                if unique % 1024 == 0 {
+                    self.progress.add_done(1024);
+                    self.unique_sent.fetch_add(1024, Ordering::Relaxed);
+                }
+            }
+            sent += 1;
+        }
+        self.progress.add_done(unique % 1024);
+        self.unique_sent.fetch_add(unique % 1024, Ordering::Relaxed);
+        sent
+    }
+}
+
 /// Run a SYN scan; `emit(host, port, state, reason)` gets every probed
 /// pair (batch by batch, in no particular order). Returns `Err` before
 /// sending anything when raw sockets cannot be opened.
@@ -245,73 +323,63 @@ pub fn run(
         let receiver = batch.clone();
         let threads =
             sock::spawn_receivers(&sockets, &stop, Arc::new(move |r| receiver.on_reply(r)));
-        let mut pacer = Pacer::new(rate);
-        let mut unique_sent = 0u64;
-        let mut buf = [0u8; packet::IPV4_TCP_PROBE];
+        let sender = Sender {
+            batch: &batch,
+            sockets: &sockets,
+            key,
+            base,
+            sources: &sources,
+            hosts: chunk,
+            job,
+            progress,
+            unique_sent: AtomicU64::new(0),
+        };
         let timeout = chunk
             .iter()
             .map(|&ip| rtts.timeout(ip, &job.timing))
             .max()
             .unwrap_or(job.timing.initial_rtt_timeout);
+        // Several senders when fast: each send also carries the kernel's
+        // work on the packet, which then spreads over the cores.
+        let senders = if rate > 20_000.0 {
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .clamp(1, 4) as u64
+        } else {
+            1
+        };
+        let started = Instant::now();
         for round in 0..=job.timing.max_retries {
             let order = Permutation::new(
                 n,
                 job.seed.wrapping_add(b as u64 * 7919 + u64::from(round)),
                 job.randomize,
             );
-            let mut sent_this_round = 0u64;
-            for i in 0..n {
-                if i % 4096 == 0 && progress.is_cancelled() {
-                    break;
-                }
-                let idx = order.get(i);
-                let Some(state) = batch.states.get(idx as usize) else {
-                    continue;
-                };
-                let s = state.load(Ordering::Relaxed);
-                if s & !SENT != 0 || (round > 0 && s & SENT == 0) {
-                    continue;
-                }
-                let (h, p) = ((idx / nports) as usize, (idx % nports) as usize);
-                let (Some(&ip), Some(&port)) = (chunk.get(h), job.ports.get(p)) else {
-                    continue;
-                };
-                let Some(src) = sources.get(h).copied().flatten() else {
-                    // No route: the kernel could not say where from.
-                    batch.set(ip, port, reason_code("net-unreach"));
-                    state.fetch_or(SENT, Ordering::Relaxed);
-                    continue;
-                };
-                let sport = job
-                    .source_port
-                    .unwrap_or_else(|| key.source_port(base, ip, port));
-                let cookie = key.cookie(ip, port, sport);
-                let len = match (src, ip) {
-                    (IpAddr::V4(s), IpAddr::V4(d)) => {
-                        packet::write_ipv4_tcp(&mut buf, TcpProbe::Syn, s, d, sport, port, cookie)
-                    }
-                    _ => packet::write_tcp(&mut buf, TcpProbe::Syn, src, ip, sport, port, cookie),
-                };
-                let Some(bytes) = len.and_then(|l| buf.get(..l)) else {
-                    continue;
-                };
-                pacer.pace();
-                // A send error (a local firewall's EPERM) leaves the pair
-                // silent: filtered, like a drop further away.
-                let _ = sockets.send_tcp(ip, bytes);
-                if state.fetch_or(SENT, Ordering::Relaxed) & SENT == 0 {
-                    unique_sent += 1;
-                    if unique_sent % 1024 == 0 {
-                        progress.add_done(1024);
-                    }
-                }
-                sent_this_round += 1;
-            }
+            let share = n.div_ceil(senders);
+            let sent_this_round: u64 = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..senders)
+                    .map(|k| {
+                        let sender = &sender;
+                        let range = (k * share).min(n)..((k + 1) * share).min(n);
+                        scope
+                            .spawn(move || sender.send(&order, round, range, rate / senders as f64))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+            });
             if sent_this_round == 0 {
                 break;
             }
+            if std::env::var_os("NETSEC_SCAN_DEBUG").is_some() {
+                eprintln!(
+                    "syn round {round}: sent {sent_this_round} by {senders} senders in {:.2} s, answered {}",
+                    started.elapsed().as_secs_f64(),
+                    batch.answered.load(Ordering::Relaxed)
+                );
+            }
             // Wait for the last replies; stop early once every probe sent
             // has its answer.
+            let unique_sent = sender.unique_sent.load(Ordering::Relaxed);
             let deadline = Instant::now() + timeout;
             while Instant::now() < deadline && batch.answered.load(Ordering::Relaxed) < unique_sent
             {
@@ -321,7 +389,8 @@ pub fn run(
                 break;
             }
         }
-        progress.add_done(unique_sent % 1024);
+        let unique_sent = sender.unique_sent.load(Ordering::Relaxed);
+        let _ = unique_sent;
         stop.store(true, Ordering::Relaxed);
         for t in threads {
             let _ = t.join();
