@@ -417,10 +417,12 @@ pub fn run(args: ScanArgs) -> ExitCode {
     // root or CAP_NET_RAW, as nmap decides.
     let raw = netsec_scan::raw::available();
     let syn_wanted = types.contains('S') || !types.contains('T');
+    // What runs unprivileged instead, said once on stderr.
+    let mut fallbacks = Vec::new();
     let tcp_scan = match (&raw, syn_wanted) {
         (Ok(()), true) => TcpScan::Syn,
-        (Err(e), true) if !types.contains('n') => {
-            eprintln!("netsec scan: {e}; running a TCP connect scan (-sT) instead of a SYN scan");
+        (Err(_), true) if !types.contains('n') => {
+            fallbacks.push("a TCP connect scan (-sT) instead of a SYN scan");
             TcpScan::Connect
         }
         _ => TcpScan::Connect,
@@ -494,11 +496,11 @@ pub fn run(args: ScanArgs) -> ExitCode {
     let (raw_discovery, ping_ports) = match (ping, &raw) {
         (Ping::Skip, _) => (None, Vec::new()),
         (Ping::Probes(d), Ok(())) => (Some(d), Vec::new()),
-        (Ping::Probes(d), Err(e)) => {
+        (Ping::Probes(d), Err(_)) => {
             let mut ports: Vec<u16> = d.syn_ports.iter().chain(&d.ack_ports).copied().collect();
             ports.dedup();
             if ports.is_empty() || d.arp || d.echo || d.timestamp {
-                eprintln!("netsec scan: {e}; discovery by TCP connect to ports 80 and 443 instead");
+                fallbacks.push("host discovery by TCP connect to ports 80 and 443");
                 ports = vec![80, 443];
             }
             (None, ports)
@@ -506,6 +508,9 @@ pub fn run(args: ScanArgs) -> ExitCode {
         (Ping::Default, Ok(())) => (Some(Discovery::default()), Vec::new()),
         (Ping::Default, Err(_)) => (None, vec![80, 443]),
     };
+    if let (Err(e), false) = (&raw, fallbacks.is_empty()) {
+        eprintln!("netsec scan: {e}; running {}", fallbacks.join(" and "));
+    }
     let config = ScanConfig {
         timing: timing_from(&args),
         rate: args.rate.unwrap_or(0.0),
@@ -629,4 +634,29 @@ pub fn run(args: ScanArgs) -> ExitCode {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ping_options_follow_nmap() {
+        assert_eq!(parse_ping(&[]), Ok(Ping::Default));
+        assert_eq!(parse_ping(&opts(&["E", "n"])), Ok(Ping::Skip));
+        let Ok(Ping::Probes(d)) = parse_ping(&opts(&["E", "P", "S22,443", "A", "R"])) else {
+            panic!("parse failed")
+        };
+        assert!(d.echo && d.timestamp && d.arp);
+        assert_eq!(d.syn_ports, [22, 443]);
+        // -PA without ports: port 80, as nmap.
+        assert_eq!(d.ack_ports, [80]);
+        for bad in ["X", "Ex", "S99999", ""] {
+            assert!(parse_ping(&opts(&[bad])).is_err(), "{bad}");
+        }
+    }
 }
