@@ -594,6 +594,7 @@ pub async fn scan(
         let mut answers = Vec::new();
         let mut raw_done = false;
         if let Some(probes) = &config.raw_discovery {
+            let rate = config.rate;
             let (list, probes, timing, r, p) = (
                 targets.to_vec(),
                 probes.clone(),
@@ -602,7 +603,7 @@ pub async fn scan(
                 progress.clone(),
             );
             let found = tokio::task::spawn_blocking(move || {
-                raw::discovery::discover(&list, &probes, &timing, &r, &p)
+                raw::discovery::discover(&list, &probes, &timing, rate, &r, &p)
             })
             .await;
             match found {

@@ -164,12 +164,15 @@ impl State {
     }
 }
 
-/// Find out which `targets` are up. Returns per target (in order) whether
-/// it is up and nmap's reason. `Err` when raw sockets cannot be opened.
+/// Find out which `targets` are up, sending at most `rate` probes per
+/// second (0: the profile's, as the SYN scan). Returns per target (in
+/// order) whether it is up and nmap's reason. `Err` when raw sockets cannot
+/// be opened.
 pub fn discover(
     targets: &[IpAddr],
     probes: &Discovery,
     timing: &Timing,
+    rate: f64,
     rtts: &Arc<HostRtts>,
     progress: &ScanProgress,
 ) -> Result<Vec<(bool, &'static str)>, RawError> {
@@ -262,7 +265,12 @@ pub fn discover(
     progress.add_total(targets.len() as u64);
     let rounds = timing.max_retries.min(1) + 1;
     let timeout = timing.initial_rtt_timeout.max(timing.min_rtt_timeout);
-    let pacer_sleep = timing.scan_delay;
+    let rate = if rate > 0.0 {
+        rate
+    } else {
+        super::syn::default_rate(timing)
+    };
+    let mut pacer = super::syn::Pacer::new(rate);
     let mut buf = [0u8; 64];
     let is_pending = |ip: IpAddr| {
         state
@@ -289,13 +297,11 @@ pub fn discover(
                     continue;
                 }
                 if let Some(n) = packet::write_arp_request(&mut buf, *mac, *src, t) {
+                    pacer.pace();
                     stamp(IpAddr::V4(t));
                     if let Some(frame) = buf.get(..n) {
                         let _ = tx.send_to(frame, None);
                     }
-                }
-                if !pacer_sleep.is_zero() {
-                    std::thread::sleep(pacer_sleep);
                 }
             }
         }
@@ -305,10 +311,7 @@ pub fn discover(
                     continue;
                 }
                 stamp(t);
-                send_ip_probes(sockets, probes, key, t, round as u16, &mut buf);
-                if !pacer_sleep.is_zero() {
-                    std::thread::sleep(pacer_sleep);
-                }
+                send_ip_probes(sockets, probes, key, t, round as u16, &mut buf, &mut pacer);
             }
         }
         let deadline = Instant::now() + timeout;
@@ -354,6 +357,7 @@ fn send_ip_probes(
     t: IpAddr,
     seq: u16,
     buf: &mut [u8; 64],
+    pacer: &mut super::syn::Pacer,
 ) {
     let id = packet::icmp_id(&key, t);
     if probes.echo {
@@ -362,11 +366,13 @@ fn send_ip_probes(
             IpAddr::V6(_) => packet::write_icmp6_echo(buf, id, seq),
         };
         if let Some(b) = n.and_then(|n| buf.get(..n)) {
+            pacer.pace();
             let _ = sockets.send_icmp(t, b);
         }
     }
     if probes.timestamp && t.is_ipv4() {
         if let Some(b) = packet::write_icmp4(buf, true, id, seq).and_then(|n| buf.get(..n)) {
+            pacer.pace();
             let _ = sockets.send_icmp(t, b);
         }
     }
@@ -388,6 +394,7 @@ fn send_ip_probes(
             _ => packet::write_tcp(buf, kind, src, t, sport, port, cookie),
         };
         if let Some(b) = n.and_then(|n| buf.get(..n)) {
+            pacer.pace();
             let _ = sockets.send_tcp(t, b);
         }
     }

@@ -100,14 +100,14 @@ pub struct SynScan {
 
 /// Paces a sender at a rate: sleeps only when more than a millisecond
 /// ahead, so it costs a clock read per packet.
-struct Pacer {
+pub(crate) struct Pacer {
     start: Instant,
     rate: f64,
     sent: u64,
 }
 
 impl Pacer {
-    fn new(rate: f64) -> Pacer {
+    pub(crate) fn new(rate: f64) -> Pacer {
         Pacer {
             start: Instant::now(),
             rate,
@@ -115,7 +115,7 @@ impl Pacer {
         }
     }
 
-    fn pace(&mut self) {
+    pub(crate) fn pace(&mut self) {
         self.sent += 1;
         if self.rate <= 0.0 || !self.rate.is_finite() {
             return;
