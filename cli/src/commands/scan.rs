@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Subcommand, ValueEnum};
 use netsec_scan::history::{Change, History};
+use netsec_scan::raw::Discovery;
 use netsec_scan::service::probes::ProbeTable;
 use netsec_scan::targets::{
     expand_targets, parse_ports, read_target_list, top_ports, top_udp_ports,
 };
 use netsec_scan::timing::Timing;
-use netsec_scan::{exposure_findings, scan, PortState, Protocol, ScanConfig, ScanReport};
+use netsec_scan::{exposure_findings, scan, PortState, Protocol, ScanConfig, ScanReport, TcpScan};
 
 /// Scan hosts you are allowed to scan (nmap-style options); `scan history`
 /// and `scan diff` read the saved scans.
@@ -56,12 +57,12 @@ pub struct ScanArgs {
     /// Fast: the 100 most common ports.
     #[arg(short = 'F')]
     fast: bool,
-    /// Scan types, nmap-style: -sT connect (default), -sS SYN with raw packets (root or CAP_NET_RAW; IPv4; falls back to connect), -sU UDP, -sV versions (default on), -sn discovery only.
+    /// Scan types, nmap-style: -sS SYN with raw packets (the default as root), -sT connect (the default otherwise), -sU UDP, -sV versions (default on), -sn discovery only.
     #[arg(short = 's', value_name = "TYPE", action = ArgAction::Append)]
     scan_types: Vec<String>,
-    /// Host discovery: -Pn treats every target as up.
-    #[arg(short = 'P', value_name = "n")]
-    ping: Option<String>,
+    /// Host discovery, nmap-style (repeatable): -Pn none (all up), -PR ARP, -PE ICMP echo, -PP ICMP timestamp, -PS[ports] TCP SYN, -PA[ports] TCP ACK. Default as root: ARP on the local segment, else -PE -PS443 -PA80 -PP; unprivileged: TCP connect to 80 and 443 (or the -PS/-PA ports).
+    #[arg(short = 'P', value_name = "TYPE", action = ArgAction::Append)]
+    ping: Vec<String>,
     /// Timing profile 0 (paranoid) … 5 (insane), like nmap's -T.
     #[arg(short = 'T', value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
     timing: Option<u8>,
@@ -209,6 +210,53 @@ fn history_command(action: HistoryAction, db: &Path) -> ExitCode {
             }
         }
     }
+}
+
+/// What the `-P` options ask for.
+#[derive(Debug, PartialEq)]
+enum Ping {
+    /// No -P option: nmap's default set.
+    Default,
+    /// -Pn.
+    Skip,
+    /// The probes named.
+    Probes(Discovery),
+}
+
+/// Parse `-Pn`, `-PR`, `-PE`, `-PP`, `-PS[ports]`, `-PA[ports]` (as clap
+/// hands them: without the `P`). -PS and -PA without ports use port 80, as
+/// nmap does.
+fn parse_ping(opts: &[String]) -> Result<Ping, String> {
+    if opts.is_empty() {
+        return Ok(Ping::Default);
+    }
+    if opts.iter().any(|o| o == "n") {
+        return Ok(Ping::Skip);
+    }
+    let mut d = Discovery::none();
+    for o in opts {
+        let (kind, rest) = o.split_at(o.chars().next().map_or(0, char::len_utf8));
+        let ports = || -> Result<Vec<u16>, String> {
+            if rest.is_empty() {
+                Ok(vec![80])
+            } else {
+                parse_ports(rest).map_err(|e| format!("-P{o}: {e}"))
+            }
+        };
+        match kind {
+            "R" if rest.is_empty() => d.arp = true,
+            "E" if rest.is_empty() => d.echo = true,
+            "P" if rest.is_empty() => d.timestamp = true,
+            "S" => d.syn_ports.extend(ports()?),
+            "A" => d.ack_ports.extend(ports()?),
+            _ => {
+                return Err(format!(
+                    "unknown discovery option -P{o} (n, R, E, P, S[ports], A[ports])"
+                ))
+            }
+        }
+    }
+    Ok(Ping::Probes(d))
 }
 
 /// Split `T:22,80,U:53,161` into TCP and UDP specs (no prefix: TCP).
@@ -359,13 +407,30 @@ pub fn run(args: ScanArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let notes = Vec::new();
     let types: String = args.scan_types.concat();
     for t in types.chars() {
         if !"TSUVn".contains(t) {
             return fail(format!("unknown scan type -s{t} (T, S, U, V, n)"));
         }
     }
+    // Raw packets (SYN scan, privileged discovery) when the system allows:
+    // root or CAP_NET_RAW, as nmap decides.
+    let raw = netsec_scan::raw::available();
+    let syn_wanted = types.contains('S') || !types.contains('T');
+    // What runs unprivileged instead, said once on stderr.
+    let mut fallbacks = Vec::new();
+    let tcp_scan = match (&raw, syn_wanted) {
+        (Ok(()), true) => TcpScan::Syn,
+        (Err(_), true) if !types.contains('n') => {
+            fallbacks.push("a TCP connect scan (-sT) instead of a SYN scan");
+            TcpScan::Connect
+        }
+        _ => TcpScan::Connect,
+    };
+    let ping = match parse_ping(&args.ping) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
     let udp_wanted = types.contains('U');
     let tcp_wanted = !udp_wanted || types.contains('S') || types.contains('T');
     let discovery_only = types.contains('n');
@@ -428,13 +493,33 @@ pub fn run(args: ScanArgs) -> ExitCode {
             Err(e) => return fail(e),
         }
     }
+    let (raw_discovery, ping_ports) = match (ping, &raw) {
+        (Ping::Skip, _) => (None, Vec::new()),
+        (Ping::Probes(d), Ok(())) => (Some(d), Vec::new()),
+        (Ping::Probes(d), Err(_)) => {
+            let mut ports: Vec<u16> = d.syn_ports.iter().chain(&d.ack_ports).copied().collect();
+            ports.dedup();
+            if ports.is_empty() || d.arp || d.echo || d.timestamp {
+                fallbacks.push("host discovery by TCP connect to ports 80 and 443");
+                ports = vec![80, 443];
+            }
+            (None, ports)
+        }
+        (Ping::Default, Ok(())) => (Some(Discovery::default()), Vec::new()),
+        (Ping::Default, Err(_)) => (None, vec![80, 443]),
+    };
+    if let (Err(e), false) = (&raw, fallbacks.is_empty()) {
+        eprintln!("netsec scan: {e}; running {}", fallbacks.join(" and "));
+    }
     let config = ScanConfig {
         timing: timing_from(&args),
         rate: args.rate.unwrap_or(0.0),
         randomize: !args.no_randomize,
         source_port: args.source_port,
-        syn: types.contains('S'),
-        skip_discovery: args.ping.as_deref() == Some("n"),
+        skip_discovery: raw_discovery.is_none() && ping_ports.is_empty(),
+        tcp_scan,
+        raw_discovery,
+        ping_ports,
         service_detection: !args.no_service,
         detect: netsec_scan::service::DetectConfig {
             intensity: args.version_intensity.unwrap_or(7),
@@ -443,18 +528,13 @@ pub fn run(args: ScanArgs) -> ExitCode {
         probes: Arc::new(table),
         ..ScanConfig::default()
     };
-    if let Some(p) = &args.ping {
-        if p != "n" {
-            return fail(format!("unknown discovery option -P{p} (only -Pn)"));
-        }
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     let progress = config.progress.clone();
     let show_bar = !args.no_progress && std::io::stderr().is_terminal();
-    let mut report = runtime.block_on(async {
+    let report = runtime.block_on(async {
         let stopper = progress.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -492,7 +572,6 @@ pub fn run(args: ScanArgs) -> ExitCode {
         }
         report
     });
-    report.notes.splice(0..0, notes);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -555,4 +634,29 @@ pub fn run(args: ScanArgs) -> ExitCode {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ping_options_follow_nmap() {
+        assert_eq!(parse_ping(&[]), Ok(Ping::Default));
+        assert_eq!(parse_ping(&opts(&["E", "n"])), Ok(Ping::Skip));
+        let Ok(Ping::Probes(d)) = parse_ping(&opts(&["E", "P", "S22,443", "A", "R"])) else {
+            panic!("parse failed")
+        };
+        assert!(d.echo && d.timestamp && d.arp);
+        assert_eq!(d.syn_ports, [22, 443]);
+        // -PA without ports: port 80, as nmap.
+        assert_eq!(d.ack_ports, [80]);
+        for bad in ["X", "Ex", "S99999", ""] {
+            assert!(parse_ping(&opts(&[bad])).is_err(), "{bad}");
+        }
+    }
 }

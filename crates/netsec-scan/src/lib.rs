@@ -44,9 +44,9 @@
 mod findings;
 pub mod history;
 pub mod output;
+pub mod raw;
 mod scan;
 pub mod service;
-pub mod syn;
 pub mod targets;
 mod tcp;
 pub mod timing;
@@ -78,5 +78,5 @@ pub enum ScanError {
 }
 pub use scan::{
     scan, HostSummary, Permutation, PortResult, PortState, Protocol, ScanConfig, ScanProgress,
-    ScanReport, StateCounts,
+    ScanReport, StateCounts, TcpScan,
 };

@@ -68,9 +68,15 @@ pub fn nmap_xml(report: &ScanReport, args: &str) -> String {
         env!("CARGO_PKG_VERSION")
     );
     if report.ports_scanned > 0 {
+        // nmap's names: "syn" for -sS, "connect" for -sT.
+        let kind = if report.scan_type.starts_with("syn") {
+            "syn"
+        } else {
+            "connect"
+        };
         let _ = writeln!(
             x,
-            "<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"{}\" services=\"\"/>",
+            "<scaninfo type=\"{kind}\" protocol=\"tcp\" numservices=\"{}\" services=\"\"/>",
             report.ports_scanned
         );
     }

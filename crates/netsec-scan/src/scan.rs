@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
+use crate::raw::{self, Discovery};
 use crate::service::probes::ProbeTable;
 use crate::service::{self, DetectConfig, ServiceMatch};
 use crate::tcp::{self, ConnectOutcome};
@@ -121,13 +122,28 @@ impl ScanProgress {
         self.cancelled.load(Ordering::Relaxed)
     }
 
-    fn add_total(&self, n: u64) {
+    pub(crate) fn add_total(&self, n: u64) {
         self.total.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn tick(&self) {
+    pub(crate) fn add_done(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn tick(&self) {
         self.done.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// How TCP ports are probed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TcpScan {
+    /// Full connections through the kernel (`-sT`; no privileges).
+    #[default]
+    Connect,
+    /// Half-open SYN probes with raw packets (`-sS`; root or
+    /// `CAP_NET_RAW`, else the scan falls back to connect with a note).
+    Syn,
 }
 
 /// Scan settings.
@@ -143,15 +159,17 @@ pub struct ScanConfig {
     pub seed: u64,
     /// Bind probes to this source port.
     pub source_port: Option<u16>,
-    /// TCP SYN scan with raw packets for IPv4 targets (`-sS`); falls back
-    /// to connect, with a note, when raw sockets cannot be opened. IPv6
-    /// targets are connect-scanned.
-    pub syn: bool,
     /// Skip host discovery and treat every target as up (`-Pn`).
     pub skip_discovery: bool,
     /// TCP ports of the discovery "ping" (connect; nmap's unprivileged
     /// discovery uses 80 and 443).
     pub ping_ports: Vec<u16>,
+    /// TCP technique: connect or SYN.
+    pub tcp_scan: TcpScan,
+    /// Raw host discovery probes (ARP, ICMP, SYN/ACK pings; needs root);
+    /// `None`: connect "pings" to `ping_ports`. Falls back to those with a
+    /// note when raw sockets cannot be opened.
+    pub raw_discovery: Option<Discovery>,
     /// Identify services on open ports.
     pub service_detection: bool,
     /// Service-detection settings.
@@ -175,9 +193,10 @@ impl Default for ScanConfig {
             randomize: true,
             seed: 0x6e65_7473_6563,
             source_port: None,
-            syn: false,
             skip_discovery: false,
             ping_ports: vec![80, 443],
+            tcp_scan: TcpScan::Connect,
+            raw_discovery: None,
             service_detection: true,
             detect: DetectConfig::default(),
             probes: Arc::new(ProbeTable::bundled()),
@@ -329,16 +348,6 @@ impl Permutation {
             a,
             c: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n,
         }
-    }
-
-    /// How many elements.
-    pub fn len(&self) -> u64 {
-        self.n
-    }
-
-    /// Whether it is empty.
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
     }
 
     /// The `i`-th element.
@@ -504,6 +513,17 @@ struct Collector {
 }
 
 impl Collector {
+    fn new(hosts: BTreeMap<IpAddr, HostSummary>, list_all_tcp: bool, list_all_udp: bool) -> Self {
+        Collector {
+            hosts,
+            results: Vec::new(),
+            list_all_tcp,
+            list_all_udp,
+            local_errors: 0,
+            first_local_error: None,
+        }
+    }
+
     fn add(&mut self, p: Probed) {
         if let Some(e) = p.local_error {
             self.local_errors += 1;
@@ -571,10 +591,41 @@ pub async fn scan(
             up.push(ip);
         }
     } else {
-        progress.add_total(targets.len() as u64);
-        let mut set = JoinSet::new();
         let mut answers = Vec::new();
-        for &ip in targets {
+        let mut raw_done = false;
+        if let Some(probes) = &config.raw_discovery {
+            let rate = config.rate;
+            let (list, probes, timing, r, p) = (
+                targets.to_vec(),
+                probes.clone(),
+                config.timing.clone(),
+                rtts.clone(),
+                progress.clone(),
+            );
+            let found = tokio::task::spawn_blocking(move || {
+                raw::discovery::discover(&list, &probes, &timing, rate, &r, &p)
+            })
+            .await;
+            match found {
+                Ok(Ok(found)) => {
+                    answers.extend(
+                        targets
+                            .iter()
+                            .zip(found)
+                            .map(|(&ip, (u, why))| (ip, u, why)),
+                    );
+                    raw_done = true;
+                }
+                Ok(Err(e)) => notes.push(format!("{e}; host discovery by TCP connect instead")),
+                Err(e) => notes.push(format!(
+                    "raw host discovery failed ({e}); TCP connect instead"
+                )),
+            }
+        }
+        let connect_targets = if raw_done { &[][..] } else { targets };
+        progress.add_total(connect_targets.len() as u64);
+        let mut set = JoinSet::new();
+        for &ip in connect_targets {
             if progress.is_cancelled() {
                 break;
             }
@@ -606,79 +657,22 @@ pub async fn scan(
             .collect();
     }
 
-    let mut collector = Collector {
+    let collector = Collector::new(
         hosts,
-        results: Vec::new(),
-        list_all_tcp: tcp_ports.len() <= config.list_limit,
-        list_all_udp: udp_ports.len() <= config.list_limit,
-        local_errors: 0,
-        first_local_error: None,
-    };
+        tcp_ports.len() <= config.list_limit,
+        udp_ports.len() <= config.list_limit,
+    );
 
-    // SYN scan of the IPv4 hosts; the others (and all, if raw sockets are
-    // refused) are connect-scanned below.
-    let mut connect_hosts = up.clone();
-    let mut syn_ran = false;
-    if config.syn && !tcp_ports.is_empty() && !progress.is_cancelled() {
-        let v4: Vec<std::net::Ipv4Addr> = up
-            .iter()
-            .filter_map(|ip| match ip {
-                IpAddr::V4(v4) => Some(*v4),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
-        match crate::syn::SynScanner::open() {
-            Ok(scanner) if !v4.is_empty() => {
-                connect_hosts.retain(|ip| ip.is_ipv6());
-                if !connect_hosts.is_empty() {
-                    notes.push(
-                        "IPv6 targets were connect-scanned (SYN scanning is IPv4 only)".into(),
-                    );
-                }
-                progress.add_total((v4.len() * tcp_ports.len()) as u64);
-                let options = crate::syn::SynOptions {
-                    rate: config.rate,
-                    max_retries: config.timing.max_retries,
-                    wait: config.timing.max_rtt_timeout.min(
-                        config
-                            .timing
-                            .initial_rtt_timeout
-                            .max(config.timing.min_rtt_timeout),
-                    ),
-                    source_port: config.source_port,
-                    seed: config.seed,
-                    randomize: config.randomize,
-                };
-                let (ports, progress2) = (tcp_ports.to_vec(), progress.clone());
-                let found = tokio::task::spawn_blocking(move || {
-                    scanner.scan(&v4, &ports, &options, &progress2)
-                })
-                .await
-                .unwrap_or_default();
-                for r in found {
-                    collector.add(Probed {
-                        ip: IpAddr::V4(r.ip),
-                        port: r.port,
-                        protocol: Protocol::Tcp,
-                        state: r.state,
-                        reason: r.reason,
-                        service: None,
-                        local_error: None,
-                    });
-                }
-                syn_ran = true;
-            }
-            Ok(_) => {}
-            Err(e) => notes.push(format!("-sS: {e}; ran a TCP connect scan instead")),
-        }
-    }
+    // SYN scan of the TCP ports, when asked for and possible.
+    let (mut collector, syn_done) = if config.tcp_scan == TcpScan::Syn && !tcp_ports.is_empty() {
+        syn_scan(collector, &up, tcp_ports, config, &rtts, &mut notes).await
+    } else {
+        (collector, false)
+    };
+    let connect_ports = if syn_done { &[][..] } else { tcp_ports };
 
     // Port scan: TCP pairs first, then UDP, each in a shuffled order.
-    for (protocol, ports) in [(Protocol::Tcp, tcp_ports), (Protocol::Udp, udp_ports)] {
-        let up = match protocol {
-            Protocol::Tcp => &connect_hosts,
-            Protocol::Udp => &up,
-        };
+    for (protocol, ports) in [(Protocol::Tcp, connect_ports), (Protocol::Udp, udp_ports)] {
         let n = (up.len() as u64) * (ports.len() as u64);
         if n == 0 {
             continue;
@@ -795,12 +789,15 @@ pub async fn scan(
         }
     }
     results.sort_by_key(|r| (r.ip, r.protocol, r.port));
-    let tcp_type = if syn_ran { "syn" } else { "connect" };
-    let scan_type = match (tcp_ports.is_empty(), udp_ports.is_empty()) {
-        (false, true) | (true, true) => tcp_type.to_string(),
-        (true, false) => "udp".into(),
-        (false, false) => format!("{tcp_type}+udp"),
-    };
+    let tcp_kind = if syn_done { "syn" } else { "connect" };
+    let mut scan_type = String::from(tcp_kind);
+    if !udp_ports.is_empty() {
+        scan_type = if tcp_ports.is_empty() {
+            "udp".into()
+        } else {
+            format!("{tcp_kind}+udp")
+        };
+    }
     ScanReport {
         scan_type,
         started_unix,
@@ -812,6 +809,61 @@ pub async fn scan(
         results,
         complete: !progress.is_cancelled(),
         notes,
+    }
+}
+
+/// Run the SYN scan in a blocking thread, feeding `collector`; on failure
+/// (no raw sockets) say so in `notes` and return `false` so the caller
+/// runs a connect scan.
+async fn syn_scan(
+    collector: Collector,
+    up: &[IpAddr],
+    tcp_ports: &[u16],
+    config: &ScanConfig,
+    rtts: &Arc<HostRtts>,
+    notes: &mut Vec<String>,
+) -> (Collector, bool) {
+    let job = raw::syn::SynScan {
+        hosts: up.to_vec(),
+        ports: tcp_ports.to_vec(),
+        timing: config.timing.clone(),
+        rate: config.rate,
+        seed: config.seed,
+        randomize: config.randomize,
+        source_port: config.source_port,
+    };
+    let (rtts, progress) = (rtts.clone(), config.progress.clone());
+    let fresh = Collector::new(
+        collector.hosts.clone(),
+        collector.list_all_tcp,
+        collector.list_all_udp,
+    );
+    let mut c = collector;
+    let ran = tokio::task::spawn_blocking(move || {
+        let r = raw::syn::run(&job, &rtts, &progress, |ip, port, state, reason| {
+            c.add(Probed {
+                ip,
+                port,
+                protocol: Protocol::Tcp,
+                state,
+                reason,
+                service: None,
+                local_error: None,
+            });
+        });
+        (c, r)
+    })
+    .await;
+    match ran {
+        Ok((c, Ok(()))) => (c, true),
+        Ok((c, Err(e))) => {
+            notes.push(format!("{e}; TCP connect scan instead"));
+            (c, false)
+        }
+        Err(e) => {
+            notes.push(format!("SYN scan failed ({e}); TCP connect scan instead"));
+            (fresh, false)
+        }
     }
 }
 
