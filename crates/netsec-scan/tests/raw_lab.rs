@@ -281,6 +281,29 @@ async fn syn_scan_states_and_reasons() {
     );
     let h = report.hosts.iter().find(|h| h.ip == h2).unwrap();
     assert_eq!((h.tcp.open, h.tcp.closed, h.tcp.filtered), (2, 3, 1));
+
+    // -g: host 3 drops TCP from any other source port; with -g 40053 its
+    // open port answers, without it the probes are dropped.
+    if rejecting {
+        assert!(run(
+            "ip",
+            &[
+                "netns", "exec", &ns3, "iptables", "-I", "INPUT", "-p", "tcp", "!", "--sport",
+                "40053", "-j", "DROP",
+            ],
+        ));
+        let fixed = ScanConfig {
+            source_port: Some(40_053),
+            ..syn_config()
+        };
+        let report = scan(&[h3], &[443], &[], &fixed).await;
+        assert_eq!(state(&report, h3, 443), (PortState::Open, "syn-ack".into()));
+        let report = scan(&[h3], &[443], &[], &syn_config()).await;
+        assert_eq!(
+            state(&report, h3, 443),
+            (PortState::Filtered, "no-response".into())
+        );
+    }
 }
 
 /// Every port of two hosts: all 131,070 answered, the open ones found, in
