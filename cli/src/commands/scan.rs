@@ -66,8 +66,8 @@ pub struct ScanArgs {
     /// Timing profile 0 (paranoid) … 5 (insane), like nmap's -T.
     #[arg(short = 'T', value_name = "0-5", value_parser = clap::value_parser!(u8).range(0..=5))]
     timing: Option<u8>,
-    /// Most probes per second.
-    #[arg(long, value_name = "N")]
+    /// Most probes (packets, for raw scans) per second; masscan's --rate, nmap's --max-rate. Raw scans without it: T3 51,200/s, T4 204,800/s, T5 409,600/s.
+    #[arg(long, visible_alias = "max-rate", value_name = "N")]
     rate: Option<f64>,
     /// Retries for probes that got no answer.
     #[arg(long, value_name = "N")]

@@ -337,6 +337,8 @@ async fn syn_scan_all_ports_fast() {
     );
     for h in &report.hosts {
         assert_eq!(h.tcp.open + h.tcp.closed, 65_535, "{h:?}");
+        // Timed probes measured the round trip (no discovery ran).
+        assert!(h.srtt_us.is_some(), "{h:?}");
     }
     assert!(took.as_secs() < 60, "took {took:?}");
 }

@@ -137,9 +137,50 @@ struct Batch {
     nports: u64,
     states: Vec<AtomicU8>,
     answered: AtomicU64,
+    /// Round-trip sampling without a table of probes: per host, the port
+    /// index and send time (microseconds after `epoch`, wrapping) of one
+    /// timed first-round probe, `NO_TIMER` when none is pending.
+    timers: Vec<AtomicU64>,
+    epoch: Instant,
+    rtts: Arc<HostRtts>,
 }
 
+/// No timed probe pending.
+const NO_TIMER: u64 = u64::MAX;
+/// One first-round probe in this many (per sender) is timed.
+const TIME_EVERY: u64 = 64;
+
 impl Batch {
+    fn now_us(&self) -> u32 {
+        self.epoch.elapsed().as_micros() as u32
+    }
+
+    /// Time the probe of host `h`, port index `p`, sent now.
+    fn start_timer(&self, h: usize, p: u64) {
+        if let Some(t) = self.timers.get(h) {
+            t.store(p << 32 | u64::from(self.now_us()), Ordering::Relaxed);
+        }
+    }
+
+    /// A first answer for host `h`, port index `p`: one RTT sample when
+    /// that probe was the timed one.
+    fn stop_timer(&self, h: usize, p: u64, ip: IpAddr) {
+        let Some(t) = self.timers.get(h) else {
+            return;
+        };
+        let v = t.load(Ordering::Relaxed);
+        if v == NO_TIMER || v >> 32 != p {
+            return;
+        }
+        if t.compare_exchange(v, NO_TIMER, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            let us = self.now_us().wrapping_sub(v as u32);
+            self.rtts
+                .sample(ip, Duration::from_micros(u64::from(us).max(1)));
+        }
+    }
+
     fn set(&self, ip: IpAddr, port: u16, code: u8) {
         let Some(&h) = self.hosts.get(&ip) else {
             return;
@@ -163,6 +204,7 @@ impl Batch {
             .is_ok();
         if first {
             self.answered.fetch_add(1, Ordering::Relaxed);
+            self.stop_timer(h as usize, u64::from(p), ip);
         }
     }
 
@@ -251,6 +293,9 @@ impl Sender<'_> {
             // A send error (a local firewall's EPERM) leaves the pair
             // silent: filtered, like a drop further away.
             let _ = self.sockets.send_tcp(ip, bytes);
+            if round == 0 && unique % TIME_EVERY == 0 {
+                batch.start_timer(h, p as u64);
+            }
             if state.fetch_or(SENT, Ordering::Relaxed) & SENT == 0 {
                 unique += 1;
                 if unique % 1024 == 0 {
@@ -271,7 +316,7 @@ impl Sender<'_> {
 /// sending anything when raw sockets cannot be opened.
 pub fn run(
     job: &SynScan,
-    rtts: &HostRtts,
+    rtts: &Arc<HostRtts>,
     progress: &ScanProgress,
     mut emit: impl FnMut(IpAddr, u16, PortState, &'static str),
 ) -> Result<(), RawError> {
@@ -316,6 +361,9 @@ pub fn run(
             nports,
             states: (0..n).map(|_| AtomicU8::new(0)).collect(),
             answered: AtomicU64::new(0),
+            timers: chunk.iter().map(|_| AtomicU64::new(NO_TIMER)).collect(),
+            epoch: Instant::now(),
+            rtts: rtts.clone(),
         });
         let sources: Vec<Option<IpAddr>> =
             chunk.iter().map(|&ip| sock::source_for(ip).ok()).collect();
@@ -334,11 +382,6 @@ pub fn run(
             progress,
             unique_sent: AtomicU64::new(0),
         };
-        let timeout = chunk
-            .iter()
-            .map(|&ip| rtts.timeout(ip, &job.timing))
-            .max()
-            .unwrap_or(job.timing.initial_rtt_timeout);
         // Several senders when fast: each send also carries the kernel's
         // work on the packet, which then spreads over the cores.
         let senders = if rate > 20_000.0 {
@@ -377,8 +420,14 @@ pub fn run(
                     batch.answered.load(Ordering::Relaxed)
                 );
             }
-            // Wait for the last replies; stop early once every probe sent
-            // has its answer.
+            // Wait for the last replies (the timeout adapted to the round
+            // trips measured so far); stop early once every probe sent has
+            // its answer.
+            let timeout = chunk
+                .iter()
+                .map(|&ip| rtts.timeout(ip, &job.timing))
+                .max()
+                .unwrap_or(job.timing.initial_rtt_timeout);
             let unique_sent = sender.unique_sent.load(Ordering::Relaxed);
             let deadline = Instant::now() + timeout;
             while Instant::now() < deadline && batch.answered.load(Ordering::Relaxed) < unique_sent
@@ -456,7 +505,11 @@ mod tests {
             nports: 2,
             states: (0..2).map(|_| AtomicU8::new(SENT)).collect(),
             answered: AtomicU64::new(0),
+            timers: vec![AtomicU64::new(NO_TIMER)],
+            epoch: Instant::now(),
+            rtts: Arc::new(HostRtts::default()),
         };
+        batch.start_timer(0, 0);
         let reply = |port: u16, flags: u8, ack_delta: u32| Reply::Tcp {
             from: ip,
             sport: port,
@@ -474,6 +527,9 @@ mod tests {
         // Duplicates do not count twice or change the state.
         batch.on_reply(reply(22, TcpFlags::RST | TcpFlags::ACK, 1));
         assert_eq!(batch.answered.load(Ordering::Relaxed), 2);
+        // The timed probe (port 22) gave one round-trip sample.
+        assert!(batch.rtts.srtt(ip).is_some());
+        assert_eq!(batch.timers[0].load(Ordering::Relaxed), NO_TIMER);
         let states: Vec<_> = batch
             .states
             .iter()
