@@ -226,7 +226,7 @@ impl Batch {
                 reason,
                 ..
             } => self.set(target, dport, reason_code(reason)),
-            Reply::Echo { .. } | Reply::Timestamp { .. } => {}
+            Reply::Echo { .. } | Reply::Timestamp { .. } | Reply::Neighbor { .. } => {}
         }
     }
 }
