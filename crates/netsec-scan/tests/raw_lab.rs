@@ -343,7 +343,7 @@ async fn syn_scan_all_ports_fast() {
     assert!(took.as_secs() < 60, "took {took:?}");
 }
 
-/// ARP finds the hosts on the bridge; ICMP echo, timestamp, SYN and ACK
+/// ARP (and neighbour discovery for IPv6) finds the hosts on the bridge; ICMP echo, timestamp, SYN and ACK
 /// pings each find them too when asked alone; a missing host is down.
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_arp_icmp_tcp() {
@@ -413,7 +413,17 @@ async fn discovery_arp_icmp_tcp() {
     )
     .await;
     assert_eq!(reasons(&r), [up("reset"), up("reset"), no.clone()]);
-    // IPv6: echo.
+    // IPv6: neighbour discovery by default on the link, echo when asked.
+    let v6 = [lab.v6(2), lab.v6(200)];
+    let r = scan(&v6, &[], &[], &config(Discovery::default())).await;
+    let nd = |ip: IpAddr| {
+        r.hosts
+            .iter()
+            .find(|h| h.ip == ip)
+            .map(|h| (h.up, h.reason.clone()))
+    };
+    assert_eq!(nd(v6[0]), Some(up("nd-response")), "{:?}", r.hosts);
+    assert_eq!(nd(v6[1]), Some(no.clone()));
     let r = scan(
         &[lab.v6(2), lab.v6(200)],
         &[],

@@ -6,7 +6,7 @@
 //! (`arp-response`, `echo-reply`, `timestamp-reply`, `syn-ack`, `reset`).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,15 +68,37 @@ impl Discovery {
 }
 
 /// A host's answer codes: 0 none yet; reasons up; `DOWN | i` an ICMP error.
-const REASONS: [&str; 6] = [
+const REASONS: [&str; 7] = [
     "",
     "arp-response",
     "echo-reply",
     "timestamp-reply",
     "syn-ack",
     "reset",
+    "nd-response",
 ];
 const DOWN: u8 = 0x40;
+
+/// The interface index and its MAC for an IPv6 target on a directly
+/// connected Ethernet prefix (neighbour discovery, IPv6's ARP).
+fn nd_interface(interfaces: &[NetworkInterface], target: Ipv6Addr) -> Option<(u32, [u8; 6])> {
+    interfaces.iter().find_map(|iface| {
+        if !iface.is_up() || iface.is_loopback() {
+            return None;
+        }
+        let mac = iface.mac.filter(|m| !m.is_zero())?.octets();
+        iface
+            .ips
+            .iter()
+            .any(|net| match net {
+                pnet::ipnetwork::IpNetwork::V6(n) => {
+                    n.contains(target) && n.prefix() < 128 && n.ip() != target
+                }
+                _ => false,
+            })
+            .then_some((iface.index, mac))
+    })
+}
 
 /// The interface and our address on it for a target on a directly
 /// connected IPv4 Ethernet subnet.
@@ -108,6 +130,9 @@ struct State {
     sent_us: Vec<AtomicU64>,
     epoch: Instant,
     up: AtomicU64,
+    /// Neighbour advertisements count (`-PR`); otherwise the ones the
+    /// kernel's own resolution brings in are ignored.
+    neighbor: bool,
 }
 
 impl State {
@@ -140,6 +165,10 @@ impl State {
         }
         match r {
             Reply::Echo { from, .. } => self.mark(from, 2, rtts),
+            Reply::Neighbor { target } if self.neighbor => {
+                self.mark(IpAddr::V6(target), 6, rtts);
+            }
+            Reply::Neighbor { .. } => {}
             Reply::Timestamp { from, .. } => self.mark(from, 3, rtts),
             Reply::Tcp { from, flags, .. } => {
                 let code = if flags & TcpFlags::RST != 0 { 5 } else { 4 };
@@ -185,10 +214,17 @@ pub fn discover(
     // ARP targets, by interface; the rest get IP probes.
     let mut arp: HashMap<usize, (Ipv4Addr, [u8; 6], Vec<Ipv4Addr>)> = HashMap::new();
     let mut ip_targets = Vec::new();
+    let mut nd: Vec<(Ipv6Addr, u32, [u8; 6])> = Vec::new();
     for &t in targets {
         let local = match t {
             IpAddr::V4(v4) => arp_interface(&interfaces, v4),
-            IpAddr::V6(_) => None,
+            IpAddr::V6(v6) => {
+                if let Some((ifindex, mac)) = nd_interface(&interfaces, v6) {
+                    nd.push((v6, ifindex, mac));
+                    continue;
+                }
+                None
+            }
         };
         match local {
             Some((i, src, mac)) => arp
@@ -199,9 +235,9 @@ pub fn discover(
             None => ip_targets.push(t),
         }
     }
-    let sockets = if probes.has_ip_probes() && !ip_targets.is_empty() {
+    let sockets = if (probes.has_ip_probes() && !ip_targets.is_empty()) || !nd.is_empty() {
         let v4 = ip_targets.iter().any(IpAddr::is_ipv4);
-        let v6 = ip_targets.iter().any(IpAddr::is_ipv6);
+        let v6 = ip_targets.iter().any(IpAddr::is_ipv6) || !nd.is_empty();
         Some(Arc::new(RawSockets::open(v4, v6)?))
     } else {
         None
@@ -213,6 +249,7 @@ pub fn discover(
         sent_us: targets.iter().map(|_| AtomicU64::new(0)).collect(),
         epoch: Instant::now(),
         up: AtomicU64::new(0),
+        neighbor: probes.arp,
     });
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
@@ -306,7 +343,24 @@ pub fn discover(
             }
         }
         if let Some(sockets) = &sockets {
-            for &t in &ip_targets {
+            for &(t, ifindex, mac) in &nd {
+                if !is_pending(IpAddr::V6(t)) {
+                    continue;
+                }
+                if let Some(b) =
+                    packet::write_neighbor_solicit(&mut buf, t, mac).and_then(|n| buf.get(..n))
+                {
+                    pacer.pace();
+                    stamp(IpAddr::V6(t));
+                    let _ = sockets.send_icmp6_on_link(packet::solicited_node(t), ifindex, b);
+                }
+            }
+            let ip_probed = if probes.has_ip_probes() {
+                &ip_targets[..]
+            } else {
+                &[]
+            };
+            for &t in ip_probed {
                 if !is_pending(t) {
                     continue;
                 }
@@ -417,6 +471,7 @@ mod tests {
             sent_us: hosts.iter().map(|_| AtomicU64::new(0)).collect(),
             epoch: Instant::now(),
             up: AtomicU64::new(0),
+            neighbor: false,
         };
         let rtts = HostRtts::default();
         let id = |i: usize| packet::icmp_id(&key, hosts[i]);

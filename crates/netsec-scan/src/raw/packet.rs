@@ -203,6 +203,37 @@ pub fn write_icmp6_echo(buf: &mut [u8], id: u16, seq: u16) -> Option<usize> {
     Some(ICMP_ECHO)
 }
 
+/// ICMPv6 neighbour solicitation with the source link-layer option.
+pub const ICMP6_NS: usize = 32;
+
+/// The solicited-node multicast address of `target` (RFC 4291 §2.7.1).
+pub fn solicited_node(target: Ipv6Addr) -> Ipv6Addr {
+    let o = target.octets();
+    Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(o[13]),
+        u16::from_be_bytes([o[14], o[15]]),
+    )
+}
+
+/// Write an ICMPv6 neighbour solicitation for `target` from `mac` into
+/// `buf` (the kernel fills the checksum); returns its length.
+pub fn write_neighbor_solicit(buf: &mut [u8], target: Ipv6Addr, mac: [u8; 6]) -> Option<usize> {
+    let b = buf.get_mut(..ICMP6_NS)?;
+    b.fill(0);
+    b[0] = 135;
+    b[8..24].copy_from_slice(&target.octets());
+    b[24] = 1;
+    b[25] = 1;
+    b[26..32].copy_from_slice(&mac);
+    Some(ICMP6_NS)
+}
+
 /// Write an Ethernet broadcast ARP request "who has `target`, tell
 /// `sender_ip`" into `buf[..ARP_FRAME]`.
 pub fn write_arp_request(
@@ -312,6 +343,11 @@ pub enum Reply {
         /// Identifier.
         id: u16,
     },
+    /// ICMPv6 neighbour advertisement: `target` is on the link.
+    Neighbor {
+        /// The advertised address.
+        target: Ipv6Addr,
+    },
 }
 
 impl Reply {
@@ -344,6 +380,9 @@ impl Reply {
                 ..
             } => key.cookie(target, dport, sport) == seq,
             Reply::Echo { from, id } | Reply::Timestamp { from, id } => icmp_id(key, from) == id,
+            // Like ARP, neighbour discovery has no field for a cookie: the
+            // advertised address must be a target (the caller checks).
+            Reply::Neighbor { .. } => true,
         }
     }
 }
@@ -436,6 +475,12 @@ pub fn parse_icmpv6(from: Ipv6Addr, msg: &[u8]) -> Option<Reply> {
     let code = *msg.get(1)?;
     let from_ip = IpAddr::V6(from);
     match kind {
+        136 => {
+            let target: [u8; 16] = msg.get(8..24)?.try_into().ok()?;
+            Some(Reply::Neighbor {
+                target: Ipv6Addr::from(target),
+            })
+        }
         129 => Some(Reply::Echo {
             from: from_ip,
             id: u16::from_be_bytes(msg.get(4..6)?.try_into().ok()?),
@@ -702,6 +747,27 @@ mod tests {
         whole.extend_from_slice(&src.octets());
         whole.extend_from_slice(&m);
         assert_eq!(parse_packet(&whole), Some(r));
+    }
+
+    #[test]
+    fn neighbor_discovery_round_trip() {
+        let t: Ipv6Addr = "fd77:1::2:3456".parse().unwrap();
+        assert_eq!(
+            solicited_node(t),
+            "ff02::1:ff02:3456".parse::<Ipv6Addr>().unwrap()
+        );
+        let mut b = [0u8; 40];
+        assert_eq!(
+            write_neighbor_solicit(&mut b, t, [2, 0, 0, 0, 0, 9]),
+            Some(ICMP6_NS)
+        );
+        // The advertisement: type 136, flags, the target.
+        b[0] = 136;
+        assert_eq!(
+            parse_icmpv6(t, &b[..24]),
+            Some(Reply::Neighbor { target: t })
+        );
+        assert_eq!(parse_icmpv6(t, &b[..20]), None);
     }
 
     #[test]

@@ -96,6 +96,26 @@ impl RawSockets {
         send(sock, dst, bytes)
     }
 
+    /// Send an ICMPv6 neighbour solicitation to `dst` (a link-local
+    /// multicast address) out of interface `ifindex`, with hop limit 255 as
+    /// RFC 4861 requires.
+    pub fn send_icmp6_on_link(
+        &self,
+        dst: Ipv6Addr,
+        ifindex: u32,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        let Some(sock) = self.icmp6.as_ref() else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "no raw ICMPv6 socket",
+            ));
+        };
+        sock.set_multicast_hops_v6(255)?;
+        let addr = SockAddr::from(std::net::SocketAddrV6::new(dst, 0, 0, ifindex));
+        sock.send_to(bytes, &addr).map(drop)
+    }
+
     /// Send an ICMP or ICMPv6 message (the kernel adds the IP header).
     pub fn send_icmp(&self, dst: IpAddr, bytes: &[u8]) -> std::io::Result<()> {
         let sock = match dst {

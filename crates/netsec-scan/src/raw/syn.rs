@@ -133,7 +133,7 @@ struct Batch {
     key: CookieKey,
     hosts: HashMap<IpAddr, u32>,
     /// Port → index in the port list (`u32::MAX`: not scanned).
-    port_index: Vec<u32>,
+    port_index: Arc<Vec<u32>>,
     nports: u64,
     states: Vec<AtomicU8>,
     answered: AtomicU64,
@@ -226,7 +226,7 @@ impl Batch {
                 reason,
                 ..
             } => self.set(target, dport, reason_code(reason)),
-            Reply::Echo { .. } | Reply::Timestamp { .. } => {}
+            Reply::Echo { .. } | Reply::Timestamp { .. } | Reply::Neighbor { .. } => {}
         }
     }
 }
@@ -344,7 +344,7 @@ pub fn run(
     }
     let per_batch = (MAX_BATCH / nports).max(1) as usize;
     progress.add_total(job.hosts.len() as u64 * nports);
-    let mut port_index = Some(port_index);
+    let port_index = Arc::new(port_index);
     for (b, chunk) in job.hosts.chunks(per_batch).enumerate() {
         if progress.is_cancelled() {
             break;
@@ -357,7 +357,7 @@ pub fn run(
                 .enumerate()
                 .map(|(i, &ip)| (ip, i as u32))
                 .collect(),
-            port_index: port_index.take().unwrap_or_default(),
+            port_index: port_index.clone(),
             nports,
             states: (0..n).map(|_| AtomicU8::new(0)).collect(),
             answered: AtomicU64::new(0),
@@ -438,8 +438,6 @@ pub fn run(
                 break;
             }
         }
-        let unique_sent = sender.unique_sent.load(Ordering::Relaxed);
-        let _ = unique_sent;
         stop.store(true, Ordering::Relaxed);
         for t in threads {
             let _ = t.join();
@@ -454,18 +452,6 @@ pub fn run(
             ) {
                 emit(ip, port, st, why);
             }
-        }
-        port_index = Arc::try_unwrap(batch).ok().map(|b| b.port_index);
-        if port_index.is_none() {
-            // A receiver still holds the batch (it cannot, once joined);
-            // rebuild rather than fail.
-            let mut idx = vec![u32::MAX; 65_536];
-            for (i, &p) in job.ports.iter().enumerate() {
-                if let Some(slot) = idx.get_mut(usize::from(p)) {
-                    *slot = i as u32;
-                }
-            }
-            port_index = Some(idx);
         }
     }
     Ok(())
@@ -501,7 +487,7 @@ mod tests {
         let batch = Batch {
             key,
             hosts: [(ip, 0)].into_iter().collect(),
-            port_index,
+            port_index: Arc::new(port_index),
             nports: 2,
             states: (0..2).map(|_| AtomicU8::new(SENT)).collect(),
             answered: AtomicU64::new(0),
