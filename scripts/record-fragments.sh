@@ -13,6 +13,8 @@
 # Needs root, iproute2, tcpdump, iputils-ping, python3.
 # Usage: sudo scripts/record-fragments.sh [OUT.pcap]
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=two-hosts-lib.sh
+. "$(dirname "$0")/two-hosts-lib.sh"
 
 OUT=${1:-testdata/fragments.pcap}
 P=nsfrag
@@ -24,9 +26,7 @@ WORK=$(mktemp -d)
 
 cleanup() {
     set +e
-    ip netns pids $P-sw 2>/dev/null | xargs -r kill -INT 2>/dev/null
-    sleep 0.5
-    for ns in $P-client $P-server $P-sw; do ip netns del $ns 2>/dev/null; done
+    two_hosts_down $P
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,15 +36,8 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-for ns in $P-client $P-server $P-sw; do ip netns add $ns; done
-ip -n $P-sw link add br0 type bridge
-ip -n $P-sw link set br0 up
+two_hosts_up $P
 for h in client server; do
-    ip link add $P-$h type veth peer name eth0 netns $P-$h
-    ip link set $P-$h netns $P-sw
-    ip -n $P-sw link set $P-$h master br0 up
-    ip -n $P-$h link set lo up
-    ip -n $P-$h link set eth0 up
     # No duplicate address detection delay for the IPv6 addresses.
     ip netns exec $P-$h sysctl -qw net.ipv6.conf.eth0.accept_dad=0
 done

@@ -17,6 +17,8 @@
 # a 30 MB HTTP download, 5 SSH sessions and nmap on ports 1-1000.
 # Everything is torn down on exit, even on failure.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=two-hosts-lib.sh
+. "$(dirname "$0")/two-hosts-lib.sh"
 
 OUT=${1:-testdata/sample.pcap}
 P=nslead
@@ -31,9 +33,7 @@ cleanup() {
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
     done
     ip netns pids $P-server 2>/dev/null | xargs -r kill 2>/dev/null
-    ip netns pids $P-sw 2>/dev/null | xargs -r kill -INT 2>/dev/null
-    sleep 0.5
-    for ns in $P-client $P-server $P-sw; do ip netns del $ns 2>/dev/null; done
+    two_hosts_down $P
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -43,16 +43,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-for ns in $P-client $P-server $P-sw; do ip netns add $ns; done
-ip -n $P-sw link add br0 type bridge
-ip -n $P-sw link set br0 up
-for h in client server; do
-    ip link add $P-$h type veth peer name eth0 netns $P-$h
-    ip link set $P-$h netns $P-sw
-    ip -n $P-sw link set $P-$h master br0 up
-    ip -n $P-$h link set lo up
-    ip -n $P-$h link set eth0 up
-done
+two_hosts_up $P
 # Real NICs put MTU-sized frames on the wire: turn off segmentation offloads
 # so tcpdump sees those rather than 64 KB super-frames.
 if command -v ethtool >/dev/null; then
