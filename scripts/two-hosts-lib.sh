@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the capture-recording scripts: two hosts, "client" and "server",
 # in network namespaces $1-client and $1-server, joined by a bridge in a third
 # namespace $1-sw where tcpdump can listen on br0. Needs root and iproute2.
