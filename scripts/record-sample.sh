@@ -9,7 +9,7 @@
 #   - ssh (banner exchange and key exchange; authentication refused) against sshd
 #   - ping, and nmap -sS on ports 1-200 of the server
 #
-# Needs root, iproute2, tcpdump, dnsmasq, nginx, openssh-server, openssl, curl,
+# Needs root, iproute2, ethtool, tcpdump, dnsmasq, nginx, openssh-server, openssl, curl,
 # dig, nmap. Usage: sudo scripts/record-sample.sh [OUT.pcap]
 #
 # With PROFILE=bench the same lab records a larger base for benchmarks
@@ -46,12 +46,13 @@ fi
 two_hosts_up $P
 # Real NICs put MTU-sized frames on the wire: turn off segmentation offloads
 # so tcpdump sees those rather than 64 KB super-frames.
-if command -v ethtool >/dev/null; then
-    for h in client server; do
-        ip netns exec $P-$h ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1 || true
-        ip netns exec $P-sw ethtool -K $P-$h tso off gso off gro off >/dev/null 2>&1 || true
-    done
-fi
+# Without ethtool the capture silently changes shape (a third as many packets
+# per GB), so it is required.
+command -v ethtool >/dev/null || { echo "record-sample.sh: needs ethtool (apt-get install ethtool)" >&2; exit 2; }
+for h in client server; do
+    ip netns exec $P-$h ethtool -K eth0 tso off gso off gro off >/dev/null
+    ip netns exec $P-sw ethtool -K $P-$h tso off gso off gro off >/dev/null
+done
 ip -n $P-client addr add $C/24 dev eth0
 ip -n $P-server addr add $S/24 dev eth0
 ip netns exec $P-client sysctl -qw net.ipv6.conf.all.disable_ipv6=1

@@ -76,6 +76,7 @@ pub struct FlowKey {
 /// table hashes a key for every packet. Consistent with `Eq` (a function of
 /// all fields; distinct keys may collide, as any hash allows).
 impl std::hash::Hash for FlowKey {
+    #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         let ports_vlan = (u64::from(self.lo.port) << 48)
             | (u64::from(self.hi.port) << 32)
@@ -101,6 +102,7 @@ impl std::hash::Hash for FlowKey {
 impl FlowKey {
     /// The key of a packet from `src` to `dst`, and whether `src` is the
     /// canonical `lo` side (true) or the `hi` side (false).
+    #[inline]
     pub fn from_packet(
         src: Endpoint,
         dst: Endpoint,

@@ -10,7 +10,7 @@ use netsec_model::{
 };
 
 use crate::app::{self, AppParser, FeedStatus};
-use crate::decode::{decode, transport_of_datagram, DecodeError};
+use crate::decode::{decode_into, transport_of_datagram, DecodeError, DecodedPacket};
 use crate::flow::community_id::{community_id, icmp_port_equivalents};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable};
@@ -181,13 +181,11 @@ impl Engine {
             self.now = raw.ts;
         }
         self.maybe_tick(sink);
-        let decoded = match decode(raw) {
-            Ok(d) => d,
-            Err(e) => {
-                *self.stats.decode_errors.entry(e).or_default() += 1;
-                return;
-            }
-        };
+        let mut decoded = DecodedPacket::EMPTY;
+        if let Err(e) = decode_into(raw, &mut decoded) {
+            *self.stats.decode_errors.entry(e).or_default() += 1;
+            return;
+        }
         if let Some(arp) = &decoded.arp {
             self.stats.arp += 1;
             sink.packet(&decoded.info);
@@ -240,8 +238,10 @@ impl Engine {
 
     /// End of input: every flow still open is reported with `EndOfInput`.
     pub fn finish(&mut self, sink: &mut impl EngineSink) {
-        for flow in self.table.drain_all() {
-            self.end_flow(flow, FlowEndReason::EndOfInput, sink);
+        for key in self.table.keys_in_id_order() {
+            if let Some(flow) = self.table.take(&key) {
+                self.end_flow(flow, FlowEndReason::EndOfInput, sink);
+            }
         }
         sink.tick(self.now);
     }

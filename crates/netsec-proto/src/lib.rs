@@ -51,7 +51,7 @@ mod engine;
 pub mod flow;
 pub mod reassembly;
 
-pub use decode::{decode, shard_hash, DecodeError, DecodedPacket};
+pub use decode::{decode, decode_into, shard_hash, DecodeError, DecodedPacket};
 pub use engine::{Engine, EngineConfig, EngineSink, EngineStats};
 pub use flow::community_id::community_id;
 pub use flow::FlowConfig;

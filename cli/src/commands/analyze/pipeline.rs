@@ -473,7 +473,12 @@ impl Sharded {
     /// The worker for `raw`: both directions of a flow, and its fragments,
     /// go to the same one.
     fn shard_of(&self, raw: &RawPacket<'_>) -> usize {
-        let n = self.workers.len().max(1) as u64;
+        let n = self.workers.len() as u64;
+        if n <= 1 {
+            // One worker (two threads): nothing to choose, and hashing
+            // would put the packet's headers in the reader's cache for nothing.
+            return 0;
+        }
         (netsec_proto::shard_hash(raw) % n) as usize
     }
 

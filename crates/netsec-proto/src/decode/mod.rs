@@ -95,6 +95,18 @@ pub struct DecodedPacket<'a> {
     pub ipv6_fragment: bool,
 }
 
+impl DecodedPacket<'_> {
+    /// Nothing decoded yet: the starting point for [`decode_into`].
+    pub const EMPTY: DecodedPacket<'static> = DecodedPacket {
+        info: PacketInfo::EMPTY,
+        payload: &[],
+        arp: None,
+        fragment: None,
+        tunnel_depth: 0,
+        ipv6_fragment: false,
+    };
+}
+
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
@@ -249,8 +261,20 @@ fn arp(raw: &RawPacket<'_>, link: &Link<'_>) -> Result<ArpInfo, DecodeError> {
 
 /// Decode one frame.
 pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<DecodedPacket<'a>, DecodeError> {
+    let mut out = DecodedPacket::EMPTY;
+    decode_into(raw, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode`] into a packet the caller owns: the engine's hot path, where
+/// building the 200-byte result in place saves a copy per packet. On error
+/// `out` holds whatever was decoded before the failure.
+pub fn decode_into<'a>(
+    raw: &RawPacket<'a>,
+    out: &mut DecodedPacket<'a>,
+) -> Result<(), DecodeError> {
     let link = link_layer(raw)?;
-    let info = PacketInfo {
+    out.info = PacketInfo {
         number: raw.number,
         ts: raw.ts,
         wire_len: raw.orig_len.max(raw.data.len() as u32),
@@ -260,30 +284,17 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<DecodedPacket<'a>, DecodeError>
         ether_type: link.ether_type,
         ip: None,
     };
+    out.payload = &[];
+    out.arp = None;
+    out.fragment = None;
+    out.tunnel_depth = 0;
+    out.ipv6_fragment = false;
     match link.ether_type {
         ETHERTYPE_ARP => {
-            let a = arp(raw, &link)?;
-            Ok(DecodedPacket {
-                info,
-                payload: &[],
-                arp: Some(a),
-                fragment: None,
-                tunnel_depth: 0,
-                ipv6_fragment: false,
-            })
+            out.arp = Some(arp(raw, &link)?);
+            Ok(())
         }
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => {
-            let mut out = DecodedPacket {
-                info,
-                payload: &[],
-                arp: None,
-                fragment: None,
-                tunnel_depth: 0,
-                ipv6_fragment: false,
-            };
-            decode_ip(link.ether_type, link.rest, &mut out, 0)?;
-            Ok(out)
-        }
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => decode_ip(link.ether_type, link.rest, out, 0),
         _ => Err(DecodeError::NonIp),
     }
 }

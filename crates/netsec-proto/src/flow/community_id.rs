@@ -58,10 +58,15 @@ pub fn icmp_port_equivalents(transport: Transport, icmp_type: u8, code: u8) -> (
     }
 }
 
-fn ip_bytes(ip: &IpAddr) -> Vec<u8> {
+/// An address as the spec hashes it (4 or 16 bytes), without allocating.
+fn ip_bytes(ip: &IpAddr) -> ([u8; 16], usize) {
+    let mut out = [0u8; 16];
     match ip {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
+        IpAddr::V4(a) => {
+            out[..4].copy_from_slice(&a.octets());
+            (out, 4)
+        }
+        IpAddr::V6(a) => (a.octets(), 16),
     }
 }
 
@@ -81,15 +86,16 @@ pub fn community_id(
         }
         _ => (src_port, dst_port, false),
     };
-    let (mut s, mut d) = (ip_bytes(&src), ip_bytes(&dst));
+    let ((sa, sn), (da, dn)) = (ip_bytes(&src), ip_bytes(&dst));
+    let (mut s, mut d) = (&sa[..sn], &da[..dn]);
     if !one_way && (s > d || (s == d && sp > dp)) {
         std::mem::swap(&mut s, &mut d);
         std::mem::swap(&mut sp, &mut dp);
     }
     let mut h = Sha1::new();
     h.update(seed.to_be_bytes());
-    h.update(&s);
-    h.update(&d);
+    h.update(s);
+    h.update(d);
     h.update([transport.ip_proto(), 0]);
     if matches!(
         transport,
@@ -99,10 +105,16 @@ pub fn community_id(
         h.update(dp.to_be_bytes());
     }
     let digest = h.finalize();
-    format!(
-        "1:{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    )
+    // "1:" and 28 base64 characters, in one allocation.
+    let mut encoded = [0u8; 28];
+    let mut id = String::with_capacity(30);
+    id.push_str("1:");
+    match base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut encoded) {
+        Ok(n) => id.push_str(std::str::from_utf8(&encoded[..n]).unwrap_or_default()),
+        // 20 bytes always fit in 28 characters; keep the spec's form anyway.
+        Err(_) => base64::engine::general_purpose::STANDARD.encode_string(digest, &mut id),
+    }
+    id
 }
 
 #[cfg(test)]

@@ -328,8 +328,11 @@ impl FlowTable {
         }
     }
 
-    /// Remove every flow (end of input), in flow-id order so output is deterministic.
-    pub(crate) fn drain_all(&mut self) -> Vec<Flow> {
+    /// End of input: the keys of every flow, in flow-id order so output is
+    /// deterministic. The expiry queues are emptied; each flow is then taken
+    /// out with [`FlowTable::take`] and handed on before the next, so the
+    /// flows are never all copied into one list.
+    pub(crate) fn keys_in_id_order(&mut self) -> Vec<FlowKey> {
         for q in self.queues.iter_mut() {
             q.clear();
         }
@@ -337,10 +340,12 @@ impl FlowTable {
         let mut order: Vec<(FlowId, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.record.id, *k)).collect();
         order.sort_unstable_by_key(|(id, _)| *id);
-        order
-            .iter()
-            .filter_map(|(_, key)| self.flows.remove(key))
-            .collect()
+        order.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// Remove one flow by key.
+    pub(crate) fn take(&mut self, key: &FlowKey) -> Option<Flow> {
+        self.flows.remove(key)
     }
 }
 
