@@ -541,12 +541,15 @@ impl CaptureReader {
             self.inner.consume_noshift(self.consume_next);
             self.consume_next = 0;
         }
-        let pending = loop {
-            match self.next_block()? {
-                Step::Packet(p) => break p,
-                Step::Continue => continue,
-                Step::End => return Ok(None),
-            }
+        let pending = match self.next_pcap_record() {
+            Some(p) => p,
+            None => loop {
+                match self.next_block()? {
+                    Step::Packet(p) => break p,
+                    Step::Continue => continue,
+                    Step::End => return Ok(None),
+                }
+            },
         };
         let at = self.inner.chunk_offset();
         self.last_packet = at + pending.start..at + pending.end;
@@ -572,6 +575,53 @@ impl CaptureReader {
     /// never writes to a chunk someone else holds.
     pub fn last_packet_chunk(&self) -> (&Arc<Vec<u8>>, std::ops::Range<usize>) {
         (self.inner.chunk(), self.last_packet.clone())
+    }
+
+    /// The common case of a pcap file, on the hot path: a whole record with
+    /// honest lengths at the parse position, taken straight from
+    /// pcap-parser's record parser without the general block machinery
+    /// (block enum, inspection, error recovery). Anything else, including
+    /// a record split across chunks, is left to [`Self::next_block`].
+    fn next_pcap_record(&mut self) -> Option<PendingPacket> {
+        let CaptureFormat::Pcap {
+            nanosecond,
+            big_endian,
+            modified: false,
+        } = self.state.format
+        else {
+            return None;
+        };
+        let data = self.inner.data();
+        let parsed = if big_endian {
+            pcap_parser::parse_pcap_frame_be(data)
+        } else {
+            pcap_parser::parse_pcap_frame(data)
+        };
+        let (rest, record) = parsed.ok()?;
+        let (link_type, snaplen) = self.state.pcap_link;
+        // The same checks as the general path (ReaderState::inspect): a
+        // record that lies about its length goes there to be counted.
+        if record.caplen > record.origlen || (snaplen >= 64 && record.caplen > snaplen) {
+            return None;
+        }
+        let frac = if nanosecond {
+            record.ts_usec
+        } else {
+            record.ts_usec.saturating_mul(1000)
+        };
+        let ts = Timestamp::from_secs_nanos(i64::from(record.ts_sec), frac);
+        let (start, end) = range_in(data.as_ptr() as usize, record.data);
+        let offset = data.len() - rest.len();
+        match self
+            .state
+            .finish_packet(offset, ts, link_type, 0, record.origlen, start, end)
+        {
+            Seen::Packet(offset, p) => {
+                self.consume_next = offset;
+                Some(p)
+            }
+            _ => None,
+        }
     }
 
     fn next_block(&mut self) -> Result<Step, CaptureError> {
