@@ -11,7 +11,9 @@
 //! bound how many they keep.
 
 use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::thread;
 
 use pcap_parser::nom::{self, Needed};
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
@@ -25,6 +27,27 @@ use pcap_parser::{
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// Chunks kept for reuse.
 const SPARE_CHUNKS: usize = 8;
+/// Read ahead: room left before the data of each chunk, where the end of
+/// the previous chunk (a record cut in two) is put back in front.
+const HEADROOM: usize = 64 * 1024;
+/// Read ahead: chunks filled and waiting.
+const CHUNKS_AHEAD: usize = 2;
+
+/// A chunk the read-ahead thread filled: the buffer, and how many bytes it
+/// read after [`HEADROOM`] (0 at the end of the input).
+type Filled = io::Result<(Vec<u8>, usize)>;
+
+/// Where refills come from.
+enum Source {
+    /// `read(2)` on this thread, into the chunk.
+    Direct(Box<dyn Read + Send>),
+    /// Chunks a helper thread has already read (see [`ChunkedBlocks::read_ahead`]).
+    Ahead {
+        filled: Receiver<Filled>,
+        /// Buffers going back to the helper for reuse.
+        empty: SyncSender<Vec<u8>>,
+    },
+}
 
 type LegacyParser = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
@@ -42,7 +65,7 @@ enum Layout {
 
 /// A [`PcapReaderIterator`] whose buffer is a shared chunk of the input.
 pub struct ChunkedBlocks {
-    input: Box<dyn Read + Send>,
+    input: Source,
     chunk: Arc<Vec<u8>>,
     /// Bytes of `chunk` read from the input.
     valid: usize,
@@ -99,7 +122,7 @@ impl ChunkedBlocks {
             }
         };
         Ok(ChunkedBlocks {
-            input,
+            input: Source::Direct(input),
             chunk: Arc::new(first),
             valid,
             pos: 0,
@@ -120,6 +143,107 @@ impl ChunkedBlocks {
     /// Offset of the parse position in [`ChunkedBlocks::chunk`].
     pub fn chunk_offset(&self) -> usize {
         self.pos
+    }
+
+    /// From now on a helper thread reads the input: the next chunks are
+    /// being read while this thread parses the current one, so the kernel's
+    /// copy (a third of a single-threaded run on a warm page cache) moves
+    /// off the parsing thread. Chunks come over by hand-off, not copied;
+    /// only a record cut by a chunk boundary is copied, into the headroom
+    /// in front of the next chunk. Memory stays bounded: at most
+    /// `CHUNKS_AHEAD` chunks wait, and buffers are returned for reuse.
+    pub fn read_ahead(&mut self) {
+        let Source::Direct(input) = &mut self.input else {
+            return;
+        };
+        let mut input = std::mem::replace(input, Box::new(io::empty()));
+        if self.exhausted {
+            return;
+        }
+        let (filled_tx, filled) = sync_channel::<Filled>(CHUNKS_AHEAD);
+        let (empty, empty_rx) = sync_channel::<Vec<u8>>(SPARE_CHUNKS + CHUNKS_AHEAD);
+        let spawned = thread::Builder::new()
+            .name("netsec-read-ahead".into())
+            .spawn(move || loop {
+                let mut buf = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![0u8; HEADROOM + CHUNK_BYTES]);
+                let mut n = 0;
+                let space = buf.get_mut(HEADROOM..).unwrap_or_default();
+                while n < space.len() {
+                    match read_some(&mut input, space.get_mut(n..).unwrap_or_default()) {
+                        Ok(0) => break,
+                        Ok(k) => n += k,
+                        Err(e) => {
+                            let _ = filled_tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                // The parser hung up, or this was the end: stop either way.
+                if filled_tx.send(Ok((buf, n))).is_err() || n == 0 {
+                    return;
+                }
+            });
+        if let Ok(_handle) = spawned {
+            self.input = Source::Ahead { filled, empty };
+        }
+    }
+
+    /// Refill from the read-ahead thread: the next chunk becomes current,
+    /// with the unparsed end of this one copied into its headroom.
+    fn refill_ahead(&mut self) -> Result<(), PcapError<&[u8]>> {
+        let Source::Ahead { filled, empty } = &self.input else {
+            return Err(PcapError::ReadError);
+        };
+        let (mut buf, n) = match filled.recv() {
+            Ok(Ok(f)) => f,
+            Ok(Err(_)) => return Err(PcapError::ReadError),
+            // The helper is gone after the end of the input.
+            Err(_) => (Vec::new(), 0),
+        };
+        if n == 0 {
+            self.exhausted = true;
+            return Ok(());
+        }
+        let carry = self.valid.saturating_sub(self.pos);
+        let rest = self.chunk.get(self.pos..self.valid).unwrap_or_default();
+        let (start, end) = if carry <= HEADROOM {
+            let start = HEADROOM - carry;
+            if let Some(dst) = buf.get_mut(start..HEADROOM) {
+                dst.copy_from_slice(rest);
+            }
+            (start, HEADROOM + n)
+        } else {
+            // A record longer than the headroom spans chunks: join them.
+            let mut joined = Vec::with_capacity(carry + n);
+            joined.extend_from_slice(rest);
+            joined.extend_from_slice(buf.get(HEADROOM..HEADROOM + n).unwrap_or_default());
+            let _ = empty.try_send(std::mem::replace(&mut buf, joined));
+            (0, buf.len())
+        };
+        let previous = std::mem::replace(&mut self.chunk, Arc::new(buf));
+        self.pos = start;
+        self.valid = end;
+        // Give back every buffer no one holds any more.
+        self.spare.push(previous);
+        let mut i = 0;
+        while i < self.spare.len() {
+            if Arc::strong_count(&self.spare[i]) == 1 {
+                let free = self.spare.swap_remove(i);
+                if let Ok(b) = Arc::try_unwrap(free) {
+                    if b.len() == HEADROOM + CHUNK_BYTES {
+                        let _ = empty.try_send(b);
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+        if self.spare.len() > SPARE_CHUNKS {
+            self.spare.remove(0);
+        }
+        Ok(())
     }
 
     /// A buffer of at least `len` bytes no one else holds: the current chunk
@@ -208,6 +332,9 @@ impl PcapReaderIterator for ChunkedBlocks {
         if self.exhausted {
             return Ok(());
         }
+        if matches!(self.input, Source::Ahead { .. }) {
+            return self.refill_ahead();
+        }
         let carry = self.valid.saturating_sub(self.pos);
         let len = self.chunk_len.max(carry + CHUNK_BYTES / 4);
         if let Some(buf) = Arc::get_mut(&mut self.chunk).filter(|b| b.len() >= len) {
@@ -233,7 +360,10 @@ impl PcapReaderIterator for ChunkedBlocks {
             return Err(PcapError::ReadError);
         };
         let space = buf.get_mut(carry..).unwrap_or_default();
-        let n = read_some(&mut self.input, space).map_err(|_| PcapError::ReadError)?;
+        let Source::Direct(input) = &mut self.input else {
+            return Err(PcapError::ReadError);
+        };
+        let n = read_some(input, space).map_err(|_| PcapError::ReadError)?;
         self.exhausted = n == 0;
         self.valid += n;
         Ok(())

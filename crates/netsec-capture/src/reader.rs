@@ -568,6 +568,14 @@ impl CaptureReader {
         }))
     }
 
+    /// Read the input on a helper thread from now on, ahead of parsing
+    /// (for multi-threaded pipelines: it takes the kernel's copy of the
+    /// input off the parsing thread). Packets, errors and statistics are
+    /// exactly as without it.
+    pub fn read_ahead(&mut self) {
+        self.inner.read_ahead();
+    }
+
     /// The shared chunk of input holding the last packet
     /// [`CaptureReader::next_packet`] returned, and where in it the
     /// packet's bytes are. Another thread may keep the chunk (an `Arc`) and

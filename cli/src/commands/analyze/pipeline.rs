@@ -186,6 +186,11 @@ impl Pipeline {
         report: &mut InputReport,
         progress: &mut dyn FnMut(u64),
     ) {
+        if matches!(self, Pipeline::Sharded(_)) {
+            // The reading thread bounds a sharded run: hand the kernel's
+            // copy of the input to a helper of its own.
+            reader.read_ahead();
+        }
         let mut consumed: u64 = 0;
         let mut last_number = 0;
         loop {
