@@ -181,7 +181,7 @@ impl Engine {
             self.now = raw.ts;
         }
         self.maybe_tick(sink);
-        let mut decoded = DecodedPacket::EMPTY;
+        let mut decoded = DecodedPacket::empty();
         if let Err(e) = decode_into(raw, &mut decoded) {
             *self.stats.decode_errors.entry(e).or_default() += 1;
             return;
