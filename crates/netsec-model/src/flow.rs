@@ -133,8 +133,9 @@ impl FlowKey {
     }
 
     /// A symmetric 64-bit hash of the key: the same for both directions, and
-    /// stable across runs and machines (FNV-1a over the canonical fields), so
-    /// it can shard packets to worker threads deterministically.
+    /// stable across runs and machines (FNV-1a over the canonical fields,
+    /// then [`mix64`]), so it can shard packets to worker threads
+    /// deterministically.
     pub fn symmetric_hash(&self) -> u64 {
         const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -154,8 +155,22 @@ impl FlowKey {
         }
         eat(&[self.transport.ip_proto()]);
         eat(&self.vlan.to_be_bytes());
-        h
+        mix64(h)
     }
+}
+
+/// The 64-bit finaliser of MurmurHash3 (`fmix64`): every input bit moves
+/// about half of the output bits. FNV-1a alone is weak in its low bits (its
+/// lowest bit is the parity of the input's low bits), and shards are picked
+/// with `hash % workers`: without this, traffic whose address pairs share
+/// that parity lands on one worker.
+#[inline]
+pub fn mix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// Identifier of a flow within one analysis run, unique and increasing in
