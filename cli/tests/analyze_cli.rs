@@ -161,12 +161,17 @@ fn sharded_workers_give_the_same_results_as_one_thread() {
     let d1 = tempfile::tempdir().unwrap();
     let d2 = tempfile::tempdir().unwrap();
     let d3 = tempfile::tempdir().unwrap();
+    let d4 = tempfile::tempdir().unwrap();
     let s1 = analyze_sample("1", d1.path(), false);
-    // Three threads: the reader shares chunks of the file with two workers,
-    // each holding the flows of its half of the address-pair hash.
+    // Three threads on a file: each reads it and keeps the flows of its
+    // third of the address-pair hash.
     let s2 = analyze_sample("3", d2.path(), false);
-    // The same from standard input.
+    // Standard input can be read once: one thread reads and shares chunks
+    // of it with two workers.
     let s3 = analyze_sample("3", d3.path(), true);
+    // Two threads on a file.
+    let s4 = analyze_sample("2", d4.path(), false);
+    assert_eq!(s1, s4, "summaries differ between 1 and 2 threads");
     assert_eq!(s1, s2, "summaries differ between 1 and 3 threads");
     assert_eq!(
         s1, s3,
@@ -195,6 +200,65 @@ fn sharded_workers_give_the_same_results_as_one_thread() {
             sorted_lines(&d3.path().join(kind)),
             "{kind} differs between 1 thread and 3 threads on stdin"
         );
+        assert_eq!(
+            one,
+            sorted_lines(&d4.path().join(kind)),
+            "{kind} differs between 1 and 2 threads"
+        );
+    }
+}
+
+/// Summary and logs of a merged analysis of `inputs` with `threads`.
+fn analyze_merged(threads: &str, dir: &Path, inputs: &[PathBuf]) -> Value {
+    let mut args = vec![
+        "analyze".to_string(),
+        "--no-progress".into(),
+        "--format".into(),
+        "json".into(),
+        "--threads".into(),
+        threads.into(),
+        "--out".into(),
+        dir.to_str().unwrap().into(),
+    ];
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = netsec(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut summary = json_summary(&out);
+    summary["elapsed_s"] = Value::Null;
+    summary
+}
+
+#[test]
+fn threads_reading_many_hosts_give_the_same_results_as_one() {
+    // The Suricata regression captures, merged: many address pairs, so
+    // every thread's share of the hash holds flows (the sample has one pair).
+    let inputs = vec![root().join("testdata/suricata-verify"), sample()];
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let one = analyze_merged("1", dirs[0].path(), &inputs);
+    assert!(
+        one["flows"]["total"].as_u64().unwrap() > 100,
+        "{}",
+        one["flows"]
+    );
+    for (threads, dir) in [("2", &dirs[1]), ("4", &dirs[2])] {
+        assert_eq!(
+            one,
+            analyze_merged(threads, dir.path(), &inputs),
+            "{threads} threads"
+        );
+        for kind in ["flows.jsonl", "dns.jsonl", "http.jsonl", "tls.jsonl"] {
+            assert_eq!(
+                sorted_lines(&dirs[0].path().join(kind)),
+                sorted_lines(&dir.path().join(kind)),
+                "{kind} with {threads} threads"
+            );
+        }
     }
 }
 

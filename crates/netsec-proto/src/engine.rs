@@ -173,6 +173,19 @@ impl Engine {
         self.table.flows.len()
     }
 
+    /// Let capture time run on to `ts` without a packet for this engine:
+    /// flows idle past their timeout as of `ts` end, as they would have
+    /// on the packet's arrival. For an engine that sees a share of a
+    /// capture's packets (one of several threads): advanced with every
+    /// packet of the others, it ends flows exactly when a single engine
+    /// seeing all of them would.
+    pub fn advance_to(&mut self, ts: Timestamp, sink: &mut impl EngineSink) {
+        if ts > self.now {
+            self.now = ts;
+        }
+        self.maybe_tick(sink);
+    }
+
     /// Process one captured frame.
     pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
         self.stats.packets += 1;

@@ -256,12 +256,11 @@ fn read_through_pipeline(
     options: PipelineOptions,
 ) -> (pipeline::WorkerOutput, Vec<InputReport>, ProgressBar, bool) {
     let mut input_error = false;
-    let mut pipeline = Pipeline::new(options, &Vec::new);
-    let mut numbering = PacketNumbering::new();
     let mut reports = Vec::new();
     let inputs: &[PathBuf] = match source {
         Source::Files(inputs) => inputs,
         Source::Live(interface) => {
+            let mut pipeline = Pipeline::new(options, &Vec::new);
             let mut report = InputReport::named(interface.to_string());
             report.format = "live".into();
             match LiveCapture::open(interface, &LiveOptions::default()) {
@@ -278,33 +277,104 @@ fn read_through_pipeline(
                 }
             }
             reports.push(report);
-            &[]
+            return (
+                pipeline.finish(),
+                reports,
+                ProgressBar::hidden(),
+                input_error,
+            );
         }
     };
     let bar = progress_bar(args.no_progress, total_input_size(inputs));
+    let threads = options.threads;
+    if threads > 1 && inputs.iter().all(|p| p.as_os_str() != "-") {
+        // Files: every thread reads them itself and analyses its share of
+        // the flows (see `Pipeline::shard_of_files`).
+        let outputs: Vec<(pipeline::WorkerOutput, Vec<InputReport>, bool)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|i| {
+                        let mut own = Pipeline::shard_of_files(&options, i, threads, Vec::new());
+                        let bar = &bar;
+                        scope.spawn(move || {
+                            // The first thread speaks for all: the others read
+                            // the same files and meet the same errors.
+                            let first = i == 0;
+                            let (reports, failed) = read_files(&mut own, inputs, first, &|n| {
+                                if first {
+                                    bar.inc(n)
+                                }
+                            });
+                            (own.finish(), reports, failed)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            });
+        if outputs.len() < threads {
+            eprintln!("netsec: a worker thread failed; its share of the results is missing");
+        }
+        let mut merged: Option<pipeline::WorkerOutput> = None;
+        for (i, (output, thread_reports, failed)) in outputs.into_iter().enumerate() {
+            if i == 0 {
+                reports.extend(thread_reports);
+                input_error |= failed;
+            }
+            merged = Some(match merged {
+                None => output,
+                Some(m) => pipeline::merge_outputs(m, output),
+            });
+        }
+        let output = merged.unwrap_or_else(pipeline::WorkerOutput::empty);
+        return (output, reports, bar, input_error);
+    }
+    // Standard input can be read once: one reading thread, and workers.
+    let mut pipeline = Pipeline::new(options, &Vec::new);
+    let (file_reports, failed) = read_files(&mut pipeline, inputs, true, &|n| bar.inc(n));
+    reports.extend(file_reports);
+    input_error |= failed;
+    let output = pipeline.finish();
+    (output, reports, bar, input_error)
+}
+
+/// Read `inputs` in order into `pipeline`, packet numbers running on
+/// across files; one report per input, and whether one failed. `loud`:
+/// print errors and warnings.
+fn read_files(
+    pipeline: &mut Pipeline,
+    inputs: &[PathBuf],
+    loud: bool,
+    progress: &dyn Fn(u64),
+) -> (Vec<InputReport>, bool) {
+    let mut numbering = PacketNumbering::new();
+    let mut reports = Vec::new();
+    let mut input_error = false;
     for path in inputs {
         let mut report = InputReport::named(path.display().to_string());
         match CaptureReader::open(path) {
             Ok(mut reader) => {
                 pipeline.read(&mut reader, &mut numbering, &mut report, &mut |n| {
-                    bar.inc(n)
+                    progress(n)
                 });
                 report.format = reader.format().to_string();
                 report.warnings.extend(reader.stats().warnings());
             }
             Err(e) => {
-                eprintln!("netsec: {e}");
+                if loud {
+                    eprintln!("netsec: {e}");
+                }
                 report.error = Some(e.to_string());
                 input_error = true;
             }
         }
-        for w in &report.warnings {
-            eprintln!("netsec: warning: {w}");
+        if loud {
+            for w in &report.warnings {
+                eprintln!("netsec: warning: {w}");
+            }
         }
         reports.push(report);
     }
-    let output = pipeline.finish();
-    (output, reports, bar, input_error)
+    (reports, input_error)
 }
 
 fn progress_bar(disabled: bool, total: u64) -> ProgressBar {

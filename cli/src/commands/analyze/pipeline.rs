@@ -161,6 +161,9 @@ pub struct SingleThread {
     engine: Engine,
     sink: AnalysisSink,
     filter: Option<Filter>,
+    /// `(i, n)`: analyse only packets whose address-pair hash is `i` mod `n`
+    /// (a thread reading files next to others; see [`Pipeline::shard_of_files`]).
+    shard: Option<(u64, u64)>,
 }
 
 impl Pipeline {
@@ -171,10 +174,32 @@ impl Pipeline {
                 engine: Engine::new(opts.engine),
                 sink: AnalysisSink::new(opts.logs, make_analyzers()),
                 filter: opts.filter,
+                shard: None,
             }))
         } else {
             Pipeline::Sharded(Sharded::start(opts, make_analyzers))
         }
+    }
+
+    /// One of `of` threads that each read the same capture files and keep
+    /// the flows of share `index` of the address-pair hash (both directions
+    /// of a flow, and its fragments, hash alike). Reading is paid once per
+    /// thread, but every thread decodes bytes its own core has just read;
+    /// handing packets from one reading thread to workers made each packet
+    /// a cache miss on the worker's core, and two threads were no faster
+    /// than one (docs/PERFORMANCE.md). Results are identical to one thread.
+    pub fn shard_of_files(
+        opts: &PipelineOptions,
+        index: usize,
+        of: usize,
+        analyzers: Vec<Box<dyn Analyzer>>,
+    ) -> Pipeline {
+        Pipeline::Single(Box::new(SingleThread {
+            engine: Engine::new(opts.engine.clone()),
+            sink: AnalysisSink::new(opts.logs.clone(), analyzers),
+            filter: opts.filter.clone(),
+            shard: Some((index as u64, of.max(1) as u64)),
+        }))
     }
 
     /// Read every packet of `reader` into the pipeline. `progress` is called
@@ -276,6 +301,13 @@ impl Pipeline {
 
 impl SingleThread {
     fn process(&mut self, raw: &RawPacket<'_>) {
+        if let Some((index, of)) = self.shard {
+            if netsec_proto::shard_hash(raw) % of != index {
+                // Another thread's packet; its time is everyone's.
+                self.engine.advance_to(raw.ts, &mut self.sink);
+                return;
+            }
+        }
         if let Some(filter) = &self.filter {
             match netsec_proto::decode(raw) {
                 Ok(decoded) if filter.matches(&decoded.info) => {}
@@ -307,6 +339,9 @@ struct Batch {
     chunks: Vec<Arc<Vec<u8>>>,
     copied: Vec<u8>,
     packets: Vec<BatchEntry>,
+    /// Capture time when the batch was sent: the latest time of any packet
+    /// read so far, this worker's or another's.
+    clock_after: Timestamp,
 }
 
 /// Where one packet's bytes are in a [`Batch`].
@@ -325,6 +360,10 @@ enum Bytes {
 #[derive(Clone, Copy)]
 struct BatchEntry {
     number: u64,
+    /// The latest capture time read before this packet, of any worker's
+    /// packet: the worker's engine catches up to it first, so flows time
+    /// out as they would with one engine seeing every packet.
+    clock_before: Timestamp,
     ts: Timestamp,
     link_type: LinkType,
     interface: u32,
@@ -337,6 +376,7 @@ impl BatchEntry {
     fn of(raw: &RawPacket<'_>) -> Self {
         BatchEntry {
             number: raw.number,
+            clock_before: Timestamp::ZERO,
             ts: raw.ts,
             link_type: raw.link_type,
             interface: raw.interface,
@@ -352,6 +392,7 @@ impl Batch {
             chunks: Vec::new(),
             copied: Vec::new(),
             packets: Vec::with_capacity(BATCH_PACKETS),
+            clock_after: Timestamp::ZERO,
         }
     }
 
@@ -374,10 +415,11 @@ impl Batch {
     }
 
     /// Add a packet by copying its bytes.
-    fn push_copy(&mut self, raw: &RawPacket<'_>) {
+    fn push_copy(&mut self, raw: &RawPacket<'_>, clock_before: Timestamp) {
         let start = self.copied.len();
         self.copied.extend_from_slice(raw.data);
         let mut entry = BatchEntry::of(raw);
+        entry.clock_before = clock_before;
         entry.bytes = Bytes::Copied {
             start,
             end: self.copied.len(),
@@ -410,8 +452,9 @@ struct Worker {
 }
 
 impl Worker {
-    fn send_if_full(&mut self) {
+    fn send_if_full(&mut self, clock: Timestamp) {
         if self.current.packets.len() >= BATCH_PACKETS {
+            self.current.clock_after = clock;
             let fresh = self.recycled.try_recv().unwrap_or_else(|_| Batch::new());
             let full = std::mem::replace(&mut self.current, fresh);
             // A worker only hangs up if it panicked; its packets are then lost
@@ -424,6 +467,8 @@ impl Worker {
 /// Workers, each with its own engine, fed by the reading thread.
 pub struct Sharded {
     workers: Vec<Worker>,
+    /// The latest capture time read.
+    clock: Timestamp,
 }
 
 impl Sharded {
@@ -444,9 +489,11 @@ impl Sharded {
                         engine: Engine::new(engine_config),
                         sink: AnalysisSink::new(logs, analyzers),
                         filter,
+                        shard: None,
                     };
                     for mut batch in from_reader {
                         for e in &batch.packets {
+                            single.engine.advance_to(e.clock_before, &mut single.sink);
                             let raw = RawPacket {
                                 number: e.number,
                                 ts: e.ts,
@@ -457,6 +504,9 @@ impl Sharded {
                             };
                             single.process(&raw);
                         }
+                        single
+                            .engine
+                            .advance_to(batch.clock_after, &mut single.sink);
                         // Let go of the chunks: the reader reuses them.
                         batch.clear();
                         // The reader may have stopped listening; then the batch is dropped.
@@ -472,7 +522,10 @@ impl Sharded {
                 }
             })
             .collect();
-        Sharded { workers }
+        Sharded {
+            workers,
+            clock: Timestamp::ZERO,
+        }
     }
 
     /// The worker for `raw`: both directions of a flow, and its fragments,
@@ -490,9 +543,11 @@ impl Sharded {
     /// Hand a packet of a live capture to its worker, copying its bytes.
     fn dispatch(&mut self, raw: &RawPacket<'_>) {
         let shard = self.shard_of(raw);
+        let before = self.clock;
+        self.clock = self.clock.max(raw.ts);
         if let Some(w) = self.workers.get_mut(shard) {
-            w.current.push_copy(raw);
-            w.send_if_full();
+            w.current.push_copy(raw, before);
+            w.send_if_full(self.clock);
         }
     }
 
@@ -505,19 +560,23 @@ impl Sharded {
         chunk: &Arc<Vec<u8>>,
         range: std::ops::Range<usize>,
     ) {
+        let mut entry = entry;
+        entry.clock_before = self.clock;
+        self.clock = self.clock.max(entry.ts);
         if let Some(w) = self.workers.get_mut(shard) {
             w.current.push_shared(entry, chunk, range);
-            w.send_if_full();
+            w.send_if_full(self.clock);
         }
     }
 
     fn finish(self) -> WorkerOutput {
         let mut merged: Option<WorkerOutput> = None;
         let mut handles = Vec::new();
-        for w in self.workers {
-            if !w.current.packets.is_empty() {
-                let _ = w.to_worker.send(w.current);
-            }
+        for mut w in self.workers {
+            // Every worker, even with no packets left, catches up with the
+            // end of the capture.
+            w.current.clock_after = self.clock;
+            let _ = w.to_worker.send(w.current);
             drop(w.to_worker);
             handles.push(w.handle);
         }
@@ -544,7 +603,8 @@ fn add_counts(a: Vec<(String, u64)>, b: Vec<(String, u64)>) -> Vec<(String, u64)
 }
 
 impl WorkerOutput {
-    fn empty() -> Self {
+    /// Nothing analysed.
+    pub fn empty() -> Self {
         WorkerOutput {
             summary: SummaryBuilder::default(),
             decode_counters: Vec::new(),
@@ -554,7 +614,7 @@ impl WorkerOutput {
 }
 
 /// Fold one worker's outputs into another's.
-fn merge_outputs(mut m: WorkerOutput, out: WorkerOutput) -> WorkerOutput {
+pub fn merge_outputs(mut m: WorkerOutput, out: WorkerOutput) -> WorkerOutput {
     m.summary.merge(out.summary);
     m.decode_counters = add_counts(m.decode_counters, out.decode_counters);
     m.decode_errors = add_counts(m.decode_errors, out.decode_errors);
