@@ -86,9 +86,11 @@ pub struct AnalyzeArgs {
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
 
-    /// Threads (default: all cores): with N > 1, one reads the input and
-    /// N - 1 analyse, each the flows of its share of a symmetric
-    /// address-pair hash. Results are identical for any number of threads.
+    /// Threads (default: all cores): with N > 1 on capture files, each of N
+    /// threads reads the files and analyses the flows of its share of a
+    /// symmetric address-pair hash; on standard input or an interface, one
+    /// reads and N - 1 analyse. Results are identical for any number of
+    /// threads.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
