@@ -262,6 +262,94 @@ fn threads_reading_many_hosts_give_the_same_results_as_one() {
     }
 }
 
+/// One pcap (Ethernet, microseconds) holding the Ethernet packets of the
+/// Suricata captures and the sample, in that order: many address pairs in
+/// one input, for standard input.
+fn many_hosts_pcap(path: &Path) {
+    let mut out = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("testdata/suricata-verify"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    files.sort();
+    files.push(sample());
+    for f in files {
+        let mut r = netsec_capture::CaptureReader::open(&f).unwrap();
+        while let Ok(Some(p)) = r.next_packet() {
+            if p.link_type != netsec_model::LinkType::Ethernet {
+                continue;
+            }
+            let (secs, nanos) = (p.ts.secs(), p.ts.subsec_nanos());
+            for v in [secs as u32, nanos / 1000, p.data.len() as u32, p.orig_len] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(p.data);
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn workers_fed_from_standard_input_give_the_same_results_as_one_thread() {
+    // Standard input is read once: one thread reads, workers analyse their
+    // share of the flows and keep the reader's clock.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("many.pcap");
+    many_hosts_pcap(&capture);
+    let (d1, d3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut one = analyze_merged("1", d1.path(), std::slice::from_ref(&capture));
+    assert!(
+        one["flows"]["total"].as_u64().unwrap() > 100,
+        "{}",
+        one["flows"]
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args([
+            "analyze",
+            "--no-progress",
+            "--format",
+            "json",
+            "--threads",
+            "3",
+            "--out",
+        ])
+        .arg(d3.path())
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(&capture).unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || pipe.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut three = json_summary(&out);
+    three["elapsed_s"] = Value::Null;
+    one["inputs"] = Value::Null;
+    three["inputs"] = Value::Null;
+    assert_eq!(one, three);
+    for kind in ["flows.jsonl", "dns.jsonl", "http.jsonl", "tls.jsonl"] {
+        assert_eq!(
+            sorted_lines(&d1.path().join(kind)),
+            sorted_lines(&d3.path().join(kind)),
+            "{kind}"
+        );
+    }
+}
+
 #[test]
 fn missing_file_is_one_clear_error_and_exit_2() {
     let out = netsec(&["analyze", "--no-progress", "/nonexistent/capture.pcap"]);
