@@ -44,6 +44,17 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// The settings for one of `engines` engines that share a run (one per
+    /// thread, each with a share of the flows): each tracks at most its
+    /// share of the flow capacity, so the bound holds for the whole run.
+    pub fn share_of(&self, engines: usize) -> EngineConfig {
+        let mut share = self.clone();
+        let total = self.flow_config().capacity;
+        share.flow_capacity = total.div_ceil(engines.max(1)).max(1);
+        share.flows.initial_capacity = self.flows.initial_capacity.div_ceil(engines.max(1));
+        share
+    }
+
     fn flow_config(&self) -> FlowConfig {
         let mut f = self.flows.clone();
         if self.flow_capacity > 0 {

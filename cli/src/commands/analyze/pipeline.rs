@@ -195,7 +195,7 @@ impl Pipeline {
         analyzers: Vec<Box<dyn Analyzer>>,
     ) -> Pipeline {
         Pipeline::Single(Box::new(SingleThread {
-            engine: Engine::new(opts.engine.clone()),
+            engine: Engine::new(opts.engine.share_of(of)),
             sink: AnalysisSink::new(opts.logs.clone(), analyzers),
             filter: opts.filter.clone(),
             shard: Some((index as u64, of.max(1) as u64)),
@@ -476,11 +476,12 @@ impl Sharded {
         // The reading thread is one of the N: reading and record parsing
         // take a core of their own (about half the work on a warm page
         // cache), so N threads are the reader and N - 1 workers.
-        let workers = (0..opts.threads.saturating_sub(1).max(1))
+        let worker_count = opts.threads.saturating_sub(1).max(1);
+        let workers = (0..worker_count)
             .map(|_| {
                 let (to_worker, from_reader) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
                 let (recycle_tx, recycled) = sync_channel::<Batch>(BATCHES_IN_FLIGHT + 1);
-                let engine_config = opts.engine.clone();
+                let engine_config = opts.engine.share_of(worker_count);
                 let filter = opts.filter.clone();
                 let logs = opts.logs.clone();
                 let analyzers = make_analyzers();

@@ -49,6 +49,10 @@ pub struct FlowConfig {
     /// (DNS, TLS, HTTP, …). Off: decode and flows only, as for NetFlow-style
     /// accounting of very large captures.
     pub app_layer: bool,
+    /// Flows the table has room for before it first grows (at most
+    /// `capacity`). Engines that share a run (one per thread) each start
+    /// with their share, so that N threads do not touch N full-size tables.
+    pub initial_capacity: usize,
 }
 
 impl Default for FlowConfig {
@@ -63,6 +67,7 @@ impl Default for FlowConfig {
             active_timeout: Duration::from_secs(1800),
             reassembly_depth: 1024 * 1024,
             app_layer: true,
+            initial_capacity: 1 << 16,
         }
     }
 }
@@ -239,7 +244,10 @@ impl FlowTable {
         let hasher =
             ahash::RandomState::with_seeds(0x6e65_7473, 0x6563_666c, 0x6f77_7461, 0x626c_6521);
         FlowTable {
-            flows: HashMap::with_capacity_and_hasher(config.capacity.min(1 << 16), hasher),
+            flows: HashMap::with_capacity_and_hasher(
+                config.capacity.min(config.initial_capacity),
+                hasher,
+            ),
             config,
             queues: Default::default(),
         }
