@@ -98,7 +98,8 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
 
-    /// Most flows tracked at once (least recently seen are evicted past it).
+    /// Most flows tracked at once, over all threads (each tracks its share;
+    /// least recently seen are evicted past it).
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
 
