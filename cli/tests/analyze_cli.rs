@@ -109,6 +109,22 @@ fn json_summary_and_logs_agree() {
     assert!(dir.path().join("findings.jsonl").exists());
 }
 
+/// Run `netsec` with `bytes` written to its standard input.
+fn netsec_reading_stdin(args: &[&str], bytes: Vec<u8>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || pipe.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
 /// Run `netsec analyze` on the sample with `threads`, logs into `dir`;
 /// through standard input when `stdin`.
 fn analyze_sample(threads: &str, dir: &Path, stdin: bool) -> Value {
@@ -127,19 +143,7 @@ fn analyze_sample(threads: &str, dir: &Path, stdin: bool) -> Value {
         input,
     ];
     let out = if stdin {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let bytes = std::fs::read(&sample).unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || pipe.write_all(&bytes));
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
-        out
+        netsec_reading_stdin(&args, std::fs::read(&sample).unwrap())
     } else {
         netsec(&args)
     };
@@ -308,8 +312,8 @@ fn workers_fed_from_standard_input_give_the_same_results_as_one_thread() {
         "{}",
         one["flows"]
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args([
+    let out = netsec_reading_stdin(
+        &[
             "analyze",
             "--no-progress",
             "--format",
@@ -317,19 +321,11 @@ fn workers_fed_from_standard_input_give_the_same_results_as_one_thread() {
             "--threads",
             "3",
             "--out",
-        ])
-        .arg(d3.path())
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let bytes = std::fs::read(&capture).unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || pipe.write_all(&bytes));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+            d3.path().to_str().unwrap(),
+            "-",
+        ],
+        std::fs::read(&capture).unwrap(),
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -411,14 +407,10 @@ fn truncated_capture_keeps_whole_packets_and_warns() {
 #[test]
 fn standard_input_and_gzip_read_like_the_file() {
     let bytes = std::fs::read(sample()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(["analyze", "--no-progress", "--format", "json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = netsec_reading_stdin(
+        &["analyze", "--no-progress", "--format", "json", "-"],
+        bytes.clone(),
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json_summary(&out)["packets"], 512);
 

@@ -229,7 +229,7 @@ impl ChunkedBlocks {
         self.spare.push(previous);
         let mut i = 0;
         while i < self.spare.len() {
-            if Arc::strong_count(&self.spare[i]) == 1 {
+            if self.spare.get(i).is_some_and(|c| Arc::strong_count(c) == 1) {
                 let free = self.spare.swap_remove(i);
                 if let Ok(b) = Arc::try_unwrap(free) {
                     if b.len() == HEADROOM + CHUNK_BYTES {

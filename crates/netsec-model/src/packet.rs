@@ -334,20 +334,6 @@ pub struct PacketInfo {
     pub ip: Option<IpInfo>,
 }
 
-impl PacketInfo {
-    /// A packet with nothing known: number 0, time zero, no addresses.
-    pub const EMPTY: PacketInfo = PacketInfo {
-        number: 0,
-        ts: Timestamp::ZERO,
-        wire_len: 0,
-        src_mac: None,
-        dst_mac: None,
-        vlan: 0,
-        ether_type: 0,
-        ip: None,
-    };
-}
-
 /// IP-layer view of a packet.
 #[derive(Debug, Clone, Copy)]
 pub struct IpInfo {
