@@ -10,7 +10,7 @@
 #   - ping, and nmap -sS on ports 1-200 of the server
 #
 # Needs root, iproute2, ethtool, tcpdump, dnsmasq, nginx, openssh-server, openssl, curl,
-# dig, nmap. Usage: sudo scripts/record-sample.sh [OUT.pcap]
+# dig, ping (iputils-ping), nmap. Usage: sudo scripts/record-sample.sh [OUT.pcap]
 #
 # With PROFILE=bench the same lab records a larger base for benchmarks
 # (benches/compare.sh): 2000 DNS queries, 400 HTTP and 100 HTTPS requests,
@@ -19,6 +19,17 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=two-hosts-lib.sh
 . "$(dirname "$0")/two-hosts-lib.sh"
+
+# Each tool's traffic is run with its failures ignored (a refused SSH login is
+# part of the capture), so a missing tool would silently leave its traffic
+# out; without ethtool the capture changes shape (64 KB super-frames, a third
+# as many packets per GB). Refuse to record without all of them.
+for tool in ip ethtool tcpdump dnsmasq nginx sshd openssl curl dig ping nmap; do
+    command -v "$tool" >/dev/null || {
+        echo "record-sample.sh: needs $tool (see the list at the top of this script)" >&2
+        exit 2
+    }
+done
 
 OUT=${1:-testdata/sample.pcap}
 P=nslead
@@ -46,9 +57,6 @@ fi
 two_hosts_up $P
 # Real NICs put MTU-sized frames on the wire: turn off segmentation offloads
 # so tcpdump sees those rather than 64 KB super-frames.
-# Without ethtool the capture silently changes shape (a third as many packets
-# per GB), so it is required.
-command -v ethtool >/dev/null || { echo "record-sample.sh: needs ethtool (apt-get install ethtool)" >&2; exit 2; }
 for h in client server; do
     ip netns exec $P-$h ethtool -K eth0 tso off gso off gro off >/dev/null
     ip netns exec $P-sw ethtool -K $P-$h tso off gso off gro off >/dev/null
