@@ -41,6 +41,35 @@ lab_log() { printf '[lab] %s\n' "$*" >&2; }
 lab_die() { printf '[lab] error: %s\n' "$*" >&2; exit 2; }
 
 # Exit 0 with a message when not root: the lab needs namespaces.
+# The options both lab scripts take: --install, --out DIR, -h/--help, and
+# --keep where KEEP_ALLOWED=1. Sets INSTALL, OUT (default: target/scan-lab)
+# and LAB_KEEP; --help prints the calling script's header comment.
+# shellcheck disable=SC2034 # INSTALL and OUT are for the calling script
+lab_parse_args() {
+    INSTALL=0
+    LAB_KEEP=0
+    OUT="$ROOT/target/scan-lab"
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --install) INSTALL=1 ;;
+            --keep)
+                [ "${KEEP_ALLOWED:-0}" = 1 ] || lab_die "unknown option $1 (see --help)"
+                LAB_KEEP=1
+                ;;
+            --out)
+                OUT=$2
+                shift
+                ;;
+            -h | --help)
+                sed -n '2,/^set -eu$/{/^set -eu$/d;s/^# \{0,1\}//;p}' "$0"
+                exit 0
+                ;;
+            *) lab_die "unknown option $1 (see --help)" ;;
+        esac
+        shift
+    done
+}
+
 lab_require_root() {
     if [ "$(id -u)" -ne 0 ]; then
         echo "[lab] skipped: needs root (network namespaces, daemons on ports < 1024)" >&2

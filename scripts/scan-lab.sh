@@ -36,25 +36,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=scan-lab-lib.sh
 . "$ROOT/scripts/scan-lab-lib.sh"
 
-INSTALL=0
-LAB_KEEP=0
-OUT="$ROOT/target/scan-lab"
-while [ $# -gt 0 ]; do
-    case $1 in
-        --install) INSTALL=1 ;;
-        --keep) LAB_KEEP=1 ;;
-        --out)
-            OUT=$2
-            shift
-            ;;
-        -h | --help)
-            sed -n '2,/^set -eu$/{/^set -eu$/d;s/^# \{0,1\}//;p}' "$0"
-            exit 0
-            ;;
-        *) lab_die "unknown option $1 (see --help)" ;;
-    esac
-    shift
-done
+KEEP_ALLOWED=1 lab_parse_args "$@"
 SCAN_TYPE=${SCAN_TYPE:--sT}
 NETSEC=${NETSEC:-$ROOT/target/release/netsec}
 UDP_PORTS=${UDP_PORTS:-53,123,137,161,1900}
