@@ -1,5 +1,8 @@
 //! A sequence of frames through the whole engine (flows, defragmentation, TCP
 //! reassembly, app parsers): input is split into frames on a 2-byte length prefix.
+//! A prefix with its top bit set is no frame but a jump of capture time by its low
+//! 15 bits in seconds (`Engine::advance_to`, as a thread does for other threads'
+//! packets), so timeouts fire between frames too.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use netsec_model::{LinkType, RawPacket, Timestamp};
@@ -19,13 +22,21 @@ fuzz_target!(|data: &[u8]| {
     let mut sink = Count(0);
     let mut rest = data;
     let mut n = 0u64;
+    let mut skew = 0i64;
     while rest.len() >= 2 {
-        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])) % 2048;
+        let prefix = u16::from_be_bytes([rest[0], rest[1]]);
+        if prefix & 0x8000 != 0 {
+            skew += i64::from(prefix & 0x7fff);
+            engine.advance_to(Timestamp::from_secs_nanos((n * 7) as i64 + skew, 0), &mut sink);
+            rest = &rest[2..];
+            continue;
+        }
+        let len = usize::from(prefix) % 2048;
         let frame = &rest[2..(2 + len).min(rest.len())];
         n += 1;
         let raw = RawPacket {
             number: n,
-            ts: Timestamp::from_secs_nanos((n * 7) as i64, 0),
+            ts: Timestamp::from_secs_nanos((n * 7) as i64 + skew, 0),
             link_type: LinkType::Ethernet,
             interface: 0,
             orig_len: frame.len() as u32,
