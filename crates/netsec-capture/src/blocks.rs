@@ -185,9 +185,10 @@ impl ChunkedBlocks {
                     return;
                 }
             });
-        if let Ok(_handle) = spawned {
-            self.input = Source::Ahead { filled, empty };
-        }
+        // If the thread could not start, the input went with it: the
+        // channel is closed and the next refill fails with a read error.
+        drop(spawned);
+        self.input = Source::Ahead { filled, empty };
     }
 
     /// Refill from the read-ahead thread: the next chunk becomes current,
@@ -199,8 +200,11 @@ impl ChunkedBlocks {
         let (mut buf, n) = match filled.recv() {
             Ok(Ok(f)) => f,
             Ok(Err(_)) => return Err(PcapError::ReadError),
-            // The helper is gone after the end of the input.
-            Err(_) => (Vec::new(), 0),
+            // The helper hangs up only after sending the end of the input
+            // (after which nothing refills) or an error; gone without
+            // either, it could not start or died: fail, never cut short
+            // in silence.
+            Err(_) => return Err(PcapError::ReadError),
         };
         if n == 0 {
             self.exhausted = true;
