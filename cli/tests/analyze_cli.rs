@@ -109,6 +109,21 @@ fn json_summary_and_logs_agree() {
     assert!(dir.path().join("findings.jsonl").exists());
 }
 
+/// The JSON summary of a successful run, without what differs between
+/// runs of the same analysis (elapsed time, the inputs' names).
+fn comparable_summary(out: &Output) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut summary = json_summary(out);
+    summary["inputs"] = Value::Null;
+    summary["elapsed_s"] = Value::Null;
+    summary
+}
+
 /// Run `netsec` with `bytes` written to its standard input.
 fn netsec_reading_stdin(args: &[&str], bytes: Vec<u8>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_netsec"))
@@ -147,17 +162,7 @@ fn analyze_sample(threads: &str, dir: &Path, stdin: bool) -> Value {
     } else {
         netsec(&args)
     };
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut summary = json_summary(&out);
-    // The input's name differs between a file and standard input.
-    summary["inputs"] = Value::Null;
-    summary["elapsed_s"] = Value::Null;
-    summary
+    comparable_summary(&out)
 }
 
 #[test]
@@ -226,16 +231,7 @@ fn analyze_merged(threads: &str, dir: &Path, inputs: &[PathBuf]) -> Value {
     ];
     args.extend(inputs.iter().map(|p| p.to_str().unwrap().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = netsec(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut summary = json_summary(&out);
-    summary["elapsed_s"] = Value::Null;
-    summary
+    comparable_summary(&netsec(&args))
 }
 
 #[test]
@@ -306,7 +302,7 @@ fn workers_fed_from_standard_input_give_the_same_results_as_one_thread() {
     let capture = dir.path().join("many.pcap");
     many_hosts_pcap(&capture);
     let (d1, d3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut one = analyze_merged("1", d1.path(), std::slice::from_ref(&capture));
+    let one = analyze_merged("1", d1.path(), std::slice::from_ref(&capture));
     assert!(
         one["flows"]["total"].as_u64().unwrap() > 100,
         "{}",
@@ -326,17 +322,7 @@ fn workers_fed_from_standard_input_give_the_same_results_as_one_thread() {
         ],
         std::fs::read(&capture).unwrap(),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut three = json_summary(&out);
-    three["elapsed_s"] = Value::Null;
-    one["inputs"] = Value::Null;
-    three["inputs"] = Value::Null;
-    assert_eq!(one, three);
+    assert_eq!(one, comparable_summary(&out));
     for kind in ["flows.jsonl", "dns.jsonl", "http.jsonl", "tls.jsonl"] {
         assert_eq!(
             sorted_lines(&d1.path().join(kind)),

@@ -87,7 +87,10 @@ pub fn community_id(
         _ => (src_port, dst_port, false),
     };
     let ((sa, sn), (da, dn)) = (ip_bytes(&src), ip_bytes(&dst));
-    let (mut s, mut d) = (&sa[..sn], &da[..dn]);
+    let (mut s, mut d) = (
+        sa.get(..sn).unwrap_or_default(),
+        da.get(..dn).unwrap_or_default(),
+    );
     if !one_way && (s > d || (s == d && sp > dp)) {
         std::mem::swap(&mut s, &mut d);
         std::mem::swap(&mut sp, &mut dp);
