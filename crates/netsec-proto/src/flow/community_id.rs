@@ -63,7 +63,11 @@ fn ip_bytes(ip: &IpAddr) -> ([u8; 16], usize) {
     let mut out = [0u8; 16];
     match ip {
         IpAddr::V4(a) => {
-            out[..4].copy_from_slice(&a.octets());
+            let [b0, b1, b2, b3] = a.octets();
+            out[0] = b0;
+            out[1] = b1;
+            out[2] = b2;
+            out[3] = b3;
             (out, 4)
         }
         IpAddr::V6(a) => (a.octets(), 16),
@@ -113,7 +117,9 @@ pub fn community_id(
     let mut id = String::with_capacity(30);
     id.push_str("1:");
     match base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut encoded) {
-        Ok(n) => id.push_str(std::str::from_utf8(&encoded[..n]).unwrap_or_default()),
+        Ok(n) => id.push_str(
+            std::str::from_utf8(encoded.get(..n).unwrap_or_default()).unwrap_or_default(),
+        ),
         // 20 bytes always fit in 28 characters; keep the spec's form anyway.
         Err(_) => base64::engine::general_purpose::STANDARD.encode_string(digest, &mut id),
     }
