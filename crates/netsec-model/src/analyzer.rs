@@ -23,14 +23,70 @@ impl FindingSink for Vec<Finding> {
     }
 }
 
+/// What an analyser consumes. The pipeline forwards to the detection stage
+/// only what some analyser declared, so an analyser that reads flow records
+/// alone costs nothing per packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Interests {
+    /// [`Analyzer::on_packet`]: every decoded packet's headers.
+    pub packets: bool,
+    /// [`Analyzer::on_arp`]: every ARP packet.
+    pub arp: bool,
+    /// [`Analyzer::on_event`]: application events (DNS, HTTP, TLS, …).
+    pub events: bool,
+    /// [`Analyzer::on_flow_end`]: flow records.
+    pub flows: bool,
+}
+
+impl Interests {
+    /// Everything.
+    pub const ALL: Interests = Interests {
+        packets: true,
+        arp: true,
+        events: true,
+        flows: true,
+    };
+    /// Nothing but ticks and the end of input.
+    pub const NONE: Interests = Interests {
+        packets: false,
+        arp: false,
+        events: false,
+        flows: false,
+    };
+
+    /// What either consumes.
+    pub fn union(self, other: Interests) -> Interests {
+        Interests {
+            packets: self.packets || other.packets,
+            arp: self.arp || other.arp,
+            events: self.events || other.events,
+            flows: self.flows || other.flows,
+        }
+    }
+}
+
 /// A passive analyser fed by the pipeline. Every method has an empty
 /// default, so an analyser implements only what it uses.
+///
+/// The analysis pipeline (netsec-analyze) runs every analyser in one
+/// detection stage that sees the whole run, whatever the number of threads:
+/// packets, ARP, events and flow records arrive in capture order (by packet
+/// number; a flow record at the packet whose time ended it), identical for
+/// one thread or seven. Keep state bounded (a capacity and an eviction rule)
+/// and emit a finding as soon as the evidence crosses a threshold, then again
+/// with the same [`Finding::id`] as the activity grows.
 ///
 /// Time is packet time: `on_tick` is called as packet time advances (about
 /// once a second of capture time), never from a wall clock.
 pub trait Analyzer: Send {
     /// Short stable name (`portscan`, `beacon`), used in `Finding::producer`.
     fn name(&self) -> &'static str;
+
+    /// What this analyser consumes (default: everything). Declare less and
+    /// the pipeline forwards less: `on_tick` and `finish` always come.
+    fn interests(&self) -> Interests {
+        Interests::ALL
+    }
 
     /// Every decoded packet.
     fn on_packet(&mut self, _packet: &PacketInfo, _out: &mut dyn FindingSink) {}

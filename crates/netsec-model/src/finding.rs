@@ -346,6 +346,13 @@ pub struct Evidence {
 /// A conclusion a producer reached, with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// Identity of the activity this finding describes (`tcp_port_scan:10.0.0.5`):
+    /// a producer emits a finding as soon as its evidence crosses a threshold
+    /// and re-emits it, with the same id, as the activity grows; sinks keep the
+    /// latest version of each id. Empty when the producer set none (then
+    /// [`Finding::identity`] derives one from the kind and the entities).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub id: String,
     /// Stable machine name of the kind of finding (`tcp_port_scan`, `dns_tunnel`, `redis_no_auth`).
     pub kind: String,
     /// Human title, one line.
@@ -380,6 +387,7 @@ impl Finding {
         producer: impl Into<String>,
     ) -> Self {
         Finding {
+            id: String::new(),
             kind: kind.into(),
             title: title.into(),
             category,
@@ -391,6 +399,28 @@ impl Finding {
             evidence: Evidence::default(),
             producer: producer.into(),
         }
+    }
+
+    /// Name the activity: the id becomes `KIND:key` (for example the
+    /// scanner's address for `tcp_port_scan`), so updates of one activity
+    /// replace each other in sinks that keep findings.
+    pub fn with_id(mut self, key: impl std::fmt::Display) -> Self {
+        self.id = format!("{}:{key}", self.kind);
+        self
+    }
+
+    /// The identity sinks group versions of this finding by: its id, or when
+    /// the producer set none, the producer, kind and entities.
+    pub fn identity(&self) -> String {
+        if !self.id.is_empty() {
+            return self.id.clone();
+        }
+        let mut identity = format!("{}:{}", self.producer, self.kind);
+        for e in &self.entities {
+            identity.push(':');
+            identity.push_str(&serde_json::to_string(&e.value).unwrap_or_default());
+        }
+        identity
     }
 
     /// Add MITRE ATT&CK technique ids.

@@ -51,7 +51,7 @@ pub mod flow;
 pub mod packet;
 pub mod time;
 
-pub use analyzer::{Analyzer, FindingSink};
+pub use analyzer::{Analyzer, FindingSink, Interests};
 pub use event::{
     AppEvent, ArpInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord, EventContext,
     HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
