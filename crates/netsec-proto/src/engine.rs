@@ -157,7 +157,7 @@ pub struct Engine {
     defrag: Defragmenter,
     stats: EngineStats,
     events: Vec<AppEvent>,
-    next_tick: Option<Timestamp>,
+    ticks: crate::tick::TickSchedule,
     now: Timestamp,
 }
 
@@ -169,7 +169,7 @@ impl Engine {
             defrag: Defragmenter::default(),
             stats: EngineStats::default(),
             events: Vec::new(),
-            next_tick: None,
+            ticks: crate::tick::TickSchedule::new(),
             now: Timestamp::ZERO,
         }
     }
@@ -271,11 +271,9 @@ impl Engine {
     }
 
     fn maybe_tick(&mut self, sink: &mut impl EngineSink) {
-        let due = self.next_tick.is_none_or(|t| self.now >= t);
-        if !due {
+        if !self.ticks.due(self.now) {
             return;
         }
-        self.next_tick = Some(self.now + netsec_model::Duration::from_secs(1));
         while let Some((flow, why)) = self.table.pop_expired(self.now) {
             let reason = match why {
                 Expiry::Closed => FlowEndReason::TcpClose,
