@@ -58,8 +58,11 @@ pub(crate) struct ShardSink {
     packet: u64,
     phase: Phase,
     seq: u64,
-    /// Flows ended by the current tick, sorted by id before forwarding.
-    expired: Vec<FlowRecord>,
+    /// Flows ended by the current tick, each after the events its parsers
+    /// gave up at its end; sorted by flow id before forwarding.
+    expired: Vec<(FlowRecord, Vec<AppEvent>)>,
+    /// Events of the flow being ended by the current tick.
+    ending_events: Vec<AppEvent>,
     /// Findings of the per-shard analysers during the current packet.
     shard_findings: Vec<Finding>,
     batch: RecordBatch,
@@ -85,6 +88,7 @@ impl ShardSink {
             phase: Phase::Expiry,
             seq: 0,
             expired: Vec::new(),
+            ending_events: Vec::new(),
             shard_findings: Vec::new(),
             batch: RecordBatch::default(),
             packets_since_send: 0,
@@ -148,16 +152,25 @@ impl ShardSink {
     }
 
     fn flush_expired(&mut self) {
-        if self.expired.is_empty() {
+        if self.expired.is_empty() && self.ending_events.is_empty() {
             return;
         }
         let mut expired = std::mem::take(&mut self.expired);
-        expired.sort_by_key(|f| f.id);
-        for f in expired.drain(..) {
+        expired.sort_by_key(|(f, _)| f.id);
+        for (f, events) in expired.drain(..) {
+            // A flow's keys are its id: flow ids are unique in a run, so the
+            // shards' expiries interleave the same way for any thread count.
             let id = f.id.0;
+            for e in events {
+                self.push(Phase::Expiry, id, Record::Event(Box::new(e)));
+            }
             self.push(Phase::Expiry, id, Record::Flow(Box::new(f)));
         }
         self.expired = expired;
+        // Events with no flow ending after them (none are expected).
+        for e in std::mem::take(&mut self.ending_events) {
+            self.push(Phase::Expiry, u64::MAX - 1, Record::Event(Box::new(e)));
+        }
     }
 
     fn flush_shard_findings(&mut self) {
@@ -275,7 +288,13 @@ impl EngineSink for ShardSink {
             AppEvent::Dns(_) | AppEvent::Http(_) | AppEvent::Tls(_) | AppEvent::Ssh(_)
         );
         if self.interests.events || summary_reads {
-            self.push_own(Record::Event(Box::new(event)));
+            if self.phase == Phase::Expiry {
+                // A parser's last words as a tick ends its flow: they go
+                // with that flow's record.
+                self.ending_events.push(event);
+            } else {
+                self.push_own(Record::Event(Box::new(event)));
+            }
         }
     }
 
@@ -289,7 +308,8 @@ impl EngineSink for ShardSink {
         }
         // The summary's host and conversation tables read every flow.
         if self.phase == Phase::Expiry {
-            self.expired.push(flow);
+            let events = std::mem::take(&mut self.ending_events);
+            self.expired.push((flow, events));
         } else {
             self.push_own(Record::Flow(Box::new(flow)));
         }

@@ -11,7 +11,8 @@
 pub mod community_id;
 pub mod defrag;
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use hashbrown::HashMap;
 use netsec_model::{
@@ -235,7 +236,14 @@ pub(crate) enum Expiry {
 pub(crate) struct FlowTable {
     pub config: FlowConfig,
     pub flows: HashMap<FlowKey, Flow, ahash::RandomState>,
-    queues: [VecDeque<(Timestamp, FlowKey, u32)>; CLASSES],
+    /// Per timeout class, `(deadline, key, generation)` by earliest
+    /// deadline. A heap, not a FIFO: capture time is not monotonic (merged
+    /// inputs, multi-interface captures), and a flow touched since it was
+    /// queued comes back with a later deadline, so arrival order is not
+    /// deadline order. With a heap every tick ends exactly the flows whose
+    /// deadline has passed, which is what makes several engines sharing a
+    /// capture end the same flows on the same tick as one engine.
+    queues: [BinaryHeap<Reverse<(Timestamp, FlowKey, u32)>>; CLASSES],
 }
 
 impl FlowTable {
@@ -273,21 +281,21 @@ impl FlowTable {
     ) {
         let deadline = last_seen + self.timeout(class);
         if let Some(q) = self.queues.get_mut(class as usize) {
-            q.push_back((deadline, key, generation));
+            q.push(Reverse((deadline, key, generation)));
         }
     }
 
     /// The next flow whose timeout has passed at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<(Flow, Expiry)> {
         for class_idx in 0..CLASSES {
-            while let Some(&(deadline, key, generation)) =
-                self.queues.get(class_idx).and_then(|q| q.front())
+            while let Some(&Reverse((deadline, key, generation))) =
+                self.queues.get(class_idx).and_then(|q| q.peek())
             {
                 if deadline > now {
                     break;
                 }
                 if let Some(q) = self.queues.get_mut(class_idx) {
-                    q.pop_front();
+                    q.pop();
                 }
                 let Some(flow) = self.flows.get(&key) else {
                     continue;
@@ -304,7 +312,7 @@ impl FlowTable {
                 }
                 // Touched since: check again at its new deadline.
                 if let Some(q) = self.queues.get_mut(class_idx) {
-                    q.push_back((idle_deadline, key, generation));
+                    q.push(Reverse((idle_deadline, key, generation)));
                 }
             }
         }
@@ -317,7 +325,7 @@ impl FlowTable {
             // The queue front with the earliest last activity.
             let mut best: Option<(usize, Timestamp)> = None;
             for (i, q) in self.queues.iter().enumerate() {
-                if let Some(&(deadline, _, _)) = q.front() {
+                if let Some(&Reverse((deadline, _, _))) = q.peek() {
                     let class_timeout = self.timeout(class_of(i));
                     let last = deadline - class_timeout;
                     if best.is_none_or(|(_, b)| last < b) {
@@ -326,7 +334,7 @@ impl FlowTable {
                 }
             }
             let (i, _) = best?;
-            let (_, key, generation) = self.queues.get_mut(i)?.pop_front()?;
+            let Reverse((_, key, generation)) = self.queues.get_mut(i)?.pop()?;
             match self.flows.get(&key) {
                 Some(f) if f.generation == generation && f.class as usize == i => {
                     return self.flows.remove(&key);
