@@ -457,6 +457,46 @@ fn directory_batch_each_and_merged() {
 }
 
 #[test]
+fn each_keeps_same_named_files_in_separate_log_directories() {
+    // a/x.pcap and b/x.pcap must not share DIR/x/.
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    std::fs::copy(sample(), dir.path().join("a/x.pcap")).unwrap();
+    std::fs::copy(
+        root().join("testdata/fragments.pcap"),
+        dir.path().join("b/x.pcap"),
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--each",
+        "--out",
+        logs.to_str().unwrap(),
+        dir.path().join("a/x.pcap").to_str().unwrap(),
+        dir.path().join("b/x.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let summaries: Vec<Value> = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .map(|d| {
+            serde_json::from_slice(&std::fs::read(d.path().join("summary.json")).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(summaries.len(), 2, "one log directory per input");
+    let mut packets: Vec<u64> = summaries
+        .iter()
+        .map(|s| s["packets"].as_u64().unwrap())
+        .collect();
+    packets.sort();
+    assert_eq!(packets, [64, 512]);
+}
+
+#[test]
 fn filter_restricts_the_analysis_and_bad_filter_is_exit_2() {
     let out = netsec(&[
         "analyze",

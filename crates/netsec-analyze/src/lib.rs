@@ -328,20 +328,26 @@ impl Analysis {
             cancel,
             bytes_total,
         };
-        let outcome = if threads <= 1 {
-            pipeline::run_inline(&plan, inputs, stage)
-        } else if inputs.iter().all(Input::reopenable) {
-            let paths = inputs
-                .into_iter()
-                .filter_map(|i| match i {
-                    Input::Path(p) => Some(p),
-                    _ => None,
-                })
-                .collect();
-            pipeline::run_file_shards(&plan, paths, stage)
-        } else {
-            pipeline::run_reader_workers(&plan, inputs, stage)
-        };
+        // A panicking analyser fails the run with an error, whether it ran on
+        // a thread of its own or on the caller's, rather than unwinding into
+        // the caller.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if threads <= 1 {
+                pipeline::run_inline(&plan, inputs, stage)
+            } else if inputs.iter().all(Input::reopenable) {
+                let paths = inputs
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Input::Path(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect();
+                pipeline::run_file_shards(&plan, paths, stage)
+            } else {
+                pipeline::run_reader_workers(&plan, inputs, stage)
+            }
+        }))
+        .map_err(|_| AnalysisError::ThreadFailed("analysis"))?;
         if let Some(failure) = outcome.failure {
             return Err(failure);
         }

@@ -18,7 +18,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use netsec_analyze::{
-    distinct_output_names, expand_paths, Analysis, AnalysisError, Input, Logs, Summary,
+    distinct_output_names, expand_paths, Analysis, AnalysisError, CancelToken, Input, Logs, Summary,
 };
 use netsec_capture::{Filter, LiveOptions};
 use netsec_model::Severity;
@@ -148,9 +148,24 @@ fn run_one(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> Ru
         .sum();
     let bar = progress_bar(args.no_progress || args.interface.is_some(), total);
     let shown = bar.clone();
-    let result = analysis(args, inputs, out_dir)
+    let mut analysis = analysis(args, inputs, out_dir)
         .progress(Arc::new(move |p| shown.set_position(p.bytes_read)))
-        .run();
+        .cancel(interrupt_token());
+    if args.interface.is_some() {
+        // Live: say what was found as it is found, once per activity.
+        let said = std::sync::Mutex::new(std::collections::HashSet::new());
+        analysis = analysis.on_finding(Arc::new(move |f| {
+            if said.lock().is_ok_and(|mut s| s.insert(f.identity())) {
+                eprintln!(
+                    "netsec: [{}] {} — {}",
+                    f.severity.name(),
+                    f.title,
+                    f.evidence.summary
+                );
+            }
+        }));
+    }
+    let result = analysis.run();
     bar.finish_and_clear();
     let elapsed_s = started.elapsed().as_secs_f64();
     match result {
@@ -178,6 +193,31 @@ fn run_one(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> Ru
             }
         }
     }
+}
+
+/// A token cancelled by the first Ctrl-C: the run then stops reading, ends
+/// its flows and analysers as at the end of input, and prints what it found
+/// (the summary says it was interrupted).
+fn interrupt_token() -> CancelToken {
+    static TOKEN: std::sync::OnceLock<CancelToken> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let token = CancelToken::new();
+            let on_signal = token.clone();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                std::thread::spawn(move || {
+                    if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
+                        eprintln!("netsec: interrupted; finishing what was read");
+                        on_signal.cancel();
+                    }
+                });
+            }
+            token
+        })
+        .clone()
 }
 
 fn progress_bar(disabled: bool, total: u64) -> ProgressBar {

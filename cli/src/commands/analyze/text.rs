@@ -26,6 +26,12 @@ pub fn render(this: &Summary, elapsed_s: f64) -> String {
     {
         let mut o = String::new();
         let _ = writeln!(o, "netsec analyze");
+        if this.cancelled {
+            let _ = writeln!(
+                o,
+                "  interrupted: the figures cover what was read until then"
+            );
+        }
         for i in &this.inputs {
             let _ = writeln!(
                 o,
