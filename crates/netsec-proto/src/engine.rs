@@ -97,6 +97,10 @@ pub struct EngineStats {
     pub tcp_overlaps: u64,
     /// TCP bytes declared missing.
     pub tcp_gap_bytes: u64,
+    /// TCP segments starting beyond the receiver's window, ignored.
+    pub tcp_out_of_window: u64,
+    /// Out-of-order TCP segments not buffered because their direction's buffer was full.
+    pub tcp_out_of_order_dropped: u64,
     /// Flows by identified application protocol.
     pub app_flows: BTreeMap<AppProto, u64>,
     /// Application events produced.
@@ -138,6 +142,11 @@ impl EngineStats {
             ("tcp_retransmissions".into(), self.tcp_retransmissions),
             ("tcp_overlaps".into(), self.tcp_overlaps),
             ("tcp_gap_bytes".into(), self.tcp_gap_bytes),
+            ("tcp_out_of_window".into(), self.tcp_out_of_window),
+            (
+                "tcp_out_of_order_dropped".into(),
+                self.tcp_out_of_order_dropped,
+            ),
             ("app_events".into(), self.app_events),
             ("app_parse_errors".into(), self.app_parse_errors),
             ("app_malformed".into(), self.app_malformed),
@@ -253,11 +262,11 @@ impl Engine {
             info.ip = Some(full_ip);
             sink.packet(&info);
             let payload = datagram.get(range).unwrap_or(&[]);
-            self.flow_packet(&info, payload, sink);
+            self.flow_packet(&info, payload, None, sink);
             return;
         }
         sink.packet(&decoded.info);
-        self.flow_packet(&decoded.info, decoded.payload, sink);
+        self.flow_packet(&decoded.info, decoded.payload, decoded.tcp_wscale, sink);
     }
 
     /// End of input: every flow still open is reported with `EndOfInput`.
@@ -286,7 +295,13 @@ impl Engine {
         sink.tick(self.now);
     }
 
-    fn flow_packet(&mut self, info: &PacketInfo, payload: &[u8], sink: &mut impl EngineSink) {
+    fn flow_packet(
+        &mut self,
+        info: &PacketInfo,
+        payload: &[u8],
+        wscale: Option<Option<u8>>,
+        sink: &mut impl EngineSink,
+    ) {
         let Some(ip) = info.ip else { return };
         let (sport, dport) = match ip.transport {
             Transport::Icmp | Transport::Icmpv6 => {
@@ -357,6 +372,7 @@ impl Engine {
             &ip,
             info.wire_len,
             payload,
+            wscale,
             src_is_lo,
             &self.table.config,
             &mut self.stats,
@@ -387,6 +403,7 @@ impl Engine {
                 parser,
                 streams,
                 ctx,
+                ..
             } = &mut **app;
             ctx.ts = flow.last_seen;
             ctx.packet_number = 0;
@@ -405,25 +422,11 @@ impl Engine {
                     ctx.dst = flow.record.client;
                     ctx.direction = Direction::ToClient;
                 }
-                let events = &mut self.events;
-                let mut malformed = 0;
-                stream.flush_gaps(&mut |chunk| {
-                    if let Some(p) = parser.as_mut() {
-                        match chunk {
-                            Chunk::Data(d) => {
-                                if p.feed(dir, d, &ctx, events) != FeedStatus::Continue {
-                                    malformed += retire(parser);
-                                }
-                            }
-                            Chunk::Gap(n) => p.gap(dir, n),
-                        }
-                    }
-                });
-                self.stats.app_malformed += malformed;
-                self.stats.tcp_retransmissions += stream.stats.retransmissions;
-                self.stats.tcp_overlaps += stream.stats.overlaps;
-                self.stats.tcp_gap_bytes += stream.stats.gap_bytes;
-                flow.record.missing_bytes += stream.stats.gap_bytes;
+                let mut feed = ParserFeed::new(parser, dir, &ctx, &mut self.events);
+                stream.flush_gaps(&mut |chunk| feed.chunk(chunk));
+                // Errors at flow end are not counted as parse errors (as before).
+                self.stats.app_malformed += feed.malformed;
+                fold_stream_stats(stream, &mut self.stats, &mut flow.record);
             }
         }
         if let Some(app) = flow.app.as_mut() {
@@ -512,6 +515,7 @@ fn update_flow(
     ip: &netsec_model::IpInfo,
     wire_len: u32,
     payload: &[u8],
+    wscale: Option<Option<u8>>,
     src_is_lo: bool,
     config: &FlowConfig,
     stats: &mut EngineStats,
@@ -554,12 +558,25 @@ fn update_flow(
     if ip.transport == Transport::Tcp {
         counters.tcp_flags.0 |= ip.tcp_flags.0;
         flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
+        let from = usize::from(!to_server);
+        if let (Some(ws), Some(slot)) = (wscale, flow.wscale.get_mut(from)) {
+            slot.get_or_insert(ws);
+        }
         if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
             if let Some(streams) = flow.app.as_mut().and_then(|a| a.streams.as_mut()) {
-                if let Some(s) = streams.get_mut(usize::from(!to_server)) {
+                if let Some(s) = streams.get_mut(from) {
                     s.syn(ip.tcp_seq);
                 }
             }
+        }
+        if ip.tcp_flags.has(netsec_model::TcpFlags::ACK) && flow.app.is_some() {
+            let syn = ip.tcp_flags.has(netsec_model::TcpFlags::SYN);
+            let window = flow.receive_window(from, ip.tcp_window, syn);
+            let at = PacketAt {
+                direction: dir,
+                ..*at
+            };
+            ack_app(flow, &at, ip.tcp_ack, window, stats, events);
         }
     }
     if !payload.is_empty() && config.app_layer {
@@ -607,6 +624,7 @@ fn feed_app(
         Direction::ToServer => 0,
         Direction::ToClient => 1,
     };
+    let tcp = flow.record.transport == Transport::Tcp;
     if flow.app.is_none() {
         let tries = flow
             .identify_tries
@@ -616,22 +634,29 @@ fn feed_app(
         if tries >= IDENTIFY_TRIES || flow.record.app_proto != AppProto::Unknown {
             return;
         }
-        if let Some(t) = flow.identify_tries.get_mut(di) {
-            *t += 1;
-        }
-        let Some(proto) = app::identify(
-            flow.record.transport,
-            flow.record.client.port,
-            flow.record.server.port,
-            dir,
-            payload,
-        ) else {
-            return;
+        // TCP is identified on the reassembled stream, in order, as
+        // Suricata does: the first segment to arrive may be out of order, a
+        // retransmission or a decoy. Other transports on each datagram.
+        let parser = if tcp {
+            None
+        } else {
+            if let Some(t) = flow.identify_tries.get_mut(di) {
+                *t += 1;
+            }
+            let Some(proto) = app::identify(
+                flow.record.transport,
+                flow.record.client.port,
+                flow.record.server.port,
+                dir,
+                payload,
+            ) else {
+                return;
+            };
+            flow.record.app_proto = proto;
+            *stats.app_flows.entry(proto).or_default() += 1;
+            AppParser::new(proto)
         };
-        flow.record.app_proto = proto;
-        *stats.app_flows.entry(proto).or_default() += 1;
-        let parser = AppParser::new(proto);
-        let streams = (flow.record.transport == Transport::Tcp).then(|| {
+        let streams = tcp.then(|| {
             let mut streams = Box::new([
                 Stream::new(config.reassembly_depth),
                 Stream::new(config.reassembly_depth),
@@ -659,15 +684,17 @@ fn feed_app(
             parser,
             streams,
             ctx,
+            identifying: tcp,
         }));
     }
     let Some(app) = flow.app.as_mut() else { return };
     let AppState {
         parser,
-        streams,
         ctx,
+        identifying,
+        ..
     } = &mut **app;
-    if parser.is_none() {
+    if parser.is_none() && !*identifying {
         return;
     }
     ctx.ts = at.ts;
@@ -676,7 +703,7 @@ fn feed_app(
     ctx.dst = at.dst;
     ctx.direction = dir;
     let ctx: &EventContext = ctx;
-    if flow.record.transport != Transport::Tcp {
+    if !tcp {
         if let Some(p) = parser.as_mut() {
             match p.feed(dir, payload, ctx, events) {
                 FeedStatus::Continue => {}
@@ -689,31 +716,237 @@ fn feed_app(
         }
         return;
     }
+    run_stream(flow, dir, stats, events, |stream, out| {
+        stream.segment(seq, payload, out)
+    });
+}
+
+/// Run `op` on the stream of direction `dir`, its output going to the
+/// flow's parser (or to identification while the protocol is unknown).
+/// The flow's event context must already describe that direction.
+fn run_stream(
+    flow: &mut Flow,
+    dir: Direction,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+    op: impl FnOnce(&mut Stream, &mut dyn FnMut(Chunk<'_>)),
+) {
+    let di = match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    };
+    let Some(app) = flow.app.as_mut() else { return };
+    let AppState {
+        parser,
+        streams,
+        ctx,
+        identifying,
+    } = &mut **app;
     let Some(stream) = streams.as_mut().and_then(|s| s.get_mut(di)) else {
         return;
     };
-    let mut failed = false;
-    let mut malformed = 0;
-    stream.segment(seq, payload, &mut |chunk| {
-        let Some(p) = parser.as_mut() else { return };
+    let mut feed = ParserFeed::new(parser, dir, ctx, events);
+    if *identifying {
+        feed.identify = flow
+            .identify_tries
+            .get_mut(di)
+            .map(|tries| Identify::new(tries, &flow.record));
+    }
+    op(stream, &mut |chunk| feed.chunk(chunk));
+    let identified = feed.finish(stats);
+    settle_identification(
+        identified,
+        identifying,
+        parser,
+        streams,
+        &flow.identify_tries,
+        &mut flow.record,
+        stats,
+    );
+}
+
+/// After a stream delivered data to identification: record the protocol
+/// found, or give up once both directions used their tries, and free the
+/// reassembly buffers when nothing is left to parse.
+fn settle_identification(
+    identified: Option<AppProto>,
+    identifying: &mut bool,
+    parser: &Option<AppParser>,
+    streams: &mut Option<Box<[Stream; 2]>>,
+    tries: &[u8; 2],
+    record: &mut FlowRecord,
+    stats: &mut EngineStats,
+) {
+    if let Some(proto) = identified {
+        *identifying = false;
+        record.app_proto = proto;
+        *stats.app_flows.entry(proto).or_default() += 1;
+    } else if *identifying {
+        if let Some(s) = streams.as_mut() {
+            for (stream, t) in s.iter_mut().zip(tries) {
+                if *t >= IDENTIFY_TRIES && !stream.is_done() {
+                    stream.stop();
+                }
+            }
+        }
+        if tries.iter().all(|t| *t >= IDENTIFY_TRIES) {
+            *identifying = false;
+        }
+    }
+    if parser.is_none() && !*identifying {
+        // Nothing more to parse: free the reassembly buffers now.
+        retire_streams(streams, stats, record);
+    }
+}
+
+/// Protocol identification on a TCP direction's first reassembled chunks.
+struct Identify<'a> {
+    tries: &'a mut u8,
+    transport: Transport,
+    client_port: u16,
+    server_port: u16,
+}
+
+impl<'a> Identify<'a> {
+    fn new(tries: &'a mut u8, record: &FlowRecord) -> Self {
+        Identify {
+            tries,
+            transport: record.transport,
+            client_port: record.client.port,
+            server_port: record.server.port,
+        }
+    }
+}
+
+/// A segment from one side acknowledges the other side's stream: move that
+/// stream's window, and turn holes the receiver has acknowledged into gaps.
+fn ack_app(
+    flow: &mut Flow,
+    at: &PacketAt,
+    ack: u32,
+    window: Option<u64>,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+) {
+    let Some(app) = flow.app.as_mut() else { return };
+    // The acknowledged stream flows the other way.
+    let (di, dir) = match at.direction {
+        Direction::ToServer => (1, Direction::ToClient),
+        Direction::ToClient => (0, Direction::ToServer),
+    };
+    let Some(stream) = app.streams.as_mut().and_then(|s| s.get_mut(di)) else {
+        return;
+    };
+    if !stream.ack(ack, window) || (app.parser.is_none() && !app.identifying) {
+        return;
+    }
+    let ctx = &mut app.ctx;
+    ctx.ts = at.ts;
+    ctx.packet_number = at.number;
+    ctx.src = at.dst;
+    ctx.dst = at.src;
+    ctx.direction = dir;
+    run_stream(flow, dir, stats, events, |stream, out| {
+        stream.release_acked(ack, out)
+    });
+}
+
+/// Drop a flow's reassembly buffers, keeping their counters.
+fn retire_streams(
+    streams: &mut Option<Box<[Stream; 2]>>,
+    stats: &mut EngineStats,
+    record: &mut FlowRecord,
+) {
+    if let Some(s) = streams.take() {
+        for stream in s.iter() {
+            fold_stream_stats(stream, stats, record);
+        }
+    }
+}
+
+/// Add one stream direction's counters to the engine's and the flow's.
+fn fold_stream_stats(stream: &Stream, stats: &mut EngineStats, record: &mut FlowRecord) {
+    stats.tcp_retransmissions += stream.stats.retransmissions;
+    stats.tcp_overlaps += stream.stats.overlaps;
+    stats.tcp_gap_bytes += stream.stats.gap_bytes;
+    stats.tcp_out_of_window += stream.stats.out_of_window;
+    stats.tcp_out_of_order_dropped += stream.stats.dropped;
+    record.missing_bytes += stream.stats.gap_bytes;
+}
+
+/// Reassembled chunks into a flow's parser, retiring it when it is done or fails.
+struct ParserFeed<'a> {
+    parser: &'a mut Option<AppParser>,
+    dir: Direction,
+    ctx: &'a EventContext,
+    events: &'a mut Vec<AppEvent>,
+    /// Set while the flow's protocol is not known yet.
+    identify: Option<Identify<'a>>,
+    /// The protocol identification found.
+    identified: Option<AppProto>,
+    malformed: u64,
+    failed: bool,
+}
+
+impl<'a> ParserFeed<'a> {
+    fn new(
+        parser: &'a mut Option<AppParser>,
+        dir: Direction,
+        ctx: &'a EventContext,
+        events: &'a mut Vec<AppEvent>,
+    ) -> Self {
+        ParserFeed {
+            parser,
+            dir,
+            ctx,
+            events,
+            identify: None,
+            identified: None,
+            malformed: 0,
+            failed: false,
+        }
+    }
+
+    fn chunk(&mut self, chunk: Chunk<'_>) {
+        if self.parser.is_none() {
+            let (Some(id), Chunk::Data(d)) = (self.identify.as_mut(), &chunk) else {
+                return;
+            };
+            if *id.tries >= IDENTIFY_TRIES {
+                return;
+            }
+            *id.tries += 1;
+            let Some(proto) =
+                app::identify(id.transport, id.client_port, id.server_port, self.dir, d)
+            else {
+                return;
+            };
+            self.identify = None;
+            self.identified = Some(proto);
+            *self.parser = AppParser::new(proto);
+        }
+        let Some(p) = self.parser.as_mut() else {
+            return;
+        };
         match chunk {
-            Chunk::Data(d) => match p.feed(dir, d, ctx, events) {
+            Chunk::Data(d) => match p.feed(self.dir, d, self.ctx, self.events) {
                 FeedStatus::Continue => {}
-                FeedStatus::Done => malformed += retire(parser),
+                FeedStatus::Done => self.malformed += retire(self.parser),
                 FeedStatus::Error => {
-                    failed = true;
-                    malformed += retire(parser);
+                    self.failed = true;
+                    self.malformed += retire(self.parser);
                 }
             },
-            Chunk::Gap(n) => p.gap(dir, n),
+            Chunk::Gap(n) => p.gap(self.dir, n),
         }
-    });
-    stats.app_malformed += malformed;
-    if failed {
-        stats.app_parse_errors += 1;
     }
-    if parser.is_none() {
-        // Nothing more to parse: free the reassembly buffers now.
-        *streams = None;
+
+    /// Count what happened; the protocol identified, if any.
+    fn finish(self, stats: &mut EngineStats) -> Option<AppProto> {
+        stats.app_malformed += self.malformed;
+        if self.failed {
+            stats.app_parse_errors += 1;
+        }
+        self.identified
     }
 }

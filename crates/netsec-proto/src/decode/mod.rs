@@ -93,6 +93,10 @@ pub struct DecodedPacket<'a> {
     pub tunnel_depth: u8,
     /// The fragment is an IPv6 one (counted apart from IPv4's).
     pub ipv6_fragment: bool,
+    /// For a TCP segment with SYN set: `Some(Some(shift))` when it carries
+    /// the window scale option (RFC 7323 §2.2), `Some(None)` when not;
+    /// `None` for every other packet.
+    pub tcp_wscale: Option<Option<u8>>,
 }
 
 impl DecodedPacket<'_> {
@@ -120,6 +124,7 @@ impl DecodedPacket<'_> {
             fragment: None,
             tunnel_depth: 0,
             ipv6_fragment: false,
+            tcp_wscale: None,
         }
     }
 }
@@ -306,6 +311,7 @@ pub fn decode_into<'a>(
     out.fragment = None;
     out.tunnel_depth = 0;
     out.ipv6_fragment = false;
+    out.tcp_wscale = None;
     match link.ether_type {
         ETHERTYPE_ARP => {
             out.arp = Some(arp(raw, &link)?);
@@ -446,6 +452,9 @@ fn decode_ip<'a>(
             ip.tcp_window = t.window_size();
             ip.tcp_flags = TcpFlags(t.header_slice().get(13).copied().unwrap_or(0));
             payload = t.payload();
+            if ip.tcp_flags.has(TcpFlags::SYN) {
+                out.tcp_wscale = Some(window_scale(t));
+            }
         }
         Some(TransportSlice::Udp(u)) => {
             ip.src_port = u.source_port();
@@ -498,6 +507,14 @@ fn decode_ip<'a>(
     out.info.ip = Some(ip);
     out.payload = payload;
     Ok(())
+}
+
+/// The window scale option of a SYN, if it carries one.
+fn window_scale(t: &TcpSlice<'_>) -> Option<u8> {
+    t.options_iterator().find_map(|o| match o {
+        Ok(etherparse::TcpOptionElement::WindowScale(shift)) => Some(shift),
+        _ => None,
+    })
 }
 
 /// The transport header of an unfragmented IP payload, as etherparse's lax

@@ -92,6 +92,9 @@ pub(crate) struct AppState {
     pub streams: Option<Box<[Stream; 2]>>,
     /// Context handed to the parser, updated per packet.
     pub ctx: netsec_model::EventContext,
+    /// TCP only: the protocol is identified on the reassembled streams'
+    /// first chunks; true until it is, or until identification gives up.
+    pub identifying: bool,
 }
 
 /// A flow being tracked.
@@ -109,6 +112,9 @@ pub(crate) struct Flow {
     pub isn: [Option<u32>; 2],
     /// Payload packets offered to identification, per direction.
     pub identify_tries: [u8; 2],
+    /// Window scale of each side's SYN (index 0: the client's): `Some(None)`
+    /// for a SYN without the option, `None` while no SYN was seen.
+    pub wscale: [Option<Option<u8>>; 2],
     pub app: Option<Box<AppState>>,
 }
 
@@ -150,8 +156,31 @@ impl Flow {
             fin: [false; 2],
             isn: [None; 2],
             identify_tries: [0; 2],
+            wscale: [None; 2],
             app: None,
         }
+    }
+
+    /// The receive window, in bytes, that side `from` (0: the client)
+    /// advertises with `raw` in a segment (`syn`: the segment has SYN set,
+    /// whose window is never scaled). Scaling applies when both SYNs carried
+    /// the option (RFC 7323 §2.2); with either SYN unseen the scale, and so
+    /// the window, is unknown.
+    pub(crate) fn receive_window(&self, from: usize, raw: u16, syn: bool) -> Option<u64> {
+        if syn {
+            return Some(u64::from(raw));
+        }
+        let [Some(a), Some(b)] = self.wscale else {
+            return None;
+        };
+        let shift = match (a, b) {
+            (Some(_), Some(_)) => {
+                let own = if from == 0 { a } else { b };
+                own.unwrap_or(0).min(crate::reassembly::MAX_WINDOW_SHIFT)
+            }
+            _ => 0,
+        };
+        Some(u64::from(raw) << shift)
     }
 
     /// Update TCP state with a segment's flags; `to_server` gives its direction.
