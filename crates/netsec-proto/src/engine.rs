@@ -2,7 +2,7 @@
 //! application parsers, with everything it learns pushed into an
 //! [`EngineSink`] as it goes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use netsec_model::{
     AppEvent, AppProto, ArpInfo, Direction, Endpoint, EventContext, FlowEndReason, FlowId, FlowKey,
@@ -34,6 +34,16 @@ pub trait EngineSink {
     fn tick(&mut self, _now: Timestamp) {}
 }
 
+/// The engine's memory budget when none is set: 512 MiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
+
+/// Share of the memory budget the flow table's hash buckets may take (the
+/// rest is for flows' buffers, parsers and fragments): one half.
+const TABLE_SHARE_DIVISOR: usize = 2;
+/// Share of the memory budget for fragments in progress: one eighth, at
+/// most [`crate::flow::defrag::MAX_BUFFERED_BYTES`].
+const DEFRAG_SHARE_DIVISOR: usize = 8;
+
 /// Engine settings.
 #[derive(Debug, Clone, Default)]
 pub struct EngineConfig {
@@ -41,18 +51,35 @@ pub struct EngineConfig {
     pub flows: FlowConfig,
     /// Most flows tracked at once (shortcut for `flows.capacity`).
     pub flow_capacity: usize,
+    /// Bytes the engine may hold: the flow table, reassembly buffers,
+    /// parser buffers (TLS and HTTP heads, …) and fragments in progress
+    /// (0: [`DEFAULT_MEMORY_LIMIT`]). Over it, the oldest buffered stream
+    /// data becomes a counted gap, then the least recently seen flows are
+    /// evicted; processing never stops. The flow capacity is lowered to
+    /// what the budget's half can hold.
+    pub memory_limit: usize,
 }
 
 impl EngineConfig {
     /// The settings for one of `engines` engines that share a run (one per
-    /// thread, each with a share of the flows): each tracks at most its
-    /// share of the flow capacity, so the bound holds for the whole run.
+    /// thread, each with a share of the flows and of the memory budget):
+    /// each tracks at most its share, so the bounds hold for the whole run.
     pub fn share_of(&self, engines: usize) -> EngineConfig {
         let mut share = self.clone();
         let total = self.flow_config().capacity;
         share.flow_capacity = total.div_ceil(engines.max(1)).max(1);
         share.flows.initial_capacity = self.flows.initial_capacity.div_ceil(engines.max(1));
+        share.memory_limit = self.memory_limit().div_ceil(engines.max(1)).max(1);
         share
+    }
+
+    /// The memory budget in bytes (the default when unset).
+    pub fn memory_limit(&self) -> usize {
+        if self.memory_limit == 0 {
+            DEFAULT_MEMORY_LIMIT
+        } else {
+            self.memory_limit
+        }
     }
 
     fn flow_config(&self) -> FlowConfig {
@@ -60,6 +87,14 @@ impl EngineConfig {
         if self.flow_capacity > 0 {
             f.capacity = self.flow_capacity;
         }
+        f
+    }
+
+    /// The flow table settings within the memory budget.
+    fn bounded_flow_config(&self) -> FlowConfig {
+        let mut f = self.flow_config();
+        let fitting = FlowTable::flows_fitting(self.memory_limit() / TABLE_SHARE_DIVISOR);
+        f.capacity = f.capacity.min(fitting).max(1);
         f
     }
 }
@@ -101,6 +136,15 @@ pub struct EngineStats {
     pub tcp_out_of_window: u64,
     /// Out-of-order TCP segments not buffered because their direction's buffer was full.
     pub tcp_out_of_order_dropped: u64,
+    /// Times the memory budget turned a flow's buffered out-of-order data into a gap.
+    pub memory_gaps_forced: u64,
+    /// Flows evicted because the memory budget was exceeded (also counted
+    /// under `flows_ended["evicted"]`).
+    pub flows_evicted_memory: u64,
+    /// Fragmented datagrams dropped because the memory budget was exceeded.
+    pub fragments_evicted_memory: u64,
+    /// Most bytes held at once ([`Engine::memory_used`]).
+    pub memory_peak: u64,
     /// Flows by identified application protocol.
     pub app_flows: BTreeMap<AppProto, u64>,
     /// Application events produced.
@@ -168,19 +212,49 @@ pub struct Engine {
     events: Vec<AppEvent>,
     next_tick: Option<Timestamp>,
     now: Timestamp,
+    /// The memory budget in bytes.
+    memory_limit: usize,
+    /// Heap bytes of the flows in the table (the sum of their `mem`).
+    flow_heap: usize,
+    /// Flows holding out-of-order stream data, the earliest to start
+    /// buffering first, with their tokens (stale entries are skipped).
+    pressure: VecDeque<(FlowKey, u64)>,
+    pressure_tokens: u64,
 }
 
 impl Engine {
     /// A new engine.
     pub fn new(config: EngineConfig) -> Engine {
+        let memory_limit = config.memory_limit();
+        let defrag_bytes =
+            (memory_limit / DEFRAG_SHARE_DIVISOR).min(crate::flow::defrag::MAX_BUFFERED_BYTES);
         Engine {
-            table: FlowTable::new(config.flow_config()),
-            defrag: Defragmenter::default(),
+            table: FlowTable::new(config.bounded_flow_config()),
+            defrag: Defragmenter::with_limits(crate::flow::defrag::MAX_DATAGRAMS, defrag_bytes),
             stats: EngineStats::default(),
             events: Vec::new(),
             next_tick: None,
             now: Timestamp::ZERO,
+            memory_limit,
+            flow_heap: 0,
+            pressure: VecDeque::new(),
+            pressure_tokens: 0,
         }
+    }
+
+    /// Bytes the engine holds now: the flow table and its timeout queues,
+    /// every flow's parser and reassembly buffers, and fragments in
+    /// progress. Kept as a running tally, so this is O(1).
+    pub fn memory_used(&self) -> usize {
+        self.table.memory()
+            + self.flow_heap
+            + self.defrag.memory()
+            + self.pressure.capacity() * std::mem::size_of::<(FlowKey, u64)>()
+    }
+
+    /// The memory budget in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.memory_limit
     }
 
     /// Counters so far.
@@ -208,6 +282,65 @@ impl Engine {
 
     /// Process one captured frame.
     pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
+        self.process_frame(raw, sink);
+        let used = self.memory_used();
+        if used > self.memory_limit {
+            self.relieve(sink);
+        }
+        let used = self.memory_used() as u64;
+        if used > self.stats.memory_peak {
+            self.stats.memory_peak = used;
+        }
+    }
+
+    /// Over budget: the oldest buffered stream data becomes gaps, then the
+    /// least recently seen flows are evicted, then the oldest fragments.
+    fn relieve(&mut self, sink: &mut impl EngineSink) {
+        while self.memory_used() > self.memory_limit {
+            let Some((key, token)) = self.pressure.pop_front() else {
+                break;
+            };
+            let Some(flow) = self.table.flows.get_mut(&key) else {
+                continue;
+            };
+            if flow.pressure_token != token {
+                continue;
+            }
+            flow.pressure_token = 0;
+            if force_gaps(flow, &mut self.stats, &mut self.events) > 0 {
+                self.stats.memory_gaps_forced += 1;
+            }
+            let mem = flow_heap_bytes(flow);
+            self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
+            flow.mem = mem;
+        }
+        self.emit_events(sink);
+        // Evicting flows frees their buffers, not the table's buckets: stop
+        // when the fixed parts alone are over (the capacity is set so they
+        // are not, unless the hash table had to grow past it).
+        while self.memory_used() > self.memory_limit
+            && self.table.memory() + self.defrag.memory() < self.memory_limit
+        {
+            let Some(victim) = self.table.evict_one() else {
+                break;
+            };
+            self.stats.flows_evicted_memory += 1;
+            self.end_flow(victim, FlowEndReason::Evicted, sink);
+        }
+        while self.memory_used() > self.memory_limit && self.defrag.evict_oldest() {
+            self.stats.fragments_evicted_memory += 1;
+        }
+        self.stats.fragments_dropped = self.defrag.stats.timed_out + self.defrag.stats.evicted;
+    }
+
+    fn emit_events(&mut self, sink: &mut impl EngineSink) {
+        for ev in self.events.drain(..) {
+            self.stats.app_events += 1;
+            sink.event(ev);
+        }
+    }
+
+    fn process_frame(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(raw.orig_len.max(raw.data.len() as u32));
         if raw.ts > self.now {
@@ -361,7 +494,9 @@ impl Engine {
         let flow = match self.table.flows.entry(key) {
             hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
             hashbrown::hash_map::Entry::Vacant(v) => {
-                let flow = new_flow(info, &ip, src, dst);
+                let mut flow = new_flow(info, &ip, src, dst);
+                self.table.generations += 1;
+                flow.generation = self.table.generations;
                 created = Some((flow.class, flow.generation));
                 v.insert(flow)
             }
@@ -375,9 +510,28 @@ impl Engine {
             wscale,
             src_is_lo,
             &self.table.config,
+            &mut self.table.generations,
             &mut self.stats,
             &mut self.events,
         );
+        // The memory tally: this flow's buffers as they are now.
+        let mem = flow_heap_bytes(flow);
+        self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
+        flow.mem = mem;
+        if flow.pressure_token == 0 && has_buffered_data(flow) {
+            self.pressure_tokens += 1;
+            flow.pressure_token = self.pressure_tokens;
+            self.pressure.push_back((key, self.pressure_tokens));
+            if self.pressure.len() > 2 * self.table.flows.len() + 1024 {
+                // Stale entries (flows gone or drained): amortised O(1).
+                let flows = &self.table.flows;
+                self.pressure.retain(|(k, t)| {
+                    flows
+                        .get(k)
+                        .is_some_and(|f| f.pressure_token == *t && has_buffered_data(f))
+                });
+            }
+        }
         if let Some((class, generation)) = created {
             self.table.enqueue(key, class, info.ts, generation);
             self.stats.flows_created += 1;
@@ -389,14 +543,12 @@ impl Engine {
             self.table.enqueue(key, class, last_seen, generation);
         }
         if !self.events.is_empty() {
-            for ev in self.events.drain(..) {
-                self.stats.app_events += 1;
-                sink.event(ev);
-            }
+            self.emit_events(sink);
         }
     }
 
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
+        self.flow_heap = self.flow_heap.saturating_sub(flow.mem);
         // Give parsers what is still buffered, gaps declared.
         if let Some(app) = flow.app.as_mut() {
             let AppState {
@@ -504,7 +656,7 @@ struct UpdateOutcome {
     /// The record to report because the active timeout passed.
     active_timeout: Option<FlowRecord>,
     /// The flow changed timeout class: queue it in the new one.
-    requeue: Option<(crate::flow::TimeoutClass, u32, Timestamp)>,
+    requeue: Option<(crate::flow::TimeoutClass, u64, Timestamp)>,
 }
 
 /// Count a packet on its flow, advance TCP state, feed the app parser.
@@ -518,6 +670,7 @@ fn update_flow(
     wscale: Option<Option<u8>>,
     src_is_lo: bool,
     config: &FlowConfig,
+    generations: &mut u64,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
 ) -> UpdateOutcome {
@@ -589,10 +742,59 @@ fn update_flow(
     let class = flow.current_class();
     if class != flow.class {
         flow.class = class;
-        flow.generation = flow.generation.wrapping_add(1);
+        *generations += 1;
+        flow.generation = *generations;
         outcome.requeue = Some((class, flow.generation, flow.last_seen));
     }
     outcome
+}
+
+/// Heap bytes a flow holds beyond its slot in the table: its Community ID,
+/// and its parser and reassembly state with their buffers. O(1).
+fn flow_heap_bytes(flow: &Flow) -> usize {
+    let mut n = flow.record.community_id.capacity();
+    if let Some(app) = &flow.app {
+        n += std::mem::size_of::<AppState>()
+            + app.ctx.community_id.as_ref().map_or(0, String::capacity)
+            + app.parser.as_ref().map_or(0, AppParser::heap_bytes);
+        if let Some(streams) = &app.streams {
+            n += std::mem::size_of::<[Stream; 2]>()
+                + streams.iter().map(Stream::memory).sum::<usize>();
+        }
+    }
+    n
+}
+
+/// Whether a flow holds out-of-order stream data.
+fn has_buffered_data(flow: &Flow) -> bool {
+    flow.app
+        .as_ref()
+        .and_then(|a| a.streams.as_ref())
+        .is_some_and(|s| s.iter().any(|s| s.buffered() > 0))
+}
+
+/// Memory is short: declare the holes before a flow's buffered stream
+/// data gaps and hand that data to its parser. Returns the bytes released.
+fn force_gaps(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEvent>) -> usize {
+    let mut released = 0;
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let (src, dst) = match dir {
+            Direction::ToServer => (flow.record.client, flow.record.server),
+            Direction::ToClient => (flow.record.server, flow.record.client),
+        };
+        let Some(app) = flow.app.as_mut() else {
+            return released;
+        };
+        app.ctx.ts = flow.last_seen;
+        app.ctx.packet_number = 0;
+        app.ctx.src = src;
+        app.ctx.dst = dst;
+        app.ctx.direction = dir;
+        run_stream(flow, dir, stats, events, |stream, out| {
+            released += stream.flush_gaps(out);
+        });
+    }
+    released
 }
 
 /// Drop a flow's parser; how much input it had skipped as malformed.

@@ -73,6 +73,10 @@ pub const MAX_AHEAD_UNKNOWN_WINDOW: u64 = 16 * 1024 * 1024;
 /// Tolerance past the receiver's window for window updates the capture
 /// missed (one full-size unscaled window).
 pub const WINDOW_SLACK: u64 = 64 * 1024;
+/// Bytes counted per buffered segment on top of its data: its slot in the
+/// map's node (offset and vector, 32 bytes, nodes about two thirds full)
+/// and the allocator's header of its vector.
+const PENDING_ENTRY_OVERHEAD: usize = 64;
 /// Largest window scale shift (RFC 7323 §2.3).
 pub const MAX_WINDOW_SHIFT: u8 = 14;
 
@@ -159,6 +163,12 @@ impl Stream {
     /// Bytes currently buffered out of order.
     pub fn buffered(&self) -> usize {
         self.pending_bytes
+    }
+
+    /// Heap bytes held by the out-of-order buffer, data and bookkeeping
+    /// (estimated per segment), for a memory budget. O(1).
+    pub fn memory(&self) -> usize {
+        self.pending_bytes + self.pending.len() * PENDING_ENTRY_OVERHEAD
     }
 
     /// Offset of the next byte to deliver (bytes delivered plus gaps).
