@@ -34,6 +34,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcapcraft import checksum, write_pcap  # noqa: E402
+
 CLIENT = bytes([192, 0, 2, 10])
 SERVER = bytes([198, 51, 100, 20])
 CMAC = bytes([0x02, 0, 0, 0, 0, 0x0a])
@@ -44,15 +47,6 @@ FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 REQUEST = (b"GET /index.html HTTP/1.1\r\nHost: real.example\r\n"
            b"User-Agent: craft/1\r\nAccept: */*\r\n\r\n")
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
 
 
 def tcp_frame(src, dst, sport, dport, seq, ack, flags, payload=b"", window=502, wscale=None):
@@ -115,11 +109,7 @@ class Capture:
         self.client(self.c, ACK)
 
     def write(self, path):
-        with open(path, "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-            for t, frame in self.frames:
-                f.write(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(frame), len(frame)))
-                f.write(frame)
+        write_pcap(path, 1, self.frames)
 
 
 def wrap_out_of_order():

@@ -12,11 +12,12 @@
 //! `test.yaml` expects: one HTTP response, status 200, 14 bytes of body.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod capture_run;
+
 use std::path::{Path, PathBuf};
 
-use netsec_model::{AppEvent, FlowRecord, HttpMessage, LinkType, RawPacket, Timestamp};
-use netsec_proto::{Engine, EngineConfig, EngineSink, EngineStats};
-use pcap_parser::PcapCapture;
+use netsec_model::{AppEvent, FlowRecord, HttpMessage};
+use netsec_proto::{EngineSink, EngineStats};
 
 #[derive(Default)]
 struct Collected {
@@ -40,23 +41,8 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn run(path: &Path) -> (EngineStats, Collected) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let capture = PcapCapture::from_file(&bytes).unwrap();
-    let link = LinkType::from_number(capture.header.network.0 as u32);
-    let mut engine = Engine::new(EngineConfig::default());
     let mut sink = Collected::default();
-    for (number, b) in (1..).zip(capture.blocks) {
-        let raw = RawPacket {
-            number,
-            ts: Timestamp::from_secs_nanos(i64::from(b.ts_sec), b.ts_usec * 1000),
-            link_type: link,
-            interface: 0,
-            orig_len: b.origlen,
-            data: b.data,
-        };
-        engine.process(&raw, &mut sink);
-    }
-    engine.finish(&mut sink);
+    let (engine, _) = capture_run::run_capture(path, &mut sink);
     (engine.stats().clone(), sink)
 }
 
