@@ -32,15 +32,23 @@ pub(crate) struct DetectionStage {
     last_key: Option<OrderKey>,
     /// Records that came out of order (a bug if ever non-zero).
     pub out_of_order: u64,
+    /// Most bytes the analysers said they held at once (checked on ticks).
+    pub memory_peak: usize,
 }
 
 impl DetectionStage {
+    /// The stage; `memory_budget` bytes are shared among the analysers.
     pub fn new(
-        analyzers: Vec<Box<dyn Analyzer>>,
+        mut analyzers: Vec<Box<dyn Analyzer>>,
         tables: StageTables,
         findings: FindingStore,
         on_finding: Option<FindingCallback>,
+        memory_budget: usize,
     ) -> Self {
+        let share = memory_budget / analyzers.len().max(1);
+        for a in &mut analyzers {
+            a.set_memory_budget(share);
+        }
         let wants = analyzers.iter().map(|a| a.interests()).collect();
         DetectionStage {
             analyzers,
@@ -51,6 +59,7 @@ impl DetectionStage {
             on_finding,
             last_key: None,
             out_of_order: 0,
+            memory_peak: 0,
         }
     }
 
@@ -107,9 +116,12 @@ impl DetectionStage {
                 }
             }
             Record::Tick(now) => {
+                let mut held = 0;
                 for a in &mut self.analyzers {
                     a.on_tick(*now, out);
+                    held += a.memory_used();
                 }
+                self.memory_peak = self.memory_peak.max(held);
             }
             Record::Finding(_) => {}
         }

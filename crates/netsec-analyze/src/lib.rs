@@ -82,8 +82,8 @@ pub use logs::{RecordSink, RecordSinkFactory};
 pub use pipeline::AnalyzerFactory;
 pub use progress::{CancelToken, Progress, ProgressCallback};
 pub use summary::{
-    Conversation, DecodeReport, FindingSummary, FlowSummary, InputReport, NameCount, Summary,
-    Talker, DEFAULT_TOP_TABLE_CAPACITY,
+    Conversation, DecodeReport, FindingSummary, FlowSummary, InputReport, MemoryReport, NameCount,
+    Summary, Talker, DEFAULT_TOP_TABLE_CAPACITY,
 };
 
 use detection::DetectionStage;
@@ -116,7 +116,13 @@ pub struct Analysis {
     top: usize,
     table_capacity: usize,
     findings_kept: usize,
+    memory_limit: usize,
 }
+
+/// The run's memory budget when none is set: 640 MiB, of which the
+/// protocol engines take 512 MiB and the detection stage's analysers the
+/// rest.
+pub const DEFAULT_MEMORY_LIMIT: usize = 640 * 1024 * 1024;
 
 impl Default for Analysis {
     fn default() -> Self {
@@ -142,6 +148,7 @@ impl Analysis {
             top: 10,
             table_capacity: DEFAULT_TOP_TABLE_CAPACITY,
             findings_kept: DEFAULT_FINDINGS_KEPT,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 
@@ -258,6 +265,17 @@ impl Analysis {
         self
     }
 
+    /// The run's memory budget in bytes (default [`DEFAULT_MEMORY_LIMIT`]):
+    /// four fifths for the protocol engines (flow tables, reassembly and
+    /// parser buffers, fragments; shared among the threads), one fifth for
+    /// the detection stage's analysers. Over it, the oldest buffered stream
+    /// data becomes a counted gap and the least recently seen flows are
+    /// evicted; the run never stops for memory.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes.max(1024 * 1024);
+        self
+    }
+
     /// Run to the end of the inputs (or cancellation).
     pub fn run(self) -> Result<Summary, AnalysisError> {
         self.run_with_findings().map(|(summary, _)| summary)
@@ -280,7 +298,11 @@ impl Analysis {
             top,
             table_capacity,
             findings_kept,
+            memory_limit,
         } = self;
+        let mut engine = engine;
+        engine.memory_limit = memory_limit / 5 * 4;
+        let analyzer_memory = memory_limit - engine.memory_limit;
         let inputs = expand_inputs(inputs)?;
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -316,6 +338,7 @@ impl Analysis {
             StageTables::new(table_capacity),
             FindingStore::new(findings_kept),
             on_finding,
+            analyzer_memory,
         ));
         let plan = Plan {
             engine,
@@ -359,7 +382,9 @@ impl Analysis {
         let mut counters = std::collections::BTreeMap::<String, u64>::new();
         let mut errors = std::collections::BTreeMap::<String, u64>::new();
         let mut sink_error = None;
+        let mut engines_peak = 0;
         for shard in outcome.shards {
+            engines_peak += shard.memory_peak;
             counts.merge(shard.counts);
             for (k, v) in shard.decode_counters {
                 *counters.entry(k).or_default() += v;
@@ -384,6 +409,11 @@ impl Analysis {
             decode,
         );
         summary.cancelled = outcome.cancelled;
+        summary.memory = MemoryReport {
+            limit: memory_limit as u64,
+            engines_peak: engines_peak as u64,
+            analyzers_peak: stage.memory_peak as u64,
+        };
         let findings: Vec<Finding> = stage.findings.sorted().into_iter().cloned().collect();
         if let (Some(files), Some(Logs::EcsDir(dir))) = (ecs_files, &logs) {
             write_ecs_findings_and_summary(&files, dir, &findings, &summary)?;

@@ -40,6 +40,8 @@ pub(crate) struct ShardOutput {
     pub counts: ShardCounts,
     pub decode_counters: Vec<(String, u64)>,
     pub decode_errors: Vec<(String, u64)>,
+    /// The engine's most bytes held at once.
+    pub memory_peak: usize,
     /// The detection stage, when it ran inline.
     pub stage: Option<Box<DetectionStage>>,
     /// A record sink's error (a log that could not be written).
@@ -424,6 +426,7 @@ impl Shard {
             counts: std::mem::take(&mut self.sink.counts),
             decode_counters: stats.counters(),
             decode_errors: stats.error_counts(),
+            memory_peak: stats.memory_peak as usize,
             stage,
             sink_error,
         }

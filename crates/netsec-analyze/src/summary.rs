@@ -314,6 +314,7 @@ pub(crate) fn build_summary(
         decode,
         findings: findings.summary(top),
         cancelled: false,
+        memory: MemoryReport::default(),
     }
 }
 
@@ -478,4 +479,19 @@ pub struct Summary {
     /// covers what was read until then.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub cancelled: bool,
+    /// The memory budget and what was used of it.
+    #[serde(default)]
+    pub memory: MemoryReport,
+}
+
+/// The run's memory budget and the most used of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MemoryReport {
+    /// The budget in bytes.
+    pub limit: u64,
+    /// The protocol engines' peaks, summed over threads (flow tables,
+    /// stream and parser buffers, fragments).
+    pub engines_peak: u64,
+    /// The most the detection stage's analysers said they held at once.
+    pub analyzers_peak: u64,
 }

@@ -101,6 +101,14 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
 
+    /// Memory budget for the whole run: flow tables, stream and parser
+    /// buffers, fragments and the detectors' state (bytes, or with a K, M or
+    /// G suffix; default 640M). Over it the oldest buffered stream data
+    /// becomes a counted gap and the least recently seen flows are evicted;
+    /// the run never stops for memory.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
     /// Decode and build flows only: no TCP reassembly, no application
     /// protocol identification or parsing (no dns/http/tls/… logs).
     #[arg(long)]
@@ -109,6 +117,27 @@ pub struct AnalyzeArgs {
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// `512M`, `2G`, `65536`: a size in bytes.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim_end_matches(['B', 'b', 'i'])),
+        None => (t, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 512M, 2G)"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        other => return Err(format!("unknown size unit {other:?} (K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// One analysis over a group of inputs, as printed.
@@ -130,6 +159,9 @@ fn analysis(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> A
     }
     if let Some(n) = args.max_flows {
         analysis = analysis.max_flows(n);
+    }
+    if let Some(bytes) = args.memory_limit {
+        analysis = analysis.memory_limit(bytes);
     }
     if let Some(dir) = out_dir {
         analysis = analysis.logs(Logs::EcsDir(dir.to_path_buf()));
