@@ -65,8 +65,9 @@ pub enum Record {
     Arp(ArpInfo),
     /// An application event.
     Event(Box<AppEvent>),
-    /// A finished flow.
-    Flow(Box<FlowRecord>),
+    /// A finished flow (not boxed: one a flow, an allocation each cost more
+    /// than moving it).
+    Flow(FlowRecord),
     /// Capture time advanced.
     Tick(Timestamp),
     /// A finding made inside a shard.

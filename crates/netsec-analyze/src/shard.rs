@@ -166,7 +166,7 @@ impl ShardSink {
             for e in events {
                 self.push(Phase::Expiry, id, Record::Event(Box::new(e)));
             }
-            self.push(Phase::Expiry, id, Record::Flow(Box::new(f)));
+            self.push(Phase::Expiry, id, Record::Flow(f));
         }
         self.expired = expired;
         // Events with no flow ending after them (none are expected).
@@ -313,7 +313,7 @@ impl EngineSink for ShardSink {
             let events = std::mem::take(&mut self.ending_events);
             self.expired.push((flow, events));
         } else {
-            self.push_own(Record::Flow(Box::new(flow)));
+            self.push_own(Record::Flow(flow));
         }
     }
 

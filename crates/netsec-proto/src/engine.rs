@@ -745,10 +745,17 @@ fn update_flow(
     }
     let class = flow.current_class();
     if class != flow.class {
+        // The queued deadline is checked lazily against the current class
+        // when it comes, so a class with a timeout as long or longer needs
+        // no new entry (TCP opening -> established); a shorter one (closed)
+        // does, or the flow would end late.
+        let shorter = config.timeout(class) < config.timeout(flow.class);
         flow.class = class;
-        *generations += 1;
-        flow.generation = *generations;
-        outcome.requeue = Some((class, flow.generation, flow.last_seen));
+        if shorter {
+            *generations += 1;
+            flow.generation = *generations;
+            outcome.requeue = Some((class, flow.generation, flow.last_seen));
+        }
     }
     outcome
 }
