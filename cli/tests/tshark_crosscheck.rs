@@ -105,7 +105,11 @@ fn netsec_view(capture: &Path, out: &Path) -> Value {
 
     let mut names = BTreeSet::new();
     for d in &dns {
-        if let Some(qs) = d["netsec"]["dns"]["questions"].as_array() {
+        // The first question is ECS's dns.question; any others are netsec's.
+        if let Some(n) = d["dns"]["question"]["name"].as_str() {
+            names.insert(n.to_string());
+        }
+        if let Some(qs) = d["netsec"]["dns"]["more_questions"].as_array() {
             for q in qs {
                 if let Some(n) = q["name"].as_str() {
                     names.insert(n.to_string());
@@ -119,7 +123,15 @@ fn netsec_view(capture: &Path, out: &Path) -> Value {
         .collect();
     let hosts: BTreeSet<String> = requests
         .iter()
-        .filter_map(|h| h["url"]["domain"].as_str().map(String::from))
+        .filter_map(|h| {
+            // tshark shows the Host header as sent: domain and port again.
+            let domain = h["url"]["domain"].as_str()?;
+            Some(match h["url"]["port"].as_u64() {
+                Some(port) if domain.contains(':') => format!("[{domain}]:{port}"),
+                Some(port) => format!("{domain}:{port}"),
+                None => domain.to_string(),
+            })
+        })
         .collect();
     let hellos: Vec<&Value> = tls
         .iter()
