@@ -81,6 +81,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 MaxStartups 100
+Subsystem sftp internal-sftp
 EOF
     on "$1" /usr/sbin/sshd -f "$WORK/sshd-$1.conf"
 }
@@ -229,8 +230,13 @@ arp_spoof() {
     on a timeout -s INT 7 arpspoof -i eth0 -t "$DET_NET.41" "$DET_NET.1"
     on v1 ping -c 2 -i 0.5 "$DET_NET.1"
 }
-# 60 unsolicited ARP announcements of the attacker's address, back to back
-arp_storm() { on a arping -U -c 60 -i 0 -I eth0 "$A"; }
+# 60 unsolicited ARP announcements of the attacker's address in 10 s: six
+# arping at once, ten each (arping's interval is whole seconds; -i 0 hangs)
+arp_storm() {
+    local i
+    for i in 1 2 3 4 5 6; do on a arping -q -U -c 10 -I eth0 "$A" & done
+    wait
+}
 # 80 guesses: sshd closes a connection after MaxAuthTries (6) failures and
 # vsftpd after max_login_fails (3), so hydra's 4 tasks open 15-30 sessions.
 words() {

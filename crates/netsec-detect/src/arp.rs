@@ -6,9 +6,9 @@
 //!   `min_unsolicited_replies` replies nobody asked for (arpspoof and
 //!   ettercap repeat them every one or two seconds). A finding is raised to
 //!   high severity and tagged a gateway claim when the address is listed in
-//!   `gateways`. Frames whose Ethernet source differs from the ARP sender
-//!   MAC are counted as supporting evidence (arpspoof's "re-arping" on exit
-//!   sends the victim's real MAC from its own).
+//!   `gateways`. A frame whose Ethernet source differs from its ARP sender
+//!   MAC is no claim by that MAC: it counts against the frame's real sender
+//!   (arpspoof's "re-arping" on exit sends the real owner's MAC from its own).
 //! - `arp_gratuitous_storm`: one MAC sending `storm_count` or more
 //!   gratuitous ARPs (sender address = target address) within
 //!   `storm_window_secs`; a host announces itself 1–3 times on link-up
@@ -246,7 +246,14 @@ impl ArpSpoofDetector {
             growth: Growth::default(),
         });
         if mismatch {
+            // Sent by another host in the name of `mac` (arpspoof's
+            // re-arping on exit does this): evidence against the frame's
+            // real sender when it is a claimant, no claim by `mac`.
             a.mismatched_frames += 1;
+            if let Some(c) = a.claimants.iter_mut().find(|c| Some(c.mac) == arp.eth_src) {
+                c.unsolicited += 1;
+            }
+            return;
         }
         let known = a.claimants.iter().position(|c| c.mac == mac);
         let index = match known {

@@ -157,3 +157,89 @@ pub fn describe(findings: &[Finding]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The one finding of `kind` a labelled capture raises (default
+/// configuration), with the assertion message listing what it raised.
+pub fn the_finding(capture_name: &str, kind: &str) -> Finding {
+    let all = findings_of(capture_name);
+    let mut matching: Vec<Finding> = all.iter().filter(|f| f.kind == kind).cloned().collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "{capture_name}: one {kind} expected, got:\n{}",
+        describe(&all)
+    );
+    matching.remove(0)
+}
+
+/// Assert that a finding names `source` and `target` (when given) and
+/// carries Community IDs for its flows.
+pub fn assert_names(f: &Finding, source: Option<&str>, target: Option<&str>) {
+    if let Some(s) = source {
+        assert!(
+            names(f, EntityRole::Source, s),
+            "source {s} not named: {f:#?}"
+        );
+    }
+    if let Some(t) = target {
+        assert!(
+            names(f, EntityRole::Target, t),
+            "target {t} not named: {f:#?}"
+        );
+    }
+    assert!(!f.mitre.is_empty() && !f.evidence.summary.is_empty());
+    assert!(f.evidence.flows.len() <= netsec_detect::evidence::MAX_EVIDENCE_FLOWS);
+    assert!(
+        f.evidence.flows.iter().all(|r| r
+            .community_id
+            .as_deref()
+            .is_some_and(|c| c.starts_with("1:"))),
+        "flows without Community ID: {:?}",
+        f.evidence.flows
+    );
+    // every measurement tested against a threshold holds
+    for m in &f.evidence.measurements {
+        if let (Some(t), Some(c)) = (m.threshold, m.comparison) {
+            assert!(c.holds(m.value, t), "{}: {m} does not hold", f.kind);
+        }
+    }
+}
+
+/// Findings from the named detector (by producer) on a capture.
+pub fn from_detector(capture_name: &str, detector: &str) -> Vec<Finding> {
+    let producer = format!("netsec-detect/{detector}");
+    findings_of(capture_name)
+        .into_iter()
+        .filter(|f| f.producer == producer)
+        .collect()
+}
+
+/// The value of a finding's measurement (NaN when it has none by that name).
+pub fn measured(f: &Finding, name: &str) -> f64 {
+    f.evidence
+        .measurements
+        .iter()
+        .find(|m| m.name == name)
+        .map_or(f64::NAN, |m| m.value)
+}
+
+/// A finding's fact by key.
+pub fn fact<'a>(f: &'a Finding, key: &str) -> Option<&'a str> {
+    f.evidence
+        .facts
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Assert that a detector raises nothing on these captures.
+pub fn assert_quiet(detector: &str, captures: &[&str]) {
+    for capture in captures {
+        let found = from_detector(capture, detector);
+        assert!(
+            found.is_empty(),
+            "{detector} on {capture}:\n{}",
+            describe(&found)
+        );
+    }
+}
