@@ -14,13 +14,15 @@
 # to the "internet" host, SSH fan-out and an SSH chain between internal hosts,
 # ptunnel-ng (SSH over ICMP echo) and SSH on port 443.
 # Everyday traffic (true negatives): dig, curl over HTTP and HTTPS, a small
-# parallel "page load", ssh sessions, scp, NTP (chronyd -Q), ping, a download.
+# parallel "page load", ssh sessions, scp, NTP (chronyd -Q), ping, a download;
+# and a few minutes of an office (benign-office): browsing 30 outside sites,
+# lookups, an interactive ssh session, NTP polls, copies.
 #
 # Needs root, iproute2, ethtool, tcpdump, zstd, nmap, masscan, hping3,
 # dsniff (arpspoof), iputils-arping, hydra, openssh-server/-client, nginx-light,
 # vsftpd, dnsmasq-base, chrony, ptunnel-ng, curl, dnsutils, netcat-openbsd.
 # Usage: sudo scripts/record-detect.sh [OUT_DIR] (default testdata/detect).
-# Captures of more than 200 KB are stored zstd-compressed (`.pcap.zst`,
+# Captures of more than 64 KiB are stored zstd-compressed (`.pcap.zst`,
 # which netsec reads directly). Labels are in OUT_DIR/labels.toml, written
 # by hand from what this script does: re-check them after recording again.
 set -euo pipefail
@@ -120,7 +122,8 @@ EOF
     on "$1" nginx -c "$WORK/nginx-$1.conf"
 }
 nginx_on s "$S"
-nginx_on x "$X"
+# the outside server answers on every address it is given (see office)
+nginx_on x 0.0.0.0
 
 txt=$(head -c 240 /dev/zero | tr '\0' 'v')
 cat >"$WORK/dnsmasq.conf" <<EOF
@@ -179,7 +182,7 @@ rec() {
     kill -INT "$tp"
     wait "$tp" 2>/dev/null || true
     rm -f "$OUT/$name.pcap" "$OUT/$name.pcap.zst"
-    if [ "$(stat -c %s "$WORK/$name.pcap")" -gt 200000 ]; then
+    if [ "$(stat -c %s "$WORK/$name.pcap")" -gt 65536 ]; then
         zstd -q -19 --no-check "$WORK/$name.pcap" -o "$OUT/$name.pcap.zst"
         echo "wrote $OUT/$name.pcap.zst ($(stat -c %s "$OUT/$name.pcap.zst") bytes)"
     else
@@ -199,6 +202,8 @@ warm() {
 }
 
 scan_syn() { on a nmap -n -Pn -sS -T4 -p 1-200 --max-retries 1 "$S"; }
+# nmap's "polite" timing: one probe every 0.4 s
+scan_slow() { on a nmap -n -Pn -sS -T2 -p 1-60 --max-retries 0 "$S"; }
 scan_connect() { on a nmap -n -Pn -sT -T4 -p 1-200 --max-retries 1 "$S"; }
 scan_fin() { on a nmap -n -Pn -sF -T4 -p 1-100 --max-retries 0 "$S"; }
 scan_null() { on a nmap -n -Pn -sN -T4 -p 1-100 --max-retries 0 "$S"; }
@@ -215,6 +220,13 @@ sweep_icmp() { on a nmap -n -sn -PE --max-retries 0 10.250.8.0/24; }
 # keep: -i u50 (20k/s requested) with -c bounds each flood to 2000 packets,
 # about 100-200 ms at the rate hping3 reaches.
 flood_syn() { on a hping3 -q -S -p 80 -i u50 -c 2000 "$S"; }
+# four hping3 at once, each with the source address of an unused lab address
+# (10.250.0.100-103): the SYN+ACKs go nowhere, as in a spoofed flood
+flood_syn_spoofed() {
+    local i
+    for i in 100 101 102 103; do on a hping3 -q -S -p 443 -a "$DET_NET.$i" -i u200 -c 500 "$S" & done
+    wait
+}
 flood_udp() { on a hping3 -q --udp -p 9999 -d 200 -i u50 -c 2000 "$S"; }
 flood_icmp() { on a hping3 -q --icmp -d 200 -i u50 -c 2000 "$S"; }
 # DNS reflection: queries for a 1 KB TXT record (EDNS0, 4096-byte UDP) sent
@@ -270,6 +282,14 @@ beacon() {
         sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.6 + 0.8 * r / 32767 }')"
     done
     wait
+}
+# the same beacon over HTTPS (TLS 1.3 to nginx on 8443), 90 s
+beacon_https() {
+    local end=$((SECONDS + 90))
+    while [ $SECONDS -lt $end ]; do
+        [ $((RANDOM % 8)) -eq 0 ] || on a curl -sk -o /dev/null "https://$X:8443/c2"
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.6 + 0.8 * r / 32767 }')"
+    done
 }
 exfil() {
     on x timeout 60 nc -l -p 8080 >/dev/null &
@@ -334,6 +354,7 @@ benign() {
 warm
 rec scan-syn scan_syn
 rec scan-connect scan_connect
+rec scan-slow scan_slow
 rec scan-fin scan_fin
 rec scan-null scan_null
 rec scan-xmas scan_xmas
@@ -343,6 +364,7 @@ rec sweep-tcp445 sweep_tcp
 rec sweep-arp sweep_arp
 rec sweep-icmp sweep_icmp
 rec flood-syn flood_syn
+rec flood-syn-spoofed flood_syn_spoofed
 rec flood-udp flood_udp
 rec flood-icmp flood_icmp
 rec amp-dns amp_dns
@@ -356,7 +378,40 @@ rec exfil-upload exfil
 rec lateral-ssh lateral
 rec tunnel-icmp tunnel_icmp
 rec ssh-on-443 ssh_443
+# A few minutes of an office: browsing 30 outside sites with pauses a person
+# makes, name lookups, an interactive ssh session, NTP polls every 2 s, copies.
+office() {
+    local i end site n k args
+    for i in $(seq 60 89); do on x ip addr add "203.0.113.$i/24" dev eth0; done
+    printf 'server %s minpoll 1 maxpoll 1 iburst\ncmdport 0\npidfile %s\n' \
+        "$S" "$WORK/chrony-v1.pid" >"$WORK/chrony-v1.conf"
+    on v1 timeout 150 chronyd -x -d -f "$WORK/chrony-v1.conf" >/dev/null 2>&1 &
+    on d timeout 110 ssh "${SSH_OPTS[@]}" "root@$S" \
+        'for i in $(seq 20); do uptime; ps aux | head -20; sleep 5; done' >/dev/null &
+    (for i in $(seq 60); do
+        on v3 dig +short @"$S" "host$RANDOM.intranet.lab" >/dev/null
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.1f", 4 * r / 32767 }')"
+    done) &
+    end=$((SECONDS + 140))
+    while [ $SECONDS -lt $end ]; do
+        site=203.0.113.$((60 + RANDOM % 30))
+        on c dig +short @"$S" updates.example.net >/dev/null
+        n=$((2 + RANDOM % 5))
+        args=(-o /dev/null "http://$site/")
+        for k in $(seq "$n"); do args+=(-o /dev/null "http://$site/res$k.css"); done
+        on c curl -s --parallel "${args[@]}"
+        if [ $((RANDOM % 3)) -eq 0 ]; then on c curl -sk -o /dev/null "https://$site:8443/"; fi
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.1f", 1 + 11 * r / 32767 }')"
+    done
+    head -c 2000000 /dev/urandom >"$WORK/share.tar"
+    on d scp -q "${SSH_OPTS[@]}" "$WORK/share.tar" "root@$S:$WORK/share-copy.tar"
+    on d curl -sk -o /dev/null "https://$X:8443/update.bin"
+    wait
+}
+
 warm
 rec benign benign
+rec benign-office office
 rec beacon-http beacon
+rec beacon-https beacon_https
 du -sh "$OUT"

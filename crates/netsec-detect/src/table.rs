@@ -1,16 +1,40 @@
 //! A bounded map for detector state: a capacity, expiry of idle entries on
 //! `on_tick`, and a count of what was evicted to stay within the capacity.
 //!
-//! Iteration order is deterministic (SipHash with fixed keys, no random
-//! seed), so one capture gives the same findings on every run.
+//! Iteration order is deterministic (aHash with fixed seeds, no random
+//! state), so one capture gives the same findings on every run; aHash rather
+//! than SipHash because every packet costs a lookup or two.
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash};
+use std::hash::{BuildHasher, Hash};
 
 use netsec_model::{Duration, Timestamp};
 
-type Map<K, V> = HashMap<K, Slot<V>, BuildHasherDefault<DefaultHasher>>;
+type Map<K, V> = HashMap<K, Slot<V>, FixedState>;
+
+/// aHash seeded with constants: the same hashes, hence the same iteration
+/// and eviction order, on every run and machine of one build.
+#[derive(Debug, Clone)]
+pub struct FixedState(ahash::RandomState);
+
+impl Default for FixedState {
+    fn default() -> Self {
+        FixedState(ahash::RandomState::with_seeds(
+            0x243f_6a88_85a3_08d3,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+        ))
+    }
+}
+
+impl BuildHasher for FixedState {
+    type Hasher = ahash::AHasher;
+    fn build_hasher(&self) -> ahash::AHasher {
+        self.0.build_hasher()
+    }
+}
 
 /// Entries examined to pick the least recently seen one when the table is
 /// full (sampled LRU, as Redis evicts): O(1) per insertion under a flood of
@@ -38,7 +62,7 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
     /// each dropped once idle for longer than `idle`.
     pub fn new(capacity: usize, idle: Duration) -> Self {
         BoundedTable {
-            map: Map::default(),
+            map: Map::with_hasher(FixedState::default()),
             capacity: capacity.max(1),
             idle,
             evicted: 0,

@@ -5,10 +5,50 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
-use netsec_model::{EntityRole, Finding};
+use netsec_model::{Analyzer, ArpInfo, EntityRole, Finding, FindingSink, Interests, PacketInfo};
 use serde::Deserialize;
+
+/// Every address that sent an IP packet or claimed one in ARP: the hosts of
+/// a capture, to check the labels' `attackers` and `benign_hosts` against.
+struct Senders(Arc<Mutex<BTreeSet<String>>>);
+
+impl Analyzer for Senders {
+    fn name(&self) -> &'static str {
+        "senders"
+    }
+    fn interests(&self) -> Interests {
+        Interests {
+            packets: true,
+            arp: true,
+            ..Interests::NONE
+        }
+    }
+    fn on_packet(&mut self, packet: &PacketInfo, _out: &mut dyn FindingSink) {
+        if let (Some(ip), Ok(mut set)) = (packet.ip, self.0.lock()) {
+            set.insert(ip.src.to_string());
+        }
+    }
+    fn on_arp(&mut self, arp: &ArpInfo, _out: &mut dyn FindingSink) {
+        if let Ok(mut set) = self.0.lock() {
+            if !arp.sender_ip.is_unspecified() {
+                set.insert(arp.sender_ip.to_string());
+            }
+        }
+    }
+}
+
+/// The latest findings of the default detectors, and the capture's hosts.
+fn analyse(name: &str) -> (Vec<Finding>, BTreeSet<String>) {
+    let hosts = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut analyzers = netsec_detect::default_analyzers(&Default::default());
+    analyzers.push(Box::new(Senders(Arc::clone(&hosts))));
+    let findings = common::latest(&common::run_with(&common::capture(name), &mut analyzers));
+    let hosts = hosts.lock().map(|h| h.clone()).unwrap_or_default();
+    (findings, hosts)
+}
 
 #[derive(Debug, Deserialize)]
 struct Labels {
@@ -76,6 +116,7 @@ fn recall_and_false_positive_rate_over_the_labelled_set() {
         .collect();
     let mut benign_hosts = 0u64;
     let mut problems: Vec<String> = Vec::new();
+    let mut label_errors: Vec<String> = Vec::new();
     for c in &labels.capture {
         assert!(
             c.label == "tp" || c.label == "tn",
@@ -96,7 +137,28 @@ fn recall_and_false_positive_rate_over_the_labelled_set() {
             c.what
         );
         benign_hosts += c.benign_hosts.len() as u64;
-        let findings = common::findings_of(&c.name);
+        let (findings, hosts) = analyse(&c.name);
+        // the labels name every host of the capture, once
+        let labelled: BTreeSet<String> =
+            c.attackers.iter().chain(&c.benign_hosts).cloned().collect();
+        let unlabelled: Vec<&String> = hosts.difference(&labelled).collect();
+        if !unlabelled.is_empty() {
+            label_errors.push(format!(
+                "{}: hosts not in the labels: {unlabelled:?}",
+                c.name
+            ));
+        }
+        let absent: Vec<&String> = c
+            .benign_hosts
+            .iter()
+            .filter(|h| !hosts.contains(*h))
+            .collect();
+        if !absent.is_empty() {
+            label_errors.push(format!(
+                "{}: benign hosts that sent nothing: {absent:?}",
+                c.name
+            ));
+        }
         for e in &c.expect {
             let score = scores.entry(e.detector.clone()).or_default();
             if findings.iter().any(|f| matches(f, e)) {
@@ -128,6 +190,11 @@ fn recall_and_false_positive_rate_over_the_labelled_set() {
         }
     }
 
+    assert!(
+        label_errors.is_empty(),
+        "labels.toml:\n{}",
+        label_errors.join("\n")
+    );
     println!(
         "{:<12} {:>4} {:>4} {:>4} {:>6} {:>7}",
         "detector", "TP", "FN", "FP", "extra", "recall"

@@ -38,5 +38,15 @@ fn a_gratuitous_arp_storm_is_reported() {
 
 #[test]
 fn ordinary_arp_is_quiet() {
-    common::assert_quiet("arp", &["benign", "sweep-arp", "lateral-ssh", "scan-syn"]);
+    common::assert_quiet(
+        "arp",
+        &[
+            "benign",
+            "benign-office",
+            "benign-office",
+            "sweep-arp",
+            "lateral-ssh",
+            "scan-syn",
+        ],
+    );
 }

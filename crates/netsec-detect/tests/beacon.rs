@@ -42,10 +42,20 @@ fn everyday_traffic_and_short_attacks_are_not_beacons() {
         "beacon",
         &[
             "benign",
+            "benign-office",
             "brute-ssh",
             "exfil-upload",
             "lateral-ssh",
             "scan-connect",
         ],
     );
+}
+
+#[test]
+fn the_same_beacon_over_tls_is_found_and_tagged_encrypted() {
+    let f = the_finding("beacon-https", "beacon");
+    assert_names(&f, Some("10.250.0.10"), None);
+    assert_eq!(f.id, "beacon:10.250.0.10->203.0.113.50:8443/tcp");
+    assert!(f.mitre.contains(&"T1573".to_string()), "{:?}", f.mitre);
+    assert!(common::measured(&f, "beacon_score") >= 0.8);
 }

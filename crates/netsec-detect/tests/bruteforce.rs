@@ -37,6 +37,12 @@ fn a_few_logins_and_other_traffic_are_not_brute_force() {
     // benign: two ssh sessions, one refused login, scp, HTTP basic auth that succeeds
     common::assert_quiet(
         "bruteforce",
-        &["benign", "lateral-ssh", "scan-connect", "beacon-http"],
+        &[
+            "benign",
+            "benign-office",
+            "lateral-ssh",
+            "scan-connect",
+            "beacon-http",
+        ],
     );
 }

@@ -30,6 +30,12 @@ fn downloads_and_internal_copies_are_not_exfiltration() {
     // benign holds a 1 MB download from outside and an internal scp
     common::assert_quiet(
         "exfil",
-        &["benign", "beacon-http", "flood-udp", "lateral-ssh"],
+        &[
+            "benign",
+            "benign-office",
+            "beacon-http",
+            "flood-udp",
+            "lateral-ssh",
+        ],
     );
 }

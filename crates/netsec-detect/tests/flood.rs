@@ -57,6 +57,7 @@ fn scans_and_everyday_traffic_are_not_floods() {
         "flood",
         &[
             "benign",
+            "benign-office",
             "scan-syn",
             "scan-udp",
             "scan-masscan",
@@ -65,4 +66,17 @@ fn scans_and_everyday_traffic_are_not_floods() {
             "brute-ssh",
         ],
     );
+}
+
+#[test]
+fn a_spoofed_syn_flood_names_its_sources() {
+    let f = the_finding("flood-syn-spoofed", "syn_flood");
+    assert_names(&f, Some("10.250.0.100"), Some("10.250.0.20"));
+    for spoofed in ["10.250.0.101", "10.250.0.102", "10.250.0.103"] {
+        assert!(
+            common::names(&f, netsec_model::EntityRole::Source, spoofed),
+            "{spoofed}"
+        );
+    }
+    assert_eq!(f.id, "syn_flood:10.250.0.20:443");
 }

@@ -34,6 +34,12 @@ fn the_hop_through_41_is_a_chain() {
 fn a_sweep_and_everyday_ssh_are_not_lateral_movement() {
     common::assert_quiet(
         "lateral",
-        &["benign", "sweep-tcp445", "brute-ssh", "scan-syn"],
+        &[
+            "benign",
+            "benign-office",
+            "sweep-tcp445",
+            "brute-ssh",
+            "scan-syn",
+        ],
     );
 }

@@ -42,6 +42,7 @@ fn pings_floods_and_everyday_traffic_are_not_tunnels() {
         "tunnel",
         &[
             "benign",
+            "benign-office",
             "flood-icmp",
             "sweep-icmp",
             "beacon-http",
