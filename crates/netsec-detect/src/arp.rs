@@ -14,6 +14,10 @@
 //!   `storm_window_secs`; a host announces itself 1–3 times on link-up
 //!   (RFC 5227 §2.3 ANNOUNCE_NUM 2), keepalived/VRRP a handful on failover.
 //!
+//! Confidence: spoofing `f × (0.5 + 0.5 × sat(unsolicited /
+//! min_unsolicited_replies))`, `f` = 1 when the claims alternated, else 0.7;
+//! storm `sat(count / storm_count)`, with `sat(x) = 1 − e^(−x)`.
+//!
 //! ATT&CK: T1557.002 ARP Cache Poisoning.
 //!
 //! Known false positives: VRRP/HSRP/CARP failover (the virtual MAC moves;

@@ -27,9 +27,12 @@
 //! median, a score near 0.9) and missed beats (a doubled interval is an
 //! outlier the median ignores).
 //!
+//! The finding's confidence is the score itself.
+//!
 //! **Long connections** (`long_connection`): one connection (its records
 //! summed across active-timeout splits) lasting `long_connection_secs` or
-//! more (RITA's base threshold: 1 h).
+//! more (RITA's base threshold: 1 h); confidence `clamp(duration / (4 ×
+//! threshold), 0.5, 1)`.
 //!
 //! ATT&CK: T1071 Application Layer Protocol (T1573 Encrypted Channel too
 //! when the flows are TLS).
@@ -129,8 +132,8 @@ struct Pair {
     time: TimeRange,
     tls: bool,
     flows: FlowSample,
+    /// When the pair was last scored (at its connection count).
     growth: Growth,
-    reported: Option<BeaconScore>,
 }
 
 #[derive(Debug, Clone)]
@@ -305,7 +308,9 @@ impl BeaconDetector {
         let ended = self.pairs.ended(all, now);
         for (key, mut pair) in ended {
             let n = pair.starts.len() as u64;
-            if n < self.config.min_connections || !pair.growth.stale(n) && pair.growth.reported() {
+            // nothing new since it was last scored
+            if n < self.config.min_connections || (pair.growth.reported() && !pair.growth.stale(n))
+            {
                 continue;
             }
             if pair.time.duration().as_secs_f64() < self.config.min_span_secs {
@@ -378,7 +383,6 @@ impl Analyzer for BeaconDetector {
             tls: false,
             flows: FlowSample::default(),
             growth: Growth::default(),
-            reported: None,
         });
         if pair.starts.len() >= cap {
             if let Some(oldest) = pair
@@ -402,20 +406,14 @@ impl Analyzer for BeaconDetector {
         if n < self.config.min_connections || span < self.config.min_span_secs {
             return;
         }
-        let pending = {
-            let mut g = pair.growth;
-            g.due(n)
-        };
-        if !pending {
+        // scored at the threshold and at each doubling of the connections
+        // (and at expiry): a pair's cost stays O(n log² n) in all
+        if !pair.growth.due(n) {
             return;
         }
         let snapshot = pair.clone();
         let s = self.score_pair(&snapshot);
         if s.total >= self.config.min_score {
-            if let Some(p) = self.pairs.get_mut(&key) {
-                p.growth.due(n);
-                p.reported = Some(s);
-            }
             out.finding(self.beacon_finding(key, &snapshot, &s));
         }
     }

@@ -15,6 +15,9 @@
 //! `long_session_bytes`), or a 2xx after the 401s, marks a possible success
 //! and raises the finding to high severity.
 //!
+//! Confidence: `sat(attempts / min_attempts)` with `sat(x) = 1 − e^(−x)`,
+//! at least 0.9 once a possible success follows.
+//!
 //! ATT&CK: T1110 Brute Force, T1110.001 Password Guessing.
 //!
 //! Known false positives: automation that logs in many times a minute

@@ -18,6 +18,11 @@
 //!   `min_amplification` or more (requests not seen count as a ratio of
 //!   infinity: a victim-side capture sees only the answers).
 //!
+//! Confidence: floods `shape × sat(peak_rate / rate)`, shape being the
+//! half-open ratio (SYN), `1 − reply_ratio` (UDP) or 1 (ICMP);
+//! amplification `sat(ratio / min_amplification) × sat(bytes /
+//! min_response_bytes)`, with `sat(x) = 1 − e^(−x)`.
+//!
 //! Rates follow Juniper SRX screen defaults (`syn-flood attack-threshold`
 //! 200/s per destination address and port, `udp-flood` and `icmp-flood`
 //! 1000/s per destination). Amplification factors for the five services are
@@ -120,6 +125,8 @@ impl FloodKind {
 struct Victim {
     bin: i64,
     packets: u64,
+    /// Whether this second's packets are already counted in the flood.
+    bin_in_flood: bool,
     answers: u64,
     ports: CappedSet<u16>,
     sources: CappedSet<IpAddr>,
@@ -214,16 +221,18 @@ impl FloodDetector {
         if !flood {
             return;
         }
-        if v.packets == rate {
-            // this second just crossed: it joins the flood
+        if v.bin_in_flood {
+            v.flood_packets += 1;
+        } else {
+            // this second just joined the flood, with all its packets so far
+            v.bin_in_flood = true;
             v.flood_seconds += 1;
-            v.flood_packets += v.packets - 1;
+            v.flood_packets += v.packets;
             if v.flood_time.is_none() {
                 v.flows
                     .add_packet(ip.src_endpoint(), ip.dst_endpoint(), ip.transport, p.ts);
             }
         }
-        v.flood_packets += 1;
         v.flood_time.get_or_insert(TimeRange::at(p.ts)).extend(p.ts);
         v.peak_rate = v.peak_rate.max(v.packets);
         v.peak_ratio = if key.2 == FloodKind::Syn {
@@ -424,6 +433,7 @@ fn new_victim(bin: i64) -> Victim {
     Victim {
         bin,
         packets: 0,
+        bin_in_flood: false,
         answers: 0,
         ports: CappedSet::default(),
         sources: CappedSet::default(),
@@ -454,6 +464,7 @@ fn roll(v: &mut Victim, bin: i64) {
     if bin != v.bin {
         v.bin = bin;
         v.packets = 0;
+        v.bin_in_flood = false;
         v.answers = 0;
         v.ports = CappedSet::default();
         v.sources = CappedSet::default();

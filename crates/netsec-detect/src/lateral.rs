@@ -22,6 +22,7 @@
 //! members (allow-list them as sources). Blind spots: movement through
 //! protocols not in the list, hops whose flows end outside the capture.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use netsec_model::{
@@ -36,6 +37,9 @@ use crate::scope::NetworkConfig;
 use crate::table::{BoundedTable, CappedSet};
 
 const PRODUCER: &str = "netsec-detect/lateral";
+
+/// Sessions remembered into and out of each host for chains.
+const SESSIONS_PER_HOST: usize = 16;
 
 /// Lateral movement settings (`[lateral]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,9 +97,11 @@ pub struct LateralDetector {
     config: LateralConfig,
     network: NetworkConfig,
     fanout: BoundedTable<IpAddr, FanOut>,
-    /// Recent sessions by start time (oldest dropped past the capacity).
-    sessions: Vec<Session>,
-    sessions_evicted: u64,
+    /// Recent sessions into each host (A → B, by B) and out of each host
+    /// (B → C, by B), the newest `SESSIONS_PER_HOST` each: a chain through a
+    /// new session costs two lookups.
+    into: BoundedTable<IpAddr, VecDeque<Session>>,
+    out_of: BoundedTable<IpAddr, VecDeque<Session>>,
     chains: BoundedTable<(IpAddr, IpAddr, IpAddr), ()>,
 }
 
@@ -106,8 +112,8 @@ impl LateralDetector {
         LateralDetector {
             fanout: BoundedTable::new(config.capacity, window),
             chains: BoundedTable::new(config.capacity, window),
-            sessions: Vec::new(),
-            sessions_evicted: 0,
+            into: BoundedTable::new(config.capacity, window),
+            out_of: BoundedTable::new(config.capacity, window),
             config,
             network,
         }
@@ -115,7 +121,7 @@ impl LateralDetector {
 
     /// Entries evicted from the full tables so far.
     pub fn evicted(&self) -> u64 {
-        self.fanout.evicted() + self.chains.evicted() + self.sessions_evicted
+        self.fanout.evicted() + self.chains.evicted() + self.into.evicted() + self.out_of.evicted()
     }
 
     fn fanout_finding(&self, src: IpAddr, f: &FanOut) -> Finding {
@@ -202,13 +208,15 @@ impl LateralDetector {
     fn chains_with(&mut self, new: &Session, out: &mut dyn FindingSink) {
         let window = Duration::from_secs_f64(self.config.chain_window_secs);
         let mut found: Vec<(Session, Session)> = Vec::new();
-        for s in &self.sessions {
-            // s = A → B, new = B → C
-            if s.server.ip == new.client && s.client != new.server.ip && follows(s, new, window) {
+        // s = A → B, new = B → C
+        for s in self.into.get(&new.client).into_iter().flatten() {
+            if s.client != new.server.ip && follows(s, new, window) {
                 found.push((s.clone(), new.clone()));
             }
-            // new = A → B, s = B → C (the outer session ended after the inner)
-            if new.server.ip == s.client && new.client != s.server.ip && follows(new, s, window) {
+        }
+        // new = A → B, s = B → C (the outer session ended after the inner)
+        for s in self.out_of.get(&new.server.ip).into_iter().flatten() {
+            if new.client != s.server.ip && follows(new, s, window) {
                 found.push((new.clone(), s.clone()));
             }
         }
@@ -321,18 +329,24 @@ impl Analyzer for LateralDetector {
             flow: flow.reference(),
         };
         self.chains_with(&session, out);
-        if self.sessions.len() >= self.config.capacity {
-            self.sessions.remove(0);
-            self.sessions_evicted += 1;
+        let end = session.time.end;
+        for (table, host) in [
+            (&mut self.into, session.server.ip),
+            (&mut self.out_of, session.client),
+        ] {
+            let list = table.touch(host, end, VecDeque::new);
+            if list.len() >= SESSIONS_PER_HOST {
+                list.pop_front();
+            }
+            list.push_back(session.clone());
         }
-        self.sessions.push(session);
     }
 
     fn on_tick(&mut self, now: Timestamp, out: &mut dyn FindingSink) {
         self.flush(false, now, out);
         self.chains.expire(now);
-        let window = Duration::from_secs_f64(self.config.window_secs);
-        self.sessions.retain(|s| now.since(s.time.end) <= window);
+        self.into.expire(now);
+        self.out_of.expire(now);
     }
 
     fn finish(&mut self, out: &mut dyn FindingSink) {

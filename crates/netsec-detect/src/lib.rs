@@ -190,4 +190,100 @@ mod tests {
             ]
         );
     }
+
+    /// 50 000 sources, pairs and MACs that are never seen twice, through
+    /// every detector with room for 500 each: state stays bounded and the
+    /// evictions are counted.
+    #[test]
+    fn state_stays_bounded_under_a_flood_of_new_keys() {
+        use crate::fixtures::{ep, flow, packet};
+        use netsec_model::{ArpInfo, MacAddr, TcpFlags, TcpState, Timestamp, Transport};
+        let text = DETECTORS
+            .iter()
+            .map(|d| format!("[{d}]\ncapacity = 500\n"))
+            .collect::<String>();
+        let config = DetectConfig::from_toml(&text).unwrap();
+        let net = config.network.clone();
+        let mut portscan = portscan::PortScanDetector::new(config.portscan.clone(), net.clone());
+        let mut flood = flood::FloodDetector::new(config.flood.clone(), net.clone());
+        let mut arp = arp::ArpSpoofDetector::new(config.arp.clone(), net.clone());
+        let mut brute = bruteforce::BruteForceDetector::new(config.bruteforce.clone(), net.clone());
+        let mut beacon = beacon::BeaconDetector::new(config.beacon.clone(), net.clone());
+        let mut exfil = exfil::ExfilDetector::new(config.exfil.clone(), net.clone());
+        let mut lateral = lateral::LateralDetector::new(config.lateral.clone(), net.clone());
+        let mut tunnel = tunnel::TunnelDetector::new(config.tunnel.clone(), net);
+        let mut out: Vec<netsec_model::Finding> = Vec::new();
+        for i in 0..50_000u32 {
+            let t = f64::from(i) * 1e-5;
+            let host = 0x0a00_0000 | (i & 0x00ff_ffff);
+            let src = ep(host, 40000);
+            let syn = packet(
+                t,
+                src,
+                ep(0x0a01_0001, 80),
+                Transport::Tcp,
+                TcpFlags::SYN,
+                60,
+            );
+            let udp = packet(t, src, ep(0x0a01_0001 + i, 53), Transport::Udp, 0, 60);
+            let echo = packet(
+                t,
+                ep(host, 8),
+                ep(0xc633_6400 + i, 0),
+                Transport::Icmp,
+                0,
+                60,
+            );
+            for p in [&syn, &udp, &echo] {
+                portscan.on_packet(p, &mut out);
+                flood.on_packet(p, &mut out);
+                tunnel.on_packet(p, &mut out);
+            }
+            let [_, b1, b2, b3] = i.to_be_bytes();
+            let claim = ArpInfo {
+                ts: Timestamp::from_secs_f64(t),
+                packet_number: u64::from(i),
+                operation: 2,
+                sender_mac: MacAddr([2, 0, b1, b2, b3, 1]),
+                sender_ip: std::net::Ipv4Addr::from(host),
+                target_mac: MacAddr::ZERO,
+                target_ip: std::net::Ipv4Addr::from(host),
+                eth_src: None,
+            };
+            arp.on_arp(&claim, &mut out);
+            let outside = flow(
+                src,
+                ep(0xc633_6400 + i, 22),
+                (t, 1.0),
+                (1000, 1000),
+                TcpState::Closed,
+            );
+            let inside = flow(
+                src,
+                ep(0x0a02_0000 + i, 22),
+                (t, 1.0),
+                (1000, 1000),
+                TcpState::Closed,
+            );
+            for r in [&outside, &inside] {
+                brute.on_flow_end(r, &mut out);
+                beacon.on_flow_end(r, &mut out);
+                exfil.on_flow_end(r, &mut out);
+                lateral.on_flow_end(r, &mut out);
+            }
+        }
+        let evicted = [
+            ("portscan", portscan.evicted()),
+            ("flood", flood.evicted()),
+            ("arp", arp.evicted()),
+            ("bruteforce", brute.evicted()),
+            ("beacon", beacon.evicted()),
+            ("exfil", exfil.evicted()),
+            ("lateral", lateral.evicted()),
+            ("tunnel", tunnel.evicted()),
+        ];
+        for (name, n) in evicted {
+            assert!(n >= 40_000, "{name}: {n} evicted");
+        }
+    }
 }
