@@ -70,6 +70,9 @@ SURI_LOG=$(mktemp -d)
 NETSEC_OUT=$(mktemp -d)
 
 BASELINE=$(target/release/baseline-loop "$BIG")
+# The detection stage's cost: the pipeline with a no-op analyser subscribed
+# to everything against none, 1 and 2 threads, best of 5, no logs.
+PIPELINE_COST=$(target/release/pipeline-cost "$BIG")
 # netsec's runs take about a second: the best of 5 of each, so that another
 # process on the machine does not decide the result. The others run once.
 REPEAT=5
@@ -164,6 +167,14 @@ cat <<EOF
 | throughput grows with cores: \`netsec analyze\` end to end (all logs), 2 threads vs 1 | $(ratio $n1 $n2)x | $(python3 -c "print('yes' if $n1/$n2 > 1.2 else 'no')") |
 | (the same without logs / decode + flows only: $(ratio $n0 $n02)x / $(ratio $nf $nf2)x; see "Threads" below) | | |
 | peak RSS < 100 MB on a 10 GB capture | ${RSS10:+$(( ${RSS10#* } / 1024 )) MB} | ${RSS10:+$(python3 -c "print('yes' if ${RSS10#* } < 102400 else 'no')")} |
+| detection stage: a no-op analyser on everything keeps >= 90 % of packets/s (1 thread) | $(echo "$PIPELINE_COST" | awk '/^ratio 1 thread/{print $4}') | $(echo "$PIPELINE_COST" | awk '/^ratio 1 thread/{print ($4 >= 0.9 ? "yes" : "no")}') |
+| (the same with 2 threads) | $(echo "$PIPELINE_COST" | awk '/^ratio 2 threads/{print $4}') | $(echo "$PIPELINE_COST" | awk '/^ratio 2 threads/{print ($4 >= 0.9 ? "yes" : "no")}') |
+
+\`target/release/pipeline-cost BIG\` (benches/src/bin/pipeline-cost.rs), same run:
+
+\`\`\`
+$PIPELINE_COST
+\`\`\`
 EOF
 cat <<'EOF'
 

@@ -5,7 +5,11 @@ use netsec_model::{LinkType, RawPacket, Timestamp};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, frame)) = data.split_first() else { return };
-    let link = [0u32, 1, 101, 108, 113, 228, 229, 276][usize::from(selector) % 8];
+    // Every link type decoded (802.11 and its monitor headers, NFLOG, HDLC, PPP included).
+    const LINKS: [u32; 18] = [
+        0, 1, 9, 50, 51, 101, 104, 105, 108, 113, 119, 127, 163, 192, 228, 229, 239, 276,
+    ];
+    let link = LINKS[usize::from(selector) % LINKS.len()];
     let raw = RawPacket {
         number: 1,
         ts: Timestamp::ZERO,

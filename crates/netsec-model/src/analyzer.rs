@@ -88,6 +88,17 @@ pub trait Analyzer: Send {
         Interests::ALL
     }
 
+    /// Bytes of state this analyser holds now (an estimate: its tables'
+    /// entries times their size), reported in the run's summary.
+    fn memory_used(&self) -> usize {
+        0
+    }
+
+    /// This analyser's share of the run's memory budget: keep
+    /// [`Analyzer::memory_used`] under it by evicting the oldest state first,
+    /// and count what was evicted. Called once, before the first record.
+    fn set_memory_budget(&mut self, _bytes: usize) {}
+
     /// Every decoded packet.
     fn on_packet(&mut self, _packet: &PacketInfo, _out: &mut dyn FindingSink) {}
 

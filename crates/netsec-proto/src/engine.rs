@@ -2,7 +2,7 @@
 //! application parsers, with everything it learns pushed into an
 //! [`EngineSink`] as it goes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use netsec_model::{
     AppEvent, AppProto, ArpInfo, Direction, Endpoint, EventContext, FlowEndReason, FlowId, FlowKey,
@@ -34,6 +34,16 @@ pub trait EngineSink {
     fn tick(&mut self, _now: Timestamp) {}
 }
 
+/// The engine's memory budget when none is set: 512 MiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
+
+/// Share of the memory budget the flow table's hash buckets may take (the
+/// rest is for flows' buffers, parsers and fragments): one half.
+const TABLE_SHARE_DIVISOR: usize = 2;
+/// Share of the memory budget for fragments in progress: one eighth, at
+/// most [`crate::flow::defrag::MAX_BUFFERED_BYTES`].
+const DEFRAG_SHARE_DIVISOR: usize = 8;
+
 /// Engine settings.
 #[derive(Debug, Clone, Default)]
 pub struct EngineConfig {
@@ -41,18 +51,35 @@ pub struct EngineConfig {
     pub flows: FlowConfig,
     /// Most flows tracked at once (shortcut for `flows.capacity`).
     pub flow_capacity: usize,
+    /// Bytes the engine may hold: the flow table, reassembly buffers,
+    /// parser buffers (TLS and HTTP heads, …) and fragments in progress
+    /// (0: [`DEFAULT_MEMORY_LIMIT`]). Over it, the oldest buffered stream
+    /// data becomes a counted gap, then the least recently seen flows are
+    /// evicted; processing never stops. The flow capacity is lowered to
+    /// what the budget's half can hold.
+    pub memory_limit: usize,
 }
 
 impl EngineConfig {
     /// The settings for one of `engines` engines that share a run (one per
-    /// thread, each with a share of the flows): each tracks at most its
-    /// share of the flow capacity, so the bound holds for the whole run.
+    /// thread, each with a share of the flows and of the memory budget):
+    /// each tracks at most its share, so the bounds hold for the whole run.
     pub fn share_of(&self, engines: usize) -> EngineConfig {
         let mut share = self.clone();
         let total = self.flow_config().capacity;
         share.flow_capacity = total.div_ceil(engines.max(1)).max(1);
         share.flows.initial_capacity = self.flows.initial_capacity.div_ceil(engines.max(1));
+        share.memory_limit = self.memory_limit().div_ceil(engines.max(1)).max(1);
         share
+    }
+
+    /// The memory budget in bytes (the default when unset).
+    pub fn memory_limit(&self) -> usize {
+        if self.memory_limit == 0 {
+            DEFAULT_MEMORY_LIMIT
+        } else {
+            self.memory_limit
+        }
     }
 
     fn flow_config(&self) -> FlowConfig {
@@ -60,6 +87,14 @@ impl EngineConfig {
         if self.flow_capacity > 0 {
             f.capacity = self.flow_capacity;
         }
+        f
+    }
+
+    /// The flow table settings within the memory budget.
+    fn bounded_flow_config(&self) -> FlowConfig {
+        let mut f = self.flow_config();
+        let fitting = FlowTable::flows_fitting(self.memory_limit() / TABLE_SHARE_DIVISOR);
+        f.capacity = f.capacity.min(fitting).max(1);
         f
     }
 }
@@ -97,6 +132,19 @@ pub struct EngineStats {
     pub tcp_overlaps: u64,
     /// TCP bytes declared missing.
     pub tcp_gap_bytes: u64,
+    /// TCP segments starting beyond the receiver's window, ignored.
+    pub tcp_out_of_window: u64,
+    /// Out-of-order TCP segments not buffered because their direction's buffer was full.
+    pub tcp_out_of_order_dropped: u64,
+    /// Times the memory budget turned a flow's buffered out-of-order data into a gap.
+    pub memory_gaps_forced: u64,
+    /// Flows evicted because the memory budget was exceeded (also counted
+    /// under `flows_ended["evicted"]`).
+    pub flows_evicted_memory: u64,
+    /// Fragmented datagrams dropped because the memory budget was exceeded.
+    pub fragments_evicted_memory: u64,
+    /// Most bytes held at once ([`Engine::memory_used`]).
+    pub memory_peak: u64,
     /// Flows by identified application protocol.
     pub app_flows: BTreeMap<AppProto, u64>,
     /// Application events produced.
@@ -138,9 +186,20 @@ impl EngineStats {
             ("tcp_retransmissions".into(), self.tcp_retransmissions),
             ("tcp_overlaps".into(), self.tcp_overlaps),
             ("tcp_gap_bytes".into(), self.tcp_gap_bytes),
+            ("tcp_out_of_window".into(), self.tcp_out_of_window),
+            (
+                "tcp_out_of_order_dropped".into(),
+                self.tcp_out_of_order_dropped,
+            ),
             ("app_events".into(), self.app_events),
             ("app_parse_errors".into(), self.app_parse_errors),
             ("app_malformed".into(), self.app_malformed),
+            ("memory_gaps_forced".into(), self.memory_gaps_forced),
+            ("flows_evicted_memory".into(), self.flows_evicted_memory),
+            (
+                "fragments_evicted_memory".into(),
+                self.fragments_evicted_memory,
+            ),
         ];
         for (reason, n) in &self.flows_ended {
             v.push((format!("flows_ended_{reason}"), *n));
@@ -157,21 +216,51 @@ pub struct Engine {
     defrag: Defragmenter,
     stats: EngineStats,
     events: Vec<AppEvent>,
-    next_tick: Option<Timestamp>,
+    ticks: crate::tick::TickSchedule,
     now: Timestamp,
+    /// The memory budget in bytes.
+    memory_limit: usize,
+    /// Heap bytes of the flows in the table (the sum of their `mem`).
+    flow_heap: usize,
+    /// Flows holding out-of-order stream data, the earliest to start
+    /// buffering first, with their tokens (stale entries are skipped).
+    pressure: VecDeque<(FlowKey, u64)>,
+    pressure_tokens: u64,
 }
 
 impl Engine {
     /// A new engine.
     pub fn new(config: EngineConfig) -> Engine {
+        let memory_limit = config.memory_limit();
+        let defrag_bytes =
+            (memory_limit / DEFRAG_SHARE_DIVISOR).min(crate::flow::defrag::MAX_BUFFERED_BYTES);
         Engine {
-            table: FlowTable::new(config.flow_config()),
-            defrag: Defragmenter::default(),
+            table: FlowTable::new(config.bounded_flow_config()),
+            defrag: Defragmenter::with_limits(crate::flow::defrag::MAX_DATAGRAMS, defrag_bytes),
             stats: EngineStats::default(),
             events: Vec::new(),
-            next_tick: None,
+            ticks: crate::tick::TickSchedule::new(),
             now: Timestamp::ZERO,
+            memory_limit,
+            flow_heap: 0,
+            pressure: VecDeque::new(),
+            pressure_tokens: 0,
         }
+    }
+
+    /// Bytes the engine holds now: the flow table and its timeout queues,
+    /// every flow's parser and reassembly buffers, and fragments in
+    /// progress. Kept as a running tally, so this is O(1).
+    pub fn memory_used(&self) -> usize {
+        self.table.memory()
+            + self.flow_heap
+            + self.defrag.memory()
+            + self.pressure.capacity() * std::mem::size_of::<(FlowKey, u64)>()
+    }
+
+    /// The memory budget in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.memory_limit
     }
 
     /// Counters so far.
@@ -199,6 +288,65 @@ impl Engine {
 
     /// Process one captured frame.
     pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
+        self.process_frame(raw, sink);
+        let used = self.memory_used();
+        if used > self.memory_limit {
+            self.relieve(sink);
+        }
+        let used = self.memory_used() as u64;
+        if used > self.stats.memory_peak {
+            self.stats.memory_peak = used;
+        }
+    }
+
+    /// Over budget: the oldest buffered stream data becomes gaps, then the
+    /// least recently seen flows are evicted, then the oldest fragments.
+    fn relieve(&mut self, sink: &mut impl EngineSink) {
+        while self.memory_used() > self.memory_limit {
+            let Some((key, token)) = self.pressure.pop_front() else {
+                break;
+            };
+            let Some(flow) = self.table.flows.get_mut(&key) else {
+                continue;
+            };
+            if flow.pressure_token != token {
+                continue;
+            }
+            flow.pressure_token = 0;
+            if force_gaps(flow, &mut self.stats, &mut self.events) > 0 {
+                self.stats.memory_gaps_forced += 1;
+            }
+            let mem = flow_heap_bytes(flow);
+            self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
+            flow.mem = mem;
+        }
+        self.emit_events(sink);
+        // Evicting flows frees their buffers, not the table's buckets: stop
+        // when the fixed parts alone are over (the capacity is set so they
+        // are not, unless the hash table had to grow past it).
+        while self.memory_used() > self.memory_limit
+            && self.table.memory() + self.defrag.memory() < self.memory_limit
+        {
+            let Some(victim) = self.table.evict_one() else {
+                break;
+            };
+            self.stats.flows_evicted_memory += 1;
+            self.end_flow(victim, FlowEndReason::Evicted, sink);
+        }
+        while self.memory_used() > self.memory_limit && self.defrag.evict_oldest() {
+            self.stats.fragments_evicted_memory += 1;
+        }
+        self.stats.fragments_dropped = self.defrag.stats.timed_out + self.defrag.stats.evicted;
+    }
+
+    fn emit_events(&mut self, sink: &mut impl EngineSink) {
+        for ev in self.events.drain(..) {
+            self.stats.app_events += 1;
+            sink.event(ev);
+        }
+    }
+
+    fn process_frame(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(raw.orig_len.max(raw.data.len() as u32));
         if raw.ts > self.now {
@@ -253,11 +401,11 @@ impl Engine {
             info.ip = Some(full_ip);
             sink.packet(&info);
             let payload = datagram.get(range).unwrap_or(&[]);
-            self.flow_packet(&info, payload, sink);
+            self.flow_packet(&info, payload, None, sink);
             return;
         }
         sink.packet(&decoded.info);
-        self.flow_packet(&decoded.info, decoded.payload, sink);
+        self.flow_packet(&decoded.info, decoded.payload, decoded.tcp_wscale, sink);
     }
 
     /// End of input: every flow still open is reported with `EndOfInput`.
@@ -271,11 +419,9 @@ impl Engine {
     }
 
     fn maybe_tick(&mut self, sink: &mut impl EngineSink) {
-        let due = self.next_tick.is_none_or(|t| self.now >= t);
-        if !due {
+        if !self.ticks.due(self.now) {
             return;
         }
-        self.next_tick = Some(self.now + netsec_model::Duration::from_secs(1));
         while let Some((flow, why)) = self.table.pop_expired(self.now) {
             let reason = match why {
                 Expiry::Closed => FlowEndReason::TcpClose,
@@ -286,7 +432,13 @@ impl Engine {
         sink.tick(self.now);
     }
 
-    fn flow_packet(&mut self, info: &PacketInfo, payload: &[u8], sink: &mut impl EngineSink) {
+    fn flow_packet(
+        &mut self,
+        info: &PacketInfo,
+        payload: &[u8],
+        wscale: Option<Option<u8>>,
+        sink: &mut impl EngineSink,
+    ) {
         let Some(ip) = info.ip else { return };
         let (sport, dport) = match ip.transport {
             Transport::Icmp | Transport::Icmpv6 => {
@@ -346,7 +498,9 @@ impl Engine {
         let flow = match self.table.flows.entry(key) {
             hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
             hashbrown::hash_map::Entry::Vacant(v) => {
-                let flow = new_flow(info, &ip, src, dst);
+                let mut flow = new_flow(info, &ip, src, dst);
+                self.table.generations += 1;
+                flow.generation = self.table.generations;
                 created = Some((flow.class, flow.generation));
                 v.insert(flow)
             }
@@ -357,11 +511,31 @@ impl Engine {
             &ip,
             info.wire_len,
             payload,
+            wscale,
             src_is_lo,
             &self.table.config,
+            &mut self.table.generations,
             &mut self.stats,
             &mut self.events,
         );
+        // The memory tally: this flow's buffers as they are now.
+        let mem = flow_heap_bytes(flow);
+        self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
+        flow.mem = mem;
+        if flow.pressure_token == 0 && has_buffered_data(flow) {
+            self.pressure_tokens += 1;
+            flow.pressure_token = self.pressure_tokens;
+            self.pressure.push_back((key, self.pressure_tokens));
+            if self.pressure.len() > 2 * self.table.flows.len() + 1024 {
+                // Stale entries (flows gone or drained): amortised O(1).
+                let flows = &self.table.flows;
+                self.pressure.retain(|(k, t)| {
+                    flows
+                        .get(k)
+                        .is_some_and(|f| f.pressure_token == *t && has_buffered_data(f))
+                });
+            }
+        }
         if let Some((class, generation)) = created {
             self.table.enqueue(key, class, info.ts, generation);
             self.stats.flows_created += 1;
@@ -373,20 +547,19 @@ impl Engine {
             self.table.enqueue(key, class, last_seen, generation);
         }
         if !self.events.is_empty() {
-            for ev in self.events.drain(..) {
-                self.stats.app_events += 1;
-                sink.event(ev);
-            }
+            self.emit_events(sink);
         }
     }
 
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
+        self.flow_heap = self.flow_heap.saturating_sub(flow.mem);
         // Give parsers what is still buffered, gaps declared.
         if let Some(app) = flow.app.as_mut() {
             let AppState {
                 parser,
                 streams,
                 ctx,
+                ..
             } = &mut **app;
             ctx.ts = flow.last_seen;
             ctx.packet_number = 0;
@@ -405,25 +578,11 @@ impl Engine {
                     ctx.dst = flow.record.client;
                     ctx.direction = Direction::ToClient;
                 }
-                let events = &mut self.events;
-                let mut malformed = 0;
-                stream.flush_gaps(&mut |chunk| {
-                    if let Some(p) = parser.as_mut() {
-                        match chunk {
-                            Chunk::Data(d) => {
-                                if p.feed(dir, d, &ctx, events) != FeedStatus::Continue {
-                                    malformed += retire(parser);
-                                }
-                            }
-                            Chunk::Gap(n) => p.gap(dir, n),
-                        }
-                    }
-                });
-                self.stats.app_malformed += malformed;
-                self.stats.tcp_retransmissions += stream.stats.retransmissions;
-                self.stats.tcp_overlaps += stream.stats.overlaps;
-                self.stats.tcp_gap_bytes += stream.stats.gap_bytes;
-                flow.record.missing_bytes += stream.stats.gap_bytes;
+                let mut feed = ParserFeed::new(parser, dir, &ctx, &mut self.events);
+                stream.flush_gaps(&mut |chunk| feed.chunk(chunk));
+                // Errors at flow end are not counted as parse errors (as before).
+                self.stats.app_malformed += feed.malformed;
+                fold_stream_stats(stream, &mut self.stats, &mut flow.record);
             }
         }
         if let Some(app) = flow.app.as_mut() {
@@ -501,7 +660,7 @@ struct UpdateOutcome {
     /// The record to report because the active timeout passed.
     active_timeout: Option<FlowRecord>,
     /// The flow changed timeout class: queue it in the new one.
-    requeue: Option<(crate::flow::TimeoutClass, u32, Timestamp)>,
+    requeue: Option<(crate::flow::TimeoutClass, u64, Timestamp)>,
 }
 
 /// Count a packet on its flow, advance TCP state, feed the app parser.
@@ -512,8 +671,10 @@ fn update_flow(
     ip: &netsec_model::IpInfo,
     wire_len: u32,
     payload: &[u8],
+    wscale: Option<Option<u8>>,
     src_is_lo: bool,
     config: &FlowConfig,
+    generations: &mut u64,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
 ) -> UpdateOutcome {
@@ -554,12 +715,25 @@ fn update_flow(
     if ip.transport == Transport::Tcp {
         counters.tcp_flags.0 |= ip.tcp_flags.0;
         flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
+        let from = usize::from(!to_server);
+        if let (Some(ws), Some(slot)) = (wscale, flow.wscale.get_mut(from)) {
+            slot.get_or_insert(ws);
+        }
         if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
             if let Some(streams) = flow.app.as_mut().and_then(|a| a.streams.as_mut()) {
-                if let Some(s) = streams.get_mut(usize::from(!to_server)) {
+                if let Some(s) = streams.get_mut(from) {
                     s.syn(ip.tcp_seq);
                 }
             }
+        }
+        if ip.tcp_flags.has(netsec_model::TcpFlags::ACK) && flow.app.is_some() {
+            let syn = ip.tcp_flags.has(netsec_model::TcpFlags::SYN);
+            let window = flow.receive_window(from, ip.tcp_window, syn);
+            let at = PacketAt {
+                direction: dir,
+                ..*at
+            };
+            ack_app(flow, &at, ip.tcp_ack, window, stats, events);
         }
     }
     if !payload.is_empty() && config.app_layer {
@@ -572,10 +746,59 @@ fn update_flow(
     let class = flow.current_class();
     if class != flow.class {
         flow.class = class;
-        flow.generation = flow.generation.wrapping_add(1);
+        *generations += 1;
+        flow.generation = *generations;
         outcome.requeue = Some((class, flow.generation, flow.last_seen));
     }
     outcome
+}
+
+/// Heap bytes a flow holds beyond its slot in the table: its Community ID,
+/// and its parser and reassembly state with their buffers. O(1).
+fn flow_heap_bytes(flow: &Flow) -> usize {
+    let mut n = flow.record.community_id.capacity();
+    if let Some(app) = &flow.app {
+        n += std::mem::size_of::<AppState>()
+            + app.ctx.community_id.as_ref().map_or(0, String::capacity)
+            + app.parser.as_ref().map_or(0, AppParser::heap_bytes);
+        if let Some(streams) = &app.streams {
+            n += std::mem::size_of::<[Stream; 2]>()
+                + streams.iter().map(Stream::memory).sum::<usize>();
+        }
+    }
+    n
+}
+
+/// Whether a flow holds out-of-order stream data.
+fn has_buffered_data(flow: &Flow) -> bool {
+    flow.app
+        .as_ref()
+        .and_then(|a| a.streams.as_ref())
+        .is_some_and(|s| s.iter().any(|s| s.buffered() > 0))
+}
+
+/// Memory is short: declare the holes before a flow's buffered stream
+/// data gaps and hand that data to its parser. Returns the bytes released.
+fn force_gaps(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEvent>) -> usize {
+    let mut released = 0;
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let (src, dst) = match dir {
+            Direction::ToServer => (flow.record.client, flow.record.server),
+            Direction::ToClient => (flow.record.server, flow.record.client),
+        };
+        let Some(app) = flow.app.as_mut() else {
+            return released;
+        };
+        app.ctx.ts = flow.last_seen;
+        app.ctx.packet_number = 0;
+        app.ctx.src = src;
+        app.ctx.dst = dst;
+        app.ctx.direction = dir;
+        run_stream(flow, dir, stats, events, |stream, out| {
+            released += stream.flush_gaps(out);
+        });
+    }
+    released
 }
 
 /// Drop a flow's parser; how much input it had skipped as malformed.
@@ -607,6 +830,7 @@ fn feed_app(
         Direction::ToServer => 0,
         Direction::ToClient => 1,
     };
+    let tcp = flow.record.transport == Transport::Tcp;
     if flow.app.is_none() {
         let tries = flow
             .identify_tries
@@ -616,22 +840,29 @@ fn feed_app(
         if tries >= IDENTIFY_TRIES || flow.record.app_proto != AppProto::Unknown {
             return;
         }
-        if let Some(t) = flow.identify_tries.get_mut(di) {
-            *t += 1;
-        }
-        let Some(proto) = app::identify(
-            flow.record.transport,
-            flow.record.client.port,
-            flow.record.server.port,
-            dir,
-            payload,
-        ) else {
-            return;
+        // TCP is identified on the reassembled stream, in order, as
+        // Suricata does: the first segment to arrive may be out of order, a
+        // retransmission or a decoy. Other transports on each datagram.
+        let parser = if tcp {
+            None
+        } else {
+            if let Some(t) = flow.identify_tries.get_mut(di) {
+                *t += 1;
+            }
+            let Some(proto) = app::identify(
+                flow.record.transport,
+                flow.record.client.port,
+                flow.record.server.port,
+                dir,
+                payload,
+            ) else {
+                return;
+            };
+            flow.record.app_proto = proto;
+            *stats.app_flows.entry(proto).or_default() += 1;
+            AppParser::new(proto)
         };
-        flow.record.app_proto = proto;
-        *stats.app_flows.entry(proto).or_default() += 1;
-        let parser = AppParser::new(proto);
-        let streams = (flow.record.transport == Transport::Tcp).then(|| {
+        let streams = tcp.then(|| {
             let mut streams = Box::new([
                 Stream::new(config.reassembly_depth),
                 Stream::new(config.reassembly_depth),
@@ -659,15 +890,17 @@ fn feed_app(
             parser,
             streams,
             ctx,
+            identifying: tcp,
         }));
     }
     let Some(app) = flow.app.as_mut() else { return };
     let AppState {
         parser,
-        streams,
         ctx,
+        identifying,
+        ..
     } = &mut **app;
-    if parser.is_none() {
+    if parser.is_none() && !*identifying {
         return;
     }
     ctx.ts = at.ts;
@@ -676,7 +909,7 @@ fn feed_app(
     ctx.dst = at.dst;
     ctx.direction = dir;
     let ctx: &EventContext = ctx;
-    if flow.record.transport != Transport::Tcp {
+    if !tcp {
         if let Some(p) = parser.as_mut() {
             match p.feed(dir, payload, ctx, events) {
                 FeedStatus::Continue => {}
@@ -689,31 +922,237 @@ fn feed_app(
         }
         return;
     }
+    run_stream(flow, dir, stats, events, |stream, out| {
+        stream.segment(seq, payload, out)
+    });
+}
+
+/// Run `op` on the stream of direction `dir`, its output going to the
+/// flow's parser (or to identification while the protocol is unknown).
+/// The flow's event context must already describe that direction.
+fn run_stream(
+    flow: &mut Flow,
+    dir: Direction,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+    op: impl FnOnce(&mut Stream, &mut dyn FnMut(Chunk<'_>)),
+) {
+    let di = match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    };
+    let Some(app) = flow.app.as_mut() else { return };
+    let AppState {
+        parser,
+        streams,
+        ctx,
+        identifying,
+    } = &mut **app;
     let Some(stream) = streams.as_mut().and_then(|s| s.get_mut(di)) else {
         return;
     };
-    let mut failed = false;
-    let mut malformed = 0;
-    stream.segment(seq, payload, &mut |chunk| {
-        let Some(p) = parser.as_mut() else { return };
+    let mut feed = ParserFeed::new(parser, dir, ctx, events);
+    if *identifying {
+        feed.identify = flow
+            .identify_tries
+            .get_mut(di)
+            .map(|tries| Identify::new(tries, &flow.record));
+    }
+    op(stream, &mut |chunk| feed.chunk(chunk));
+    let identified = feed.finish(stats);
+    settle_identification(
+        identified,
+        identifying,
+        parser,
+        streams,
+        &flow.identify_tries,
+        &mut flow.record,
+        stats,
+    );
+}
+
+/// After a stream delivered data to identification: record the protocol
+/// found, or give up once both directions used their tries, and free the
+/// reassembly buffers when nothing is left to parse.
+fn settle_identification(
+    identified: Option<AppProto>,
+    identifying: &mut bool,
+    parser: &Option<AppParser>,
+    streams: &mut Option<Box<[Stream; 2]>>,
+    tries: &[u8; 2],
+    record: &mut FlowRecord,
+    stats: &mut EngineStats,
+) {
+    if let Some(proto) = identified {
+        *identifying = false;
+        record.app_proto = proto;
+        *stats.app_flows.entry(proto).or_default() += 1;
+    } else if *identifying {
+        if let Some(s) = streams.as_mut() {
+            for (stream, t) in s.iter_mut().zip(tries) {
+                if *t >= IDENTIFY_TRIES && !stream.is_done() {
+                    stream.stop();
+                }
+            }
+        }
+        if tries.iter().all(|t| *t >= IDENTIFY_TRIES) {
+            *identifying = false;
+        }
+    }
+    if parser.is_none() && !*identifying {
+        // Nothing more to parse: free the reassembly buffers now.
+        retire_streams(streams, stats, record);
+    }
+}
+
+/// Protocol identification on a TCP direction's first reassembled chunks.
+struct Identify<'a> {
+    tries: &'a mut u8,
+    transport: Transport,
+    client_port: u16,
+    server_port: u16,
+}
+
+impl<'a> Identify<'a> {
+    fn new(tries: &'a mut u8, record: &FlowRecord) -> Self {
+        Identify {
+            tries,
+            transport: record.transport,
+            client_port: record.client.port,
+            server_port: record.server.port,
+        }
+    }
+}
+
+/// A segment from one side acknowledges the other side's stream: move that
+/// stream's window, and turn holes the receiver has acknowledged into gaps.
+fn ack_app(
+    flow: &mut Flow,
+    at: &PacketAt,
+    ack: u32,
+    window: Option<u64>,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+) {
+    let Some(app) = flow.app.as_mut() else { return };
+    // The acknowledged stream flows the other way.
+    let (di, dir) = match at.direction {
+        Direction::ToServer => (1, Direction::ToClient),
+        Direction::ToClient => (0, Direction::ToServer),
+    };
+    let Some(stream) = app.streams.as_mut().and_then(|s| s.get_mut(di)) else {
+        return;
+    };
+    if !stream.ack(ack, window) || (app.parser.is_none() && !app.identifying) {
+        return;
+    }
+    let ctx = &mut app.ctx;
+    ctx.ts = at.ts;
+    ctx.packet_number = at.number;
+    ctx.src = at.dst;
+    ctx.dst = at.src;
+    ctx.direction = dir;
+    run_stream(flow, dir, stats, events, |stream, out| {
+        stream.release_acked(ack, out)
+    });
+}
+
+/// Drop a flow's reassembly buffers, keeping their counters.
+fn retire_streams(
+    streams: &mut Option<Box<[Stream; 2]>>,
+    stats: &mut EngineStats,
+    record: &mut FlowRecord,
+) {
+    if let Some(s) = streams.take() {
+        for stream in s.iter() {
+            fold_stream_stats(stream, stats, record);
+        }
+    }
+}
+
+/// Add one stream direction's counters to the engine's and the flow's.
+fn fold_stream_stats(stream: &Stream, stats: &mut EngineStats, record: &mut FlowRecord) {
+    stats.tcp_retransmissions += stream.stats.retransmissions;
+    stats.tcp_overlaps += stream.stats.overlaps;
+    stats.tcp_gap_bytes += stream.stats.gap_bytes;
+    stats.tcp_out_of_window += stream.stats.out_of_window;
+    stats.tcp_out_of_order_dropped += stream.stats.dropped;
+    record.missing_bytes += stream.stats.gap_bytes;
+}
+
+/// Reassembled chunks into a flow's parser, retiring it when it is done or fails.
+struct ParserFeed<'a> {
+    parser: &'a mut Option<AppParser>,
+    dir: Direction,
+    ctx: &'a EventContext,
+    events: &'a mut Vec<AppEvent>,
+    /// Set while the flow's protocol is not known yet.
+    identify: Option<Identify<'a>>,
+    /// The protocol identification found.
+    identified: Option<AppProto>,
+    malformed: u64,
+    failed: bool,
+}
+
+impl<'a> ParserFeed<'a> {
+    fn new(
+        parser: &'a mut Option<AppParser>,
+        dir: Direction,
+        ctx: &'a EventContext,
+        events: &'a mut Vec<AppEvent>,
+    ) -> Self {
+        ParserFeed {
+            parser,
+            dir,
+            ctx,
+            events,
+            identify: None,
+            identified: None,
+            malformed: 0,
+            failed: false,
+        }
+    }
+
+    fn chunk(&mut self, chunk: Chunk<'_>) {
+        if self.parser.is_none() {
+            let (Some(id), Chunk::Data(d)) = (self.identify.as_mut(), &chunk) else {
+                return;
+            };
+            if *id.tries >= IDENTIFY_TRIES {
+                return;
+            }
+            *id.tries += 1;
+            let Some(proto) =
+                app::identify(id.transport, id.client_port, id.server_port, self.dir, d)
+            else {
+                return;
+            };
+            self.identify = None;
+            self.identified = Some(proto);
+            *self.parser = AppParser::new(proto);
+        }
+        let Some(p) = self.parser.as_mut() else {
+            return;
+        };
         match chunk {
-            Chunk::Data(d) => match p.feed(dir, d, ctx, events) {
+            Chunk::Data(d) => match p.feed(self.dir, d, self.ctx, self.events) {
                 FeedStatus::Continue => {}
-                FeedStatus::Done => malformed += retire(parser),
+                FeedStatus::Done => self.malformed += retire(self.parser),
                 FeedStatus::Error => {
-                    failed = true;
-                    malformed += retire(parser);
+                    self.failed = true;
+                    self.malformed += retire(self.parser);
                 }
             },
-            Chunk::Gap(n) => p.gap(dir, n),
+            Chunk::Gap(n) => p.gap(self.dir, n),
         }
-    });
-    stats.app_malformed += malformed;
-    if failed {
-        stats.app_parse_errors += 1;
     }
-    if parser.is_none() {
-        // Nothing more to parse: free the reassembly buffers now.
-        *streams = None;
+
+    /// Count what happened; the protocol identified, if any.
+    fn finish(self, stats: &mut EngineStats) -> Option<AppProto> {
+        stats.app_malformed += self.malformed;
+        if self.failed {
+            stats.app_parse_errors += 1;
+        }
+        self.identified
     }
 }

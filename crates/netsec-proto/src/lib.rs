@@ -50,8 +50,10 @@ pub mod decode;
 mod engine;
 pub mod flow;
 pub mod reassembly;
+pub mod tick;
 
 pub use decode::{decode, decode_into, shard_hash, DecodeError, DecodedPacket};
 pub use engine::{Engine, EngineConfig, EngineSink, EngineStats};
 pub use flow::community_id::community_id;
 pub use flow::FlowConfig;
+pub use tick::TickSchedule;

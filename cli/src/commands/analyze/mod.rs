@@ -1,27 +1,27 @@
 //! `netsec analyze`: one pass over captures — decoded protocols, flows,
-//! application logs, findings — with a ten-second summary.
+//! application logs, findings — with a ten-second summary. The work is
+//! netsec-analyze's; this module turns arguments into an [`Analysis`] and
+//! prints what it returns.
 //!
 //! Exit codes: 0 done (no finding at or above `--fail-on`), 1 a finding at or
 //! above `--fail-on`, 2 usage or input error (a file missing, unreadable or
 //! not a capture; the other inputs are still analysed).
 
-mod logs;
-mod pipeline;
-mod summary;
+mod text;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use netsec_capture::{CaptureReader, Filter, LiveCapture, LiveOptions};
+use netsec_analyze::{
+    distinct_output_names, expand_paths, Analysis, AnalysisError, CancelToken, Input, Logs, Summary,
+};
+use netsec_capture::{Filter, LiveOptions};
 use netsec_model::Severity;
-use netsec_proto::EngineConfig;
-
-use pipeline::{PacketNumbering, Pipeline, PipelineOptions};
-use summary::{DecodeReport, InputReport, Summary};
 
 /// Exit code: analysis done, nothing at or above `--fail-on`.
 pub const EXIT_CLEAN: u8 = 0;
@@ -29,9 +29,6 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code: usage or input error.
 pub const EXIT_INPUT_ERROR: u8 = 2;
-
-/// Capture file extensions picked up when a directory is given.
-const CAPTURE_EXTENSIONS: [&str; 6] = ["pcap", "pcapng", "cap", "dmp", "gz", "zst"];
 
 /// Output format of the summary on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,7 +86,8 @@ pub struct AnalyzeArgs {
     /// Threads (default: all cores): with N > 1 on capture files, each of N
     /// threads reads the files and analyses the flows of its share of a
     /// symmetric address-pair hash; on standard input or an interface, one
-    /// reads and N - 1 analyse. Results are identical for any number of
+    /// reads and N - 1 analyse. A detection stage sees every thread's
+    /// records in capture order: results are identical for any number of
     /// threads.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -103,6 +101,14 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
 
+    /// Memory budget for the whole run: flow tables, stream and parser
+    /// buffers, fragments and the detectors' state (bytes, or with a K, M or
+    /// G suffix; default 640M). Over it the oldest buffered stream data
+    /// becomes a counted gap and the least recently seen flows are evicted;
+    /// the run never stops for memory.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
     /// Decode and build flows only: no TCP reassembly, no application
     /// protocol identification or parsing (no dns/http/tls/… logs).
     #[arg(long)]
@@ -113,271 +119,137 @@ pub struct AnalyzeArgs {
     pub no_progress: bool,
 }
 
-/// Expand directories into the capture files below them, sorted by path.
-fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut found = Vec::new();
-            collect_captures(p, &mut found, 0);
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
-fn collect_captures(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) {
-    // Deep or cyclic trees (symlink loops) stop here rather than recursing forever.
-    if depth > 16 {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+/// `512M`, `2G`, `65536`: a size in bytes.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim_end_matches(['B', 'b', 'i'])),
+        None => (t, ""),
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_captures(&path, found, depth + 1);
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| CAPTURE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            found.push(path);
-        }
-    }
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 512M, 2G)"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        other => return Err(format!("unknown size unit {other:?} (K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// One analysis over a group of inputs.
+/// One analysis over a group of inputs, as printed.
 struct RunOutcome {
-    summary: Summary,
+    summary: Option<Summary>,
     elapsed_s: f64,
-    input_error: bool,
+    failed: bool,
 }
 
-/// Where one analysis reads its packets from.
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    /// Capture files, in order.
-    Files(&'a [PathBuf]),
-    /// A live interface.
-    Live(&'a str),
-}
-
-fn analyse_group(args: &AnalyzeArgs, inputs: &[PathBuf], out_dir: Option<&Path>) -> RunOutcome {
-    analyse(args, Source::Files(inputs), out_dir)
-}
-
-fn analyse_live(args: &AnalyzeArgs, interface: &str) -> RunOutcome {
-    analyse(args, Source::Live(interface), args.out.as_deref())
-}
-
-fn analyse(args: &AnalyzeArgs, source: Source<'_>, out_dir: Option<&Path>) -> RunOutcome {
-    let started = Instant::now();
-    let mut input_error = false;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let logs = match out_dir {
-        Some(dir) => match logs::LogFiles::create(dir) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                eprintln!("netsec: cannot write logs to {}: {e}", dir.display());
-                input_error = true;
-                None
-            }
-        },
-        None => None,
-    };
-    let filter = args
-        .filter
-        .as_deref()
-        .and_then(|expr| Filter::parse(expr).ok());
-    let mut engine = EngineConfig::default();
+/// The analysis the arguments describe, over `inputs`.
+fn analysis(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> Analysis {
+    let mut analysis = Analysis::new()
+        .inputs(inputs)
+        .threads(args.threads.unwrap_or(0))
+        .app_layer(!args.no_app_layer)
+        .top(args.top);
+    if let Some(filter) = args.filter.as_deref().and_then(|e| Filter::parse(e).ok()) {
+        analysis = analysis.filter(filter);
+    }
     if let Some(n) = args.max_flows {
-        engine.flow_capacity = n.max(1);
+        analysis = analysis.max_flows(n);
     }
-    engine.flows.app_layer = !args.no_app_layer;
-    let options = PipelineOptions {
-        engine,
-        filter,
-        logs: logs.clone(),
-        threads,
-    };
-    let (output, reports, bar, failed) = read_through_pipeline(args, source, options);
-    input_error |= failed;
-    bar.finish_and_clear();
-    if let Some(l) = &logs {
-        if let Ok(mut files) = l.lock() {
-            if let Err(e) = files.finish() {
-                eprintln!("netsec: {e}");
-                input_error = true;
-            }
-        }
+    if let Some(bytes) = args.memory_limit {
+        analysis = analysis.memory_limit(bytes);
     }
-    let decode = DecodeReport {
-        errors: output.decode_errors.into_iter().collect(),
-        counters: output.decode_counters.into_iter().collect(),
-    };
-    let summary = output.summary.build(args.top, reports, decode);
     if let Some(dir) = out_dir {
-        let path = dir.join("summary.json");
-        let written = serde_json::to_vec_pretty(&summary)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&path, bytes));
-        if let Err(e) = written {
-            eprintln!("netsec: writing {}: {e}", path.display());
-            input_error = true;
-        }
+        analysis = analysis.logs(Logs::EcsDir(dir.to_path_buf()));
     }
-    RunOutcome {
-        summary,
-        elapsed_s: started.elapsed().as_secs_f64(),
-        input_error,
-    }
+    analysis
 }
 
-/// Total size of the input files, for the progress bar.
-fn total_input_size(inputs: &[PathBuf]) -> u64 {
-    inputs
+fn run_one(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> RunOutcome {
+    let started = Instant::now();
+    let total: u64 = inputs
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum()
-}
-
-/// Read live or file input through one pipeline: on this thread, or
-/// handed out in batches to sharded workers. The outputs, one report per
-/// input, the progress bar, and whether an input failed.
-fn read_through_pipeline(
-    args: &AnalyzeArgs,
-    source: Source<'_>,
-    options: PipelineOptions,
-) -> (pipeline::WorkerOutput, Vec<InputReport>, ProgressBar, bool) {
-    let mut input_error = false;
-    let mut reports = Vec::new();
-    let inputs: &[PathBuf] = match source {
-        Source::Files(inputs) => inputs,
-        Source::Live(interface) => {
-            let mut pipeline = Pipeline::new(options, &Vec::new);
-            let mut report = InputReport::named(interface.to_string());
-            report.format = "live".into();
-            match LiveCapture::open(interface, &LiveOptions::default()) {
-                Ok(mut live) => {
-                    let deadline = args
-                        .duration
-                        .map(|s| Instant::now() + std::time::Duration::from_secs_f64(s.max(0.0)));
-                    pipeline.read_live(&mut live, deadline, args.count, &mut report);
-                }
-                Err(e) => {
-                    eprintln!("netsec: {e}");
-                    report.error = Some(e.to_string());
-                    input_error = true;
-                }
+        .filter_map(|i| match i {
+            Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            _ => None,
+        })
+        .sum();
+    let bar = progress_bar(args.no_progress || args.interface.is_some(), total);
+    let shown = bar.clone();
+    let mut analysis = analysis(args, inputs, out_dir)
+        .progress(Arc::new(move |p| shown.set_position(p.bytes_read)))
+        .cancel(interrupt_token());
+    if args.interface.is_some() {
+        // Live: say what was found as it is found, once per activity.
+        let said = std::sync::Mutex::new(std::collections::HashSet::new());
+        analysis = analysis.on_finding(Arc::new(move |f| {
+            if said.lock().is_ok_and(|mut s| s.insert(f.identity())) {
+                eprintln!(
+                    "netsec: [{}] {} — {}",
+                    f.severity.name(),
+                    f.title,
+                    f.evidence.summary
+                );
             }
-            reports.push(report);
-            return (
-                pipeline.finish(),
-                reports,
-                ProgressBar::hidden(),
-                input_error,
-            );
-        }
-    };
-    let bar = progress_bar(args.no_progress, total_input_size(inputs));
-    let threads = options.threads;
-    if threads > 1 && inputs.iter().all(|p| p.as_os_str() != "-") {
-        // Files: every thread reads them itself and analyses its share of
-        // the flows (see `Pipeline::shard_of_files`).
-        let outputs: Vec<(pipeline::WorkerOutput, Vec<InputReport>, bool)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|i| {
-                        let mut own = Pipeline::shard_of_files(&options, i, threads, Vec::new());
-                        let bar = &bar;
-                        scope.spawn(move || {
-                            // The first thread speaks for all: the others read
-                            // the same files and meet the same errors.
-                            let first = i == 0;
-                            let (reports, failed) = read_files(&mut own, inputs, first, &|n| {
-                                if first {
-                                    bar.inc(n)
-                                }
-                            });
-                            (own.finish(), reports, failed)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
-            });
-        if outputs.len() < threads {
-            eprintln!("netsec: a worker thread failed; its share of the results is missing");
-        }
-        let mut merged: Option<pipeline::WorkerOutput> = None;
-        for (i, (output, thread_reports, failed)) in outputs.into_iter().enumerate() {
-            if i == 0 {
-                reports.extend(thread_reports);
-                input_error |= failed;
-            }
-            merged = Some(match merged {
-                None => output,
-                Some(m) => pipeline::merge_outputs(m, output),
-            });
-        }
-        let output = merged.unwrap_or_else(pipeline::WorkerOutput::empty);
-        return (output, reports, bar, input_error);
+        }));
     }
-    // Standard input can be read once: one reading thread, and workers.
-    let mut pipeline = Pipeline::new(options, &Vec::new);
-    let (file_reports, failed) = read_files(&mut pipeline, inputs, true, &|n| bar.inc(n));
-    reports.extend(file_reports);
-    input_error |= failed;
-    let output = pipeline.finish();
-    (output, reports, bar, input_error)
+    let result = analysis.run();
+    bar.finish_and_clear();
+    let elapsed_s = started.elapsed().as_secs_f64();
+    match result {
+        Ok(summary) => {
+            for input in &summary.inputs {
+                if let Some(e) = &input.error {
+                    eprintln!("netsec: {e}");
+                }
+                for w in &input.warnings {
+                    eprintln!("netsec: warning: {w}");
+                }
+            }
+            RunOutcome {
+                failed: summary.input_failed(),
+                summary: Some(summary),
+                elapsed_s,
+            }
+        }
+        Err(e) => {
+            eprintln!("netsec: {e}");
+            RunOutcome {
+                summary: None,
+                elapsed_s,
+                failed: true,
+            }
+        }
+    }
 }
 
-/// Read `inputs` in order into `pipeline`, packet numbers running on
-/// across files; one report per input, and whether one failed. `loud`:
-/// print errors and warnings.
-fn read_files(
-    pipeline: &mut Pipeline,
-    inputs: &[PathBuf],
-    loud: bool,
-    progress: &dyn Fn(u64),
-) -> (Vec<InputReport>, bool) {
-    let mut numbering = PacketNumbering::new();
-    let mut reports = Vec::new();
-    let mut input_error = false;
-    for path in inputs {
-        let mut report = InputReport::named(path.display().to_string());
-        match CaptureReader::open(path) {
-            Ok(mut reader) => {
-                pipeline.read(&mut reader, &mut numbering, &mut report, &mut |n| {
-                    progress(n)
+/// A token cancelled by the first Ctrl-C: the run then stops reading, ends
+/// its flows and analysers as at the end of input, and prints what it found
+/// (the summary says it was interrupted).
+fn interrupt_token() -> CancelToken {
+    static TOKEN: std::sync::OnceLock<CancelToken> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let token = CancelToken::new();
+            let on_signal = token.clone();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                std::thread::spawn(move || {
+                    if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
+                        eprintln!("netsec: interrupted; finishing what was read");
+                        on_signal.cancel();
+                    }
                 });
-                report.format = reader.format().to_string();
-                report.warnings.extend(reader.stats().warnings());
             }
-            Err(e) => {
-                if loud {
-                    eprintln!("netsec: {e}");
-                }
-                report.error = Some(e.to_string());
-                input_error = true;
-            }
-        }
-        if loud {
-            for w in &report.warnings {
-                eprintln!("netsec: warning: {w}");
-            }
-        }
-        reports.push(report);
-    }
-    (reports, input_error)
+            token
+        })
+        .clone()
 }
 
 fn progress_bar(disabled: bool, total: u64) -> ProgressBar {
@@ -397,51 +269,58 @@ fn progress_bar(disabled: bool, total: u64) -> ProgressBar {
 pub fn run(args: AnalyzeArgs) -> ExitCode {
     if let Some(expr) = &args.filter {
         if let Err(e) = Filter::parse(expr) {
-            eprintln!("netsec: invalid --filter: {e}");
+            eprintln!("netsec: {}", AnalysisError::Filter(e.to_string()));
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     }
     if let Some(interface) = args.interface.clone() {
-        let outcome = analyse_live(&args, &interface);
+        let input = Input::Interface {
+            name: interface,
+            duration: args
+                .duration
+                .map(|s| std::time::Duration::from_secs_f64(s.max(0.0))),
+            count: args.count,
+            options: LiveOptions::default(),
+        };
+        let outcome = run_one(&args, vec![input], args.out.as_deref());
         return finish_run(&args, vec![outcome]);
     }
-    let inputs = expand_inputs(&args.inputs);
-    if inputs.is_empty() {
+    let paths = expand_paths(&args.inputs);
+    if paths.is_empty() {
         eprintln!("netsec: no capture files found in the given directories");
         return ExitCode::from(EXIT_INPUT_ERROR);
     }
-    let groups: Vec<(Vec<PathBuf>, Option<PathBuf>)> = if args.each {
-        inputs
+    let outcomes = if args.each {
+        let names = distinct_output_names(&paths);
+        paths
             .iter()
-            .map(|p| {
-                let name = p
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "stdin".into());
-                (vec![p.clone()], args.out.as_ref().map(|d| d.join(name)))
+            .zip(names)
+            .map(|(p, name)| {
+                let out = args.out.as_ref().map(|d| d.join(name));
+                run_one(&args, vec![Input::path(p)], out.as_deref())
             })
             .collect()
     } else {
-        vec![(inputs, args.out.clone())]
+        let inputs = paths.into_iter().map(Input::Path).collect();
+        vec![run_one(&args, inputs, args.out.as_deref())]
     };
-    let outcomes = groups
-        .iter()
-        .map(|(group, out_dir)| analyse_group(&args, group, out_dir.as_deref()))
-        .collect();
     finish_run(&args, outcomes)
 }
 
 /// Print the summaries and choose the exit code.
 fn finish_run(args: &AnalyzeArgs, outcomes: Vec<RunOutcome>) -> ExitCode {
     let mut worst: Option<Severity> = None;
-    let mut input_error = false;
+    let mut failed = false;
     let mut json_docs = Vec::new();
     for outcome in outcomes {
-        input_error |= outcome.input_error;
-        worst = worst.max(outcome.summary.findings_max_severity());
+        failed |= outcome.failed;
+        let Some(summary) = outcome.summary else {
+            continue;
+        };
+        worst = worst.max(summary.max_severity());
         match args.format {
-            SummaryFormat::Text => print!("{}", outcome.summary.to_text(outcome.elapsed_s)),
-            SummaryFormat::Json => json_docs.push(outcome.summary),
+            SummaryFormat::Text => print!("{}", text::render(&summary, outcome.elapsed_s)),
+            SummaryFormat::Json => json_docs.push(summary),
         }
     }
     if args.format == SummaryFormat::Json {
@@ -458,24 +337,11 @@ fn finish_run(args: &AnalyzeArgs, outcomes: Vec<RunOutcome>) -> ExitCode {
             }
         }
     }
-    if input_error {
+    if failed {
         return ExitCode::from(EXIT_INPUT_ERROR);
     }
     match (args.fail_on, worst) {
         (Some(threshold), Some(w)) if w >= threshold => ExitCode::from(EXIT_FINDINGS),
         _ => ExitCode::from(EXIT_CLEAN),
-    }
-}
-
-impl Summary {
-    fn findings_max_severity(&self) -> Option<Severity> {
-        Severity::ALL.into_iter().rev().find(|s| {
-            self.findings
-                .by_severity
-                .get(s.name())
-                .copied()
-                .unwrap_or(0)
-                > 0
-        })
     }
 }

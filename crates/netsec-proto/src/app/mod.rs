@@ -167,6 +167,19 @@ impl AppParser {
         }
     }
 
+    /// Heap bytes the parser holds (its buffers' capacities), for the
+    /// engine's memory budget. O(1).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            AppParser::Dns(s) => s.heap_bytes(),
+            AppParser::Tls(s) => s.heap_bytes(),
+            AppParser::Http(s) => s.heap_bytes(),
+            AppParser::Ssh(s) => s.heap_bytes(),
+            AppParser::Smb(s) => s.heap_bytes(),
+            AppParser::Dhcp(_) | AppParser::Ntp(_) => 0,
+        }
+    }
+
     /// `len` bytes are missing in direction `dir` (a TCP gap).
     pub fn gap(&mut self, dir: Direction, len: u64) {
         match self {

@@ -2,11 +2,16 @@
 //! transport payload.
 //!
 //! Link layers (Ethernet with 802.1Q/QinQ tags, Linux SLL and SLL2, BSD
-//! NULL/LOOP, raw IP) are peeled here; IPv4, IPv6 (with extension headers),
-//! TCP, UDP, ICMP and ICMPv6 are sliced by etherparse; GRE, VXLAN and
-//! IP-in-IP tunnels are followed to the inner packet (flows are keyed on the
-//! innermost headers, as Suricata and Zeek do). Nothing is copied: the
-//! payload is a slice of the frame.
+//! NULL/LOOP, raw IP, IEEE 802.11 with or without a monitor-mode header,
+//! NFLOG, Cisco HDLC, PPP) and the shims between them and IP (MPLS, PPPoE,
+//! LLC/SNAP) are peeled here and in [`encap`]; IPv4, IPv6 (with extension
+//! headers), TCP, UDP, ICMP and ICMPv6 are sliced by etherparse; GRE (with
+//! ERSPAN and PPTP), VXLAN, Geneve, GTP-U, Teredo and IP-in-IP tunnels are
+//! followed to the inner packet (flows are keyed on the innermost headers,
+//! as Suricata and Zeek do). Nothing is copied: the payload is a slice of
+//! the frame.
+
+mod encap;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -17,8 +22,6 @@ use netsec_model::{
 
 /// How many tunnel layers are followed before the packet is taken as is.
 const MAX_TUNNEL_DEPTH: u8 = 3;
-/// UDP port of VXLAN (RFC 7348 §5).
-const VXLAN_PORT: u16 = 4789;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
@@ -26,8 +29,6 @@ const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
-/// GRE "transparent Ethernet bridging" (RFC 1701).
-const ETHERTYPE_TEB: u16 = 0x6558;
 
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -93,6 +94,10 @@ pub struct DecodedPacket<'a> {
     pub tunnel_depth: u8,
     /// The fragment is an IPv6 one (counted apart from IPv4's).
     pub ipv6_fragment: bool,
+    /// For a TCP segment with SYN set: `Some(Some(shift))` when it carries
+    /// the window scale option (RFC 7323 §2.2), `Some(None)` when not;
+    /// `None` for every other packet.
+    pub tcp_wscale: Option<Option<u8>>,
 }
 
 impl DecodedPacket<'_> {
@@ -120,6 +125,7 @@ impl DecodedPacket<'_> {
             fragment: None,
             tunnel_depth: 0,
             ipv6_fragment: false,
+            tcp_wscale: None,
         }
     }
 }
@@ -178,6 +184,13 @@ fn ip_version_ethertype(data: &[u8]) -> u16 {
 }
 
 fn link_layer<'a>(raw: &RawPacket<'a>) -> Result<Link<'a>, DecodeError> {
+    let mut link = outer_link_layer(raw)?;
+    encap::peel_shims(&mut link);
+    Ok(link)
+}
+
+/// The link-layer header of `raw`'s link type, before any shim is peeled.
+fn outer_link_layer<'a>(raw: &RawPacket<'a>) -> Result<Link<'a>, DecodeError> {
     let data = raw.data;
     let plain = |ether_type: u16, rest| Link {
         ether_type,
@@ -247,7 +260,29 @@ fn link_layer<'a>(raw: &RawPacket<'a>) -> Result<Link<'a>, DecodeError> {
                 rest: data.get(20..).unwrap_or(&[]),
             })
         }
-        LinkType::Other(_) => Err(DecodeError::UnsupportedLinkType),
+        LinkType::Other(n) => {
+            let link = match n {
+                9 | 50 => encap::ppp_link(data, false),
+                51 => encap::ppp_link(data, true),
+                104 => encap::chdlc(data),
+                105 => encap::ieee80211(data),
+                119 => encap::prism(data),
+                127 => encap::radiotap(data),
+                163 => encap::avs(data),
+                192 => encap::ppi(data),
+                239 => encap::nflog(data),
+                _ => return Err(DecodeError::UnsupportedLinkType),
+            };
+            // A frame of a supported link type that holds no IP (a beacon,
+            // an encrypted 802.11 frame, PPP control) is non-IP, not broken.
+            Ok(link.unwrap_or(Link {
+                ether_type: 0,
+                vlan: 0,
+                src_mac: None,
+                dst_mac: None,
+                rest: &[],
+            }))
+        }
     }
 }
 
@@ -306,6 +341,7 @@ pub fn decode_into<'a>(
     out.fragment = None;
     out.tunnel_depth = 0;
     out.ipv6_fragment = false;
+    out.tcp_wscale = None;
     match link.ether_type {
         ETHERTYPE_ARP => {
             out.arp = Some(arp(raw, &link)?);
@@ -422,15 +458,14 @@ fn decode_ip<'a>(
         let inner_et = match proto {
             4 => Some(ETHERTYPE_IPV4),
             41 => Some(ETHERTYPE_IPV6),
-            47 => gre_inner(ip_payload).map(|(et, _)| et),
             _ => None,
         };
-        if let Some(et) = inner_et {
-            let inner = if proto == 47 {
-                gre_inner(ip_payload).map(|(_, rest)| rest).unwrap_or(&[])
-            } else {
-                ip_payload
-            };
+        let inner = match (proto, inner_et) {
+            (47, _) => encap::gre_inner(ip_payload),
+            (_, Some(et)) => Some((et, ip_payload)),
+            _ => None,
+        };
+        if let Some((et, inner)) = inner {
             if let Some(()) = follow_tunnel(et, inner, out, depth) {
                 return Ok(());
             }
@@ -446,22 +481,19 @@ fn decode_ip<'a>(
             ip.tcp_window = t.window_size();
             ip.tcp_flags = TcpFlags(t.header_slice().get(13).copied().unwrap_or(0));
             payload = t.payload();
+            if ip.tcp_flags.has(TcpFlags::SYN) {
+                out.tcp_wscale = Some(window_scale(t));
+            }
         }
         Some(TransportSlice::Udp(u)) => {
             ip.src_port = u.source_port();
             ip.dst_port = u.destination_port();
             payload = u.payload();
-            if depth < MAX_TUNNEL_DEPTH && ip.dst_port == VXLAN_PORT {
-                // VXLAN: 8-byte header with the I flag, then an Ethernet frame.
-                if payload.len() > 8 && payload.first().is_some_and(|f| f & 0x08 != 0) {
-                    if let Some(inner) = payload.get(8..) {
-                        if let Ok(l) = ethernet(inner) {
-                            if matches!(l.ether_type, ETHERTYPE_IPV4 | ETHERTYPE_IPV6)
-                                && follow_tunnel(l.ether_type, l.rest, out, depth).is_some()
-                            {
-                                return Ok(());
-                            }
-                        }
+            if depth < MAX_TUNNEL_DEPTH {
+                // VXLAN, Geneve, GTP-U, Teredo, GRE in UDP.
+                if let Some((et, inner)) = encap::udp_inner(ip.src_port, ip.dst_port, payload) {
+                    if follow_tunnel(et, inner, out, depth).is_some() {
+                        return Ok(());
                     }
                 }
             }
@@ -498,6 +530,14 @@ fn decode_ip<'a>(
     out.info.ip = Some(ip);
     out.payload = payload;
     Ok(())
+}
+
+/// The window scale option of a SYN, if it carries one.
+fn window_scale(t: &TcpSlice<'_>) -> Option<u8> {
+    t.options_iterator().find_map(|o| match o {
+        Ok(etherparse::TcpOptionElement::WindowScale(shift)) => Some(shift),
+        _ => None,
+    })
 }
 
 /// The transport header of an unfragmented IP payload, as etherparse's lax
@@ -538,32 +578,6 @@ fn follow_tunnel<'a>(
             (out.info.ip, out.payload, out.fragment) = saved;
             None
         }
-    }
-}
-
-/// The EtherType and bytes inside a GRE header (RFC 2784, key and sequence
-/// of RFC 2890). Version 1 (PPTP) and non-IP payloads are not followed.
-fn gre_inner(b: &[u8]) -> Option<(u16, &[u8])> {
-    let flags = be16(b, 0)?;
-    if flags & 0x0007 != 0 {
-        return None;
-    }
-    let proto = be16(b, 2)?;
-    let mut off = 4;
-    for bit in [0x8000, 0x2000, 0x1000] {
-        if flags & bit != 0 {
-            off += 4;
-        }
-    }
-    let rest = b.get(off..)?;
-    match proto {
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Some((proto, rest)),
-        ETHERTYPE_TEB => {
-            let l = ethernet(rest).ok()?;
-            matches!(l.ether_type, ETHERTYPE_IPV4 | ETHERTYPE_IPV6)
-                .then_some((l.ether_type, l.rest))
-        }
-        _ => None,
     }
 }
 
@@ -747,6 +761,15 @@ mod tests {
                 LinkType::LinuxSll,
                 LinkType::LinuxSll2,
                 LinkType::Null,
+                LinkType::Other(9),
+                LinkType::Other(51),
+                LinkType::Other(104),
+                LinkType::Other(105),
+                LinkType::Other(119),
+                LinkType::Other(127),
+                LinkType::Other(163),
+                LinkType::Other(192),
+                LinkType::Other(239),
             ] {
                 let _ = decode(&raw(lt, &buf));
                 let _ = shard_hash(&raw(lt, &buf));

@@ -2,16 +2,20 @@
 //! state, timeouts and a hard capacity.
 //!
 //! Expiry is amortised: each timeout class (TCP opening, TCP established,
-//! TCP closed, UDP, other) keeps a FIFO of deadlines, which is in time
-//! order because the class's timeout is constant; only the fronts are
-//! looked at as packet time advances. A flow touched since its deadline
-//! was queued is re-queued, not expired. When the table is full the flow
-//! idle the longest is evicted.
+//! TCP closed, UDP, other) keeps a heap of deadlines; only the earliest
+//! are looked at as packet time advances. A flow touched since its deadline
+//! was queued is re-queued, not expired. Each queueing hands the flow a new
+//! token, table-wide unique, so a flow has one valid entry; when stale
+//! entries (flows ended or re-queued) make the queues more than twice the
+//! table, they are compacted, so that SYN/RST repeated on one 5-tuple or a
+//! frozen clock cannot grow them. When the table is full the flow idle the
+//! longest is evicted.
 
 pub mod community_id;
 pub mod defrag;
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use hashbrown::HashMap;
 use netsec_model::{
@@ -92,6 +96,9 @@ pub(crate) struct AppState {
     pub streams: Option<Box<[Stream; 2]>>,
     /// Context handed to the parser, updated per packet.
     pub ctx: netsec_model::EventContext,
+    /// TCP only: the protocol is identified on the reassembled streams'
+    /// first chunks; true until it is, or until identification gives up.
+    pub identifying: bool,
 }
 
 /// A flow being tracked.
@@ -102,13 +109,23 @@ pub(crate) struct Flow {
     pub client_is_lo: bool,
     pub last_seen: Timestamp,
     pub class: TimeoutClass,
-    /// Bumped when the flow is re-queued in another class; stale queue entries are skipped.
-    pub generation: u32,
+    /// The token of the flow's one valid timeout-queue entry: a new one, from
+    /// [`FlowTable::generations`], whenever the flow is queued in a class.
+    /// Entries with another token are stale and skipped (or compacted away).
+    pub generation: u64,
+    /// Heap bytes this flow holds, as last added to the engine's memory tally.
+    pub mem: usize,
+    /// The token of the flow's entry in the engine's queue of flows holding
+    /// out-of-order data (0: not queued).
+    pub pressure_token: u64,
     pub fin: [bool; 2],
     /// Initial sequence numbers seen in SYNs, per direction.
     pub isn: [Option<u32>; 2],
     /// Payload packets offered to identification, per direction.
     pub identify_tries: [u8; 2],
+    /// Window scale of each side's SYN (index 0: the client's): `Some(None)`
+    /// for a SYN without the option, `None` while no SYN was seen.
+    pub wscale: [Option<Option<u8>>; 2],
     pub app: Option<Box<AppState>>,
 }
 
@@ -147,11 +164,36 @@ impl Flow {
                 _ => TimeoutClass::Other,
             },
             generation: 0,
+            mem: 0,
+            pressure_token: 0,
             fin: [false; 2],
             isn: [None; 2],
             identify_tries: [0; 2],
+            wscale: [None; 2],
             app: None,
         }
+    }
+
+    /// The receive window, in bytes, that side `from` (0: the client)
+    /// advertises with `raw` in a segment (`syn`: the segment has SYN set,
+    /// whose window is never scaled). Scaling applies when both SYNs carried
+    /// the option (RFC 7323 §2.2); with either SYN unseen the scale, and so
+    /// the window, is unknown.
+    pub(crate) fn receive_window(&self, from: usize, raw: u16, syn: bool) -> Option<u64> {
+        if syn {
+            return Some(u64::from(raw));
+        }
+        let [Some(a), Some(b)] = self.wscale else {
+            return None;
+        };
+        let shift = match (a, b) {
+            (Some(_), Some(_)) => {
+                let own = if from == 0 { a } else { b };
+                own.unwrap_or(0).min(crate::reassembly::MAX_WINDOW_SHIFT)
+            }
+            _ => 0,
+        };
+        Some(u64::from(raw) << shift)
     }
 
     /// Update TCP state with a segment's flags; `to_server` gives its direction.
@@ -230,12 +272,24 @@ pub(crate) enum Expiry {
     Closed,
 }
 
+/// One timeout-queue entry: deadline, flow, the flow's queue token.
+type QueueEntry = (Timestamp, FlowKey, u64);
+
 /// Flows by key, with their timeout queues.
 #[derive(Debug)]
 pub(crate) struct FlowTable {
     pub config: FlowConfig,
     pub flows: HashMap<FlowKey, Flow, ahash::RandomState>,
-    queues: [VecDeque<(Timestamp, FlowKey, u32)>; CLASSES],
+    /// Per timeout class, `(deadline, key, token)` by earliest deadline.
+    /// A heap, not a FIFO: capture time is not monotonic (merged inputs,
+    /// multi-interface captures), and a flow touched since it was queued
+    /// comes back with a later deadline, so arrival order is not deadline
+    /// order. With a heap every tick ends exactly the flows whose deadline
+    /// has passed, which is what makes several engines sharing a capture end
+    /// the same flows on the same tick as one engine.
+    queues: [BinaryHeap<Reverse<QueueEntry>>; CLASSES],
+    /// The last queue token handed out (tokens are unique for the table's life).
+    pub generations: u64,
 }
 
 impl FlowTable {
@@ -250,6 +304,49 @@ impl FlowTable {
             ),
             config,
             queues: Default::default(),
+            generations: 0,
+        }
+    }
+
+    /// Bytes the table holds: its hash buckets (allocated for the capacity,
+    /// at hashbrown's 7/8 load factor, one control byte each) and the
+    /// timeout queues. Flows' own heap data is counted apart (`Flow::mem`).
+    pub(crate) fn memory(&self) -> usize {
+        let entry = std::mem::size_of::<(FlowKey, Flow)>() + 1;
+        let buckets = self.flows.capacity().saturating_mul(8) / 7;
+        let queued: usize = self.queues.iter().map(BinaryHeap::capacity).sum();
+        buckets.saturating_mul(entry) + queued * std::mem::size_of::<QueueEntry>()
+    }
+
+    /// Most flows whose hash table fits in `bytes` (the table grows by
+    /// doubling, so a bound on flows must be taken before a growth step).
+    pub(crate) fn flows_fitting(bytes: usize) -> usize {
+        let entry = std::mem::size_of::<(FlowKey, Flow)>() + 1;
+        let buckets = bytes / entry;
+        if buckets < 16 {
+            return 1;
+        }
+        // Largest power of two of buckets, at hashbrown's 7/8 load.
+        let pow2 = 1usize << (usize::BITS - 1 - buckets.leading_zeros());
+        pow2 / 8 * 7
+    }
+
+    /// Drop stale entries (flows gone, or re-queued since) once the queues
+    /// hold more than twice as many entries as there are flows: repeated
+    /// SYN/RST on one 5-tuple, or a frozen clock, cannot grow them without
+    /// bound. Amortised O(1): a compaction follows as many pushes as flows.
+    fn maybe_compact(&mut self) {
+        let queued: usize = self.queues.iter().map(BinaryHeap::len).sum();
+        if queued <= 2 * self.flows.len() + 1024 {
+            return;
+        }
+        for (i, q) in self.queues.iter_mut().enumerate() {
+            let flows = &self.flows;
+            q.retain(|Reverse((_, key, generation))| {
+                flows
+                    .get(key)
+                    .is_some_and(|f| f.generation == *generation && f.class as usize == i)
+            });
         }
     }
 
@@ -269,25 +366,26 @@ impl FlowTable {
         key: FlowKey,
         class: TimeoutClass,
         last_seen: Timestamp,
-        generation: u32,
+        generation: u64,
     ) {
         let deadline = last_seen + self.timeout(class);
         if let Some(q) = self.queues.get_mut(class as usize) {
-            q.push_back((deadline, key, generation));
+            q.push(Reverse((deadline, key, generation)));
         }
+        self.maybe_compact();
     }
 
     /// The next flow whose timeout has passed at `now`, if any.
     pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<(Flow, Expiry)> {
         for class_idx in 0..CLASSES {
-            while let Some(&(deadline, key, generation)) =
-                self.queues.get(class_idx).and_then(|q| q.front())
+            while let Some(&Reverse((deadline, key, generation))) =
+                self.queues.get(class_idx).and_then(|q| q.peek())
             {
                 if deadline > now {
                     break;
                 }
                 if let Some(q) = self.queues.get_mut(class_idx) {
-                    q.pop_front();
+                    q.pop();
                 }
                 let Some(flow) = self.flows.get(&key) else {
                     continue;
@@ -304,7 +402,7 @@ impl FlowTable {
                 }
                 // Touched since: check again at its new deadline.
                 if let Some(q) = self.queues.get_mut(class_idx) {
-                    q.push_back((idle_deadline, key, generation));
+                    q.push(Reverse((idle_deadline, key, generation)));
                 }
             }
         }
@@ -317,7 +415,7 @@ impl FlowTable {
             // The queue front with the earliest last activity.
             let mut best: Option<(usize, Timestamp)> = None;
             for (i, q) in self.queues.iter().enumerate() {
-                if let Some(&(deadline, _, _)) = q.front() {
+                if let Some(&Reverse((deadline, _, _))) = q.peek() {
                     let class_timeout = self.timeout(class_of(i));
                     let last = deadline - class_timeout;
                     if best.is_none_or(|(_, b)| last < b) {
@@ -326,7 +424,7 @@ impl FlowTable {
                 }
             }
             let (i, _) = best?;
-            let (_, key, generation) = self.queues.get_mut(i)?.pop_front()?;
+            let Reverse((_, key, generation)) = self.queues.get_mut(i)?.pop()?;
             match self.flows.get(&key) {
                 Some(f) if f.generation == generation && f.class as usize == i => {
                     return self.flows.remove(&key);

@@ -39,6 +39,14 @@ fn starts_like_framed(data: &[u8]) -> bool {
 }
 
 impl DnsState {
+    /// Heap bytes held in buffers (for the engine's memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.sides
+            .iter()
+            .map(|s| s.pending.capacity())
+            .sum::<usize>()
+    }
+
     /// Feed a datagram (UDP) or stream bytes (TCP).
     pub fn feed(
         &mut self,

@@ -67,6 +67,12 @@ pub struct HttpState {
 }
 
 impl HttpState {
+    /// Heap bytes held in buffers (for the engine's memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.sides.iter().map(|s| s.buf.capacity()).sum::<usize>()
+            + self.pending.capacity() * std::mem::size_of::<RequestKind>()
+    }
+
     /// Feed stream bytes of one direction.
     pub fn feed(
         &mut self,

@@ -50,6 +50,11 @@ fn frame(h: &[u8]) -> Option<(usize, usize)> {
 }
 
 impl SmbState {
+    /// Heap bytes held in buffers (for the engine's memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.sides.iter().map(|s| s.buf.capacity()).sum::<usize>()
+    }
+
     /// Feed stream bytes of one direction.
     pub fn feed(
         &mut self,

@@ -28,6 +28,11 @@ pub struct SshState {
 }
 
 impl SshState {
+    /// Heap bytes held in buffers (for the engine's memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.sides.iter().map(|s| s.line.capacity()).sum::<usize>()
+    }
+
     /// Feed stream bytes of one direction.
     pub fn feed(
         &mut self,

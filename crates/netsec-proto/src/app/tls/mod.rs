@@ -81,6 +81,14 @@ fn record_header(b: &[u8]) -> Option<Result<(u8, u16, usize), ()>> {
 }
 
 impl TlsState {
+    /// Heap bytes held in buffers (for the engine's memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.sides
+            .iter()
+            .map(|s| s.records.capacity() + s.handshake.capacity())
+            .sum::<usize>()
+    }
+
     /// Feed stream bytes of one direction.
     pub fn feed(
         &mut self,

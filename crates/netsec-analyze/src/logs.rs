@@ -1,7 +1,9 @@
-//! JSON-lines logs, one file per kind (`flows.jsonl`, `dns.jsonl`, …,
-//! `findings.jsonl`), in Elastic Common Schema form.
+//! Where records go as they are made: a [`RecordSink`] per shard, either
+//! the ECS directory ([`EcsLogs`]: JSON-lines files, one per kind —
+//! `flows.jsonl`, `dns.jsonl`, …, `findings.jsonl` — in Elastic Common
+//! Schema form) or the embedder's own.
 //!
-//! Each worker serialises into its own buffers and hands full buffers to the
+//! Each shard serialises into its own buffers and hands full buffers to the
 //! shared [`LogFiles`] under a mutex, so serialisation runs in parallel and
 //! only the appends are serialised.
 
@@ -13,6 +15,27 @@ use std::sync::{Arc, Mutex};
 
 use netsec_model::ecs::{ArpDocument, EventDocument, FindingDocument, FlowDocument};
 use netsec_model::{AppEvent, ArpInfo, Finding, FlowRecord};
+
+/// Receives a shard's records as they are made (flows when they end,
+/// application events, ARP). One sink per shard: records of one flow all
+/// reach the same sink, but across sinks their order is the threads'.
+/// Findings come from the detection stage instead (see
+/// `Analysis::on_finding`).
+pub trait RecordSink: Send {
+    /// A flow ended.
+    fn flow(&mut self, _flow: &FlowRecord) {}
+    /// An application event.
+    fn event(&mut self, _event: &AppEvent) {}
+    /// An ARP packet.
+    fn arp(&mut self, _arp: &ArpInfo) {}
+    /// The shard is done: flush; an error fails the run.
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Makes one [`RecordSink`] per shard.
+pub type RecordSinkFactory = std::sync::Arc<dyn Fn() -> Box<dyn RecordSink> + Send + Sync>;
 
 /// Buffer size at which a worker hands its lines to the files.
 const FLUSH_AT: usize = 256 * 1024;
@@ -122,21 +145,6 @@ impl LogBuffers {
         }
     }
 
-    /// Log a flow record.
-    pub fn flow(&mut self, f: &FlowRecord) {
-        self.line("flows", &FlowDocument(f));
-    }
-
-    /// Log an application event.
-    pub fn event(&mut self, e: &AppEvent) {
-        self.line(e.kind(), &EventDocument(e));
-    }
-
-    /// Log an ARP packet.
-    pub fn arp(&mut self, a: &ArpInfo) {
-        self.line("arp", &ArpDocument(a));
-    }
-
     /// Log a finding.
     pub fn finding(&mut self, f: &Finding) {
         self.line("findings", &FindingDocument(f));
@@ -150,6 +158,25 @@ impl LogBuffers {
                 self.hand_over(kind, &bytes);
             }
         }
+    }
+}
+
+impl RecordSink for LogBuffers {
+    fn flow(&mut self, f: &FlowRecord) {
+        self.line("flows", &FlowDocument(f));
+    }
+
+    fn event(&mut self, e: &AppEvent) {
+        self.line(e.kind(), &EventDocument(e));
+    }
+
+    fn arp(&mut self, a: &ArpInfo) {
+        self.line("arp", &ArpDocument(a));
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.flush();
+        Ok(())
     }
 }
 
