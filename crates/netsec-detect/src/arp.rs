@@ -375,6 +375,21 @@ impl Analyzer for ArpSpoofDetector {
         }
     }
 
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.addresses, &self.announcers, &self.requests])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(
+            &mut [
+                &mut self.addresses,
+                &mut self.announcers,
+                &mut self.requests,
+            ],
+            bytes,
+        );
+    }
+
     fn on_arp(&mut self, arp: &ArpInfo, out: &mut dyn FindingSink) {
         if arp.sender_ip.is_unspecified() || arp.sender_mac == MacAddr::ZERO {
             return; // RFC 5227 probes claim nothing

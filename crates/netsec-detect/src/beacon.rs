@@ -163,7 +163,8 @@ impl BeaconDetector {
     pub fn new(config: BeaconConfig, network: NetworkConfig) -> Self {
         let window = Duration::from_secs_f64(config.window_secs);
         BeaconDetector {
-            pairs: BoundedTable::new(config.capacity, window),
+            // typically a few dozen connection times and ten flow references
+            pairs: BoundedTable::new(config.capacity, window).with_heap(64 * 16 + 1600),
             // an active-timeout split is followed by its next record within the flow timeout
             running: BoundedTable::new(config.capacity, Duration::from_secs(7200)),
             config,
@@ -338,6 +339,14 @@ impl Analyzer for BeaconDetector {
             flows: true,
             ..Interests::NONE
         }
+    }
+
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.pairs, &self.running])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(&mut [&mut self.pairs, &mut self.running], bytes);
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {

@@ -281,6 +281,14 @@ impl Analyzer for BruteForceDetector {
         }
     }
 
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.guesses])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(&mut [&mut self.guesses], bytes);
+    }
+
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
         if flow.transport != Transport::Tcp {
             return;

@@ -221,6 +221,14 @@ impl Analyzer for ExfilDetector {
         }
     }
 
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.transfers, &self.destinations])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(&mut [&mut self.transfers, &mut self.destinations], bytes);
+    }
+
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
         let client_home = self.network.is_home(flow.client.ip);
         let server_home = self.network.is_home(flow.server.ip);

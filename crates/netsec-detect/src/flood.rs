@@ -490,6 +490,14 @@ impl Analyzer for FloodDetector {
         }
     }
 
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.victims, &self.reflections])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(&mut [&mut self.victims, &mut self.reflections], bytes);
+    }
+
     fn on_packet(&mut self, packet: &PacketInfo, out: &mut dyn FindingSink) {
         let Some(ip) = packet.ip else { return };
         if self.network.is_allowed(ip.src, Some(ip.dst)) {

@@ -41,6 +41,9 @@ const PRODUCER: &str = "netsec-detect/lateral";
 /// Sessions remembered into and out of each host for chains.
 const SESSIONS_PER_HOST: usize = 16;
 
+/// Heap of a host's session list, typically a few sessions (an estimate).
+const SESSION_HEAP: usize = 4 * std::mem::size_of::<Session>() + 256;
+
 /// Lateral movement settings (`[lateral]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -112,8 +115,8 @@ impl LateralDetector {
         LateralDetector {
             fanout: BoundedTable::new(config.capacity, window),
             chains: BoundedTable::new(config.capacity, window),
-            into: BoundedTable::new(config.capacity, window),
-            out_of: BoundedTable::new(config.capacity, window),
+            into: BoundedTable::new(config.capacity, window).with_heap(SESSION_HEAP),
+            out_of: BoundedTable::new(config.capacity, window).with_heap(SESSION_HEAP),
             config,
             network,
         }
@@ -277,6 +280,22 @@ impl Analyzer for LateralDetector {
             flows: true,
             ..Interests::NONE
         }
+    }
+
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.fanout, &self.chains, &self.into, &self.out_of])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(
+            &mut [
+                &mut self.fanout,
+                &mut self.chains,
+                &mut self.into,
+                &mut self.out_of,
+            ],
+            bytes,
+        );
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {

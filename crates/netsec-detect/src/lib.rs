@@ -286,4 +286,53 @@ mod tests {
             assert!(n >= 40_000, "{name}: {n} evicted");
         }
     }
+
+    /// Under a memory budget each detector keeps its estimate within it,
+    /// whatever arrives.
+    #[test]
+    fn every_detector_keeps_within_its_memory_budget() {
+        use crate::fixtures::{ep, flow, packet};
+        use netsec_model::{TcpFlags, TcpState, Transport};
+        let budget = 256 * 1024;
+        let mut analyzers = default_analyzers(&DetectConfig::default());
+        for a in analyzers.iter_mut() {
+            a.set_memory_budget(budget);
+        }
+        let mut out: Vec<netsec_model::Finding> = Vec::new();
+        for i in 0..30_000u32 {
+            let t = f64::from(i) * 1e-4;
+            let src = ep(0x0a00_0000 | i, 40000);
+            let syn = packet(
+                t,
+                src,
+                ep(0x0a01_0000 | i, 22),
+                Transport::Tcp,
+                TcpFlags::SYN,
+                60,
+            );
+            let udp = packet(t, src, ep(0x0a01_0001, 123), Transport::Udp, 0, 60);
+            let session = flow(
+                src,
+                ep(0x0a02_0000 | i, 22),
+                (t, 1.0),
+                (4000, 4000),
+                TcpState::Closed,
+            );
+            for a in analyzers.iter_mut() {
+                a.on_packet(&syn, &mut out);
+                a.on_packet(&udp, &mut out);
+                a.on_flow_end(&session, &mut out);
+            }
+        }
+        for a in &analyzers {
+            assert!(
+                a.memory_used() <= budget,
+                "{}: {} bytes",
+                a.name(),
+                a.memory_used()
+            );
+        }
+        let used: usize = analyzers.iter().map(|a| a.memory_used()).sum();
+        assert!(used > 0);
+    }
 }

@@ -533,6 +533,17 @@ impl Analyzer for PortScanDetector {
         }
     }
 
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.vertical, &self.sweeps, &self.discovery])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(
+            &mut [&mut self.vertical, &mut self.sweeps, &mut self.discovery],
+            bytes,
+        );
+    }
+
     fn on_packet(&mut self, packet: &PacketInfo, out: &mut dyn FindingSink) {
         let Some(ip) = packet.ip else { return };
         if ip.fragmented && !ip.reassembled {

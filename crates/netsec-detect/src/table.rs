@@ -36,6 +36,14 @@ impl BuildHasher for FixedState {
     }
 }
 
+/// Bytes a hash table spends per entry beyond the entry (control byte,
+/// load factor 7/8, the hash): an estimate.
+const TABLE_OVERHEAD: usize = 16;
+
+/// Heap an entry's value holds in the common case (a flow reference with its
+/// Community ID, a few set items): an estimate.
+const TYPICAL_HEAP: usize = 160;
+
 /// Entries examined to pick the least recently seen one when the table is
 /// full (sampled LRU, as Redis evicts): O(1) per insertion under a flood of
 /// new keys, and close to true LRU.
@@ -52,6 +60,7 @@ struct Slot<V> {
 pub struct BoundedTable<K, V> {
     map: Map<K, V>,
     capacity: usize,
+    entry_bytes: usize,
     idle: Duration,
     evicted: u64,
     expired: u64,
@@ -64,10 +73,18 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
         BoundedTable {
             map: Map::with_hasher(FixedState::default()),
             capacity: capacity.max(1),
+            entry_bytes: std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + TYPICAL_HEAP,
             idle,
             evicted: 0,
             expired: 0,
         }
+    }
+
+    /// Count `bytes` of heap per entry in the estimate instead of the
+    /// default (for values holding lists: sessions, connection times).
+    pub fn with_heap(mut self, bytes: usize) -> Self {
+        self.entry_bytes = std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + bytes;
+        self
     }
 
     /// The entry for `key`, created with `make` (evicting the least recently
@@ -169,10 +186,71 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
         self.evicted
     }
 
+    /// Bytes held now, estimated as entries times their size.
+    pub fn memory_used(&self) -> usize {
+        self.map.len().saturating_mul(self.entry_bytes)
+    }
+
+    /// Hold at most `bytes` (never more entries than the configured
+    /// capacity, never fewer than one), evicting the least recently seen
+    /// down to it.
+    pub fn limit_bytes(&mut self, bytes: usize) {
+        self.capacity = self.capacity.min((bytes / self.entry_bytes.max(1)).max(1));
+        while self.map.len() > self.capacity {
+            let victim = self
+                .map
+                .iter()
+                .min_by(|a, b| a.1.last_seen.cmp(&b.1.last_seen).then(a.0.cmp(b.0)))
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => {
+                    self.map.remove(&k);
+                    self.evicted += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Most entries held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Entries dropped because they were idle.
     pub fn expired(&self) -> u64 {
         self.expired
     }
+}
+
+/// What a detector's tables hold, for [`share_budget`].
+pub trait Footprint {
+    /// Bytes held now (estimate).
+    fn memory_used(&self) -> usize;
+    /// Hold at most this many bytes.
+    fn limit_bytes(&mut self, bytes: usize);
+}
+
+impl<K: Hash + Eq + Clone + Ord, V> Footprint for BoundedTable<K, V> {
+    fn memory_used(&self) -> usize {
+        BoundedTable::memory_used(self)
+    }
+    fn limit_bytes(&mut self, bytes: usize) {
+        BoundedTable::limit_bytes(self, bytes);
+    }
+}
+
+/// Split a detector's memory budget evenly between its tables.
+pub fn share_budget(tables: &mut [&mut dyn Footprint], bytes: usize) {
+    let each = bytes / tables.len().max(1);
+    for t in tables.iter_mut() {
+        t.limit_bytes(each);
+    }
+}
+
+/// Bytes its tables hold, in all.
+pub fn footprint(tables: &[&dyn Footprint]) -> usize {
+    tables.iter().map(|t| t.memory_used()).sum()
 }
 
 /// A set of at most `cap` distinct values, counting the distinct values it
@@ -243,6 +321,21 @@ mod tests {
         assert_eq!(table.evicted(), 9_900);
         // the newest key survives its own insertion
         assert!(table.get(&9_999).is_some());
+    }
+
+    #[test]
+    fn a_memory_budget_lowers_the_capacity() {
+        let mut table: BoundedTable<u32, [u8; 100]> =
+            BoundedTable::new(1_000_000, Duration::from_secs(60)).with_heap(0);
+        let per_entry = table.entry_bytes;
+        assert!(per_entry >= 104);
+        table.limit_bytes(per_entry * 50);
+        assert_eq!(table.capacity(), 50);
+        for i in 0..1000u32 {
+            table.touch(i, t(i64::from(i)), || [0; 100]);
+        }
+        assert_eq!(table.len(), 50);
+        assert!(table.memory_used() <= per_entry * 50);
     }
 
     #[test]

@@ -237,6 +237,14 @@ impl Analyzer for TunnelDetector {
         }
     }
 
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.echoes])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(&mut [&mut self.echoes], bytes);
+    }
+
     fn on_packet(&mut self, packet: &PacketInfo, out: &mut dyn FindingSink) {
         let Some(ip) = packet.ip else { return };
         let (request, reply) = match ip.transport {
