@@ -8,18 +8,20 @@ use netsec_analyze::{Analysis, Input};
 use netsec_detect::{default_analyzers, DetectConfig};
 use netsec_model::Finding;
 
-fn through_pipeline(name: &str, threads: usize) -> Vec<(String, String, u64)> {
+type Shape = Vec<(String, String, u64)>;
+
+fn through_pipeline(name: &str, threads: usize) -> Result<Shape, String> {
     let (_, findings) = Analysis::new()
         .input(Input::path(common::capture(name)))
         .threads(threads)
         .analyzers(default_analyzers(&DetectConfig::default()))
         .run_with_findings()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    shape(&findings)
+        .map_err(|e| format!("{name}: {e}"))?;
+    Ok(shape(&findings))
 }
 
 /// What must agree: kind, id and the main measurement of each finding.
-fn shape(findings: &[Finding]) -> Vec<(String, String, u64)> {
+fn shape(findings: &[Finding]) -> Shape {
     let mut out: Vec<(String, String, u64)> = findings
         .iter()
         .map(|f| {
@@ -44,8 +46,8 @@ fn one_thread_or_two_and_the_harness_agree() {
         "tunnel-icmp",
         "benign-office",
     ] {
-        let one = through_pipeline(name, 1);
-        let two = through_pipeline(name, 2);
+        let one = through_pipeline(name, 1).unwrap();
+        let two = through_pipeline(name, 2).unwrap();
         let harness = shape(&common::findings_of(name));
         assert_eq!(one, two, "{name}: 1 vs 2 threads");
         assert_eq!(one, harness, "{name}: pipeline vs harness");
