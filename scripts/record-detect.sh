@@ -9,7 +9,8 @@
 # port-445 sweep, nmap ARP and ICMP host discovery, hping3 SYN/UDP/ICMP
 # floods, a DNS reflection made with hping3 (spoofed source: the victim is
 # one of our namespaces), arpspoof, arping gratuitous-ARP storm, hydra against
-# sshd, vsftpd and nginx basic auth, an HTTP beacon (curl every 2 s ± 20 %,
+# sshd, vsftpd and nginx basic auth, hydra spraying one password over twelve
+# sshd addresses, an HTTP beacon (curl every 2 s ± 20 %,
 # some beats missed) with a long-lived TCP session beside it, a 12 MB upload
 # to the "internet" host, SSH fan-out and an SSH chain between internal hosts,
 # ptunnel-ng (SSH over ICMP echo) and SSH on port 443.
@@ -68,14 +69,15 @@ ssh-keygen -q -t ed25519 -N "" -f "$WORK/id"
 cp "$WORK/id.pub" "$WORK/authorized_keys"
 ssh-keygen -q -t ed25519 -N "" -f "$WORK/ssh_host_ed25519_key"
 mkdir -p /run/sshd /var/run/vsftpd/empty
-# sshd_on HOST ADDR PORT: an sshd of our own (keys from $WORK; root may log
-# in with the lab key only, so every password hydra tries fails).
+# sshd_on HOST ADDR PORT [NAME]: an sshd of our own (keys from $WORK; root
+# may log in with the lab key only, so every password hydra tries fails).
 sshd_on() {
-    cat >"$WORK/sshd-$1.conf" <<EOF
+    local name=${4:-$1}
+    cat >"$WORK/sshd-$name.conf" <<EOF
 ListenAddress $2
 Port $3
 HostKey $WORK/ssh_host_ed25519_key
-PidFile $WORK/sshd-$1.pid
+PidFile $WORK/sshd-$name.pid
 AuthorizedKeysFile $WORK/authorized_keys
 PermitRootLogin prohibit-password
 PasswordAuthentication yes
@@ -85,7 +87,7 @@ StrictModes no
 MaxStartups 100
 Subsystem sftp internal-sftp
 EOF
-    on "$1" /usr/sbin/sshd -f "$WORK/sshd-$1.conf"
+    on "$1" /usr/sbin/sshd -f "$WORK/sshd-$name.conf"
 }
 sshd_on s "$S" 22
 for v in 1 2 3 4; do sshd_on "v$v" "$DET_NET.4$v" 22; done
@@ -291,6 +293,18 @@ beacon_https() {
         sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.6 + 0.8 * r / 32767 }')"
     done
 }
+# one password, two users, against sshd on twelve outside addresses
+spray_ssh() {
+    local i
+    for i in $(seq 60 71); do
+        on x ip addr replace "203.0.113.$i/24" dev eth0
+        echo "203.0.113.$i"
+    done >"$WORK/targets.txt"
+    sshd_on x 0.0.0.0 22 x22
+    sleep 0.5
+    printf '%s\n' root admin >"$WORK/users.txt"
+    on a hydra -L "$WORK/users.txt" -p 'Winter2024!' -M "$WORK/targets.txt" -t 1 -T 12 -I ssh
+}
 exfil() {
     on x timeout 60 nc -l -p 8080 >/dev/null &
     sleep 0.5
@@ -374,6 +388,7 @@ rec brute-ssh brute_ssh
 rec brute-ftp brute_ftp
 # HTTP events need whole response heads: this one capture keeps 600 bytes a frame
 SNAPLEN=600 rec brute-http brute_http
+rec spray-ssh spray_ssh
 rec exfil-upload exfil
 rec lateral-ssh lateral
 rec tunnel-icmp tunnel_icmp
@@ -382,7 +397,7 @@ rec ssh-on-443 ssh_443
 # makes, name lookups, an interactive ssh session, NTP polls every 2 s, copies.
 office() {
     local i end site n k args
-    for i in $(seq 60 89); do on x ip addr add "203.0.113.$i/24" dev eth0; done
+    for i in $(seq 60 89); do on x ip addr replace "203.0.113.$i/24" dev eth0; done
     printf 'server %s minpoll 1 maxpoll 1 iburst\ncmdport 0\npidfile %s\n' \
         "$S" "$WORK/chrony-v1.pid" >"$WORK/chrony-v1.conf"
     on v1 timeout 150 chronyd -x -d -f "$WORK/chrony-v1.conf" >/dev/null 2>&1 &

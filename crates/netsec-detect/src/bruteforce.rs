@@ -18,13 +18,19 @@
 //! Confidence: `sat(attempts / min_attempts)` with `sat(x) = 1 − e^(−x)`,
 //! at least 0.9 once a possible success follows.
 //!
-//! ATT&CK: T1110 Brute Force, T1110.001 Password Guessing.
+//! **Password spraying** (`password_spraying`): the same short sessions from
+//! one source to one service on `spray_min_servers` or more servers within
+//! `window_secs`, however few per server (confidence `sat(servers /
+//! spray_min_servers)`).
+//!
+//! ATT&CK: T1110 Brute Force, T1110.001 Password Guessing, T1110.003
+//! Password Spraying.
 //!
 //! Known false positives: automation that logs in many times a minute
 //! without connection reuse (allow-list it), a monitoring check of a login
 //! banner. Blind spots: guessing inside one connection (SSH allows several
-//! tries per connection: one session then counts once), spraying one
-//! password over many servers below the per-server threshold, Kerberos.
+//! tries per connection: one session then counts once), spraying over
+//! fewer servers than `spray_min_servers`, Kerberos.
 //! Flow records arrive when a flow ends (TCP close plus the flow table's
 //! closed timeout), so a live finding comes that much after the guesses.
 
@@ -39,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{saturate, FlowSample, Growth};
 use crate::scope::NetworkConfig;
-use crate::table::BoundedTable;
+use crate::table::{BoundedTable, CappedSet};
 
 const PRODUCER: &str = "netsec-detect/bruteforce";
 
@@ -64,6 +70,10 @@ pub struct BruteForceConfig {
     /// …or moving this many bytes on the wire both ways (a failed SSH
     /// session of up to six guesses moves 5–10 KB).
     pub long_session_bytes: u64,
+    /// Distinct servers one source made short login sessions to, for
+    /// password spraying (ours: 10; guesses spread thin stay under
+    /// `min_attempts` on every server).
+    pub spray_min_servers: u64,
     /// TCP ports of login services and their names.
     pub services: Vec<(u16, String)>,
 }
@@ -78,6 +88,7 @@ impl Default for BruteForceConfig {
             short_session_secs: 30.0,
             long_session_secs: 60.0,
             long_session_bytes: 16_384,
+            spray_min_servers: 10,
             services: [
                 (22, "ssh"),
                 (21, "ftp"),
@@ -106,12 +117,25 @@ type Key = (IpAddr, Endpoint, usize);
 
 const HTTP: usize = usize::MAX;
 
-/// Detects repeated login attempts and what followed them.
+/// One source's login attempts to one service across servers.
+#[derive(Debug, Clone)]
+struct Spray {
+    time: TimeRange,
+    servers: CappedSet<IpAddr>,
+    attempts: u64,
+    flows: FlowSample,
+    growth: Growth,
+}
+
+/// Detects repeated login attempts and what followed them, and attempts
+/// spread over many servers.
 #[derive(Debug)]
 pub struct BruteForceDetector {
     config: BruteForceConfig,
     network: NetworkConfig,
     guesses: BoundedTable<Key, Guesses>,
+    /// (source, service index)
+    sprays: BoundedTable<(IpAddr, usize), Spray>,
 }
 
 impl BruteForceDetector {
@@ -122,6 +146,7 @@ impl BruteForceDetector {
                 config.capacity,
                 Duration::from_secs_f64(config.window_secs),
             ),
+            sprays: BoundedTable::new(config.capacity, Duration::from_secs_f64(config.window_secs)),
             config,
             network,
         }
@@ -129,7 +154,66 @@ impl BruteForceDetector {
 
     /// Entries evicted from the full table so far.
     pub fn evicted(&self) -> u64 {
-        self.guesses.evicted()
+        self.guesses.evicted() + self.sprays.evicted()
+    }
+
+    fn spray_finding(&self, (client, index): (IpAddr, usize), s: &Spray) -> Finding {
+        let service = self.service_name(index);
+        let servers = s.servers.count();
+        let per_server = s.attempts as f64 / servers.max(1) as f64;
+        let mut f = Finding::new(
+            "password_spraying",
+            format!("{} logins from {client} spread over {servers} servers", service.to_uppercase()),
+            FindingCategory::CredentialAccess,
+            Severity::High,
+            saturate(servers as f64, self.config.spray_min_servers as f64),
+            s.time,
+            PRODUCER,
+        )
+        .with_id(format!("{client}:{service}"))
+        .with_mitre(["T1110", "T1110.003"])
+        .with_entity(EntityRole::Source, EntityValue::Host { ip: client })
+        .with_measurement(
+            "servers",
+            servers as f64,
+            "hosts",
+            Comparison::GreaterOrEqual,
+            self.config.spray_min_servers as f64,
+        )
+        .with_value("attempts", s.attempts as f64, "short sessions")
+        .with_value("attempts_per_server", per_server, "")
+        .with_fact("service", service)
+        .with_summary(format!(
+            "{client} made {} short {service} sessions to {servers} servers ({per_server:.1} each) in {:.1} s",
+            s.attempts,
+            s.time.duration().as_secs_f64()
+        ));
+        for server in s.servers.items().iter().take(10) {
+            f = f.with_entity(EntityRole::Target, EntityValue::Host { ip: *server });
+        }
+        s.flows.attach(f)
+    }
+
+    fn spray(&mut self, flow: &FlowRecord, index: usize, out: &mut dyn FindingSink) {
+        let key = (flow.client.ip, index);
+        let s = self.sprays.touch(key, flow.time.end, || Spray {
+            time: flow.time,
+            servers: CappedSet::default(),
+            attempts: 0,
+            flows: FlowSample::default(),
+            growth: Growth::default(),
+        });
+        s.time.extend(flow.time.start);
+        s.time.extend(flow.time.end);
+        s.attempts += 1;
+        if s.servers.insert(flow.server.ip, 4096) {
+            s.flows.add_record(flow);
+        }
+        let servers = s.servers.count();
+        if servers >= self.config.spray_min_servers && s.growth.due(servers) {
+            let snapshot = s.clone();
+            out.finding(self.spray_finding(key, &snapshot));
+        }
     }
 
     fn service_name(&self, index: usize) -> &str {
@@ -265,6 +349,11 @@ impl BruteForceDetector {
                 out.finding(self.finding(key, &g));
             }
         }
+        for (key, mut s) in self.sprays.ended(all, now) {
+            if s.growth.settle(s.servers.count()) {
+                out.finding(self.spray_finding(key, &s));
+            }
+        }
     }
 }
 
@@ -282,11 +371,11 @@ impl Analyzer for BruteForceDetector {
     }
 
     fn memory_used(&self) -> usize {
-        crate::table::footprint(&[&self.guesses])
+        crate::table::footprint(&[&self.guesses, &self.sprays])
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
-        crate::table::share_budget(&mut [&mut self.guesses], bytes);
+        crate::table::share_budget(&mut [&mut self.guesses, &mut self.sprays], bytes);
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
@@ -324,6 +413,7 @@ impl Analyzer for BruteForceDetector {
             self.success(key, flow.time, Some(flow), out);
         } else if secs < self.config.short_session_secs {
             self.attempt(key, flow.time, Some(flow), out);
+            self.spray(flow, index, out);
         }
     }
 
@@ -389,6 +479,33 @@ mod tests {
         );
         d.finish(&mut out);
         assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn one_guess_on_each_of_many_servers_is_spraying() {
+        let mut d = BruteForceDetector::new(BruteForceConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for i in 0..12u32 {
+            let server = ep(0x0a00_0100 + i, 22);
+            let r = crate::fixtures::flow(
+                ep(0x0a00_000a, 40000),
+                server,
+                (f64::from(i), 1.5),
+                (2000, 2000),
+                TcpState::Closed,
+            );
+            d.on_flow_end(&r, &mut out);
+        }
+        d.finish(&mut out);
+        let kinds: Vec<&str> = out.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            vec!["password_spraying", "password_spraying"],
+            "at 10 servers, then at 12"
+        );
+        assert!(out
+            .iter()
+            .all(|f| f.mitre.contains(&"T1110.003".to_string())));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! | [`portscan`] | `tcp_port_scan`, `udp_port_scan`, `horizontal_scan`, `host_discovery` | T1046, T1595, T1018 |
 //! | [`flood`] | `syn_flood`, `udp_flood`, `icmp_flood`, `udp_amplification` | T1498, T1498.002, T1499 |
 //! | [`arp`] | `arp_spoofing`, `arp_gratuitous_storm` | T1557.002 |
-//! | [`bruteforce`] | `ssh_bruteforce`, `ftp_bruteforce`, `http_bruteforce`, … | T1110, T1110.001 |
+//! | [`bruteforce`] | `ssh_bruteforce`, `ftp_bruteforce`, `http_bruteforce`, …, `password_spraying` | T1110, T1110.001, T1110.003 |
 //! | [`beacon`] | `beacon`, `long_connection` | T1071, T1573 |
 //! | [`exfil`] | `data_exfiltration` | T1048, T1041, T1030 |
 //! | [`lateral`] | `lateral_movement`, `lateral_chain` | T1021 |

@@ -46,3 +46,13 @@ fn a_few_logins_and_other_traffic_are_not_brute_force() {
         ],
     );
 }
+
+#[test]
+fn one_password_over_twelve_servers_is_spraying() {
+    let f = the_finding("spray-ssh", "password_spraying");
+    assert_names(&f, Some("10.250.0.10"), Some("203.0.113.60"));
+    assert_eq!(common::measured(&f, "servers"), 12.0);
+    assert!(f.mitre.contains(&"T1110.003".to_string()));
+    // two tries on each server are far from a brute force of any one
+    assert!(common::of_kind(&common::findings_of("spray-ssh"), "ssh_bruteforce").is_empty());
+}
