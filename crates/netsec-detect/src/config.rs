@@ -2,6 +2,8 @@
 //! read from TOML. Every field has a default, so an empty file is valid and
 //! a file names only what it changes.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use crate::arp::ArpConfig;
@@ -41,10 +43,33 @@ pub struct DetectConfig {
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("detection configuration {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The TOML does not parse, or a value has the wrong type or an unknown
-    /// key; the message names the key and its line.
-    #[error("detection configuration: {0}")]
-    Toml(#[from] toml::de::Error),
+    /// key; the message names the key and its line (and the file, when read
+    /// from one).
+    #[error("detection configuration{}: {source}", file.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Toml {
+        /// The file, when the text came from one.
+        file: Option<PathBuf>,
+        /// toml's error, with the key and the line.
+        source: toml::de::Error,
+    },
+    /// A `key=value` override that names no setting or gives a value of the
+    /// wrong type.
+    #[error("detection setting {assignment:?}: {reason}")]
+    Override {
+        /// The override as given.
+        assignment: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A value parses but is out of its range.
     #[error("detection configuration: {key} = {value}: {reason}")]
     Range {
@@ -64,9 +89,70 @@ const DEFAULT_TOML: &str = include_str!("default.toml");
 impl DetectConfig {
     /// Read a configuration from TOML text; keys left out keep their defaults.
     pub fn from_toml(text: &str) -> Result<DetectConfig, ConfigError> {
-        let config: DetectConfig = toml::from_str(text)?;
+        let config: DetectConfig =
+            toml::from_str(text).map_err(|source| ConfigError::Toml { file: None, source })?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Read a configuration file; errors name the file, the key and the line.
+    pub fn load(path: &Path) -> Result<DetectConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        DetectConfig::from_toml(&text).map_err(|e| match e {
+            ConfigError::Toml { source, .. } => ConfigError::Toml {
+                file: Some(path.to_path_buf()),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Change one setting by its dotted name, as a command line would:
+    /// `portscan.min_ports=20`, `beacon.enabled=false`,
+    /// `network.home=["10.0.0.0/8"]`. The value is TOML; a bare word that
+    /// is not TOML is taken as a string. The key must name a setting, and the
+    /// result must pass [`DetectConfig::validate`].
+    pub fn set(&mut self, assignment: &str) -> Result<(), ConfigError> {
+        let fail = |reason: String| ConfigError::Override {
+            assignment: assignment.to_string(),
+            reason,
+        };
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| fail("expected KEY=VALUE".into()))?;
+        let value: toml::Value =
+            match toml::from_str::<toml::Table>(&format!("v = {}", value.trim())) {
+                Ok(mut t) => t
+                    .remove("v")
+                    .unwrap_or(toml::Value::String(value.trim().into())),
+                Err(_) => toml::Value::String(value.trim().to_string()),
+            };
+        let mut root = toml::Value::try_from(&*self).map_err(|e| fail(e.to_string()))?;
+        let mut parts: Vec<&str> = key.trim().split('.').collect();
+        let last = parts
+            .pop()
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| fail("empty key".into()))?;
+        let mut table = &mut root;
+        for part in parts {
+            table = table
+                .get_mut(part)
+                .filter(|t| t.is_table())
+                .ok_or_else(|| fail(format!("no table [{part}]")))?;
+        }
+        let slot = table
+            .get_mut(last)
+            .ok_or_else(|| fail(format!("no setting {}", key.trim())))?;
+        *slot = value;
+        let config: DetectConfig = root
+            .try_into()
+            .map_err(|e: toml::de::Error| fail(e.message().to_string()))?;
+        config.validate()?;
+        *self = config;
+        Ok(())
     }
 
     /// The default configuration as commented TOML.
@@ -177,6 +263,53 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(msg.contains("syn_rat") && msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn settings_change_by_dotted_name() {
+        let mut c = DetectConfig::default();
+        assert!(c.set("portscan.min_ports=20").is_ok());
+        assert!(c.set("beacon.enabled = false").is_ok());
+        assert!(c.set("network.home=[\"10.250.0.0/16\"]").is_ok());
+        assert!(c.set("arp.gateways=[\"192.168.1.1\"]").is_ok());
+        assert_eq!(c.portscan.min_ports, 20);
+        assert!(!c.beacon.enabled);
+        assert_eq!(c.network.home.len(), 1);
+        assert_eq!(c.arp.gateways.len(), 1);
+        let err = |a: &str| {
+            DetectConfig::default()
+                .set(a)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err("portscan.min_portz=3").contains("no setting portscan.min_portz"));
+        assert!(err("scan.min_ports=3").contains("no table [scan]"));
+        assert!(err("flood.syn_rate=fast").contains("flood.syn_rate=fast"));
+        assert!(err("portscan.min_failed_ratio=2").contains("portscan.min_failed_ratio"));
+        assert!(err("network.home=[\"10.0.0.0/40\"]").contains("10.0.0.0/40"));
+        assert!(err("min_ports").contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn a_file_error_names_the_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("netsec-detect-config-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("detect.toml");
+        let _ = std::fs::write(&path, "[tunnel]\nmin_packets = -3\n");
+        let msg = DetectConfig::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            msg.contains("detect.toml") && msg.contains("line 2") && msg.contains("min_packets"),
+            "{msg}"
+        );
+        let missing = DetectConfig::load(&dir.join("absent.toml"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(missing.is_some_and(|m| m.contains("absent.toml")));
     }
 
     #[test]
