@@ -24,7 +24,8 @@
 //! Known false positives: vulnerability scanners and monitoring (put them in
 //! `network.allow_sources`); a host whose peers are all down. A UDP datagram
 //! from a port below its destination port is taken for a reply, so a UDP
-//! scan from source port 53 is missed.
+//! scan from source port 53 is missed, and so are probes of UDP ports
+//! 33434–33534 (traceroute's).
 
 use std::net::IpAddr;
 
@@ -40,6 +41,10 @@ use crate::scope::NetworkConfig;
 use crate::table::{BoundedTable, CappedSet};
 
 const PRODUCER: &str = "netsec-detect/portscan";
+
+/// UDP ports traceroute probes (base 33434, 3 probes for each of 30 hops:
+/// traceroute(8)).
+const TRACEROUTE_PORTS: std::ops::RangeInclusive<u16> = 33434..=33534;
 
 /// Port scan and host discovery settings (`[portscan]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,8 +122,14 @@ impl Probe {
                 })
             }
             // A datagram to a lower port than it came from opens an exchange
-            // (client ephemeral port → service); the other way it answers one.
-            Transport::Udp if ip.dst_port < ip.src_port => Some(Probe::Udp),
+            // (client ephemeral port → service); the other way it answers
+            // one. traceroute's probes (ports 33434 + hop × 3, traceroute(8))
+            // are hops, not a scan.
+            Transport::Udp
+                if ip.dst_port < ip.src_port && !TRACEROUTE_PORTS.contains(&ip.dst_port) =>
+            {
+                Some(Probe::Udp)
+            }
             _ => None,
         }
     }
@@ -713,6 +724,26 @@ mod tests {
                 0,
             );
             d.on_packet(&reply, &mut out);
+        }
+        d.finish(&mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn traceroute_is_not_a_udp_scan() {
+        let mut d = PortScanDetector::new(PortScanConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for (hop, port) in (33434..33524u16).enumerate() {
+            let p = packet(
+                hop as f64 * 0.1,
+                [10, 0, 0, 5],
+                45000,
+                [198, 51, 100, 7],
+                port,
+                Transport::Udp,
+                0,
+            );
+            d.on_packet(&p, &mut out);
         }
         d.finish(&mut out);
         assert!(out.is_empty());

@@ -61,6 +61,9 @@ pub struct BoundedTable<K, V> {
     map: Map<K, V>,
     capacity: usize,
     entry_bytes: usize,
+    /// When the next expiry sweep is due: every tenth of the idle timeout
+    /// (at least a second), not every tick, since a sweep visits every entry.
+    next_sweep: Option<Timestamp>,
     idle: Duration,
     evicted: u64,
     expired: u64,
@@ -74,6 +77,7 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
             map: Map::with_hasher(FixedState::default()),
             capacity: capacity.max(1),
             entry_bytes: std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + TYPICAL_HEAP,
+            next_sweep: None,
             idle,
             evicted: 0,
             expired: 0,
@@ -136,8 +140,14 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
     }
 
     /// Remove and return, in key order, every entry idle for longer than the
-    /// idle timeout at `now`.
+    /// idle timeout at `now`; sweeps at most every tenth of the timeout (at
+    /// least a second), so an entry may outlive its timeout by that much.
     pub fn expire(&mut self, now: Timestamp) -> Vec<(K, V)> {
+        if self.next_sweep.is_some_and(|t| now < t) {
+            return Vec::new();
+        }
+        let step = Duration::from_nanos(self.idle.as_nanos() / 10).max(Duration::from_secs(1));
+        self.next_sweep = Some(now + step);
         let idle = self.idle;
         let mut keys: Vec<K> = self
             .map
