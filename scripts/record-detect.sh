@@ -11,7 +11,8 @@
 # one of our namespaces), arpspoof, arping gratuitous-ARP storm, hydra against
 # sshd, vsftpd and nginx basic auth, hydra spraying one password over twelve
 # sshd addresses, an HTTP beacon (curl every 2 s ± 20 %,
-# some beats missed) with a long-lived TCP session beside it, a 12 MB upload
+# some beats missed) with a long-lived TCP session beside it, the same over
+# HTTPS, and over HTTPS to one name whose address rotates, a 12 MB upload
 # to the "internet" host, SSH fan-out and an SSH chain between internal hosts,
 # ptunnel-ng (SSH over ICMP echo) and SSH on port 443.
 # Everyday traffic (true negatives): dig, curl over HTTP and HTTPS, a small
@@ -305,6 +306,19 @@ spray_ssh() {
     printf '%s\n' root admin >"$WORK/users.txt"
     on a hydra -L "$WORK/users.txt" -p 'Winter2024!' -M "$WORK/targets.txt" -t 1 -T 12 -I ssh
 }
+# the beacon over HTTPS to one name whose address rotates among four
+# (203.0.113.60-63), as C2 behind a CDN or fast flux: SNI cdn.example.net
+beacon_rotating() {
+    local i addr end
+    for i in 60 61 62 63; do on x ip addr replace "203.0.113.$i/24" dev eth0; done
+    end=$((SECONDS + 90))
+    while [ $SECONDS -lt $end ]; do
+        addr=203.0.113.$((60 + RANDOM % 4))
+        [ $((RANDOM % 8)) -eq 0 ] || on a curl -sk -o /dev/null \
+            --resolve "cdn.example.net:8443:$addr" "https://cdn.example.net:8443/c2"
+        sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.6 + 0.8 * r / 32767 }')"
+    done
+}
 exfil() {
     on x timeout 60 nc -l -p 8080 >/dev/null &
     sleep 0.5
@@ -429,4 +443,5 @@ rec benign benign
 rec benign-office office
 rec beacon-http beacon
 rec beacon-https beacon_https
+rec beacon-rotating beacon_rotating
 du -sh "$OUT"

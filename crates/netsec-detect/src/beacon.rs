@@ -2,7 +2,9 @@
 //! records.
 //!
 //! **Beacons** (`beacon`): for each source → destination:port pair leaving
-//! the home networks, the start times and client payload sizes of its
+//! the home networks (and each source → TLS server name, from ClientHello
+//! events, when the name's connections went to several addresses: C2 behind
+//! a CDN or rotating addresses), the start times and client payload sizes of its
 //! connections are scored as RITA (activecm/rita, `analysis/beacons.go`)
 //! does, four sub-scores in [0, 1] with equal weights:
 //!
@@ -40,22 +42,22 @@
 //! Known false positives: software updaters, telemetry, NTP and monitoring
 //! polls to external services (allow-list the destinations). Blind spots:
 //! beacons with deliberately random sleep (uniform jitter over 50 % and up),
-//! one beacon spread over many destinations (CDN fronting), DNS beacons to
-//! the home resolver (internal destination; per-domain scoring needs DNS
+//! one beacon spread over many addresses without a TLS server name (or with
+//! TLS 1.3 Encrypted Client Hello), DNS beacons to the home resolver (internal destination; per-domain scoring needs DNS
 //! events and is not done).
 
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppProto, Comparison, Duration, Endpoint, EntityRole, EntityValue, Finding,
-    FindingCategory, FindingSink, FlowEndReason, FlowRecord, Interests, Severity, TimeRange,
-    Timestamp, Transport,
+    Analyzer, AppEvent, AppProto, Comparison, Duration, Endpoint, EntityRole, EntityValue, Finding,
+    FindingCategory, FindingSink, FlowEndReason, FlowId, FlowRecord, Interests, Severity,
+    TimeRange, Timestamp, TlsMessage, Transport,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::{FlowSample, Growth};
 use crate::scope::NetworkConfig;
-use crate::table::BoundedTable;
+use crate::table::{BoundedTable, CappedSet};
 
 const PRODUCER: &str = "netsec-detect/beacon";
 
@@ -131,6 +133,9 @@ struct Pair {
     starts: Vec<(Timestamp, u64)>,
     time: TimeRange,
     tls: bool,
+    /// Server addresses seen (a name pair is reported only when it spans
+    /// several: with one, the address pair says the same).
+    servers: CappedSet<IpAddr>,
     flows: FlowSample,
     /// When the pair was last scored (at its connection count).
     growth: Growth,
@@ -146,7 +151,15 @@ struct Running {
     flow: Option<netsec_model::FlowRef>,
 }
 
-type PairKey = (IpAddr, IpAddr, u16, Transport);
+/// What a source beacons to: a service by address, or a TLS server name
+/// (whatever addresses it resolves to: rotating C2 addresses, CDNs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Peer {
+    Service(IpAddr, u16, Transport),
+    TlsName(String),
+}
+
+type PairKey = (IpAddr, Peer);
 
 /// Detects regular connection patterns (beacons) and very long connections.
 #[derive(Debug)]
@@ -155,6 +168,8 @@ pub struct BeaconDetector {
     network: NetworkConfig,
     pairs: BoundedTable<PairKey, Pair>,
     running: BoundedTable<String, Running>,
+    /// TLS server names of flows still open, by flow id (from ClientHello events).
+    names: BoundedTable<FlowId, String>,
     observed: Option<TimeRange>,
 }
 
@@ -167,6 +182,7 @@ impl BeaconDetector {
             pairs: BoundedTable::new(config.capacity, window).with_heap(64 * 16 + 1600),
             // an active-timeout split is followed by its next record within the flow timeout
             running: BoundedTable::new(config.capacity, Duration::from_secs(7200)),
+            names: BoundedTable::new(config.capacity, window),
             config,
             network,
             observed: None,
@@ -175,7 +191,7 @@ impl BeaconDetector {
 
     /// Entries evicted from the full tables so far.
     pub fn evicted(&self) -> u64 {
-        self.pairs.evicted() + self.running.evicted()
+        self.pairs.evicted() + self.running.evicted() + self.names.evicted()
     }
 
     fn score_pair(&self, pair: &Pair) -> BeaconScore {
@@ -185,32 +201,48 @@ impl BeaconDetector {
         score(&starts, self.config.histogram_bins, observed)
     }
 
-    fn beacon_finding(&self, key: PairKey, pair: &Pair, s: &BeaconScore) -> Finding {
-        let (client, server, port, transport) = key;
+    fn beacon_finding(&self, key: &PairKey, pair: &Pair, s: &BeaconScore) -> Finding {
+        let (client, peer) = key;
+        let client = *client;
         let n = pair.starts.len();
         let mut mitre = vec!["T1071"];
         if pair.tls {
             mitre.push("T1573");
         }
-        let f = Finding::new(
+        let (to, id, related) = match peer {
+            Peer::Service(server, port, transport) => (
+                format!("{server}:{port}"),
+                format!("{client}->{server}:{port}/{}", transport.name()),
+                EntityValue::Service {
+                    endpoint: Endpoint::new(*server, *port),
+                    transport: transport.name().into(),
+                },
+            ),
+            Peer::TlsName(name) => (
+                format!("{name} ({} addresses)", pair.servers.count()),
+                format!("{client}->{name}/tls"),
+                EntityValue::Domain { name: name.clone() },
+            ),
+        };
+        let mut f = Finding::new(
             "beacon",
-            format!("{client} beacons to {server}:{port} every {:.1} s", s.median_interval),
+            format!("{client} beacons to {to} every {:.1} s", s.median_interval),
             FindingCategory::CommandAndControl,
             self.network.severity_for(Some(client), Severity::Medium),
             s.total,
             pair.time,
             PRODUCER,
         )
-        .with_id(format!("{client}->{server}:{port}/{}", transport.name()))
+        .with_id(id)
         .with_mitre(mitre)
         .with_entity(EntityRole::Source, EntityValue::Host { ip: client })
-        .with_entity(
-            EntityRole::Related,
-            EntityValue::Service {
-                endpoint: Endpoint::new(server, port),
-                transport: transport.name().into(),
-            },
-        )
+        .with_entity(EntityRole::Related, related);
+        if let Peer::TlsName(_) = peer {
+            for server in pair.servers.items().iter().take(10) {
+                f = f.with_entity(EntityRole::Related, EntityValue::Host { ip: *server });
+            }
+        }
+        let f = f
         .with_measurement("beacon_score", s.total, "", Comparison::GreaterOrEqual, self.config.min_score)
         .with_measurement("connections", n as f64, "connections", Comparison::GreaterOrEqual, self.config.min_connections as f64)
         .with_measurement("span", pair.time.duration().as_secs_f64(), "s", Comparison::GreaterOrEqual, self.config.min_span_secs)
@@ -222,7 +254,7 @@ impl BeaconDetector {
         .with_value("interval_mad", s.interval_mad, "s")
         .with_value("median_client_bytes", s.median_bytes, "bytes")
         .with_summary(format!(
-            "{n} connections {client} → {server}:{port} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes; score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
+            "{n} connections {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes; score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
             pair.time.duration().as_secs_f64(),
             s.median_interval,
             s.interval_mad,
@@ -305,6 +337,60 @@ impl BeaconDetector {
         }
     }
 
+    /// Whether a scored pair is reported: a name pair only when it spans
+    /// several addresses (with one, its address pair reports the same).
+    fn reportable(&self, key: &PairKey, pair: &Pair) -> bool {
+        matches!(key.1, Peer::Service(..)) || pair.servers.count() >= 2
+    }
+
+    /// Count one connection of a pair; score it at the threshold and at each
+    /// doubling of its connections (a pair's cost stays O(n log² n) in all).
+    fn add_connection(&mut self, key: PairKey, flow: &FlowRecord, out: &mut dyn FindingSink) {
+        let cap = self.config.max_connections_kept.max(4);
+        let pair = self.pairs.touch(key.clone(), flow.time.start, || Pair {
+            starts: Vec::new(),
+            time: flow.time,
+            tls: false,
+            servers: CappedSet::default(),
+            flows: FlowSample::default(),
+            growth: Growth::default(),
+        });
+        if pair.starts.len() >= cap {
+            if let Some(oldest) = pair
+                .starts
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, s)| **s)
+                .map(|(i, _)| i)
+            {
+                pair.starts.swap_remove(oldest);
+            }
+        }
+        // wire bytes, as RITA's orig_ip_bytes: a snap length cuts payload, not frames
+        pair.starts.push((flow.time.start, flow.to_server.bytes));
+        pair.time.extend(flow.time.start);
+        pair.time.extend(flow.time.end);
+        pair.tls |= flow.app_proto == AppProto::Tls;
+        pair.servers.insert(flow.server.ip, 64);
+        pair.flows.add_record(flow);
+        let n = pair.starts.len() as u64;
+        let span = pair.time.duration().as_secs_f64();
+        if n < self.config.min_connections || span < self.config.min_span_secs {
+            return;
+        }
+        if !pair.growth.due(n) {
+            return;
+        }
+        let snapshot = pair.clone();
+        if !self.reportable(&key, &snapshot) {
+            return;
+        }
+        let s = self.score_pair(&snapshot);
+        if s.total >= self.config.min_score {
+            out.finding(self.beacon_finding(&key, &snapshot, &s));
+        }
+    }
+
     fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
         let ended = self.pairs.ended(all, now);
         for (key, mut pair) in ended {
@@ -314,13 +400,15 @@ impl BeaconDetector {
             {
                 continue;
             }
-            if pair.time.duration().as_secs_f64() < self.config.min_span_secs {
+            if pair.time.duration().as_secs_f64() < self.config.min_span_secs
+                || !self.reportable(&key, &pair)
+            {
                 continue;
             }
             let s = self.score_pair(&pair);
             if s.total >= self.config.min_score {
                 pair.growth.mark(n);
-                out.finding(self.beacon_finding(key, &pair, &s));
+                out.finding(self.beacon_finding(&key, &pair, &s));
             }
         }
         if !all {
@@ -337,16 +425,20 @@ impl Analyzer for BeaconDetector {
     fn interests(&self) -> Interests {
         Interests {
             flows: true,
+            events: true,
             ..Interests::NONE
         }
     }
 
     fn memory_used(&self) -> usize {
-        crate::table::footprint(&[&self.pairs, &self.running])
+        crate::table::footprint(&[&self.pairs, &self.running, &self.names])
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
-        crate::table::share_budget(&mut [&mut self.pairs, &mut self.running], bytes);
+        crate::table::share_budget(
+            &mut [&mut self.pairs, &mut self.running, &mut self.names],
+            bytes,
+        );
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
@@ -379,51 +471,22 @@ impl Analyzer for BeaconDetector {
         if continuation {
             return;
         }
-        let key = (
-            flow.client.ip,
-            flow.server.ip,
-            flow.server.port,
-            flow.transport,
-        );
-        let cap = self.config.max_connections_kept.max(4);
-        let pair = self.pairs.touch(key, flow.time.start, || Pair {
-            starts: Vec::new(),
-            time: flow.time,
-            tls: false,
-            flows: FlowSample::default(),
-            growth: Growth::default(),
-        });
-        if pair.starts.len() >= cap {
-            if let Some(oldest) = pair
-                .starts
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, s)| **s)
-                .map(|(i, _)| i)
-            {
-                pair.starts.swap_remove(oldest);
-            }
+        let service = Peer::Service(flow.server.ip, flow.server.port, flow.transport);
+        self.add_connection((flow.client.ip, service), flow, out);
+        if let Some(name) = self.names.remove(&flow.id) {
+            self.add_connection((flow.client.ip, Peer::TlsName(name)), flow, out);
         }
-        // wire bytes, as RITA's orig_ip_bytes: a snap length cuts payload, not frames
-        pair.starts.push((flow.time.start, flow.to_server.bytes));
-        pair.time.extend(flow.time.start);
-        pair.time.extend(flow.time.end);
-        pair.tls |= flow.app_proto == AppProto::Tls;
-        pair.flows.add_record(flow);
-        let n = pair.starts.len() as u64;
-        let span = pair.time.duration().as_secs_f64();
-        if n < self.config.min_connections || span < self.config.min_span_secs {
+    }
+
+    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
+        let AppEvent::Tls(tls) = event else { return };
+        let TlsMessage::ClientHello(hello) = &tls.message else {
             return;
-        }
-        // scored at the threshold and at each doubling of the connections
-        // (and at expiry): a pair's cost stays O(n log² n) in all
-        if !pair.growth.due(n) {
-            return;
-        }
-        let snapshot = pair.clone();
-        let s = self.score_pair(&snapshot);
-        if s.total >= self.config.min_score {
-            out.finding(self.beacon_finding(key, &snapshot, &s));
+        };
+        if let (Some(name), Some(id)) = (&hello.server_name, tls.ctx.flow_id) {
+            let name = name.to_ascii_lowercase();
+            let slot = self.names.touch(id, tls.ctx.ts, String::new);
+            *slot = name;
         }
     }
 
@@ -592,6 +655,51 @@ mod tests {
         }
         let r = score(&s, 10, t);
         assert!(r.total < 0.7, "{r:?}");
+    }
+
+    #[test]
+    fn a_beacon_to_one_name_over_rotating_addresses_is_found_by_name() {
+        use crate::fixtures::{ep, flow};
+        use netsec_model::{ClientHello, Direction, EventContext, TcpState, TlsEvent};
+        let mut d = BeaconDetector::new(BeaconConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        let client = ep(0x0a00_0005, 40000);
+        let mut j = Jitter(7);
+        let mut t = 1000.0;
+        for i in 0..60u32 {
+            t += 2.0 * (0.8 + 0.4 * j.next());
+            // the address changes with every connection: each pair sees a third
+            let server = ep(0xc633_6401 + i % 3, 443);
+            let mut record = flow(client, server, (t, 0.3), (900, 4000), TcpState::Closed);
+            record.id = FlowId(u64::from(i));
+            let hello = AppEvent::Tls(TlsEvent {
+                ctx: EventContext {
+                    ts: Timestamp::from_secs_f64(t),
+                    packet_number: 0,
+                    flow_id: Some(record.id),
+                    community_id: None,
+                    src: client,
+                    dst: server,
+                    transport: Transport::Tcp,
+                    direction: Direction::ToServer,
+                },
+                message: TlsMessage::ClientHello(ClientHello {
+                    server_name: Some("CDN.example.net".into()),
+                    ..ClientHello::default()
+                }),
+            });
+            d.on_event(&hello, &mut out);
+            d.on_flow_end(&record, &mut out);
+        }
+        d.finish(&mut out);
+        let ids: Vec<&str> = out.iter().map(|f| f.id.as_str()).collect();
+        assert!(
+            ids.contains(&"beacon:10.0.0.5->cdn.example.net/tls"),
+            "{ids:?}"
+        );
+        let by_name = out.iter().rfind(|f| f.id.ends_with("/tls"));
+        let addresses = by_name.map_or(0, |f| f.entities_in(EntityRole::Related).count());
+        assert_eq!(addresses, 4, "the name and its three addresses");
     }
 
     #[test]
