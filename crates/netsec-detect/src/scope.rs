@@ -1,0 +1,204 @@
+//! What the detectors know of the network they watch: the home networks,
+//! critical assets and allow-lists, from the `[network]` table of the
+//! configuration.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use netsec_model::Severity;
+use serde::{Deserialize, Serialize};
+
+/// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare
+/// address is a /32 or /128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` is inside this network (an IPv4 address never matches an
+    /// IPv6 network, except through its IPv4-mapped form).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+/// A CIDR text that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a network in CIDR notation (10.0.0.0/8, fd00::/8): {0:?}")]
+pub struct CidrParseError(String);
+
+impl FromStr for Cidr {
+    type Err = CidrParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || CidrParseError(s.to_string());
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let network: IpAddr = addr.parse().map_err(|_| err())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().map_err(|_| err())?,
+            None => max,
+        };
+        if prefix > max {
+            return Err(err());
+        }
+        Ok(Cidr { network, prefix })
+    }
+}
+
+impl Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The `[network]` table: which addresses are ours, which matter most, and
+/// which never raise a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Home networks: "internal" to every detector (RFC 1918, RFC 4193 ULA).
+    pub home: Vec<Cidr>,
+    /// Critical assets: a finding whose target is one of them is raised one severity level.
+    pub critical_assets: Vec<Cidr>,
+    /// Sources whose behaviour never raises a finding (vulnerability scanners, monitoring).
+    pub allow_sources: Vec<Cidr>,
+    /// Destinations traffic to which never raises a finding (backup servers, update mirrors).
+    pub allow_destinations: Vec<Cidr>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        let home = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        NetworkConfig {
+            home,
+            critical_assets: Vec::new(),
+            allow_sources: Vec::new(),
+            allow_destinations: Vec::new(),
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// Whether `ip` is in a home network.
+    pub fn is_home(&self, ip: IpAddr) -> bool {
+        self.home.iter().any(|c| c.contains(ip))
+    }
+
+    /// Whether behaviour from `src` towards `dst` is allow-listed.
+    pub fn is_allowed(&self, src: IpAddr, dst: Option<IpAddr>) -> bool {
+        self.allow_sources.iter().any(|c| c.contains(src))
+            || dst.is_some_and(|d| self.allow_destinations.iter().any(|c| c.contains(d)))
+    }
+
+    /// `base`, one level higher when `target` is a critical asset.
+    pub fn severity_for(&self, target: Option<IpAddr>, base: Severity) -> Severity {
+        let critical = target.is_some_and(|t| self.critical_assets.iter().any(|c| c.contains(t)));
+        if !critical {
+            return base;
+        }
+        match base {
+            Severity::Info => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    #[test]
+    fn cidr_parses_and_matches() {
+        let net: Cidr = "10.250.0.0/16".parse().unwrap_or(Cidr {
+            network: ip("0.0.0.0"),
+            prefix: 32,
+        });
+        assert!(net.contains(ip("10.250.8.9")));
+        assert!(!net.contains(ip("10.251.0.1")));
+        assert!(net.contains(ip("::ffff:10.250.1.1")));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("fd00::/129".parse::<Cidr>().is_err());
+        assert!("banana".parse::<Cidr>().is_err());
+        let all: Cidr = "0.0.0.0/0".parse().unwrap_or(net);
+        assert!(all.contains(ip("203.0.113.5")));
+        let host: Cidr = "192.0.2.7".parse().unwrap_or(net);
+        assert!(host.contains(ip("192.0.2.7")) && !host.contains(ip("192.0.2.8")));
+    }
+
+    #[test]
+    fn default_home_is_rfc1918_and_ula() {
+        let n = NetworkConfig::default();
+        for a in ["10.1.2.3", "172.31.0.1", "192.168.1.1", "fd12::1"] {
+            assert!(n.is_home(ip(a)), "{a}");
+        }
+        for a in ["172.32.0.1", "203.0.113.50", "2001:db8::1", "8.8.8.8"] {
+            assert!(!n.is_home(ip(a)), "{a}");
+        }
+    }
+
+    #[test]
+    fn critical_assets_raise_severity() {
+        let n = NetworkConfig {
+            critical_assets: vec![Cidr {
+                network: ip("10.0.0.5"),
+                prefix: 32,
+            }],
+            ..NetworkConfig::default()
+        };
+        assert_eq!(
+            n.severity_for(Some(ip("10.0.0.5")), Severity::Medium),
+            Severity::High
+        );
+        assert_eq!(
+            n.severity_for(Some(ip("10.0.0.6")), Severity::Medium),
+            Severity::Medium
+        );
+    }
+}

@@ -1,0 +1,374 @@
+//! A bounded map for detector state: a capacity, expiry of idle entries on
+//! `on_tick`, and a count of what was evicted to stay within the capacity.
+//!
+//! Iteration order is deterministic (aHash with fixed seeds, no random
+//! state), so one capture gives the same findings on every run; aHash rather
+//! than SipHash because every packet costs a lookup or two.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+
+use netsec_model::{Duration, Timestamp};
+
+type Map<K, V> = HashMap<K, Slot<V>, FixedState>;
+
+/// aHash seeded with constants: the same hashes, hence the same iteration
+/// and eviction order, on every run and machine of one build.
+#[derive(Debug, Clone)]
+pub struct FixedState(ahash::RandomState);
+
+impl Default for FixedState {
+    fn default() -> Self {
+        FixedState(ahash::RandomState::with_seeds(
+            0x243f_6a88_85a3_08d3,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+        ))
+    }
+}
+
+impl BuildHasher for FixedState {
+    type Hasher = ahash::AHasher;
+    fn build_hasher(&self) -> ahash::AHasher {
+        self.0.build_hasher()
+    }
+}
+
+/// Bytes a hash table spends per entry beyond the entry (control byte,
+/// load factor 7/8, the hash): an estimate.
+const TABLE_OVERHEAD: usize = 16;
+
+/// Heap an entry's value holds in the common case (a flow reference with its
+/// Community ID, a few set items): an estimate.
+const TYPICAL_HEAP: usize = 160;
+
+/// Entries examined to pick the least recently seen one when the table is
+/// full (sampled LRU, as Redis evicts): O(1) per insertion under a flood of
+/// new keys, and close to true LRU.
+const EVICTION_SAMPLE: usize = 8;
+
+#[derive(Debug, Clone)]
+struct Slot<V> {
+    last_seen: Timestamp,
+    value: V,
+}
+
+/// Detector state by key, at most `capacity` entries.
+#[derive(Debug, Clone)]
+pub struct BoundedTable<K, V> {
+    map: Map<K, V>,
+    capacity: usize,
+    entry_bytes: usize,
+    /// When the next expiry sweep is due: every tenth of the idle timeout
+    /// (at least a second), not every tick, since a sweep visits every entry.
+    next_sweep: Option<Timestamp>,
+    idle: Duration,
+    evicted: u64,
+    expired: u64,
+}
+
+impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
+    /// An empty table holding at most `capacity` entries (at least one),
+    /// each dropped once idle for longer than `idle`.
+    pub fn new(capacity: usize, idle: Duration) -> Self {
+        BoundedTable {
+            map: Map::with_hasher(FixedState::default()),
+            capacity: capacity.max(1),
+            entry_bytes: std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + TYPICAL_HEAP,
+            next_sweep: None,
+            idle,
+            evicted: 0,
+            expired: 0,
+        }
+    }
+
+    /// Count `bytes` of heap per entry in the estimate instead of the
+    /// default (for values holding lists: sessions, connection times).
+    pub fn with_heap(mut self, bytes: usize) -> Self {
+        self.entry_bytes = std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + bytes;
+        self
+    }
+
+    /// The entry for `key`, created with `make` (evicting the least recently
+    /// seen of a sample when full), its last-seen time set to `now`.
+    pub fn touch(&mut self, key: K, now: Timestamp, make: impl FnOnce() -> V) -> &mut V {
+        if self.map.len() >= self.capacity && !self.map.contains_key(&key) {
+            let victim = self
+                .map
+                .iter()
+                .take(EVICTION_SAMPLE)
+                .min_by(|a, b| a.1.last_seen.cmp(&b.1.last_seen).then(a.0.cmp(b.0)))
+                .map(|(k, _)| k.clone());
+            if let Some(victim) = victim {
+                self.map.remove(&victim);
+                self.evicted += 1;
+            }
+        }
+        let slot = match self.map.entry(key) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => v.insert(Slot {
+                last_seen: now,
+                value: make(),
+            }),
+        };
+        if now > slot.last_seen {
+            slot.last_seen = now;
+        }
+        &mut slot.value
+    }
+
+    /// The entry for `key`, if tracked, without touching it.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|s| &s.value)
+    }
+
+    /// The entry for `key`, if tracked, mutable, without touching it.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key).map(|s| &mut s.value)
+    }
+
+    /// Every entry, in no particular (but deterministic) order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter().map(|(k, s)| (k, &s.value))
+    }
+
+    /// Forget `key`.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        self.map.remove(key).map(|s| s.value)
+    }
+
+    /// Remove and return, in key order, every entry idle for longer than the
+    /// idle timeout at `now`; sweeps at most every tenth of the timeout (at
+    /// least a second), so an entry may outlive its timeout by that much.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<(K, V)> {
+        if self.next_sweep.is_some_and(|t| now < t) {
+            return Vec::new();
+        }
+        let step = Duration::from_nanos(self.idle.as_nanos() / 10).max(Duration::from_secs(1));
+        self.next_sweep = Some(now + step);
+        let idle = self.idle;
+        let mut keys: Vec<K> = self
+            .map
+            .iter()
+            .filter(|(_, s)| now.since(s.last_seen) > idle)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        let out: Vec<(K, V)> = keys
+            .into_iter()
+            .filter_map(|k| self.map.remove(&k).map(|s| (k, s.value)))
+            .collect();
+        self.expired += out.len() as u64;
+        out
+    }
+
+    /// What is over: every entry at the end of input (`all`), else those
+    /// idle past the timeout at `now`; in key order.
+    pub fn ended(&mut self, all: bool, now: Timestamp) -> Vec<(K, V)> {
+        if all {
+            self.drain_sorted()
+        } else {
+            self.expire(now)
+        }
+    }
+
+    /// Remove and return every entry, in key order (end of input).
+    pub fn drain_sorted(&mut self) -> Vec<(K, V)> {
+        let mut all: Vec<(K, V)> = self.map.drain().map(|(k, s)| (k, s.value)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Entries tracked now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Entries dropped because the table was full.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Bytes held now, estimated as entries times their size.
+    pub fn memory_used(&self) -> usize {
+        self.map.len().saturating_mul(self.entry_bytes)
+    }
+
+    /// Hold at most `bytes` (never more entries than the configured
+    /// capacity, never fewer than one), evicting the least recently seen
+    /// down to it.
+    pub fn limit_bytes(&mut self, bytes: usize) {
+        self.capacity = self.capacity.min((bytes / self.entry_bytes.max(1)).max(1));
+        while self.map.len() > self.capacity {
+            let victim = self
+                .map
+                .iter()
+                .min_by(|a, b| a.1.last_seen.cmp(&b.1.last_seen).then(a.0.cmp(b.0)))
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => {
+                    self.map.remove(&k);
+                    self.evicted += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Most entries held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Entries dropped because they were idle.
+    pub fn expired(&self) -> u64 {
+        self.expired
+    }
+}
+
+/// What a detector's tables hold, for [`share_budget`].
+pub trait Footprint {
+    /// Bytes held now (estimate).
+    fn memory_used(&self) -> usize;
+    /// Hold at most this many bytes.
+    fn limit_bytes(&mut self, bytes: usize);
+}
+
+impl<K: Hash + Eq + Clone + Ord, V> Footprint for BoundedTable<K, V> {
+    fn memory_used(&self) -> usize {
+        BoundedTable::memory_used(self)
+    }
+    fn limit_bytes(&mut self, bytes: usize) {
+        BoundedTable::limit_bytes(self, bytes);
+    }
+}
+
+/// Split a detector's memory budget evenly between its tables.
+pub fn share_budget(tables: &mut [&mut dyn Footprint], bytes: usize) {
+    let each = bytes / tables.len().max(1);
+    for t in tables.iter_mut() {
+        t.limit_bytes(each);
+    }
+}
+
+/// Bytes its tables hold, in all.
+pub fn footprint(tables: &[&dyn Footprint]) -> usize {
+    tables.iter().map(|t| t.memory_used()).sum()
+}
+
+/// A set of at most `cap` distinct values, counting the distinct values it
+/// saw beyond the cap as well as it can (every value not already kept
+/// counts, so the count is an upper bound once the cap is reached).
+#[derive(Debug, Clone)]
+pub struct CappedSet<T> {
+    items: Vec<T>,
+    overflow: u64,
+}
+
+impl<T> Default for CappedSet<T> {
+    fn default() -> Self {
+        CappedSet {
+            items: Vec::new(),
+            overflow: 0,
+        }
+    }
+}
+
+impl<T: PartialEq + Ord + Copy> CappedSet<T> {
+    /// Add `item`; true when it was not yet kept.
+    pub fn insert(&mut self, item: T, cap: usize) -> bool {
+        match self.items.binary_search(&item) {
+            Ok(_) => false,
+            Err(pos) if self.items.len() < cap => {
+                self.items.insert(pos, item);
+                true
+            }
+            Err(_) => {
+                self.overflow += 1;
+                true
+            }
+        }
+    }
+
+    /// Whether `item` is kept.
+    pub fn contains(&self, item: &T) -> bool {
+        self.items.binary_search(item).is_ok()
+    }
+
+    /// Distinct values seen (kept plus overflow).
+    pub fn count(&self) -> u64 {
+        self.items.len() as u64 + self.overflow
+    }
+
+    /// The values kept, sorted.
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_secs_nanos(s, 0)
+    }
+
+    #[test]
+    fn capacity_is_a_hard_bound_and_evictions_are_counted() {
+        let mut table: BoundedTable<u32, u32> = BoundedTable::new(100, Duration::from_secs(60));
+        for i in 0..10_000u32 {
+            *table.touch(i, t(i64::from(i)), || 0) += 1;
+        }
+        assert_eq!(table.len(), 100);
+        assert_eq!(table.evicted(), 9_900);
+        // the newest key survives its own insertion
+        assert!(table.get(&9_999).is_some());
+    }
+
+    #[test]
+    fn a_memory_budget_lowers_the_capacity() {
+        let mut table: BoundedTable<u32, [u8; 100]> =
+            BoundedTable::new(1_000_000, Duration::from_secs(60)).with_heap(0);
+        let per_entry = table.entry_bytes;
+        assert!(per_entry >= 104);
+        table.limit_bytes(per_entry * 50);
+        assert_eq!(table.capacity(), 50);
+        for i in 0..1000u32 {
+            table.touch(i, t(i64::from(i)), || [0; 100]);
+        }
+        assert_eq!(table.len(), 50);
+        assert!(table.memory_used() <= per_entry * 50);
+    }
+
+    #[test]
+    fn idle_entries_expire_in_key_order() {
+        let mut table: BoundedTable<u32, ()> = BoundedTable::new(10, Duration::from_secs(5));
+        table.touch(3, t(0), || ());
+        table.touch(1, t(1), || ());
+        table.touch(2, t(9), || ());
+        let gone: Vec<u32> = table.expire(t(10)).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(gone, vec![1, 3]);
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.expired(), 2);
+    }
+
+    #[test]
+    fn capped_set_counts_past_its_cap() {
+        let mut set = CappedSet::default();
+        for v in [5u16, 1, 5, 3, 9, 7] {
+            set.insert(v, 3);
+        }
+        assert_eq!(set.items(), &[1, 3, 5]);
+        assert_eq!(set.count(), 5);
+        assert!(set.contains(&3));
+        assert!(!set.contains(&9));
+    }
+}

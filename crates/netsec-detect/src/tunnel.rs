@@ -1,0 +1,372 @@
+//! Tunnels and protocol/port mismatches.
+//!
+//! - `icmp_tunnel` (from packets): ICMP echo traffic between two hosts that
+//!   carries data. Ping tools send one payload size per run (56 bytes from
+//!   Linux `ping`, 32 from Windows) and the reply echoes the request; a
+//!   tunnel (ptunnel, icmpsh, hans) sends whatever the inner stream needs.
+//!   PacketInfo carries no payload bytes, so entropy cannot be measured:
+//!   the detector uses sizes, volume and echo/reply asymmetry. It reports at
+//!   `min_packets` echo packets carrying `min_payload_bytes` in
+//!   `min_distinct_sizes` or more distinct payload sizes.
+//!   Confidence: `sat(sizes / min_distinct_sizes) × (0.6 + 0.4 ×
+//!   asymmetry)`, asymmetry being `|request bytes − reply bytes| / max`.
+//! - `protocol_port_mismatch` (from flow records): an application protocol
+//!   identified by content on a port that belongs to another — SSH not on
+//!   22/2222, HTTP on 443/22/53, TLS on 22/53, DNS off 53/5353/5355, or
+//!   anything identified but DNS on 53: ways through a firewall that
+//!   filters by port. Confidence 0.8 (identification is by content).
+//!
+//! ATT&CK: T1095 Non-Application Layer Protocol and T1572 Protocol
+//! Tunneling (ICMP), T1571 Non-Standard Port (mismatch).
+//!
+//! Known false positives: path-MTU tools that vary ping sizes (`ping -s`
+//! sweeps), monitoring that pings with several sizes; SSH servers moved to
+//! another port on purpose (allow-list them). Blind spots: a tunnel that
+//! pads every packet to one size; high-entropy payloads on cleartext ports
+//! (needs payload statistics in the flow record).
+
+use std::net::IpAddr;
+
+use netsec_model::{
+    Analyzer, AppProto, Comparison, Duration, EntityRole, EntityValue, Finding, FindingCategory,
+    FindingSink, FlowRecord, Interests, PacketInfo, Severity, TimeRange, Timestamp, Transport,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{saturate, FlowSample, Growth};
+use crate::scope::NetworkConfig;
+use crate::table::{BoundedTable, CappedSet};
+
+const PRODUCER: &str = "netsec-detect/tunnel";
+
+/// Tunnel settings (`[tunnel]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TunnelConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Most ICMP pairs tracked at once.
+    pub capacity: usize,
+    /// An ICMP exchange idle this long is over.
+    pub window_secs: f64,
+    /// Echo requests and replies, at least (ours: 20).
+    pub min_packets: u64,
+    /// IP bytes both ways, at least (ours: 8 KiB; 20 pings of 56 bytes are 1.7 KiB).
+    pub min_payload_bytes: u64,
+    /// Distinct payload sizes, at least (a ping run has one).
+    pub min_distinct_sizes: u64,
+    /// Report protocol/port mismatches.
+    pub port_mismatch: bool,
+    /// Ports where SSH is expected.
+    pub ssh_ports: Vec<u16>,
+}
+
+impl Default for TunnelConfig {
+    fn default() -> Self {
+        TunnelConfig {
+            enabled: true,
+            capacity: 50_000,
+            window_secs: 120.0,
+            min_packets: 20,
+            min_payload_bytes: 8192,
+            min_distinct_sizes: 5,
+            port_mismatch: true,
+            ssh_ports: vec![22, 2222],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Echo {
+    time: TimeRange,
+    requests: u64,
+    replies: u64,
+    request_bytes: u64,
+    reply_bytes: u64,
+    sizes: CappedSet<u32>,
+    flows: FlowSample,
+    growth: Growth,
+}
+
+/// Detects ICMP tunnels and protocols on other protocols' ports.
+#[derive(Debug)]
+pub struct TunnelDetector {
+    config: TunnelConfig,
+    network: NetworkConfig,
+    /// (requester, responder)
+    echoes: BoundedTable<(IpAddr, IpAddr), Echo>,
+}
+
+impl TunnelDetector {
+    /// A detector with these settings.
+    pub fn new(config: TunnelConfig, network: NetworkConfig) -> Self {
+        TunnelDetector {
+            echoes: BoundedTable::new(config.capacity, Duration::from_secs_f64(config.window_secs)),
+            config,
+            network,
+        }
+    }
+
+    /// Entries evicted from the full table so far.
+    pub fn evicted(&self) -> u64 {
+        self.echoes.evicted()
+    }
+
+    fn crossed(&self, e: &Echo) -> bool {
+        e.requests + e.replies >= self.config.min_packets
+            && e.request_bytes + e.reply_bytes >= self.config.min_payload_bytes
+            && e.sizes.count() >= self.config.min_distinct_sizes
+    }
+
+    fn icmp_finding(&self, client: IpAddr, server: IpAddr, e: &Echo) -> Finding {
+        let total = e.request_bytes + e.reply_bytes;
+        let asymmetry = e.request_bytes.abs_diff(e.reply_bytes) as f64
+            / e.request_bytes.max(e.reply_bytes).max(1) as f64;
+        let sizes = e.sizes.count();
+        let f = Finding::new(
+            "icmp_tunnel",
+            format!("ICMP tunnel {client} ↔ {server}"),
+            FindingCategory::Tunneling,
+            self.network.severity_for(Some(client), Severity::High),
+            saturate(sizes as f64, self.config.min_distinct_sizes as f64) * (0.6 + 0.4 * asymmetry),
+            e.time,
+            PRODUCER,
+        )
+        .with_id(format!("{client}->{server}"))
+        .with_mitre(["T1095", "T1572"])
+        .with_entity(EntityRole::Source, EntityValue::Host { ip: client })
+        .with_entity(EntityRole::Related, EntityValue::Host { ip: server })
+        .with_measurement("echo_packets", (e.requests + e.replies) as f64, "packets", Comparison::GreaterOrEqual, self.config.min_packets as f64)
+        .with_measurement("payload_bytes", total as f64, "bytes", Comparison::GreaterOrEqual, self.config.min_payload_bytes as f64)
+        .with_measurement("distinct_payload_sizes", sizes as f64, "sizes", Comparison::GreaterOrEqual, self.config.min_distinct_sizes as f64)
+        .with_value("echo_reply_byte_asymmetry", asymmetry, "")
+        .with_value("requests", e.requests as f64, "packets")
+        .with_value("replies", e.replies as f64, "packets")
+        .with_summary(format!(
+            "{} echo requests ({} bytes) and {} replies ({} bytes) between {client} and {server} in {:.1} s, {sizes} distinct payload sizes (a ping run has 1)",
+            e.requests,
+            e.request_bytes,
+            e.replies,
+            e.reply_bytes,
+            e.time.duration().as_secs_f64()
+        ));
+        e.flows.attach(f)
+    }
+
+    fn mismatch(&self, flow: &FlowRecord) -> Option<&'static str> {
+        let port = flow.server.port;
+        match flow.app_proto {
+            AppProto::Ssh if !self.config.ssh_ports.contains(&port) => {
+                Some("SSH on a port other than SSH's")
+            }
+            AppProto::Http if matches!(port, 443 | 22 | 53) => {
+                Some("cleartext HTTP on a port of TLS, SSH or DNS")
+            }
+            AppProto::Tls if matches!(port, 22 | 53) => Some("TLS on the SSH or DNS port"),
+            AppProto::Dns if !matches!(port, 53 | 5353 | 5355) => {
+                Some("DNS on a port other than DNS's")
+            }
+            AppProto::Dns | AppProto::Unknown => None,
+            _ if port == 53 => Some("a protocol other than DNS on port 53"),
+            _ => None,
+        }
+    }
+
+    fn mismatch_finding(&self, flow: &FlowRecord, why: &str) -> Finding {
+        let proto = flow.app_proto.name();
+        let port = flow.server.port;
+        let transport = flow.transport.name();
+        Finding::new(
+            "protocol_port_mismatch",
+            format!(
+                "{} on {transport}/{port} from {}",
+                proto.to_uppercase(),
+                flow.client.ip
+            ),
+            FindingCategory::Tunneling,
+            self.network
+                .severity_for(Some(flow.server.ip), Severity::Medium),
+            0.8,
+            flow.time,
+            PRODUCER,
+        )
+        .with_id(format!(
+            "{}->{}/{transport}:{proto}",
+            flow.client.ip, flow.server
+        ))
+        .with_mitre(["T1571"])
+        .with_entity(EntityRole::Source, EntityValue::Host { ip: flow.client.ip })
+        .with_entity(
+            EntityRole::Related,
+            EntityValue::Service {
+                endpoint: flow.server,
+                transport: transport.into(),
+            },
+        )
+        .with_fact("app_proto", proto)
+        .with_fact("port", format!("{transport}/{port}"))
+        .with_flow(flow.reference())
+        .with_summary(format!(
+            "{} spoke {proto} to {} ({why}); identified by content",
+            flow.client, flow.server
+        ))
+    }
+
+    fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
+        let ended = self.echoes.ended(all, now);
+        for ((client, server), mut e) in ended {
+            let n = e.requests + e.replies;
+            if self.crossed(&e) && (e.growth.stale(n) || !e.growth.reported()) {
+                e.growth.mark(n);
+                out.finding(self.icmp_finding(client, server, &e));
+            }
+        }
+    }
+}
+
+impl Analyzer for TunnelDetector {
+    fn name(&self) -> &'static str {
+        "tunnel"
+    }
+
+    fn interests(&self) -> Interests {
+        Interests {
+            packets: true,
+            flows: true,
+            ..Interests::NONE
+        }
+    }
+
+    fn memory_used(&self) -> usize {
+        crate::table::footprint(&[&self.echoes])
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        crate::table::share_budget(&mut [&mut self.echoes], bytes);
+    }
+
+    fn on_packet(&mut self, packet: &PacketInfo, out: &mut dyn FindingSink) {
+        let Some(ip) = packet.ip else { return };
+        let (request, reply) = match ip.transport {
+            Transport::Icmp => (8, 0),
+            Transport::Icmpv6 => (128, 129),
+            _ => return,
+        };
+        let is_request = ip.src_port == request;
+        if !is_request && ip.src_port != reply {
+            return;
+        }
+        let (client, server) = if is_request {
+            (ip.src, ip.dst)
+        } else {
+            (ip.dst, ip.src)
+        };
+        if self.network.is_allowed(client, Some(server)) {
+            return;
+        }
+        let e = self.echoes.touch((client, server), packet.ts, || Echo {
+            time: TimeRange::at(packet.ts),
+            requests: 0,
+            replies: 0,
+            request_bytes: 0,
+            reply_bytes: 0,
+            sizes: CappedSet::default(),
+            flows: FlowSample::default(),
+            growth: Growth::default(),
+        });
+        e.time.extend(packet.ts);
+        // sizes from the IP header: a snap length cuts what was captured
+        let payload = u64::from(ip.ip_len);
+        if is_request {
+            e.requests += 1;
+            e.request_bytes += payload;
+        } else {
+            e.replies += 1;
+            e.reply_bytes += payload;
+        }
+        e.sizes.insert(ip.ip_len, 256);
+        if e.flows.total() == 0 {
+            e.flows.add_packet(
+                netsec_model::Endpoint::new(client, request),
+                netsec_model::Endpoint::new(server, 0),
+                ip.transport,
+                packet.ts,
+            );
+        }
+        let n = e.requests + e.replies;
+        let crossed = n >= self.config.min_packets
+            && e.request_bytes + e.reply_bytes >= self.config.min_payload_bytes
+            && e.sizes.count() >= self.config.min_distinct_sizes;
+        if crossed && e.growth.due(n) {
+            let snapshot = e.clone();
+            out.finding(self.icmp_finding(client, server, &snapshot));
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
+        if !self.config.port_mismatch
+            || self
+                .network
+                .is_allowed(flow.client.ip, Some(flow.server.ip))
+        {
+            return;
+        }
+        if let Some(why) = self.mismatch(flow) {
+            out.finding(self.mismatch_finding(flow, why));
+        }
+    }
+
+    fn on_tick(&mut self, now: Timestamp, out: &mut dyn FindingSink) {
+        self.flush(false, now, out);
+    }
+
+    fn finish(&mut self, out: &mut dyn FindingSink) {
+        self.flush(true, Timestamp::ZERO, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::ep;
+
+    /// An echo request 10.0.0.5 → 198.51.100.7 or its reply, `payload` bytes of IP.
+    fn echo(ts: f64, request: bool, payload: u32) -> PacketInfo {
+        let (a, b) = (ep(0x0a00_0005, 8), ep(0xc633_6407, 0));
+        let (src, dst) = if request {
+            (a, b)
+        } else {
+            (ep(0xc633_6407, 0), ep(0x0a00_0005, 0))
+        };
+        crate::fixtures::packet(ts, src, dst, Transport::Icmp, 0, payload)
+    }
+
+    #[test]
+    fn a_long_ping_run_is_not_a_tunnel() {
+        let mut d = TunnelDetector::new(TunnelConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for i in 0..600 {
+            d.on_packet(&echo(f64::from(i), true, 1400), &mut out);
+            d.on_packet(&echo(f64::from(i) + 0.001, false, 1400), &mut out);
+        }
+        d.finish(&mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn varying_sizes_with_volume_are_a_tunnel() {
+        let mut d = TunnelDetector::new(TunnelConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for i in 0..100u32 {
+            d.on_packet(&echo(f64::from(i) * 0.05, true, 40 + (i % 7) * 3), &mut out);
+            d.on_packet(
+                &echo(f64::from(i) * 0.05 + 0.01, false, 1024 - (i % 5) * 100),
+                &mut out,
+            );
+        }
+        d.finish(&mut out);
+        assert!(out
+            .iter()
+            .any(|f| f.kind == "icmp_tunnel" && f.id == "icmp_tunnel:10.0.0.5->198.51.100.7"));
+    }
+}

@@ -1,0 +1,61 @@
+//! Beacons and long connections on a real capture (curl every 2 s ± 20 %).
+
+mod common;
+
+use common::{assert_names, the_finding};
+use netsec_detect::DetectConfig;
+
+#[test]
+fn a_jittered_curl_loop_with_missed_beats_is_a_beacon() {
+    let f = the_finding("beacon-http", "beacon");
+    assert_names(&f, Some("10.250.0.10"), None);
+    assert!(common::names(
+        &f,
+        netsec_model::EntityRole::Related,
+        "203.0.113.50"
+    ));
+    assert_eq!(f.id, "beacon:10.250.0.10->203.0.113.50:80/tcp");
+    // the script sleeps uniformly in 1.6..2.4 s between curls
+    let median = common::measured(&f, "median_interval");
+    assert!((1.8..2.4).contains(&median), "{median}");
+    assert!(common::measured(&f, "beacon_score") >= 0.8, "{f:#?}");
+    assert!(common::measured(&f, "connections") >= 40.0);
+}
+
+#[test]
+fn the_session_beside_the_beacon_is_a_long_connection_past_its_threshold() {
+    // 120 s is far below the default hour: only a lowered threshold reports it
+    assert!(common::of_kind(&common::findings_of("beacon-http"), "long_connection").is_empty());
+    let config = DetectConfig::from_toml("[beacon]\nlong_connection_secs = 60.0\n").unwrap();
+    let found = common::latest(&common::run(&common::capture("beacon-http"), &config));
+    let long = common::of_kind(&found, "long_connection");
+    assert_eq!(long.len(), 1, "{}", common::describe(&found));
+    assert_names(long[0], Some("10.250.0.10"), None);
+    let duration = common::measured(long[0], "duration");
+    assert!(duration >= 100.0, "{duration}");
+    assert!(long[0].evidence.flows.iter().all(|f| f.server.port == 9000));
+}
+
+#[test]
+fn everyday_traffic_and_short_attacks_are_not_beacons() {
+    common::assert_quiet(
+        "beacon",
+        &[
+            "benign",
+            "benign-office",
+            "brute-ssh",
+            "exfil-upload",
+            "lateral-ssh",
+            "scan-connect",
+        ],
+    );
+}
+
+#[test]
+fn the_same_beacon_over_tls_is_found_and_tagged_encrypted() {
+    let f = the_finding("beacon-https", "beacon");
+    assert_names(&f, Some("10.250.0.10"), None);
+    assert_eq!(f.id, "beacon:10.250.0.10->203.0.113.50:8443/tcp");
+    assert!(f.mitre.contains(&"T1573".to_string()), "{:?}", f.mitre);
+    assert!(common::measured(&f, "beacon_score") >= 0.8);
+}

@@ -1,0 +1,245 @@
+//! A small stand-in for the analysis pipeline: read a capture, decode it
+//! with the protocol engine, and feed the analysers in capture order, as the
+//! detection stage does (packets, ARP, events, flow records, ticks, finish).
+
+#![allow(dead_code)]
+// A capture that cannot be read fails the test that asked for it.
+#![allow(clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use netsec_capture::CaptureReader;
+use netsec_detect::{default_analyzers, DetectConfig};
+use netsec_model::{
+    Analyzer, AppEvent, ArpInfo, EntityRole, EntityValue, Finding, FlowRecord, PacketInfo,
+    Timestamp,
+};
+use netsec_proto::{Engine, EngineConfig, EngineSink};
+
+/// Where the labelled captures are.
+pub fn detect_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/detect")
+}
+
+/// A capture of the labelled set by name (`scan-syn`): `.pcap` or `.pcap.zst`.
+pub fn capture(name: &str) -> PathBuf {
+    let dir = detect_dir();
+    let plain = dir.join(format!("{name}.pcap"));
+    if plain.exists() {
+        plain
+    } else {
+        dir.join(format!("{name}.pcap.zst"))
+    }
+}
+
+struct Stage<'a> {
+    analyzers: &'a mut [Box<dyn Analyzer>],
+    findings: Vec<Finding>,
+}
+
+impl EngineSink for Stage<'_> {
+    fn packet(&mut self, packet: &PacketInfo) {
+        for a in self.analyzers.iter_mut() {
+            if a.interests().packets {
+                a.on_packet(packet, &mut self.findings);
+            }
+        }
+    }
+    fn arp(&mut self, arp: &ArpInfo) {
+        for a in self.analyzers.iter_mut() {
+            if a.interests().arp {
+                a.on_arp(arp, &mut self.findings);
+            }
+        }
+    }
+    fn event(&mut self, event: AppEvent) {
+        for a in self.analyzers.iter_mut() {
+            if a.interests().events {
+                a.on_event(&event, &mut self.findings);
+            }
+        }
+    }
+    fn flow_end(&mut self, flow: FlowRecord) {
+        for a in self.analyzers.iter_mut() {
+            if a.interests().flows {
+                a.on_flow_end(&flow, &mut self.findings);
+            }
+        }
+    }
+    fn tick(&mut self, now: Timestamp) {
+        for a in self.analyzers.iter_mut() {
+            a.on_tick(now, &mut self.findings);
+        }
+    }
+}
+
+/// Every finding (each version, in emission order) the analysers produce on
+/// a capture.
+pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding> {
+    let mut reader = match CaptureReader::open(path) {
+        Ok(r) => r,
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut stage = Stage {
+        analyzers,
+        findings: Vec::new(),
+    };
+    loop {
+        match reader.next_packet() {
+            Ok(Some(raw)) => engine.process(&raw, &mut stage),
+            Ok(None) => break,
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+    engine.finish(&mut stage);
+    for a in stage.analyzers.iter_mut() {
+        a.finish(&mut stage.findings);
+    }
+    stage.findings
+}
+
+/// Every finding of the default detectors under `config`.
+pub fn run(path: &Path, config: &DetectConfig) -> Vec<Finding> {
+    let mut analyzers = default_analyzers(config);
+    run_with(path, &mut analyzers)
+}
+
+/// The latest version of each finding, by id, in id order (what a sink that
+/// keeps findings shows).
+pub fn latest(findings: &[Finding]) -> Vec<Finding> {
+    let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
+    for f in findings {
+        by_id.insert(f.identity(), f.clone());
+    }
+    by_id.into_values().collect()
+}
+
+/// Latest findings of the default configuration on a labelled capture.
+pub fn findings_of(name: &str) -> Vec<Finding> {
+    latest(&run(&capture(name), &DetectConfig::default()))
+}
+
+/// The text of an entity (an address, a MAC).
+pub fn entity_text(v: &EntityValue) -> String {
+    match v {
+        EntityValue::Host { ip } => ip.to_string(),
+        EntityValue::Mac { mac } => mac.to_string(),
+        EntityValue::Service { endpoint, .. } => endpoint.ip.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Whether the finding names `who` in `role`.
+pub fn names(f: &Finding, role: EntityRole, who: &str) -> bool {
+    f.entities_in(role).any(|e| entity_text(e) == who)
+}
+
+/// Findings of one kind.
+pub fn of_kind<'a>(findings: &'a [Finding], kind: &str) -> Vec<&'a Finding> {
+    findings.iter().filter(|f| f.kind == kind).collect()
+}
+
+/// One line per finding, for assertion messages.
+pub fn describe(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} conf {:.2}: {}",
+                f.kind,
+                f.id,
+                f.confidence.value(),
+                f.evidence.summary
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The one finding of `kind` a labelled capture raises (default
+/// configuration), with the assertion message listing what it raised.
+pub fn the_finding(capture_name: &str, kind: &str) -> Finding {
+    let all = findings_of(capture_name);
+    let mut matching: Vec<Finding> = all.iter().filter(|f| f.kind == kind).cloned().collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "{capture_name}: one {kind} expected, got:\n{}",
+        describe(&all)
+    );
+    matching.remove(0)
+}
+
+/// Assert that a finding names `source` and `target` (when given) and
+/// carries Community IDs for its flows.
+pub fn assert_names(f: &Finding, source: Option<&str>, target: Option<&str>) {
+    if let Some(s) = source {
+        assert!(
+            names(f, EntityRole::Source, s),
+            "source {s} not named: {f:#?}"
+        );
+    }
+    if let Some(t) = target {
+        assert!(
+            names(f, EntityRole::Target, t),
+            "target {t} not named: {f:#?}"
+        );
+    }
+    assert!(!f.mitre.is_empty() && !f.evidence.summary.is_empty());
+    assert!(f.evidence.flows.len() <= netsec_detect::evidence::MAX_EVIDENCE_FLOWS);
+    assert!(
+        f.evidence.flows.iter().all(|r| r
+            .community_id
+            .as_deref()
+            .is_some_and(|c| c.starts_with("1:"))),
+        "flows without Community ID: {:?}",
+        f.evidence.flows
+    );
+    // every measurement tested against a threshold holds
+    for m in &f.evidence.measurements {
+        if let (Some(t), Some(c)) = (m.threshold, m.comparison) {
+            assert!(c.holds(m.value, t), "{}: {m} does not hold", f.kind);
+        }
+    }
+}
+
+/// Findings from the named detector (by producer) on a capture.
+pub fn from_detector(capture_name: &str, detector: &str) -> Vec<Finding> {
+    let producer = format!("netsec-detect/{detector}");
+    findings_of(capture_name)
+        .into_iter()
+        .filter(|f| f.producer == producer)
+        .collect()
+}
+
+/// The value of a finding's measurement (NaN when it has none by that name).
+pub fn measured(f: &Finding, name: &str) -> f64 {
+    f.evidence
+        .measurements
+        .iter()
+        .find(|m| m.name == name)
+        .map_or(f64::NAN, |m| m.value)
+}
+
+/// A finding's fact by key.
+pub fn fact<'a>(f: &'a Finding, key: &str) -> Option<&'a str> {
+    f.evidence
+        .facts
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Assert that a detector raises nothing on these captures.
+pub fn assert_quiet(detector: &str, captures: &[&str]) {
+    for capture in captures {
+        let found = from_detector(capture, detector);
+        assert!(
+            found.is_empty(),
+            "{detector} on {capture}:\n{}",
+            describe(&found)
+        );
+    }
+}
