@@ -185,7 +185,12 @@ fn ip_version_ethertype(data: &[u8]) -> u16 {
 
 fn link_layer<'a>(raw: &RawPacket<'a>) -> Result<Link<'a>, DecodeError> {
     let mut link = outer_link_layer(raw)?;
-    encap::peel_shims(&mut link);
+    if !matches!(
+        link.ether_type,
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP
+    ) {
+        encap::peel_shims(&mut link);
+    }
     Ok(link)
 }
 
@@ -532,12 +537,20 @@ fn decode_ip<'a>(
     Ok(())
 }
 
-/// The window scale option of a SYN, if it carries one.
+/// The window scale option of a SYN, if it carries one (RFC 7323 §2.2):
+/// a plain walk over the option bytes, as SYNs are frequent (scans).
 fn window_scale(t: &TcpSlice<'_>) -> Option<u8> {
-    t.options_iterator().find_map(|o| match o {
-        Ok(etherparse::TcpOptionElement::WindowScale(shift)) => Some(shift),
-        _ => None,
-    })
+    let options = t.header_slice().get(20..)?;
+    let mut i = 0;
+    while let Some(&kind) = options.get(i) {
+        match kind {
+            0 => return None,
+            1 => i += 1,
+            3 => return options.get(i + 2).copied(),
+            _ => i += usize::from(*options.get(i + 1)?).max(2),
+        }
+    }
+    None
 }
 
 /// The transport header of an unfragmented IP payload, as etherparse's lax
