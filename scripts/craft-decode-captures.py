@@ -226,6 +226,30 @@ def capture_gtpu():
     ]
 
 
+def fragments(src, dst, proto, body, cut, ident):
+    """An IPv4 datagram as two fragments split at byte `cut` of its payload (a multiple of 8)."""
+    def frag(offset, more, data):
+        flags = (offset // 8) | (0x2000 if more else 0)
+        h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, flags, 64, proto, 0, src, dst)
+        return h[:10] + struct.pack("!H", checksum(h)) + h[12:] + data
+    return [frag(0, True, body[:cut]), frag(cut, False, body[cut:])]
+
+
+def capture_tunnel_fragments():
+    gtp = udp(2152, 2152, gtpu(http4("gtpu-frag.example")))
+    greb = gre(0x0800, dns4("gre-frag.example"))
+    return 1, [eth(0x0800, f) for f in fragments(T4A, T4B, 17, gtp, 48, 21)
+               + fragments(T4A, T4B, 47, greb, 32, 22)]
+
+
+def capture_ayiya():
+    identity = bytes(16)
+    signature = bytes(20)
+    # Identity 2^4 bytes, type 1; signature 5 words, SHA-1; auth 2, opcode 1 (forward); IPv6; epoch.
+    hdr = struct.pack("!BBBBI", 0x41, 0x52, 0x21, 41, 1_700_000_000) + identity + signature
+    return 1, [outer_udp(5072, hdr + dns6("ayiya.example"), sport=5072)]
+
+
 def gre(proto, payload, flags=0, extra=b""):
     return struct.pack("!HH", flags, proto) + extra + payload
 
@@ -258,7 +282,9 @@ def main(argv):
                        ("llc-snap", capture_llc_snap), ("radiotap", capture_radiotap),
                        ("ieee80211", capture_ieee80211), ("nflog", capture_nflog),
                        ("geneve", capture_geneve), ("gtpu", capture_gtpu),
-                       ("gre-variants", capture_gre_variants)]:
+                       ("gre-variants", capture_gre_variants),
+                       ("tunnel-fragments", capture_tunnel_fragments),
+                       ("ayiya", capture_ayiya)]:
         linktype, frames = make()
         write(os.path.join(out, name + ".pcap"), linktype, frames)
     return 0

@@ -10,7 +10,9 @@ use netsec_model::{
 };
 
 use crate::app::{self, AppParser, FeedStatus};
-use crate::decode::{decode_into, transport_of_datagram, DecodeError, DecodedPacket};
+use crate::decode::{
+    decode_datagram_tunnel, decode_into, transport_of_datagram, DecodeError, DecodedPacket,
+};
 use crate::flow::community_id::{community_id, icmp_port_equivalents};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable};
@@ -393,8 +395,17 @@ impl Engine {
                 return;
             };
             info.ip = Some(full_ip);
-            sink.packet(&info);
             let payload = datagram.get(range).unwrap_or(&[]);
+            // A tunnel whose outer packet was fragmented (GTP-U over a
+            // small MTU, GRE): the flow is the inner packet's, as for a
+            // whole packet.
+            if let Some(inner) = decode_datagram_tunnel(&info, frag.protocol, &full_ip, payload) {
+                self.stats.tunnelled += 1;
+                sink.packet(&inner.info);
+                self.flow_packet(&inner.info, inner.payload, inner.tcp_wscale, sink);
+                return;
+            }
+            sink.packet(&info);
             self.flow_packet(&info, payload, None, sink);
             return;
         }

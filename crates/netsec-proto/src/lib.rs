@@ -51,7 +51,9 @@ mod engine;
 pub mod flow;
 pub mod reassembly;
 
-pub use decode::{decode, decode_into, shard_hash, DecodeError, DecodedPacket};
+pub use decode::{
+    decode, decode_datagram_tunnel, decode_into, shard_hash, DecodeError, DecodedPacket,
+};
 pub use engine::{Engine, EngineConfig, EngineSink, EngineStats};
 pub use flow::community_id::community_id;
 pub use flow::FlowConfig;

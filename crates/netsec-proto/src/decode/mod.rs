@@ -594,6 +594,36 @@ fn follow_tunnel<'a>(
     }
 }
 
+/// The packet inside a tunnel carried by a reassembled datagram (GTP-U,
+/// VXLAN and the other UDP tunnels, GRE, IP in IP), decoded in place of it
+/// as [`decode_into`] does for whole packets: `outer` is the datagram's
+/// packet view, `protocol` its IP protocol, `ip` its header as
+/// [`transport_of_datagram`] filled it and `payload` what follows. `None`
+/// when no tunnel is there, its inner packet does not decode, or the
+/// inner packet is itself a fragment.
+pub fn decode_datagram_tunnel<'a>(
+    outer: &PacketInfo,
+    protocol: u8,
+    ip: &IpInfo,
+    payload: &'a [u8],
+) -> Option<DecodedPacket<'a>> {
+    let (ether_type, inner) = match protocol {
+        17 => encap::udp_inner(ip.src_port, ip.dst_port, payload)?,
+        47 => encap::gre_inner(payload)?,
+        4 => (ETHERTYPE_IPV4, payload),
+        41 => (ETHERTYPE_IPV6, payload),
+        _ => return None,
+    };
+    let mut out = DecodedPacket::empty();
+    out.info = PacketInfo { ip: None, ..*outer };
+    decode_ip(ether_type, inner, &mut out, 1).ok()?;
+    if out.fragment.is_some() || out.info.ip.is_none() {
+        return None;
+    }
+    out.tunnel_depth = out.tunnel_depth.max(1);
+    Some(out)
+}
+
 /// The transport header of a reassembled datagram (IPv4 or IPv6): ports, flags and
 /// payload, given the datagram's protocol and bytes.
 pub fn transport_of_datagram(
