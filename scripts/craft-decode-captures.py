@@ -250,6 +250,40 @@ def capture_ayiya():
     return 1, [outer_udp(5072, hdr + dns6("ayiya.example"), sport=5072)]
 
 
+def client_hello(sni):
+    name = sni.encode()
+    sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    body = (b"\x03\x03" + bytes(range(32)) + b"\x00" + struct.pack("!H", 4) + b"\x13\x01\x13\x02"
+            + b"\x01\x00" + struct.pack("!H", len(sni_ext)) + sni_ext)
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def capture_http_connect():
+    """A TLS session through an HTTP proxy: CONNECT, 200, then the ClientHello."""
+    c, s = 5000, 9000
+    sport, dport = 40100, 3128
+
+    def seg(from_client, flags, payload=b""):
+        nonlocal c, s
+        if from_client:
+            h = struct.pack("!HHIIBBHHH", sport, dport, c, s, 0x50, flags, 65535, 0, 0)
+            c += len(payload) + (1 if flags & 0x03 else 0)
+            return eth(0x0800, ipv4(C4, S4, 6, h + payload))
+        h = struct.pack("!HHIIBBHHH", dport, sport, s, c, 0x50, flags, 65535, 0, 0)
+        s += len(payload) + (1 if flags & 0x03 else 0)
+        return eth(0x0800, ipv4(S4, C4, 6, h + payload), src=MAC_B, dst=MAC_A)
+
+    connect = b"CONNECT tunnelled.example:443 HTTP/1.1\r\nHost: tunnelled.example:443\r\n\r\n"
+    return 1, [
+        seg(True, 0x02), seg(False, 0x12), seg(True, 0x10),
+        seg(True, 0x18, connect),
+        seg(False, 0x18, b"HTTP/1.1 200 Connection established\r\n\r\n"),
+        seg(True, 0x18, client_hello("tunnelled.example")),
+        seg(False, 0x10),
+    ]
+
+
 def gre(proto, payload, flags=0, extra=b""):
     return struct.pack("!HH", flags, proto) + extra + payload
 
@@ -284,7 +318,8 @@ def main(argv):
                        ("geneve", capture_geneve), ("gtpu", capture_gtpu),
                        ("gre-variants", capture_gre_variants),
                        ("tunnel-fragments", capture_tunnel_fragments),
-                       ("ayiya", capture_ayiya)]:
+                       ("ayiya", capture_ayiya),
+                       ("http-connect", capture_http_connect)]:
         linktype, frames = make()
         write(os.path.join(out, name + ".pcap"), linktype, frames)
     return 0

@@ -28,6 +28,9 @@ pub enum FeedStatus {
     Done,
     /// The bytes are not this protocol after all, or are malformed beyond recovery: stop feeding.
     Error,
+    /// The connection now carries another protocol both ways (an HTTP
+    /// CONNECT tunnel, a 101 upgrade): identify it on the bytes that follow.
+    Tunnel,
 }
 
 /// NTP's port: NTP has no magic number, so the port is required (RFC 5905 §7.2).
