@@ -259,29 +259,60 @@ def client_hello(sni):
     return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
 
 
+class TcpSession:
+    """One TCP connection, client C4 to server S4: handshake, then segments either way."""
+
+    def __init__(self, sport, dport):
+        self.sport, self.dport = sport, dport
+        self.c, self.s = 5000, 9000
+        self.frames = []
+        self.seg(True, 0x02)
+        self.seg(False, 0x12)
+        self.seg(True, 0x10)
+
+    def seg(self, from_client, flags, payload=b""):
+        grow = len(payload) + (1 if flags & 0x03 else 0)
+        if from_client:
+            h = struct.pack("!HHIIBBHHH", self.sport, self.dport, self.c, self.s, 0x50, flags, 65535, 0, 0)
+            self.c += grow
+            self.frames.append(eth(0x0800, ipv4(C4, S4, 6, h + payload)))
+        else:
+            h = struct.pack("!HHIIBBHHH", self.dport, self.sport, self.s, self.c, 0x50, flags, 65535, 0, 0)
+            self.s += grow
+            self.frames.append(eth(0x0800, ipv4(S4, C4, 6, h + payload), src=MAC_B, dst=MAC_A))
+
+    def client(self, payload):
+        self.seg(True, 0x18, payload)
+
+    def server(self, payload):
+        self.seg(False, 0x18, payload)
+
+
 def capture_http_connect():
     """A TLS session through an HTTP proxy: CONNECT, 200, then the ClientHello."""
-    c, s = 5000, 9000
-    sport, dport = 40100, 3128
+    t = TcpSession(40100, 3128)
+    t.client(b"CONNECT tunnelled.example:443 HTTP/1.1\r\nHost: tunnelled.example:443\r\n\r\n")
+    t.server(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    t.client(client_hello("tunnelled.example"))
+    t.seg(False, 0x10)
+    return 1, t.frames
 
-    def seg(from_client, flags, payload=b""):
-        nonlocal c, s
-        if from_client:
-            h = struct.pack("!HHIIBBHHH", sport, dport, c, s, 0x50, flags, 65535, 0, 0)
-            c += len(payload) + (1 if flags & 0x03 else 0)
-            return eth(0x0800, ipv4(C4, S4, 6, h + payload))
-        h = struct.pack("!HHIIBBHHH", dport, sport, s, c, 0x50, flags, 65535, 0, 0)
-        s += len(payload) + (1 if flags & 0x03 else 0)
-        return eth(0x0800, ipv4(S4, C4, 6, h + payload), src=MAC_B, dst=MAC_A)
 
-    connect = b"CONNECT tunnelled.example:443 HTTP/1.1\r\nHost: tunnelled.example:443\r\n\r\n"
-    return 1, [
-        seg(True, 0x02), seg(False, 0x12), seg(True, 0x10),
-        seg(True, 0x18, connect),
-        seg(False, 0x18, b"HTTP/1.1 200 Connection established\r\n\r\n"),
-        seg(True, 0x18, client_hello("tunnelled.example")),
-        seg(False, 0x10),
-    ]
+def capture_socks():
+    """TLS through SOCKS 5 (no authentication, CONNECT by domain name) and
+    HTTP through SOCKS 4a, both to port 1080."""
+    t5 = TcpSession(40200, 1080)
+    t5.client(b"\x05\x01\x00")
+    t5.server(b"\x05\x00")
+    name = b"socks5-inner.example"
+    t5.client(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", 443))
+    t5.server(b"\x05\x00\x00\x01" + bytes([192, 0, 2, 99]) + struct.pack("!H", 50000))
+    t5.client(client_hello("socks5-inner.example"))
+    t4 = TcpSession(40201, 1080)
+    t4.client(b"\x04\x01" + struct.pack("!H", 80) + bytes([0, 0, 0, 1]) + b"craft\0socks4-inner.example\0")
+    t4.server(b"\x00\x5a" + bytes(6))
+    t4.client(http_get("socks4-inner.example"))
+    return 1, t5.frames + t4.frames
 
 
 def gre(proto, payload, flags=0, extra=b""):
@@ -319,7 +350,8 @@ def main(argv):
                        ("gre-variants", capture_gre_variants),
                        ("tunnel-fragments", capture_tunnel_fragments),
                        ("ayiya", capture_ayiya),
-                       ("http-connect", capture_http_connect)]:
+                       ("http-connect", capture_http_connect),
+                       ("socks", capture_socks)]:
         linktype, frames = make()
         write(os.path.join(out, name + ".pcap"), linktype, frames)
     return 0
