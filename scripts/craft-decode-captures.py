@@ -315,6 +315,44 @@ def capture_socks():
     return 1, t5.frames + t4.frames
 
 
+def dns_name(name):
+    return b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+
+
+def dns_message(qid, flags, questions, answers=b"", counts=None, additional=b"", arcount=0):
+    body = b"".join(dns_name(n) + struct.pack("!HH", t, 1) for n, t in questions)
+    qd, an, ns, ar = counts or (len(questions), 0, 0, arcount)
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar) + body + answers + additional
+
+
+def opt_record(options, udp_size=1232):
+    data = b"".join(struct.pack("!HH", code, len(v)) + v for code, v in options)
+    return b"\0" + struct.pack("!HHIH", 41, udp_size, 0x00008000, len(data)) + data
+
+
+def capture_dns_odd():
+    """DNS messages as seen in the wild that strict parsers refuse."""
+    a = lambda ip, rdlen=4: b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, rdlen) + bytes(ip)  # noqa: E731
+    edns = opt_record([(8, b"\x00\x01\x18\x00\xc0\x00\x02"),   # client subnet 192.0.2.0/24
+                       (10, bytes(range(8))),                    # cookie
+                       (12, bytes(16)),                          # padding
+                       (65001, b"vendor")])                      # unknown, private use
+    msgs = [
+        dns_message(0x0101, 0x0100, [("edns-options.example", 1)], additional=edns, arcount=1),
+        dns_message(0x0102, 0x0100, [("two-questions-a.example", 1), ("two-questions-b.example", 28)]),
+        # A response whose answer has a 5-byte A record.
+        dns_message(0x0103, 0x8180, [("bad-rdata.example", 1)], answers=a([192, 0, 2, 7, 9], rdlen=5),
+                    counts=(1, 1, 0, 0)),
+        # A response announcing three answers and carrying one (truncated by a middlebox).
+        dns_message(0x0104, 0x8180, [("short-answers.example", 1)], answers=a([192, 0, 2, 8]),
+                    counts=(1, 3, 0, 0)),
+        # Two OPT records (RFC 6891 §6.1.1 allows one).
+        dns_message(0x0105, 0x0100, [("two-opt.example", 1)], additional=opt_record([]) + opt_record([]),
+                    arcount=2),
+    ]
+    return 1, [eth(0x0800, ipv4(C4, S4, 17, udp(40300 + i, 53, m))) for i, m in enumerate(msgs)]
+
+
 def gre(proto, payload, flags=0, extra=b""):
     return struct.pack("!HH", flags, proto) + extra + payload
 
@@ -351,7 +389,8 @@ def main(argv):
                        ("tunnel-fragments", capture_tunnel_fragments),
                        ("ayiya", capture_ayiya),
                        ("http-connect", capture_http_connect),
-                       ("socks", capture_socks)]:
+                       ("socks", capture_socks),
+                       ("dns-odd", capture_dns_odd)]:
         linktype, frames = make()
         write(os.path.join(out, name + ".pcap"), linktype, frames)
     return 0
