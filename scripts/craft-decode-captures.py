@@ -375,6 +375,8 @@ def capture_gre_variants():
         outer_gre(pptp_ack),
         outer_gre(gre(0x6558, eth(0x0800, http4("gre-teb.example"), MAC_C))),
         outer_gre(gre(0x8847, mpls([500], dns4("gre-mpls.example")))),
+        # Aruba access point to controller: an 802.11 data frame (protocol 0x8200).
+        outer_gre(gre(0x8200, wlan_data(b"\x08\x00" + dns4("gre-aruba.example")))),
     ]
 
 

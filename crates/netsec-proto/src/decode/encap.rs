@@ -8,8 +8,9 @@
 //! headers, Linux NFLOG (239), Cisco HDLC (104) and PPP (9, 50, 51).
 //!
 //! Tunnels followed from an outer IP packet: GRE (RFC 2784/2890) carrying
-//! IP, transparent Ethernet bridging, MPLS, ERSPAN type I, II and III, and
-//! PPTP's enhanced GRE (RFC 2637) with PPP; GRE in UDP (RFC 8086, port
+//! IP, transparent Ethernet bridging, MPLS, ERSPAN type I, II and III,
+//! PPTP's enhanced GRE (RFC 2637) with PPP, and Aruba access points' 802.11
+//! frames (protocols 0x8200–0x8220, as Wireshark reads them); GRE in UDP (RFC 8086, port
 //! 4754), VXLAN (RFC 7348, 4789), Geneve (RFC 8926, 6081), GTP-U (3GPP TS
 //! 29.281, 2152), Teredo (RFC 4380, 3544) and AYIYA (5072, the
 //! draft-massar-v6ops-ayiya header as Wireshark and Suricata read it).
@@ -34,6 +35,8 @@ const GRE_ERSPAN_2: u16 = 0x88be;
 const GRE_ERSPAN_3: u16 = 0x22eb;
 /// PPP in PPTP's enhanced GRE (RFC 2637 §4.1).
 const GRE_PPP: u16 = 0x880b;
+/// Aruba access point to controller tunnels: 802.11 frames without FCS.
+const GRE_ARUBA: std::ops::RangeInclusive<u16> = 0x8200..=0x8220;
 
 /// UDP ports of the tunnels followed.
 const VXLAN_PORT: u16 = 4789;
@@ -356,6 +359,10 @@ pub(super) fn gre_inner(b: &[u8]) -> Option<(u16, &[u8])> {
             let o = b.get(off + 11)? & 0x01 != 0;
             let frame = b.get(off + if o { 20 } else { 12 }..)?;
             ip_inside(ETHERTYPE_TEB, frame)
+        }
+        (0, p) if GRE_ARUBA.contains(&p) => {
+            let link = ieee80211(b.get(off..)?)?;
+            ip_inside(link.ether_type, link.rest)
         }
         (0, et) => ip_inside(et, b.get(off..)?),
         (1, GRE_PPP) => {
