@@ -196,6 +196,12 @@ impl EngineStats {
             ("app_events".into(), self.app_events),
             ("app_parse_errors".into(), self.app_parse_errors),
             ("app_malformed".into(), self.app_malformed),
+            ("memory_gaps_forced".into(), self.memory_gaps_forced),
+            ("flows_evicted_memory".into(), self.flows_evicted_memory),
+            (
+                "fragments_evicted_memory".into(),
+                self.fragments_evicted_memory,
+            ),
         ];
         for (reason, n) in &self.flows_ended {
             v.push((format!("flows_ended_{reason}"), *n));
