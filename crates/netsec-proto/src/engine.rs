@@ -10,7 +10,9 @@ use netsec_model::{
 };
 
 use crate::app::{self, AppParser, FeedStatus};
-use crate::decode::{decode_into, transport_of_datagram, DecodeError, DecodedPacket};
+use crate::decode::{
+    decode_datagram_tunnel, decode_into, transport_of_datagram, DecodeError, DecodedPacket,
+};
 use crate::flow::community_id::{community_id, icmp_port_equivalents};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable};
@@ -399,8 +401,17 @@ impl Engine {
                 return;
             };
             info.ip = Some(full_ip);
-            sink.packet(&info);
             let payload = datagram.get(range).unwrap_or(&[]);
+            // A tunnel whose outer packet was fragmented (GTP-U over a
+            // small MTU, GRE): the flow is the inner packet's, as for a
+            // whole packet.
+            if let Some(inner) = decode_datagram_tunnel(&info, frag.protocol, &full_ip, payload) {
+                self.stats.tunnelled += 1;
+                sink.packet(&inner.info);
+                self.flow_packet(&inner.info, inner.payload, inner.tcp_wscale, sink);
+                return;
+            }
+            sink.packet(&info);
             self.flow_packet(&info, payload, None, sink);
             return;
         }
@@ -920,7 +931,7 @@ fn feed_app(
         if let Some(p) = parser.as_mut() {
             match p.feed(dir, payload, ctx, events) {
                 FeedStatus::Continue => {}
-                FeedStatus::Done => stats.app_malformed += retire(parser),
+                FeedStatus::Done | FeedStatus::Tunnel => stats.app_malformed += retire(parser),
                 FeedStatus::Error => {
                     stats.app_parse_errors += 1;
                     stats.app_malformed += retire(parser);
@@ -966,7 +977,12 @@ fn run_stream(
             .map(|tries| Identify::new(tries, &flow.record));
     }
     op(stream, &mut |chunk| feed.chunk(chunk));
-    let identified = feed.finish(stats);
+    let (identified, tunnel) = feed.finish(stats);
+    if tunnel {
+        // Identify what the tunnel carries, afresh in both directions.
+        *identifying = true;
+        flow.identify_tries = [0; 2];
+    }
     settle_identification(
         identified,
         identifying,
@@ -1097,6 +1113,8 @@ struct ParserFeed<'a> {
     identify: Option<Identify<'a>>,
     /// The protocol identification found.
     identified: Option<AppProto>,
+    /// The parser said the connection now tunnels another protocol.
+    tunnel: bool,
     malformed: u64,
     failed: bool,
 }
@@ -1115,6 +1133,7 @@ impl<'a> ParserFeed<'a> {
             events,
             identify: None,
             identified: None,
+            tunnel: false,
             malformed: 0,
             failed: false,
         }
@@ -1145,6 +1164,10 @@ impl<'a> ParserFeed<'a> {
             Chunk::Data(d) => match p.feed(self.dir, d, self.ctx, self.events) {
                 FeedStatus::Continue => {}
                 FeedStatus::Done => self.malformed += retire(self.parser),
+                FeedStatus::Tunnel => {
+                    self.malformed += retire(self.parser);
+                    self.tunnel = true;
+                }
                 FeedStatus::Error => {
                     self.failed = true;
                     self.malformed += retire(self.parser);
@@ -1154,12 +1177,13 @@ impl<'a> ParserFeed<'a> {
         }
     }
 
-    /// Count what happened; the protocol identified, if any.
-    fn finish(self, stats: &mut EngineStats) -> Option<AppProto> {
+    /// Count what happened; the protocol identified, if any, and whether
+    /// the connection became a tunnel.
+    fn finish(self, stats: &mut EngineStats) -> (Option<AppProto>, bool) {
         stats.app_malformed += self.malformed;
         if self.failed {
             stats.app_parse_errors += 1;
         }
-        self.identified
+        (self.identified, self.tunnel)
     }
 }
