@@ -53,6 +53,7 @@ pub(crate) struct ShardSink {
     pub counts: ShardCounts,
     logs: Option<Box<dyn RecordSink>>,
     analyzers: Vec<Box<dyn Analyzer>>,
+    enricher: Option<crate::pipeline::EventEnricher>,
     /// What the detection stage's analysers consume.
     interests: Interests,
     /// This shard forwards the ticks (every shard ticks alike).
@@ -76,6 +77,7 @@ impl ShardSink {
     pub fn new(
         logs: Option<Box<dyn RecordSink>>,
         analyzers: Vec<Box<dyn Analyzer>>,
+        enricher: Option<crate::pipeline::EventEnricher>,
         interests: Interests,
         speaker: bool,
         outlet: Outlet,
@@ -84,6 +86,7 @@ impl ShardSink {
             counts: ShardCounts::default(),
             logs,
             analyzers,
+            enricher,
             interests,
             speaker,
             packet: 0,
@@ -276,7 +279,10 @@ impl EngineSink for ShardSink {
         }
     }
 
-    fn event(&mut self, event: AppEvent) {
+    fn event(&mut self, mut event: AppEvent) {
+        if let Some(enrich) = &self.enricher {
+            enrich(&mut event);
+        }
         self.counts.event(&event);
         if let Some(l) = &mut self.logs {
             l.event(&event);

@@ -504,6 +504,9 @@ impl Serialize for TlsClientDoc<'_> {
             "supported_ciphers",
             &SeqOf::new(ch.cipher_suites.iter().map(|c| AsText(Hex16(*c)))),
         )?;
+        if let Some(ja3) = &ch.ja3_hash {
+            m.serialize_entry("ja3", ja3)?;
+        }
         m.end()
     }
 }
@@ -541,6 +544,13 @@ impl Serialize for TlsDoc<'_> {
                 if let Some(alpn) = &sh.alpn {
                     m.serialize_entry("next_protocol", alpn)?;
                 }
+                if let Some(ja3s) = &sh.ja3s_hash {
+                    #[derive(Serialize)]
+                    struct Server<'a> {
+                        ja3s: &'a str,
+                    }
+                    m.serialize_entry("server", &Server { ja3s })?;
+                }
             }
             TlsMessage::Certificate { .. } => {}
         }
@@ -565,10 +575,20 @@ enum TlsExtra<'a> {
         signature_algorithms: &'a [u16],
         #[serde(skip_serializing_if = "<[_]>::is_empty")]
         supported_versions: &'a [u16],
+        /// The JA3 string (its MD5 is ECS `tls.client.ja3`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja3: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja4: Option<&'a str>,
     },
     ServerHello {
         record_version: AsText<Hex16>,
         extensions: &'a [u16],
+        /// The JA3S string (its MD5 is ECS `tls.server.ja3s`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja3s: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja4s: Option<&'a str>,
     },
     Certificate {
         certificate_chain_length: usize,
@@ -586,10 +606,14 @@ impl<'a> TlsExtra<'a> {
                 ec_point_formats: &ch.ec_point_formats,
                 signature_algorithms: &ch.signature_algorithms,
                 supported_versions: &ch.supported_versions,
+                ja3: ch.ja3.as_deref(),
+                ja4: ch.ja4.as_deref(),
             },
             TlsMessage::ServerHello(sh) => TlsExtra::ServerHello {
                 record_version: AsText(Hex16(sh.record_version)),
                 extensions: &sh.extensions,
+                ja3s: sh.ja3s.as_deref(),
+                ja4s: sh.ja4s.as_deref(),
             },
             TlsMessage::Certificate { chain } => TlsExtra::Certificate {
                 certificate_chain_length: chain.len(),

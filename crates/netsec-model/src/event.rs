@@ -228,6 +228,16 @@ pub struct ClientHello {
     pub signature_algorithms: Vec<u16>,
     /// supported_versions.
     pub supported_versions: Vec<u16>,
+    /// JA3 string (`version,ciphers,extensions,groups,point formats`, GREASE
+    /// removed), when a fingerprinter filled it in (netsec-tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3: Option<String>,
+    /// MD5 of [`ClientHello::ja3`], as ECS `tls.client.ja3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3_hash: Option<String>,
+    /// JA4 fingerprint (`t13d1516h2_8daaf6152771_e5627efa2ab1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
 }
 
 /// Fields of a ServerHello.
@@ -245,6 +255,16 @@ pub struct ServerHello {
     pub selected_version: Option<u16>,
     /// ALPN protocol chosen, when present.
     pub alpn: Option<String>,
+    /// JA3S string (`version,cipher,extensions`, GREASE removed), when a
+    /// fingerprinter filled it in (netsec-tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3s: Option<String>,
+    /// MD5 of [`ServerHello::ja3s`], as ECS `tls.server.ja3s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3s_hash: Option<String>,
+    /// JA4S fingerprint (`t130200_1301_234ea6891581`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4s: Option<String>,
 }
 
 /// An SSH identification string (RFC 4253 §4.2).

@@ -186,6 +186,7 @@ fn analysis(
         .inputs(inputs)
         .threads(args.threads.unwrap_or(0))
         .app_layer(!args.no_app_layer)
+        .event_enricher(Arc::new(netsec_tls::enrich))
         .top(args.top);
     if let Some(filter) = args.filter.as_deref().and_then(|e| Filter::parse(e).ok()) {
         analysis = analysis.filter(filter);
