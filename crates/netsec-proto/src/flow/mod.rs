@@ -363,10 +363,12 @@ impl FlowTable {
         self.maybe_compact();
     }
 
-    /// The next flow whose timeout has passed at `now`, if any. Call until
-    /// `None`: every flow whose deadline has passed comes out, whatever else
-    /// is queued.
-    pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<(Flow, Expiry)> {
+    /// Every flow whose timeout has passed at `now`, whatever else is
+    /// queued, as `(flow id, key, why)` in flow-id order, left in the table
+    /// for the caller to take out one at a time (a tick that ends many flows
+    /// holds their keys, not their records). `out` is cleared first.
+    pub(crate) fn expired(&mut self, now: Timestamp, out: &mut Vec<(FlowId, FlowKey, Expiry)>) {
+        out.clear();
         while let Some((deadline, key, generation)) = self.queues.next_due(now) {
             let Some(flow) = self.flows.get(&key) else {
                 continue;
@@ -378,11 +380,13 @@ impl FlowTable {
             }
             let idle_deadline = flow.last_seen + self.timeout(flow.class);
             if idle_deadline <= now {
-                let closed = flow.class == TimeoutClass::TcpClosed;
-                let flow = self.flows.remove(&key)?;
-                return Some((flow, if closed { Expiry::Closed } else { Expiry::Idle }));
-            }
-            if idle_deadline == deadline {
+                let why = if flow.class == TimeoutClass::TcpClosed {
+                    Expiry::Closed
+                } else {
+                    Expiry::Idle
+                };
+                out.push((flow.record.id, key, why));
+            } else if idle_deadline == deadline {
                 // Due later in this second.
                 self.queues.defer((deadline, key, generation));
             } else {
@@ -390,7 +394,9 @@ impl FlowTable {
                 self.queues.push((idle_deadline, key, generation));
             }
         }
-        None
+        // Flow ids are unique in a run: engines that share a capture end
+        // the same flows in the same order.
+        out.sort_unstable_by_key(|(id, _, _)| *id);
     }
 
     /// Remove the flow whose deadline comes first (idle the longest for its
