@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Collect the JA3, JA3S and JA4 values Suricata must log for the TLS
+"""Collect the JA3, JA3S and JA4 values and the certificate fields (subject,
+issuer, serial, SHA-1 fingerprint, validity) Suricata must log for the TLS
 captures of suricata-verify, and copy those captures into testdata/tls/.
 
     scripts/tls_fingerprint_expectations.py ../shared/suricata-verify/tests testdata/tls
 
 Reads every test.yaml under TESTS (top level and tls/), keeps the checks on
 event_type tls that name tls.ja3.hash, tls.ja3.string, tls.ja3s.hash,
-tls.ja3s.string or tls.ja4, skips tests that only apply to Suricata before 8
+tls.ja3s.string, tls.ja4, tls.subject, tls.issuerdn, tls.serial,
+tls.fingerprint, tls.notbefore or tls.notafter, skips tests that only apply to Suricata before 8
 (lt-version) and QUIC captures (netsec does not decode QUIC), resolves the
 capture (the folder's input.pcap, or the `pcap:` it borrows), copies it as
 OUT/NAME.pcap (one copy per distinct capture) and writes OUT/expected.json:
@@ -29,6 +31,12 @@ KEYS = {
     "tls.ja3s.hash": "ja3s_hash",
     "tls.ja3s.string": "ja3s_string",
     "tls.ja4": "ja4",
+    "tls.subject": "subject",
+    "tls.issuerdn": "issuer",
+    "tls.serial": "serial",
+    "tls.fingerprint": "sha1",
+    "tls.notbefore": "not_before",
+    "tls.notafter": "not_after",
 }
 
 

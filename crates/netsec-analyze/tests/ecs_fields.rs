@@ -84,6 +84,22 @@ const ECS_FIELDS: &[(&str, &str, bool)] = &[
     ("tls.client.supported_ciphers", "keyword", true),
     ("tls.client.ja3", "keyword", false),
     ("tls.server.ja3s", "keyword", false),
+    ("tls.server.subject", "keyword", false),
+    ("tls.server.issuer", "keyword", false),
+    ("tls.server.not_before", "date", false),
+    ("tls.server.not_after", "date", false),
+    ("tls.server.hash.sha1", "keyword", false),
+    ("tls.server.hash.sha256", "keyword", false),
+    ("tls.server.x509.subject.common_name", "keyword", true),
+    ("tls.server.x509.issuer.common_name", "keyword", true),
+    ("tls.server.x509.serial_number", "keyword", false),
+    ("tls.server.x509.not_before", "date", false),
+    ("tls.server.x509.not_after", "date", false),
+    ("tls.server.x509.alternative_names", "keyword", true),
+    ("tls.server.x509.public_key_algorithm", "keyword", false),
+    ("tls.server.x509.public_key_size", "long", false),
+    ("tls.server.x509.public_key_curve", "keyword", false),
+    ("tls.server.x509.signature_algorithm", "keyword", false),
     ("rule.name", "keyword", false),
     ("rule.category", "keyword", false),
     ("threat.framework", "keyword", false),
@@ -248,11 +264,13 @@ fn every_log_field_is_ecs_or_under_netsec() {
                 "testdata/sample.pcap",
                 "testdata/fragments.pcap",
                 "testdata/suricata-verify",
+                "testdata/tls",
             ]
             .map(|p| Input::path(root().join(p))),
         )
         .threads(2)
         .logs(Logs::EcsDir(dir.path().to_path_buf()))
+        .event_enricher(std::sync::Arc::new(netsec_tls::enrich))
         .analyzer(Box::new(OneFinding(false)))
         .run()
         .unwrap();
@@ -300,6 +318,11 @@ fn every_log_field_is_ecs_or_under_netsec() {
         "event.id",
         "source.mac",
         "network.vlan.id",
+        "tls.client.ja3",
+        "tls.server.ja3s",
+        "tls.server.x509.serial_number",
+        "tls.server.x509.alternative_names",
+        "tls.server.hash.sha256",
     ] {
         assert!(seen.contains(field), "{field} never written");
     }

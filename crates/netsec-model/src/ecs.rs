@@ -490,6 +490,88 @@ pub fn split_host_port(host: &str) -> (&str, Option<u16>) {
 
 struct TlsDoc<'a>(&'a TlsMessage);
 
+/// `tls.server` of a Certificate message: the leaf certificate, in ECS's
+/// `tls.server.*` and `tls.server.x509.*` fields.
+struct TlsServerCertDoc<'a>(&'a crate::event::CertificateInfo);
+
+impl Serialize for TlsServerCertDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        #[derive(Serialize)]
+        struct Hash<'a> {
+            sha1: &'a str,
+            sha256: &'a str,
+        }
+        #[derive(Serialize)]
+        struct X509<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            subject: Option<CommonNames<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            issuer: Option<CommonNames<'a>>,
+            serial_number: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            not_before: Option<Timestamp>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            not_after: Option<Timestamp>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            alternative_names: &'a [String],
+            public_key_algorithm: &'a str,
+            #[serde(skip_serializing_if = "is_zero_u32")]
+            public_key_size: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            public_key_curve: Option<&'a str>,
+            signature_algorithm: &'a str,
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("subject", &c.subject)?;
+        m.serialize_entry("issuer", &c.issuer)?;
+        if let Some(t) = c.not_before {
+            m.serialize_entry("not_before", &t)?;
+        }
+        if let Some(t) = c.not_after {
+            m.serialize_entry("not_after", &t)?;
+        }
+        // ECS writes certificate hashes as upper-case hex without separators.
+        let sha1: String = c.sha1.chars().filter(|c| *c != ':').collect::<String>();
+        m.serialize_entry(
+            "hash",
+            &Hash {
+                sha1: &sha1.to_ascii_uppercase(),
+                sha256: &c.sha256,
+            },
+        )?;
+        m.serialize_entry(
+            "x509",
+            &X509 {
+                subject: cn_names(&c.common_names),
+                issuer: cn_names(&c.issuer_common_names),
+                serial_number: &c.serial,
+                not_before: c.not_before,
+                not_after: c.not_after,
+                alternative_names: &c.alternative_names,
+                public_key_algorithm: &c.public_key_algorithm,
+                public_key_size: c.public_key_bits,
+                public_key_curve: c.public_key_curve.as_deref(),
+                signature_algorithm: &c.signature_algorithm,
+            },
+        )?;
+        m.end()
+    }
+}
+
+fn cn_names(n: &[String]) -> Option<CommonNames<'_>> {
+    (!n.is_empty()).then_some(CommonNames { common_name: n })
+}
+
+#[derive(Serialize)]
+struct CommonNames<'a> {
+    common_name: &'a [String],
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
 /// `tls.client` of a ClientHello.
 struct TlsClientDoc<'a>(&'a crate::event::ClientHello);
 
@@ -552,7 +634,11 @@ impl Serialize for TlsDoc<'_> {
                     m.serialize_entry("server", &Server { ja3s })?;
                 }
             }
-            TlsMessage::Certificate { .. } => {}
+            TlsMessage::Certificate { certificates, .. } => {
+                if let Some(leaf) = certificates.first() {
+                    m.serialize_entry("server", &TlsServerCertDoc(leaf))?;
+                }
+            }
         }
         m.end()
     }
@@ -592,6 +678,9 @@ enum TlsExtra<'a> {
     },
     Certificate {
         certificate_chain_length: usize,
+        /// The certificates after the leaf (ECS describes one), in full.
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        chain: &'a [crate::event::CertificateInfo],
     },
 }
 
@@ -615,8 +704,12 @@ impl<'a> TlsExtra<'a> {
                 ja3s: sh.ja3s.as_deref(),
                 ja4s: sh.ja4s.as_deref(),
             },
-            TlsMessage::Certificate { chain } => TlsExtra::Certificate {
+            TlsMessage::Certificate {
+                chain,
+                certificates,
+            } => TlsExtra::Certificate {
                 certificate_chain_length: chain.len(),
+                chain: certificates.get(1..).unwrap_or_default(),
             },
         }
     }
@@ -800,8 +893,11 @@ impl Serialize for EventDocument<'_> {
         match ev {
             AppEvent::Dns(d) => m.serialize_entry("dns", &DnsDoc(d))?,
             AppEvent::Http(h) => serialize_http(&mut m, h)?,
-            AppEvent::Tls(t) if !matches!(t.message, TlsMessage::Certificate { .. }) => {
-                m.serialize_entry("tls", &TlsDoc(&t.message))?
+            AppEvent::Tls(t) => {
+                let empty = matches!(&t.message, TlsMessage::Certificate { certificates, .. } if certificates.is_empty());
+                if !empty {
+                    m.serialize_entry("tls", &TlsDoc(&t.message))?
+                }
             }
             _ => {}
         }

@@ -1,4 +1,5 @@
-//! TLS security for netsec. Today: the fingerprints of handshakes, JA3 and
+//! TLS security for netsec: what each certificate says ([`certificate`]),
+//! and the fingerprints of handshakes, JA3 and
 //! JA3S (Salesforce's, MD5 of the decimal field lists, GREASE removed) and
 //! JA4 and JA4S (FoxIO's), computed as Suricata 8 computes them, so the
 //! values in netsec's `tls.jsonl` match Suricata's `eve.json` and the
@@ -34,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod certificate;
 pub mod fingerprint;
 
 use netsec_model::{AppEvent, TlsMessage, Transport};
@@ -58,6 +60,15 @@ pub fn enrich(event: &mut AppEvent) {
             sh.ja3s = Some(string);
             sh.ja4s = Some(fingerprint::ja4s(sh, quic));
         }
-        TlsMessage::Certificate { .. } => {}
+        TlsMessage::Certificate {
+            chain,
+            certificates,
+        } => {
+            if certificates.is_empty() {
+                // A certificate that does not parse stays out (counted by
+                // its absence: the chain keeps its DER).
+                certificates.extend(chain.iter().filter_map(|der| certificate::parse(der)));
+            }
+        }
     }
 }

@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-//! The fingerprints netsec computes are the ones Suricata logs: for every
-//! TLS capture of suricata-verify whose test names a JA3, JA3S or JA4 value
-//! (copied into testdata/tls by scripts/tls_fingerprint_expectations.py,
-//! with the values in testdata/tls/expected.json), each expected value is
-//! among those netsec gives that capture's handshakes.
+//! The fingerprints and certificate fields netsec computes are the ones
+//! Suricata logs: for every TLS capture of suricata-verify whose test names a
+//! JA3, JA3S or JA4 value or a certificate's subject, issuer, serial, SHA-1
+//! fingerprint or validity (copied into testdata/tls by
+//! scripts/tls_fingerprint_expectations.py, with the values in
+//! testdata/tls/expected.json), each expected value is among those netsec
+//! gives that capture's handshakes (for certificates, the leaf's).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -45,7 +47,20 @@ impl Analyzer for Fingerprints {
                 add("ja3s_string", &sh.ja3s);
                 add("ja3s_hash", &sh.ja3s_hash);
             }
-            TlsMessage::Certificate { .. } => {}
+            TlsMessage::Certificate { certificates, .. } => {
+                if let Some(leaf) = certificates.first() {
+                    // Suricata writes validity as `2015-02-12T18:07:27`.
+                    let day_time = |t: &Option<netsec_model::Timestamp>| {
+                        t.map(|t| t.to_string().chars().take(19).collect::<String>())
+                    };
+                    add("subject", &Some(leaf.subject.clone()));
+                    add("issuer", &Some(leaf.issuer.clone()));
+                    add("serial", &Some(leaf.serial.clone()));
+                    add("sha1", &Some(leaf.sha1.clone()));
+                    add("not_before", &day_time(&leaf.not_before));
+                    add("not_after", &day_time(&leaf.not_after));
+                }
+            }
         }
     }
 }
@@ -55,7 +70,7 @@ fn dir() -> PathBuf {
 }
 
 #[test]
-fn fingerprints_equal_suricatas() {
+fn fingerprints_and_certificates_equal_suricatas() {
     let expected: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir().join("expected.json")).unwrap()).unwrap();
     let expected = expected.as_object().unwrap();
@@ -88,6 +103,6 @@ fn fingerprints_equal_suricatas() {
             }
         }
     }
-    assert!(checked >= 20, "only {checked} values checked");
+    assert!(checked >= 60, "only {checked} values checked");
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
