@@ -35,8 +35,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod certificate;
 pub mod fingerprint;
+
+pub use audit::{TlsAuditConfig, TlsAuditor};
 
 use netsec_model::{AppEvent, TlsMessage, Transport};
 

@@ -201,7 +201,11 @@ fn analysis(
         analysis = analysis.logs(Logs::EcsDir(dir.to_path_buf()));
     }
     if !args.no_detect {
-        analysis = analysis.analyzers(netsec_detect::default_analyzers(detect));
+        analysis = analysis
+            .analyzers(netsec_detect::default_analyzers(detect))
+            .analyzer(Box::new(netsec_tls::TlsAuditor::new(
+                netsec_tls::TlsAuditConfig::default(),
+            )));
     }
     analysis
 }

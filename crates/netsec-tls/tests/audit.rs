@@ -1,0 +1,106 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! The passive TLS audit on real captures (suricata-verify's, and the
+//! project's sample): each weakness is found where the handshake shows it,
+//! with the evidence naming the server, and nothing is said of sound ones.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use netsec_analyze::{Analysis, Input};
+use netsec_model::{EntityValue, Finding};
+use netsec_tls::{TlsAuditConfig, TlsAuditor};
+
+fn path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn audit(name: &str) -> Vec<Finding> {
+    let (_, findings) = Analysis::new()
+        .input(Input::path(path(name)))
+        .threads(1)
+        .event_enricher(Arc::new(netsec_tls::enrich))
+        .analyzer(Box::new(TlsAuditor::new(TlsAuditConfig::default())))
+        .run_with_findings()
+        .unwrap();
+    findings
+}
+
+fn kinds(findings: &[Finding]) -> Vec<&str> {
+    let mut v: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+fn server_of(f: &Finding) -> String {
+    f.entities
+        .iter()
+        .find_map(|e| match &e.value {
+            EntityValue::Service { endpoint, .. } => Some(endpoint.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn rc4_over_tls_1_0_is_reported() {
+    let f = audit("tls/tls_tls-pre-1970.pcap");
+    assert_eq!(kinds(&f), ["tls_weak_cipher", "tls_weak_protocol"]);
+    let cipher = f.iter().find(|f| f.kind == "tls_weak_cipher").unwrap();
+    assert!(cipher
+        .evidence
+        .facts
+        .contains(&("weakness".into(), "RC4".into())));
+    assert!(server_of(cipher).ends_with(":443"), "{}", server_of(cipher));
+    assert_eq!(cipher.mitre, ["T1557", "T1040"]);
+}
+
+#[test]
+fn an_expired_certificate_is_reported_against_the_capture_time() {
+    // Real malware traffic (Glupteba): TLS 1.0 and a certificate that had
+    // expired 399 days before the session.
+    let f = audit("tls/tls_tls-glupteba.pcap");
+    assert_eq!(kinds(&f), ["tls_certificate_expired", "tls_weak_protocol"]);
+    let expired = f
+        .iter()
+        .find(|f| f.kind == "tls_certificate_expired")
+        .unwrap();
+    let days = expired
+        .evidence
+        .measurements
+        .iter()
+        .find(|m| m.name == "days_expired")
+        .unwrap();
+    assert!((398.0..400.0).contains(&days.value), "{}", days.value);
+}
+
+#[test]
+fn a_self_signed_certificate_is_reported() {
+    let f = audit("tls/ja4-tls.pcap");
+    assert_eq!(kinds(&f), ["tls_self_signed_certificate"]);
+    assert!(f[0].evidence.summary.contains("CN=SELKS"));
+}
+
+#[test]
+fn sound_handshakes_say_nothing() {
+    // TLS 1.3 clients and servers of every draft, and a modern TLS 1.3
+    // session with a proper chain.
+    for name in [
+        "tls/tls_tls13-draft14.pcap",
+        "tls/tls_tls13-draft19.pcap",
+        "tls/tls_tls13-draft28.pcap",
+        "tls/ja4-rules.pcap",
+        "tls/tls_tls-certs-alert.pcap",
+    ] {
+        let f = audit(name);
+        assert!(f.is_empty(), "{name}: {:?}", kinds(&f));
+    }
+    // The sample's HTTPS server: TLS 1.2 and 1.3 with a self-signed
+    // certificate for the name asked; only that is said.
+    assert_eq!(
+        kinds(&audit("sample.pcap")),
+        ["tls_self_signed_certificate"]
+    );
+}
