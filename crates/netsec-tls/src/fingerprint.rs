@@ -19,7 +19,6 @@
 //!   `{t|q}{version}{extension count}{alpn}_{cipher}_{sha256(extensions in
 //!   order)[..12]}`.
 
-use std::fmt::Write as _;
 
 use md5::{Digest as _, Md5};
 use netsec_model::{ClientHello, ServerHello};
@@ -31,12 +30,42 @@ pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
 }
 
+/// Append `v` in decimal (the fingerprints write thousands of small
+/// numbers; `write!` costs several times more).
+fn push_decimal(out: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut n = v;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(*d));
+    }
+}
+
+/// Append `v` as four lower-case hex digits.
+fn push_hex4(out: &mut String, v: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in [12, 8, 4, 0] {
+        let nibble = usize::from((v >> shift) & 0xf);
+        out.push(char::from(HEX.get(nibble).copied().unwrap_or(b'0')));
+    }
+}
+
 fn join_decimal(out: &mut String, values: impl Iterator<Item = u16>) {
     for (i, v) in values.enumerate() {
         if i > 0 {
             out.push('-');
         }
-        let _ = write!(out, "{v}");
+        push_decimal(out, v);
     }
 }
 
@@ -47,7 +76,8 @@ fn not_grease(v: &&u16) -> bool {
 /// The JA3 string of a ClientHello.
 pub fn ja3(ch: &ClientHello) -> String {
     let mut s = String::with_capacity(256);
-    let _ = write!(s, "{},", ch.version);
+    push_decimal(&mut s, ch.version);
+    s.push(',');
     join_decimal(&mut s, ch.cipher_suites.iter().filter(not_grease).copied());
     s.push(',');
     join_decimal(&mut s, ch.extensions.iter().filter(not_grease).copied());
@@ -64,7 +94,10 @@ pub fn ja3(ch: &ClientHello) -> String {
 /// The JA3S string of a ServerHello.
 pub fn ja3s(sh: &ServerHello) -> String {
     let mut s = String::with_capacity(64);
-    let _ = write!(s, "{},{},", sh.version, sh.cipher_suite);
+    push_decimal(&mut s, sh.version);
+    s.push(',');
+    push_decimal(&mut s, sh.cipher_suite);
+    s.push(',');
     join_decimal(&mut s, sh.extensions.iter().filter(not_grease).copied());
     s
 }
@@ -75,9 +108,14 @@ pub fn md5_hex(s: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        for nibble in [b >> 4, b & 0xf] {
+            out.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
     }
     out
 }
@@ -123,7 +161,7 @@ fn hex_list(values: &[u16]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        push_hex4(&mut s, *v);
     }
     s
 }
@@ -193,6 +231,20 @@ pub fn ja4s(sh: &ServerHello, quic: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_writers() {
+        let mut s = String::new();
+        for v in [0, 7, 10, 771, 65535] {
+            push_decimal(&mut s, v);
+            s.push(' ');
+        }
+        assert_eq!(s, "0 7 10 771 65535 ");
+        let mut h = String::new();
+        push_hex4(&mut h, 0x0a1f);
+        assert_eq!(h, "0a1f");
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
 
     #[test]
     fn grease_values() {
