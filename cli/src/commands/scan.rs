@@ -21,6 +21,9 @@ use netsec_scan::targets::{
 use netsec_scan::timing::Timing;
 use netsec_scan::{exposure_findings, scan, PortState, Protocol, ScanConfig, ScanReport, TcpScan};
 
+/// Where Debian's nmap-common installs nmap's service probes.
+const NMAP_SERVICE_PROBES: &str = "/usr/share/nmap/nmap-service-probes";
+
 /// Scan hosts you are allowed to scan (nmap-style options); `scan history`
 /// and `scan diff` read the saved scans.
 #[derive(Debug, Args)]
@@ -99,9 +102,16 @@ pub struct ScanArgs {
     /// Probes rarer than this are not sent (1–9, default 7).
     #[arg(long, value_name = "N")]
     version_intensity: Option<u8>,
-    /// Extra probe/match rules in nmap-service-probes format (e.g. /usr/share/nmap/nmap-service-probes).
+    /// Probe/match rules in nmap-service-probes format, ahead of the bundled
+    /// table. Default: nmap's own file when nmap is installed
+    /// (/usr/share/nmap/nmap-service-probes), so identification is nmap's
+    /// wherever the user has nmap; the bundled table is the fallback.
     #[arg(long, value_name = "FILE")]
     service_probes: Option<PathBuf>,
+    /// Do not load nmap's nmap-service-probes by default: the bundled table
+    /// (and --service-probes) only.
+    #[arg(long)]
+    no_nmap_probes: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     format: ScanFormat,
@@ -475,7 +485,11 @@ pub fn run(args: ScanArgs) -> ExitCode {
         udp_ports.clear();
     }
     let mut table = ProbeTable::bundled();
-    if let Some(file) = &args.service_probes {
+    let nmap_probes = PathBuf::from(NMAP_SERVICE_PROBES);
+    let probe_file = args.service_probes.clone().or_else(|| {
+        (!args.no_nmap_probes && !args.no_service && nmap_probes.is_file()).then_some(nmap_probes)
+    });
+    if let Some(file) = &probe_file {
         let text = match std::fs::read(file) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => return fail(format!("{}: {e}", file.display())),

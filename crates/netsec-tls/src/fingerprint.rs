@@ -19,7 +19,6 @@
 //!   `{t|q}{version}{extension count}{alpn}_{cipher}_{sha256(extensions in
 //!   order)[..12]}`.
 
-
 use md5::{Digest as _, Md5};
 use netsec_model::{ClientHello, ServerHello};
 use sha2::Sha256;
