@@ -459,6 +459,45 @@ pub async fn detect_tcp(
 mod tests {
     use super::*;
 
+    /// Proxies and caches as nmap names them, from the answers the Debian
+    /// daemons give (squid 5.7's error page, tinyproxy 1.11's, varnish 7.1
+    /// in front of a web server, memcached 1.6's version line).
+    #[test]
+    fn proxies_and_caches_get_nmap_names() {
+        let t = ProbeTable::bundled();
+        let get = t.probe(Protocol::Tcp, "GetRequest").unwrap();
+        let named = |probe: &ProbeDef, data: &[u8]| {
+            let m = identify(&t, probe, data).unwrap();
+            (m.name, m.product, m.version)
+        };
+        assert_eq!(
+            named(get, b"HTTP/1.1 400 Bad Request\r\nServer: squid/5.7\r\nMime-Version: 1.0\r\nX-Squid-Error: ERR_INVALID_URL 0\r\n\r\n"),
+            ("http-proxy".into(), Some("Squid http proxy".into()), Some("5.7".into()))
+        );
+        assert_eq!(
+            named(get, b"HTTP/1.0 400 Bad Request\r\nServer: tinyproxy/1.11.1\r\nContent-Type: text/html\r\n\r\n"),
+            ("http-proxy".into(), Some("tinyproxy".into()), Some("1.11.1".into()))
+        );
+        assert_eq!(
+            named(get, b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nX-Varnish: 32770\r\nAge: 0\r\nVia: 1.1 varnish (Varnish/7.1)\r\n\r\n"),
+            ("http".into(), Some("Varnish http accelerator".into()), Some("7.1".into()))
+        );
+        let memcached = t.probe(Protocol::Tcp, "memcached-version").unwrap();
+        assert_eq!(
+            named(memcached, b"VERSION 1.6.18\r\n"),
+            (
+                "memcached".into(),
+                Some("Memcached".into()),
+                Some("1.6.18".into())
+            )
+        );
+        // A plain web server is still http with its own product.
+        assert_eq!(
+            named(get, b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n").0,
+            "http"
+        );
+    }
+
     #[test]
     fn bundled_rules_on_real_banners() {
         let t = ProbeTable::bundled();
