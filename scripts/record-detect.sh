@@ -3,7 +3,8 @@
 # real everyday traffic between hosts in network namespaces this script
 # creates (see record-detect-lib.sh for the LAN), one capture per scenario,
 # tcpdump on the bridge with a 128-byte snap length (600 for brute-http,
-# whose HTTP 401 responses the detector reads from HTTP events).
+# whose HTTP 401 responses the detector reads from HTTP events, and 700 for
+# beacon-rotating, whose TLS server name it reads from ClientHello events).
 #
 # Attacks (true positives): nmap -sS/-sT/-sF/-sN/-sX/-sU, masscan, an nmap
 # port-445 sweep, nmap ARP and ICMP host discovery, hping3 SYN/UDP/ICMP
@@ -443,5 +444,6 @@ rec benign benign
 rec benign-office office
 rec beacon-http beacon
 rec beacon-https beacon_https
-rec beacon-rotating beacon_rotating
+# the server name is read from ClientHello events: whole hellos (~600 bytes)
+SNAPLEN=700 rec beacon-rotating beacon_rotating
 du -sh "$OUT"
