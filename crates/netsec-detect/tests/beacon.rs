@@ -86,3 +86,15 @@ fn a_beacon_to_one_name_over_four_addresses_is_found_by_its_server_name() {
         assert!(common::measured(g, "connections") < common::measured(f, "connections"));
     }
 }
+
+#[test]
+fn the_rotating_beacon_is_one_finding() {
+    let beacons = common::of_kind(&common::findings_of("beacon-rotating"), "beacon")
+        .into_iter()
+        .map(|f| f.id.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        beacons,
+        vec!["beacon:10.250.0.10->cdn.example.net/tls".to_string()]
+    );
+}
