@@ -226,6 +226,133 @@ def capture_gtpu():
     ]
 
 
+def fragments(src, dst, proto, body, cut, ident):
+    """An IPv4 datagram as two fragments split at byte `cut` of its payload (a multiple of 8)."""
+    def frag(offset, more, data):
+        flags = (offset // 8) | (0x2000 if more else 0)
+        h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, flags, 64, proto, 0, src, dst)
+        return h[:10] + struct.pack("!H", checksum(h)) + h[12:] + data
+    return [frag(0, True, body[:cut]), frag(cut, False, body[cut:])]
+
+
+def capture_tunnel_fragments():
+    gtp = udp(2152, 2152, gtpu(http4("gtpu-frag.example")))
+    greb = gre(0x0800, dns4("gre-frag.example"))
+    return 1, [eth(0x0800, f) for f in fragments(T4A, T4B, 17, gtp, 48, 21)
+               + fragments(T4A, T4B, 47, greb, 32, 22)]
+
+
+def capture_ayiya():
+    identity = bytes(16)
+    signature = bytes(20)
+    # Identity 2^4 bytes, type 1; signature 5 words, SHA-1; auth 2, opcode 1 (forward); IPv6; epoch.
+    hdr = struct.pack("!BBBBI", 0x41, 0x52, 0x21, 41, 1_700_000_000) + identity + signature
+    return 1, [outer_udp(5072, hdr + dns6("ayiya.example"), sport=5072)]
+
+
+def client_hello(sni):
+    name = sni.encode()
+    sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    body = (b"\x03\x03" + bytes(range(32)) + b"\x00" + struct.pack("!H", 4) + b"\x13\x01\x13\x02"
+            + b"\x01\x00" + struct.pack("!H", len(sni_ext)) + sni_ext)
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+class TcpSession:
+    """One TCP connection, client C4 to server S4: handshake, then segments either way."""
+
+    def __init__(self, sport, dport):
+        self.sport, self.dport = sport, dport
+        self.c, self.s = 5000, 9000
+        self.frames = []
+        self.seg(True, 0x02)
+        self.seg(False, 0x12)
+        self.seg(True, 0x10)
+
+    def seg(self, from_client, flags, payload=b""):
+        grow = len(payload) + (1 if flags & 0x03 else 0)
+        if from_client:
+            h = struct.pack("!HHIIBBHHH", self.sport, self.dport, self.c, self.s, 0x50, flags, 65535, 0, 0)
+            self.c += grow
+            self.frames.append(eth(0x0800, ipv4(C4, S4, 6, h + payload)))
+        else:
+            h = struct.pack("!HHIIBBHHH", self.dport, self.sport, self.s, self.c, 0x50, flags, 65535, 0, 0)
+            self.s += grow
+            self.frames.append(eth(0x0800, ipv4(S4, C4, 6, h + payload), src=MAC_B, dst=MAC_A))
+
+    def client(self, payload):
+        self.seg(True, 0x18, payload)
+
+    def server(self, payload):
+        self.seg(False, 0x18, payload)
+
+
+def capture_http_connect():
+    """A TLS session through an HTTP proxy: CONNECT, 200, then the ClientHello."""
+    t = TcpSession(40100, 3128)
+    t.client(b"CONNECT tunnelled.example:443 HTTP/1.1\r\nHost: tunnelled.example:443\r\n\r\n")
+    t.server(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    t.client(client_hello("tunnelled.example"))
+    t.seg(False, 0x10)
+    return 1, t.frames
+
+
+def capture_socks():
+    """TLS through SOCKS 5 (no authentication, CONNECT by domain name) and
+    HTTP through SOCKS 4a, both to port 1080."""
+    t5 = TcpSession(40200, 1080)
+    t5.client(b"\x05\x01\x00")
+    t5.server(b"\x05\x00")
+    name = b"socks5-inner.example"
+    t5.client(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", 443))
+    t5.server(b"\x05\x00\x00\x01" + bytes([192, 0, 2, 99]) + struct.pack("!H", 50000))
+    t5.client(client_hello("socks5-inner.example"))
+    t4 = TcpSession(40201, 1080)
+    t4.client(b"\x04\x01" + struct.pack("!H", 80) + bytes([0, 0, 0, 1]) + b"craft\0socks4-inner.example\0")
+    t4.server(b"\x00\x5a" + bytes(6))
+    t4.client(http_get("socks4-inner.example"))
+    return 1, t5.frames + t4.frames
+
+
+def dns_name(name):
+    return b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+
+
+def dns_message(qid, flags, questions, answers=b"", counts=None, additional=b"", arcount=0):
+    body = b"".join(dns_name(n) + struct.pack("!HH", t, 1) for n, t in questions)
+    qd, an, ns, ar = counts or (len(questions), 0, 0, arcount)
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar) + body + answers + additional
+
+
+def opt_record(options, udp_size=1232):
+    data = b"".join(struct.pack("!HH", code, len(v)) + v for code, v in options)
+    return b"\0" + struct.pack("!HHIH", 41, udp_size, 0x00008000, len(data)) + data
+
+
+def capture_dns_odd():
+    """DNS messages as seen in the wild that strict parsers refuse."""
+    a = lambda ip, rdlen=4: b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, rdlen) + bytes(ip)  # noqa: E731
+    edns = opt_record([(8, b"\x00\x01\x18\x00\xc0\x00\x02"),   # client subnet 192.0.2.0/24
+                       (10, bytes(range(8))),                    # cookie
+                       (12, bytes(16)),                          # padding
+                       (65001, b"vendor")])                      # unknown, private use
+    msgs = [
+        dns_message(0x0101, 0x0100, [("edns-options.example", 1)], additional=edns, arcount=1),
+        dns_message(0x0102, 0x0100, [("two-questions-a.example", 1), ("two-questions-b.example", 28)]),
+        # A response whose answer has a 5-byte A record.
+        dns_message(0x0103, 0x8180, [("bad-rdata.example", 1)], answers=a([192, 0, 2, 7, 9], rdlen=5),
+                    counts=(1, 1, 0, 0)),
+        # A response announcing three answers and carrying one (truncated by a middlebox).
+        dns_message(0x0104, 0x8180, [("short-answers.example", 1)], answers=a([192, 0, 2, 8]),
+                    counts=(1, 3, 0, 0)),
+        # Two OPT records (RFC 6891 §6.1.1 allows one).
+        dns_message(0x0105, 0x0100, [("two-opt.example", 1)], additional=opt_record([]) + opt_record([]),
+                    arcount=2),
+    ]
+    return 1, [eth(0x0800, ipv4(C4, S4, 17, udp(40300 + i, 53, m))) for i, m in enumerate(msgs)]
+
+
 def gre(proto, payload, flags=0, extra=b""):
     return struct.pack("!HH", flags, proto) + extra + payload
 
@@ -248,6 +375,8 @@ def capture_gre_variants():
         outer_gre(pptp_ack),
         outer_gre(gre(0x6558, eth(0x0800, http4("gre-teb.example"), MAC_C))),
         outer_gre(gre(0x8847, mpls([500], dns4("gre-mpls.example")))),
+        # Aruba access point to controller: an 802.11 data frame (protocol 0x8200).
+        outer_gre(gre(0x8200, wlan_data(b"\x08\x00" + dns4("gre-aruba.example")))),
     ]
 
 
@@ -258,7 +387,12 @@ def main(argv):
                        ("llc-snap", capture_llc_snap), ("radiotap", capture_radiotap),
                        ("ieee80211", capture_ieee80211), ("nflog", capture_nflog),
                        ("geneve", capture_geneve), ("gtpu", capture_gtpu),
-                       ("gre-variants", capture_gre_variants)]:
+                       ("gre-variants", capture_gre_variants),
+                       ("tunnel-fragments", capture_tunnel_fragments),
+                       ("ayiya", capture_ayiya),
+                       ("http-connect", capture_http_connect),
+                       ("socks", capture_socks),
+                       ("dns-odd", capture_dns_odd)]:
         linktype, frames = make()
         write(os.path.join(out, name + ".pcap"), linktype, frames)
     return 0

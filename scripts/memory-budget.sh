@@ -15,7 +15,7 @@
 # Usage: scripts/memory-budget.sh [FLOWS] [DATAGRAMS]
 #   NETSEC=path/to/netsec to use a binary already built (default: build
 #   `cargo build --release -p netsec-cli` and use target/release/netsec).
-#   EXTRA_ARGS="--threads 2" to pass more arguments to netsec analyze.
+#   EXTRA_ARGS="--memory-limit 64M" to pass more arguments to netsec analyze.
 set -euo pipefail
 
 FLOWS=${1:-1000000}
@@ -25,7 +25,10 @@ trap 'rm -rf "$WORK"' EXIT
 
 if [[ -z "${NETSEC:-}" ]]; then
     cargo build --release -q -p netsec-cli
-    NETSEC="${CARGO_TARGET_DIR:-target}/release/netsec"
+    # A copy: a target directory shared with other trees may get another
+    # build of the binary while this script runs.
+    cp "${CARGO_TARGET_DIR:-target}/release/netsec" "$WORK/netsec"
+    NETSEC="$WORK/netsec"
 fi
 
 python3 - "$WORK" "$FLOWS" "$DATAGRAMS" <<'EOF'

@@ -24,6 +24,8 @@ enum Command {
     // One variant per subcommand module; keep one line each.
     /// Analyse captures: protocols, flows, logs, findings, summary.
     Analyze(commands::analyze::AnalyzeArgs),
+    /// The detection configuration: print the defaults, check a file.
+    Config(commands::config::ConfigArgs),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     match cli.command {
         // One arm per subcommand; each returns an ExitCode.
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Config(args) => commands::config::run(args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Scan(args) => commands::scan::run(*args),
     }

@@ -459,6 +459,87 @@ fn directory_batch_each_and_merged() {
 }
 
 #[test]
+fn the_sample_scan_is_found_and_fail_on_exits_1() {
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = json_summary(&out);
+    let scan = s["findings"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "tcp_port_scan")
+        .unwrap_or_else(|| panic!("no scan found: {}", s["findings"]));
+    assert_eq!(scan["mitre"][0], "T1046");
+    assert!(scan["evidence"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("10.252.0.10"));
+    let failing = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--fail-on",
+        "medium",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(failing.status.code(), Some(1));
+    let passing = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--fail-on",
+        "critical",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(passing.status.code(), Some(0));
+    // Detectors can be tuned and turned off by name.
+    let quiet = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--fail-on",
+        "info",
+        "--set",
+        "portscan.enabled=false",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        quiet.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
+    let bad = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--set",
+        "portscan.min_ports=lots",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("portscan.min_ports"));
+}
+
+#[test]
+fn config_default_prints_a_loadable_file() {
+    let out = netsec(&["config", "default"]);
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("netsec.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let check = netsec(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0));
+    std::fs::write(&file, "[portscan]\nmin_ports = \"many\"\n").unwrap();
+    let check = netsec(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(err.contains("min_ports") && err.contains("line 2"), "{err}");
+}
+
+#[test]
 fn each_keeps_same_named_files_in_separate_log_directories() {
     // a/x.pcap and b/x.pcap must not share DIR/x/.
     let dir = tempfile::tempdir().unwrap();

@@ -70,13 +70,14 @@ fn strings(v: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// What netsec reports for a capture, in the shape of the tshark expectation.
-fn netsec_view(capture: &Path, out: &Path) -> Value {
+/// What netsec reports for a capture with `threads` worker threads, in the
+/// shape of the tshark expectation.
+fn netsec_view(capture: &Path, out: &Path, threads: u32) -> Value {
     let run = Command::new(env!("CARGO_BIN_EXE_netsec"))
         .args([
             "analyze",
             "--threads",
-            "1",
+            &threads.to_string(),
             "--no-progress",
             "--format",
             "json",
@@ -105,7 +106,11 @@ fn netsec_view(capture: &Path, out: &Path) -> Value {
 
     let mut names = BTreeSet::new();
     for d in &dns {
-        if let Some(qs) = d["netsec"]["dns"]["questions"].as_array() {
+        // The first question is ECS's dns.question; any others are netsec's.
+        if let Some(n) = d["dns"]["question"]["name"].as_str() {
+            names.insert(n.to_string());
+        }
+        if let Some(qs) = d["netsec"]["dns"]["more_questions"].as_array() {
             for q in qs {
                 if let Some(n) = q["name"].as_str() {
                     names.insert(n.to_string());
@@ -119,7 +124,15 @@ fn netsec_view(capture: &Path, out: &Path) -> Value {
         .collect();
     let hosts: BTreeSet<String> = requests
         .iter()
-        .filter_map(|h| h["url"]["domain"].as_str().map(String::from))
+        .filter_map(|h| {
+            // tshark shows the Host header as sent: domain and port again.
+            let domain = h["url"]["domain"].as_str()?;
+            Some(match h["url"]["port"].as_u64() {
+                Some(port) if domain.contains(':') => format!("[{domain}]:{port}"),
+                Some(port) => format!("{domain}:{port}"),
+                None => domain.to_string(),
+            })
+        })
         .collect();
     let hellos: Vec<&Value> = tls
         .iter()
@@ -176,6 +189,16 @@ fn netsec_view(capture: &Path, out: &Path) -> Value {
 
 #[test]
 fn netsec_agrees_with_tshark_on_every_expected_capture() {
+    agrees_with_tshark(1);
+}
+
+/// The same with three worker threads: sharding must not change what is seen.
+#[test]
+fn netsec_agrees_with_tshark_on_every_expected_capture_with_three_threads() {
+    agrees_with_tshark(3);
+}
+
+fn agrees_with_tshark(threads: u32) {
     let expected_dir = repo_root().join("testdata/expected");
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&expected_dir)
         .map(|d| {
@@ -186,11 +209,8 @@ fn netsec_agrees_with_tshark_on_every_expected_capture() {
         })
         .unwrap_or_default();
     entries.sort();
-    assert!(
-        entries.len() >= 31,
-        "expected ≥ 31 tshark expectations, found {}",
-        entries.len()
-    );
+    // Pinned: sample, fragments and the 45 suricata-verify captures.
+    assert_eq!(entries.len(), 47, "tshark expectations");
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let mut mismatches = Vec::new();
     let mut compared = 0;
@@ -211,7 +231,7 @@ fn netsec_agrees_with_tshark_on_every_expected_capture() {
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(Value::Null);
         let out = tmp.path().join(&name);
-        let got = netsec_view(&capture, &out);
+        let got = netsec_view(&capture, &out, threads);
         compared += 1;
         let Some(fields) = expected.as_object() else {
             mismatches.push(format!("{name}: unreadable expectation"));
@@ -232,7 +252,7 @@ fn netsec_agrees_with_tshark_on_every_expected_capture() {
             }
         }
     }
-    assert!(compared >= 31, "compared only {compared} captures");
+    assert_eq!(compared, 47, "captures compared");
     assert!(
         mismatches.is_empty(),
         "{} differences from tshark:\n{}",

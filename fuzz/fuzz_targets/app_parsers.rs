@@ -5,9 +5,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use netsec_model::{AppProto, Direction, Endpoint, EventContext, Timestamp, Transport};
-use netsec_proto::app::{dhcp, dns, http, ntp, smb, ssh, tls, AppParser};
+use netsec_proto::app::{dhcp, dns, http, ntp, smb, socks, ssh, tls, AppParser};
 
-const PROTOS: [AppProto; 7] = [
+const PROTOS: [AppProto; 8] = [
     AppProto::Dns,
     AppProto::Tls,
     AppProto::Http,
@@ -15,6 +15,7 @@ const PROTOS: [AppProto; 7] = [
     AppProto::Smb,
     AppProto::Dhcp,
     AppProto::Ntp,
+    AppProto::Socks,
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -61,6 +62,13 @@ fuzz_target!(|data: &[u8]| {
         }
         AppProto::Ntp => {
             let _ = ntp::parser::parse_header(body);
+        }
+        AppProto::Socks => {
+            let _ = socks::parser::looks_like_socks(body);
+            for version in [socks::parser::SOCKS4, socks::parser::SOCKS5] {
+                let _ = socks::parser::client(body, version, selector & 1 != 0);
+                let _ = socks::parser::server(body, version, selector % 3);
+            }
         }
         _ => {}
     }

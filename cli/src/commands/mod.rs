@@ -1,4 +1,5 @@
 //! One module per subcommand.
 pub mod analyze;
+pub mod config;
 pub mod k8s;
 pub mod scan;

@@ -79,7 +79,7 @@ pub use findings::DEFAULT_FINDINGS_KEPT;
 pub use heavy_hitters::{Counted, HeavyHitters};
 pub use input::{distinct_output_names, expand_paths, Input, CAPTURE_EXTENSIONS};
 pub use logs::{RecordSink, RecordSinkFactory};
-pub use pipeline::AnalyzerFactory;
+pub use pipeline::{AnalyzerFactory, EventEnricher};
 pub use progress::{CancelToken, Progress, ProgressCallback};
 pub use summary::{
     Conversation, DecodeReport, FindingSummary, FlowSummary, InputReport, MemoryReport, NameCount,
@@ -110,6 +110,7 @@ pub struct Analysis {
     logs: Option<Logs>,
     analyzers: Vec<Box<dyn Analyzer>>,
     shard_analyzers: Option<AnalyzerFactory>,
+    enricher: Option<EventEnricher>,
     progress: Option<ProgressCallback>,
     cancel: CancelToken,
     on_finding: Option<FindingCallback>,
@@ -142,6 +143,7 @@ impl Analysis {
             logs: None,
             analyzers: Vec::new(),
             shard_analyzers: None,
+            enricher: None,
             progress: None,
             cancel: CancelToken::new(),
             on_finding: None,
@@ -226,6 +228,15 @@ impl Analysis {
         self
     }
 
+    /// Complete every application event as it is made, before it is
+    /// logged or analysed (netsec-tls adds JA3/JA4 fingerprints this way):
+    /// parsers stay in netsec-proto, what is computed from their output
+    /// stays in the crates that own it.
+    pub fn event_enricher(mut self, enricher: EventEnricher) -> Self {
+        self.enricher = Some(enricher);
+        self
+    }
+
     /// Called with the run's progress every few thousand packets.
     pub fn progress(mut self, callback: ProgressCallback) -> Self {
         self.progress = Some(callback);
@@ -292,6 +303,7 @@ impl Analysis {
             logs,
             analyzers,
             shard_analyzers,
+            enricher,
             progress,
             cancel,
             on_finding,
@@ -346,6 +358,7 @@ impl Analysis {
             threads,
             logs: record_sinks,
             shard_analyzers,
+            enricher,
             interests: stage.interests(),
             progress,
             cancel,

@@ -36,6 +36,9 @@ use crate::summary::InputReport;
 /// Makes the per-shard analysers of one shard.
 pub type AnalyzerFactory = Arc<dyn Fn() -> Vec<Box<dyn Analyzer>> + Send + Sync>;
 
+/// Completes an application event in place before it is logged or analysed.
+pub type EventEnricher = Arc<dyn Fn(&mut netsec_model::AppEvent) + Send + Sync>;
+
 /// Packets per batch handed to a worker.
 const BATCH_PACKETS: usize = 256;
 /// Batches in flight per worker (bounded channel: memory stays flat).
@@ -53,6 +56,7 @@ pub(crate) struct Plan {
     pub threads: usize,
     pub logs: Option<RecordSinkFactory>,
     pub shard_analyzers: Option<AnalyzerFactory>,
+    pub enricher: Option<EventEnricher>,
     pub interests: Interests,
     pub progress: Option<ProgressCallback>,
     pub cancel: CancelToken,
@@ -67,6 +71,7 @@ impl Plan {
                 .as_ref()
                 .map(|make| make())
                 .unwrap_or_default(),
+            self.enricher.clone(),
             self.interests,
             speaker,
             outlet,

@@ -7,9 +7,10 @@
 //! shard, whatever the thread count. Keys follow from that:
 //!
 //! - `(P, Expiry, flow id)`: a flow that ended on the tick at packet `P`
-//!   (idle timeout or closed); flow ids are the numbers of the flows' first
-//!   packets, unique in a run, so shards' expiries interleave the same way
-//!   for any thread count.
+//!   (idle timeout or closed), after the events its parsers gave up at its
+//!   end (same key); engines end a tick's flows in id order, and flow ids —
+//!   the numbers of the flows' first packets — are unique in a run, so
+//!   shards' expiries interleave the same way for any thread count.
 //! - `(P, Expiry, u64::MAX)`: the tick itself, after its expiries (one shard
 //!   speaks for all).
 //! - `(P, Packet, n)`: the n-th record made while processing packet `P`
@@ -65,8 +66,9 @@ pub enum Record {
     Arp(ArpInfo),
     /// An application event.
     Event(Box<AppEvent>),
-    /// A finished flow.
-    Flow(Box<FlowRecord>),
+    /// A finished flow (not boxed: one a flow, an allocation each cost more
+    /// than moving it).
+    Flow(FlowRecord),
     /// Capture time advanced.
     Tick(Timestamp),
     /// A finding made inside a shard.

@@ -53,6 +53,7 @@ pub(crate) struct ShardSink {
     pub counts: ShardCounts,
     logs: Option<Box<dyn RecordSink>>,
     analyzers: Vec<Box<dyn Analyzer>>,
+    enricher: Option<crate::pipeline::EventEnricher>,
     /// What the detection stage's analysers consume.
     interests: Interests,
     /// This shard forwards the ticks (every shard ticks alike).
@@ -60,11 +61,6 @@ pub(crate) struct ShardSink {
     packet: u64,
     phase: Phase,
     seq: u64,
-    /// Flows ended by the current tick, each after the events its parsers
-    /// gave up at its end; sorted by flow id before forwarding.
-    expired: Vec<(FlowRecord, Vec<AppEvent>)>,
-    /// Events of the flow being ended by the current tick.
-    ending_events: Vec<AppEvent>,
     /// Findings of the per-shard analysers during the current packet.
     shard_findings: Vec<Finding>,
     batch: RecordBatch,
@@ -76,6 +72,7 @@ impl ShardSink {
     pub fn new(
         logs: Option<Box<dyn RecordSink>>,
         analyzers: Vec<Box<dyn Analyzer>>,
+        enricher: Option<crate::pipeline::EventEnricher>,
         interests: Interests,
         speaker: bool,
         outlet: Outlet,
@@ -84,13 +81,12 @@ impl ShardSink {
             counts: ShardCounts::default(),
             logs,
             analyzers,
+            enricher,
             interests,
             speaker,
             packet: 0,
             phase: Phase::Expiry,
             seq: 0,
-            expired: Vec::new(),
-            ending_events: Vec::new(),
             shard_findings: Vec::new(),
             batch: RecordBatch::default(),
             packets_since_send: 0,
@@ -108,7 +104,6 @@ impl ShardSink {
     /// Done with the current packet (wholly, or up to `next`): every later
     /// record of this shard comes at or after `next`.
     pub fn end(&mut self, next: OrderKey) {
-        self.flush_expired();
         self.flush_shard_findings();
         self.batch.watermark = Some(next);
         self.packets_since_send += 1;
@@ -146,33 +141,10 @@ impl ShardSink {
     }
 
     fn push_own(&mut self, record: Record) {
-        self.flush_expired();
         self.phase = Phase::Packet;
         let seq = self.seq;
         self.seq += 1;
         self.push(Phase::Packet, seq, record);
-    }
-
-    fn flush_expired(&mut self) {
-        if self.expired.is_empty() && self.ending_events.is_empty() {
-            return;
-        }
-        let mut expired = std::mem::take(&mut self.expired);
-        expired.sort_by_key(|(f, _)| f.id);
-        for (f, events) in expired.drain(..) {
-            // A flow's keys are its id: flow ids are unique in a run, so the
-            // shards' expiries interleave the same way for any thread count.
-            let id = f.id.0;
-            for e in events {
-                self.push(Phase::Expiry, id, Record::Event(Box::new(e)));
-            }
-            self.push(Phase::Expiry, id, Record::Flow(Box::new(f)));
-        }
-        self.expired = expired;
-        // Events with no flow ending after them (none are expected).
-        for e in std::mem::take(&mut self.ending_events) {
-            self.push(Phase::Expiry, u64::MAX - 1, Record::Event(Box::new(e)));
-        }
     }
 
     fn flush_shard_findings(&mut self) {
@@ -217,7 +189,6 @@ impl ShardSink {
 
     /// End of input: the last batch; the detection stage back, when it ran inline.
     pub fn close(&mut self) -> Option<Box<DetectionStage>> {
-        self.flush_expired();
         self.flush_shard_findings();
         self.batch.watermark = Some(OrderKey::start_of(u64::MAX));
         self.send(true);
@@ -254,7 +225,6 @@ fn identity_hash(f: &Finding) -> u64 {
 impl EngineSink for ShardSink {
     fn packet(&mut self, packet: &PacketInfo) {
         self.counts.packet(packet);
-        self.flush_expired();
         self.phase = Phase::Packet;
         if !self.analyzers.is_empty() {
             self.run_shard_analyzers(|a, out| a.on_packet(packet, out));
@@ -276,7 +246,10 @@ impl EngineSink for ShardSink {
         }
     }
 
-    fn event(&mut self, event: AppEvent) {
+    fn event(&mut self, mut event: AppEvent) {
+        if let Some(enrich) = &self.enricher {
+            enrich(&mut event);
+        }
         self.counts.event(&event);
         if let Some(l) = &mut self.logs {
             l.event(&event);
@@ -292,8 +265,10 @@ impl EngineSink for ShardSink {
         if self.interests.events || summary_reads {
             if self.phase == Phase::Expiry {
                 // A parser's last words as a tick ends its flow: they go
-                // with that flow's record.
-                self.ending_events.push(event);
+                // with that flow's record, keyed by its id (engines end a
+                // tick's flows in id order).
+                let id = event.context().flow_id.map_or(u64::MAX - 1, |f| f.0);
+                self.push(Phase::Expiry, id, Record::Event(Box::new(event)));
             } else {
                 self.push_own(Record::Event(Box::new(event)));
             }
@@ -310,15 +285,17 @@ impl EngineSink for ShardSink {
         }
         // The summary's host and conversation tables read every flow.
         if self.phase == Phase::Expiry {
-            let events = std::mem::take(&mut self.ending_events);
-            self.expired.push((flow, events));
+            // Engines end a tick's flows in id order, and flow ids are
+            // unique in a run: shards' expiries interleave alike for any
+            // thread count.
+            let id = flow.id.0;
+            self.push(Phase::Expiry, id, Record::Flow(flow));
         } else {
-            self.push_own(Record::Flow(Box::new(flow)));
+            self.push_own(Record::Flow(flow));
         }
     }
 
     fn tick(&mut self, now: Timestamp) {
-        self.flush_expired();
         if !self.analyzers.is_empty() {
             self.run_shard_analyzers(|a, out| a.on_tick(now, out));
         }

@@ -235,7 +235,7 @@ fn names(t: &HeavyHitters<String>, top: usize) -> Vec<NameCount> {
         .map(|(name, c)| NameCount {
             name,
             count: c.weight,
-            overcount: c.error,
+            undercount: c.error,
         })
         .collect()
 }
@@ -291,7 +291,7 @@ pub(crate) fn build_summary(
                 ip,
                 packets: c.other,
                 bytes: c.weight,
-                overcount: c.error,
+                undercount: c.error,
             })
             .collect(),
         top_conversations: tables
@@ -303,7 +303,7 @@ pub(crate) fn build_summary(
                 b,
                 packets: c.other,
                 bytes: c.weight,
-                overcount: c.error,
+                undercount: c.error,
             })
             .collect(),
         dns_query_names: names(&tables.dns_names, top),
@@ -361,12 +361,11 @@ pub struct DecodeReport {
 pub struct NameCount {
     /// The name.
     pub name: String,
-    /// Times seen (an overestimate by at most `overcount`).
+    /// Times seen (short of the true count by at most `undercount`).
     pub count: u64,
-    /// How much of `count` may belong to names this one replaced in a full
-    /// table (0: exact).
+    /// How much `count` may fall short once the table was full (0: exact).
     #[serde(skip_serializing_if = "is_zero", default)]
-    pub overcount: u64,
+    pub undercount: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -380,11 +379,11 @@ pub struct Talker {
     pub ip: IpAddr,
     /// Packets sent and received.
     pub packets: u64,
-    /// Bytes sent and received (an overestimate by at most `overcount`).
+    /// Bytes sent and received (short by at most `undercount`).
     pub bytes: u64,
-    /// Bytes that may belong to hosts this one replaced in a full table.
+    /// How much `bytes` may fall short once the table was full (0: exact).
     #[serde(skip_serializing_if = "is_zero", default)]
-    pub overcount: u64,
+    pub undercount: u64,
 }
 
 /// Traffic between two hosts, all flows together.
@@ -396,11 +395,11 @@ pub struct Conversation {
     pub b: IpAddr,
     /// Packets both ways.
     pub packets: u64,
-    /// Bytes both ways (an overestimate by at most `overcount`).
+    /// Bytes both ways (short by at most `undercount`).
     pub bytes: u64,
-    /// Bytes that may belong to pairs this one replaced in a full table.
+    /// How much `bytes` may fall short once the table was full (0: exact).
     #[serde(skip_serializing_if = "is_zero", default)]
-    pub overcount: u64,
+    pub undercount: u64,
 }
 
 /// Flow totals.
@@ -468,7 +467,7 @@ pub struct Summary {
     pub tls_server_names: Vec<NameCount>,
     /// SSH software seen.
     pub ssh_software: Vec<NameCount>,
-    /// Keys each top table replaced once full (absent: every count exact).
+    /// Keys each top table dropped once full (absent: every count exact).
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub untracked: BTreeMap<String, u64>,
     /// Decoder statistics.

@@ -1,13 +1,19 @@
-//! Elastic Common Schema (ECS 8.x) documents for flows, application events
+//! Elastic Common Schema (ECS 9) documents for flows, application events
 //! and findings, so that netsec's JSON-lines logs load into Elasticsearch,
 //! OpenSearch or any SIEM without mapping work.
 //!
-//! Each document is a borrowed view serialised with serde: writing a log
-//! line builds no intermediate JSON tree. Standard ECS fields
+//! Each fact appears once per document: in its ECS field where ECS has one
 //! (`source.ip`, `destination.port`, `network.transport`,
 //! `network.community_id`, `event.start`, `dns.question.name`,
-//! `http.request.method`, `tls.client.server_name`, `threat.technique.id`, …)
-//! carry what ECS defines; everything else sits under `netsec.*`.
+//! `http.request.method`, `url.domain`, `tls.client.server_name`,
+//! `threat.technique.id`, …), under `netsec.*` only when ECS has none (the
+//! flow id, the packet number, DNS authority records, TLS extensions, SSH
+//! banners, …).
+//!
+//! Each document is a borrowed view serialised with serde straight into the
+//! writer: no intermediate JSON tree, and no allocation per record (numbers
+//! ECS wants as text, upper-cased flags and hex cipher ids are written
+//! through `Display` adapters).
 //!
 //! ```
 //! use std::net::{IpAddr, Ipv4Addr};
@@ -39,7 +45,7 @@ use crate::packet::Transport;
 use crate::time::Timestamp;
 
 /// ECS version these documents follow.
-pub const ECS_VERSION: &str = "8.11.0";
+pub const ECS_VERSION: &str = "9.4.0";
 
 #[derive(Serialize)]
 struct Ecs {
@@ -50,8 +56,78 @@ const ECS: Ecs = Ecs {
     version: ECS_VERSION,
 };
 
+/// Writes a value through its `Display`, for ECS fields that are text but
+/// hold numbers (`dns.id`, `network.iana_number`, `network.vlan.id`),
+/// without building a `String`.
+struct AsText<T>(T);
+
+impl<T: std::fmt::Display> Serialize for AsText<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// `0x1301`: a TLS cipher suite id as ECS `tls.cipher` text.
+struct Hex16(u16);
+
+impl std::fmt::Display for Hex16 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "0x{:04x}", self.0)
+    }
+}
+
+/// Upper-case ASCII of a borrowed string, written without a copy.
+struct Upper<'a>(&'a str);
+
+impl std::fmt::Display for Upper<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        self.0
+            .chars()
+            .try_for_each(|c| f.write_char(c.to_ascii_uppercase()))
+    }
+}
+
+/// A MAC address as ECS writes it: upper case, dash separated.
+struct EcsMac(crate::packet::MacAddr);
+
+impl std::fmt::Display for EcsMac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = self.0 .0;
+        write!(
+            f,
+            "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+/// A sequence serialised from an iterator, without collecting it.
+struct SeqOf<I>(std::cell::Cell<Option<I>>);
+
+impl<I> SeqOf<I> {
+    fn new(iter: I) -> Self {
+        SeqOf(std::cell::Cell::new(Some(iter)))
+    }
+}
+
+impl<I> Serialize for SeqOf<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(iter) => s.collect_seq(iter),
+            None => s.collect_seq(std::iter::empty::<I::Item>()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct EventMeta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
     kind: &'static str,
     category: &'static [&'static str],
     #[serde(rename = "type")]
@@ -68,6 +144,23 @@ struct EventMeta<'a> {
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     severity: Option<u8>,
+}
+
+impl EventMeta<'_> {
+    fn protocol(dataset: &str) -> EventMeta<'_> {
+        EventMeta {
+            id: None,
+            kind: "event",
+            category: &["network"],
+            kind_type: &["protocol"],
+            dataset,
+            start: None,
+            end: None,
+            duration: None,
+            reason: None,
+            severity: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -94,13 +187,13 @@ impl EndpointDoc {
 
 #[derive(Serialize)]
 struct Vlan {
-    id: String,
+    id: AsText<u16>,
 }
 
 #[derive(Serialize)]
 struct Network<'a> {
     transport: &'static str,
-    iana_number: String,
+    iana_number: AsText<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     protocol: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,32 +204,49 @@ struct Network<'a> {
     packets: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vlan: Option<Vlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    direction: Option<&'static str>,
 }
 
 /// A flow record as an ECS document (`event.dataset: netsec.flow`).
 pub struct FlowDocument<'a>(pub &'a FlowRecord);
 
+/// What ECS has no field for in a flow record: per direction, only the
+/// payload bytes and TCP flags (packets and bytes are `source.*` and
+/// `destination.*`).
 #[derive(Serialize)]
-struct FlowExtra<'a> {
+struct FlowSide {
+    payload_bytes: u64,
+    #[serde(skip_serializing_if = "is_no_flags")]
+    tcp_flags: crate::packet::TcpFlags,
+}
+
+fn is_no_flags(f: &crate::packet::TcpFlags) -> bool {
+    f.0 == 0
+}
+
+#[derive(Serialize)]
+struct FlowExtra {
     flow_id: crate::flow::FlowId,
-    tcp_state: crate::flow::TcpState,
     conn_state: &'static str,
-    client: &'a crate::flow::DirectionStats,
-    server: &'a crate::flow::DirectionStats,
+    client: FlowSide,
+    server: FlowSide,
+    #[serde(skip_serializing_if = "is_zero")]
     missing_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Serialize for FlowDocument<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.0;
-        let mut m = s.serialize_map(Some(8))?;
+        let mut m = s.serialize_map(Some(7))?;
         m.serialize_entry("@timestamp", &f.time.start)?;
         m.serialize_entry("ecs", &ECS)?;
         m.serialize_entry(
             "event",
             &EventMeta {
+                id: None,
                 kind: "event",
                 category: &["network"],
                 kind_type: &["connection", "end"],
@@ -160,30 +270,32 @@ impl Serialize for FlowDocument<'_> {
             "network",
             &Network {
                 transport: f.transport.name(),
-                iana_number: f.transport.ip_proto().to_string(),
+                iana_number: AsText(f.transport.ip_proto()),
                 protocol: (f.app_proto != crate::flow::AppProto::Unknown)
                     .then(|| f.app_proto.name()),
                 community_id: Some(&f.community_id),
                 bytes: Some(f.bytes()),
                 packets: Some(f.packets()),
-                vlan: (f.vlan != 0).then(|| Vlan {
-                    id: f.vlan.to_string(),
-                }),
-                direction: None,
+                vlan: (f.vlan != 0).then_some(Vlan { id: AsText(f.vlan) }),
             },
         )?;
         m.serialize_entry(
             "netsec",
             &FlowExtra {
                 flow_id: f.id,
-                tcp_state: f.tcp_state,
                 conn_state: if f.transport == Transport::Tcp {
                     f.tcp_state.zeek_conn_state()
                 } else {
                     "OTH"
                 },
-                client: &f.to_server,
-                server: &f.to_client,
+                client: FlowSide {
+                    payload_bytes: f.to_server.payload_bytes,
+                    tcp_flags: f.to_server.tcp_flags,
+                },
+                server: FlowSide {
+                    payload_bytes: f.to_client.payload_bytes,
+                    tcp_flags: f.to_client.tcp_flags,
+                },
                 missing_bytes: f.missing_bytes,
             },
         )?;
@@ -268,14 +380,16 @@ impl Serialize for DnsDoc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("id", &d.id.to_string())?;
+        m.serialize_entry("id", &AsText(d.id))?;
         m.serialize_entry("type", if d.is_response { "answer" } else { "query" })?;
         m.serialize_entry("op_code", dns_opcode(d.opcode))?;
         if d.is_response {
             m.serialize_entry("response_code", dns_rcode(d.rcode))?;
         }
-        let flags: Vec<String> = d.flags.iter().map(|f| f.to_ascii_uppercase()).collect();
-        m.serialize_entry("header_flags", &flags)?;
+        m.serialize_entry(
+            "header_flags",
+            &SeqOf::new(d.flags.iter().map(|f| AsText(Upper(f)))),
+        )?;
         if let Some(q) = d.questions.first() {
             m.serialize_entry(
                 "question",
@@ -287,16 +401,13 @@ impl Serialize for DnsDoc<'_> {
             )?;
         }
         if !d.answers.is_empty() {
-            let answers: Vec<DnsAnswerDoc<'_>> = d.answers.iter().map(answer_doc).collect();
-            m.serialize_entry("answers", &answers)?;
-            let resolved: Vec<&str> = d
-                .answers
-                .iter()
-                .filter(|a| a.rtype == "A" || a.rtype == "AAAA")
-                .map(|a| a.data.as_str())
-                .collect();
-            if !resolved.is_empty() {
-                m.serialize_entry("resolved_ip", &resolved)?;
+            m.serialize_entry("answers", &SeqOf::new(d.answers.iter().map(answer_doc)))?;
+            let resolved = |a: &&DnsRecord| a.rtype == "A" || a.rtype == "AAAA";
+            if d.answers.iter().any(|a| resolved(&a)) {
+                m.serialize_entry(
+                    "resolved_ip",
+                    &SeqOf::new(d.answers.iter().filter(resolved).map(|a| a.data.as_str())),
+                )?;
             }
         }
         m.end()
@@ -310,6 +421,32 @@ fn answer_doc(a: &DnsRecord) -> DnsAnswerDoc<'_> {
         class: "IN",
         ttl: a.ttl,
         data: &a.data,
+    }
+}
+
+/// What ECS has no field for in a DNS message: the questions after the
+/// first (ECS has one `dns.question`), authority and additional records.
+#[derive(Serialize)]
+struct DnsExtra<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    more_questions: &'a [crate::event::DnsQuestion],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    authorities: &'a [DnsRecord],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    additionals: &'a [DnsRecord],
+}
+
+impl<'a> DnsExtra<'a> {
+    fn of(d: &'a DnsEvent) -> Option<Self> {
+        let extra = DnsExtra {
+            more_questions: d.questions.get(1..).unwrap_or_default(),
+            authorities: &d.authorities,
+            additionals: &d.additionals,
+        };
+        let empty = extra.more_questions.is_empty()
+            && extra.authorities.is_empty()
+            && extra.additionals.is_empty();
+        (!empty).then_some(extra)
     }
 }
 
@@ -330,7 +467,131 @@ struct HttpBody {
     bytes: u64,
 }
 
+/// A `Host` header split into host and port (`example.com:8080`,
+/// `[2001:db8::1]:8443`, `example.com`); the brackets of an IPv6 literal
+/// are dropped. A port that does not parse stays part of the host.
+pub fn split_host_port(host: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = host.strip_prefix('[') {
+        if let Some((addr, after)) = rest.split_once(']') {
+            let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+            return (addr, port);
+        }
+        return (host, None);
+    }
+    match host.rsplit_once(':') {
+        // One colon only: a bare IPv6 address has several.
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (host, None),
+        },
+        _ => (host, None),
+    }
+}
+
 struct TlsDoc<'a>(&'a TlsMessage);
+
+/// `tls.server` of a Certificate message: the leaf certificate, in ECS's
+/// `tls.server.*` and `tls.server.x509.*` fields.
+struct TlsServerCertDoc<'a>(&'a crate::event::CertificateInfo);
+
+impl Serialize for TlsServerCertDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        #[derive(Serialize)]
+        struct Hash<'a> {
+            sha1: &'a str,
+            sha256: &'a str,
+        }
+        #[derive(Serialize)]
+        struct X509<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            subject: Option<CommonNames<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            issuer: Option<CommonNames<'a>>,
+            serial_number: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            not_before: Option<Timestamp>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            not_after: Option<Timestamp>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            alternative_names: &'a [String],
+            public_key_algorithm: &'a str,
+            #[serde(skip_serializing_if = "is_zero_u32")]
+            public_key_size: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            public_key_curve: Option<&'a str>,
+            signature_algorithm: &'a str,
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("subject", &c.subject)?;
+        m.serialize_entry("issuer", &c.issuer)?;
+        if let Some(t) = c.not_before {
+            m.serialize_entry("not_before", &t)?;
+        }
+        if let Some(t) = c.not_after {
+            m.serialize_entry("not_after", &t)?;
+        }
+        // ECS writes certificate hashes as upper-case hex without separators.
+        let sha1: String = c.sha1.chars().filter(|c| *c != ':').collect::<String>();
+        m.serialize_entry(
+            "hash",
+            &Hash {
+                sha1: &sha1.to_ascii_uppercase(),
+                sha256: &c.sha256,
+            },
+        )?;
+        m.serialize_entry(
+            "x509",
+            &X509 {
+                subject: cn_names(&c.common_names),
+                issuer: cn_names(&c.issuer_common_names),
+                serial_number: &c.serial,
+                not_before: c.not_before,
+                not_after: c.not_after,
+                alternative_names: &c.alternative_names,
+                public_key_algorithm: &c.public_key_algorithm,
+                public_key_size: c.public_key_bits,
+                public_key_curve: c.public_key_curve.as_deref(),
+                signature_algorithm: &c.signature_algorithm,
+            },
+        )?;
+        m.end()
+    }
+}
+
+fn cn_names(n: &[String]) -> Option<CommonNames<'_>> {
+    (!n.is_empty()).then_some(CommonNames { common_name: n })
+}
+
+#[derive(Serialize)]
+struct CommonNames<'a> {
+    common_name: &'a [String],
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+/// `tls.client` of a ClientHello.
+struct TlsClientDoc<'a>(&'a crate::event::ClientHello);
+
+impl Serialize for TlsClientDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ch = self.0;
+        let mut m = s.serialize_map(None)?;
+        if let Some(sni) = &ch.server_name {
+            m.serialize_entry("server_name", sni)?;
+        }
+        m.serialize_entry(
+            "supported_ciphers",
+            &SeqOf::new(ch.cipher_suites.iter().map(|c| AsText(Hex16(*c)))),
+        )?;
+        if let Some(ja3) = &ch.ja3_hash {
+            m.serialize_entry("ja3", ja3)?;
+        }
+        m.end()
+    }
+}
 
 /// TLS protocol version number to ECS `tls.version` text.
 fn tls_version(v: u16) -> Option<&'static str> {
@@ -349,23 +610,7 @@ impl Serialize for TlsDoc<'_> {
         let mut m = s.serialize_map(None)?;
         match self.0 {
             TlsMessage::ClientHello(ch) => {
-                #[derive(Serialize)]
-                struct Client<'a> {
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    server_name: Option<&'a str>,
-                    supported_ciphers: Vec<String>,
-                }
-                m.serialize_entry(
-                    "client",
-                    &Client {
-                        server_name: ch.server_name.as_deref(),
-                        supported_ciphers: ch
-                            .cipher_suites
-                            .iter()
-                            .map(|c| format!("0x{c:04x}"))
-                            .collect(),
-                    },
-                )?;
+                m.serialize_entry("client", &TlsClientDoc(ch))?;
                 if let Some(v) = tls_version(ch.version) {
                     m.serialize_entry("version", v)?;
                     m.serialize_entry("version_protocol", "tls")?;
@@ -377,20 +622,234 @@ impl Serialize for TlsDoc<'_> {
                     m.serialize_entry("version", v)?;
                     m.serialize_entry("version_protocol", "tls")?;
                 }
-                m.serialize_entry("cipher", &format!("0x{:04x}", sh.cipher_suite))?;
+                m.serialize_entry("cipher", &AsText(Hex16(sh.cipher_suite)))?;
                 if let Some(alpn) = &sh.alpn {
                     m.serialize_entry("next_protocol", alpn)?;
                 }
+                if let Some(ja3s) = &sh.ja3s_hash {
+                    #[derive(Serialize)]
+                    struct Server<'a> {
+                        ja3s: &'a str,
+                    }
+                    m.serialize_entry("server", &Server { ja3s })?;
+                }
             }
-            TlsMessage::Certificate { chain } => {
+            TlsMessage::Certificate { certificates, .. } => {
+                if let Some(leaf) = certificates.first() {
+                    m.serialize_entry("server", &TlsServerCertDoc(leaf))?;
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+/// What ECS has no field for in a TLS handshake message.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TlsExtra<'a> {
+    ClientHello {
+        record_version: AsText<Hex16>,
+        extensions: &'a [u16],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        alpn: &'a [String],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        supported_groups: &'a [u16],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        ec_point_formats: &'a [u8],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        signature_algorithms: &'a [u16],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        supported_versions: &'a [u16],
+        /// The JA3 string (its MD5 is ECS `tls.client.ja3`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja3: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja4: Option<&'a str>,
+    },
+    ServerHello {
+        record_version: AsText<Hex16>,
+        extensions: &'a [u16],
+        /// The JA3S string (its MD5 is ECS `tls.server.ja3s`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja3s: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja4s: Option<&'a str>,
+    },
+    Certificate {
+        certificate_chain_length: usize,
+        /// The certificates after the leaf (ECS describes one), in full.
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        chain: &'a [crate::event::CertificateInfo],
+    },
+}
+
+impl<'a> TlsExtra<'a> {
+    fn of(t: &'a TlsMessage) -> Self {
+        match t {
+            TlsMessage::ClientHello(ch) => TlsExtra::ClientHello {
+                record_version: AsText(Hex16(ch.record_version)),
+                extensions: &ch.extensions,
+                alpn: &ch.alpn,
+                supported_groups: &ch.supported_groups,
+                ec_point_formats: &ch.ec_point_formats,
+                signature_algorithms: &ch.signature_algorithms,
+                supported_versions: &ch.supported_versions,
+                ja3: ch.ja3.as_deref(),
+                ja4: ch.ja4.as_deref(),
+            },
+            TlsMessage::ServerHello(sh) => TlsExtra::ServerHello {
+                record_version: AsText(Hex16(sh.record_version)),
+                extensions: &sh.extensions,
+                ja3s: sh.ja3s.as_deref(),
+                ja4s: sh.ja4s.as_deref(),
+            },
+            TlsMessage::Certificate {
+                chain,
+                certificates,
+            } => TlsExtra::Certificate {
+                certificate_chain_length: chain.len(),
+                chain: certificates.get(1..).unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// `netsec.*` of an event document: the join keys, and per protocol what
+/// ECS has no field for (nothing twice).
+struct NetsecEvent<'a> {
+    ctx: &'a EventContext,
+    event: &'a AppEvent,
+}
+
+impl Serialize for NetsecEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ctx = self.ctx;
+        let mut m = s.serialize_map(None)?;
+        if let Some(id) = ctx.flow_id {
+            m.serialize_entry("flow_id", &id)?;
+        }
+        m.serialize_entry("packet", &ctx.packet_number)?;
+        m.serialize_entry("direction", &ctx.direction)?;
+        match self.event {
+            AppEvent::Dns(d) => {
+                if let Some(extra) = DnsExtra::of(d) {
+                    m.serialize_entry("dns", &extra)?;
+                }
+            }
+            AppEvent::Http(h) => {
                 #[derive(Serialize)]
-                struct Server {
-                    certificate_chain_length: usize,
+                struct HttpExtra<'a> {
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    reason: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    server: Option<&'a str>,
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    headers: &'a [(String, String)],
+                }
+                let (reason, server) = match &h.message {
+                    HttpMessage::Response { reason, server, .. } => {
+                        (Some(reason.as_str()), server.as_deref())
+                    }
+                    HttpMessage::Request { .. } => (None, None),
+                };
+                m.serialize_entry(
+                    "http",
+                    &HttpExtra {
+                        reason,
+                        server,
+                        headers: &h.headers,
+                    },
+                )?;
+            }
+            AppEvent::Tls(t) => m.serialize_entry("tls", &TlsExtra::of(&t.message))?,
+            AppEvent::Ssh(e) => {
+                #[derive(Serialize)]
+                struct Ssh<'a> {
+                    proto_version: &'a str,
+                    software: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    comments: Option<&'a str>,
                 }
                 m.serialize_entry(
-                    "server",
-                    &Server {
-                        certificate_chain_length: chain.len(),
+                    "ssh",
+                    &Ssh {
+                        proto_version: &e.proto_version,
+                        software: &e.software,
+                        comments: e.comments.as_deref(),
+                    },
+                )?;
+            }
+            AppEvent::Smb(e) => {
+                #[derive(Serialize)]
+                struct Smb<'a> {
+                    version: u8,
+                    command: u16,
+                    command_name: &'a str,
+                    status: u32,
+                    is_response: bool,
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    dialects: &'a [u16],
+                }
+                m.serialize_entry(
+                    "smb",
+                    &Smb {
+                        version: e.version,
+                        command: e.command,
+                        command_name: &e.command_name,
+                        status: e.status,
+                        is_response: e.is_response,
+                        dialects: &e.dialects,
+                    },
+                )?;
+            }
+            AppEvent::Dhcp(e) => {
+                #[derive(Serialize)]
+                struct Dhcp<'a> {
+                    message_type: &'a str,
+                    xid: u32,
+                    client_mac: AsText<EcsMac>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    client_ip: Option<std::net::IpAddr>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    assigned_ip: Option<std::net::IpAddr>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    requested_ip: Option<std::net::IpAddr>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    hostname: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    server_id: Option<std::net::IpAddr>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    lease_secs: Option<u32>,
+                }
+                m.serialize_entry(
+                    "dhcp",
+                    &Dhcp {
+                        message_type: &e.message_type,
+                        xid: e.xid,
+                        client_mac: AsText(EcsMac(e.client_mac)),
+                        client_ip: e.client_ip,
+                        assigned_ip: e.assigned_ip,
+                        requested_ip: e.requested_ip,
+                        hostname: e.hostname.as_deref(),
+                        server_id: e.server_id,
+                        lease_secs: e.lease_secs,
+                    },
+                )?;
+            }
+            AppEvent::Ntp(e) => {
+                #[derive(Serialize)]
+                struct Ntp {
+                    version: u8,
+                    mode: u8,
+                    stratum: u8,
+                }
+                m.serialize_entry(
+                    "ntp",
+                    &Ntp {
+                        version: e.version,
+                        mode: e.mode,
+                        stratum: e.stratum,
                     },
                 )?;
             }
@@ -416,82 +875,33 @@ impl Serialize for EventDocument<'_> {
             "dhcp" => "netsec.dhcp",
             _ => "netsec.ntp",
         };
-        m.serialize_entry(
-            "event",
-            &EventMeta {
-                kind: "event",
-                category: &["network"],
-                kind_type: &["protocol"],
-                dataset,
-                start: None,
-                end: None,
-                duration: None,
-                reason: None,
-                severity: None,
-            },
-        )?;
+        m.serialize_entry("event", &EventMeta::protocol(dataset))?;
         m.serialize_entry("source", &EndpointDoc::new(&ctx.src, ctx.transport))?;
         m.serialize_entry("destination", &EndpointDoc::new(&ctx.dst, ctx.transport))?;
         m.serialize_entry(
             "network",
             &Network {
                 transport: ctx.transport.name(),
-                iana_number: ctx.transport.ip_proto().to_string(),
+                iana_number: AsText(ctx.transport.ip_proto()),
                 protocol: Some(kind),
                 community_id: ctx.community_id.as_deref(),
                 bytes: None,
                 packets: None,
                 vlan: None,
-                direction: None,
             },
         )?;
         match ev {
             AppEvent::Dns(d) => m.serialize_entry("dns", &DnsDoc(d))?,
             AppEvent::Http(h) => serialize_http(&mut m, h)?,
-            AppEvent::Tls(t) => m.serialize_entry("tls", &TlsDoc(&t.message))?,
+            AppEvent::Tls(t) => {
+                let empty = matches!(&t.message, TlsMessage::Certificate { certificates, .. } if certificates.is_empty());
+                if !empty {
+                    m.serialize_entry("tls", &TlsDoc(&t.message))?
+                }
+            }
             _ => {}
         }
-        // The whole event, in netsec's own model, for what ECS has no field for.
-        m.serialize_entry(
-            "netsec",
-            &NetsecEvent {
-                flow_id: ctx.flow_id,
-                packet: ctx.packet_number,
-                direction: ctx.direction,
-                event: ev,
-            },
-        )?;
-        m.end()
-    }
-}
-
-/// `netsec.*` of an event document: the join keys and the event itself,
-/// serialised straight from the model (no intermediate JSON tree).
-struct NetsecEvent<'a> {
-    flow_id: Option<crate::flow::FlowId>,
-    packet: u64,
-    direction: crate::flow::Direction,
-    event: &'a AppEvent,
-}
-
-impl Serialize for NetsecEvent<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        if let Some(id) = self.flow_id {
-            m.serialize_entry("flow_id", &id)?;
-        }
-        m.serialize_entry("packet", &self.packet)?;
-        m.serialize_entry("direction", &self.direction)?;
-        let kind = self.event.kind();
-        match self.event {
-            AppEvent::Dns(e) => m.serialize_entry(kind, e)?,
-            AppEvent::Http(e) => m.serialize_entry(kind, e)?,
-            AppEvent::Tls(e) => m.serialize_entry(kind, e)?,
-            AppEvent::Ssh(e) => m.serialize_entry(kind, e)?,
-            AppEvent::Smb(e) => m.serialize_entry(kind, e)?,
-            AppEvent::Dhcp(e) => m.serialize_entry(kind, e)?,
-            AppEvent::Ntp(e) => m.serialize_entry(kind, e)?,
-        }
+        m.serialize_entry("netsec", &NetsecEvent { ctx, event: ev })?;
         m.end()
     }
 }
@@ -525,12 +935,19 @@ fn serialize_http<M: SerializeMap>(m: &mut M, h: &HttpEvent) -> Result<(), M::Er
                 original: &'a str,
                 #[serde(skip_serializing_if = "Option::is_none")]
                 domain: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                port: Option<u16>,
             }
+            let (domain, port) = match host.as_deref().map(split_host_port) {
+                Some((d, p)) => (Some(d), p),
+                None => (None, None),
+            };
             m.serialize_entry(
                 "url",
                 &Url {
                     original: uri,
-                    domain: host.as_deref(),
+                    domain,
+                    port,
                 },
             )?;
             if let Some(ua) = user_agent {
@@ -573,44 +990,40 @@ impl Serialize for ArpDocument<'_> {
         #[derive(Serialize)]
         struct Host {
             ip: std::net::Ipv4Addr,
-            mac: String,
+            mac: AsText<EcsMac>,
+        }
+        #[derive(Serialize)]
+        struct ArpExtra {
+            packet: u64,
+            operation: u16,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            ethernet_source: Option<AsText<EcsMac>>,
         }
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("@timestamp", &a.ts)?;
         m.serialize_entry("ecs", &ECS)?;
-        m.serialize_entry(
-            "event",
-            &EventMeta {
-                kind: "event",
-                category: &["network"],
-                kind_type: &["protocol"],
-                dataset: "netsec.arp",
-                start: None,
-                end: None,
-                duration: None,
-                reason: None,
-                severity: None,
-            },
-        )?;
-        // ECS writes MAC addresses upper-case with dashes.
-        let mac = |m: crate::packet::MacAddr| m.to_string().to_ascii_uppercase().replace(':', "-");
+        m.serialize_entry("event", &EventMeta::protocol("netsec.arp"))?;
         m.serialize_entry(
             "source",
             &Host {
                 ip: a.sender_ip,
-                mac: mac(a.sender_mac),
+                mac: AsText(EcsMac(a.sender_mac)),
             },
         )?;
         m.serialize_entry(
             "destination",
             &Host {
                 ip: a.target_ip,
-                mac: mac(a.target_mac),
+                mac: AsText(EcsMac(a.target_mac)),
             },
         )?;
         m.serialize_entry(
             "netsec",
-            &serde_json::json!({ "packet": a.packet_number, "arp": a }),
+            &ArpExtra {
+                packet: a.packet_number,
+                operation: a.operation,
+                ethernet_source: a.eth_src.map(|m| AsText(EcsMac(m))),
+            },
         )?;
         m.end()
     }
@@ -629,6 +1042,7 @@ impl Serialize for FindingDocument<'_> {
         m.serialize_entry(
             "event",
             &EventMeta {
+                id: (!f.id.is_empty()).then_some(f.id.as_str()),
                 kind: "alert",
                 category: &["network", "intrusion_detection"],
                 kind_type: &["info"],
@@ -687,11 +1101,52 @@ impl Serialize for FindingDocument<'_> {
                 },
             )?;
         }
+        // What ECS has no field for: the severity's name, the confidence,
+        // every entity, the evidence beyond its summary, the producer.
+        #[derive(Serialize)]
+        struct EvidenceExtra<'a> {
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            measurements: &'a [crate::finding::Measurement],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            flows: &'a [crate::flow::FlowRef],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            flows_total: Option<u64>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            packets: &'a [u64],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            facts: &'a [(String, String)],
+        }
+        #[derive(Serialize)]
+        struct FindingExtra<'a> {
+            severity: &'static str,
+            confidence: crate::finding::Confidence,
+            entities: &'a [crate::finding::Entity],
+            evidence: EvidenceExtra<'a>,
+            producer: &'a str,
+        }
         #[derive(Serialize)]
         struct NetsecFinding<'a> {
-            finding: &'a Finding,
+            finding: FindingExtra<'a>,
         }
-        m.serialize_entry("netsec", &NetsecFinding { finding: f })?;
+        let e = &f.evidence;
+        m.serialize_entry(
+            "netsec",
+            &NetsecFinding {
+                finding: FindingExtra {
+                    severity: f.severity.name(),
+                    confidence: f.confidence,
+                    entities: &f.entities,
+                    evidence: EvidenceExtra {
+                        measurements: &e.measurements,
+                        flows: &e.flows,
+                        flows_total: e.flows_total,
+                        packets: &e.packets,
+                        facts: &e.facts,
+                    },
+                    producer: &f.producer,
+                },
+            },
+        )?;
         m.end()
     }
 }
@@ -741,8 +1196,30 @@ mod tests {
         assert_eq!(v["dns"]["header_flags"][0], "RD");
         assert_eq!(v["source"]["port"], 5353);
         assert_eq!(v["network"]["community_id"], "1:xyz");
+        assert_eq!(v["dns"]["id"], "4660");
+        assert_eq!(v["network"]["iana_number"], "17");
         assert_eq!(v["netsec"]["flow_id"], 3);
-        assert_eq!(v["netsec"]["dns"]["id"], 4660);
-        assert_eq!(v["netsec"]["dns"]["ctx"]["packet_number"], 7);
+        assert_eq!(v["netsec"]["packet"], 7);
+        // Nothing twice: the message is not repeated under netsec.
+        assert!(v["netsec"].get("dns").is_none(), "{}", v["netsec"]);
+    }
+
+    #[test]
+    fn host_header_splits_into_domain_and_port() {
+        assert_eq!(
+            split_host_port("203.0.113.7:8080"),
+            ("203.0.113.7", Some(8080))
+        );
+        assert_eq!(split_host_port("example.com"), ("example.com", None));
+        assert_eq!(
+            split_host_port("[2001:db8::1]:8443"),
+            ("2001:db8::1", Some(8443))
+        );
+        assert_eq!(split_host_port("[2001:db8::1]"), ("2001:db8::1", None));
+        assert_eq!(split_host_port("2001:db8::1"), ("2001:db8::1", None));
+        assert_eq!(
+            split_host_port("example.com:http"),
+            ("example.com:http", None)
+        );
     }
 }

@@ -202,6 +202,10 @@ pub enum TlsMessage {
     Certificate {
         /// DER certificates, leaf first.
         chain: Vec<Vec<u8>>,
+        /// What each certificate of `chain` says, in the same order, when a
+        /// certificate parser filled it in (netsec-tls).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        certificates: Vec<CertificateInfo>,
     },
 }
 
@@ -228,6 +232,16 @@ pub struct ClientHello {
     pub signature_algorithms: Vec<u16>,
     /// supported_versions.
     pub supported_versions: Vec<u16>,
+    /// JA3 string (`version,ciphers,extensions,groups,point formats`, GREASE
+    /// removed), when a fingerprinter filled it in (netsec-tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3: Option<String>,
+    /// MD5 of [`ClientHello::ja3`], as ECS `tls.client.ja3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3_hash: Option<String>,
+    /// JA4 fingerprint (`t13d1516h2_8daaf6152771_e5627efa2ab1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
 }
 
 /// Fields of a ServerHello.
@@ -245,6 +259,58 @@ pub struct ServerHello {
     pub selected_version: Option<u16>,
     /// ALPN protocol chosen, when present.
     pub alpn: Option<String>,
+    /// JA3S string (`version,cipher,extensions`, GREASE removed), when a
+    /// fingerprinter filled it in (netsec-tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3s: Option<String>,
+    /// MD5 of [`ServerHello::ja3s`], as ECS `tls.server.ja3s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3s_hash: Option<String>,
+    /// JA4S fingerprint (`t130200_1301_234ea6891581`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4s: Option<String>,
+}
+
+/// What an X.509 certificate says, as a responder reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CertificateInfo {
+    /// Subject distinguished name, attributes in certificate order
+    /// (`C=FR, ST=IDF, L=Paris, O=Stamus, CN=SELKS`, as Suricata writes it).
+    pub subject: String,
+    /// Issuer distinguished name, likewise.
+    pub issuer: String,
+    /// Serial number, upper-case hex bytes joined by `:` (as Suricata).
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: Option<Timestamp>,
+    /// End of validity.
+    pub not_after: Option<Timestamp>,
+    /// Subject common names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub common_names: Vec<String>,
+    /// Issuer common names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issuer_common_names: Vec<String>,
+    /// DNS names and IP addresses of the subject alternative name extension.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternative_names: Vec<String>,
+    /// Public key algorithm (`RSA`, `EC`, `Ed25519`, `DSA`, or the OID).
+    pub public_key_algorithm: String,
+    /// Public key size in bits (RSA modulus, EC field), 0 when unknown.
+    pub public_key_bits: u32,
+    /// Named curve of an EC key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_curve: Option<String>,
+    /// Signature algorithm (`sha256WithRSAEncryption`, `ecdsa-with-SHA384`, or the OID).
+    pub signature_algorithm: String,
+    /// SHA-1 of the DER, lower-case hex bytes joined by `:` (Suricata's `tls.fingerprint`).
+    pub sha1: String,
+    /// SHA-256 of the DER, upper-case hex (ECS `tls.server.hash.sha256`).
+    pub sha256: String,
+    /// Subject and issuer are the same name.
+    pub self_issued: bool,
+    /// Basic constraints say it is a CA.
+    pub is_ca: bool,
 }
 
 /// An SSH identification string (RFC 4253 §4.2).

@@ -261,6 +261,8 @@ pub enum AppProto {
     Ftp,
     /// SMTP.
     Smtp,
+    /// SOCKS 4 or 5 proxy handshake (what follows is identified on its own).
+    Socks,
 }
 
 impl AppProto {
@@ -278,6 +280,7 @@ impl AppProto {
             AppProto::Quic => "quic",
             AppProto::Ftp => "ftp",
             AppProto::Smtp => "smtp",
+            AppProto::Socks => "socks",
         }
     }
 }

@@ -53,8 +53,9 @@ pub mod time;
 
 pub use analyzer::{Analyzer, FindingSink, Interests};
 pub use event::{
-    AppEvent, ArpInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord, EventContext,
-    HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
+    AppEvent, ArpInfo, CertificateInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord,
+    EventContext, HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent,
+    TlsMessage,
 };
 pub use finding::{
     Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,

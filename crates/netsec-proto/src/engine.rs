@@ -10,7 +10,9 @@ use netsec_model::{
 };
 
 use crate::app::{self, AppParser, FeedStatus};
-use crate::decode::{decode_into, transport_of_datagram, DecodeError, DecodedPacket};
+use crate::decode::{
+    decode_datagram_tunnel, decode_into, transport_of_datagram, DecodeError, DecodedPacket,
+};
 use crate::flow::community_id::{community_id, icmp_port_equivalents};
 use crate::flow::defrag::Defragmenter;
 use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable};
@@ -217,6 +219,8 @@ pub struct Engine {
     stats: EngineStats,
     events: Vec<AppEvent>,
     ticks: crate::tick::TickSchedule,
+    /// The flows a tick ends, reused from tick to tick.
+    expired: Vec<(FlowId, FlowKey, Expiry)>,
     now: Timestamp,
     /// The memory budget in bytes.
     memory_limit: usize,
@@ -240,6 +244,7 @@ impl Engine {
             stats: EngineStats::default(),
             events: Vec::new(),
             ticks: crate::tick::TickSchedule::new(),
+            expired: Vec::new(),
             now: Timestamp::ZERO,
             memory_limit,
             flow_heap: 0,
@@ -319,8 +324,12 @@ impl Engine {
             let mem = flow_heap_bytes(flow);
             self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
             flow.mem = mem;
+            // Hand on what the parsers made of the data after the gap now:
+            // events are not in the tally, and one relief can reach many
+            // flows (each 20 pipelined requests became 20 events here, and
+            // 600 MB at once when held to the end of the loop).
+            self.emit_events(sink);
         }
-        self.emit_events(sink);
         // Evicting flows frees their buffers, not the table's buckets: stop
         // when the fixed parts alone are over (the capacity is set so they
         // are not, unless the hash table had to grow past it).
@@ -399,8 +408,17 @@ impl Engine {
                 return;
             };
             info.ip = Some(full_ip);
-            sink.packet(&info);
             let payload = datagram.get(range).unwrap_or(&[]);
+            // A tunnel whose outer packet was fragmented (GTP-U over a
+            // small MTU, GRE): the flow is the inner packet's, as for a
+            // whole packet.
+            if let Some(inner) = decode_datagram_tunnel(&info, frag.protocol, &full_ip, payload) {
+                self.stats.tunnelled += 1;
+                sink.packet(&inner.info);
+                self.flow_packet(&inner.info, inner.payload, inner.tcp_wscale, sink);
+                return;
+            }
+            sink.packet(&info);
             self.flow_packet(&info, payload, None, sink);
             return;
         }
@@ -422,13 +440,19 @@ impl Engine {
         if !self.ticks.due(self.now) {
             return;
         }
-        while let Some((flow, why)) = self.table.pop_expired(self.now) {
+        let mut expired = std::mem::take(&mut self.expired);
+        self.table.expired(self.now, &mut expired);
+        for (_, key, why) in expired.drain(..) {
+            let Some(flow) = self.table.take(&key) else {
+                continue;
+            };
             let reason = match why {
                 Expiry::Closed => FlowEndReason::TcpClose,
                 Expiry::Idle => FlowEndReason::IdleTimeout,
             };
             self.end_flow(flow, reason, sink);
         }
+        self.expired = expired;
         sink.tick(self.now);
     }
 
@@ -745,10 +769,17 @@ fn update_flow(
     }
     let class = flow.current_class();
     if class != flow.class {
+        // The queued deadline is checked lazily against the current class
+        // when it comes, so a class with a timeout as long or longer needs
+        // no new entry (TCP opening -> established); a shorter one (closed)
+        // does, or the flow would end late.
+        let shorter = config.timeout(class) < config.timeout(flow.class);
         flow.class = class;
-        *generations += 1;
-        flow.generation = *generations;
-        outcome.requeue = Some((class, flow.generation, flow.last_seen));
+        if shorter {
+            *generations += 1;
+            flow.generation = *generations;
+            outcome.requeue = Some((class, flow.generation, flow.last_seen));
+        }
     }
     outcome
 }
@@ -913,7 +944,7 @@ fn feed_app(
         if let Some(p) = parser.as_mut() {
             match p.feed(dir, payload, ctx, events) {
                 FeedStatus::Continue => {}
-                FeedStatus::Done => stats.app_malformed += retire(parser),
+                FeedStatus::Done | FeedStatus::Tunnel => stats.app_malformed += retire(parser),
                 FeedStatus::Error => {
                     stats.app_parse_errors += 1;
                     stats.app_malformed += retire(parser);
@@ -959,7 +990,12 @@ fn run_stream(
             .map(|tries| Identify::new(tries, &flow.record));
     }
     op(stream, &mut |chunk| feed.chunk(chunk));
-    let identified = feed.finish(stats);
+    let (identified, tunnel) = feed.finish(stats);
+    if tunnel {
+        // Identify what the tunnel carries, afresh in both directions.
+        *identifying = true;
+        flow.identify_tries = [0; 2];
+    }
     settle_identification(
         identified,
         identifying,
@@ -1090,6 +1126,8 @@ struct ParserFeed<'a> {
     identify: Option<Identify<'a>>,
     /// The protocol identification found.
     identified: Option<AppProto>,
+    /// The parser said the connection now tunnels another protocol.
+    tunnel: bool,
     malformed: u64,
     failed: bool,
 }
@@ -1108,6 +1146,7 @@ impl<'a> ParserFeed<'a> {
             events,
             identify: None,
             identified: None,
+            tunnel: false,
             malformed: 0,
             failed: false,
         }
@@ -1138,6 +1177,10 @@ impl<'a> ParserFeed<'a> {
             Chunk::Data(d) => match p.feed(self.dir, d, self.ctx, self.events) {
                 FeedStatus::Continue => {}
                 FeedStatus::Done => self.malformed += retire(self.parser),
+                FeedStatus::Tunnel => {
+                    self.malformed += retire(self.parser);
+                    self.tunnel = true;
+                }
                 FeedStatus::Error => {
                     self.failed = true;
                     self.malformed += retire(self.parser);
@@ -1147,12 +1190,13 @@ impl<'a> ParserFeed<'a> {
         }
     }
 
-    /// Count what happened; the protocol identified, if any.
-    fn finish(self, stats: &mut EngineStats) -> Option<AppProto> {
+    /// Count what happened; the protocol identified, if any, and whether
+    /// the connection became a tunnel.
+    fn finish(self, stats: &mut EngineStats) -> (Option<AppProto>, bool) {
         stats.app_malformed += self.malformed;
         if self.failed {
             stats.app_parse_errors += 1;
         }
-        self.identified
+        (self.identified, self.tunnel)
     }
 }

@@ -52,7 +52,9 @@ pub mod flow;
 pub mod reassembly;
 pub mod tick;
 
-pub use decode::{decode, decode_into, shard_hash, DecodeError, DecodedPacket};
+pub use decode::{
+    decode, decode_datagram_tunnel, decode_into, shard_hash, DecodeError, DecodedPacket,
+};
 pub use engine::{Engine, EngineConfig, EngineSink, EngineStats};
 pub use flow::community_id::community_id;
 pub use flow::FlowConfig;

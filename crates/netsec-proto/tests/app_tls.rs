@@ -93,7 +93,7 @@ fn certificate_chain_and_sni_tls12() {
     let chain = m
         .iter()
         .find_map(|m| match m {
-            TlsMessage::Certificate { chain } => Some(chain),
+            TlsMessage::Certificate { chain, .. } => Some(chain),
             _ => None,
         })
         .unwrap();

@@ -7,9 +7,12 @@
 //! of the stream, a longer decoy segment at the same sequence number as
 //! buffered data. netsec must log the real Host, once, on all three.
 //!
-//! The suricata-verify stream cases (`bug-3286-0{1,2,3}`: RST and FIN with
-//! invalid timestamps before the real handshake) must give what their
-//! `test.yaml` expects: one HTTP response, status 200, 14 bytes of body.
+//! suricata-verify cases with retransmitted, out-of-order or one-sided
+//! streams must give the HTTP transactions their `test.yaml` expects:
+//! `bug-3286-0{1,2,3}` (RST and FIN with invalid timestamps before the real
+//! handshake), `bug-28` (retransmissions before the request), `bug-2512`
+//! (one side of a CONNECT only: the receiver's window is never seen),
+//! `bug-5437-02` (HTTP picked up mid-stream).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod capture_run;
@@ -44,6 +47,30 @@ fn run(path: &Path) -> (EngineStats, Collected) {
     let mut sink = Collected::default();
     let (engine, _) = capture_run::run_capture(path, &mut sink);
     (engine.stats().clone(), sink)
+}
+
+/// (method, uri, host, user agent) of every request.
+fn requests(events: &[AppEvent]) -> Vec<(String, String, String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AppEvent::Http(h) => match &h.message {
+                HttpMessage::Request {
+                    method,
+                    uri,
+                    host,
+                    user_agent,
+                } => Some((
+                    method.clone(),
+                    uri.clone(),
+                    host.clone().unwrap_or_default(),
+                    user_agent.clone().unwrap_or_default(),
+                )),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// (hosts of requests, statuses of responses)
@@ -128,4 +155,45 @@ fn suricata_verify_stream_evasion_cases() {
             .collect();
         assert_eq!(lengths, [14], "{name}");
     }
+}
+
+/// `bug-28`: the request after retransmissions; test.yaml's hostname, url
+/// and user agent on tx 0 of 192.168.2.7:1041 → 208.75.250.50:80.
+#[test]
+fn suricata_verify_bug_28_request_after_retransmissions() {
+    let (_, out) = run(&data("bug-28.pcap"));
+    let reqs = requests(&out.events);
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    let (method, uri, host, agent) = &reqs[0];
+    assert_eq!(method, "GET");
+    assert_eq!(host, "btg.btgrab.com");
+    assert!(uri.starts_with("/a/Drk.syn?adcontext=ROUTINE_CHECKIN&contextpeak=0"));
+    assert!(uri.ends_with("&MA=005400123457&TM=-1"));
+    assert_eq!(agent, "{2CAA09DF-35D8-471C-9979-A11DA0CC54DB}|0.21.5.110");
+}
+
+/// `bug-2512`: only the client's side of a CONNECT (Suricata runs it with
+/// `stream.async-oneside`); test.yaml: one HTTP event, url
+/// `secure-assets.rubiconproject.com:443`.
+#[test]
+fn suricata_verify_bug_2512_one_sided_connect() {
+    let (stats, out) = run(&data("bug-2512.pcap"));
+    let reqs = requests(&out.events);
+    assert_eq!(reqs.len(), 1, "{reqs:?} {stats:?}");
+    assert_eq!(reqs[0].0, "CONNECT");
+    assert_eq!(reqs[0].1, "secure-assets.rubiconproject.com:443");
+    assert_eq!(stats.tcp_out_of_window, 0);
+}
+
+/// `bug-5437-02`: HTTP picked up mid-stream; test.yaml: two flows with
+/// app_proto http.
+#[test]
+fn suricata_verify_bug_5437_midstream_http() {
+    let (_, out) = run(&data("bug-5437-02.pcap"));
+    let http_flows = out
+        .flows
+        .iter()
+        .filter(|f| f.app_proto == netsec_model::AppProto::Http)
+        .count();
+    assert_eq!(http_flows, 2, "{:#?}", out.flows);
 }

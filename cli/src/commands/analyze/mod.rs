@@ -21,6 +21,7 @@ use netsec_analyze::{
     distinct_output_names, expand_paths, Analysis, AnalysisError, CancelToken, Input, Logs, Summary,
 };
 use netsec_capture::{Filter, LiveOptions};
+use netsec_detect::DetectConfig;
 use netsec_model::Severity;
 
 /// Exit code: analysis done, nothing at or above `--fail-on`.
@@ -114,6 +115,21 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_app_layer: bool,
 
+    /// Detection configuration (TOML; `netsec config default` prints every
+    /// key with its default): thresholds, home networks, allow-lists,
+    /// detectors enabled.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one configuration key, e.g. `--set portscan.min_ports=50`
+    /// or `--set beacon.enabled=false` (repeatable; applied after --config).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+
+    /// Run no detector: decode, flows and logs only.
+    #[arg(long)]
+    pub no_detect: bool,
+
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -147,12 +163,30 @@ struct RunOutcome {
     failed: bool,
 }
 
+/// The detection configuration the arguments describe.
+fn detect_config(args: &AnalyzeArgs) -> Result<DetectConfig, String> {
+    let mut config = match &args.config {
+        Some(path) => DetectConfig::load(path).map_err(|e| e.to_string())?,
+        None => DetectConfig::default(),
+    };
+    for setting in &args.settings {
+        config.set(setting).map_err(|e| e.to_string())?;
+    }
+    Ok(config)
+}
+
 /// The analysis the arguments describe, over `inputs`.
-fn analysis(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> Analysis {
+fn analysis(
+    args: &AnalyzeArgs,
+    detect: &DetectConfig,
+    inputs: Vec<Input>,
+    out_dir: Option<&Path>,
+) -> Analysis {
     let mut analysis = Analysis::new()
         .inputs(inputs)
         .threads(args.threads.unwrap_or(0))
         .app_layer(!args.no_app_layer)
+        .event_enricher(Arc::new(netsec_tls::enrich))
         .top(args.top);
     if let Some(filter) = args.filter.as_deref().and_then(|e| Filter::parse(e).ok()) {
         analysis = analysis.filter(filter);
@@ -166,10 +200,18 @@ fn analysis(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> A
     if let Some(dir) = out_dir {
         analysis = analysis.logs(Logs::EcsDir(dir.to_path_buf()));
     }
+    if !args.no_detect {
+        analysis = analysis.analyzers(netsec_detect::default_analyzers(detect));
+    }
     analysis
 }
 
-fn run_one(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> RunOutcome {
+fn run_one(
+    args: &AnalyzeArgs,
+    detect: &DetectConfig,
+    inputs: Vec<Input>,
+    out_dir: Option<&Path>,
+) -> RunOutcome {
     let started = Instant::now();
     let total: u64 = inputs
         .iter()
@@ -180,7 +222,7 @@ fn run_one(args: &AnalyzeArgs, inputs: Vec<Input>, out_dir: Option<&Path>) -> Ru
         .sum();
     let bar = progress_bar(args.no_progress || args.interface.is_some(), total);
     let shown = bar.clone();
-    let mut analysis = analysis(args, inputs, out_dir)
+    let mut analysis = analysis(args, detect, inputs, out_dir)
         .progress(Arc::new(move |p| shown.set_position(p.bytes_read)))
         .cancel(interrupt_token());
     if args.interface.is_some() {
@@ -273,6 +315,13 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     }
+    let detect = match detect_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("netsec: {e}");
+            return ExitCode::from(EXIT_INPUT_ERROR);
+        }
+    };
     if let Some(interface) = args.interface.clone() {
         let input = Input::Interface {
             name: interface,
@@ -282,7 +331,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             count: args.count,
             options: LiveOptions::default(),
         };
-        let outcome = run_one(&args, vec![input], args.out.as_deref());
+        let outcome = run_one(&args, &detect, vec![input], args.out.as_deref());
         return finish_run(&args, vec![outcome]);
     }
     let paths = expand_paths(&args.inputs);
@@ -297,12 +346,12 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             .zip(names)
             .map(|(p, name)| {
                 let out = args.out.as_ref().map(|d| d.join(name));
-                run_one(&args, vec![Input::path(p)], out.as_deref())
+                run_one(&args, &detect, vec![Input::path(p)], out.as_deref())
             })
             .collect()
     } else {
         let inputs = paths.into_iter().map(Input::Path).collect();
-        vec![run_one(&args, inputs, args.out.as_deref())]
+        vec![run_one(&args, &detect, inputs, args.out.as_deref())]
     };
     finish_run(&args, outcomes)
 }

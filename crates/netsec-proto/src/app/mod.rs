@@ -14,6 +14,7 @@ pub mod dns;
 pub mod http;
 pub mod ntp;
 pub mod smb;
+pub mod socks;
 pub mod ssh;
 pub mod tls;
 
@@ -28,12 +29,18 @@ pub enum FeedStatus {
     Done,
     /// The bytes are not this protocol after all, or are malformed beyond recovery: stop feeding.
     Error,
+    /// The connection now carries another protocol both ways (an HTTP
+    /// CONNECT tunnel, a 101 upgrade): identify it on the bytes that follow.
+    Tunnel,
 }
 
 /// NTP's port: NTP has no magic number, so the port is required (RFC 5905 §7.2).
 const NTP_PORT: u16 = 123;
 /// DNS's port: on it a bare header is enough (error responses carry no question).
 const DNS_PORT: u16 = 53;
+/// SOCKS proxy ports: 1080 (IANA "socks") and 9050 (Tor's): a SOCKS 5
+/// greeting is three bytes, too short a signature to trust on any port.
+const SOCKS_PORTS: [u16; 2] = [1080, 9050];
 /// DHCP server and client ports (RFC 2131 §4.1).
 const DHCP_PORTS: [u16; 2] = [67, 68];
 
@@ -45,11 +52,18 @@ pub fn identify(
     transport: Transport,
     client_port: u16,
     server_port: u16,
-    _dir: Direction,
+    dir: Direction,
     payload: &[u8],
 ) -> Option<AppProto> {
     let ports = [client_port, server_port];
     match transport {
+        Transport::Tcp
+            if dir == Direction::ToServer
+                && SOCKS_PORTS.contains(&server_port)
+                && socks::parser::looks_like_socks(payload) =>
+        {
+            Some(AppProto::Socks)
+        }
         Transport::Tcp => identify_tcp(payload),
         Transport::Udp => {
             if ports.iter().any(|p| DHCP_PORTS.contains(p))
@@ -113,6 +127,8 @@ pub enum AppParser {
     Ssh(ssh::SshState),
     /// SMB.
     Smb(smb::SmbState),
+    /// SOCKS 4/5 handshake.
+    Socks(socks::SocksState),
     /// DHCP.
     Dhcp(dhcp::DhcpState),
     /// NTP.
@@ -128,6 +144,7 @@ impl AppParser {
             AppProto::Http => AppParser::Http(Default::default()),
             AppProto::Ssh => AppParser::Ssh(Default::default()),
             AppProto::Smb => AppParser::Smb(Default::default()),
+            AppProto::Socks => AppParser::Socks(Default::default()),
             AppProto::Dhcp => AppParser::Dhcp(Default::default()),
             AppProto::Ntp => AppParser::Ntp(Default::default()),
             _ => return None,
@@ -148,6 +165,7 @@ impl AppParser {
             AppParser::Http(s) => s.feed(dir, data, ctx, out),
             AppParser::Ssh(s) => s.feed(dir, data, ctx, out),
             AppParser::Smb(s) => s.feed(dir, data, ctx, out),
+            AppParser::Socks(s) => s.feed(dir, data, ctx, out),
             AppParser::Dhcp(s) => s.feed(data, ctx, out),
             AppParser::Ntp(s) => s.feed(data, ctx, out),
         }
@@ -162,6 +180,7 @@ impl AppParser {
             AppParser::Http(s) => s.malformed,
             AppParser::Ssh(s) => s.malformed,
             AppParser::Smb(s) => s.malformed,
+            AppParser::Socks(s) => s.malformed,
             AppParser::Dhcp(s) => s.malformed,
             AppParser::Ntp(s) => s.malformed,
         }
@@ -176,6 +195,7 @@ impl AppParser {
             AppParser::Http(s) => s.heap_bytes(),
             AppParser::Ssh(s) => s.heap_bytes(),
             AppParser::Smb(s) => s.heap_bytes(),
+            AppParser::Socks(s) => s.heap_bytes(),
             AppParser::Dhcp(_) | AppParser::Ntp(_) => 0,
         }
     }
@@ -187,6 +207,7 @@ impl AppParser {
             AppParser::Tls(s) => s.gap(dir),
             AppParser::Http(s) => s.gap(dir, len),
             AppParser::Smb(s) => s.gap(dir, len),
+            AppParser::Socks(s) => s.gap(),
             AppParser::Ssh(s) => s.gap(dir),
             AppParser::Dhcp(_) | AppParser::Ntp(_) => {}
         }

@@ -8,10 +8,12 @@
 //! headers, Linux NFLOG (239), Cisco HDLC (104) and PPP (9, 50, 51).
 //!
 //! Tunnels followed from an outer IP packet: GRE (RFC 2784/2890) carrying
-//! IP, transparent Ethernet bridging, MPLS, ERSPAN type I, II and III, and
-//! PPTP's enhanced GRE (RFC 2637) with PPP; GRE in UDP (RFC 8086, port
+//! IP, transparent Ethernet bridging, MPLS, ERSPAN type I, II and III,
+//! PPTP's enhanced GRE (RFC 2637) with PPP, and Aruba access points' 802.11
+//! frames (protocols 0x8200–0x8220, as Wireshark reads them); GRE in UDP (RFC 8086, port
 //! 4754), VXLAN (RFC 7348, 4789), Geneve (RFC 8926, 6081), GTP-U (3GPP TS
-//! 29.281, 2152) and Teredo (RFC 4380, 3544).
+//! 29.281, 2152), Teredo (RFC 4380, 3544) and AYIYA (5072, the
+//! draft-massar-v6ops-ayiya header as Wireshark and Suricata read it).
 //!
 //! Every function reads through `get`, returns `None` on anything short or
 //! unexpected, and never allocates.
@@ -33,6 +35,8 @@ const GRE_ERSPAN_2: u16 = 0x88be;
 const GRE_ERSPAN_3: u16 = 0x22eb;
 /// PPP in PPTP's enhanced GRE (RFC 2637 §4.1).
 const GRE_PPP: u16 = 0x880b;
+/// Aruba access point to controller tunnels: 802.11 frames without FCS.
+const GRE_ARUBA: std::ops::RangeInclusive<u16> = 0x8200..=0x8220;
 
 /// UDP ports of the tunnels followed.
 const VXLAN_PORT: u16 = 4789;
@@ -40,6 +44,7 @@ const GENEVE_PORT: u16 = 6081;
 const GTPU_PORT: u16 = 2152;
 const TEREDO_PORT: u16 = 3544;
 const GRE_IN_UDP_PORT: u16 = 4754;
+const AYIYA_PORT: u16 = 5072;
 
 /// Shims peeled at most (MPLS labels count one each within a stack).
 const MAX_SHIMS: usize = 8;
@@ -355,6 +360,10 @@ pub(super) fn gre_inner(b: &[u8]) -> Option<(u16, &[u8])> {
             let frame = b.get(off + if o { 20 } else { 12 }..)?;
             ip_inside(ETHERTYPE_TEB, frame)
         }
+        (0, p) if GRE_ARUBA.contains(&p) => {
+            let link = ieee80211(b.get(off..)?)?;
+            ip_inside(link.ether_type, link.rest)
+        }
         (0, et) => ip_inside(et, b.get(off..)?),
         (1, GRE_PPP) => {
             // Enhanced GRE: the key (payload length, call id) is always
@@ -395,7 +404,27 @@ pub(super) fn udp_inner(src_port: u16, dst_port: u16, b: &[u8]) -> Option<(u16, 
     if dst_port == GRE_IN_UDP_PORT {
         return gre_inner(b);
     }
+    if either(AYIYA_PORT) {
+        return ayiya(b);
+    }
     None
+}
+
+/// AYIYA: identity length (a power of two) and type, signature length (in
+/// 4-byte words) and hash, authentication and opcode, next header, epoch;
+/// then identity, signature and, for opcode 1 (forward), the packet.
+fn ayiya(b: &[u8]) -> Option<(u16, &[u8])> {
+    let id_len = 1usize << (b.first()? >> 4);
+    let sig_len = usize::from(b.get(1)? >> 4) * 4;
+    if b.get(2)? & 0x0f != 1 {
+        return None;
+    }
+    let ether_type = match *b.get(3)? {
+        4 => ETHERTYPE_IPV4,
+        41 => ETHERTYPE_IPV6,
+        _ => return None,
+    };
+    Some((ether_type, b.get(8 + id_len + sig_len..)?))
 }
 
 /// Geneve: version 0, options length in 4-byte words, protocol type.

@@ -185,7 +185,12 @@ fn ip_version_ethertype(data: &[u8]) -> u16 {
 
 fn link_layer<'a>(raw: &RawPacket<'a>) -> Result<Link<'a>, DecodeError> {
     let mut link = outer_link_layer(raw)?;
-    encap::peel_shims(&mut link);
+    if !matches!(
+        link.ether_type,
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP
+    ) {
+        encap::peel_shims(&mut link);
+    }
     Ok(link)
 }
 
@@ -532,12 +537,20 @@ fn decode_ip<'a>(
     Ok(())
 }
 
-/// The window scale option of a SYN, if it carries one.
+/// The window scale option of a SYN, if it carries one (RFC 7323 §2.2):
+/// a plain walk over the option bytes, as SYNs are frequent (scans).
 fn window_scale(t: &TcpSlice<'_>) -> Option<u8> {
-    t.options_iterator().find_map(|o| match o {
-        Ok(etherparse::TcpOptionElement::WindowScale(shift)) => Some(shift),
-        _ => None,
-    })
+    let options = t.header_slice().get(20..)?;
+    let mut i = 0;
+    while let Some(&kind) = options.get(i) {
+        match kind {
+            0 => return None,
+            1 => i += 1,
+            3 => return options.get(i + 2).copied(),
+            _ => i += usize::from(*options.get(i + 1)?).max(2),
+        }
+    }
+    None
 }
 
 /// The transport header of an unfragmented IP payload, as etherparse's lax
@@ -579,6 +592,36 @@ fn follow_tunnel<'a>(
             None
         }
     }
+}
+
+/// The packet inside a tunnel carried by a reassembled datagram (GTP-U,
+/// VXLAN and the other UDP tunnels, GRE, IP in IP), decoded in place of it
+/// as [`decode_into`] does for whole packets: `outer` is the datagram's
+/// packet view, `protocol` its IP protocol, `ip` its header as
+/// [`transport_of_datagram`] filled it and `payload` what follows. `None`
+/// when no tunnel is there, its inner packet does not decode, or the
+/// inner packet is itself a fragment.
+pub fn decode_datagram_tunnel<'a>(
+    outer: &PacketInfo,
+    protocol: u8,
+    ip: &IpInfo,
+    payload: &'a [u8],
+) -> Option<DecodedPacket<'a>> {
+    let (ether_type, inner) = match protocol {
+        17 => encap::udp_inner(ip.src_port, ip.dst_port, payload)?,
+        47 => encap::gre_inner(payload)?,
+        4 => (ETHERTYPE_IPV4, payload),
+        41 => (ETHERTYPE_IPV6, payload),
+        _ => return None,
+    };
+    let mut out = DecodedPacket::empty();
+    out.info = PacketInfo { ip: None, ..*outer };
+    decode_ip(ether_type, inner, &mut out, 1).ok()?;
+    if out.fragment.is_some() || out.info.ip.is_none() {
+        return None;
+    }
+    out.tunnel_depth = out.tunnel_depth.max(1);
+    Some(out)
 }
 
 /// The transport header of a reassembled datagram (IPv4 or IPv6): ports, flags and

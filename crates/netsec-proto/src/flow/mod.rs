@@ -1,10 +1,10 @@
 //! The flow table: bidirectional flows keyed on the 5-tuple and VLAN, TCP
 //! state, timeouts and a hard capacity.
 //!
-//! Expiry is amortised: each timeout class (TCP opening, TCP established,
-//! TCP closed, UDP, other) keeps a heap of deadlines; only the earliest
-//! are looked at as packet time advances. A flow touched since its deadline
-//! was queued is re-queued, not expired. Each queueing hands the flow a new
+//! Expiry is amortised: deadlines are bucketed by the second they fall in
+//! ([`timeouts`]), and only the buckets whose second has come are looked at
+//! on a tick. A flow touched since its deadline was queued is re-queued,
+//! not expired. Each queueing hands the flow a new
 //! token, table-wide unique, so a flow has one valid entry; when stale
 //! entries (flows ended or re-queued) make the queues more than twice the
 //! table, they are compacted, so that SYN/RST repeated on one 5-tuple or a
@@ -13,9 +13,7 @@
 
 pub mod community_id;
 pub mod defrag;
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+pub(crate) mod timeouts;
 
 use hashbrown::HashMap;
 use netsec_model::{
@@ -59,6 +57,19 @@ pub struct FlowConfig {
     pub initial_capacity: usize,
 }
 
+impl FlowConfig {
+    /// The idle timeout of a class of flows.
+    pub(crate) fn timeout(&self, class: TimeoutClass) -> Duration {
+        match class {
+            TimeoutClass::TcpNew => self.tcp_new_timeout,
+            TimeoutClass::TcpEstablished => self.tcp_established_timeout,
+            TimeoutClass::TcpClosed => self.tcp_closed_timeout,
+            TimeoutClass::Udp => self.udp_timeout,
+            TimeoutClass::Other => self.other_timeout,
+        }
+    }
+}
+
 impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
@@ -85,8 +96,6 @@ pub(crate) enum TimeoutClass {
     Udp = 3,
     Other = 4,
 }
-
-const CLASSES: usize = 5;
 
 /// Application-layer state of a flow: the parser and, for TCP only, the two
 /// reassembled streams (index 0 to the server, 1 to the client).
@@ -272,22 +281,15 @@ pub(crate) enum Expiry {
     Closed,
 }
 
-/// One timeout-queue entry: deadline, flow, the flow's queue token.
-type QueueEntry = (Timestamp, FlowKey, u64);
+use timeouts::DeadlineBuckets;
 
 /// Flows by key, with their timeout queues.
 #[derive(Debug)]
 pub(crate) struct FlowTable {
     pub config: FlowConfig,
     pub flows: HashMap<FlowKey, Flow, ahash::RandomState>,
-    /// Per timeout class, `(deadline, key, token)` by earliest deadline.
-    /// A heap, not a FIFO: capture time is not monotonic (merged inputs,
-    /// multi-interface captures), and a flow touched since it was queued
-    /// comes back with a later deadline, so arrival order is not deadline
-    /// order. With a heap every tick ends exactly the flows whose deadline
-    /// has passed, which is what makes several engines sharing a capture end
-    /// the same flows on the same tick as one engine.
-    queues: [BinaryHeap<Reverse<QueueEntry>>; CLASSES],
+    /// Every flow's deadline, by second (see [`timeouts`]).
+    queues: DeadlineBuckets,
     /// The last queue token handed out (tokens are unique for the table's life).
     pub generations: u64,
 }
@@ -314,8 +316,7 @@ impl FlowTable {
     pub(crate) fn memory(&self) -> usize {
         let entry = std::mem::size_of::<(FlowKey, Flow)>() + 1;
         let buckets = self.flows.capacity().saturating_mul(8) / 7;
-        let queued: usize = self.queues.iter().map(BinaryHeap::capacity).sum();
-        buckets.saturating_mul(entry) + queued * std::mem::size_of::<QueueEntry>()
+        buckets.saturating_mul(entry) + self.queues.memory()
     }
 
     /// Most flows whose hash table fits in `bytes` (the table grows by
@@ -336,28 +337,17 @@ impl FlowTable {
     /// SYN/RST on one 5-tuple, or a frozen clock, cannot grow them without
     /// bound. Amortised O(1): a compaction follows as many pushes as flows.
     fn maybe_compact(&mut self) {
-        let queued: usize = self.queues.iter().map(BinaryHeap::len).sum();
-        if queued <= 2 * self.flows.len() + 1024 {
+        if self.queues.len() <= 2 * self.flows.len() + 1024 {
             return;
         }
-        for (i, q) in self.queues.iter_mut().enumerate() {
-            let flows = &self.flows;
-            q.retain(|Reverse((_, key, generation))| {
-                flows
-                    .get(key)
-                    .is_some_and(|f| f.generation == *generation && f.class as usize == i)
-            });
-        }
+        let flows = &self.flows;
+        self.queues.retain(|(_, key, generation)| {
+            flows.get(key).is_some_and(|f| f.generation == *generation)
+        });
     }
 
     pub(crate) fn timeout(&self, class: TimeoutClass) -> Duration {
-        match class {
-            TimeoutClass::TcpNew => self.config.tcp_new_timeout,
-            TimeoutClass::TcpEstablished => self.config.tcp_established_timeout,
-            TimeoutClass::TcpClosed => self.config.tcp_closed_timeout,
-            TimeoutClass::Udp => self.config.udp_timeout,
-            TimeoutClass::Other => self.config.other_timeout,
-        }
+        self.config.timeout(class)
     }
 
     /// Queue a deadline for a flow in its class.
@@ -369,66 +359,53 @@ impl FlowTable {
         generation: u64,
     ) {
         let deadline = last_seen + self.timeout(class);
-        if let Some(q) = self.queues.get_mut(class as usize) {
-            q.push(Reverse((deadline, key, generation)));
-        }
+        self.queues.push((deadline, key, generation));
         self.maybe_compact();
     }
 
-    /// The next flow whose timeout has passed at `now`, if any.
-    pub(crate) fn pop_expired(&mut self, now: Timestamp) -> Option<(Flow, Expiry)> {
-        for class_idx in 0..CLASSES {
-            while let Some(&Reverse((deadline, key, generation))) =
-                self.queues.get(class_idx).and_then(|q| q.peek())
-            {
-                if deadline > now {
-                    break;
-                }
-                if let Some(q) = self.queues.get_mut(class_idx) {
-                    q.pop();
-                }
-                let Some(flow) = self.flows.get(&key) else {
-                    continue;
+    /// Every flow whose timeout has passed at `now`, whatever else is
+    /// queued, as `(flow id, key, why)` in flow-id order, left in the table
+    /// for the caller to take out one at a time (a tick that ends many flows
+    /// holds their keys, not their records). `out` is cleared first.
+    pub(crate) fn expired(&mut self, now: Timestamp, out: &mut Vec<(FlowId, FlowKey, Expiry)>) {
+        out.clear();
+        while let Some((deadline, key, generation)) = self.queues.next_due(now) {
+            let Some(flow) = self.flows.get(&key) else {
+                continue;
+            };
+            // Tokens are unique per queueing: another one means the flow was
+            // queued again since (touched into another class, or re-queued).
+            if flow.generation != generation {
+                continue;
+            }
+            let idle_deadline = flow.last_seen + self.timeout(flow.class);
+            if idle_deadline <= now {
+                let why = if flow.class == TimeoutClass::TcpClosed {
+                    Expiry::Closed
+                } else {
+                    Expiry::Idle
                 };
-                if flow.generation != generation || flow.class as usize != class_idx {
-                    continue;
-                }
-                let timeout = self.timeout(flow.class);
-                let idle_deadline = flow.last_seen + timeout;
-                if idle_deadline <= now {
-                    let closed = flow.class == TimeoutClass::TcpClosed;
-                    let flow = self.flows.remove(&key)?;
-                    return Some((flow, if closed { Expiry::Closed } else { Expiry::Idle }));
-                }
+                out.push((flow.record.id, key, why));
+            } else if idle_deadline == deadline {
+                // Due later in this second.
+                self.queues.defer((deadline, key, generation));
+            } else {
                 // Touched since: check again at its new deadline.
-                if let Some(q) = self.queues.get_mut(class_idx) {
-                    q.push(Reverse((idle_deadline, key, generation)));
-                }
+                self.queues.push((idle_deadline, key, generation));
             }
         }
-        None
+        // Flow ids are unique in a run: engines that share a capture end
+        // the same flows in the same order.
+        out.sort_unstable_by_key(|(id, _, _)| *id);
     }
 
-    /// Remove the flow idle the longest, to make room.
+    /// Remove the flow whose deadline comes first (idle the longest for its
+    /// class), to make room.
     pub(crate) fn evict_one(&mut self) -> Option<Flow> {
         loop {
-            // The queue front with the earliest last activity.
-            let mut best: Option<(usize, Timestamp)> = None;
-            for (i, q) in self.queues.iter().enumerate() {
-                if let Some(&Reverse((deadline, _, _))) = q.peek() {
-                    let class_timeout = self.timeout(class_of(i));
-                    let last = deadline - class_timeout;
-                    if best.is_none_or(|(_, b)| last < b) {
-                        best = Some((i, last));
-                    }
-                }
-            }
-            let (i, _) = best?;
-            let Reverse((_, key, generation)) = self.queues.get_mut(i)?.pop()?;
+            let (_, key, generation) = self.queues.pop_earliest()?;
             match self.flows.get(&key) {
-                Some(f) if f.generation == generation && f.class as usize == i => {
-                    return self.flows.remove(&key);
-                }
+                Some(f) if f.generation == generation => return self.flows.remove(&key),
                 _ => continue,
             }
         }
@@ -439,9 +416,7 @@ impl FlowTable {
     /// out with [`FlowTable::take`] and handed on before the next, so the
     /// flows are never all copied into one list.
     pub(crate) fn keys_in_id_order(&mut self) -> Vec<FlowKey> {
-        for q in self.queues.iter_mut() {
-            q.clear();
-        }
+        self.queues.clear();
         // Sort the small (id, key) pairs, not the flows themselves.
         let mut order: Vec<(FlowId, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.record.id, *k)).collect();
@@ -452,15 +427,5 @@ impl FlowTable {
     /// Remove one flow by key.
     pub(crate) fn take(&mut self, key: &FlowKey) -> Option<Flow> {
         self.flows.remove(key)
-    }
-}
-
-fn class_of(i: usize) -> TimeoutClass {
-    match i {
-        0 => TimeoutClass::TcpNew,
-        1 => TimeoutClass::TcpEstablished,
-        2 => TimeoutClass::TcpClosed,
-        3 => TimeoutClass::Udp,
-        _ => TimeoutClass::Other,
     }
 }

@@ -55,9 +55,10 @@
 //! choice an attacker cannot steer by sending a covering segment last.
 //! Suricata also drops segments outside the receiver's window and, like
 //! netsec, identifies the application protocol on the reassembled stream.
-//! On suricata-verify's stream evasion cases (`bug-3286-0{1,2,3}`, RST and
-//! FIN with invalid timestamps before the real handshake) netsec gives the
-//! HTTP transaction their `test.yaml` expects, and on the three crafted
+//! On suricata-verify's stream cases (`bug-3286-0{1,2,3}`, RST and FIN with
+//! invalid timestamps before the real handshake; `bug-28`, retransmissions;
+//! `bug-2512`, one side only; `bug-5437-02`, mid-stream pick-up) netsec
+//! gives the HTTP transactions their `test.yaml` expects, and on the three crafted
 //! captures of `tests/data/reassembly/` (sequence wrap, spoofed segment
 //! 20 MB ahead, longer decoy at the same sequence number) it logs the real
 //! Host (`tests/reassembly.rs`), where issue 10 measured Suricata 7 doing

@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use hickory_proto::op::{Message, MessageType};
-use hickory_proto::rr::{Name, RData, Record};
+use hickory_proto::op::{Header as WireHeader, Message, MessageType, Metadata, Query};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use netsec_model::{DnsEvent, DnsQuestion, DnsRecord, EventContext};
 
 /// Length of the fixed DNS header (RFC 1035 §4.1.1).
@@ -103,10 +104,22 @@ fn record(r: &Record) -> DnsRecord {
     }
 }
 
-/// Parse one DNS message; `None` when hickory-proto refuses it.
+/// Parse one DNS message. hickory-proto reads it whole; when it refuses
+/// (a record with bad data, fewer records than the header announces, two
+/// OPT records, …), the header and every question are still read, and the
+/// records up to the first that does not parse, as tshark and Suricata
+/// report such messages. `None` when the header or a question is broken.
 pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
-    let m = Message::from_vec(bytes).ok()?;
-    let md = &m.metadata;
+    let (md, queries, answers, authorities, additionals) = match Message::from_vec(bytes) {
+        Ok(m) => (
+            m.metadata,
+            m.queries,
+            m.answers,
+            m.authorities,
+            m.additionals,
+        ),
+        Err(_) => lenient(bytes)?,
+    };
     let mut flags = Vec::new();
     for (set, name) in [
         (md.authoritative, "aa"),
@@ -127,8 +140,7 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         opcode: u8::from(md.op_code),
         rcode: u16::from(md.response_code),
         flags,
-        questions: m
-            .queries
+        questions: queries
             .iter()
             .map(|q| DnsQuestion {
                 name: name_text(q.name()),
@@ -137,10 +149,56 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
                 qclass: u16::from(q.query_class()),
             })
             .collect(),
-        answers: m.answers.iter().map(record).collect(),
-        authorities: m.authorities.iter().map(record).collect(),
-        additionals: m.additionals.iter().map(record).collect(),
+        answers: answers.iter().map(record).collect(),
+        authorities: authorities.iter().map(record).collect(),
+        additionals: additionals.iter().map(record).collect(),
     })
+}
+
+/// A message's sections as [`parse_message`] uses them.
+type Sections = (Metadata, Vec<Query>, Vec<Record>, Vec<Record>, Vec<Record>);
+
+/// The header, all questions, and the records up to the first broken one.
+/// OPT, SIG and TSIG records stay out of the additional section, as
+/// hickory-proto keeps them out of a whole message's.
+fn lenient(bytes: &[u8]) -> Option<Sections> {
+    let mut d = BinDecoder::new(bytes);
+    let WireHeader {
+        mut metadata,
+        counts,
+    } = WireHeader::read(&mut d).ok()?;
+    if counts.queries > MAX_QUESTIONS {
+        return None;
+    }
+    let mut queries = Vec::with_capacity(usize::from(counts.queries));
+    for _ in 0..counts.queries {
+        queries.push(Query::read(&mut d).ok()?);
+    }
+    let mut sections: [Vec<Record>; 3] = Default::default();
+    let wanted = [counts.answers, counts.authorities, counts.additionals];
+    'sections: for (section, n) in sections.iter_mut().zip(wanted) {
+        for _ in 0..n {
+            match Record::read(&mut d) {
+                Ok(r) => section.push(r),
+                Err(_) => break 'sections,
+            }
+        }
+    }
+    let [answers, authorities, mut additionals] = sections;
+    if let Some(opt) = additionals
+        .iter()
+        .find(|r| r.record_type() == RecordType::OPT)
+    {
+        // The extended response code's high bits (RFC 6891 §6.1.3).
+        metadata.merge_response_code((opt.ttl >> 24) as u8);
+    }
+    additionals.retain(|r| {
+        !matches!(
+            r.record_type(),
+            RecordType::OPT | RecordType::SIG | RecordType::TSIG
+        )
+    });
+    Some((metadata, queries, answers, authorities, additionals))
 }
 
 /// The fixed header fields identification looks at.
@@ -228,6 +286,32 @@ mod tests {
 
     fn ctx() -> EventContext {
         crate::app::test_context(Transport::Udp, 53)
+    }
+
+    /// A response announcing three answers and carrying one, then one whose
+    /// A record is five bytes long: the question and the answers that parse
+    /// are kept (hickory-proto alone refuses both messages).
+    #[test]
+    fn short_or_broken_records_keep_the_question() {
+        let mut m =
+            b"\x00\x07\x81\x80\x00\x01\x00\x03\x00\x00\x00\x00\x01a\x02ex\x00\x00\x01\x00\x01"
+                .to_vec();
+        m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x08");
+        assert!(Message::from_vec(&m).is_err());
+        let e = parse_message(&m, &ctx()).unwrap();
+        assert_eq!(e.questions[0].name, "a.ex");
+        assert_eq!(e.answers.len(), 1);
+        assert_eq!(e.answers[0].data, "192.0.2.8");
+        // The same with one answer announced, five bytes of A data.
+        m[7] = 1;
+        let rdlength_at = m.len() - 5;
+        m[rdlength_at] = 5;
+        m.push(9);
+        assert!(Message::from_vec(&m).is_err());
+        let e = parse_message(&m, &ctx()).unwrap();
+        assert_eq!(e.questions[0].name, "a.ex");
+        // A broken question still refuses the message.
+        assert!(parse_message(&m[..20], &ctx()).is_none());
     }
 
     /// The query of `dns-udp-eve-txt` (suricata-verify), frame 3:

@@ -64,6 +64,8 @@ pub struct HttpState {
     pub messages: u64,
     /// Heads that did not parse, were too long, or bad chunk lines.
     pub malformed: u64,
+    /// A CONNECT succeeded or a 101 switched protocols: what follows is another protocol.
+    tunnel: bool,
 }
 
 impl HttpState {
@@ -251,6 +253,7 @@ impl HttpState {
                     || (request == Some(RequestKind::Connect) && (200..300).contains(&status));
                 if tunnel {
                     // The connection now carries another protocol both ways.
+                    self.tunnel = true;
                     for side in &mut self.sides {
                         side.body = Body::UntilClose;
                         side.buf.clear();
@@ -272,7 +275,9 @@ impl HttpState {
 
     /// Done once neither direction can carry another head.
     fn status(&self) -> FeedStatus {
-        if self.sides.iter().all(|s| s.body == Body::UntilClose) {
+        if self.tunnel {
+            FeedStatus::Tunnel
+        } else if self.sides.iter().all(|s| s.body == Body::UntilClose) {
             FeedStatus::Done
         } else {
             FeedStatus::Continue
@@ -397,7 +402,7 @@ HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
             &c,
             &mut out,
         );
-        assert_eq!(st, FeedStatus::Done);
+        assert_eq!(st, FeedStatus::Tunnel);
         assert_eq!(heads(&out), vec!["CONNECT h:443", "200"]);
     }
 

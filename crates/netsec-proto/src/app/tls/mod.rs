@@ -276,7 +276,14 @@ impl TlsState {
                 HS_CERTIFICATE => {
                     side.flight_done = true;
                     match parser::certificate_chain(body) {
-                        Some(chain) => emit(ctx, TlsMessage::Certificate { chain }, out),
+                        Some(chain) => emit(
+                            ctx,
+                            TlsMessage::Certificate {
+                                chain,
+                                certificates: Vec::new(),
+                            },
+                            out,
+                        ),
                         None => self.malformed += 1,
                     }
                 }
