@@ -498,6 +498,17 @@ mod tests {
     const GW: [u8; 4] = [10, 0, 0, 1];
     const VICTIM: [u8; 4] = [10, 0, 0, 41];
 
+    /// The real gateway (MAC 1) answers the victim's request; the spoofer
+    /// (MAC 66) repeats unsolicited replies every 2 s; then the end.
+    fn arpspoof_the_gateway(d: &mut ArpSpoofDetector, out: &mut Vec<Finding>) {
+        d.on_arp(&arp(0.0, 1, 41, VICTIM, GW), out);
+        d.on_arp(&arp(0.1, 2, 1, GW, VICTIM), out);
+        for i in 0..4 {
+            d.on_arp(&arp(2.0 + 2.0 * f64::from(i), 2, 66, GW, VICTIM), out);
+        }
+        d.finish(out);
+    }
+
     #[test]
     fn arpspoof_pattern_is_reported_as_gateway_claim() {
         let config = ArpConfig {
@@ -506,14 +517,7 @@ mod tests {
         };
         let mut d = ArpSpoofDetector::new(config, NetworkConfig::default());
         let mut out: Vec<Finding> = Vec::new();
-        // the real gateway (MAC 1) answers a request
-        d.on_arp(&arp(0.0, 1, 41, VICTIM, GW), &mut out);
-        d.on_arp(&arp(0.1, 2, 1, GW, VICTIM), &mut out);
-        // the spoofer (MAC 66) repeats unsolicited replies every 2 s
-        for i in 0..4 {
-            d.on_arp(&arp(2.0 + 2.0 * f64::from(i), 2, 66, GW, VICTIM), &mut out);
-        }
-        d.finish(&mut out);
+        arpspoof_the_gateway(&mut d, &mut out);
         let f = out.last().cloned();
         assert_eq!(f.as_ref().map(|f| f.kind.as_str()), Some("arp_spoofing"));
         assert_eq!(f.as_ref().map(|f| f.severity), Some(Severity::High));
@@ -545,12 +549,7 @@ mod tests {
         );
         p.dst_mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
         d.on_packet(&p, &mut out);
-        d.on_arp(&arp(0.0, 1, 41, VICTIM, GW), &mut out);
-        d.on_arp(&arp(0.1, 2, 1, GW, VICTIM), &mut out);
-        for i in 0..4 {
-            d.on_arp(&arp(2.0 + 2.0 * f64::from(i), 2, 66, GW, VICTIM), &mut out);
-        }
-        d.finish(&mut out);
+        arpspoof_the_gateway(&mut d, &mut out);
         let f = out.last().cloned();
         assert_eq!(f.as_ref().map(|f| f.severity), Some(Severity::High));
         assert!(f.is_some_and(|f| f
