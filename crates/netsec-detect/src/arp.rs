@@ -6,7 +6,9 @@
 //!   `min_unsolicited_replies` replies nobody asked for (arpspoof and
 //!   ettercap repeat them every one or two seconds). A finding is raised to
 //!   high severity and tagged a gateway claim when the address is listed in
-//!   `gateways`. A frame whose Ethernet source differs from its ARP sender
+//!   `gateways`, or when its rightful claimant (not the suspect) is a router
+//!   of the segment: a MAC that packets to or from outside the home networks
+//!   were sent to or came from (learned from packet headers). A frame whose Ethernet source differs from its ARP sender
 //!   MAC is no claim by that MAC: it counts against the frame's real sender
 //!   (arpspoof's "re-arping" on exit sends the real owner's MAC from its own).
 //! - `arp_gratuitous_storm`: one MAC sending `storm_count` or more
@@ -117,6 +119,11 @@ pub struct ArpSpoofDetector {
     /// Requests seen recently: (asker IP, asked-for IP) → when, to tell a
     /// solicited reply from an unsolicited one.
     requests: BoundedTable<(Ipv4Addr, Ipv4Addr), Timestamp>,
+    /// MACs that carry traffic to or from outside the home networks: the
+    /// routers of the segment, learned from packets.
+    routers: BoundedTable<MacAddr, u64>,
+    /// The last router MAC seen (most packets repeat it: no lookup).
+    last_router: Option<MacAddr>,
 }
 
 impl ArpSpoofDetector {
@@ -128,6 +135,9 @@ impl ArpSpoofDetector {
             announcers: BoundedTable::new(config.capacity, window),
             // a reply follows its request within a second or two
             requests: BoundedTable::new(config.capacity, Duration::from_secs(5)),
+            // a router stays a router for the window
+            routers: BoundedTable::new(config.capacity, window),
+            last_router: None,
             config,
             network,
         }
@@ -135,11 +145,19 @@ impl ArpSpoofDetector {
 
     /// Entries evicted from the full tables so far.
     pub fn evicted(&self) -> u64 {
-        self.addresses.evicted() + self.announcers.evicted() + self.requests.evicted()
+        self.addresses.evicted()
+            + self.announcers.evicted()
+            + self.requests.evicted()
+            + self.routers.evicted()
     }
 
     fn conflict_finding(&self, ip: Ipv4Addr, a: &Address) -> Finding {
-        let gateway = self.config.gateways.contains(&ip);
+        // a listed gateway, or an address whose rightful claimant (not the
+        // suspect) routes traffic to and from outside
+        let owner_routes = a.claimants.iter().any(|c| {
+            suspect_of(a).is_none_or(|s| s.mac != c.mac) && self.routers.get(&c.mac).is_some()
+        });
+        let gateway = self.config.gateways.contains(&ip) || owner_routes;
         let macs: Vec<String> = a.claimants.iter().map(|c| c.mac.to_string()).collect();
         let suspect = suspect_of(a);
         let unsolicited = suspect.map_or(0, |c| c.unsolicited);
@@ -371,12 +389,39 @@ impl Analyzer for ArpSpoofDetector {
     fn interests(&self) -> Interests {
         Interests {
             arp: true,
+            packets: true,
             ..Interests::NONE
         }
     }
 
+    /// Learn the segment's routers: the MAC a packet to (or from) outside
+    /// the home networks is sent to (or comes from).
+    fn on_packet(&mut self, packet: &netsec_model::PacketInfo, _out: &mut dyn FindingSink) {
+        let Some(ip) = packet.ip else { return };
+        let router = if !self.network.is_home(ip.dst) && self.network.is_home(ip.src) {
+            packet.dst_mac
+        } else if !self.network.is_home(ip.src) && self.network.is_home(ip.dst) {
+            packet.src_mac
+        } else {
+            None
+        };
+        let Some(mac) = router.filter(|m| m.0[0] & 1 == 0) else {
+            return;
+        };
+        if self.last_router == Some(mac) {
+            return;
+        }
+        self.last_router = Some(mac);
+        *self.routers.touch(mac, packet.ts, || 0) += 1;
+    }
+
     fn memory_used(&self) -> usize {
-        crate::table::footprint(&[&self.addresses, &self.announcers, &self.requests])
+        crate::table::footprint(&[
+            &self.addresses,
+            &self.announcers,
+            &self.requests,
+            &self.routers,
+        ])
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
@@ -453,6 +498,17 @@ mod tests {
     const GW: [u8; 4] = [10, 0, 0, 1];
     const VICTIM: [u8; 4] = [10, 0, 0, 41];
 
+    /// The real gateway (MAC 1) answers the victim's request; the spoofer
+    /// (MAC 66) repeats unsolicited replies every 2 s; then the end.
+    fn arpspoof_the_gateway(d: &mut ArpSpoofDetector, out: &mut Vec<Finding>) {
+        d.on_arp(&arp(0.0, 1, 41, VICTIM, GW), out);
+        d.on_arp(&arp(0.1, 2, 1, GW, VICTIM), out);
+        for i in 0..4 {
+            d.on_arp(&arp(2.0 + 2.0 * f64::from(i), 2, 66, GW, VICTIM), out);
+        }
+        d.finish(out);
+    }
+
     #[test]
     fn arpspoof_pattern_is_reported_as_gateway_claim() {
         let config = ArpConfig {
@@ -461,14 +517,7 @@ mod tests {
         };
         let mut d = ArpSpoofDetector::new(config, NetworkConfig::default());
         let mut out: Vec<Finding> = Vec::new();
-        // the real gateway (MAC 1) answers a request
-        d.on_arp(&arp(0.0, 1, 41, VICTIM, GW), &mut out);
-        d.on_arp(&arp(0.1, 2, 1, GW, VICTIM), &mut out);
-        // the spoofer (MAC 66) repeats unsolicited replies every 2 s
-        for i in 0..4 {
-            d.on_arp(&arp(2.0 + 2.0 * f64::from(i), 2, 66, GW, VICTIM), &mut out);
-        }
-        d.finish(&mut out);
+        arpspoof_the_gateway(&mut d, &mut out);
         let f = out.last().cloned();
         assert_eq!(f.as_ref().map(|f| f.kind.as_str()), Some("arp_spoofing"));
         assert_eq!(f.as_ref().map(|f| f.severity), Some(Severity::High));
@@ -482,6 +531,31 @@ mod tests {
                 mac: MacAddr([2, 0, 0, 0, 0, 66])
             }]
         );
+    }
+
+    #[test]
+    fn the_router_is_learned_from_traffic_and_its_address_is_a_gateway() {
+        use crate::fixtures::{ep, packet};
+        let mut d = ArpSpoofDetector::new(ArpConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        // a host's traffic to the outside goes through MAC 1
+        let mut p = packet(
+            0.0,
+            ep(0x0a00_0029, 40000),
+            ep(0xc633_6407, 443),
+            netsec_model::Transport::Tcp,
+            0x10,
+            60,
+        );
+        p.dst_mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+        d.on_packet(&p, &mut out);
+        arpspoof_the_gateway(&mut d, &mut out);
+        let f = out.last().cloned();
+        assert_eq!(f.as_ref().map(|f| f.severity), Some(Severity::High));
+        assert!(f.is_some_and(|f| f
+            .evidence
+            .facts
+            .contains(&("gateway".into(), "true".into()))));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! **Beacons** (`beacon`): for each source → destination:port pair leaving
 //! the home networks (and each source → TLS server name, from ClientHello
 //! events, when the name's connections went to several addresses: C2 behind
-//! a CDN or rotating addresses), the start times and client payload sizes of its
+//! a CDN or rotating addresses; the address pairs a reported name pair spans
+//! are then not reported: one activity, one finding), the start times and client payload sizes of its
 //! connections are scored as RITA (activecm/rita, `analysis/beacons.go`)
 //! does, four sub-scores in [0, 1] with equal weights:
 //!
@@ -139,6 +140,8 @@ struct Pair {
     flows: FlowSample,
     /// When the pair was last scored (at its connection count).
     growth: Growth,
+    /// Whether a beacon finding was emitted for it.
+    emitted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -339,8 +342,18 @@ impl BeaconDetector {
 
     /// Whether a scored pair is reported: a name pair only when it spans
     /// several addresses (with one, its address pair reports the same).
+    /// An address pair is not reported when a name pair of the same source
+    /// that spans that address was: one activity, one finding.
     fn reportable(&self, key: &PairKey, pair: &Pair) -> bool {
-        matches!(key.1, Peer::Service(..)) || pair.servers.count() >= 2
+        match &key.1 {
+            Peer::TlsName(_) => pair.servers.count() >= 2,
+            Peer::Service(server, ..) => !self.pairs.iter().any(|((client, peer), p)| {
+                *client == key.0
+                    && matches!(peer, Peer::TlsName(_))
+                    && p.emitted
+                    && p.servers.contains(server)
+            }),
+        }
     }
 
     /// Count one connection of a pair; score it at the threshold and at each
@@ -354,6 +367,7 @@ impl BeaconDetector {
             servers: CappedSet::default(),
             flows: FlowSample::default(),
             growth: Growth::default(),
+            emitted: false,
         });
         if pair.starts.len() >= cap {
             if let Some(oldest) = pair
@@ -387,13 +401,30 @@ impl BeaconDetector {
         }
         let s = self.score_pair(&snapshot);
         if s.total >= self.config.min_score {
+            if let Some(p) = self.pairs.get_mut(&key) {
+                p.emitted = true;
+            }
             out.finding(self.beacon_finding(&key, &snapshot, &s));
         }
     }
 
     fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
-        let ended = self.pairs.ended(all, now);
+        let mut ended = self.pairs.ended(all, now);
+        // name pairs first: an address pair they cover is then not reported
+        ended.sort_by_key(|(key, _)| matches!(key.1, Peer::Service(..)));
+        let mut names_emitted: Vec<(IpAddr, CappedSet<IpAddr>)> = Vec::new();
         for (key, mut pair) in ended {
+            if let Peer::Service(server, ..) = &key.1 {
+                let covered = names_emitted
+                    .iter()
+                    .any(|(client, servers)| *client == key.0 && servers.contains(server));
+                if covered {
+                    continue;
+                }
+            }
+            if pair.emitted && matches!(key.1, Peer::TlsName(_)) {
+                names_emitted.push((key.0, pair.servers.clone()));
+            }
             let n = pair.starts.len() as u64;
             // nothing new since it was last scored
             if n < self.config.min_connections || (pair.growth.reported() && !pair.growth.stale(n))
@@ -408,6 +439,10 @@ impl BeaconDetector {
             let s = self.score_pair(&pair);
             if s.total >= self.config.min_score {
                 pair.growth.mark(n);
+                pair.emitted = true;
+                if matches!(key.1, Peer::TlsName(_)) {
+                    names_emitted.push((key.0, pair.servers.clone()));
+                }
                 out.finding(self.beacon_finding(&key, &pair, &s));
             }
         }

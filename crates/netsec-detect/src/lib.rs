@@ -1,8 +1,8 @@
 //! Behavioural detectors for netsec: each one an [`Analyzer`] that reads
 //! packet headers, ARP, application events or flow records (never bytes),
-//! keeps bounded state, and emits a [`Finding`] as soon as its evidence
-//! crosses a threshold — then again, with the same [`Finding::id`], as the
-//! activity grows.
+//! keeps bounded state, and emits a [`Finding`](netsec_model::Finding) as
+//! soon as its evidence crosses a threshold — then again, with the same
+//! [`Finding::id`](netsec_model::Finding::id), as the activity grows.
 //!
 //! | module | findings | ATT&CK |
 //! |---|---|---|

@@ -74,6 +74,8 @@ struct Expect {
     kind: String,
     source: Option<String>,
     target: Option<String>,
+    /// The finding's id, when one activity must be told from others of its kind.
+    id: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +95,7 @@ fn matches(f: &Finding, e: &Expect) -> bool {
         && e.target
             .as_deref()
             .is_none_or(|t| common::names(f, EntityRole::Target, t))
+        && e.id.as_deref().is_none_or(|id| f.id == id)
 }
 
 fn detector_of(f: &Finding) -> String {

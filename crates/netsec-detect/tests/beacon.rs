@@ -59,3 +59,42 @@ fn the_same_beacon_over_tls_is_found_and_tagged_encrypted() {
     assert!(f.mitre.contains(&"T1573".to_string()), "{:?}", f.mitre);
     assert!(common::measured(&f, "beacon_score") >= 0.8);
 }
+
+#[test]
+fn a_beacon_to_one_name_over_four_addresses_is_found_by_its_server_name() {
+    let all = common::findings_of("beacon-rotating");
+    let by_name: Vec<_> = all.iter().filter(|f| f.id.ends_with("/tls")).collect();
+    assert_eq!(by_name.len(), 1, "{}", common::describe(&all));
+    let f = by_name[0];
+    assert_eq!(f.id, "beacon:10.250.0.10->cdn.example.net/tls");
+    assert_names(f, Some("10.250.0.10"), None);
+    for address in [
+        "203.0.113.60",
+        "203.0.113.61",
+        "203.0.113.62",
+        "203.0.113.63",
+    ] {
+        assert!(
+            common::names(f, netsec_model::EntityRole::Related, address),
+            "{address}"
+        );
+    }
+    assert!(f.mitre.contains(&"T1573".to_string()));
+    // the whole beacon is in it: more connections than any one address saw
+    let per_address = all.iter().filter(|g| !g.id.ends_with("/tls"));
+    for g in per_address {
+        assert!(common::measured(g, "connections") < common::measured(f, "connections"));
+    }
+}
+
+#[test]
+fn the_rotating_beacon_is_one_finding() {
+    let beacons = common::of_kind(&common::findings_of("beacon-rotating"), "beacon")
+        .into_iter()
+        .map(|f| f.id.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        beacons,
+        vec!["beacon:10.250.0.10->cdn.example.net/tls".to_string()]
+    );
+}

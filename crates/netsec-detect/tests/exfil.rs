@@ -39,3 +39,16 @@ fn downloads_and_internal_copies_are_not_exfiltration() {
         ],
     );
 }
+
+#[test]
+fn thirty_small_uploads_add_up_to_slow_exfiltration() {
+    let f = the_finding("exfil-slow", "data_exfiltration");
+    assert_names(&f, Some("10.250.0.10"), None);
+    assert!(common::measured(&f, "bytes_sent") >= 12_000_000.0);
+    assert!(f.mitre.contains(&"T1030".to_string()), "{:?}", f.mitre);
+    assert!(
+        f.evidence.flows_total.is_some_and(|n| n >= 25),
+        "{:?}",
+        f.evidence.flows_total
+    );
+}

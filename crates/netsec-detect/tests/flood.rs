@@ -80,3 +80,15 @@ fn a_spoofed_syn_flood_names_its_sources() {
     }
     assert_eq!(f.id, "syn_flood:10.250.0.20:443");
 }
+
+#[test]
+fn a_flood_is_reported_while_it_lasts() {
+    let all = common::run(&common::capture("flood-syn"), &Default::default());
+    let versions: Vec<_> = all.iter().filter(|f| f.kind == "syn_flood").collect();
+    assert!(versions.len() >= 2, "{}", versions.len());
+    let packets = |f: &netsec_model::Finding| common::measured(f, "packets");
+    let (first, last) = (packets(versions[0]), packets(versions[versions.len() - 1]));
+    // reported at the rate (200 SYNs in a second), long before the 2000th
+    assert!(first <= 400.0 && last >= 1900.0, "{first} .. {last}");
+    assert!(versions[0].time.end < versions[versions.len() - 1].time.end);
+}

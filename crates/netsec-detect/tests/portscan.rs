@@ -94,4 +94,7 @@ fn a_scan_is_reported_while_it_runs_and_updated_under_one_id() {
     let (first, last) = (ports(versions[0]), ports(versions[versions.len() - 1]));
     assert!((15.0..=40.0).contains(&first), "{first}");
     assert_eq!(last, 200.0);
+    // and it was out before the scan was over
+    let (first_end, last_end) = (versions[0].time.end, versions[versions.len() - 1].time.end);
+    assert!(first_end < last_end, "{first_end} !< {last_end}");
 }
