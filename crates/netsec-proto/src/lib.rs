@@ -1,7 +1,12 @@
-//! Decoding for netsec: zero-copy L2–L4 decoding, IPv4 fragment
-//! reassembly, a bounded bidirectional flow table with TCP state and
-//! Community IDs, TCP stream reassembly, and application parsers (DNS, TLS,
-//! HTTP/1.x, SSH, SMB, DHCP, NTP) identified by content.
+//! Decoding for netsec: zero-copy L2–L4 decoding (Ethernet, VLAN, MPLS,
+//! PPPoE, 802.11, NFLOG and more link layers; GRE, ERSPAN, VXLAN, Geneve,
+//! GTP-U, Teredo and other tunnels), IPv4 and IPv6 fragment reassembly, a
+//! bounded bidirectional flow table with TCP state and Community IDs, TCP
+//! stream reassembly that an attacker cannot steer ([`reassembly`]), and
+//! application parsers (DNS, TLS, HTTP/1.x, SSH, SMB, DHCP, NTP, and the
+//! sessions inside HTTP CONNECT and SOCKS tunnels) identified by content.
+//! Everything the engine holds counts against one memory budget
+//! ([`EngineConfig::memory_limit`], [`Engine::memory_used`]).
 //!
 //! # Example
 //!
