@@ -59,6 +59,6 @@ pub mod reassembly;
 pub use decode::{
     decode, decode_datagram_tunnel, decode_into, shard_hash, DecodeError, DecodedPacket,
 };
-pub use engine::{Engine, EngineConfig, EngineSink, EngineStats};
+pub use engine::{Engine, EngineConfig, EngineSink, EngineStats, DEFAULT_MEMORY_LIMIT};
 pub use flow::community_id::community_id;
 pub use flow::FlowConfig;
