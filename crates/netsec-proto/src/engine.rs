@@ -1005,6 +1005,11 @@ fn run_stream(
         &mut flow.record,
         stats,
     );
+    if parser.is_none() && !*identifying {
+        // Nothing left to parse or identify (the protocol is known or the
+        // tries are used up, so no payload re-creates it): free it all.
+        flow.app = None;
+    }
 }
 
 /// After a stream delivered data to identification: record the protocol

@@ -1,7 +1,12 @@
-//! Decoding for netsec: zero-copy L2–L4 decoding, IPv4 fragment
-//! reassembly, a bounded bidirectional flow table with TCP state and
-//! Community IDs, TCP stream reassembly, and application parsers (DNS, TLS,
-//! HTTP/1.x, SSH, SMB, DHCP, NTP) identified by content.
+//! Decoding for netsec: zero-copy L2–L4 decoding (Ethernet, VLAN, MPLS,
+//! PPPoE, 802.11, NFLOG and more link layers; GRE, ERSPAN, VXLAN, Geneve,
+//! GTP-U, Teredo and other tunnels), IPv4 and IPv6 fragment reassembly, a
+//! bounded bidirectional flow table with TCP state and Community IDs, TCP
+//! stream reassembly that an attacker cannot steer ([`reassembly`]), and
+//! application parsers (DNS, TLS, HTTP/1.x, SSH, SMB, DHCP, NTP, and the
+//! sessions inside HTTP CONNECT and SOCKS tunnels) identified by content.
+//! Everything the engine holds counts against one memory budget
+//! ([`EngineConfig::memory_limit`], [`Engine::memory_used`]).
 //!
 //! # Example
 //!
@@ -55,7 +60,7 @@ pub mod tick;
 pub use decode::{
     decode, decode_datagram_tunnel, decode_into, shard_hash, DecodeError, DecodedPacket,
 };
-pub use engine::{Engine, EngineConfig, EngineSink, EngineStats};
+pub use engine::{Engine, EngineConfig, EngineSink, EngineStats, DEFAULT_MEMORY_LIMIT};
 pub use flow::community_id::community_id;
 pub use flow::FlowConfig;
 pub use tick::TickSchedule;

@@ -4,7 +4,7 @@
 //! Link layers (Ethernet with 802.1Q/QinQ tags, Linux SLL and SLL2, BSD
 //! NULL/LOOP, raw IP, IEEE 802.11 with or without a monitor-mode header,
 //! NFLOG, Cisco HDLC, PPP) and the shims between them and IP (MPLS, PPPoE,
-//! LLC/SNAP) are peeled here and in [`encap`]; IPv4, IPv6 (with extension
+//! LLC/SNAP) are peeled here and in `encap`; IPv4, IPv6 (with extension
 //! headers), TCP, UDP, ICMP and ICMPv6 are sliced by etherparse; GRE (with
 //! ERSPAN and PPTP), VXLAN, Geneve, GTP-U, Teredo and IP-in-IP tunnels are
 //! followed to the inner packet (flows are keyed on the innermost headers,
