@@ -32,8 +32,11 @@ impl FlowSample {
     }
 
     /// Count a packet-level exchange seen before any flow record: the
-    /// reference carries the 5-tuple, the packet's time and the Community ID
-    /// the flow table gives the same flow (ICMP: type and code as ports).
+    /// reference carries the 5-tuple and the packet's time; the Community ID
+    /// the flow table gives the same flow (ICMP: type and code as ports) is
+    /// computed only if the sample goes into a finding (most activities never
+    /// cross a threshold, and a SHA-1 per probed port was a tenth of the run
+    /// on a scan-heavy capture).
     pub fn add_packet(
         &mut self,
         client: Endpoint,
@@ -45,16 +48,8 @@ impl FlowSample {
         if self.flows.len() >= MAX_EVIDENCE_FLOWS {
             return;
         }
-        let community_id = netsec_proto::community_id(
-            0,
-            client.ip,
-            server.ip,
-            transport,
-            client.port,
-            server.port,
-        );
         self.flows.push(FlowRef {
-            community_id: Some(community_id),
+            community_id: None,
             flow_id: None,
             client,
             server,
@@ -71,6 +66,18 @@ impl FlowSample {
     /// Put the sample into a finding's evidence.
     pub fn attach(&self, mut finding: Finding) -> Finding {
         finding.evidence.flows = self.flows.clone();
+        for f in &mut finding.evidence.flows {
+            if f.community_id.is_none() && f.flow_id.is_none() {
+                f.community_id = Some(netsec_proto::community_id(
+                    0,
+                    f.client.ip,
+                    f.server.ip,
+                    f.transport,
+                    f.client.port,
+                    f.server.port,
+                ));
+            }
+        }
         if self.total > self.flows.len() as u64 {
             finding.evidence.flows_total = Some(self.total);
         }
