@@ -22,6 +22,7 @@
 
 pub mod admin;
 mod audit;
+mod blocks;
 pub mod conn;
 mod diff;
 pub mod expose;
