@@ -206,11 +206,8 @@ spec:
         let mut cluster = Cluster::default();
         load_str(&mut cluster, yaml, "t.yaml");
         assert!(cluster.warnings.is_empty(), "{:?}", cluster.warnings);
-        let lines: Vec<String> = crate::k8s::connections(&cluster)
-            .iter()
-            .map(ToString::to_string)
-            .filter(|l| l.contains("[External] =>"))
-            .collect();
+        let mut lines = crate::k8s::reach::connection_lines(&cluster);
+        lines.retain(|l| l.contains("[External] =>"));
         assert_eq!(
             lines,
             vec!["10.0.0.0-10.127.255.255[External] => shop/web[Pod] : All Connections"]

@@ -450,6 +450,15 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
     out
 }
 
+/// Every allowed connection of the cluster as `list` prints it.
+#[cfg(test)]
+pub(crate) fn connection_lines(cluster: &Cluster) -> Vec<String> {
+    connections(cluster)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// What the policies allow from `src` to `dst`: workloads by id, external
 /// peers as IPv4 ranges (a single address is a range of one). Traffic
 /// between two external peers is not the cluster's to decide (everything);
