@@ -26,6 +26,7 @@ mod blocks;
 pub mod conn;
 mod diff;
 pub mod expose;
+pub mod layout;
 mod manifest;
 mod reach;
 pub mod secondary;
