@@ -124,6 +124,17 @@ mod tests {
         (ip(a), ip(b))
     }
 
+    /// The cluster of `yaml` (which must load cleanly) and its listed
+    /// connections from external ranges.
+    fn inbound_external_lines(yaml: &str) -> (Cluster, Vec<String>) {
+        let mut cluster = Cluster::default();
+        load_str(&mut cluster, yaml, "t.yaml");
+        assert!(cluster.warnings.is_empty(), "{:?}", cluster.warnings);
+        let mut lines = crate::k8s::reach::connection_lines(&cluster);
+        lines.retain(|l| l.contains("[External] =>"));
+        (cluster, lines)
+    }
+
     #[test]
     fn an_except_cuts_where_the_set_changes_not_at_the_cidr_end() {
         // ipBlock 10.0.0.0/8 except 10.128.0.0/9 is the set 10.0.0.0/9:
@@ -203,11 +214,7 @@ spec:
   - from:
     - ipBlock: {cidr: 10.0.0.0/8, except: [10.128.0.0/9]}
 "#;
-        let mut cluster = Cluster::default();
-        load_str(&mut cluster, yaml, "t.yaml");
-        assert!(cluster.warnings.is_empty(), "{:?}", cluster.warnings);
-        let mut lines = crate::k8s::reach::connection_lines(&cluster);
-        lines.retain(|l| l.contains("[External] =>"));
+        let (cluster, lines) = inbound_external_lines(yaml);
         assert_eq!(
             lines,
             vec!["10.0.0.0-10.127.255.255[External] => shop/web[Pod] : All Connections"]
@@ -218,6 +225,46 @@ spec:
                 range("0.0.0.0", "9.255.255.255"),
                 range("10.0.0.0", "10.127.255.255"),
                 range("10.128.0.0", "255.255.255.255"),
+            ]
+        );
+    }
+
+    #[test]
+    fn adjacent_excepts_leave_one_range_that_the_block_does_not_match() {
+        // The shape of netpol-analyzer's ipblockstest_3: everything but
+        // 10.0.0.0/9 and 10.128.0.0/9 on port 53. 10.0.0.0/8 is one peer
+        // (no referenced set changes at 10.128.0.0), and it is outside the
+        // block although no single except contains it.
+        let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: kube-system, labels: {app: dns}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: outside-only, namespace: kube-system}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/9, 10.128.0.0/9]}
+    ports: [{port: 53, protocol: UDP}]
+"#;
+        let (cluster, lines) = inbound_external_lines(yaml);
+        assert_eq!(
+            lines,
+            vec![
+                "0.0.0.0-9.255.255.255[External] => kube-system/dns[Pod] : UDP 53",
+                "11.0.0.0-255.255.255.255[External] => kube-system/dns[Pod] : UDP 53",
+            ]
+        );
+        assert_eq!(
+            external_blocks(&cluster, true),
+            vec![
+                range("0.0.0.0", "9.255.255.255"),
+                range("10.0.0.0", "10.255.255.255"),
+                range("11.0.0.0", "255.255.255.255"),
             ]
         );
     }
