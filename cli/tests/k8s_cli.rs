@@ -127,3 +127,20 @@ fn audit_reports_an_open_namespace_and_fails_on_request() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn list_prints_netpol_analyzers_layout_on_several_networks() {
+    // A pod network with two NADs; primary UDNs with VirtualMachines and an
+    // empty pod network: the printed text is netpol-analyzer's file.
+    for name in ["nad_test_1", "udn_and_vms_test_1"] {
+        let dir = case(name);
+        let out = netsec(&["k8s", "list", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let want = std::fs::read_to_string(dir.join("expected_connlist.txt")).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim_end(),
+            want.trim_end(),
+            "{name}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use netsec_capture::CaptureReader;
+use netsec_contain::k8s::layout::connlist_text;
 use netsec_contain::k8s::traffic::{
     to_yaml, violation_finding, AddressMap, PolicyChecker, PolicySuggester, Verdict,
 };
@@ -232,17 +233,10 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn render(conns: &[Connection], format: ListFormat) -> String {
+fn render(cluster: &Cluster, conns: &[Connection], format: ListFormat) -> String {
     let mut out = String::new();
     match format {
-        ListFormat::Text => {
-            for c in conns {
-                match &c.network {
-                    None => out.push_str(&format!("{c}\n")),
-                    Some(n) => out.push_str(&format!("{c} [on {n}[NAD]]\n")),
-                }
-            }
-        }
+        ListFormat::Text => out.push_str(&connlist_text(cluster, conns)),
         ListFormat::Json => {
             let v: Vec<serde_json::Value> = conns
                 .iter()
@@ -296,7 +290,7 @@ pub fn run(args: K8sArgs) -> ExitCode {
         } => match load(&paths) {
             Ok(cluster) => {
                 let conns = focus(connections(&cluster), focus_workload.as_deref());
-                print!("{}", render(&conns, output));
+                print!("{}", render(&cluster, &conns, output));
                 ExitCode::SUCCESS
             }
             Err(e) => {

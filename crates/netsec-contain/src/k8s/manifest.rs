@@ -62,6 +62,11 @@ pub struct Cluster {
     pub cudns: Vec<(String, Selector)>,
     /// Kinds seen that are not analysed (AdminNetworkPolicy, Ingress, …), with counts.
     pub unsupported_kinds: BTreeMap<String, usize>,
+    /// Addresses of skipped virt-launcher pods: namespace, the name of the
+    /// VirtualMachineInstance owning the pod (its VirtualMachine's), address.
+    /// Given to that VirtualMachine when loading finishes, so that traffic
+    /// from a guest is matched to it.
+    pub launcher_ips: Vec<(String, String, std::net::IpAddr)>,
 }
 
 /// The namespace label OVN-Kubernetes requires before a primary
@@ -89,6 +94,36 @@ const WORKLOAD_KINDS: [&str; 8] = [
     // KubeVirt: a VM's template labels select it like a pod's.
     "VirtualMachine",
 ];
+
+/// KubeVirt runs each VirtualMachine's guest in a pod named
+/// `virt-launcher-<vmi>-<suffix>`, owned by the VirtualMachineInstance.
+/// netpol-analyzer (`eval.PolicyEngine.insertPod` at e54a334) skips
+/// such pods by this name prefix, with a warning, and reads no
+/// VirtualMachineInstance objects: the VirtualMachine is the workload, on
+/// the pod network and on user-defined and secondary networks alike.
+const VIRT_LAUNCHER_PREFIX: &str = "virt-launcher-";
+
+/// Whether `doc` is a VirtualMachineInstance controlled by a VirtualMachine,
+/// which stands for it (see [`VIRT_LAUNCHER_PREFIX`]): skipped without a
+/// warning. A VirtualMachineInstance on its own is warned about, since
+/// neither tool analyses it.
+fn instance_of_vm(kind: &str, doc: &Value) -> bool {
+    kind == "VirtualMachineInstance" && controller_named(doc, "VirtualMachine").is_some()
+}
+
+/// The name of the object's controlling owner (`controller: true`) when
+/// that owner is of kind `kind`.
+fn controller_named(doc: &Value, kind: &str) -> Option<String> {
+    let Some(Value::Sequence(owners)) = doc.get("metadata").and_then(|m| m.get("ownerReferences"))
+    else {
+        return None;
+    };
+    owners
+        .iter()
+        .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        .filter(|o| str_of(o, &["kind"]).as_deref() == Some(kind))
+        .and_then(|o| str_of(o, &["name"]))
+}
 
 /// Kubernetes kinds with no bearing on reachability: counted, skipped
 /// without a warning. Any other kind not analysed is warned about.
@@ -451,6 +486,20 @@ impl Cluster {
                 self.namespaces
                     .insert(name.clone(), Namespace { name, labels });
             }
+            "Pod" if name.starts_with(VIRT_LAUNCHER_PREFIX) => {
+                if let Some(vmi) = controller_named(doc, "VirtualMachineInstance") {
+                    for ip in pod_ips(doc) {
+                        self.launcher_ips.push((namespace.clone(), vmi.clone(), ip));
+                    }
+                }
+                warn(
+                    self,
+                    format!(
+                        "skipping virt-launcher pod {namespace}/{name}: a launcher pod \
+                         managing a VirtualMachine, which stands for it"
+                    ),
+                )
+            }
             "Pod" => {
                 self.ensure_namespace(&namespace);
                 let labels = labels_of(doc.get("metadata").and_then(|m| m.get("labels")));
@@ -636,7 +685,7 @@ impl Cluster {
             }
             other => {
                 *self.unsupported_kinds.entry(other.to_string()).or_default() += 1;
-                if !INERT_KINDS.contains(&other) {
+                if !INERT_KINDS.contains(&other) && !instance_of_vm(other, doc) {
                     warn(
                         self,
                         format!("kind {other} is not analysed ({name}): skipped"),
@@ -690,6 +739,17 @@ impl Cluster {
         let workloads = std::mem::take(&mut self.workloads);
         for (_, mut w) in workloads {
             w.network = networks.get(&w.namespace).cloned();
+            if w.kind == "VirtualMachine" {
+                for (_, _, ip) in self
+                    .launcher_ips
+                    .iter()
+                    .filter(|(ns, vm, _)| *ns == w.namespace && *vm == w.name)
+                {
+                    if !w.ips.contains(ip) {
+                        w.ips.push(*ip);
+                    }
+                }
+            }
             let id = w.id();
             self.workloads.entry(id).or_insert(w);
         }
@@ -812,6 +872,7 @@ impl Cluster {
         self.services.extend(other.services);
         self.exposures.extend(other.exposures);
         self.warnings.extend(other.warnings);
+        self.launcher_ips.extend(other.launcher_ips);
         for (k, n) in other.unsupported_kinds {
             *self.unsupported_kinds.entry(k).or_default() += n;
         }
@@ -933,5 +994,34 @@ mod tests {
         load_str(&mut c, text, "t.yaml");
         let ids: Vec<&String> = c.workloads.keys().collect();
         assert_eq!(ids, vec!["n/etcd[Pod]", "n/rs[ReplicaSet]"]);
+    }
+
+    #[test]
+    fn a_virtual_machine_stands_for_its_instance_and_launcher_pod() {
+        // KubeVirt's three objects for one guest, on a primary UDN: the
+        // VirtualMachine, the VirtualMachineInstance it controls and the
+        // virt-launcher pod the instance controls. netpol-analyzer lists
+        // the VirtualMachine only (udn_and_vms_test_5 upstream).
+        let text = "kind: Namespace\nmetadata: {name: foo, labels: {k8s.ovn.org/primary-user-defined-network: ''}}\n---\nkind: UserDefinedNetwork\nmetadata: {name: net, namespace: foo}\nspec: {topology: Layer2, layer2: {role: Primary}}\n---\napiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: vm1, namespace: foo}\nspec: {template: {metadata: {labels: {kubevirt.io/domain: vm1}}, spec: {domain: {}}}}\n---\napiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata: {name: vm1, namespace: foo, labels: {kubevirt.io/domain: vm1}, ownerReferences: [{kind: VirtualMachine, name: vm1, controller: true}]}\nspec: {domain: {}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: virt-launcher-vm1-x7k2p, namespace: foo, labels: {kubevirt.io/domain: vm1}, ownerReferences: [{kind: VirtualMachineInstance, name: vm1, controller: true}]}\nspec: {containers: [{name: compute}]}\nstatus: {podIP: 10.1.0.9}\n---\napiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata: {name: lone, namespace: foo}\nspec: {domain: {}}\n";
+        let mut c = Cluster::default();
+        load_str(&mut c, text, "vm.yaml");
+        let ids: Vec<&String> = c.workloads.keys().collect();
+        assert_eq!(ids, vec!["foo[udn]/vm1[VirtualMachine]"]);
+        // The launcher pod's address is the guest's, for matching traffic.
+        assert_eq!(
+            c.workloads["foo[udn]/vm1[VirtualMachine]"].ips,
+            vec!["10.1.0.9".parse::<std::net::IpAddr>().unwrap()]
+        );
+        let messages: Vec<&str> = c.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("skipping virt-launcher pod foo/virt-launcher-vm1-x7k2p"));
+        assert!(messages[1].contains("kind VirtualMachineInstance is not analysed (lone)"));
+        assert_eq!(
+            crate::k8s::reach::connection_lines(&c),
+            vec![
+                "0.0.0.0-255.255.255.255[External] => foo[udn]/vm1[VirtualMachine] : All Connections",
+                "foo[udn]/vm1[VirtualMachine] => 0.0.0.0-255.255.255.255[External] : All Connections",
+            ]
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! - [`load_path`] / [`load_paths`] / [`load_str`]: manifests into a [`Cluster`]
 //!   (bad documents become [`LoadWarning`]s).
 //! - [`connections`]: every allowed connection, printed in netpol-analyzer's
-//!   format; [`allowed`] for one pair; [`diff_connections`] between versions.
+//!   format; [`layout::connlist_text`] lays a list out as netpol-analyzer's
+//!   text output (per-network sections); [`allowed`] for one pair;
+//!   [`diff_connections`] between versions.
 //! - [`audit`]: findings; [`dead_rules`]: rules that never match or are shadowed.
 //! - [`traffic`]: flows against the policies, and least-privilege suggestions.
 //!
@@ -22,9 +24,11 @@
 
 pub mod admin;
 mod audit;
+mod blocks;
 pub mod conn;
 mod diff;
 pub mod expose;
+pub mod layout;
 mod manifest;
 mod reach;
 pub mod secondary;

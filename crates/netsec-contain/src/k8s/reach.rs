@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::admin::{Action, AdminPeer, AdminRule};
+use super::blocks::external_blocks;
 use super::conn::ConnSet;
 use super::expose::{
     ingress_controller_ports, INGRESS_CONTROLLER_NAME, INGRESS_CONTROLLER_NAMESPACE,
@@ -111,8 +112,10 @@ pub(crate) fn peer_matches(
             ns_ok && pods.as_ref().is_none_or(|s| s.matches(&w.labels))
         }
         (PolicyPeer::IpBlock { cidr, except }, Subject::External(a, b)) => {
-            // External ranges are atoms of all block boundaries: wholly in or out.
-            cidr.0 <= *a && *b <= cidr.1 && !except.iter().any(|e| e.0 <= *a && *b <= e.1)
+            // An external range lies wholly inside or outside each block
+            // (cidr minus excepts), so touching an except means outside,
+            // even when adjacent excepts cover it together.
+            cidr.0 <= *a && *b <= cidr.1 && !except.iter().any(|e| e.0 <= *b && *a <= e.1)
         }
         _ => false,
     }
@@ -332,9 +335,10 @@ fn egress(cluster: &Cluster, src: &Workload, dst: &Subject<'_>) -> ConnSet {
 }
 
 /// Disjoint IPv4 ranges covering the whole space, split at every ipBlock
-/// and except boundary, so each range is wholly inside or outside each block.
-/// Ingress and egress are split separately (by the blocks of their own
-/// rules), as netpol-analyzer does.
+/// and except boundary, so each range is wholly inside or outside each block
+/// and each except. Finer than the ranges `connections` lists
+/// (`blocks::external_blocks`, netpol-analyzer's); the rule analysis uses
+/// these so that every except has ranges of its own.
 pub(crate) fn external_atoms(cluster: &Cluster, ingress_side: bool) -> Vec<(u32, u32)> {
     let mut cuts: Vec<u64> = vec![0, 1 << 32];
     for p in &cluster.policies {
@@ -412,8 +416,8 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
             }
         }
     }
-    let in_atoms = external_atoms(cluster, true);
-    let out_atoms = external_atoms(cluster, false);
+    let in_atoms = external_blocks(cluster, true);
+    let out_atoms = external_blocks(cluster, false);
     for w in &workloads {
         let mut from_ext: Vec<((u32, u32), ConnSet)> = Vec::new();
         let mut to_ext: Vec<((u32, u32), ConnSet)> = Vec::new();
@@ -444,6 +448,15 @@ pub fn connections(cluster: &Cluster) -> Vec<Connection> {
     out.extend(super::secondary::secondary_connections(cluster));
     out.sort_by(|a, b| (a.to_string(), &a.network).cmp(&(b.to_string(), &b.network)));
     out
+}
+
+/// Every allowed connection of the cluster as `list` prints it.
+#[cfg(test)]
+pub(crate) fn connection_lines(cluster: &Cluster) -> Vec<String> {
+    connections(cluster)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// What the policies allow from `src` to `dst`: workloads by id, external
