@@ -13,6 +13,7 @@
 //! | `tls_weak_key` | RSA or DSA under 2048 bits, EC under 224 | medium |
 //! | `tls_weak_signature` | a certificate of the chain (not a self-issued root) signed with MD2, MD5 or SHA-1 | medium |
 //! | `tls_name_mismatch` | the SNI is covered by neither the leaf's alternative names nor its common name | medium |
+//! | `tls_blocklisted_fingerprint` | a JA3/JA3S/JA4/JA4S or certificate fingerprint on a loaded blocklist ([`crate::blocklist`]) | high |
 //!
 //! One finding per server (and name) and kind, updated as more sessions
 //! show it (`sessions` counts them). Confidence is 0.95 for what the
@@ -34,6 +35,7 @@ use netsec_model::{
     TlsMessage,
 };
 
+use crate::blocklist::{Blocklist, FingerprintKind};
 use crate::certificate::weak_signature;
 
 /// Limits and thresholds of the audit.
@@ -81,6 +83,7 @@ pub struct TlsAuditor {
     pending: BTreeMap<FlowId, Pending>,
     pending_order: VecDeque<FlowId>,
     tracked: BTreeMap<String, Tracked>,
+    blocklist: Blocklist,
     evicted: u64,
 }
 
@@ -92,7 +95,98 @@ impl TlsAuditor {
             pending: BTreeMap::new(),
             pending_order: VecDeque::new(),
             tracked: BTreeMap::new(),
+            blocklist: Blocklist::default(),
             evicted: 0,
+        }
+    }
+
+    /// Also report handshakes whose fingerprints `blocklist` lists.
+    pub fn with_blocklist(mut self, blocklist: Blocklist) -> Self {
+        self.blocklist = blocklist;
+        self
+    }
+
+    /// Report a listed fingerprint: the client (for JA3/JA4) or the server
+    /// (for the others) is the suspect; one finding per fingerprint and
+    /// client/server pair.
+    fn check_listed(
+        &mut self,
+        out: &mut dyn FindingSink,
+        ctx: &EventContext,
+        kind: FingerprintKind,
+        value: &str,
+    ) {
+        let Some(entry) = self.blocklist.find(kind, value).cloned() else {
+            return;
+        };
+        let (client, server) = if ctx.direction == netsec_model::Direction::ToClient {
+            (ctx.dst, ctx.src)
+        } else {
+            (ctx.src, ctx.dst)
+        };
+        let key = format!("listed:{}:{value}:{}->{server}", kind.name(), client.ip);
+        if !self.tracked.contains_key(&key) && self.tracked.len() >= self.config.max_findings {
+            self.evicted += 1;
+            return;
+        }
+        let sessions = self.tracked.get(&key).map_or(0, |t| t.sessions) + 1;
+        let start = self
+            .tracked
+            .get(&key)
+            .map_or(ctx.ts, |t| t.finding.time.start);
+        let named = entry
+            .name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        let mut finding = Finding::new(
+            "tls_blocklisted_fingerprint",
+            format!(
+                "Blocklisted TLS {} from {} to {server}{named}",
+                kind.name(),
+                client.ip
+            ),
+            FindingCategory::CommandAndControl,
+            Severity::High,
+            0.9,
+            TimeRange { start, end: ctx.ts },
+            "netsec-tls/audit",
+        )
+        .with_id(format!("{}:{value}:{}->{server}", kind.name(), client.ip))
+        .with_mitre(["T1071.001", "T1573.002"])
+        .with_entity(EntityRole::Source, EntityValue::Host { ip: client.ip })
+        .with_entity(
+            EntityRole::Target,
+            EntityValue::Service {
+                endpoint: server,
+                transport: ctx.transport.name().to_string(),
+            },
+        )
+        .with_summary(format!(
+            "{} {value} of the session {} -> {server} is on the blocklist {}{named}",
+            kind.name(),
+            client.ip,
+            entry.list
+        ))
+        .with_fact("fingerprint_kind", kind.name())
+        .with_fact("fingerprint", value)
+        .with_fact("blocklist", entry.list.clone())
+        .with_value("sessions", sessions as f64, "sessions");
+        if let Some(name) = &entry.name {
+            finding = finding.with_fact("blocklist_name", name.clone());
+        }
+        if let Some(c) = &ctx.community_id {
+            finding = finding.with_fact("community_id", c.clone());
+        }
+        self.tracked.insert(
+            key,
+            Tracked {
+                finding: finding.clone(),
+                sessions,
+            },
+        );
+        if sessions <= 3 || sessions % 10 == 0 {
+            out.finding(finding);
         }
     }
 
@@ -528,9 +622,27 @@ impl Analyzer for TlsAuditor {
                 if let Some(flow) = ctx.flow_id {
                     self.remember(flow, ch.server_name.clone());
                 }
+                if let Some(v) = &ch.ja3_hash {
+                    self.check_listed(out, ctx, FingerprintKind::Ja3, v);
+                }
+                if let Some(v) = &ch.ja4 {
+                    self.check_listed(out, ctx, FingerprintKind::Ja4, v);
+                }
             }
-            TlsMessage::ServerHello(sh) => self.server_hello(ctx, sh, out),
+            TlsMessage::ServerHello(sh) => {
+                if let Some(v) = &sh.ja3s_hash {
+                    self.check_listed(out, ctx, FingerprintKind::Ja3s, v);
+                }
+                if let Some(v) = &sh.ja4s {
+                    self.check_listed(out, ctx, FingerprintKind::Ja4s, v);
+                }
+                self.server_hello(ctx, sh, out)
+            }
             TlsMessage::Certificate { certificates, .. } => {
+                for c in certificates {
+                    self.check_listed(out, ctx, FingerprintKind::CertSha1, &c.sha1);
+                    self.check_listed(out, ctx, FingerprintKind::CertSha256, &c.sha256);
+                }
                 self.certificate(ctx, certificates, out)
             }
         }

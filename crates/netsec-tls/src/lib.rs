@@ -36,10 +36,12 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod blocklist;
 pub mod certificate;
 pub mod fingerprint;
 
 pub use audit::{TlsAuditConfig, TlsAuditor};
+pub use blocklist::{Blocklist, BlocklistError, FingerprintKind};
 
 use netsec_model::{AppEvent, TlsMessage, Transport};
 

@@ -28,6 +28,21 @@ fn audit(name: &str) -> Vec<Finding> {
     findings
 }
 
+fn audit_with(name: &str, list: &str) -> Vec<Finding> {
+    let mut blocklist = netsec_tls::Blocklist::default();
+    blocklist.add_text(list, "test.list").unwrap();
+    let (_, findings) = Analysis::new()
+        .input(Input::path(path(name)))
+        .threads(1)
+        .event_enricher(Arc::new(netsec_tls::enrich))
+        .analyzer(Box::new(
+            TlsAuditor::new(TlsAuditConfig::default()).with_blocklist(blocklist),
+        ))
+        .run_with_findings()
+        .unwrap();
+    findings
+}
+
 fn kinds(findings: &[Finding]) -> Vec<&str> {
     let mut v: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
     v.sort_unstable();
@@ -103,4 +118,34 @@ fn sound_handshakes_say_nothing() {
         kinds(&audit("sample.pcap")),
         ["tls_self_signed_certificate"]
     );
+}
+
+#[test]
+fn blocklisted_fingerprints_are_reported_with_the_list() {
+    // The sample's curl (JA3 87b9bfc7…) listed, and the SELKS certificate's
+    // SHA-1 in another capture.
+    let listed = audit_with(
+        "sample.pcap",
+        "ja3:87b9bfc7da97115ed2276737b09f8d74 test-family\n",
+    );
+    let hit: Vec<&Finding> = listed
+        .iter()
+        .filter(|f| f.kind == "tls_blocklisted_fingerprint")
+        .collect();
+    assert_eq!(hit.len(), 1, "{:?}", kinds(&listed));
+    assert!(hit[0]
+        .evidence
+        .facts
+        .contains(&("blocklist_name".into(), "test-family".into())));
+    assert!(hit[0].title.contains("10.252.0.10"), "{}", hit[0].title);
+    let cert = audit_with(
+        "tls/ja4-tls.pcap",
+        "sha1:3a:0b:3b:23:15:2c:44:5c:27:ac:6a:0c:41:d6:fa:74:af:b4:09:5b SELKS\n",
+    );
+    assert!(cert.iter().any(|f| f.kind == "tls_blocklisted_fingerprint"));
+    // Fingerprints not on the list say nothing.
+    let other = audit_with("sample.pcap", "ja3:00000000000000000000000000000000\n");
+    assert!(!other
+        .iter()
+        .any(|f| f.kind == "tls_blocklisted_fingerprint"));
 }

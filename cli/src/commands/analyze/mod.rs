@@ -126,6 +126,12 @@ pub struct AnalyzeArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
 
+    /// Report TLS sessions whose JA3/JA3S/JA4/JA4S or certificate SHA-1/
+    /// SHA-256 is on this list (lines `ja3:HASH [NAME]`, `sha1:FP [NAME]`,
+    /// or CSV `kind,value,name`; repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub tls_blocklist: Vec<PathBuf>,
+
     /// Run no detector: decode, flows and logs only.
     #[arg(long)]
     pub no_detect: bool,
@@ -175,10 +181,20 @@ fn detect_config(args: &AnalyzeArgs) -> Result<DetectConfig, String> {
     Ok(config)
 }
 
+/// The TLS blocklists the arguments name.
+fn tls_blocklist(args: &AnalyzeArgs) -> Result<netsec_tls::Blocklist, String> {
+    let mut list = netsec_tls::Blocklist::default();
+    for file in &args.tls_blocklist {
+        list.load(file).map_err(|e| e.to_string())?;
+    }
+    Ok(list)
+}
+
 /// The analysis the arguments describe, over `inputs`.
 fn analysis(
     args: &AnalyzeArgs,
     detect: &DetectConfig,
+    blocklist: &netsec_tls::Blocklist,
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> Analysis {
@@ -203,16 +219,17 @@ fn analysis(
     if !args.no_detect {
         analysis = analysis
             .analyzers(netsec_detect::default_analyzers(detect))
-            .analyzer(Box::new(netsec_tls::TlsAuditor::new(
-                netsec_tls::TlsAuditConfig::default(),
-            )));
+            .analyzer(Box::new(
+                netsec_tls::TlsAuditor::new(netsec_tls::TlsAuditConfig::default())
+                    .with_blocklist(blocklist.clone()),
+            ));
     }
     analysis
 }
 
 fn run_one(
     args: &AnalyzeArgs,
-    detect: &DetectConfig,
+    (detect, blocklist): (&DetectConfig, &netsec_tls::Blocklist),
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> RunOutcome {
@@ -226,7 +243,7 @@ fn run_one(
         .sum();
     let bar = progress_bar(args.no_progress || args.interface.is_some(), total);
     let shown = bar.clone();
-    let mut analysis = analysis(args, detect, inputs, out_dir)
+    let mut analysis = analysis(args, detect, blocklist, inputs, out_dir)
         .progress(Arc::new(move |p| shown.set_position(p.bytes_read)))
         .cancel(interrupt_token());
     if args.interface.is_some() {
@@ -326,6 +343,14 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     };
+    let blocklist = match tls_blocklist(&args) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("netsec: {e}");
+            return ExitCode::from(EXIT_INPUT_ERROR);
+        }
+    };
+    let config = (&detect, &blocklist);
     if let Some(interface) = args.interface.clone() {
         let input = Input::Interface {
             name: interface,
@@ -335,7 +360,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             count: args.count,
             options: LiveOptions::default(),
         };
-        let outcome = run_one(&args, &detect, vec![input], args.out.as_deref());
+        let outcome = run_one(&args, config, vec![input], args.out.as_deref());
         return finish_run(&args, vec![outcome]);
     }
     let paths = expand_paths(&args.inputs);
@@ -350,12 +375,12 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             .zip(names)
             .map(|(p, name)| {
                 let out = args.out.as_ref().map(|d| d.join(name));
-                run_one(&args, &detect, vec![Input::path(p)], out.as_deref())
+                run_one(&args, config, vec![Input::path(p)], out.as_deref())
             })
             .collect()
     } else {
         let inputs = paths.into_iter().map(Input::Path).collect();
-        vec![run_one(&args, &detect, inputs, args.out.as_deref())]
+        vec![run_one(&args, config, inputs, args.out.as_deref())]
     };
     finish_run(&args, outcomes)
 }
