@@ -1,0 +1,22 @@
+//! Any text as the files a user hands netsec: the detection configuration
+//! (TOML, with `--set key=value` overrides) and TLS blocklists. Errors are
+//! fine; panics are not.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(mut config) = netsec_detect::DetectConfig::from_toml(&text) {
+        let _ = netsec_detect::default_analyzers(&config);
+        for line in text.lines().take(8) {
+            let _ = config.set(line);
+        }
+    }
+    let mut config = netsec_detect::DetectConfig::default();
+    for line in text.lines().take(8) {
+        let _ = config.set(line);
+    }
+    let mut list = netsec_tls::Blocklist::default();
+    let _ = list.add_text(&text, "fuzz");
+    let _ = list.find(netsec_tls::FingerprintKind::Ja3, &text);
+});
