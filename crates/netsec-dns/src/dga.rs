@@ -49,9 +49,11 @@ pub struct DgaConfig {
     /// al., "From Throw-Away Traffic to Bots", USENIX Security 2012, cluster
     /// NXDOMAIN bursts of tens of names per bot per epoch).
     pub min_nxdomain: u64,
-    /// Score at which a label looks algorithmic, in [0, 1] (ours: 0.5; see
-    /// [`score_label`]; the popular names of the training list score under
-    /// 0.3, uniformly random letters of 8 or more over 0.6).
+    /// Score at which a label looks algorithmic, in [0, 1] (ours: 0.65; see
+    /// [`score_label`]. Measured on testdata/dns: 25 word-compound names of
+    /// dead sites score 0.24–0.59, the 40 names of the recorded DGA
+    /// 0.70–0.90; names that cross by chance are absorbed by
+    /// `min_nxdomain`).
     pub min_name_score: f64,
     /// Labels shorter than this are not scored (too short to tell).
     pub min_label_length: usize,
@@ -67,7 +69,7 @@ impl Default for DgaConfig {
     fn default() -> Self {
         DgaConfig {
             min_nxdomain: 10,
-            min_name_score: 0.5,
+            min_name_score: 0.65,
             min_label_length: 6,
             window_secs: 300.0,
             capacity: 16_384,
@@ -119,8 +121,8 @@ fn log2_transition(from: usize, to: usize) -> f64 {
 ///
 /// ```
 /// use netsec_dns::dga::score_label;
-/// assert!(score_label("weatherforecast").score < 0.5);
-/// assert!(score_label("qxvzkwjtpbnm").score > 0.5);
+/// assert!(score_label("weatherforecast").score < 0.65);
+/// assert!(score_label("qxvzkwjtpbnm").score > 0.65);
 /// ```
 pub fn score_label(label: &str) -> LabelScore {
     let bytes = label.as_bytes();
@@ -505,11 +507,11 @@ mod tests {
             "netsecurity",
         ] {
             let s = score_label(label);
-            assert!(s.score < 0.5, "{label}: {s:?}");
+            assert!(s.score < 0.65, "{label}: {s:?}");
         }
         for label in ["qxvzkwjtpbnm", "xjwqkzvbtrpq", "kq3zx9vt7w2p", "zzxqjvkwpt"] {
             let s = score_label(label);
-            assert!(s.score >= 0.5, "{label}: {s:?}");
+            assert!(s.score >= 0.65, "{label}: {s:?}");
         }
     }
 

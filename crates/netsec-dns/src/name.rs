@@ -51,6 +51,46 @@ pub fn within(domain: &str, allowed: &str) -> bool {
             .is_some_and(|rest| rest.ends_with('.'))
 }
 
+/// The bytes of a label as they went on the wire: the presentation form
+/// netsec-proto logs escapes bytes outside printable ASCII as `\DDD`
+/// (decimal) and `.` or `\` as `\.` and `\\` (RFC 4343 §2.1), which
+/// would otherwise count as several characters each.
+///
+/// ```
+/// assert_eq!(netsec_dns::name::wire_bytes(r"a\200b\.c"), b"a\xc8b.c".to_vec());
+/// ```
+pub fn wire_bytes(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let digits = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
+        match digits {
+            Some(d) => {
+                let value = d
+                    .iter()
+                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+                out.push(u8::try_from(value).unwrap_or(u8::MAX));
+                i += 4;
+            }
+            None => {
+                if let Some(&next) = bytes.get(i + 1) {
+                    out.push(next);
+                }
+                i += 2;
+            }
+        }
+    }
+    out
+}
+
 /// Shannon entropy of a byte histogram, in bits per byte (0 for an empty
 /// one).
 pub fn entropy_of(histogram: &[u32]) -> f64 {
@@ -101,6 +141,17 @@ mod tests {
         assert!(within("avqs.mcafee.com", "mcafee.com"));
         assert!(within("mcafee.com", "mcafee.com"));
         assert!(!within("notmcafee.com", "mcafee.com"));
+    }
+
+    #[test]
+    fn escapes_decode_to_wire_bytes() {
+        assert_eq!(wire_bytes("abc"), b"abc");
+        assert_eq!(wire_bytes(r"\255\000x"), [255, 0, b'x']);
+        assert_eq!(wire_bytes(r"\\"), b"\\");
+        // Truncated escapes do not panic.
+        assert_eq!(wire_bytes(r"a\2"), b"a2");
+        assert_eq!(wire_bytes("a\\"), b"a");
+        assert_eq!(wire_bytes(r"\999"), [255]);
     }
 
     #[test]
