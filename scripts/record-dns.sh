@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Record the DNS captures of testdata/dns/ with real tools, between network
+# Record the DNS captures of testdata/dns/ (or of the folder given) with real tools, between network
 # namespaces this script creates and removes (a bridge `br-nsdns`, no address
 # in the root namespace; 10.53.0.0/24 inside). No packet leaves them.
 #
@@ -25,7 +25,7 @@
 #
 # Needs root and: apt-get install -y iodine dnsmasq bind9-dnsutils tcpdump zstd
 set -euo pipefail
-OUT="$(cd "$(dirname "$0")/.." && pwd)/testdata/dns"
+OUT="${1:-$(cd "$(dirname "$0")/.." && pwd)/testdata/dns}"
 mkdir -p "$OUT"
 WORK="$(mktemp -d)"
 NS=(nsdns-srv nsdns-dns nsdns-tun1 nsdns-tun2 nsdns-web nsdns-dead nsdns-bot)

@@ -583,3 +583,112 @@ impl Analyzer for DnsTunnelDetector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_model::{Direction, DnsQuestion, EventContext, Transport};
+    use std::net::Ipv4Addr;
+
+    fn query(client: u8, name: &str, secs: u64) -> AppEvent {
+        let ep = |a, p| Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, a)), p);
+        AppEvent::Dns(DnsEvent {
+            ctx: EventContext {
+                ts: Timestamp::from_secs_nanos(1_700_000_000 + i64::try_from(secs).unwrap_or(0), 0),
+                packet_number: secs,
+                flow_id: None,
+                community_id: None,
+                src: ep(client, 40_000),
+                dst: ep(1, 53),
+                transport: Transport::Udp,
+                direction: Direction::ToServer,
+            },
+            id: 1,
+            is_response: false,
+            opcode: 0,
+            rcode: 0,
+            flags: vec!["rd".into()],
+            questions: vec![DnsQuestion {
+                name: name.into(),
+                qtype: "TXT".into(),
+                qtype_code: 16,
+                qclass: 1,
+            }],
+            answers: vec![],
+            authorities: vec![],
+            additionals: vec![],
+        })
+    }
+
+    /// A 60-character base64-like label from `i`.
+    fn label(i: u64) -> String {
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789+/_-";
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..60)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(alphabet[(x % alphabet.len() as u64) as usize])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reports_once_then_again_when_doubled() {
+        let mut d = DnsTunnelDetector::new(TunnelConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for i in 0..200 {
+            d.on_event(
+                &query(5, &format!("{}.t.evil.example", label(i)), i),
+                &mut out,
+            );
+        }
+        // Crossed at 69 names (4096 bytes / 60), again at 138.
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out
+            .iter()
+            .all(|f| f.id == "dns_tunnel:10.0.0.5:evil.example"));
+        d.finish(&mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            out.last()
+                .and_then(|f| f.evidence.measurements.first())
+                .map(|m| m.value),
+            Some(200.0)
+        );
+    }
+
+    #[test]
+    fn repeated_names_are_not_unique() {
+        let mut d = DnsTunnelDetector::new(TunnelConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for i in 0..400 {
+            d.on_event(
+                &query(5, &format!("{}.cdn.example", label(i % 30)), i),
+                &mut out,
+            );
+        }
+        d.finish(&mut out);
+        assert!(out.is_empty(), "{out:#?}");
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let config = TunnelConfig {
+            capacity: 4,
+            ..TunnelConfig::default()
+        };
+        let mut d = DnsTunnelDetector::new(config);
+        let mut out: Vec<Finding> = Vec::new();
+        for c in 0..10u8 {
+            d.on_event(&query(c, "www.example.com", u64::from(c)), &mut out);
+        }
+        assert_eq!(d.pairs.len(), 4);
+        assert_eq!(d.evicted(), 6);
+        // Idle pairs end on a tick.
+        d.on_tick(Timestamp::from_secs_nanos(1_700_010_000, 0), &mut out);
+        assert_eq!(d.pairs.len(), 0);
+        assert!(out.is_empty());
+    }
+}

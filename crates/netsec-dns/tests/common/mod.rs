@@ -3,17 +3,22 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use netsec_analyze::{Analysis, Input};
 use netsec_model::{Analyzer, EntityRole, EntityValue, Finding};
 
-/// The findings of `analyzer` over `testdata/dns/NAME`, the last version of
+/// The findings of `analyzer` over `testdata/dns/NAME` (or
+/// `$NETSEC_DNS_TESTDATA/NAME`), the last version of
 /// each activity (findings are re-emitted with the same id as they grow).
 pub fn run(name: &str, analyzer: Box<dyn Analyzer>) -> Vec<Finding> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/dns")
-        .join(name);
+    // NETSEC_DNS_TESTDATA: a folder recorded anew by scripts/record-dns.sh,
+    // to check that the results hold on another recording.
+    let folder = std::env::var_os("NETSEC_DNS_TESTDATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/dns"),
+        PathBuf::from,
+    );
+    let path = folder.join(name);
     let (_, findings) = Analysis::new()
         .input(Input::path(path))
         .threads(1)
