@@ -7,13 +7,17 @@
 #   10.53.0.2   nsdns-dns   dnsmasq: NXDOMAIN for everything but the names below
 #   10.53.0.11  nsdns-tun1  iodine client, record type chosen by iodine (NULL)
 #   10.53.0.15  nsdns-tun2  iodine client forced to TXT (-T TXT)
+#   10.53.0.16  nsdns-tun3  iodine -T CNAME -O base32
+#   10.53.0.17  nsdns-tun4  iodine -T MX -O base64
+#   10.53.0.18  nsdns-tun5  iodine -T SRV -O base64u
+#   10.53.0.19  nsdns-tun6  iodine -T PRIVATE -O base128
 #   10.53.0.12  nsdns-web   dig: ordinary lookups, CDN names with 40-hex labels,
 #                           vendor telemetry names, file-reputation lookups
 #   10.53.0.14  nsdns-dead  dig: dead word-like domains (NXDOMAIN)
 #   10.53.0.13  nsdns-bot   dig: names of the DGA below until one resolves
 #
 # Captures (tcpdump on the bridge, -s 512, udp port 53):
-#   iodine.pcap.zst  both iodine clients tunnelling pings (a few seconds each)
+#   iodine.pcap.zst  the iodine clients, one after the other, tunnelling pings
 #   benign.pcap.zst  nsdns-web and nsdns-dead
 #   dga.pcap     nsdns-bot
 #
@@ -28,8 +32,10 @@ set -euo pipefail
 OUT="${1:-$(cd "$(dirname "$0")/.." && pwd)/testdata/dns}"
 mkdir -p "$OUT"
 WORK="$(mktemp -d)"
-NS=(nsdns-srv nsdns-dns nsdns-tun1 nsdns-tun2 nsdns-web nsdns-dead nsdns-bot)
-declare -A ADDR=([nsdns-srv]=1 [nsdns-dns]=2 [nsdns-tun1]=11 [nsdns-web]=12 [nsdns-bot]=13 [nsdns-dead]=14 [nsdns-tun2]=15)
+NS=(nsdns-srv nsdns-dns nsdns-tun1 nsdns-tun2 nsdns-tun3 nsdns-tun4 nsdns-tun5 nsdns-tun6
+  nsdns-web nsdns-dead nsdns-bot)
+declare -A ADDR=([nsdns-srv]=1 [nsdns-dns]=2 [nsdns-tun1]=11 [nsdns-web]=12 [nsdns-bot]=13
+  [nsdns-dead]=14 [nsdns-tun2]=15 [nsdns-tun3]=16 [nsdns-tun4]=17 [nsdns-tun5]=18 [nsdns-tun6]=19)
 PIDS=()
 
 cleanup() {
@@ -101,7 +107,8 @@ ip netns exec nsdns-srv iodined -f -c -P netsec-lab 192.168.99.1 t.tunnel.exampl
 PIDS+=($!)
 sleep 1
 capture iodine.pcap
-for c in tun1:"" tun2:"-T TXT"; do
+for c in tun1:"" tun2:"-T TXT" tun3:"-T CNAME -O base32" tun4:"-T MX -O base64" \
+  tun5:"-T SRV -O base64u" tun6:"-T PRIVATE -O base128"; do
   ns="nsdns-${c%%:*}"
   # -r: never try raw UDP to the server; everything goes as DNS.
   # shellcheck disable=SC2086

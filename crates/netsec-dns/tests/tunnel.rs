@@ -18,7 +18,18 @@ fn iodine_is_reported_for_each_client_and_its_record_type() {
     let findings = run("iodine.pcap.zst", detector(TunnelConfig::default()));
     let mut clients: Vec<String> = findings.iter().filter_map(source).collect();
     clients.sort();
-    assert_eq!(clients, ["10.53.0.11", "10.53.0.15"], "{findings:#?}");
+    assert_eq!(
+        clients,
+        [
+            "10.53.0.11",
+            "10.53.0.15",
+            "10.53.0.16",
+            "10.53.0.17",
+            "10.53.0.18",
+            "10.53.0.19"
+        ],
+        "{findings:#?}"
+    );
     for f in &findings {
         assert_eq!(f.kind, "dns_tunnel");
         assert_eq!(domains(f), ["tunnel.example"]);
@@ -43,7 +54,7 @@ fn iodine_is_reported_for_each_client_and_its_record_type() {
         };
         assert!(crossed("char_entropy") || crossed("non_hostname_share"));
     }
-    // iodine picks NULL by itself; the second client was forced to TXT.
+    // iodine picks NULL by itself; the others were told which type to use.
     let types = |ip: &str| {
         let f = findings
             .iter()
@@ -51,16 +62,23 @@ fn iodine_is_reported_for_each_client_and_its_record_type() {
             .unwrap();
         fact(f, "record_types").unwrap_or_default().to_string()
     };
-    assert!(
-        types("10.53.0.11").starts_with("NULL"),
-        "{}",
-        types("10.53.0.11")
-    );
-    assert!(
-        types("10.53.0.15").starts_with("TXT"),
-        "{}",
-        types("10.53.0.15")
-    );
+    for (ip, qtype) in [
+        ("10.53.0.11", "NULL"),
+        ("10.53.0.15", "TXT"),
+        ("10.53.0.16", "CNAME"),
+        ("10.53.0.17", "MX"),
+        ("10.53.0.18", "SRV"),
+        ("10.53.0.19", "PRIVATE"),
+    ] {
+        // The type the client was told to use is the one it asked most.
+        let text = types(ip);
+        let most = text
+            .split(", ")
+            .filter_map(|t| t.split_once(' '))
+            .max_by_key(|(_, n)| n.parse::<u64>().unwrap_or(0))
+            .map(|(t, _)| t);
+        assert_eq!(most, Some(qtype), "{ip}: {text}");
+    }
 }
 
 #[test]
