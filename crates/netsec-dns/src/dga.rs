@@ -515,6 +515,117 @@ mod tests {
         }
     }
 
+    use netsec_model::{Direction, DnsQuestion, DnsRecord, EventContext, Transport};
+    use std::net::Ipv4Addr;
+
+    fn answer(client: u8, name: &str, rcode: u16, secs: i64) -> AppEvent {
+        let ep = |a, p| Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, a)), p);
+        let answers = if rcode == 0 {
+            vec![DnsRecord {
+                name: name.into(),
+                rtype: "A".into(),
+                rtype_code: 1,
+                ttl: 60,
+                data: "192.0.2.7".into(),
+            }]
+        } else {
+            vec![]
+        };
+        AppEvent::Dns(DnsEvent {
+            ctx: EventContext {
+                ts: Timestamp::from_secs_nanos(1_700_000_000 + secs, 0),
+                packet_number: 1,
+                flow_id: None,
+                community_id: None,
+                src: ep(1, 53),
+                dst: ep(client, 40_000),
+                transport: Transport::Udp,
+                direction: Direction::ToClient,
+            },
+            id: 1,
+            is_response: true,
+            opcode: 0,
+            rcode,
+            flags: vec![],
+            questions: vec![DnsQuestion {
+                name: name.into(),
+                qtype: "A".into(),
+                qtype_code: 1,
+                qclass: 1,
+            }],
+            answers,
+            authorities: vec![],
+            additionals: vec![],
+        })
+    }
+
+    const RANDOM: [&str; 12] = [
+        "qxvzkwjtpbnm",
+        "xjwqkzvbtrpq",
+        "zzxqjvkwpt",
+        "kq3zx9vt7w2p",
+        "vbnqzxwkjt",
+        "pqzvxwkjrt",
+        "wxqzjvkbnt",
+        "jqzxvwkptr",
+        "tqzxwvjkbp",
+        "bxqzvwjktn",
+        "mzqxvwjktp",
+        "nqxzvwjkbt",
+    ];
+
+    #[test]
+    fn a_burst_then_the_name_that_resolves() {
+        let mut d = DgaDetector::new(DgaConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for (i, label) in RANDOM.iter().take(11).enumerate() {
+            d.on_event(&answer(9, &format!("{label}.com"), 3, i as i64), &mut out);
+        }
+        assert_eq!(out.len(), 1, "reported at the 10th name");
+        d.on_event(&answer(9, "nqxzvwjkbt.net", 0, 12), &mut out);
+        assert_eq!(out.len(), 2, "reported again when one resolves");
+        let last = out.last().unwrap();
+        assert_eq!(last.severity, Severity::High);
+        assert!(last
+            .evidence
+            .facts
+            .contains(&("resolved_name".into(), "nqxzvwjkbt.net".into())));
+        // Nothing new: nothing more at the end.
+        d.finish(&mut out);
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn names_spread_over_more_than_the_window_are_no_burst() {
+        let mut d = DgaDetector::new(DgaConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for (i, label) in RANDOM.iter().enumerate() {
+            d.on_event(
+                &answer(9, &format!("{label}.com"), 3, i as i64 * 100),
+                &mut out,
+            );
+        }
+        d.finish(&mut out);
+        assert!(out.is_empty(), "{out:#?}");
+    }
+
+    #[test]
+    fn the_client_table_is_bounded() {
+        let config = DgaConfig {
+            capacity: 3,
+            ..DgaConfig::default()
+        };
+        let mut d = DgaDetector::new(config);
+        let mut out: Vec<Finding> = Vec::new();
+        for c in 0..8u8 {
+            d.on_event(&answer(c, "qxvzkwjtpbnm.com", 3, i64::from(c)), &mut out);
+        }
+        assert_eq!(d.clients.len(), 3);
+        assert_eq!(d.evicted(), 5);
+        d.on_tick(Timestamp::from_secs_nanos(1_700_100_000, 0), &mut out);
+        assert!(d.clients.is_empty());
+    }
+
     #[test]
     fn odd_bytes_do_not_panic() {
         let s = score_label("\u{e9}\u{0}\u{ff}--");
