@@ -11,6 +11,10 @@
 #   10.53.0.17  nsdns-tun4  iodine -T MX -O base64
 #   10.53.0.18  nsdns-tun5  iodine -T SRV -O base64u
 #   10.53.0.19  nsdns-tun6  iodine -T PRIVATE -O base128
+#   10.53.0.3   nsdns-d2s   dns2tcpd 0.5.2 (zone d.tunnel2.example, resource
+#                           `sink`: nc listening on its 127.0.0.1:7)
+#   10.53.0.20  nsdns-d2c   dns2tcpc sending 4 KiB from stdin (TXT, the default)
+#   10.53.0.21  nsdns-d2k   dns2tcpc sending 4 KiB from stdin (-T KEY)
 #   10.53.0.12  nsdns-web   dig: ordinary lookups, CDN names with 40-hex labels,
 #                           vendor telemetry names, file-reputation lookups
 #   10.53.0.14  nsdns-dead  dig: dead word-like domains (NXDOMAIN)
@@ -20,6 +24,7 @@
 #   iodine.pcap.zst  the iodine clients, one after the other, tunnelling pings
 #   benign.pcap.zst  nsdns-web and nsdns-dead
 #   dga.pcap     nsdns-bot
+#   dns2tcp.pcap.zst  both dns2tcp clients
 #
 # The DGA: a linear congruential generator x' = (1103515245·x + 12345) mod 2^31
 # seeded with 20261202 (the date, as date-seeded families do); each name has
@@ -27,15 +32,16 @@
 # and the TLDs com, net, org, info in turn. The bot asks the names in order
 # and stops at the 25th, the one its operator "registered" (it resolves).
 #
-# Needs root and: apt-get install -y iodine dnsmasq bind9-dnsutils tcpdump zstd
+# Needs root and: apt-get install -y iodine dns2tcp dnsmasq bind9-dnsutils tcpdump zstd
 set -euo pipefail
 OUT="${1:-$(cd "$(dirname "$0")/.." && pwd)/testdata/dns}"
 mkdir -p "$OUT"
 WORK="$(mktemp -d)"
 NS=(nsdns-srv nsdns-dns nsdns-tun1 nsdns-tun2 nsdns-tun3 nsdns-tun4 nsdns-tun5 nsdns-tun6
-  nsdns-web nsdns-dead nsdns-bot)
+  nsdns-web nsdns-dead nsdns-bot nsdns-d2s nsdns-d2c nsdns-d2k)
 declare -A ADDR=([nsdns-srv]=1 [nsdns-dns]=2 [nsdns-tun1]=11 [nsdns-web]=12 [nsdns-bot]=13
-  [nsdns-dead]=14 [nsdns-tun2]=15 [nsdns-tun3]=16 [nsdns-tun4]=17 [nsdns-tun5]=18 [nsdns-tun6]=19)
+  [nsdns-dead]=14 [nsdns-tun2]=15 [nsdns-tun3]=16 [nsdns-tun4]=17 [nsdns-tun5]=18 [nsdns-tun6]=19
+  [nsdns-d2s]=3 [nsdns-d2c]=20 [nsdns-d2k]=21)
 PIDS=()
 
 cleanup() {
@@ -122,6 +128,30 @@ for c in tun1:"" tun2:"-T TXT" tun3:"-T CNAME -O base32" tun4:"-T MX -O base64" 
   sleep 3 # iodine probes the fragment size after it has its address
   ip netns exec "$ns" ping -q -c 30 -i 0.2 -w 12 -s 400 192.168.99.1 || true
   kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+stop_capture
+
+# --- tunnel: dns2tcp ---------------------------------------------------------
+cat > "$WORK/dns2tcpd.conf" <<CONF
+listen = 10.53.0.3
+port = 53
+user = nobody
+chroot = /tmp
+domain = d.tunnel2.example
+resources = sink:127.0.0.1:7
+key = netsec-lab
+CONF
+ip netns exec nsdns-d2s nc -lk 127.0.0.1 7 >/dev/null 2>&1 &
+PIDS+=($!)
+ip netns exec nsdns-d2s dns2tcpd -F -f "$WORK/dns2tcpd.conf" >"$WORK/dns2tcpd.log" 2>&1 &
+PIDS+=($!)
+sleep 1
+capture dns2tcp.pcap
+for c in d2c:TXT d2k:KEY; do
+  # 4 KiB of a file's worth of base64 text, through the tunnel to the sink.
+  head -c 3072 /dev/urandom | base64 |
+    timeout 20 ip netns exec "nsdns-${c%%:*}" dns2tcpc -z d.tunnel2.example -k netsec-lab \
+      -r sink -T "${c#*:}" -l - 10.53.0.3 >/dev/null 2>&1 || true
 done
 stop_capture
 

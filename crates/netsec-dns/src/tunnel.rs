@@ -26,7 +26,7 @@
 //!               + min(1, query_bytes / (4 × min_query_bytes))
 //!               + max(min(1, (entropy − min_char_entropy) / 1 bit),
 //!                     min(1, non_hostname_share / (2 × min_non_hostname_share)))
-//!               + share of queries for TXT, NULL, CNAME, MX, SRV or PRIVATE records )
+//!               + share of queries for TXT, NULL, CNAME, MX, SRV, KEY or PRIVATE records )
 //! ```
 //!
 //! Severity high from 0.8, medium below.
@@ -131,8 +131,10 @@ impl Default for TunnelConfig {
     }
 }
 
-/// Record types a tunnel favours (they carry the most data downstream).
-const TUNNEL_TYPES: [&str; 6] = ["TXT", "NULL", "CNAME", "MX", "SRV", "PRIVATE"];
+/// Record types a tunnel favours (they carry the most data downstream):
+/// iodine's NULL, TXT, CNAME, MX, SRV and private-use types, dns2tcp's TXT
+/// and KEY.
+const TUNNEL_TYPES: [&str; 7] = ["TXT", "NULL", "CNAME", "MX", "SRV", "KEY", "PRIVATE"];
 
 fn type_name(code: u16, mnemonic: &str) -> String {
     if (65280..=65534).contains(&code) {

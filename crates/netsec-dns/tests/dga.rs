@@ -87,7 +87,9 @@ fn the_name_model_is_what_keeps_dead_domains_quiet() {
 }
 
 #[test]
-fn a_tunnel_is_not_a_dga() {
-    let findings = run("iodine.pcap.zst", detector(DgaConfig::default()));
-    assert!(findings.is_empty(), "{findings:#?}");
+fn tunnels_are_not_a_dga() {
+    for capture in ["iodine.pcap.zst", "dns2tcp.pcap"] {
+        let findings = run(capture, detector(DgaConfig::default()));
+        assert!(findings.is_empty(), "{capture}: {findings:#?}");
+    }
 }

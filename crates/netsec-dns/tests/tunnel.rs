@@ -106,3 +106,18 @@ fn a_dga_burst_is_not_a_tunnel() {
     let findings = run("dga.pcap", detector(TunnelConfig::default()));
     assert!(findings.is_empty(), "{findings:#?}");
 }
+
+#[test]
+fn dns2tcp_is_reported_for_each_client() {
+    let findings = run("dns2tcp.pcap", detector(TunnelConfig::default()));
+    let mut clients: Vec<String> = findings.iter().filter_map(source).collect();
+    clients.sort();
+    assert_eq!(clients, ["10.53.0.20", "10.53.0.21"], "{findings:#?}");
+    for f in &findings {
+        assert_eq!(domains(f), ["tunnel2.example"]);
+        let ip = source(f).unwrap_or_default();
+        let qtype = if ip == "10.53.0.20" { "TXT" } else { "KEY" };
+        let types = fact(f, "record_types").unwrap_or_default();
+        assert!(types.starts_with(qtype), "{ip}: {types}");
+    }
+}
