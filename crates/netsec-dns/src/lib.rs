@@ -9,7 +9,8 @@
 //!
 //! Both are [`Analyzer`](netsec_model::Analyzer)s for the detection stage
 //! of `netsec analyze`; they read DNS events only, keep bounded state, and
-//! name their thresholds in a config struct. Registered domains come from
+//! name their thresholds in a config struct ([`DnsConfig`] reads both from
+//! TOML and builds the pair: `DnsConfig::default().analyzers()`). Registered domains come from
 //! the Public Suffix List ([`name::split`]).
 //!
 //! # Example
@@ -34,9 +35,11 @@
 #![warn(missing_docs)]
 
 mod bigram_table;
+pub mod config;
 pub mod dga;
 pub mod name;
 pub mod tunnel;
 
+pub use config::{DnsConfig, DnsConfigError};
 pub use dga::{DgaConfig, DgaDetector};
 pub use tunnel::{DnsTunnelDetector, TunnelConfig};
