@@ -155,6 +155,29 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_text_never_panics() {
+        // Names as a hostile capture could make them: any byte, escapes cut
+        // short, empty labels, dots only.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..2000 {
+            let len = (x % 300) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let alphabet = b"\\.0123456789aZ-_\x7f \xe9";
+                    char::from(alphabet[(x % alphabet.len() as u64) as usize])
+                })
+                .collect();
+            let _ = split(&text);
+            let _ = wire_bytes(&text);
+            assert!(entropy(text.as_bytes()).is_finite());
+            assert!(crate::dga::score_label(&text).score.is_finite());
+        }
+    }
+
+    #[test]
     fn entropy_of_uniform_and_constant_strings() {
         assert_eq!(entropy(b""), 0.0);
         assert_eq!(entropy(b"aaaa"), 0.0);

@@ -121,3 +121,13 @@ fn dns2tcp_is_reported_for_each_client() {
         assert!(types.starts_with(qtype), "{ip}: {types}");
     }
 }
+
+#[test]
+fn the_same_findings_at_any_thread_count() {
+    for capture in ["iodine.pcap.zst", "dns2tcp.pcap"] {
+        let one = run(capture, detector(TunnelConfig::default()));
+        let three = common::run_threads(capture, detector(TunnelConfig::default()), 3);
+        assert!(!one.is_empty());
+        assert_eq!(one, three, "{capture}");
+    }
+}

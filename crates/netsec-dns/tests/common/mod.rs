@@ -12,6 +12,11 @@ use netsec_model::{Analyzer, EntityRole, EntityValue, Finding};
 /// `$NETSEC_DNS_TESTDATA/NAME`), the last version of
 /// each activity (findings are re-emitted with the same id as they grow).
 pub fn run(name: &str, analyzer: Box<dyn Analyzer>) -> Vec<Finding> {
+    run_threads(name, analyzer, 1)
+}
+
+/// [`run`] with `threads` workers.
+pub fn run_threads(name: &str, analyzer: Box<dyn Analyzer>, threads: usize) -> Vec<Finding> {
     // NETSEC_DNS_TESTDATA: a folder recorded anew by scripts/record-dns.sh,
     // to check that the results hold on another recording.
     let folder = std::env::var_os("NETSEC_DNS_TESTDATA").map_or_else(
@@ -21,7 +26,7 @@ pub fn run(name: &str, analyzer: Box<dyn Analyzer>) -> Vec<Finding> {
     let path = folder.join(name);
     let (_, findings) = Analysis::new()
         .input(Input::path(path))
-        .threads(1)
+        .threads(threads)
         .analyzer(analyzer)
         .run_with_findings()
         .unwrap();
