@@ -1,0 +1,186 @@
+//! What the detectors measure on a DNS name: its registered domain (by the
+//! Public Suffix List, compiled into the `psl` crate), the part left of it,
+//! and the Shannon entropy of a byte string.
+
+/// A query name split at its registered domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameParts {
+    /// The registered domain (`example.co.uk` of `a.b.example.co.uk`),
+    /// lower-case.
+    pub registered: String,
+    /// Its leftmost label (`example`): the part an owner chose.
+    pub label: String,
+    /// What is left of the registered domain (`a.b`), lower-case; empty
+    /// for the registered domain itself.
+    pub subdomain: String,
+}
+
+/// Split `name` (with or without the trailing dot, any case) at its
+/// registered domain. `None` for a name that has none: a bare public
+/// suffix (`com`, `co.uk`), the root, or an empty label.
+///
+/// ```
+/// let p = netsec_dns::name::split("Mail.Example.CO.UK.").unwrap();
+/// assert_eq!((p.registered.as_str(), p.label.as_str(), p.subdomain.as_str()),
+///            ("example.co.uk", "example", "mail"));
+/// ```
+pub fn split(name: &str) -> Option<NameParts> {
+    let lower = name.trim_end_matches('.').to_ascii_lowercase();
+    if lower.is_empty() || lower.split('.').any(str::is_empty) {
+        return None;
+    }
+    let registered = psl::domain_str(&lower)?.to_string();
+    let label = registered.split('.').next().unwrap_or_default().to_string();
+    let subdomain = lower
+        .strip_suffix(registered.as_str())
+        .map(|s| s.trim_end_matches('.').to_string())
+        .unwrap_or_default();
+    Some(NameParts {
+        registered,
+        label,
+        subdomain,
+    })
+}
+
+/// Whether `domain` is `allowed` or one of its subdomains (both
+/// lower-case, no trailing dot).
+pub fn within(domain: &str, allowed: &str) -> bool {
+    domain == allowed
+        || domain
+            .strip_suffix(allowed)
+            .is_some_and(|rest| rest.ends_with('.'))
+}
+
+/// The bytes of a label as they went on the wire: the presentation form
+/// netsec-proto logs escapes bytes outside printable ASCII as `\DDD`
+/// (decimal) and `.` or `\` as `\.` and `\\` (RFC 4343 §2.1), which
+/// would otherwise count as several characters each.
+///
+/// ```
+/// assert_eq!(netsec_dns::name::wire_bytes(r"a\200b\.c"), b"a\xc8b.c".to_vec());
+/// ```
+pub fn wire_bytes(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let digits = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
+        match digits {
+            Some(d) => {
+                let value = d
+                    .iter()
+                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+                out.push(u8::try_from(value).unwrap_or(u8::MAX));
+                i += 4;
+            }
+            None => {
+                if let Some(&next) = bytes.get(i + 1) {
+                    out.push(next);
+                }
+                i += 2;
+            }
+        }
+    }
+    out
+}
+
+/// Shannon entropy of a byte histogram, in bits per byte (0 for an empty
+/// one).
+pub fn entropy_of(histogram: &[u32]) -> f64 {
+    let total: f64 = histogram.iter().map(|&c| f64::from(c)).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    histogram
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / total;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Shannon entropy of `bytes`, in bits per byte.
+pub fn entropy(bytes: &[u8]) -> f64 {
+    let mut histogram = [0u32; 256];
+    for &b in bytes {
+        if let Some(slot) = histogram.get_mut(usize::from(b)) {
+            *slot = slot.saturating_add(1);
+        }
+    }
+    entropy_of(&histogram)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_domains_follow_the_public_suffix_list() {
+        let p = split("a.b.example.com").unwrap();
+        assert_eq!(p.registered, "example.com");
+        assert_eq!(p.subdomain, "a.b");
+        assert_eq!(split("www.bbc.co.uk").unwrap().registered, "bbc.co.uk");
+        assert_eq!(split("example.com").unwrap().subdomain, "");
+        assert!(split("com").is_none());
+        assert!(split("").is_none());
+        assert!(split("a..b.com").is_none());
+        assert!(split(".").is_none());
+    }
+
+    #[test]
+    fn allow_list_matches_whole_labels() {
+        assert!(within("avqs.mcafee.com", "mcafee.com"));
+        assert!(within("mcafee.com", "mcafee.com"));
+        assert!(!within("notmcafee.com", "mcafee.com"));
+    }
+
+    #[test]
+    fn escapes_decode_to_wire_bytes() {
+        assert_eq!(wire_bytes("abc"), b"abc");
+        assert_eq!(wire_bytes(r"\255\000x"), [255, 0, b'x']);
+        assert_eq!(wire_bytes(r"\\"), b"\\");
+        // Truncated escapes do not panic.
+        assert_eq!(wire_bytes(r"a\2"), b"a2");
+        assert_eq!(wire_bytes("a\\"), b"a");
+        assert_eq!(wire_bytes(r"\999"), [255]);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        // Names as a hostile capture could make them: any byte, escapes cut
+        // short, empty labels, dots only.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..2000 {
+            let len = (x % 300) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let alphabet = b"\\.0123456789aZ-_\x7f \xe9";
+                    char::from(alphabet[(x % alphabet.len() as u64) as usize])
+                })
+                .collect();
+            let _ = split(&text);
+            let _ = wire_bytes(&text);
+            assert!(entropy(text.as_bytes()).is_finite());
+            assert!(crate::dga::score_label(&text).score.is_finite());
+        }
+    }
+
+    #[test]
+    fn entropy_of_uniform_and_constant_strings() {
+        assert_eq!(entropy(b""), 0.0);
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"0123456789abcdef") - 4.0).abs() < 1e-9);
+    }
+}
