@@ -219,6 +219,7 @@ fn analysis(
     if !args.no_detect {
         analysis = analysis
             .analyzers(netsec_detect::default_analyzers(detect))
+            .analyzers(netsec_dns::DnsConfig::default().analyzers())
             .analyzer(Box::new(
                 netsec_tls::TlsAuditor::new(netsec_tls::TlsAuditConfig::default())
                     .with_blocklist(blocklist.clone()),
