@@ -185,38 +185,18 @@ pub(crate) fn run_inline(plan: &Plan, inputs: Vec<Input>, stage: Box<DetectionSt
         if cancelled {
             break;
         }
-        if let Input::Interface {
-            name,
-            duration,
-            count,
-            options,
-        } = input
-        {
-            let mut report = InputReport::named(name.clone());
-            report.format = "live".into();
-            match LiveCapture::open(&name, &options) {
-                Ok(mut live) => {
-                    let deadline = duration.map(|d| std::time::Instant::now() + d);
-                    let mut read = |raw: &RawPacket<'_>| shard.process(raw);
-                    cancelled = read_live(
-                        &mut live,
-                        deadline,
-                        count,
-                        &mut offset,
-                        &mut report,
-                        &plan.cancel,
-                        &mut read,
-                    );
-                }
-                Err(e) => {
-                    report.error = Some(e.to_string());
-                    failure = Some(AnalysisError::Capture(e));
-                }
+        let input = match input {
+            Input::Interface { .. } => {
+                let mut read = |raw: &RawPacket<'_>| shard.process(raw);
+                let live = capture_live(input, &mut offset, &plan.cancel, &mut read);
+                cancelled = live.cancelled;
+                failure = live.failure.or(failure);
+                reports.push(live.report);
+                progress.input_done();
+                continue;
             }
-            reports.push(report);
-            progress.input_done();
-            continue;
-        }
+            other => other,
+        };
         let (mut report, opened) = open(input);
         match opened {
             Ok(mut reader) => {
@@ -242,6 +222,65 @@ pub(crate) fn run_inline(plan: &Plan, inputs: Vec<Input>, stage: Box<DetectionSt
         stage,
         failure,
         cancelled,
+    }
+}
+
+/// What capturing one interface gave.
+struct LiveOutcome {
+    report: InputReport,
+    cancelled: bool,
+    failure: Option<AnalysisError>,
+}
+
+/// Capture the live interface `input` into `process` until its duration or
+/// count, cancellation, or an error of the interface.
+fn capture_live(
+    input: Input,
+    offset: &mut u64,
+    cancel: &CancelToken,
+    process: &mut dyn FnMut(&RawPacket<'_>),
+) -> LiveOutcome {
+    let Input::Interface {
+        name,
+        duration,
+        count,
+        options,
+    } = input
+    else {
+        return LiveOutcome {
+            report: InputReport::named(String::new()),
+            cancelled: false,
+            failure: None,
+        };
+    };
+    let mut report = InputReport::named(name.clone());
+    report.format = "live".into();
+    match LiveCapture::open(&name, &options) {
+        Ok(mut live) => {
+            let deadline = duration.map(|d| std::time::Instant::now() + d);
+            let cancelled = read_live(
+                &mut live,
+                deadline,
+                count,
+                offset,
+                &mut report,
+                cancel,
+                process,
+            );
+            LiveOutcome {
+                report,
+                cancelled,
+                failure: None,
+            }
+        }
+        Err(e) => {
+            report.error = Some(e.to_string());
+            LiveOutcome {
+                report,
+                cancelled: false,
+                failure: Some(AnalysisError::Capture(e)),
+            }
+        }
     }
 }
 
@@ -735,38 +774,18 @@ pub(crate) fn run_reader_workers(
         if cancelled {
             break;
         }
-        if let Input::Interface {
-            name,
-            duration,
-            count,
-            options,
-        } = input
-        {
-            let mut report = InputReport::named(name.clone());
-            report.format = "live".into();
-            match LiveCapture::open(&name, &options) {
-                Ok(mut live) => {
-                    let deadline = duration.map(|d| std::time::Instant::now() + d);
-                    let mut read = |raw: &RawPacket<'_>| distributor.dispatch_copy(raw);
-                    cancelled = read_live(
-                        &mut live,
-                        deadline,
-                        count,
-                        &mut offset,
-                        &mut report,
-                        &plan.cancel,
-                        &mut read,
-                    );
-                }
-                Err(e) => {
-                    report.error = Some(e.to_string());
-                    failure = Some(AnalysisError::Capture(e));
-                }
+        let input = match input {
+            Input::Interface { .. } => {
+                let mut read = |raw: &RawPacket<'_>| distributor.dispatch_copy(raw);
+                let live = capture_live(input, &mut offset, &plan.cancel, &mut read);
+                cancelled = live.cancelled;
+                failure = live.failure.or(failure);
+                reports.push(live.report);
+                progress.input_done();
+                continue;
             }
-            reports.push(report);
-            progress.input_done();
-            continue;
-        }
+            other => other,
+        };
         let (mut report, opened) = open(input);
         match opened {
             Ok(mut reader) => {
