@@ -538,6 +538,19 @@ fn config_default_prints_a_loadable_file() {
     assert_eq!(check.status.code(), Some(2));
     let err = String::from_utf8_lossy(&check.stderr);
     assert!(err.contains("min_ports") && err.contains("line 2"), "{err}");
+    // The DNS detectors read the [dns] section of the same file.
+    std::fs::write(
+        &file,
+        "[portscan]\nmin_ports = 30\n\n[dns.dga]\nmin_nxdomian = 3\n",
+    )
+    .unwrap();
+    let check = netsec(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        err.contains("min_nxdomian") && err.contains("line 5"),
+        "{err}"
+    );
 }
 
 #[test]

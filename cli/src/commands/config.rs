@@ -31,9 +31,17 @@ pub fn run(args: ConfigArgs) -> ExitCode {
     match args.command {
         ConfigCommand::Default => {
             print!("{}", DetectConfig::default_toml());
+            println!("\n# DNS tunnel and DGA detectors (netsec-dns; docs/DNS.md)");
+            print!("{}", netsec_dns::DnsConfig::default_netsec_toml());
             ExitCode::SUCCESS
         }
-        ConfigCommand::Check { file } => match DetectConfig::load(&file) {
+        ConfigCommand::Check { file } => match DetectConfig::load(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+                netsec_dns::DnsConfig::from_netsec_toml(&text)
+                    .map_err(|e| format!("{}: {e}", file.display()))
+            }) {
             Ok(_) => {
                 println!("{}: ok", file.display());
                 ExitCode::SUCCESS

@@ -38,6 +38,11 @@ pub struct DetectConfig {
     pub lateral: LateralConfig,
     /// Tunnels and protocol/port mismatches.
     pub tunnel: TunnelConfig,
+    /// The `[dns]` section of a `netsec.toml`, read by netsec-dns (its
+    /// tunnel and DGA detectors); kept here unread so one file configures
+    /// every detector.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub dns: toml::Table,
 }
 
 /// A configuration that cannot be used.

@@ -69,6 +69,43 @@ impl DnsConfig {
         Ok(config)
     }
 
+    /// The `[dns]` section of a netsec configuration file (`[dns.tunnel]`,
+    /// `[dns.dga]`), the other sections left to their readers; errors name
+    /// the key and its line in the whole file.
+    ///
+    /// ```
+    /// let text = "[portscan]\nmin_ports = 20\n\n[dns.dga]\nmin_nxdomain = 30\n";
+    /// let c = netsec_dns::DnsConfig::from_netsec_toml(text).unwrap();
+    /// assert_eq!(c.dga.min_nxdomain, 30);
+    /// assert!(netsec_dns::DnsConfig::from_netsec_toml("[dns.dga]\nmin_nxdomian = 3\n").is_err());
+    /// ```
+    pub fn from_netsec_toml(text: &str) -> Result<DnsConfig, DnsConfigError> {
+        #[derive(Deserialize)]
+        struct NetsecFile {
+            #[serde(default)]
+            dns: DnsConfig,
+            #[serde(flatten)]
+            _others: toml::Table,
+        }
+        let file: NetsecFile =
+            toml::from_str(text).map_err(|source| DnsConfigError::Toml { file: None, source })?;
+        file.dns.validate()?;
+        Ok(file.dns)
+    }
+
+    /// The commented-free defaults as a netsec configuration's `[dns]`
+    /// section (`[dns.tunnel]`, `[dns.dga]`).
+    pub fn default_netsec_toml() -> String {
+        #[derive(Serialize)]
+        struct NetsecFile {
+            dns: DnsConfig,
+        }
+        toml::to_string(&NetsecFile {
+            dns: DnsConfig::default(),
+        })
+        .unwrap_or_default()
+    }
+
     /// Read a configuration file.
     pub fn load(path: &Path) -> Result<DnsConfig, DnsConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| DnsConfigError::Read {

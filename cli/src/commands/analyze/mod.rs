@@ -181,6 +181,15 @@ fn detect_config(args: &AnalyzeArgs) -> Result<DetectConfig, String> {
     Ok(config)
 }
 
+/// The DNS detectors' configuration: the `[dns]` section of --config.
+fn dns_config(args: &AnalyzeArgs) -> Result<netsec_dns::DnsConfig, String> {
+    let Some(path) = &args.config else {
+        return Ok(netsec_dns::DnsConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    netsec_dns::DnsConfig::from_netsec_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The TLS blocklists the arguments name.
 fn tls_blocklist(args: &AnalyzeArgs) -> Result<netsec_tls::Blocklist, String> {
     let mut list = netsec_tls::Blocklist::default();
@@ -193,8 +202,11 @@ fn tls_blocklist(args: &AnalyzeArgs) -> Result<netsec_tls::Blocklist, String> {
 /// The analysis the arguments describe, over `inputs`.
 fn analysis(
     args: &AnalyzeArgs,
-    detect: &DetectConfig,
-    blocklist: &netsec_tls::Blocklist,
+    (detect, dns, blocklist): (
+        &DetectConfig,
+        &netsec_dns::DnsConfig,
+        &netsec_tls::Blocklist,
+    ),
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> Analysis {
@@ -219,7 +231,7 @@ fn analysis(
     if !args.no_detect {
         analysis = analysis
             .analyzers(netsec_detect::default_analyzers(detect))
-            .analyzers(netsec_dns::DnsConfig::default().analyzers())
+            .analyzers(dns.analyzers())
             .analyzer(Box::new(
                 netsec_tls::TlsAuditor::new(netsec_tls::TlsAuditConfig::default())
                     .with_blocklist(blocklist.clone()),
@@ -230,7 +242,11 @@ fn analysis(
 
 fn run_one(
     args: &AnalyzeArgs,
-    (detect, blocklist): (&DetectConfig, &netsec_tls::Blocklist),
+    config: (
+        &DetectConfig,
+        &netsec_dns::DnsConfig,
+        &netsec_tls::Blocklist,
+    ),
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> RunOutcome {
@@ -244,7 +260,7 @@ fn run_one(
         .sum();
     let bar = progress_bar(args.no_progress || args.interface.is_some(), total);
     let shown = bar.clone();
-    let mut analysis = analysis(args, detect, blocklist, inputs, out_dir)
+    let mut analysis = analysis(args, config, inputs, out_dir)
         .progress(Arc::new(move |p| shown.set_position(p.bytes_read)))
         .cancel(interrupt_token());
     if args.interface.is_some() {
@@ -351,7 +367,14 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     };
-    let config = (&detect, &blocklist);
+    let dns = match dns_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("netsec: {e}");
+            return ExitCode::from(EXIT_INPUT_ERROR);
+        }
+    };
+    let config = (&detect, &dns, &blocklist);
     if let Some(interface) = args.interface.clone() {
         let input = Input::Interface {
             name: interface,
