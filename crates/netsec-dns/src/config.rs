@@ -160,10 +160,14 @@ impl DnsConfig {
     /// The detectors, ready for the detection stage
     /// (`Analysis::analyzer` each).
     pub fn analyzers(&self) -> Vec<Box<dyn Analyzer>> {
-        vec![
-            Box::new(DnsTunnelDetector::new(self.tunnel.clone())),
-            Box::new(DgaDetector::new(self.dga.clone())),
-        ]
+        let mut out: Vec<Box<dyn Analyzer>> = Vec::new();
+        if self.tunnel.enabled {
+            out.push(Box::new(DnsTunnelDetector::new(self.tunnel.clone())));
+        }
+        if self.dga.enabled {
+            out.push(Box::new(DgaDetector::new(self.dga.clone())));
+        }
+        out
     }
 }
 

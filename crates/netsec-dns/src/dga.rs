@@ -44,6 +44,8 @@ const PRODUCER: &str = "netsec-dns/dga";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DgaConfig {
+    /// Run this detector (default: yes).
+    pub enabled: bool,
     /// Distinct algorithmic-looking registered domains answered NXDOMAIN
     /// to one client within the window, at least (ours: 10; Antonakakis et
     /// al., "From Throw-Away Traffic to Bots", USENIX Security 2012, cluster
@@ -68,6 +70,7 @@ pub struct DgaConfig {
 impl Default for DgaConfig {
     fn default() -> Self {
         DgaConfig {
+            enabled: true,
             min_nxdomain: 10,
             min_name_score: 0.65,
             min_label_length: 6,

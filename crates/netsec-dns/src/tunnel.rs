@@ -62,6 +62,8 @@ const PRODUCER: &str = "netsec-dns/tunnel";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TunnelConfig {
+    /// Run this detector (default: yes).
+    pub enabled: bool,
     /// Unique subdomains under one registered domain from one client, at
     /// least (ours: 40; iodine sends that many in its first seconds, a
     /// browser asks a handful of names per site).
@@ -107,6 +109,7 @@ pub struct TunnelConfig {
 impl Default for TunnelConfig {
     fn default() -> Self {
         TunnelConfig {
+            enabled: true,
             min_unique_subdomains: 40,
             min_query_bytes: 4096,
             min_mean_subdomain_length: 24.0,
