@@ -4,8 +4,9 @@
 //! network namespaces this test builds itself: a bridge in 10.77.x.0/24
 //! (and fd77:x::/64) with one namespace per host, listeners started inside
 //! them, and drop / reject rules. Nothing is sent anywhere else. Needs root
-//! (raw sockets, `ip netns`) and python3 for the listeners; skipped with a
-//! message otherwise. Everything is torn down on drop, also on failure.
+//! (raw sockets, `ip netns`) and python3 for the listeners: skipped with a
+//! message when not root; as root, a lab that cannot be built fails the
+//! test. Everything is torn down on drop, also on failure.
 
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
@@ -80,9 +81,10 @@ impl Lab {
             eprintln!("skipped: needs root for raw sockets and network namespaces");
             return None;
         }
+        // As root the lab must come up: a lab that cannot be built fails
+        // its test instead of passing without running.
         if !run("ip", &["-V"]) || !run("python3", &["-c", "pass"]) {
-            eprintln!("skipped: needs iproute2 and python3");
-            return None;
+            panic!("raw lab: running as root, but iproute2 or python3 is missing");
         }
         let pid = std::process::id();
         let net = net_base + (pid % 40) as u8;
@@ -100,15 +102,13 @@ impl Lab {
             && run("ip", &["addr", "add", &gw6, "dev", &br, "nodad"])
             && run("ip", &["link", "set", &br, "up"]))
         {
-            eprintln!("skipped: could not create bridge {br}");
-            return None;
+            panic!("raw lab: running as root, but could not create bridge {br}");
         }
         for (i, &(octet, ports)) in hosts.iter().enumerate() {
             let ns = format!("nr-{tag}-{pid}-{i}");
             let veth = format!("{br}v{i}");
             if !run("ip", &["netns", "add", &ns]) {
-                eprintln!("skipped: could not create namespace {ns}");
-                return None;
+                panic!("raw lab: running as root, but could not create namespace {ns}");
             }
             lab.namespaces.push(ns.clone());
             let a4 = format!("10.77.{net}.{octet}/24");
@@ -127,8 +127,7 @@ impl Lab {
                 && run("ip", &["-n", &ns, "link", "set", "eth0", "up"])
                 && run("ip", &["-n", &ns, "link", "set", "lo", "up"]);
             if !ok {
-                eprintln!("skipped: could not wire namespace {ns}");
-                return None;
+                panic!("raw lab: running as root, but could not wire namespace {ns}");
             }
             if !ports.is_empty() {
                 let mut args = vec![
@@ -144,14 +143,16 @@ impl Lab {
                     .args(&args)
                     .stdout(Stdio::piped())
                     .spawn()
-                    .ok()?;
+                    .expect("raw lab: could not start the listener");
                 let mut line = String::new();
-                let out = child.stdout.take()?;
+                let out = child
+                    .stdout
+                    .take()
+                    .expect("raw lab: the listener has no stdout");
                 let _ = BufReader::new(out).read_line(&mut line);
                 lab.children.push(child);
                 if line.trim() != "ready" {
-                    eprintln!("skipped: listener in {ns} did not start");
-                    return None;
+                    panic!("raw lab: the listener in {ns} did not start");
                 }
             }
         }
