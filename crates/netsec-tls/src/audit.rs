@@ -106,6 +106,37 @@ impl TlsAuditor {
         self
     }
 
+    /// The client and server of a TLS event's flow.
+    fn endpoints(ctx: &EventContext) -> (netsec_model::Endpoint, netsec_model::Endpoint) {
+        if ctx.direction == netsec_model::Direction::ToClient {
+            (ctx.dst, ctx.src)
+        } else {
+            (ctx.src, ctx.dst)
+        }
+    }
+
+    /// The session count and start of the finding `key` with this session,
+    /// or `None` when the store is full and `key` is new (counted).
+    fn next_session(&mut self, key: &str, ctx: &EventContext) -> Option<(u64, Timestamp)> {
+        match self.tracked.get(key) {
+            Some(t) => Some((t.sessions + 1, t.finding.time.start)),
+            None if self.tracked.len() >= self.config.max_findings => {
+                self.evicted += 1;
+                None
+            }
+            None => Some((1, ctx.ts)),
+        }
+    }
+
+    /// Keep the latest version of a finding; emit it for the first sessions,
+    /// then every tenth (the stored one always holds the latest count).
+    fn store(&mut self, key: String, finding: Finding, sessions: u64, out: &mut dyn FindingSink) {
+        if sessions <= 3 || sessions % 10 == 0 {
+            out.finding(finding.clone());
+        }
+        self.tracked.insert(key, Tracked { finding, sessions });
+    }
+
     /// Report a listed fingerprint: the client (for JA3/JA4) or the server
     /// (for the others) is the suspect; one finding per fingerprint and
     /// client/server pair.
@@ -119,21 +150,11 @@ impl TlsAuditor {
         let Some(entry) = self.blocklist.find(kind, value).cloned() else {
             return;
         };
-        let (client, server) = if ctx.direction == netsec_model::Direction::ToClient {
-            (ctx.dst, ctx.src)
-        } else {
-            (ctx.src, ctx.dst)
-        };
+        let (client, server) = Self::endpoints(ctx);
         let key = format!("listed:{}:{value}:{}->{server}", kind.name(), client.ip);
-        if !self.tracked.contains_key(&key) && self.tracked.len() >= self.config.max_findings {
-            self.evicted += 1;
+        let Some((sessions, start)) = self.next_session(&key, ctx) else {
             return;
-        }
-        let sessions = self.tracked.get(&key).map_or(0, |t| t.sessions) + 1;
-        let start = self
-            .tracked
-            .get(&key)
-            .map_or(ctx.ts, |t| t.finding.time.start);
+        };
         let named = entry
             .name
             .as_deref()
@@ -178,16 +199,7 @@ impl TlsAuditor {
         if let Some(c) = &ctx.community_id {
             finding = finding.with_fact("community_id", c.clone());
         }
-        self.tracked.insert(
-            key,
-            Tracked {
-                finding: finding.clone(),
-                sessions,
-            },
-        );
-        if sessions <= 3 || sessions % 10 == 0 {
-            out.finding(finding);
-        }
+        self.store(key, finding, sessions, out);
     }
 
     /// Entries dropped to stay within the limits.
@@ -225,22 +237,11 @@ impl TlsAuditor {
         summary: String,
         detail: impl FnOnce(Finding) -> Finding,
     ) {
-        let server = ctx.dst;
-        let server = if ctx.direction == netsec_model::Direction::ToClient {
-            ctx.src
-        } else {
-            server
-        };
+        let (_, server) = Self::endpoints(ctx);
         let key = format!("{kind}:{server}:{subject}");
-        if !self.tracked.contains_key(&key) && self.tracked.len() >= self.config.max_findings {
-            self.evicted += 1;
+        let Some((sessions, start)) = self.next_session(&key, ctx) else {
             return;
-        }
-        let sessions = self.tracked.get(&key).map_or(0, |t| t.sessions) + 1;
-        let start = self
-            .tracked
-            .get(&key)
-            .map_or(ctx.ts, |t| t.finding.time.start);
+        };
         let title = format!(
             "{} on {server}{}",
             kind_title(kind),
@@ -277,19 +278,7 @@ impl TlsAuditor {
         if let Some(c) = &ctx.community_id {
             finding = finding.with_fact("community_id", c.clone());
         }
-        let finding = detail(finding);
-        self.tracked.insert(
-            key,
-            Tracked {
-                finding: finding.clone(),
-                sessions,
-            },
-        );
-        // A finding is re-emitted for the first sessions, then every tenth:
-        // the stored one always holds the latest count.
-        if sessions <= 3 || sessions % 10 == 0 {
-            out.finding(finding);
-        }
+        self.store(key, detail(finding), sessions, out);
     }
 
     fn server_hello(
