@@ -1,5 +1,11 @@
-//! Policy evaluation for netsec. Module [`k8s`]: Kubernetes NetworkPolicy
-//! reachability — which workloads and external ranges may talk to which.
+//! Containment and policy evaluation for netsec.
+//!
+//! - [`firewall`]: from a run's findings and flows, the smallest set of block
+//!   rules that contains the incident, its risk, and the rules rendered for
+//!   nftables, iptables, pf, Cisco, Juniper, AWS, Azure, Windows, Suricata
+//!   and RPZ.
+//! - [`k8s`]: Kubernetes NetworkPolicy reachability — which workloads and
+//!   external ranges may talk to which.
 //!
 //! # Example
 //!
@@ -42,4 +48,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod firewall;
 pub mod k8s;
