@@ -26,6 +26,8 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
+    /// Block rules that contain the incidents a capture shows, for a firewall.
+    Contain(Box<commands::contain::ContainArgs>),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         // One arm per subcommand; each returns an ExitCode.
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Config(args) => commands::config::run(args),
+        Command::Contain(args) => commands::contain::run(*args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Scan(args) => commands::scan::run(*args),
     }

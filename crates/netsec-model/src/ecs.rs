@@ -1151,6 +1151,110 @@ impl Serialize for FindingDocument<'_> {
     }
 }
 
+/// A line of `findings.jsonl` that is not a finding netsec wrote.
+#[derive(Debug, thiserror::Error)]
+pub enum FindingParseError {
+    /// Not JSON, or not the shape [`FindingDocument`] writes.
+    #[error("not a netsec finding document: {0}")]
+    Shape(#[from] serde_json::Error),
+}
+
+impl FindingDocument<'_> {
+    /// Read back a finding from the ECS document [`FindingDocument`] writes
+    /// (one line of `findings.jsonl`): every field of the [`Finding`]
+    /// round-trips. A plain serde [`Finding`] (as in `--format json`
+    /// summaries) is accepted too.
+    pub fn parse(line: &str) -> Result<Finding, FindingParseError> {
+        use serde::Deserialize;
+        #[derive(Deserialize)]
+        struct Event {
+            #[serde(default)]
+            id: Option<String>,
+            start: Timestamp,
+            end: Timestamp,
+            #[serde(default)]
+            reason: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Rule {
+            name: String,
+            category: crate::finding::FindingCategory,
+        }
+        #[derive(Deserialize)]
+        struct Technique {
+            id: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        struct Threat {
+            technique: Technique,
+        }
+        #[derive(Deserialize)]
+        struct EvidenceExtra {
+            #[serde(default)]
+            measurements: Vec<crate::finding::Measurement>,
+            #[serde(default)]
+            flows: Vec<crate::flow::FlowRef>,
+            #[serde(default)]
+            flows_total: Option<u64>,
+            #[serde(default)]
+            packets: Vec<u64>,
+            #[serde(default)]
+            facts: Vec<(String, String)>,
+        }
+        #[derive(Deserialize)]
+        struct FindingExtra {
+            severity: crate::finding::Severity,
+            confidence: crate::finding::Confidence,
+            #[serde(default)]
+            entities: Vec<crate::finding::Entity>,
+            evidence: EvidenceExtra,
+            producer: String,
+        }
+        #[derive(Deserialize)]
+        struct Netsec {
+            finding: FindingExtra,
+        }
+        #[derive(Deserialize)]
+        struct Document {
+            message: String,
+            event: Event,
+            rule: Rule,
+            #[serde(default)]
+            threat: Option<Threat>,
+            netsec: Netsec,
+        }
+        let value: serde_json::Value = serde_json::from_str(line)?;
+        if value.get("ecs").is_none() {
+            return Ok(serde_json::from_value(value)?);
+        }
+        let d: Document = serde_json::from_value(value)?;
+        let x = d.netsec.finding;
+        Ok(Finding {
+            id: d.event.id.unwrap_or_default(),
+            kind: d.rule.name,
+            title: d.message,
+            category: d.rule.category,
+            severity: x.severity,
+            confidence: x.confidence,
+            mitre: d.threat.map(|t| t.technique.id).unwrap_or_default(),
+            entities: x.entities,
+            time: crate::time::TimeRange {
+                start: d.event.start,
+                end: d.event.end,
+            },
+            evidence: crate::finding::Evidence {
+                summary: d.event.reason.unwrap_or_default(),
+                measurements: x.evidence.measurements,
+                flows: x.evidence.flows,
+                flows_total: x.evidence.flows_total,
+                packets: x.evidence.packets,
+                facts: x.evidence.facts,
+            },
+            producer: x.producer,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1221,5 +1325,50 @@ mod tests {
             split_host_port("example.com:http"),
             ("example.com:http", None)
         );
+    }
+
+    #[test]
+    fn a_finding_document_reads_back_as_the_finding() {
+        use crate::finding::{Comparison, EntityValue, FindingCategory, Severity};
+        use crate::flow::FlowRef;
+        let f = Finding::new(
+            "tcp_port_scan",
+            "10.0.0.1 scanned 10.0.0.2",
+            FindingCategory::Reconnaissance,
+            Severity::High,
+            0.83,
+            crate::time::TimeRange {
+                start: Timestamp::from_secs_nanos(10, 5),
+                end: Timestamp::from_secs_nanos(20, 0),
+            },
+            "netsec-detect/portscan",
+        )
+        .with_id("10.0.0.1")
+        .with_mitre(["T1046"])
+        .with_entity(EntityRole::Source, EntityValue::Host { ip: ctx().src.ip })
+        .with_entity(EntityRole::Target, EntityValue::Host { ip: ctx().dst.ip })
+        .with_summary("100 ports")
+        .with_measurement(
+            "distinct_ports",
+            100.0,
+            "ports",
+            Comparison::GreaterOrEqual,
+            20.0,
+        )
+        .with_flow(FlowRef {
+            community_id: Some("1:abc".into()),
+            flow_id: Some(FlowId(4)),
+            client: ctx().src,
+            server: ctx().dst,
+            transport: Transport::Tcp,
+            time: crate::time::TimeRange::at(Timestamp::from_secs_nanos(11, 0)),
+        })
+        .with_fact("k", "v");
+        let line = serde_json::to_string(&FindingDocument(&f)).unwrap();
+        assert_eq!(FindingDocument::parse(&line).unwrap(), f);
+        let plain = serde_json::to_string(&f).unwrap();
+        assert_eq!(FindingDocument::parse(&plain).unwrap(), f);
+        assert!(FindingDocument::parse("{\"ecs\": {}}").is_err());
+        assert!(FindingDocument::parse("not json").is_err());
     }
 }

@@ -21,8 +21,9 @@ use netsec_analyze::{
     distinct_output_names, expand_paths, Analysis, AnalysisError, CancelToken, Input, Logs, Summary,
 };
 use netsec_capture::{Filter, LiveOptions};
-use netsec_detect::DetectConfig;
 use netsec_model::Severity;
+
+use super::detectors::{DetectorArgs, Detectors};
 
 /// Exit code: analysis done, nothing at or above `--fail-on`.
 pub const EXIT_CLEAN: u8 = 0;
@@ -115,26 +116,8 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_app_layer: bool,
 
-    /// Detection configuration (TOML; `netsec config default` prints every
-    /// key with its default): thresholds, home networks, allow-lists,
-    /// detectors enabled.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Override one configuration key, e.g. `--set portscan.min_ports=50`
-    /// or `--set beacon.enabled=false` (repeatable; applied after --config).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub settings: Vec<String>,
-
-    /// Report TLS sessions whose JA3/JA3S/JA4/JA4S or certificate SHA-1/
-    /// SHA-256 is on this list (lines `ja3:HASH [NAME]`, `sha1:FP [NAME]`,
-    /// or CSV `kind,value,name`; repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub tls_blocklist: Vec<PathBuf>,
-
-    /// Run no detector: decode, flows and logs only.
-    #[arg(long)]
-    pub no_detect: bool,
+    #[command(flatten)]
+    pub detectors: DetectorArgs,
 
     /// Never show the progress bar.
     #[arg(long)]
@@ -169,44 +152,10 @@ struct RunOutcome {
     failed: bool,
 }
 
-/// The detection configuration the arguments describe.
-fn detect_config(args: &AnalyzeArgs) -> Result<DetectConfig, String> {
-    let mut config = match &args.config {
-        Some(path) => DetectConfig::load(path).map_err(|e| e.to_string())?,
-        None => DetectConfig::default(),
-    };
-    for setting in &args.settings {
-        config.set(setting).map_err(|e| e.to_string())?;
-    }
-    Ok(config)
-}
-
-/// The DNS detectors' configuration: the `[dns]` section of --config.
-fn dns_config(args: &AnalyzeArgs) -> Result<netsec_dns::DnsConfig, String> {
-    let Some(path) = &args.config else {
-        return Ok(netsec_dns::DnsConfig::default());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    netsec_dns::DnsConfig::from_netsec_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// The TLS blocklists the arguments name.
-fn tls_blocklist(args: &AnalyzeArgs) -> Result<netsec_tls::Blocklist, String> {
-    let mut list = netsec_tls::Blocklist::default();
-    for file in &args.tls_blocklist {
-        list.load(file).map_err(|e| e.to_string())?;
-    }
-    Ok(list)
-}
-
 /// The analysis the arguments describe, over `inputs`.
 fn analysis(
     args: &AnalyzeArgs,
-    (detect, dns, blocklist): (
-        &DetectConfig,
-        &netsec_dns::DnsConfig,
-        &netsec_tls::Blocklist,
-    ),
+    detectors: &Detectors,
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> Analysis {
@@ -228,25 +177,12 @@ fn analysis(
     if let Some(dir) = out_dir {
         analysis = analysis.logs(Logs::EcsDir(dir.to_path_buf()));
     }
-    if !args.no_detect {
-        analysis = analysis
-            .analyzers(netsec_detect::default_analyzers(detect))
-            .analyzers(dns.analyzers())
-            .analyzer(Box::new(
-                netsec_tls::TlsAuditor::new(netsec_tls::TlsAuditConfig::default())
-                    .with_blocklist(blocklist.clone()),
-            ));
-    }
-    analysis
+    detectors.add_to(analysis)
 }
 
 fn run_one(
     args: &AnalyzeArgs,
-    config: (
-        &DetectConfig,
-        &netsec_dns::DnsConfig,
-        &netsec_tls::Blocklist,
-    ),
+    config: &Detectors,
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> RunOutcome {
@@ -353,28 +289,14 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     }
-    let detect = match detect_config(&args) {
-        Ok(c) => c,
+    let detectors = match args.detectors.load() {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("netsec: {e}");
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     };
-    let blocklist = match tls_blocklist(&args) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("netsec: {e}");
-            return ExitCode::from(EXIT_INPUT_ERROR);
-        }
-    };
-    let dns = match dns_config(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("netsec: {e}");
-            return ExitCode::from(EXIT_INPUT_ERROR);
-        }
-    };
-    let config = (&detect, &dns, &blocklist);
+    let config = &detectors;
     if let Some(interface) = args.interface.clone() {
         let input = Input::Interface {
             name: interface,

@@ -331,6 +331,20 @@ pub fn plan(
     rules = aggregate(rules, config, |r| {
         spared_index.blocked_by(r, &spared).next().is_none()
     });
+    // A hostile host seen in no conversation (an ARP sweep, spoofed
+    // sources that never got a flow) is still blocked outright.
+    for t in &threats {
+        for &h in &t.hostile {
+            let seen = malicious_index.0.contains_key(&h);
+            let held = rules.iter().any(|r| host_wide_on(r, h));
+            if !seen && !held {
+                rules.push(match t.shape {
+                    ThreatShape::HostileSource => RuleMatch::from_host(h),
+                    ThreatShape::HostileRemote => RuleMatch::to_host(h),
+                });
+            }
+        }
+    }
 
     // Describe each rule.
     let conversation = |k: &ConversationKey| {
@@ -339,6 +353,12 @@ pub fn plan(
             .cloned()
             .unwrap_or_else(|| Conversation::from_ref(&key_ref(k)))
     };
+    let benign_of = |rule: &RuleMatch| -> Vec<Conversation> {
+        spared_index
+            .blocked_by(rule, &spared)
+            .map(|k| conversation(&k))
+            .collect()
+    };
     let mut planned: Vec<PlannedRule> = rules
         .iter()
         .map(|r| {
@@ -346,23 +366,37 @@ pub fn plan(
                 .blocked_by(r, &malicious)
                 .map(|k| conversation(&k))
                 .collect();
-            let also_stops: Vec<Conversation> = spared_index
-                .blocked_by(r, &spared)
-                .map(|k| conversation(&k))
-                .collect();
+            let also_stops = benign_of(r);
             let mut threat_ids = BTreeSet::new();
             for c in &stops {
                 if let Some(ts) = judgement.malicious.get(&c.key) {
                     threat_ids.extend(ts.iter().copied());
                 }
             }
+            for (i, t) in threats.iter().enumerate() {
+                if t.hostile.iter().any(|&h| host_wide_on(r, h)) {
+                    threat_ids.insert(i);
+                }
+            }
             let mine: Vec<&Threat> = threat_ids.iter().filter_map(|&i| threats.get(i)).collect();
-            let risk = assess(r, &stops, &also_stops, &mine, assets, |rule| {
-                spared_index
-                    .blocked_by(rule, &spared)
-                    .map(|k| conversation(&k))
-                    .collect()
-            });
+            let hostile: BTreeSet<IpAddr> = mine
+                .iter()
+                .flat_map(|t| t.hostile.iter().copied())
+                .collect();
+            let mut risk = assess(r, &also_stops, &hostile, assets);
+            if risk.cuts_critical {
+                let elements: Vec<usize> = stops
+                    .iter()
+                    .filter_map(|c| element_of.get(&c.key).copied())
+                    .collect();
+                risk.alternative = Some(alternative(
+                    &elements,
+                    (&candidates, &covers, &costs),
+                    |rule| benign_of(rule),
+                    &malicious,
+                    assets,
+                ));
+            }
             PlannedRule {
                 id: String::new(),
                 matcher: *r,
@@ -541,45 +575,114 @@ fn includes(wide: &RuleMatch, narrow: &RuleMatch) -> bool {
         && (wide.dst_port.is_none() || wide.dst_port == narrow.dst_port)
 }
 
-/// What `rule` risks: the benign conversations it stops, the assets they
-/// belong to, and, when it cuts a high or critical asset, narrower rules
-/// for the same malicious conversations.
+/// Whether `rule` drops everything from or to `ip`.
+fn host_wide_on(rule: &RuleMatch, ip: IpAddr) -> bool {
+    rule.transport.is_none()
+        && match (rule.src, rule.dst) {
+            (Some(n), None) | (None, Some(n)) => n.contains(&ip),
+            _ => false,
+        }
+}
+
+/// The cheapest cover of `elements` (malicious conversations a risky rule
+/// stops) by candidates that cut no high or critical asset; a conversation
+/// none of them covers gets its own rule.
+fn alternative(
+    elements: &[usize],
+    (candidates, covers, costs): (&[RuleMatch], &[Bits], &[f64]),
+    benign_of: impl Fn(&RuleMatch) -> Vec<Conversation>,
+    malicious: &[ConversationKey],
+    assets: &Assets,
+) -> Alternative {
+    let safe = |r: &RuleMatch| !cuts_critical(r, &impacts(r, &benign_of(r), assets));
+    let mut local_covers = Vec::new();
+    let mut local_costs = Vec::new();
+    let mut local_rules = Vec::new();
+    for (i, r) in candidates.iter().enumerate() {
+        if !elements.iter().any(|&e| covers[i].contains(e)) || !safe(r) {
+            continue;
+        }
+        let mut b = Bits::empty(elements.len());
+        for (k, &e) in elements.iter().enumerate() {
+            if covers[i].contains(e) {
+                b.insert(k);
+            }
+        }
+        local_covers.push(b);
+        local_costs.push(costs[i]);
+        local_rules.push(*r);
+    }
+    let found = cover(elements.len(), &local_covers, &local_costs);
+    let mut rules: Vec<RuleMatch> = found.chosen.iter().map(|&i| local_rules[i]).collect();
+    for k in found.uncovered {
+        if let Some(c) = elements.get(k).and_then(|&e| malicious.get(e)) {
+            rules.push(
+                RuleMatch::from_host(c.client)
+                    .towards(c.server)
+                    .on_service(c.transport, c.port),
+            );
+        }
+    }
+    rules.sort();
+    rules.dedup();
+    let mut still: BTreeMap<ConversationKey, Conversation> = BTreeMap::new();
+    for r in &rules {
+        for c in benign_of(r) {
+            still.insert(c.key, c);
+        }
+    }
+    Alternative {
+        benign_flows: still.values().map(|c| c.flows).sum(),
+        cuts_critical: rules
+            .iter()
+            .any(|r| cuts_critical(r, &impacts(r, &benign_of(r), assets))),
+        rules,
+    }
+}
+
+/// The assets `rule` touches: those with benign conversations among
+/// `also`, and those whose own address it blocks.
+fn impacts(rule: &RuleMatch, also: &[Conversation], assets: &Assets) -> Vec<AssetImpact> {
+    assets
+        .assets
+        .iter()
+        .filter_map(|a| {
+            let hit: Vec<&Conversation> = also.iter().filter(|c| a.used_by(&c.key)).collect();
+            let own = [rule.src, rule.dst]
+                .iter()
+                .flatten()
+                .any(|n| a.addresses.iter().any(|x| n.contains(x) || x.contains(n)));
+            (own || !hit.is_empty()).then(|| AssetImpact {
+                name: a.name.clone(),
+                owner: a.owner.clone(),
+                criticality: a.criticality,
+                flows: hit.iter().map(|c| c.flows).sum(),
+                bytes: hit.iter().map(|c| c.bytes).sum(),
+                blocks_asset_address: own,
+            })
+        })
+        .collect()
+}
+
+/// Whether a rule with these impacts cuts a high or critical asset: it
+/// stops benign traffic of one, or isolates one's address whole (any
+/// service, any peer).
+fn cuts_critical(rule: &RuleMatch, impacts: &[AssetImpact]) -> bool {
+    let host_wide = rule.transport.is_none() && (rule.src.is_none() || rule.dst.is_none());
+    impacts.iter().any(|i| {
+        i.criticality >= Criticality::High && (i.flows > 0 || (i.blocks_asset_address && host_wide))
+    })
+}
+
+/// What `rule` risks: the benign conversations it stops and the assets they
+/// belong to.
 fn assess(
     rule: &RuleMatch,
-    stops: &[Conversation],
     also_stops: &[Conversation],
-    threats: &[&Threat],
+    hostile: &BTreeSet<IpAddr>,
     assets: &Assets,
-    benign_of: impl Fn(&RuleMatch) -> Vec<Conversation>,
 ) -> RuleRisk {
-    let hostile: BTreeSet<IpAddr> = threats
-        .iter()
-        .flat_map(|t| t.hostile.iter().copied())
-        .collect();
-    let impacts = |also: &[Conversation]| -> Vec<AssetImpact> {
-        assets
-            .assets
-            .iter()
-            .filter_map(|a| {
-                let hit: Vec<&Conversation> = also.iter().filter(|c| a.used_by(&c.key)).collect();
-                let own = [rule.src, rule.dst]
-                    .iter()
-                    .flatten()
-                    .any(|n| a.addresses.iter().any(|x| n.contains(x) || x.contains(n)));
-                (own || !hit.is_empty()).then(|| AssetImpact {
-                    name: a.name.clone(),
-                    owner: a.owner.clone(),
-                    criticality: a.criticality,
-                    flows: hit.iter().map(|c| c.flows).sum(),
-                    bytes: hit.iter().map(|c| c.bytes).sum(),
-                    blocks_asset_address: own,
-                })
-            })
-            .collect()
-    };
-    let critical = |i: &[AssetImpact]| i.iter().any(|x| x.criticality >= Criticality::High);
-    let assets_hit = impacts(also_stops);
-    let cuts_critical = critical(&assets_hit);
+    let assets_hit = impacts(rule, also_stops, assets);
     let mut hosts = BTreeSet::new();
     for c in also_stops {
         for ip in [c.key.client, c.key.server] {
@@ -588,50 +691,12 @@ fn assess(
             }
         }
     }
-    let alternative = cuts_critical.then(|| {
-        // One rule per malicious service, from the hostile side.
-        let mut narrow: BTreeSet<RuleMatch> = BTreeSet::new();
-        for c in stops {
-            let k = &c.key;
-            let r = if hostile.contains(&k.client) {
-                RuleMatch::from_host(k.client).on_service(k.transport, k.port)
-            } else if hostile.contains(&k.server) {
-                RuleMatch::to_host(k.server).on_service(k.transport, k.port)
-            } else {
-                RuleMatch::from_host(k.client)
-                    .towards(k.server)
-                    .on_service(k.transport, k.port)
-            };
-            // Still cutting a critical asset: down to the one conversation.
-            let r = if critical(&impacts(&benign_of(&r))) {
-                RuleMatch::from_host(k.client)
-                    .towards(k.server)
-                    .on_service(k.transport, k.port)
-            } else {
-                r
-            };
-            narrow.insert(r);
-        }
-        let rules: Vec<RuleMatch> = narrow.into_iter().collect();
-        let mut still: BTreeMap<ConversationKey, Conversation> = BTreeMap::new();
-        for r in &rules {
-            for c in benign_of(r) {
-                still.insert(c.key, c);
-            }
-        }
-        let still: Vec<Conversation> = still.into_values().collect();
-        Alternative {
-            benign_flows: still.iter().map(|c| c.flows).sum(),
-            cuts_critical: critical(&impacts(&still)),
-            rules,
-        }
-    });
     RuleRisk {
         benign_flows: also_stops.iter().map(|c| c.flows).sum(),
         benign_bytes: also_stops.iter().map(|c| c.bytes).sum(),
         benign_hosts: hosts.len(),
+        cuts_critical: cuts_critical(rule, &assets_hit),
         assets: assets_hit,
-        cuts_critical,
-        alternative,
+        alternative: None,
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! | category | hostile | malicious conversations |
 //! |---|---|---|
-//! | reconnaissance, denial of service, credential access, lateral movement, spoofing, signature | the finding's `Source` hosts | from a source to the finding's targets (any host when it names none) while the finding lasted |
+//! | reconnaissance, denial of service, credential access, lateral movement, spoofing, signature | the finding's `Source` hosts | from a source to the finding's targets (any host when it names none) while the finding lasted; for a reflection attack (no source, a `Related` service), between the victims and that service |
 //! | command and control, exfiltration, tunneling | the finding's `Related` hosts and services outside the home networks, its domains | to or from a hostile host, at any time |
 //! | misconfiguration, exposure, policy violation, anomaly | nothing: not contained by blocking | — |
 //!
@@ -96,7 +96,8 @@ pub struct Threat {
     pub shape: ThreatShape,
     /// Addresses to block.
     pub hostile: BTreeSet<IpAddr>,
-    /// Hostile services (address, transport name, port) where the finding names them.
+    /// Hostile services (address, port): an outside C2 service, or a
+    /// reflector abused by spoofed requests.
     pub hostile_services: BTreeSet<(IpAddr, u16)>,
     /// The other side: targets (hostile source) or inside hosts (hostile remote).
     pub peers: BTreeSet<IpAddr>,
@@ -231,6 +232,16 @@ fn threat_of(identity: &str, f: &Finding, config: &ThreatConfig) -> Result<Threa
             (ThreatShape::HostileSource, _, EntityValue::Host { ip }) => {
                 threat.peers.insert(*ip);
             }
+            // A reflector abused by spoofed requests (amplification): the
+            // conversations between the victim and that service carry the
+            // attack.
+            (
+                ThreatShape::HostileSource,
+                EntityRole::Related,
+                EntityValue::Service { endpoint, .. },
+            ) => {
+                threat.hostile_services.insert((endpoint.ip, endpoint.port));
+            }
             (ThreatShape::HostileSource, _, EntityValue::Service { endpoint, .. }) => {
                 threat.peers.insert(endpoint.ip);
             }
@@ -271,7 +282,11 @@ fn threat_of(identity: &str, f: &Finding, config: &ThreatConfig) -> Result<Threa
     // The flows a finding lists and that touch none of its hostile parties
     // (a DNS tunnel's queries to the inside resolver) are contained by
     // domain, when it names one; otherwise they cannot be.
-    if threat.hostile.is_empty() && threat.domains.is_empty() && threat.macs.is_empty() {
+    if threat.hostile.is_empty()
+        && threat.hostile_services.is_empty()
+        && threat.domains.is_empty()
+        && threat.macs.is_empty()
+    {
         return Err(if protected.is_empty() {
             "names no host, domain or MAC that could be blocked".to_string()
         } else {
@@ -296,9 +311,12 @@ impl Threat {
         }
         match self.shape {
             ThreatShape::HostileSource => {
-                self.hostile.contains(&c.key.client)
-                    && (self.peers.is_empty() || self.peers.contains(&c.key.server))
-                    && c.overlaps(&self.time, slack)
+                let attacker = self.hostile.contains(&c.key.client)
+                    && (self.peers.is_empty() || self.peers.contains(&c.key.server));
+                let reflected = self.hostile.is_empty()
+                    && self.hostile_services.contains(&(c.key.server, c.key.port))
+                    && (self.peers.is_empty() || self.peers.contains(&c.key.client));
+                (attacker || reflected) && c.overlaps(&self.time, slack)
             }
             ThreatShape::HostileRemote => {
                 self.hostile.contains(&c.key.server) || self.hostile.contains(&c.key.client)

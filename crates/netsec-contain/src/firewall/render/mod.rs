@@ -188,6 +188,8 @@ impl<'a> Context<'a> {
             .rules
             .iter()
             .flat_map(|r| r.findings.iter())
+            .chain(self.plan.domains.iter().flat_map(|d| d.findings.iter()))
+            .chain(self.plan.macs.iter().flat_map(|m| m.findings.iter()))
             .collect();
         let mut s = format!(
             "netsec contain: {} rule(s), {} domain(s), {} MAC(s) for {} finding(s)",

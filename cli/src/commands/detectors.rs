@@ -1,0 +1,92 @@
+//! The detectors every command that analyses a capture runs (`analyze`,
+//! `contain`): their arguments, shared so each command reads the same
+//! `--config`, `--set`, `--tls-blocklist` and `--no-detect`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use netsec_analyze::Analysis;
+use netsec_detect::DetectConfig;
+
+/// Which detectors run, and how they are tuned.
+#[derive(Debug, Clone, Args)]
+pub struct DetectorArgs {
+    /// Detection configuration (TOML; `netsec config default` prints every
+    /// key with its default): thresholds, home networks, allow-lists,
+    /// detectors enabled.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one configuration key, e.g. `--set portscan.min_ports=50`
+    /// or `--set beacon.enabled=false` (repeatable; applied after --config).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+
+    /// Report TLS sessions whose JA3/JA3S/JA4/JA4S or certificate SHA-1/
+    /// SHA-256 is on this list (lines `ja3:HASH [NAME]`, `sha1:FP [NAME]`,
+    /// or CSV `kind,value,name`; repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub tls_blocklist: Vec<PathBuf>,
+
+    /// Run no detector: decode, flows and logs only.
+    #[arg(long)]
+    pub no_detect: bool,
+}
+
+/// The detectors' configurations, read and checked.
+#[derive(Debug, Clone)]
+pub struct Detectors {
+    /// netsec-detect's configuration (`--config`, then `--set`).
+    pub detect: DetectConfig,
+    dns: netsec_dns::DnsConfig,
+    blocklist: netsec_tls::Blocklist,
+    enabled: bool,
+}
+
+impl DetectorArgs {
+    /// Read the configuration files; the error names the file, key and line.
+    pub fn load(&self) -> Result<Detectors, String> {
+        let mut detect = match &self.config {
+            Some(path) => DetectConfig::load(path).map_err(|e| e.to_string())?,
+            None => DetectConfig::default(),
+        };
+        for setting in &self.settings {
+            detect.set(setting).map_err(|e| e.to_string())?;
+        }
+        let dns = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                netsec_dns::DnsConfig::from_netsec_toml(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => netsec_dns::DnsConfig::default(),
+        };
+        let mut blocklist = netsec_tls::Blocklist::default();
+        for file in &self.tls_blocklist {
+            blocklist.load(file).map_err(|e| e.to_string())?;
+        }
+        Ok(Detectors {
+            detect,
+            dns,
+            blocklist,
+            enabled: !self.no_detect,
+        })
+    }
+}
+
+impl Detectors {
+    /// `analysis` with every enabled detector added.
+    pub fn add_to(&self, analysis: Analysis) -> Analysis {
+        if !self.enabled {
+            return analysis;
+        }
+        analysis
+            .analyzers(netsec_detect::default_analyzers(&self.detect))
+            .analyzers(self.dns.analyzers())
+            .analyzer(Box::new(
+                netsec_tls::TlsAuditor::new(netsec_tls::TlsAuditConfig::default())
+                    .with_blocklist(self.blocklist.clone()),
+            ))
+    }
+}
