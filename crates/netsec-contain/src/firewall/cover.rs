@@ -42,6 +42,20 @@ impl Bits {
     pub fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
+    /// The elements, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(w * 64 + b)
+            })
+        })
+    }
     fn subset_of(&self, other: &Bits) -> bool {
         self.0.iter().zip(&other.0).all(|(a, b)| a & !b == 0)
     }
@@ -123,12 +137,27 @@ pub fn cover(elements: usize, covers: &[Bits], costs: &[f64]) -> Cover {
     }
 }
 
+/// Word comparisons past which the quadratic dominance pass is skipped
+/// (the greedy rule does not need it; with that many candidates and
+/// elements the exact search would not run anyway).
+const DOMINANCE_WORK: usize = 20_000_000;
+
 /// Candidates not dominated by another (covering at least as much at no
 /// greater cost; of equals, the first). Empty candidates are dropped.
 fn undominated(covers: &[Bits], costs: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..covers.len())
         .filter(|&i| covers[i].count() > 0)
         .collect();
+    let words = covers.first().map_or(0, |b| b.0.len());
+    if order
+        .len()
+        .saturating_mul(order.len())
+        .saturating_mul(words)
+        / 2
+        > DOMINANCE_WORK
+    {
+        return order;
+    }
     // Big cheap sets first, so a dominated set meets its dominator early.
     order.sort_by(|&a, &b| {
         covers[b]
@@ -157,34 +186,76 @@ fn greedy(
     live: &[usize],
     target: &Bits,
 ) -> Vec<usize> {
+    // Lazy greedy: a candidate's gain only falls as others are chosen, so
+    // a stale gain is an upper bound; recompute the best one's and take it
+    // if it still leads.
     let mut covered = Bits::empty(elements);
     let goal = target.count();
     let mut chosen = Vec::new();
-    while covered.count() < goal {
-        let best = live
-            .iter()
-            .copied()
-            .filter(|i| !chosen.contains(i))
-            .map(|i| (i, covers[i].count_minus(&covered) as f64 / costs[i]))
-            .filter(|(_, gain)| *gain > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        let Some((i, _)) = best else { break };
+    let mut heap: std::collections::BinaryHeap<(Gain, std::cmp::Reverse<usize>)> = live
+        .iter()
+        .map(|&i| {
+            (
+                Gain(covers[i].count() as f64 / costs[i]),
+                std::cmp::Reverse(i),
+            )
+        })
+        .collect();
+    let mut done = 0;
+    while done < goal {
+        let Some((Gain(stale), std::cmp::Reverse(i))) = heap.pop() else {
+            break;
+        };
+        let fresh = covers[i].count_minus(&covered) as f64 / costs[i];
+        if fresh <= 0.0 {
+            continue;
+        }
+        let leads = heap.peek().is_none_or(|(Gain(next), _)| fresh >= *next);
+        if fresh < stale && !leads {
+            heap.push((Gain(fresh), std::cmp::Reverse(i)));
+            continue;
+        }
         covered.union_with(&covers[i]);
+        done = covered.count();
         chosen.push(i);
     }
-    // Drop what the others make redundant, dearest first.
+    // Drop what the others make redundant, dearest first: a rule goes when
+    // every element it covers is covered at least twice.
+    let mut times = vec![0u32; elements];
+    for &i in &chosen {
+        for e in covers[i].iter() {
+            times[e] += 1;
+        }
+    }
     let mut by_cost = chosen.clone();
     by_cost.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
     for i in by_cost {
-        let mut rest = Bits::empty(elements);
-        for &j in chosen.iter().filter(|&&j| j != i) {
-            rest.union_with(&covers[j]);
-        }
-        if target.subset_of(&rest) {
+        if covers[i].iter().all(|e| times[e] >= 2) {
+            for e in covers[i].iter() {
+                times[e] -= 1;
+            }
             chosen.retain(|&j| j != i);
         }
     }
     chosen
+}
+
+/// A gain, ordered as a float (never NaN: costs are positive).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Gain(f64);
+
+impl Eq for Gain {}
+
+impl PartialOrd for Gain {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Gain {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
 }
 
 /// Branch and bound over element classes; `None` when there are too many

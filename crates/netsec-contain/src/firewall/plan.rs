@@ -195,6 +195,11 @@ impl Plan {
     }
 }
 
+/// Most malicious conversations of one hostile host for which
+/// single-conversation candidates are made (past it, its services and peers
+/// are the narrow alternatives).
+const SINGLE_RULES_PER_HOST: usize = 256;
+
 /// Conversations by the addresses on either end.
 struct ByAddress(HashMap<IpAddr, Vec<ConversationKey>>);
 
@@ -220,7 +225,12 @@ impl ByAddress {
             n.filter(|n| n.prefix_len() == n.max_prefix_len())
                 .map(|n| n.addr())
         };
-        match host(&rule.src).or_else(|| host(&rule.dst)) {
+        // Of the rule's host addresses, the one with the fewest conversations.
+        let fewest = [host(&rule.src), host(&rule.dst)]
+            .into_iter()
+            .flatten()
+            .min_by_key(|ip| self.0.get(ip).map_or(0, Vec::len));
+        match fewest {
             Some(ip) => Box::new(
                 self.0
                     .get(&ip)
@@ -274,7 +284,11 @@ pub fn plan(
                 ThreatShape::HostileSource => RuleMatch::from_host(h),
                 ThreatShape::HostileRemote => RuleMatch::to_host(h),
             };
-            let broad_is_costly = benign_cost(&host_rule) > 0;
+            // Single-conversation rules only where the host rule stops
+            // benign traffic and the host's conversations are few enough
+            // for them to be a sensible alternative.
+            let broad_is_costly = benign_cost(&host_rule) > 0
+                && malicious_index.0.get(&h).map_or(0, Vec::len) <= SINGLE_RULES_PER_HOST;
             candidates.insert(host_rule);
             for k in malicious_index.blocked_by(&host_rule, &malicious) {
                 if !judgement.malicious.get(&k).is_some_and(|ts| {
@@ -299,29 +313,33 @@ pub fn plan(
             }
         }
     }
-    // A malicious conversation no host rule reaches gets its own rule.
-    for k in &malicious {
-        if !candidates.iter().any(|r| r.blocks(k)) {
-            candidates.insert(
-                RuleMatch::from_host(k.client)
-                    .towards(k.server)
-                    .on_service(k.transport, k.port),
-            );
+    let mut candidates: Vec<RuleMatch> = candidates.into_iter().collect();
+    let coverage = |r: &RuleMatch| {
+        let mut b = Bits::empty(malicious.len());
+        for k in malicious_index.blocked_by(r, &malicious) {
+            if let Some(&i) = element_of.get(&k) {
+                b.insert(i);
+            }
+        }
+        b
+    };
+    let mut covers: Vec<Bits> = candidates.iter().map(coverage).collect();
+    // A malicious conversation no candidate reaches gets its own rule.
+    let mut reached = Bits::empty(malicious.len());
+    for b in &covers {
+        for e in b.iter() {
+            reached.insert(e);
         }
     }
-    let candidates: Vec<RuleMatch> = candidates.into_iter().collect();
-    let covers: Vec<Bits> = candidates
-        .iter()
-        .map(|r| {
-            let mut b = Bits::empty(malicious.len());
-            for k in malicious_index.blocked_by(r, &malicious) {
-                if let Some(&i) = element_of.get(&k) {
-                    b.insert(i);
-                }
-            }
-            b
-        })
-        .collect();
+    for (e, k) in malicious.iter().enumerate() {
+        if !reached.contains(e) {
+            let r = RuleMatch::from_host(k.client)
+                .towards(k.server)
+                .on_service(k.transport, k.port);
+            covers.push(coverage(&r));
+            candidates.push(r);
+        }
+    }
     let costs: Vec<f64> = candidates
         .iter()
         .map(|r| 1.0 + config.benign_weight.max(0.0) * benign_cost(r) as f64)
