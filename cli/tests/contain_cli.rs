@@ -351,3 +351,90 @@ fn real_firewalls_accept_the_rules_for_every_attack() {
         }
     }
 }
+
+#[test]
+fn k8s_isolation_keeps_the_needed_connections_and_denies_the_c2() {
+    // The office workstation .30 (pod corp/desk) is said to beacon to
+    // 203.0.113.68 (a finding written by hand over the real office
+    // capture): isolate it, keeping its DNS to the dns pod and its other
+    // web traffic, denying everything to the C2.
+    let office = capture("benign-office");
+    let cluster = root().join("testdata/contain/cluster.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let findings = dir.path().join("findings.jsonl");
+    let finding = serde_json::json!({
+        "kind": "beacon", "title": "desk beacons", "category": "command_and_control",
+        "severity": "high", "confidence": 0.9, "mitre": ["T1071"],
+        "entities": [
+            {"role": "source", "type": "host", "ip": "10.250.0.30"},
+            {"role": "related", "type": "host", "ip": "203.0.113.68"}
+        ],
+        "time": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:01Z"},
+        "evidence": {"summary": "hand-written", "measurements": [], "flows": []},
+        "producer": "test"
+    });
+    std::fs::write(&findings, format!("{finding}\n")).unwrap();
+    let out = netsec(&[
+        "contain",
+        office.to_str().unwrap(),
+        "--findings",
+        findings.to_str().unwrap(),
+        "--target",
+        "k8s",
+        "--cluster",
+        cluster.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &report["rendered"];
+    let notes: Vec<&str> = r["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("isolates corp/desk[Pod]")),
+        "{notes:?}"
+    );
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.starts_with("STILL ALLOWED") || n.starts_with("CUT")),
+        "{notes:?}"
+    );
+    let yaml = r["config"].as_str().unwrap();
+    assert!(yaml.contains("name: desk-netsec-isolate"), "{yaml}");
+    // DNS to the dns pod is kept, the C2 is not among the allowed peers.
+    assert!(yaml.contains("app: dns"), "{yaml}");
+    assert!(yaml.contains("203.0.113.60/32"), "{yaml}");
+    assert!(!yaml.contains("cidr: 203.0.113.68/32"), "{yaml}");
+    // The manifests load back into the k8s analyser: desk may still reach
+    // dns on 53/UDP, and nothing on the C2.
+    let policy = dir.path().join("isolate.yaml");
+    std::fs::write(&policy, yaml).unwrap();
+    let listed = netsec(&[
+        "k8s",
+        "list",
+        cluster.to_str().unwrap(),
+        policy.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("corp/desk[Pod] => corp/dns[Pod] : UDP 53"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("corp/desk[Pod] => 0.0.0.0-255.255.255.255"),
+        "{text}"
+    );
+}

@@ -55,9 +55,22 @@ pub struct ContainArgs {
     #[arg(long, value_name = "FILE")]
     pub assets: Option<PathBuf>,
 
-    /// Firewall to render for.
+    /// What to render for: nftables, iptables, ip6tables, pf, cisco-asa,
+    /// cisco-ios, juniper-srx, aws-sg, azure-nsg, windows-firewall,
+    /// suricata, rpz, or k8s (NetworkPolicies isolating the compromised
+    /// workloads; needs --cluster).
     #[arg(long, default_value = "nftables", value_parser = parse_target)]
-    pub target: Target,
+    pub target: Rendering,
+
+    /// With --target k8s: the cluster's manifests (files or directories),
+    /// whose pods' status.podIP place the capture's addresses.
+    #[arg(long, value_name = "PATH")]
+    pub cluster: Vec<PathBuf>,
+
+    /// With --target k8s: more addresses, lines `ADDRESS ns/name[Kind]` or
+    /// `ADDRESS service:ns/name`.
+    #[arg(long, value_name = "FILE")]
+    pub address_map: Option<PathBuf>,
 
     /// Write the rules here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -105,13 +118,21 @@ pub struct ContainArgs {
     pub detectors: DetectorArgs,
 }
 
-fn parse_target(s: &str) -> Result<Target, String> {
-    if s.eq_ignore_ascii_case("k8s") {
-        return Err(
-            "k8s: use `netsec k8s` for NetworkPolicy; contain renders firewall targets".into(),
-        );
+/// A firewall, or the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// Block rules for a firewall.
+    Firewall(Target),
+    /// NetworkPolicies isolating compromised workloads.
+    K8s,
+}
+
+fn parse_target(s: &str) -> Result<Rendering, String> {
+    if s.trim().eq_ignore_ascii_case("k8s") {
+        return Ok(Rendering::K8s);
     }
     s.parse()
+        .map(Rendering::Firewall)
         .map_err(|e: netsec_contain::firewall::TargetParseError| e.to_string())
 }
 
@@ -220,7 +241,10 @@ fn contain(args: &ContainArgs) -> Result<u8, String> {
         now: now(),
         ..RenderOptions::default()
     };
-    let rendered = render(&plan, args.target, &options);
+    let rendered = match args.target {
+        Rendering::Firewall(target) => render(&plan, target, &options),
+        Rendering::K8s => isolate_in_cluster(args, &plan, &table)?,
+    };
     let verification = args.verify.then(|| verify(&plan, &table));
 
     if let Some(path) = &args.rollback {
@@ -259,6 +283,58 @@ fn contain(args: &ContainArgs) -> Result<u8, String> {
         EXIT_CLEAN
     } else {
         EXIT_UNCONTAINED
+    })
+}
+
+/// `--target k8s`: NetworkPolicies isolating the compromised workloads,
+/// checked against the cluster with them added.
+fn isolate_in_cluster(
+    args: &ContainArgs,
+    plan: &Plan,
+    table: &Conversations,
+) -> Result<Rendered, String> {
+    use netsec_contain::k8s::{isolate::isolate, load_paths, traffic::AddressMap};
+    if args.cluster.is_empty() {
+        return Err("--target k8s needs --cluster MANIFESTS".into());
+    }
+    let cluster = load_paths(&args.cluster).map_err(|e| e.to_string())?;
+    let mut map = AddressMap::from_cluster(&cluster);
+    if let Some(path) = &args.address_map {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for w in map.add_mapping_text(&text, &path.display().to_string()) {
+            eprintln!("netsec: warning: {w}");
+        }
+    }
+    let iso = isolate(plan, table, &cluster, &map);
+    let mut notes = Vec::new();
+    if iso.compromised.is_empty() {
+        notes.push("no compromised address belongs to a workload of the cluster".to_string());
+    }
+    for (w, findings) in &iso.compromised {
+        notes.push(format!("isolates {w} for {}", findings.join(", ")));
+    }
+    notes.push(format!(
+        "keeps {} needed connection(s); denies {} malicious one(s)",
+        iso.kept.len(),
+        iso.cut.len()
+    ));
+    for c in &iso.still_allowed {
+        notes.push(format!(
+            "STILL ALLOWED: {} -> {} {}/{} (another policy allows it)",
+            c.src, c.dst, c.protocol, c.port
+        ));
+    }
+    for c in &iso.lost {
+        notes.push(format!(
+            "CUT: needed {} -> {} {}/{}",
+            c.src, c.dst, c.protocol, c.port
+        ));
+    }
+    Ok(Rendered {
+        target: "k8s".to_string(),
+        config: iso.yaml(),
+        rollback: "kubectl delete networkpolicy -A -l app.kubernetes.io/managed-by=netsec,netsec/purpose=isolate\n".to_string(),
+        notes,
     })
 }
 

@@ -28,6 +28,7 @@ mod blocks;
 pub mod conn;
 mod diff;
 pub mod expose;
+pub mod isolate;
 pub mod layout;
 mod manifest;
 mod reach;

@@ -640,9 +640,22 @@ fn rules_json(
 
 /// Least-privilege NetworkPolicies allowing exactly `observed`.
 pub fn suggest_policies(cluster: &Cluster, observed: &BTreeSet<ObservedConnection>) -> Vec<Json> {
+    policies_allowing(cluster, observed, |_| true, "least-privilege")
+}
+
+/// NetworkPolicies, one per group of workloads with the same namespace and
+/// labels where `select` is true of some member's id, that allow exactly
+/// the `observed` connections of the group's members and deny the rest;
+/// named `<workload>-<suffix>`.
+pub fn policies_allowing(
+    cluster: &Cluster,
+    observed: &BTreeSet<ObservedConnection>,
+    select: impl Fn(&str) -> bool,
+    suffix: &str,
+) -> Vec<Json> {
     // Workloads grouped by (namespace, labels): one selector, one policy.
     let mut groups: BTreeMap<(String, super::Labels), Vec<&Workload>> = BTreeMap::new();
-    for w in cluster.workloads.values() {
+    for w in cluster.workloads.values().filter(|w| select(&w.id())) {
         groups
             .entry((w.namespace.clone(), w.labels.clone()))
             .or_default()
@@ -672,7 +685,7 @@ pub fn suggest_policies(cluster: &Cluster, observed: &BTreeSet<ObservedConnectio
             .map(|w| w.name.as_str())
             .next()
             .unwrap_or("workload");
-        let name = format!("{}-least-privilege", dns_label(name_base));
+        let name = format!("{}-{suffix}", dns_label(name_base, suffix));
         out.push(json!({
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
@@ -696,8 +709,8 @@ pub fn suggest_policies(cluster: &Cluster, observed: &BTreeSet<ObservedConnectio
 }
 
 /// A name usable in `metadata.name` (RFC 1123 label, at most 63 bytes with
-/// the `-least-privilege` suffix).
-fn dns_label(s: &str) -> String {
+/// the `-<suffix>` suffix).
+fn dns_label(s: &str, suffix: &str) -> String {
     let mut out: String = s
         .chars()
         .map(|c| {
@@ -708,7 +721,7 @@ fn dns_label(s: &str) -> String {
             }
         })
         .collect();
-    out.truncate(63 - "-least-privilege".len());
+    out.truncate(62usize.saturating_sub(suffix.len()));
     let trimmed = out.trim_matches('-');
     if trimmed.is_empty() {
         "workload".into()

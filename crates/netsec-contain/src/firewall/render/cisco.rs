@@ -106,7 +106,7 @@ pub(super) fn asa(ctx: &Context<'_>) -> Rendered {
         rollback.push_str(&format!("no time-range {range}\n"));
     }
     Rendered {
-        target: Target::CiscoAsa,
+        target: Target::CiscoAsa.name().to_string(),
         config: out,
         rollback,
         notes: network_notes(ctx, "the ASA"),
@@ -170,7 +170,7 @@ pub(super) fn ios(ctx: &Context<'_>) -> Rendered {
         rollback.push_str(&format!("no time-range {range}\n"));
     }
     Rendered {
-        target: Target::CiscoIos,
+        target: Target::CiscoIos.name().to_string(),
         config: out,
         rollback,
         notes: network_notes(ctx, "IOS"),
@@ -235,7 +235,7 @@ pub(super) fn junos(ctx: &Context<'_>) -> Rendered {
         "# bind: set interfaces <ifd> unit 0 family inet filter input {filter}\n"
     ));
     Rendered {
-        target: Target::JuniperSrx,
+        target: Target::JuniperSrx.name().to_string(),
         config: out,
         rollback,
         notes: network_notes(ctx, "Junos"),

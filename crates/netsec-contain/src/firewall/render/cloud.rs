@@ -89,7 +89,7 @@ pub(super) fn aws(ctx: &Context<'_>) -> Rendered {
         notes.push("domains: use Route 53 Resolver DNS Firewall or --target rpz".to_string());
     }
     Rendered {
-        target: Target::AwsSg,
+        target: Target::AwsSg.name().to_string(),
         config: out,
         rollback,
         notes,
@@ -138,7 +138,7 @@ pub(super) fn azure(ctx: &Context<'_>) -> Rendered {
         notes.push("domains: use Azure Firewall FQDN rules or --target rpz".to_string());
     }
     Rendered {
-        target: Target::AzureNsg,
+        target: Target::AzureNsg.name().to_string(),
         config: out,
         rollback,
         notes,
@@ -195,7 +195,7 @@ pub(super) fn windows(ctx: &Context<'_>) -> Rendered {
         );
     }
     Rendered {
-        target: Target::WindowsFirewall,
+        target: Target::WindowsFirewall.name().to_string(),
         config: out,
         rollback: format!("Remove-NetFirewallRule -Group \"{group}\"\n"),
         notes,

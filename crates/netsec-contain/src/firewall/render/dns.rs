@@ -65,7 +65,7 @@ pub(super) fn suricata(ctx: &Context<'_>) -> Rendered {
         notes.push("Suricata rules cannot match MAC addresses".to_string());
     }
     Rendered {
-        target: Target::Suricata,
+        target: Target::Suricata.name().to_string(),
         config: out,
         rollback: "remove this file from rule-files, then suricatasc -c reload-rules\n".to_string(),
         notes,
@@ -132,7 +132,7 @@ pub(super) fn rpz(ctx: &Context<'_>) -> Rendered {
         notes.push("RPZ entries do not expire: remove the zone at the expiry".to_string());
     }
     Rendered {
-        target: Target::Rpz,
+        target: Target::Rpz.name().to_string(),
         config: out,
         rollback:
             "remove the zone from response-policy in named.conf (or unbound's rpz:), then reload\n"

@@ -125,7 +125,9 @@ pub(super) fn iptables(ctx: &Context<'_>, v6: bool) -> Rendered {
             Target::Ip6tables
         } else {
             Target::Iptables
-        },
+        }
+        .name()
+        .to_string(),
         config: out,
         rollback,
         notes,
@@ -186,7 +188,7 @@ pub(super) fn pf(ctx: &Context<'_>) -> Rendered {
         notes.push("domains not expressible in pf: render --target rpz or suricata".to_string());
     }
     Rendered {
-        target: Target::Pf,
+        target: Target::Pf.name().to_string(),
         config: out,
         rollback: format!("pfctl -a {anchor} -F rules\n"),
         notes,

@@ -132,8 +132,8 @@ impl Default for RenderOptions {
 /// A plan as configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rendered {
-    /// The target.
-    pub target: Target,
+    /// The target's `--target` name.
+    pub target: String,
     /// Configuration to apply.
     pub config: String,
     /// Commands that undo it.

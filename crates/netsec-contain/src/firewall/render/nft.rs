@@ -230,7 +230,7 @@ pub(super) fn nftables(ctx: &Context<'_>) -> Rendered {
         ));
     }
     Rendered {
-        target: Target::Nftables,
+        target: Target::Nftables.name().to_string(),
         config: out,
         rollback,
         notes,
