@@ -32,6 +32,8 @@ enum Command {
     K8s(commands::k8s::K8sArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
     Scan(Box<commands::scan::ScanArgs>),
+    /// TLS tools: audit servers (chain, versions, suites, HSTS).
+    Tls(commands::tls::TlsArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Contain(args) => commands::contain::run(*args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Scan(args) => commands::scan::run(*args),
+        Command::Tls(args) => commands::tls::run(args),
     }
 }

@@ -5,3 +5,4 @@ pub mod contain;
 pub mod detectors;
 pub mod k8s;
 pub mod scan;
+pub mod tls;

@@ -509,7 +509,7 @@ fn days_between(a: Timestamp, b: Timestamp) -> f64 {
 }
 
 /// SSL 3.0, TLS 1.0 and 1.1 (RFC 8996 deprecates the two TLS versions).
-fn weak_version(v: u16) -> Option<(&'static str, Severity)> {
+pub(crate) fn weak_version(v: u16) -> Option<(&'static str, Severity)> {
     match v {
         0x0002 => Some(("SSL 2.0", Severity::High)),
         0x0300 => Some(("SSL 3.0", Severity::High)),

@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod active;
 pub mod audit;
 pub mod blocklist;
 pub mod certificate;
