@@ -608,10 +608,10 @@ fn findings(
     if let Some(c) = &report.chain {
         if !c.valid {
             let problem = c.problem.clone().unwrap_or_default();
-            let (kind, severity) = if problem.contains("Expired") || problem.contains("NotValidYet")
-            {
+            let words = problem.to_ascii_lowercase().replace(' ', "");
+            let (kind, severity) = if words.contains("expired") || words.contains("notvalidyet") {
                 ("tls_certificate_expired", Severity::High)
-            } else if problem.contains("NotValidForName") {
+            } else if words.contains("notvalidforname") {
                 ("tls_certificate_name_mismatch", Severity::High)
             } else {
                 ("tls_untrusted_chain", Severity::High)
@@ -779,5 +779,114 @@ pub fn is_local(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
         IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A loopback server speaking one STARTTLS dialogue, then reporting the
+    /// first byte the client sent after it (22: a TLS handshake record).
+    fn dialogue(
+        script: &'static [(&'static str, &'static str)],
+    ) -> (SocketAddr, std::thread::JoinHandle<u8>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            for (expect, say) in script {
+                if !expect.is_empty() {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    assert!(
+                        line.starts_with(expect),
+                        "got {line:?}, expected {expect:?}"
+                    );
+                }
+                sock.write_all(say.as_bytes()).unwrap();
+            }
+            let mut first = [0u8; 1];
+            reader.read_exact(&mut first).unwrap();
+            first[0]
+        });
+        (addr, handle)
+    }
+
+    #[test]
+    fn starttls_dialogues_hand_over_to_tls() {
+        let cases: [(Starttls, &'static [(&'static str, &'static str)]); 4] = [
+            (
+                Starttls::Smtp,
+                &[
+                    ("", "220-mail\r\n220 ready\r\n"),
+                    ("EHLO", "250-mail\r\n250-SIZE 1\r\n250 STARTTLS\r\n"),
+                    ("STARTTLS", "220 go ahead\r\n"),
+                ],
+            ),
+            (
+                Starttls::Imap,
+                &[
+                    ("", "* OK IMAP ready\r\n"),
+                    ("a1 STARTTLS", "a1 OK begin TLS\r\n"),
+                ],
+            ),
+            (
+                Starttls::Pop3,
+                &[("", "+OK POP3\r\n"), ("STLS", "+OK begin\r\n")],
+            ),
+            (
+                Starttls::Ftp,
+                &[("", "220 FTP\r\n"), ("AUTH TLS", "234 AUTH TLS OK\r\n")],
+            ),
+        ];
+        for (proto, script) in cases {
+            let (addr, server) = dialogue(script);
+            let options = AuditOptions {
+                starttls: Some(proto),
+                timeout: Duration::from_secs(2),
+                ..AuditOptions::default()
+            };
+            let mut tcp = connect(addr, &options).unwrap();
+            let _ = hello::probe(
+                &mut tcp,
+                &HelloSpec {
+                    version: 0x0303,
+                    suites: &[0xc02f],
+                    sni: Some("x"),
+                },
+            );
+            assert_eq!(server.join().unwrap(), 22, "{proto:?}");
+        }
+    }
+
+    #[test]
+    fn a_server_without_starttls_is_an_error() {
+        let (addr, _server) = dialogue(&[("", "220 mail\r\n"), ("EHLO", "250 mail\r\n")]);
+        let options = AuditOptions {
+            starttls: Some(Starttls::Smtp),
+            timeout: Duration::from_secs(2),
+            ..AuditOptions::default()
+        };
+        let err = connect(addr, &options).unwrap_err();
+        assert!(err.contains("does not offer STARTTLS"), "{err}");
+    }
+
+    #[test]
+    fn targets_parse() {
+        assert_eq!(
+            parse_target("example.org", 443).unwrap(),
+            ("example.org".into(), 443)
+        );
+        assert_eq!(
+            parse_target("10.0.0.1:8443", 443).unwrap(),
+            ("10.0.0.1".into(), 8443)
+        );
+        assert_eq!(parse_target("[::1]:993", 443).unwrap(), ("::1".into(), 993));
+        assert_eq!(parse_target("::1", 25).unwrap(), ("::1".into(), 25));
+        assert!(parse_target("host:x", 443).is_err());
+        assert!(parse_target("", 443).is_err());
     }
 }
