@@ -8,6 +8,7 @@ use netsec_model::Analyzer;
 use serde::{Deserialize, Serialize};
 
 use crate::dga::{DgaConfig, DgaDetector};
+use crate::spoof::{DnsSpoofDetector, SpoofConfig};
 use crate::tunnel::{DnsTunnelDetector, TunnelConfig};
 
 /// Everything the DNS detectors can be told.
@@ -18,6 +19,8 @@ pub struct DnsConfig {
     pub tunnel: TunnelConfig,
     /// Domain generation algorithms.
     pub dga: DgaConfig,
+    /// Spoofing, cache poisoning, rebinding.
+    pub spoof: SpoofConfig,
 }
 
 /// A configuration that cannot be used.
@@ -125,9 +128,21 @@ impl DnsConfig {
     pub fn validate(&self) -> Result<(), DnsConfigError> {
         const UNIT: &str = "must be within [0, 1]";
         const POSITIVE: &str = "must be more than 0";
-        let (t, d) = (&self.tunnel, &self.dga);
+        let (t, d, s) = (&self.tunnel, &self.dga, &self.spoof);
         // (key, value, the range it must be in)
-        let checks: [(&'static str, f64, &'static str); 7] = [
+        let checks: [(&'static str, f64, &'static str); 11] = [
+            ("spoof.window_secs", s.window_secs, POSITIVE),
+            (
+                "spoof.wrong_id_window_secs",
+                s.wrong_id_window_secs,
+                POSITIVE,
+            ),
+            (
+                "spoof.unsolicited_window_secs",
+                s.unsolicited_window_secs,
+                POSITIVE,
+            ),
+            ("spoof.capacity", s.capacity as f64, POSITIVE),
             ("tunnel.min_unique_ratio", t.min_unique_ratio, UNIT),
             (
                 "tunnel.min_non_hostname_share",
@@ -167,6 +182,9 @@ impl DnsConfig {
         if self.dga.enabled {
             out.push(Box::new(DgaDetector::new(self.dga.clone())));
         }
+        if self.spoof.enabled {
+            out.push(Box::new(DnsSpoofDetector::new(self.spoof.clone())));
+        }
         out
     }
 }
@@ -194,12 +212,12 @@ mod tests {
     }
 
     #[test]
-    fn two_detectors() {
+    fn three_detectors() {
         let names: Vec<&str> = DnsConfig::default()
             .analyzers()
             .iter()
             .map(|a| a.name())
             .collect();
-        assert_eq!(names, ["dns_tunnel", "dns_dga"]);
+        assert_eq!(names, ["dns_tunnel", "dns_dga", "dns_spoof"]);
     }
 }

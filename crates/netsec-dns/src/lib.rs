@@ -38,8 +38,10 @@ mod bigram_table;
 pub mod config;
 pub mod dga;
 pub mod name;
+pub mod spoof;
 pub mod tunnel;
 
 pub use config::{DnsConfig, DnsConfigError};
 pub use dga::{DgaConfig, DgaDetector};
+pub use spoof::{DnsSpoofDetector, SpoofConfig};
 pub use tunnel::{DnsTunnelDetector, TunnelConfig};

@@ -1,0 +1,586 @@
+//! DNS spoofing, cache poisoning and rebinding, from queries matched to
+//! their responses.
+//!
+//! A query is remembered by (client address and port, transaction id) with
+//! the server asked and the question. Its responses are then checked:
+//!
+//! - `dns_spoofed_answer`: a second response to the same query with a
+//!   different answer set, within `window_secs` — an attacker on the path
+//!   racing the real resolver (dnsspoof, Ettercap, Responder); or a
+//!   response from a server that was not asked.
+//! - `dns_cache_poisoning`: `min_wrong_ids` or more responses for a name a
+//!   client is waiting for but with transaction ids it did not use, within
+//!   `wrong_id_window_secs` — Kaminsky-style guessing.
+//! - `dns_unsolicited_responses`: `min_unsolicited` or more responses to a
+//!   client that asked nothing matching, within `unsolicited_window_secs`.
+//! - `dns_rebinding`: a public name (registered under a public suffix, not
+//!   in `internal_domains`, a special-use TLD or an RFC 2606 domain)
+//!   answered with a private, loopback or link-local address and a TTL of
+//!   at most `rebinding_max_ttl`, after the same name resolved to a public
+//!   address within the hour (the rebinding flip; with
+//!   `rebinding_requires_flip = false`, any such answer, at lower
+//!   confidence).
+//!
+//! MITRE ATT&CK: T1557 (adversary-in-the-middle), T1584.002 (DNS server),
+//! T1071.004 for rebinding's use of DNS.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+
+use netsec_model::{
+    Analyzer, AppEvent, Comparison, DnsEvent, Endpoint, EntityRole, EntityValue, Finding,
+    FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::name;
+
+const PRODUCER: &str = "netsec-dns/spoof";
+
+/// Thresholds and limits of the spoofing detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpoofConfig {
+    /// Run this detector (default: yes).
+    pub enabled: bool,
+    /// How long after a query its responses are compared, seconds.
+    pub window_secs: f64,
+    /// Responses with ids the client did not use, for a name it is waiting
+    /// for, that make a poisoning attempt (ours: 10; a Kaminsky attack
+    /// sends hundreds per query).
+    pub min_wrong_ids: u64,
+    /// Their window, seconds.
+    pub wrong_id_window_secs: f64,
+    /// Responses to a client matching no query of its that make a finding.
+    pub min_unsolicited: u64,
+    /// Their window, seconds.
+    pub unsolicited_window_secs: f64,
+    /// Report private addresses for public names (rebinding).
+    pub rebinding: bool,
+    /// Rebinding answers have short TTLs: longer ones are left alone (a
+    /// split-horizon intranet name usually lives longer).
+    pub rebinding_max_ttl: u32,
+    /// Report a private answer only when the same name resolved to a
+    /// public address within the hour before (the rebinding flip); off,
+    /// any short-lived private answer for a public name is reported (noisy
+    /// where intranet names live under public domains).
+    pub rebinding_requires_flip: bool,
+    /// Domains whose names may resolve to private addresses (your own
+    /// split-horizon zones), each with its subdomains.
+    pub internal_domains: Vec<String>,
+    /// Queries awaiting responses, at most (oldest forgotten first).
+    pub capacity: usize,
+}
+
+impl Default for SpoofConfig {
+    fn default() -> Self {
+        SpoofConfig {
+            enabled: true,
+            window_secs: 5.0,
+            min_wrong_ids: 10,
+            wrong_id_window_secs: 2.0,
+            min_unsolicited: 20,
+            unsolicited_window_secs: 10.0,
+            rebinding: true,
+            rebinding_max_ttl: 300,
+            rebinding_requires_flip: true,
+            internal_domains: Vec::new(),
+            capacity: 65_536,
+        }
+    }
+}
+
+/// Special-use and private-use top-level names (RFC 6761, RFC 6762,
+/// RFC 8375, ICANN's `internal`, common private ones): never "public".
+/// The second-level names RFC 2606 reserves for documentation are
+/// [`RESERVED_DOMAINS`].
+const PRIVATE_TLDS: &[&str] = &[
+    "example",
+    "test",
+    "invalid",
+    "localhost",
+    "local",
+    "lan",
+    "home",
+    "internal",
+    "corp",
+    "intranet",
+    "private",
+    "arpa",
+];
+
+/// Registered domains reserved for documentation (RFC 2606 §3).
+const RESERVED_DOMAINS: &[&str] = &["example.com", "example.net", "example.org"];
+
+#[derive(Debug, Clone)]
+struct Query {
+    server: IpAddr,
+    name: String,
+    qtype: String,
+    at: Timestamp,
+    packet: u64,
+    /// The first response: who, when, its answer set.
+    first: Option<(IpAddr, Timestamp, BTreeSet<String>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Burst {
+    times: VecDeque<Timestamp>,
+    first: Option<Timestamp>,
+    reported: u64,
+}
+
+impl Burst {
+    /// Count one at `t`; the number within `window` seconds.
+    fn hit(&mut self, t: Timestamp, window: f64) -> u64 {
+        self.first.get_or_insert(t);
+        self.times.push_back(t);
+        while self
+            .times
+            .front()
+            .is_some_and(|f| t.since(*f).as_secs_f64() > window)
+        {
+            self.times.pop_front();
+        }
+        while self.times.len() > 4096 {
+            self.times.pop_front();
+        }
+        self.times.len() as u64
+    }
+}
+
+/// The detector.
+#[derive(Debug)]
+pub struct DnsSpoofDetector {
+    config: SpoofConfig,
+    pending: HashMap<(Endpoint, u16), Query>,
+    order: VecDeque<((Endpoint, u16), Timestamp)>,
+    /// Per (client address, name): responses with ids the client did not use.
+    wrong_ids: HashMap<(IpAddr, String), Burst>,
+    /// Per client address: responses matching nothing.
+    unsolicited: HashMap<IpAddr, Burst>,
+    /// Per name: when it last resolved to a public address.
+    last_public: HashMap<String, Timestamp>,
+    /// Races reported, per (client, name).
+    races: HashMap<(IpAddr, String), u64>,
+    forgotten: u64,
+}
+
+impl DnsSpoofDetector {
+    /// A detector with `config`.
+    pub fn new(config: SpoofConfig) -> Self {
+        DnsSpoofDetector {
+            config,
+            pending: HashMap::new(),
+            order: VecDeque::new(),
+            wrong_ids: HashMap::new(),
+            unsolicited: HashMap::new(),
+            last_public: HashMap::new(),
+            races: HashMap::new(),
+            forgotten: 0,
+        }
+    }
+
+    /// Queries forgotten to stay within the capacity.
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
+    }
+
+    fn expire(&mut self, now: Timestamp) {
+        while let Some((key, at)) = self.order.front().cloned() {
+            let old = now.since(at).as_secs_f64() > self.config.window_secs;
+            let full = self.pending.len() > self.config.capacity;
+            if !old && !full {
+                break;
+            }
+            self.order.pop_front();
+            if self.pending.get(&key).is_some_and(|q| q.at == at) {
+                self.pending.remove(&key);
+                if full && !old {
+                    self.forgotten += 1;
+                }
+            }
+        }
+        // The side tables are small per entry; bound them by the same capacity.
+        for table_len in [
+            self.wrong_ids.len(),
+            self.unsolicited.len(),
+            self.last_public.len(),
+        ] {
+            if table_len > self.config.capacity {
+                self.wrong_ids.clear();
+                self.unsolicited.clear();
+                self.last_public.clear();
+                self.forgotten += 1;
+                break;
+            }
+        }
+    }
+
+    fn on_query(&mut self, dns: &DnsEvent) {
+        let Some(q) = dns.questions.first() else {
+            return;
+        };
+        let key = (dns.ctx.src, dns.id);
+        let query = Query {
+            server: dns.ctx.dst.ip,
+            name: q.name.trim_end_matches('.').to_ascii_lowercase(),
+            qtype: q.qtype.clone(),
+            at: dns.ctx.ts,
+            packet: dns.ctx.packet_number,
+            first: None,
+        };
+        self.order.push_back((key, query.at));
+        self.pending.insert(key, query);
+    }
+
+    fn on_response(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        let client = dns.ctx.dst;
+        let responder = dns.ctx.src.ip;
+        let now = dns.ctx.ts;
+        let name = dns
+            .questions
+            .first()
+            .map(|q| q.name.trim_end_matches('.').to_ascii_lowercase())
+            .unwrap_or_default();
+        let answers: BTreeSet<String> = dns
+            .answers
+            .iter()
+            .map(|a| format!("{} {}", a.rtype, a.data))
+            .collect();
+        self.rebinding(dns, &name, out);
+        let key = (client, dns.id);
+        let Some(query) = self.pending.get_mut(&key).filter(|q| q.name == name) else {
+            // Not an answer to anything this client asked: a guess at the
+            // id of a pending query for the name, or unsolicited.
+            let waiting = self
+                .pending
+                .iter()
+                .any(|((c, _), q)| c.ip == client.ip && q.name == name);
+            if waiting && !name.is_empty() {
+                let burst = self.wrong_ids.entry((client.ip, name.clone())).or_default();
+                let n = burst.hit(now, self.config.wrong_id_window_secs);
+                if n >= self.config.min_wrong_ids && n > burst.reported {
+                    burst.reported = n.max(burst.reported * 2);
+                    let first = burst.first.unwrap_or(now);
+                    out.finding(self.poisoning(client.ip, responder, &name, n, first, now));
+                }
+            } else {
+                let burst = self.unsolicited.entry(client.ip).or_default();
+                let n = burst.hit(now, self.config.unsolicited_window_secs);
+                if n >= self.config.min_unsolicited && n > burst.reported {
+                    burst.reported = n.max(burst.reported * 2);
+                    let first = burst.first.unwrap_or(now);
+                    out.finding(self.unsolicited_finding(client.ip, n, first, now));
+                }
+            }
+            return;
+        };
+        if now.since(query.at).as_secs_f64() > self.config.window_secs {
+            return;
+        }
+        let asked = query.server;
+        match &query.first {
+            None => {
+                query.first = Some((responder, now, answers));
+                if responder != asked {
+                    let q = query.clone();
+                    let f = self.race(client, &q, None, (responder, now, &BTreeSet::new()), dns);
+                    out.finding(f);
+                }
+            }
+            Some((_, _, first_answers)) if *first_answers != answers => {
+                let q = query.clone();
+                let first = q.first.clone();
+                let f = self.race(client, &q, first.as_ref(), (responder, now, &answers), dns);
+                out.finding(f);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn race(
+        &mut self,
+        client: Endpoint,
+        q: &Query,
+        first: Option<&(IpAddr, Timestamp, BTreeSet<String>)>,
+        (responder, at, answers): (IpAddr, Timestamp, &BTreeSet<String>),
+        dns: &DnsEvent,
+    ) -> Finding {
+        let n = self.races.entry((client.ip, q.name.clone())).or_default();
+        *n += 1;
+        let races = *n;
+        let join = |s: &BTreeSet<String>| {
+            if s.is_empty() {
+                "no answer".to_string()
+            } else {
+                s.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        };
+        let (summary, first_seen) = match first {
+            Some((first_from, first_at, first_answers)) => (
+                format!(
+                    "{} asked {} for {} {} (id {}); {} answered {} at {first_at}, then {} answered {} at {at}: two different answers to one query ({races} time(s) for this name)",
+                    client, q.server, q.qtype, q.name, dns.id, first_from, join(first_answers), responder, join(answers)
+                ),
+                *first_at,
+            ),
+            None => (
+                format!(
+                    "{} asked {} for {} {} (id {}), but {} answered ({} at {at})",
+                    client, q.server, q.qtype, q.name, dns.id, responder, join(answers)
+                ),
+                at,
+            ),
+        };
+        let confidence = if first.is_some() { 0.9 } else { 0.7 };
+        let mut f = Finding::new(
+            "dns_spoofed_answer",
+            format!("Spoofed DNS answer for {} to {}", q.name, client.ip),
+            FindingCategory::Spoofing,
+            Severity::High,
+            confidence,
+            TimeRange {
+                start: q.at.min(first_seen),
+                end: at,
+            },
+            PRODUCER,
+        )
+        .with_id(format!("{}:{}", client.ip, q.name))
+        .with_mitre(["T1557", "T1584.002"])
+        .with_entity(EntityRole::Target, EntityValue::Host { ip: client.ip })
+        .with_entity(EntityRole::Related, EntityValue::Host { ip: q.server })
+        .with_entity(
+            EntityRole::Related,
+            EntityValue::Domain {
+                name: q.name.clone(),
+            },
+        )
+        .with_summary(summary)
+        .with_measurement(
+            "answers_to_one_query",
+            2.0,
+            "responses",
+            Comparison::GreaterOrEqual,
+            2.0,
+        )
+        .with_value("races_for_name", races as f64, "")
+        .with_fact("query_id", dns.id.to_string())
+        .with_fact("second_answer", join(answers));
+        if let Some((from, _, a)) = first {
+            f = f
+                .with_fact("first_answer", join(a))
+                .with_fact("first_responder", from.to_string());
+        }
+        f.evidence.packets = vec![q.packet, dns.ctx.packet_number];
+        if responder != q.server {
+            f = f.with_entity(EntityRole::Source, EntityValue::Host { ip: responder });
+        }
+        f
+    }
+
+    fn poisoning(
+        &self,
+        client: IpAddr,
+        responder: IpAddr,
+        name: &str,
+        n: u64,
+        first: Timestamp,
+        now: Timestamp,
+    ) -> Finding {
+        Finding::new(
+            "dns_cache_poisoning",
+            format!("DNS cache poisoning attempt on {client} for {name}"),
+            FindingCategory::Spoofing,
+            Severity::High,
+            (0.6 + 0.3 * (n as f64 / (5.0 * self.config.min_wrong_ids.max(1) as f64)).min(1.0)).min(0.95),
+            TimeRange { start: first, end: now },
+            PRODUCER,
+        )
+        .with_id(format!("{client}:{name}"))
+        .with_mitre(["T1557", "T1584.002"])
+        .with_entity(EntityRole::Target, EntityValue::Host { ip: client })
+        .with_entity(EntityRole::Related, EntityValue::Host { ip: responder })
+        .with_entity(EntityRole::Related, EntityValue::Domain { name: name.to_string() })
+        .with_summary(format!(
+            "{n} responses for {name} reached {client} with transaction ids it did not use, within {} s, while it waited for an answer",
+            self.config.wrong_id_window_secs
+        ))
+        .with_measurement("wrong_id_responses", n as f64, "responses", Comparison::GreaterOrEqual, self.config.min_wrong_ids as f64)
+    }
+
+    fn unsolicited_finding(
+        &self,
+        client: IpAddr,
+        n: u64,
+        first: Timestamp,
+        now: Timestamp,
+    ) -> Finding {
+        Finding::new(
+            "dns_unsolicited_responses",
+            format!("Unsolicited DNS responses to {client}"),
+            FindingCategory::Spoofing,
+            Severity::Medium,
+            0.6,
+            TimeRange {
+                start: first,
+                end: now,
+            },
+            PRODUCER,
+        )
+        .with_id(client)
+        .with_mitre(["T1557"])
+        .with_entity(EntityRole::Target, EntityValue::Host { ip: client })
+        .with_summary(format!(
+            "{client} received {n} DNS responses matching no query of its within {} s",
+            self.config.unsolicited_window_secs
+        ))
+        .with_measurement(
+            "unsolicited_responses",
+            n as f64,
+            "responses",
+            Comparison::GreaterOrEqual,
+            self.config.min_unsolicited as f64,
+        )
+    }
+
+    fn is_public_name(&self, name: &str) -> bool {
+        let Some(parts) = name::split(name) else {
+            return false;
+        };
+        let tld = parts.registered.rsplit('.').next().unwrap_or("");
+        !PRIVATE_TLDS.contains(&tld)
+            && !RESERVED_DOMAINS.contains(&parts.registered.as_str())
+            && !self.config.internal_domains.iter().any(|d| {
+                name::within(
+                    &parts.registered,
+                    &d.trim_end_matches('.').to_ascii_lowercase(),
+                ) || name::within(name, &d.trim_end_matches('.').to_ascii_lowercase())
+            })
+    }
+
+    fn rebinding(&mut self, dns: &DnsEvent, qname: &str, out: &mut dyn FindingSink) {
+        if !self.config.rebinding || dns.rcode != 0 || !self.is_public_name(qname) {
+            return;
+        }
+        let now = dns.ctx.ts;
+        let mut private = Vec::new();
+        let mut min_ttl = u32::MAX;
+        for a in dns
+            .answers
+            .iter()
+            .filter(|a| a.rtype == "A" || a.rtype == "AAAA")
+        {
+            let Ok(ip) = a.data.parse::<IpAddr>() else {
+                continue;
+            };
+            if is_private(ip) {
+                private.push(ip);
+                min_ttl = min_ttl.min(a.ttl);
+            } else {
+                self.last_public.insert(qname.to_string(), now);
+            }
+        }
+        if private.is_empty() || min_ttl > self.config.rebinding_max_ttl {
+            return;
+        }
+        let flipped = self
+            .last_public
+            .get(qname)
+            .is_some_and(|t| now.since(*t).as_secs_f64() <= 3600.0);
+        if !flipped && self.config.rebinding_requires_flip {
+            return;
+        }
+        let client = dns.ctx.dst.ip;
+        let registered = name::split(qname).map(|p| p.registered).unwrap_or_default();
+        let addresses = private
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut f = Finding::new(
+            "dns_rebinding",
+            format!("DNS rebinding: {qname} resolved to a private address"),
+            FindingCategory::Spoofing,
+            if flipped { Severity::High } else { Severity::Medium },
+            if flipped { 0.85 } else { 0.6 },
+            TimeRange::at(now),
+            PRODUCER,
+        )
+        .with_id(&registered)
+        .with_mitre(["T1071.004", "T1557"])
+        .with_entity(EntityRole::Target, EntityValue::Host { ip: client })
+        .with_entity(EntityRole::Related, EntityValue::Domain { name: qname.to_string() })
+        .with_summary(format!(
+            "{qname} (registered domain {registered}, public) was answered {addresses} with a TTL of {min_ttl} s to {client}{}",
+            if flipped { ", after resolving to a public address" } else { "" }
+        ))
+        .with_measurement("answer_ttl", f64::from(min_ttl), "s", Comparison::LessOrEqual, f64::from(self.config.rebinding_max_ttl))
+        .with_fact("private_addresses", addresses);
+        f.evidence.packets = vec![dns.ctx.packet_number];
+        for ip in private {
+            f = f.with_entity(EntityRole::Related, EntityValue::Host { ip });
+        }
+        out.finding(f);
+    }
+}
+
+/// Private (RFC 1918, ULA), loopback, link-local, unspecified or CGNAT.
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
+        }
+    }
+}
+
+impl Analyzer for DnsSpoofDetector {
+    fn name(&self) -> &'static str {
+        "dns_spoof"
+    }
+
+    fn interests(&self) -> Interests {
+        Interests {
+            events: true,
+            ..Interests::NONE
+        }
+    }
+
+    fn memory_used(&self) -> usize {
+        self.pending.len() * 160
+            + self.order.len() * 40
+            + (self.wrong_ids.len() + self.unsolicited.len() + self.last_public.len()) * 96
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        self.config.capacity = self.config.capacity.min((bytes / 400).max(1024));
+    }
+
+    fn on_event(&mut self, event: &AppEvent, out: &mut dyn FindingSink) {
+        let AppEvent::Dns(dns) = event else {
+            return;
+        };
+        self.expire(dns.ctx.ts);
+        if dns.opcode != 0 {
+            return;
+        }
+        if dns.is_response {
+            self.on_response(dns, out);
+        } else {
+            self.on_query(dns);
+        }
+    }
+}
