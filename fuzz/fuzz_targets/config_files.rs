@@ -1,5 +1,6 @@
 //! Any text as the files a user hands netsec: the detection configuration
-//! (TOML, with `--set key=value` overrides) and TLS blocklists. Errors are
+//! (TOML, with `--set key=value` overrides), TLS blocklists and DNS threat
+//! lists (plain, hosts, CSV, STIX). Errors are
 //! fine; panics are not.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -19,4 +20,13 @@ fuzz_target!(|data: &[u8]| {
     let mut list = netsec_tls::Blocklist::default();
     let _ = list.add_text(&text, "fuzz");
     let _ = list.find(netsec_tls::FingerprintKind::Ja3, &text);
+    let mut intel = netsec_dns::IntelLists::default();
+    let _ = intel.add_text(&text, "fuzz");
+    for line in text.lines().take(8) {
+        let _ = intel.domain(line);
+        if let Ok(ip) = line.trim().parse() {
+            let _ = intel.address(ip);
+        }
+    }
+    let _ = netsec_dns::DnsConfig::from_netsec_toml(&text);
 });

@@ -1,6 +1,6 @@
 //! The detectors every command that analyses a capture runs (`analyze`,
 //! `contain`): their arguments, shared so each command reads the same
-//! `--config`, `--set`, `--tls-blocklist` and `--no-detect`.
+//! `--config`, `--set`, `--tls-blocklist`, `--dns-intel` and `--no-detect`.
 
 use std::path::PathBuf;
 
@@ -28,6 +28,12 @@ pub struct DetectorArgs {
     #[arg(long, value_name = "FILE")]
     pub tls_blocklist: Vec<PathBuf>,
 
+    /// Report DNS lookups and answers on this threat list (domains,
+    /// addresses, CIDRs; plain, hosts file, CSV or a STIX 2.1 bundle;
+    /// repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub dns_intel: Vec<PathBuf>,
+
     /// Run no detector: decode, flows and logs only.
     #[arg(long)]
     pub no_detect: bool,
@@ -40,6 +46,7 @@ pub struct Detectors {
     pub detect: DetectConfig,
     dns: netsec_dns::DnsConfig,
     blocklist: netsec_tls::Blocklist,
+    intel: netsec_dns::IntelLists,
     enabled: bool,
 }
 
@@ -66,10 +73,15 @@ impl DetectorArgs {
         for file in &self.tls_blocklist {
             blocklist.load(file).map_err(|e| e.to_string())?;
         }
+        let mut intel = netsec_dns::IntelLists::default();
+        for file in &self.dns_intel {
+            intel.load(file).map_err(|e| e.to_string())?;
+        }
         Ok(Detectors {
             detect,
             dns,
             blocklist,
+            intel,
             enabled: !self.no_detect,
         })
     }
@@ -81,6 +93,13 @@ impl Detectors {
         if !self.enabled {
             return analysis;
         }
+        let analysis = if self.intel.is_empty() {
+            analysis
+        } else {
+            analysis.analyzer(Box::new(netsec_dns::DnsIntelMatcher::new(
+                self.intel.clone(),
+            )))
+        };
         analysis
             .analyzers(netsec_detect::default_analyzers(&self.detect))
             .analyzers(self.dns.analyzers())

@@ -37,11 +37,13 @@
 mod bigram_table;
 pub mod config;
 pub mod dga;
+pub mod intel;
 pub mod name;
 pub mod spoof;
 pub mod tunnel;
 
 pub use config::{DnsConfig, DnsConfigError};
 pub use dga::{DgaConfig, DgaDetector};
+pub use intel::{DnsIntelMatcher, IntelLists};
 pub use spoof::{DnsSpoofDetector, SpoofConfig};
 pub use tunnel::{DnsTunnelDetector, TunnelConfig};
