@@ -26,6 +26,8 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
+    /// A DNS report: passive DNS, top domains, clients, resolvers, DNS findings.
+    Dns(commands::dns::DnsArgs),
     /// Block rules that contain the incidents a capture shows, for a firewall.
     Contain(Box<commands::contain::ContainArgs>),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Config(args) => commands::config::run(args),
         Command::Contain(args) => commands::contain::run(*args),
+        Command::Dns(args) => commands::dns::run(args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Scan(args) => commands::scan::run(*args),
         Command::Tls(args) => commands::tls::run(args),

@@ -3,6 +3,7 @@ pub mod analyze;
 pub mod config;
 pub mod contain;
 pub mod detectors;
+pub mod dns;
 pub mod k8s;
 pub mod scan;
 pub mod tls;

@@ -39,11 +39,13 @@ pub mod config;
 pub mod dga;
 pub mod intel;
 pub mod name;
+pub mod passive;
 pub mod spoof;
 pub mod tunnel;
 
 pub use config::{DnsConfig, DnsConfigError};
 pub use dga::{DgaConfig, DgaDetector};
 pub use intel::{DnsIntelMatcher, IntelLists};
+pub use passive::{DnsReport, PassiveDns, PassiveDnsHandle};
 pub use spoof::{DnsSpoofDetector, SpoofConfig};
 pub use tunnel::{DnsTunnelDetector, TunnelConfig};
