@@ -184,7 +184,7 @@ impl State {
                 break;
             }
             self.order.pop_front();
-            if !self.pending.get(&key).is_some_and(|p| p.at == at) {
+            if self.pending.get(&key).is_none_or(|p| p.at != at) {
                 continue;
             }
             if let Some(p) = self.pending.remove(&key) {
