@@ -1,0 +1,76 @@
+//! One sentence per step, in words a responder reads aloud:
+//! "203.0.113.66 scanned 10.0.0.10 at 12:01:03 (TCP port scan: …), then …".
+
+use std::net::IpAddr;
+
+use netsec_model::Timestamp;
+
+use super::{KillChainPhase, Step, StepLink};
+
+/// The narrative of an incident's steps, at most `max_steps` sentences
+/// (then one counting the rest).
+pub(super) fn tell(steps: &[Step], links: &[StepLink], max_steps: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for step in steps.iter().take(max_steps) {
+        let follows = links.iter().any(|l| l.to == step.index);
+        let who = hosts(&step.actors).unwrap_or_else(|| "someone".to_string());
+        let whom = hosts(&step.targets)
+            .or_else(|| hosts(&step.related))
+            .or_else(|| step.names.first().cloned());
+        let verb = verb(step.phase);
+        let mut line = String::new();
+        if follows {
+            line.push_str("then ");
+        }
+        line.push_str(&who);
+        line.push(' ');
+        line.push_str(verb);
+        if let Some(whom) = whom {
+            line.push(' ');
+            line.push_str(&whom);
+        }
+        line.push_str(&format!(" at {}", clock(step.time.start)));
+        if step.time.end.since(step.time.start).as_secs_f64() >= 1.0 {
+            line.push_str(&format!("–{}", clock(step.time.end)));
+        }
+        line.push_str(&format!(" ({}", step.title));
+        if !step.summary.is_empty() {
+            line.push_str(": ");
+            line.push_str(&step.summary);
+        }
+        line.push(')');
+        lines.push(line);
+    }
+    if steps.len() > max_steps {
+        lines.push(format!("… and {} more steps", steps.len() - max_steps));
+    }
+    lines
+}
+
+fn verb(phase: Option<KillChainPhase>) -> &'static str {
+    match phase {
+        Some(KillChainPhase::Reconnaissance) | Some(KillChainPhase::Discovery) => "scanned",
+        Some(KillChainPhase::CredentialAccess) => "guessed credentials on",
+        Some(KillChainPhase::InitialAccess) => "guessed credentials and logged into",
+        Some(KillChainPhase::LateralMovement) => "moved to",
+        Some(KillChainPhase::CommandAndControl) => "called out to",
+        Some(KillChainPhase::Exfiltration) => "sent data out to",
+        Some(KillChainPhase::Impact) => "flooded",
+        None => "was reported with",
+    }
+}
+
+fn hosts(list: &[IpAddr]) -> Option<String> {
+    match list {
+        [] => None,
+        [one] => Some(one.to_string()),
+        [a, b] => Some(format!("{a} and {b}")),
+        [first, rest @ ..] => Some(format!("{first} and {} more hosts", rest.len())),
+    }
+}
+
+/// `HH:MM:SS` of a timestamp (UTC), as the narrative prints times.
+pub(super) fn clock(ts: Timestamp) -> String {
+    let text = ts.to_string();
+    text.get(11..19).unwrap_or(&text).to_string()
+}

@@ -1,0 +1,374 @@
+//! What the timeline keeps of the traffic behind the findings: sessions
+//! linked across protocols (a DNS lookup, the connection that followed to
+//! the address it returned, the HTTP request or TLS server name inside it),
+//! accepted connections between home hosts on administrative ports (for
+//! movement no detector reported), and who talked to whom.
+//!
+//! Every table has a capacity; past it the oldest entries go and are counted.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use netsec_model::{
+    Analyzer, AppEvent, FindingSink, FlowId, FlowRecord, HttpMessage, Interests, TcpState,
+    TimeRange, Timestamp, TlsMessage,
+};
+use serde::Serialize;
+
+use crate::scope::NetworkConfig;
+
+/// Limits and windows of the [`TrafficRecorder`].
+#[derive(Debug, Clone)]
+pub struct TrafficConfig {
+    /// The home networks (internal hosts).
+    pub network: NetworkConfig,
+    /// A connection follows a lookup when it starts at most this long after
+    /// the answer (seconds; Zeek's `dns.log` joins answers to `conn.log` by
+    /// address alone, which links anything ever resolved).
+    pub lookup_window_secs: f64,
+    /// Linked sessions kept (oldest dropped past it).
+    pub max_sessions: usize,
+    /// Connections between home hosts on administrative ports kept.
+    pub max_internal_connections: usize,
+    /// DNS answers remembered (client, address) → name.
+    pub max_resolutions: usize,
+    /// Host pairs counted for the host graph.
+    pub max_host_pairs: usize,
+    /// Flows whose HTTP requests or TLS names wait for the flow's end.
+    pub max_open_flows: usize,
+}
+
+impl Default for TrafficConfig {
+    fn default() -> Self {
+        TrafficConfig {
+            network: NetworkConfig::default(),
+            lookup_window_secs: 300.0,
+            max_sessions: 10_000,
+            max_internal_connections: 10_000,
+            max_resolutions: 50_000,
+            max_host_pairs: 50_000,
+            max_open_flows: 50_000,
+        }
+    }
+}
+
+/// Ports of remote administration and file sharing, where a connection
+/// between home hosts is a way to move (SSH, DCE-RPC, NetBIOS, SMB, RDP,
+/// WinRM: the `lateral` detector's list).
+pub const ADMIN_PORTS: [u16; 7] = [22, 135, 139, 445, 3389, 5985, 5986];
+
+/// An HTTP request seen inside a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpRequestSeen {
+    /// Method.
+    pub method: String,
+    /// `Host` header.
+    pub host: Option<String>,
+    /// Request target.
+    pub uri: String,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// A connection and what is known of it across protocols.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkedSession {
+    /// The client.
+    pub client: IpAddr,
+    /// The server address.
+    pub server: IpAddr,
+    /// The server port.
+    pub port: u16,
+    /// Application protocol (`http`, `tls`).
+    pub app_proto: String,
+    /// The connection's span.
+    pub time: TimeRange,
+    /// Bytes both ways on the wire.
+    pub bytes: u64,
+    /// Community ID of the connection.
+    pub community_id: String,
+    /// The name the client looked up and got this address for, if it did.
+    pub lookup: Option<Lookup>,
+    /// TLS server name.
+    pub server_name: Option<String>,
+    /// HTTP requests inside it (at most [`MAX_REQUESTS_PER_SESSION`]).
+    pub http: Vec<HttpRequestSeen>,
+}
+
+/// A DNS answer that preceded a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lookup {
+    /// Name asked for.
+    pub name: String,
+    /// When the answer came.
+    pub answered: Timestamp,
+    /// The resolver that answered.
+    pub resolver: IpAddr,
+}
+
+/// Requests kept per session.
+pub const MAX_REQUESTS_PER_SESSION: usize = 8;
+
+/// An accepted connection between two home hosts on an administrative port.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct InternalConnection {
+    /// Who opened it.
+    pub client: IpAddr,
+    /// Who accepted it.
+    pub server: IpAddr,
+    /// The port.
+    pub port: u16,
+    /// Its span.
+    pub time: TimeRange,
+    /// Bytes both ways.
+    pub bytes: u64,
+}
+
+/// Traffic between two hosts, for the host graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct PairTraffic {
+    /// Flows from the first host to the second.
+    pub flows: u64,
+    /// Bytes both ways.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct OpenFlow {
+    server_name: Option<String>,
+    http: Vec<HttpRequestSeen>,
+}
+
+/// An [`Analyzer`] (events and flow records) that keeps what the timeline
+/// links findings with. Feed it through the pipeline, then hand it to
+/// [`super::TimelineBuilder::traffic`].
+#[derive(Debug)]
+pub struct TrafficRecorder {
+    config: TrafficConfig,
+    resolutions: HashMap<(IpAddr, IpAddr), Lookup>,
+    resolution_order: VecDeque<(IpAddr, IpAddr)>,
+    open: HashMap<FlowId, OpenFlow>,
+    open_order: VecDeque<FlowId>,
+    sessions: VecDeque<LinkedSession>,
+    internal: VecDeque<InternalConnection>,
+    pairs: HashMap<(IpAddr, IpAddr), PairTraffic>,
+    evicted: u64,
+}
+
+impl TrafficRecorder {
+    /// An empty recorder.
+    pub fn new(config: TrafficConfig) -> Self {
+        TrafficRecorder {
+            config,
+            resolutions: HashMap::new(),
+            resolution_order: VecDeque::new(),
+            open: HashMap::new(),
+            open_order: VecDeque::new(),
+            sessions: VecDeque::new(),
+            internal: VecDeque::new(),
+            pairs: HashMap::new(),
+            evicted: 0,
+        }
+    }
+
+    /// Sessions linked across protocols, oldest first.
+    pub fn sessions(&self) -> impl Iterator<Item = &LinkedSession> {
+        self.sessions.iter()
+    }
+
+    /// Accepted connections between home hosts on administrative ports.
+    pub fn internal_connections(&self) -> impl Iterator<Item = &InternalConnection> {
+        self.internal.iter()
+    }
+
+    /// Traffic per (client, server) pair.
+    pub fn host_pairs(&self) -> &HashMap<(IpAddr, IpAddr), PairTraffic> {
+        &self.pairs
+    }
+
+    /// Entries dropped from full tables.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    fn remember_resolution(&mut self, client: IpAddr, address: IpAddr, lookup: Lookup) {
+        if self.resolutions.insert((client, address), lookup).is_none() {
+            self.resolution_order.push_back((client, address));
+        }
+        while self.resolutions.len() > self.config.max_resolutions {
+            match self.resolution_order.pop_front() {
+                Some(old) => {
+                    self.resolutions.remove(&old);
+                    self.evicted += 1;
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn open_flow(&mut self, id: FlowId) -> Option<&mut OpenFlow> {
+        if !self.open.contains_key(&id) {
+            if self.open.len() >= self.config.max_open_flows {
+                if let Some(old) = self.open_order.pop_front() {
+                    self.open.remove(&old);
+                    self.evicted += 1;
+                }
+            }
+            self.open.insert(id, OpenFlow::default());
+            self.open_order.push_back(id);
+        }
+        self.open.get_mut(&id)
+    }
+
+    fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, capacity: usize, evicted: &mut u64) {
+        queue.push_back(item);
+        while queue.len() > capacity {
+            queue.pop_front();
+            *evicted += 1;
+        }
+    }
+}
+
+impl Analyzer for TrafficRecorder {
+    fn name(&self) -> &'static str {
+        "timeline"
+    }
+
+    fn interests(&self) -> Interests {
+        Interests {
+            events: true,
+            flows: true,
+            ..Interests::NONE
+        }
+    }
+
+    fn memory_used(&self) -> usize {
+        self.resolutions.len() * 96
+            + self.open.len() * 128
+            + self.sessions.len() * 256
+            + self.internal.len() * std::mem::size_of::<InternalConnection>()
+            + self.pairs.len() * 64
+    }
+
+    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
+        match event {
+            AppEvent::Dns(dns) if dns.is_response => {
+                let Some(question) = dns.questions.first() else {
+                    return;
+                };
+                for answer in &dns.answers {
+                    if let Ok(address) = answer.data.parse::<IpAddr>() {
+                        let lookup = Lookup {
+                            name: question.name.to_ascii_lowercase(),
+                            answered: dns.ctx.ts,
+                            resolver: dns.ctx.src.ip,
+                        };
+                        self.remember_resolution(dns.ctx.dst.ip, address, lookup);
+                    }
+                }
+            }
+            AppEvent::Http(http) => {
+                let (
+                    Some(id),
+                    HttpMessage::Request {
+                        method,
+                        uri,
+                        host,
+                        user_agent,
+                    },
+                ) = (http.ctx.flow_id, &http.message)
+                else {
+                    return;
+                };
+                let request = HttpRequestSeen {
+                    method: method.clone(),
+                    host: host.clone(),
+                    uri: uri.clone(),
+                    user_agent: user_agent.clone(),
+                };
+                if let Some(open) = self.open_flow(id) {
+                    if open.http.len() < MAX_REQUESTS_PER_SESSION {
+                        open.http.push(request);
+                    }
+                }
+            }
+            AppEvent::Tls(tls) => {
+                let (Some(id), TlsMessage::ClientHello(hello)) = (tls.ctx.flow_id, &tls.message)
+                else {
+                    return;
+                };
+                if let Some(name) = &hello.server_name {
+                    if let Some(open) = self.open_flow(id) {
+                        open.server_name = Some(name.to_ascii_lowercase());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, _out: &mut dyn FindingSink) {
+        let (client, server) = (flow.client.ip, flow.server.ip);
+        let pair_known = self.pairs.contains_key(&(client, server));
+        if pair_known || self.pairs.len() < self.config.max_host_pairs {
+            let pair = self.pairs.entry((client, server)).or_default();
+            pair.flows += 1;
+            pair.bytes += flow.bytes();
+        } else {
+            self.evicted += 1;
+        }
+        let accepted = matches!(
+            flow.tcp_state,
+            TcpState::Established | TcpState::Closing | TcpState::Closed | TcpState::MidStream
+        ) || (flow.tcp_state == TcpState::Reset && flow.to_client.payload_bytes > 0);
+        let net = &self.config.network;
+        if accepted
+            && ADMIN_PORTS.contains(&flow.server.port)
+            && net.is_home(client)
+            && net.is_home(server)
+        {
+            let connection = InternalConnection {
+                client,
+                server,
+                port: flow.server.port,
+                time: flow.time,
+                bytes: flow.bytes(),
+            };
+            let capacity = self.config.max_internal_connections;
+            Self::push_bounded(&mut self.internal, connection, capacity, &mut self.evicted);
+        }
+        let open = match self.open.remove(&flow.id) {
+            Some(open) => {
+                self.open_order.retain(|id| *id != flow.id);
+                Some(open)
+            }
+            None => None,
+        };
+        let lookup = self
+            .resolutions
+            .get(&(client, server))
+            .filter(|l| {
+                let lag = flow.time.start.since(l.answered).as_secs_f64();
+                (-1.0..=self.config.lookup_window_secs).contains(&lag)
+            })
+            .cloned();
+        if lookup.is_none() && open.is_none() {
+            return;
+        }
+        let open = open.unwrap_or_default();
+        let session = LinkedSession {
+            client,
+            server,
+            port: flow.server.port,
+            app_proto: flow.app_proto.name().to_string(),
+            time: flow.time,
+            bytes: flow.bytes(),
+            community_id: flow.community_id.clone(),
+            lookup,
+            server_name: open.server_name,
+            http: open.http,
+        };
+        let capacity = self.config.max_sessions;
+        Self::push_bounded(&mut self.sessions, session, capacity, &mut self.evicted);
+    }
+}
