@@ -1,0 +1,595 @@
+//! The collector: indicators from application events and flow records as
+//! the pipeline delivers them, and from findings (live or saved).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+
+use netsec_detect::timeline::KillChainPhase;
+use netsec_model::{
+    Analyzer, AppEvent, EntityRole, EntityValue, Finding, FindingCategory, FindingSink, FlowId,
+    FlowRecord, HttpMessage, Interests, Timestamp, TlsMessage,
+};
+
+use crate::config::IocConfig;
+use crate::indicator::{
+    key, CertificateSummary, ConnectionSample, Indicator, IndicatorKind, IndicatorSet,
+};
+
+/// Flows whose events named indicators, waiting for the flow's bytes.
+const MAX_OPEN_FLOWS: usize = 50_000;
+
+/// Extracts indicators with their context. As an [`Analyzer`] it reads
+/// events (DNS, HTTP, TLS) and flow records; findings come through
+/// [`IocCollector::add_finding`] (after the run, or from `findings.jsonl`).
+/// [`IocCollector::indicators`] gives what is exported.
+#[derive(Debug)]
+pub struct IocCollector {
+    config: IocConfig,
+    indicators: HashMap<String, Indicator>,
+    /// Keys of indicators each open flow's events named.
+    open_flows: HashMap<FlowId, Vec<String>>,
+    open_order: VecDeque<FlowId>,
+    first_seen: Option<Timestamp>,
+    last_seen: Option<Timestamp>,
+    evicted: u64,
+}
+
+impl IocCollector {
+    /// An empty collector.
+    pub fn new(config: IocConfig) -> Self {
+        IocCollector {
+            config,
+            indicators: HashMap::new(),
+            open_flows: HashMap::new(),
+            open_order: VecDeque::new(),
+            first_seen: None,
+            last_seen: None,
+            evicted: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IocConfig {
+        &self.config
+    }
+
+    fn clock(&mut self, ts: Timestamp) {
+        self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
+        self.last_seen = Some(self.last_seen.map_or(ts, |l| l.max(ts)));
+    }
+
+    /// The indicator of this kind and value, created when new.
+    fn entry(&mut self, kind: IndicatorKind, value: &str, ts: Timestamp) -> &mut Indicator {
+        let k = key(kind, value);
+        if !self.indicators.contains_key(&k) && self.indicators.len() >= self.config.capacity {
+            self.evict();
+        }
+        let indicator = self
+            .indicators
+            .entry(k)
+            .or_insert_with(|| Indicator::new(kind, value, ts));
+        indicator.seen_at(ts);
+        indicator.sightings += 1;
+        indicator
+    }
+
+    /// Drop the least recently seen tenth of what no finding names.
+    fn evict(&mut self) {
+        let mut candidates: Vec<(Timestamp, String)> = self
+            .indicators
+            .iter()
+            .filter(|(_, i)| i.finding_ids.is_empty())
+            .map(|(k, i)| (i.last_seen, k.clone()))
+            .collect();
+        candidates.sort();
+        let n = (self.config.capacity / 10).max(1);
+        for (_, k) in candidates.into_iter().take(n) {
+            self.indicators.remove(&k);
+            self.evicted += 1;
+        }
+    }
+
+    fn note_host(config: &IocConfig, indicator: &mut Indicator, host: IpAddr) {
+        if !config.is_internal(host) || indicator.internal_hosts.contains(&host) {
+            return;
+        }
+        if indicator.internal_hosts.len() < config.max_hosts_per_indicator {
+            indicator.internal_hosts.insert(host);
+        } else {
+            indicator.internal_hosts_dropped += 1;
+        }
+    }
+
+    /// An indicator seen in traffic between `client` and `server`.
+    fn observe(
+        &mut self,
+        (kind, value): (IndicatorKind, &str),
+        tag: &str,
+        (ts, client, server): (Timestamp, IpAddr, IpAddr),
+        flow: Option<FlowId>,
+    ) -> Option<String> {
+        let config = self.config.clone();
+        let indicator = self.entry(kind, value, ts);
+        indicator.tags.insert(tag.to_string());
+        Self::note_host(&config, indicator, client);
+        if !config.is_internal(server) {
+            indicator.servers.insert(server);
+        }
+        let k = indicator.key();
+        if let Some(id) = flow {
+            if !self.open_flows.contains_key(&id) {
+                if self.open_flows.len() >= MAX_OPEN_FLOWS {
+                    if let Some(old) = self.open_order.pop_front() {
+                        self.open_flows.remove(&old);
+                    }
+                }
+                self.open_order.push_back(id);
+            }
+            let keys = self.open_flows.entry(id).or_default();
+            if !keys.contains(&k) {
+                keys.push(k.clone());
+            }
+        }
+        Some(k)
+    }
+
+    fn relate(&mut self, a: &str, b: &str) {
+        if let Some(i) = self.indicators.get_mut(a) {
+            i.related.insert(b.to_string());
+        }
+        if let Some(i) = self.indicators.get_mut(b) {
+            i.related.insert(a.to_string());
+        }
+    }
+
+    /// Add a finding: the indicators it names get its id, confidence,
+    /// phase, techniques and kind as a tag.
+    pub fn add_finding(&mut self, finding: &Finding) {
+        self.clock(finding.time.start);
+        self.clock(finding.time.end);
+        let mut named: Vec<(IndicatorKind, String)> = Vec::new();
+        let acts_against_others = matches!(
+            finding.category,
+            FindingCategory::Reconnaissance
+                | FindingCategory::CredentialAccess
+                | FindingCategory::DenialOfService
+                | FindingCategory::Spoofing
+        );
+        for entity in &finding.entities {
+            match &entity.value {
+                EntityValue::Host { ip } => {
+                    let ip = *ip;
+                    // a victim is no indicator; an attacker or a server used is,
+                    // and an outside host in any role is
+                    let indicator = match entity.role {
+                        EntityRole::Source => acts_against_others || self.config.is_outside(ip),
+                        EntityRole::Related => true,
+                        EntityRole::Target => self.config.is_outside(ip),
+                    };
+                    if indicator {
+                        named.push((IndicatorKind::of_ip(ip), ip.to_string()));
+                    }
+                }
+                EntityValue::Service { endpoint, .. } if entity.role != EntityRole::Target => {
+                    let ip = endpoint.ip;
+                    named.push((IndicatorKind::of_ip(ip), ip.to_string()));
+                }
+                EntityValue::Domain { name } => {
+                    named.push((IndicatorKind::Domain, name.to_ascii_lowercase()));
+                }
+                EntityValue::Url { url } => named.push((IndicatorKind::Url, url.clone())),
+                EntityValue::Certificate { sha256 } => {
+                    named.push((
+                        IndicatorKind::CertificateSha256,
+                        sha256.to_ascii_lowercase(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        named.extend(indicators_in_facts(&finding.evidence.facts));
+        let phase = KillChainPhase::of_finding(finding);
+        let identity = finding.identity();
+        let confidence = finding.confidence.value();
+        let ts = finding.time.start;
+        for (kind, value) in named {
+            let indicator = self.entry(kind, &value, ts);
+            indicator.seen_at(finding.time.end);
+            indicator.named_by_finding = true;
+            credit(indicator, finding, &identity, confidence, phase);
+        }
+    }
+
+    /// Add every finding of a run.
+    pub fn add_findings<'a>(&mut self, findings: impl IntoIterator<Item = &'a Finding>) {
+        for f in findings {
+            self.add_finding(f);
+        }
+    }
+
+    /// What is exported: what is outside and not allow-listed, or named by
+    /// a finding; with the findings of the servers they were seen with
+    /// credited to names, URLs, user agents and fingerprints.
+    pub fn indicators(&self) -> IndicatorSet {
+        let mut all: BTreeMap<String, Indicator> = self
+            .indicators
+            .iter()
+            .map(|(k, i)| (k.clone(), i.clone()))
+            .collect();
+        // credit what was seen with a server to that server's findings
+        let by_key = all.clone();
+        for indicator in all.values_mut() {
+            if matches!(indicator.kind, IndicatorKind::Ipv4 | IndicatorKind::Ipv6) {
+                continue;
+            }
+            for server in indicator.servers.clone() {
+                let Some(host) =
+                    by_key.get(&key(IndicatorKind::of_ip(server), &server.to_string()))
+                else {
+                    continue;
+                };
+                if host.finding_ids.is_empty() {
+                    continue;
+                }
+                indicator
+                    .finding_ids
+                    .extend(host.finding_ids.iter().cloned());
+                indicator
+                    .kill_chain_phases
+                    .extend(host.kill_chain_phases.iter().copied());
+                indicator.mitre.extend(host.mitre.iter().cloned());
+                indicator.confidence = max_confidence(indicator.confidence, host.confidence);
+                indicator.tags.insert("seen-with-indicator".into());
+                indicator.related.insert(host.key());
+            }
+        }
+        let exported: Vec<Indicator> = all.into_values().filter(|i| self.exported(i)).collect();
+        let keys: std::collections::BTreeSet<String> =
+            exported.iter().map(Indicator::key).collect();
+        let indicators = exported
+            .into_iter()
+            .map(|mut i| {
+                i.related.retain(|k| keys.contains(k));
+                i
+            })
+            .collect();
+        IndicatorSet {
+            producer: format!("netsec {}", env!("CARGO_PKG_VERSION")),
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            indicators,
+            evicted: self.evicted,
+        }
+    }
+
+    fn exported(&self, i: &Indicator) -> bool {
+        if self.config.require_finding && i.finding_ids.is_empty() {
+            return false;
+        }
+        if i.named_by_finding {
+            return true;
+        }
+        match i.kind {
+            IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => i
+                .value
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| self.config.is_outside(ip)),
+            IndicatorKind::Domain => !self.config.is_ignored_name(&i.value),
+            IndicatorKind::Url => url_host(&i.value).is_some_and(|h| {
+                h.parse::<IpAddr>().map_or_else(
+                    |_| !self.config.is_ignored_name(h),
+                    |ip| self.config.is_outside(ip),
+                )
+            }),
+            _ => true,
+        }
+    }
+
+    /// Whether the traffic between a client and a server is worth
+    /// extracting names and fingerprints from: the server is outside, or
+    /// the name is not internal.
+    fn toward_outside(&self, server: IpAddr) -> bool {
+        self.config.is_outside(server)
+    }
+}
+
+fn credit(
+    indicator: &mut Indicator,
+    finding: &Finding,
+    identity: &str,
+    confidence: f64,
+    phase: Option<KillChainPhase>,
+) {
+    indicator.finding_ids.insert(identity.to_string());
+    indicator.confidence = max_confidence(indicator.confidence, Some(confidence));
+    indicator.kill_chain_phases.extend(phase);
+    indicator.mitre.extend(finding.mitre.iter().cloned());
+    indicator.tags.insert(finding.kind.clone());
+    indicator.tags.insert("named-by-finding".into());
+}
+
+fn max_confidence(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Indicators a finding's facts name (`ja3`, `server_name`, `user_agent`, …).
+fn indicators_in_facts(facts: &[(String, String)]) -> Vec<(IndicatorKind, String)> {
+    let fingerprint_kind = facts
+        .iter()
+        .find(|(k, _)| k == "fingerprint_kind")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let mut out = Vec::new();
+    for (k, v) in facts {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        let kind = match k.as_str() {
+            "ja3" | "ja3s" | "ja3_hash" => IndicatorKind::Ja3,
+            "ja4" | "ja4s" => IndicatorKind::Ja4,
+            "server_name" | "sni" | "domain" | "resolved_name" | "query_name" | "http_host" => {
+                IndicatorKind::Domain
+            }
+            "url" => IndicatorKind::Url,
+            "user_agent" => IndicatorKind::UserAgent,
+            "file_sha256" => IndicatorKind::FileSha256,
+            "file_md5" => IndicatorKind::FileMd5,
+            "certificate_sha256" => IndicatorKind::CertificateSha256,
+            "fingerprint" => match fingerprint_kind.as_deref() {
+                Some("ja3" | "ja3s") => IndicatorKind::Ja3,
+                Some("ja4" | "ja4s") => IndicatorKind::Ja4,
+                Some("sha256") => IndicatorKind::CertificateSha256,
+                Some("sha1") => IndicatorKind::CertificateSha1,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let value = match kind {
+            IndicatorKind::Url | IndicatorKind::UserAgent | IndicatorKind::Ja4 => v.to_string(),
+            IndicatorKind::Domain if v.parse::<IpAddr>().is_ok() => continue,
+            _ => v.to_ascii_lowercase(),
+        };
+        out.push((kind, value));
+    }
+    out
+}
+
+/// The host part of an `http://host[:port]/…` URL.
+pub(crate) fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    Some(host.split(':').next().unwrap_or(host))
+}
+
+impl Analyzer for IocCollector {
+    fn name(&self) -> &'static str {
+        "ioc"
+    }
+
+    fn interests(&self) -> Interests {
+        Interests {
+            events: true,
+            flows: true,
+            ..Interests::NONE
+        }
+    }
+
+    fn memory_used(&self) -> usize {
+        self.indicators
+            .values()
+            .map(|i| {
+                std::mem::size_of::<Indicator>()
+                    + i.value.len()
+                    + i.internal_hosts.len() * 24
+                    + i.finding_ids.iter().map(String::len).sum::<usize>()
+                    + i.related.iter().map(String::len).sum::<usize>()
+            })
+            .sum::<usize>()
+            + self.open_flows.len() * 64
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        // about 512 bytes an indicator with its context
+        self.config.capacity = self.config.capacity.min((bytes / 512).max(1_000));
+    }
+
+    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
+        let ctx = event.context();
+        self.clock(ctx.ts);
+        let (client, server) = match ctx.direction {
+            netsec_model::Direction::ToServer => (ctx.src.ip, ctx.dst.ip),
+            netsec_model::Direction::ToClient => (ctx.dst.ip, ctx.src.ip),
+        };
+        let at = (ctx.ts, client, server);
+        match event {
+            AppEvent::Dns(dns) => {
+                if dns.is_response {
+                    let Some(q) = dns.questions.first() else {
+                        return;
+                    };
+                    let name = q.name.trim_end_matches('.').to_ascii_lowercase();
+                    if self.config.is_ignored_name(&name) {
+                        return;
+                    }
+                    let name_key = key(IndicatorKind::Domain, &name);
+                    for answer in &dns.answers {
+                        let Ok(ip) = answer.data.parse::<IpAddr>() else {
+                            continue;
+                        };
+                        if self.toward_outside(ip) {
+                            let ip_key = key(IndicatorKind::of_ip(ip), &ip.to_string());
+                            if self.indicators.contains_key(&name_key) {
+                                self.entry(IndicatorKind::of_ip(ip), &ip.to_string(), ctx.ts)
+                                    .tags
+                                    .insert("dns-answer".into());
+                                self.relate(&name_key, &ip_key);
+                            }
+                        }
+                    }
+                } else {
+                    for q in &dns.questions {
+                        let name = q.name.trim_end_matches('.').to_ascii_lowercase();
+                        if !self.config.is_ignored_name(&name) {
+                            self.observe((IndicatorKind::Domain, &name), "dns-query", at, None);
+                        }
+                    }
+                }
+            }
+            AppEvent::Http(http) => {
+                let HttpMessage::Request {
+                    uri,
+                    host,
+                    user_agent,
+                    ..
+                } = &http.message
+                else {
+                    return;
+                };
+                let host_name = host
+                    .as_deref()
+                    .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+                let named_outside = host_name.as_deref().is_some_and(|h| {
+                    h.parse::<IpAddr>().is_err() && !self.config.is_ignored_name(h)
+                });
+                if !self.toward_outside(server) && !named_outside {
+                    return;
+                }
+                let flow = ctx.flow_id;
+                let mut domain_key = None;
+                if let Some(h) = host_name.as_deref().filter(|_| named_outside) {
+                    domain_key = self.observe((IndicatorKind::Domain, h), "http-host", at, flow);
+                }
+                let authority = host.clone().unwrap_or_else(|| ctx.dst.to_string());
+                let url = if uri.starts_with("http://") || uri.starts_with("https://") {
+                    uri.clone()
+                } else {
+                    format!("http://{authority}{uri}")
+                };
+                let url_key = self.observe((IndicatorKind::Url, &url), "http-request", at, flow);
+                if let (Some(d), Some(u)) = (&domain_key, &url_key) {
+                    self.relate(d, u);
+                }
+                if let Some(ua) = user_agent.as_deref().filter(|ua| !ua.trim().is_empty()) {
+                    self.observe((IndicatorKind::UserAgent, ua), "http-user-agent", at, flow);
+                }
+            }
+            AppEvent::Tls(tls) => self.on_tls(&tls.message, at, ctx.flow_id),
+            _ => {}
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, _out: &mut dyn FindingSink) {
+        self.clock(flow.time.start);
+        self.clock(flow.time.end);
+        let keys = self.open_flows.remove(&flow.id).unwrap_or_default();
+        if !keys.is_empty() {
+            self.open_order.retain(|id| *id != flow.id);
+        }
+        for k in keys {
+            if let Some(i) = self.indicators.get_mut(&k) {
+                i.bytes += flow.bytes();
+            }
+        }
+        let config = self.config.clone();
+        for (this, other) in [
+            (flow.server.ip, flow.client.ip),
+            (flow.client.ip, flow.server.ip),
+        ] {
+            if !config.is_outside(this) {
+                continue;
+            }
+            let indicator = self.entry(
+                IndicatorKind::of_ip(this),
+                &this.to_string(),
+                flow.time.start,
+            );
+            indicator.seen_at(flow.time.end);
+            indicator.bytes += flow.bytes();
+            indicator.tags.insert("flow".into());
+            Self::note_host(&config, indicator, other);
+            if indicator.connection.is_none() {
+                indicator.connection = Some(ConnectionSample {
+                    client: flow.client.ip,
+                    server: flow.server.ip,
+                    port: flow.server.port,
+                    transport: flow.transport,
+                    start: flow.time.start,
+                    end: flow.time.end,
+                });
+            }
+        }
+    }
+}
+
+impl IocCollector {
+    fn on_tls(
+        &mut self,
+        message: &TlsMessage,
+        at: (Timestamp, IpAddr, IpAddr),
+        flow: Option<FlowId>,
+    ) {
+        let (_, _, server) = at;
+        match message {
+            TlsMessage::ClientHello(hello) => {
+                let name = hello
+                    .server_name
+                    .as_deref()
+                    .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+                    .filter(|n| !self.config.is_ignored_name(n));
+                if !self.toward_outside(server) && name.is_none() {
+                    return;
+                }
+                if let Some(n) = name {
+                    self.observe((IndicatorKind::Domain, &n), "tls-sni", at, flow);
+                }
+                if let Some(ja3) = &hello.ja3_hash {
+                    self.observe(
+                        (IndicatorKind::Ja3, &ja3.to_ascii_lowercase()),
+                        "ja3",
+                        at,
+                        flow,
+                    );
+                }
+                if let Some(ja4) = &hello.ja4 {
+                    self.observe((IndicatorKind::Ja4, ja4), "ja4", at, flow);
+                }
+            }
+            TlsMessage::ServerHello(_) => {}
+            TlsMessage::Certificate { certificates, .. } => {
+                if !self.toward_outside(server) {
+                    return;
+                }
+                let Some(leaf) = certificates.first() else {
+                    return;
+                };
+                if leaf.sha256.is_empty() {
+                    return;
+                }
+                let value = leaf.sha256.to_ascii_lowercase();
+                let kind = IndicatorKind::CertificateSha256;
+                if self
+                    .observe((kind, &value), "tls-certificate", at, flow)
+                    .is_some()
+                {
+                    if let Some(i) = self.indicators.get_mut(&key(kind, &value)) {
+                        i.certificate.get_or_insert_with(|| CertificateSummary {
+                            subject: leaf.subject.clone(),
+                            issuer: leaf.issuer.clone(),
+                            serial: leaf.serial.clone(),
+                            not_before: leaf.not_before,
+                            not_after: leaf.not_after,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
