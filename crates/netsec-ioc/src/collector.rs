@@ -15,6 +15,11 @@ use crate::indicator::{
     key, CertificateSummary, ConnectionSample, Indicator, IndicatorKind, IndicatorSet,
 };
 
+/// Where an event saw an indicator: its connection.
+struct Seen {
+    connection: ConnectionSample,
+}
+
 /// Flows whose events named indicators, waiting for the flow's bytes.
 const MAX_OPEN_FLOWS: usize = 50_000;
 
@@ -105,11 +110,15 @@ impl IocCollector {
         &mut self,
         (kind, value): (IndicatorKind, &str),
         tag: &str,
-        (ts, client, server): (Timestamp, IpAddr, IpAddr),
+        at: &Seen,
         flow: Option<FlowId>,
     ) -> Option<String> {
         let config = self.config.clone();
-        let indicator = self.entry(kind, value, ts);
+        let (client, server) = (at.connection.client, at.connection.server);
+        let indicator = self.entry(kind, value, at.connection.start);
+        if indicator.connection.is_none() && !matches!(kind, IndicatorKind::Domain) {
+            indicator.connection = Some(at.connection);
+        }
         indicator.tags.insert(tag.to_string());
         Self::note_host(&config, indicator, client);
         if !config.is_internal(server) {
@@ -408,7 +417,21 @@ impl Analyzer for IocCollector {
             netsec_model::Direction::ToServer => (ctx.src.ip, ctx.dst.ip),
             netsec_model::Direction::ToClient => (ctx.dst.ip, ctx.src.ip),
         };
-        let at = (ctx.ts, client, server);
+        let (client_port, port) = match ctx.direction {
+            netsec_model::Direction::ToServer => (ctx.src.port, ctx.dst.port),
+            netsec_model::Direction::ToClient => (ctx.dst.port, ctx.src.port),
+        };
+        let at = &Seen {
+            connection: ConnectionSample {
+                client,
+                client_port,
+                server,
+                port,
+                transport: ctx.transport,
+                start: ctx.ts,
+                end: ctx.ts,
+            },
+        };
         match event {
             AppEvent::Dns(dns) => {
                 if dns.is_response {
@@ -518,6 +541,7 @@ impl Analyzer for IocCollector {
             if indicator.connection.is_none() {
                 indicator.connection = Some(ConnectionSample {
                     client: flow.client.ip,
+                    client_port: flow.client.port,
                     server: flow.server.ip,
                     port: flow.server.port,
                     transport: flow.transport,
@@ -530,13 +554,8 @@ impl Analyzer for IocCollector {
 }
 
 impl IocCollector {
-    fn on_tls(
-        &mut self,
-        message: &TlsMessage,
-        at: (Timestamp, IpAddr, IpAddr),
-        flow: Option<FlowId>,
-    ) {
-        let (_, _, server) = at;
+    fn on_tls(&mut self, message: &TlsMessage, at: &Seen, flow: Option<FlowId>) {
+        let server = at.connection.server;
         match message {
             TlsMessage::ClientHello(hello) => {
                 let name = hello

@@ -93,6 +93,8 @@ impl fmt::Display for IndicatorKind {
 pub struct ConnectionSample {
     /// Originator.
     pub client: IpAddr,
+    /// Originator's port.
+    pub client_port: u16,
     /// Responder.
     pub server: IpAddr,
     /// Responder's port.

@@ -17,7 +17,7 @@ use netsec_model::{Timestamp, Transport};
 use serde_json::{json, Map, Value};
 
 use crate::indicator::{Indicator, IndicatorKind, IndicatorSet};
-use crate::uuid5::{uuid_v5, NETSEC_NAMESPACE, STIX_SCO_NAMESPACE};
+use crate::uuid5::{uuid_v4_from_name, uuid_v5, NETSEC_NAMESPACE, STIX_SCO_NAMESPACE};
 use crate::IocError;
 
 /// A STIX timestamp: RFC 3339 UTC with millisecond precision, as STIX 2.1
@@ -96,7 +96,7 @@ impl Bundle {
 fn object_id(kind: &str, name: &str) -> String {
     format!(
         "{kind}--{}",
-        uuid_v5(&NETSEC_NAMESPACE, &format!("{kind}|{name}"))
+        uuid_v4_from_name(&NETSEC_NAMESPACE, &format!("{kind}|{name}"))
     )
 }
 
@@ -178,19 +178,7 @@ fn observables(i: &Indicator, bundle: &mut Bundle) -> Vec<String> {
     };
     let mut refs: Vec<String> = main.map(|o| bundle.add(o)).into_iter().collect();
     // a sample connection: the network-traffic and both ends
-    let connection = i.connection.or_else(|| {
-        // a user agent travels in a request: its traffic is the one to its first server
-        let server = *i.servers.iter().next()?;
-        let client = *i.internal_hosts.iter().next()?;
-        Some(crate::indicator::ConnectionSample {
-            client,
-            server,
-            port: 80,
-            transport: Transport::Tcp,
-            start: i.first_seen,
-            end: i.last_seen,
-        })
-    });
+    let connection = i.connection;
     if let Some(c) = connection {
         let src = bundle.add(address_sco(c.client));
         let dst = bundle.add(address_sco(c.server));
@@ -206,7 +194,8 @@ fn observables(i: &Indicator, bundle: &mut Bundle) -> Vec<String> {
             "start": stix_time(c.start), "end": stix_time(c.end.max(c.start)),
         });
         if let Some(map) = traffic.as_object_mut() {
-            if c.port != 0 && matches!(c.transport, Transport::Tcp | Transport::Udp) {
+            if matches!(c.transport, Transport::Tcp | Transport::Udp) {
+                map.insert("src_port".into(), json!(c.client_port));
                 map.insert("dst_port".into(), json!(c.port));
             }
             if i.kind == IndicatorKind::UserAgent {
@@ -214,7 +203,7 @@ fn observables(i: &Indicator, bundle: &mut Bundle) -> Vec<String> {
                     "extensions".into(),
                     json!({ "http-request-ext": {
                         "request_method": "get", "request_value": "/",
-                        "request_header": { "User-Agent": i.value },
+                        "request_header": { "User-Agent": [i.value] },
                     }}),
                 );
             }
@@ -248,8 +237,8 @@ fn attack_pattern(id: &str, created: &str, identity: &str) -> Value {
         "external_references": [{
             "source_name": "mitre-attack",
             "external_id": id,
-            "url": format!("https://attack.mitre.org/techniques/{url_path}/"),
         }],
+        "description": format!("ATT&CK technique {id}: https://attack.mitre.org/techniques/{url_path}/"),
     });
     if let (Some(t), Some(map)) = (known, pattern.as_object_mut()) {
         map.insert("kill_chain_phases".into(), kill_chain(&[t.phase]));
@@ -417,7 +406,7 @@ pub fn to_stix(set: &IndicatorSet, options: &StixOptions) -> Value {
     let names: Vec<&str> = set.indicators.iter().map(|i| i.value.as_str()).collect();
     json!({
         "type": "bundle",
-        "id": format!("bundle--{}", uuid_v5(&NETSEC_NAMESPACE, &format!("bundle|{created}|{}", names.join("|")))),
+        "id": format!("bundle--{}", uuid_v4_from_name(&NETSEC_NAMESPACE, &format!("bundle|{created}|{}", names.join("|")))),
         "objects": bundle.objects,
     })
 }
