@@ -54,6 +54,7 @@ mod indicator;
 mod misp;
 mod report;
 mod saved;
+mod shared;
 mod stix;
 mod uuid5;
 
@@ -67,5 +68,6 @@ pub use indicator::{CertificateSummary, ConnectionSample, Indicator, IndicatorKi
 pub use misp::to_misp;
 pub use report::html_report;
 pub use saved::{parse_finding, read_findings};
+pub use shared::SharedAnalyzer;
 pub use stix::{pattern, stix_time, to_stix, to_stix_json, StixOptions};
 pub use uuid5::uuid_v5;
