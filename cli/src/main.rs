@@ -26,10 +26,14 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
+    /// Indicators of compromise as STIX 2.1, CSV, MISP or JSON.
+    Ioc(Box<commands::ioc::IocArgs>),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
     Scan(Box<commands::scan::ScanArgs>),
+    /// Findings correlated into incidents: terminal, JSON or HTML report.
+    Timeline(Box<commands::timeline::TimelineArgs>),
 }
 
 fn main() -> ExitCode {
@@ -38,7 +42,9 @@ fn main() -> ExitCode {
         // One arm per subcommand; each returns an ExitCode.
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Config(args) => commands::config::run(args),
+        Command::Ioc(args) => commands::ioc::run(*args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Scan(args) => commands::scan::run(*args),
+        Command::Timeline(args) => commands::timeline::run(*args),
     }
 }

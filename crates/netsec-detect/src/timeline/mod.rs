@@ -51,6 +51,7 @@
 //! ```
 
 mod narrative;
+pub use narrative::render_text;
 mod phase;
 mod session;
 

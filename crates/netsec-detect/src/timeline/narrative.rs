@@ -74,3 +74,57 @@ pub(super) fn clock(ts: Timestamp) -> String {
     let text = ts.to_string();
     text.get(11..19).unwrap_or(&text).to_string()
 }
+
+/// The timeline as terminal text: each incident, its phases and narrative.
+pub fn render_text(timeline: &super::Timeline) -> String {
+    let mut out = format!(
+        "{} incidents from {} findings\n",
+        timeline.incidents.len(),
+        timeline.findings
+    );
+    for incident in &timeline.incidents {
+        let phases: Vec<&str> = incident.phases.iter().map(|p| p.name()).collect();
+        out.push_str(&format!(
+            "\n{} [{}] {} – {}, {} steps, hosts {}\n  phases: {}\n",
+            incident.id,
+            incident.severity,
+            incident.time.start,
+            incident.time.end,
+            incident.steps.len(),
+            incident
+                .hosts
+                .iter()
+                .map(|h| h.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            phases.join(" → ")
+        ));
+        for line in &incident.narrative {
+            out.push_str(&format!("  {line}\n"));
+        }
+        for s in &incident.sessions {
+            let lookup = s
+                .lookup
+                .as_ref()
+                .map_or(String::new(), |l| format!("lookup {} → ", l.name));
+            let requests: Vec<String> = s
+                .http
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.uri))
+                .collect();
+            out.push_str(&format!(
+                "  session: {lookup}{} → {}:{} {}{}\n",
+                s.client,
+                s.server,
+                s.port,
+                s.app_proto,
+                if requests.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", requests.join(", "))
+                }
+            ));
+        }
+    }
+    out
+}
