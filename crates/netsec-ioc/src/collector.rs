@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 
-use netsec_detect::timeline::KillChainPhase;
+use netsec_detect::timeline::{phases_of_finding, KillChainPhase};
 use netsec_model::{
     Analyzer, AppEvent, EntityRole, EntityValue, Finding, FindingCategory, FindingSink, FlowId,
     FlowRecord, HttpMessage, Interests, Timestamp, TlsMessage,
@@ -197,7 +197,7 @@ impl IocCollector {
             }
         }
         named.extend(indicators_in_facts(&finding.evidence.facts));
-        let phase = KillChainPhase::of_finding(finding);
+        let phases = phases_of_finding(finding);
         let identity = finding.identity();
         let confidence = finding.confidence.value();
         let ts = finding.time.start;
@@ -205,7 +205,7 @@ impl IocCollector {
             let indicator = self.entry(kind, &value, ts);
             indicator.seen_at(finding.time.end);
             indicator.named_by_finding = true;
-            credit(indicator, finding, &identity, confidence, phase);
+            credit(indicator, finding, &identity, confidence, &phases);
         }
     }
 
@@ -307,11 +307,11 @@ fn credit(
     finding: &Finding,
     identity: &str,
     confidence: f64,
-    phase: Option<KillChainPhase>,
+    phases: &[KillChainPhase],
 ) {
     indicator.finding_ids.insert(identity.to_string());
     indicator.confidence = max_confidence(indicator.confidence, Some(confidence));
-    indicator.kill_chain_phases.extend(phase);
+    indicator.kill_chain_phases.extend(phases.iter().copied());
     indicator.mitre.extend(finding.mitre.iter().cloned());
     indicator.tags.insert(finding.kind.clone());
     indicator.tags.insert("named-by-finding".into());

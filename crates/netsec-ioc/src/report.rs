@@ -115,33 +115,32 @@ pub fn html_report(timeline: &Timeline, indicators: &IndicatorSet, title: &str) 
         page.push_str("</table>");
         if !incident.sessions.is_empty() {
             page.push_str("<p>Sessions linked across protocols:</p><ul>");
-            for session in &incident.sessions {
-                let lookup = session.lookup.as_ref().map_or(String::new(), |l| {
-                    format!("looked up {} (answer from {}) → ", esc(&l.name), l.resolver)
+            for g in &incident.sessions {
+                let lookup = g.lookup.as_ref().map_or(String::new(), |name| {
+                    format!(
+                        "looked up {}{}, then ",
+                        esc(name),
+                        g.resolver
+                            .map_or(String::new(), |r| format!(" (answer from {r})"))
+                    )
                 });
-                let requests: Vec<String> = session
-                    .http
+                let requests: Vec<String> = g
+                    .requests
                     .iter()
-                    .map(|r| {
-                        format!(
-                            "{} {}{}",
-                            esc(&r.method),
-                            esc(r.host.as_deref().unwrap_or("")),
-                            esc(&r.uri)
-                        )
-                    })
+                    .map(|(line, n)| format!("{} ×{n}", esc(line)))
                     .collect();
                 let _ = write!(
                     page,
-                    "<li>{} {lookup}{} connected to {}:{} ({}, {} bytes){}{}</li>",
-                    stix_time(session.time.start),
-                    session.client,
-                    session.server,
-                    session.port,
-                    esc(&session.app_proto),
-                    session.bytes,
-                    session
-                        .server_name
+                    "<li>{} – {}: {} {lookup}{} session(s) to {}:{} ({}, {} bytes){}{}</li>",
+                    stix_time(g.time.start),
+                    stix_time(g.time.end),
+                    g.client,
+                    g.sessions,
+                    g.server,
+                    g.port,
+                    esc(&g.app_proto),
+                    g.bytes,
+                    g.server_name
                         .as_deref()
                         .map_or(String::new(), |n| format!(", TLS name {}", esc(n))),
                     if requests.is_empty() {

@@ -61,10 +61,10 @@ use std::net::IpAddr;
 use netsec_model::{EntityRole, EntityValue, Finding, Severity, TimeRange, Timestamp};
 use serde::Serialize;
 
-pub use phase::{is_successful_login, technique, KillChainPhase, Technique};
+pub use phase::{is_successful_login, phases_of_finding, technique, KillChainPhase, Technique};
 pub use session::{
-    HttpRequestSeen, InternalConnection, LinkedSession, Lookup, PairTraffic, TrafficConfig,
-    TrafficRecorder, ADMIN_PORTS, MAX_REQUESTS_PER_SESSION,
+    group_sessions, AdminSession, HttpRequestSeen, LinkedSession, Lookup, PairTraffic,
+    SessionGroup, TrafficConfig, TrafficRecorder, ADMIN_PORTS, MAX_REQUESTS_PER_SESSION,
 };
 
 use crate::scope::NetworkConfig;
@@ -198,8 +198,9 @@ pub struct Incident {
     pub steps: Vec<Step>,
     /// For each step after the first, the earlier step it follows from.
     pub links: Vec<StepLink>,
-    /// Sessions linked across protocols between the incident's hosts.
-    pub sessions: Vec<LinkedSession>,
+    /// Sessions linked across protocols between the incident's hosts,
+    /// grouped.
+    pub sessions: Vec<SessionGroup>,
     /// One sentence per step ("203.0.113.66 scanned 10.0.0.10 at 12:01:03 …").
     pub narrative: Vec<String>,
 }
@@ -273,9 +274,12 @@ impl TimelineBuilder {
             traffic,
         } = self;
         let findings_read = findings.len();
-        let mut steps: Vec<Step> = findings.values().map(step_of_finding).collect();
+        let mut steps: Vec<Step> = findings
+            .values()
+            .flat_map(|f| steps_of_finding(f, traffic.as_ref()))
+            .collect();
         if let Some(traffic) = &traffic {
-            steps.extend(connection_steps(&steps, traffic));
+            steps.extend(connection_steps(&steps, traffic, &config));
         }
         steps.sort_by(|a, b| {
             (a.time.start, a.time.end, &a.kind, &a.actors).cmp(&(
@@ -316,6 +320,51 @@ impl TimelineBuilder {
     }
 }
 
+/// The step of a finding; a guessed login that worked is two: the guessing,
+/// then the login (at the session that lasted, when the traffic shows it).
+fn steps_of_finding(f: &Finding, traffic: Option<&TrafficRecorder>) -> Vec<Step> {
+    let guessing = step_of_finding(f);
+    if !is_successful_login(f) {
+        return vec![guessing];
+    }
+    let session = traffic.and_then(|t| {
+        t.admin_sessions()
+            .filter(|s| {
+                guessing.actors.contains(&s.client)
+                    && guessing.targets.contains(&s.server)
+                    && s.time.start >= f.time.start
+                    && s.time.start <= f.time.end
+            })
+            .max_by_key(|s| (s.bytes, s.time.end.since(s.time.start).as_nanos()))
+            .copied()
+    });
+    let mut login = guessing.clone();
+    login.kind = "login".into();
+    login.phase = Some(KillChainPhase::InitialAccess);
+    login.related.clear();
+    match session {
+        Some(s) => {
+            login.time = s.time;
+            login.title = format!("Login to {}:{} after guessing", s.server, s.port);
+            login.summary = format!(
+                "{} held a session to {}:{} for {:.1} s carrying {} bytes, after the guesses ({})",
+                s.client,
+                s.server,
+                s.port,
+                s.time.end.since(s.time.start).as_secs_f64(),
+                s.bytes,
+                f.kind
+            );
+        }
+        None => {
+            login.time = TimeRange::at(f.time.end);
+            login.title = format!("Possible login after {}", f.title);
+            login.summary = format!("{} reports a session that lasted after the guesses", f.kind);
+        }
+    }
+    vec![guessing, login]
+}
+
 fn step_of_finding(f: &Finding) -> Step {
     let mut actors = BTreeSet::new();
     let mut targets = BTreeSet::new();
@@ -327,6 +376,10 @@ fn step_of_finding(f: &Finding) -> Step {
             EntityValue::Service { endpoint, .. } => Some(endpoint.ip),
             EntityValue::Domain { name } => {
                 names.insert(name.to_ascii_lowercase());
+                None
+            }
+            EntityValue::Network { cidr } => {
+                names.insert(cidr.clone());
                 None
             }
             _ => None,
@@ -364,7 +417,11 @@ fn step_of_finding(f: &Finding) -> Step {
 
 /// Accepted admin-port connections from a host after a login to it, to
 /// another home host, that no finding already names as that pair.
-fn connection_steps(steps: &[Step], traffic: &TrafficRecorder) -> Vec<Step> {
+fn connection_steps(
+    steps: &[Step],
+    traffic: &TrafficRecorder,
+    config: &TimelineConfig,
+) -> Vec<Step> {
     let mut logged_into: BTreeMap<IpAddr, Timestamp> = BTreeMap::new();
     let mut reported: BTreeSet<(IpAddr, IpAddr)> = BTreeSet::new();
     for s in steps {
@@ -381,7 +438,8 @@ fn connection_steps(steps: &[Step], traffic: &TrafficRecorder) -> Vec<Step> {
         }
     }
     let mut out: BTreeMap<(IpAddr, IpAddr, u16), (Step, u64)> = BTreeMap::new();
-    for c in traffic.internal_connections() {
+    let net = &config.network;
+    for c in traffic.admin_sessions().filter(|c| net.is_home(c.client)) {
         let Some(since) = logged_into.get(&c.client) else {
             continue;
         };
@@ -519,10 +577,10 @@ fn incident_of(
     }
     let sessions = traffic
         .map(|t| {
-            t.sessions()
-                .filter(|s| hosts.contains(&s.client) && hosts.contains(&s.server))
-                .cloned()
-                .collect()
+            group_sessions(
+                t.sessions()
+                    .filter(|s| hosts.contains(&s.client) && hosts.contains(&s.server)),
+            )
         })
         .unwrap_or_default();
     let narrative = narrative::tell(&own_steps, &own_links, config.max_narrative_steps);

@@ -51,7 +51,7 @@ fn verb(phase: Option<KillChainPhase>) -> &'static str {
     match phase {
         Some(KillChainPhase::Reconnaissance) | Some(KillChainPhase::Discovery) => "scanned",
         Some(KillChainPhase::CredentialAccess) => "guessed credentials on",
-        Some(KillChainPhase::InitialAccess) => "guessed credentials and logged into",
+        Some(KillChainPhase::InitialAccess) => "logged into",
         Some(KillChainPhase::LateralMovement) => "moved to",
         Some(KillChainPhase::CommandAndControl) => "called out to",
         Some(KillChainPhase::Exfiltration) => "sent data out to",
@@ -102,22 +102,30 @@ pub fn render_text(timeline: &super::Timeline) -> String {
         for line in &incident.narrative {
             out.push_str(&format!("  {line}\n"));
         }
-        for s in &incident.sessions {
-            let lookup = s
+        for g in &incident.sessions {
+            let lookup = g
                 .lookup
                 .as_ref()
-                .map_or(String::new(), |l| format!("lookup {} → ", l.name));
-            let requests: Vec<String> = s
-                .http
+                .map_or(String::new(), |name| format!("looked up {name}, then "));
+            let requests: Vec<String> = g
+                .requests
                 .iter()
-                .map(|r| format!("{} {}", r.method, r.uri))
+                .map(|(line, n)| {
+                    if *n > 1 {
+                        format!("{line} ×{n}")
+                    } else {
+                        line.clone()
+                    }
+                })
                 .collect();
             out.push_str(&format!(
-                "  session: {lookup}{} → {}:{} {}{}\n",
-                s.client,
-                s.server,
-                s.port,
-                s.app_proto,
+                "  session: {} {lookup}{} session(s) to {}:{} {} ({} bytes){}\n",
+                g.client,
+                g.sessions,
+                g.server,
+                g.port,
+                g.app_proto,
+                g.bytes,
                 if requests.is_empty() {
                     String::new()
                 } else {

@@ -64,17 +64,15 @@ impl KillChainPhase {
         technique(id).map(|t| t.phase)
     }
 
-    /// The phase of a finding: a brute force that reached a login is initial
-    /// access; otherwise the first technique id with a known tactic, else
-    /// the category's usual tactic (`None` for audits and anomalies).
+    /// The phase of a finding: the earliest tactic its technique ids cover
+    /// (a scan from outside, T1046 and T1595, is reconnaissance), else the
+    /// category's usual tactic (`None` for audits and anomalies).
     pub fn of_finding(finding: &Finding) -> Option<KillChainPhase> {
-        if is_successful_login(finding) {
-            return Some(KillChainPhase::InitialAccess);
-        }
         finding
             .mitre
             .iter()
-            .find_map(|id| KillChainPhase::of_technique(id))
+            .filter_map(|id| KillChainPhase::of_technique(id))
+            .min()
             .or_else(|| KillChainPhase::of_category(finding.category))
     }
 
@@ -98,6 +96,16 @@ impl KillChainPhase {
             | FindingCategory::Signature => None,
         }
     }
+}
+
+/// Every phase a finding covers: its own ([`KillChainPhase::of_finding`]),
+/// and initial access when it reports a login that worked after guessing.
+pub fn phases_of_finding(finding: &Finding) -> Vec<KillChainPhase> {
+    let mut phases: Vec<KillChainPhase> = KillChainPhase::of_finding(finding).into_iter().collect();
+    if is_successful_login(finding) && !phases.contains(&KillChainPhase::InitialAccess) {
+        phases.push(KillChainPhase::InitialAccess);
+    }
+    phases
 }
 
 impl fmt::Display for KillChainPhase {
@@ -311,6 +319,11 @@ mod tests {
             KillChainPhase::of_finding(&scan),
             Some(KillChainPhase::Discovery)
         );
+        let from_outside = finding(FindingCategory::Reconnaissance, &["T1046", "T1595"]);
+        assert_eq!(
+            KillChainPhase::of_finding(&from_outside),
+            Some(KillChainPhase::Reconnaissance)
+        );
         let sweep = finding(FindingCategory::Reconnaissance, &[]);
         assert_eq!(
             KillChainPhase::of_finding(&sweep),
@@ -333,7 +346,14 @@ mod tests {
             .with_fact("possible_success", "true");
         assert_eq!(
             KillChainPhase::of_finding(&brute),
-            Some(KillChainPhase::InitialAccess)
+            Some(KillChainPhase::CredentialAccess)
+        );
+        assert_eq!(
+            phases_of_finding(&brute),
+            [
+                KillChainPhase::CredentialAccess,
+                KillChainPhase::InitialAccess
+            ]
         );
         assert_eq!(KillChainPhase::InitialAccess.name(), "initial-access");
     }

@@ -1,8 +1,9 @@
 //! What the timeline keeps of the traffic behind the findings: sessions
 //! linked across protocols (a DNS lookup, the connection that followed to
 //! the address it returned, the HTTP request or TLS server name inside it),
-//! accepted connections between home hosts on administrative ports (for
-//! movement no detector reported), and who talked to whom.
+//! accepted connections to home hosts on administrative ports (when a
+//! guessed login happened; movement no detector reported), and who talked
+//! to whom.
 //!
 //! Every table has a capacity; past it the oldest entries go and are counted.
 
@@ -28,8 +29,8 @@ pub struct TrafficConfig {
     pub lookup_window_secs: f64,
     /// Linked sessions kept (oldest dropped past it).
     pub max_sessions: usize,
-    /// Connections between home hosts on administrative ports kept.
-    pub max_internal_connections: usize,
+    /// Accepted connections to home hosts on administrative ports kept.
+    pub max_admin_sessions: usize,
     /// DNS answers remembered (client, address) → name.
     pub max_resolutions: usize,
     /// Host pairs counted for the host graph.
@@ -44,7 +45,7 @@ impl Default for TrafficConfig {
             network: NetworkConfig::default(),
             lookup_window_secs: 300.0,
             max_sessions: 10_000,
-            max_internal_connections: 10_000,
+            max_admin_sessions: 10_000,
             max_resolutions: 50_000,
             max_host_pairs: 50_000,
             max_open_flows: 50_000,
@@ -109,9 +110,10 @@ pub struct Lookup {
 /// Requests kept per session.
 pub const MAX_REQUESTS_PER_SESSION: usize = 8;
 
-/// An accepted connection between two home hosts on an administrative port.
+/// An accepted connection to a home host on an administrative port (a
+/// login that worked, a hop between home hosts).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct InternalConnection {
+pub struct AdminSession {
     /// Who opened it.
     pub client: IpAddr,
     /// Who accepted it.
@@ -150,7 +152,7 @@ pub struct TrafficRecorder {
     open: HashMap<FlowId, OpenFlow>,
     open_order: VecDeque<FlowId>,
     sessions: VecDeque<LinkedSession>,
-    internal: VecDeque<InternalConnection>,
+    admin: VecDeque<AdminSession>,
     pairs: HashMap<(IpAddr, IpAddr), PairTraffic>,
     evicted: u64,
 }
@@ -165,7 +167,7 @@ impl TrafficRecorder {
             open: HashMap::new(),
             open_order: VecDeque::new(),
             sessions: VecDeque::new(),
-            internal: VecDeque::new(),
+            admin: VecDeque::new(),
             pairs: HashMap::new(),
             evicted: 0,
         }
@@ -176,9 +178,9 @@ impl TrafficRecorder {
         self.sessions.iter()
     }
 
-    /// Accepted connections between home hosts on administrative ports.
-    pub fn internal_connections(&self) -> impl Iterator<Item = &InternalConnection> {
-        self.internal.iter()
+    /// Accepted connections to home hosts on administrative ports, oldest first.
+    pub fn admin_sessions(&self) -> impl Iterator<Item = &AdminSession> {
+        self.admin.iter()
     }
 
     /// Traffic per (client, server) pair.
@@ -246,7 +248,7 @@ impl Analyzer for TrafficRecorder {
         self.resolutions.len() * 96
             + self.open.len() * 128
             + self.sessions.len() * 256
-            + self.internal.len() * std::mem::size_of::<InternalConnection>()
+            + self.admin.len() * std::mem::size_of::<AdminSession>()
             + self.pairs.len() * 64
     }
 
@@ -322,20 +324,16 @@ impl Analyzer for TrafficRecorder {
             TcpState::Established | TcpState::Closing | TcpState::Closed | TcpState::MidStream
         ) || (flow.tcp_state == TcpState::Reset && flow.to_client.payload_bytes > 0);
         let net = &self.config.network;
-        if accepted
-            && ADMIN_PORTS.contains(&flow.server.port)
-            && net.is_home(client)
-            && net.is_home(server)
-        {
-            let connection = InternalConnection {
+        if accepted && ADMIN_PORTS.contains(&flow.server.port) && net.is_home(server) {
+            let connection = AdminSession {
                 client,
                 server,
                 port: flow.server.port,
                 time: flow.time,
                 bytes: flow.bytes(),
             };
-            let capacity = self.config.max_internal_connections;
-            Self::push_bounded(&mut self.internal, connection, capacity, &mut self.evicted);
+            let capacity = self.config.max_admin_sessions;
+            Self::push_bounded(&mut self.admin, connection, capacity, &mut self.evicted);
         }
         let open = match self.open.remove(&flow.id) {
             Some(open) => {
@@ -371,4 +369,93 @@ impl Analyzer for TrafficRecorder {
         let capacity = self.config.max_sessions;
         Self::push_bounded(&mut self.sessions, session, capacity, &mut self.evicted);
     }
+}
+
+/// Sessions of one kind, counted: the same client, looked-up name, server,
+/// port and protocol (a beacon's 15 lookups and requests are one line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionGroup {
+    /// The client.
+    pub client: IpAddr,
+    /// The name it looked up first, when it did.
+    pub lookup: Option<String>,
+    /// The resolver that answered.
+    pub resolver: Option<IpAddr>,
+    /// The server.
+    pub server: IpAddr,
+    /// Its port.
+    pub port: u16,
+    /// Application protocol.
+    pub app_proto: String,
+    /// TLS server name.
+    pub server_name: Option<String>,
+    /// From the first session's start to the last one's end.
+    pub time: TimeRange,
+    /// Sessions.
+    pub sessions: u64,
+    /// Bytes of all of them.
+    pub bytes: u64,
+    /// HTTP requests (`GET /beacon`) and how many times each was seen.
+    pub requests: Vec<(String, u64)>,
+    /// Community IDs of the first sessions (at most [`MAX_REQUESTS_PER_SESSION`]),
+    /// to find them in flow logs.
+    pub community_ids: Vec<String>,
+}
+
+/// Group sessions, in order of each group's first session.
+pub fn group_sessions<'a>(
+    sessions: impl IntoIterator<Item = &'a LinkedSession>,
+) -> Vec<SessionGroup> {
+    let mut groups: Vec<SessionGroup> = Vec::new();
+    for s in sessions {
+        let lookup = s.lookup.as_ref().map(|l| l.name.clone());
+        let found = groups.iter_mut().find(|g| {
+            g.client == s.client
+                && g.server == s.server
+                && g.port == s.port
+                && g.app_proto == s.app_proto
+                && g.lookup == lookup
+                && g.server_name == s.server_name
+        });
+        let group = match found {
+            Some(g) => g,
+            None => {
+                groups.push(SessionGroup {
+                    client: s.client,
+                    lookup,
+                    resolver: s.lookup.as_ref().map(|l| l.resolver),
+                    server: s.server,
+                    port: s.port,
+                    app_proto: s.app_proto.clone(),
+                    server_name: s.server_name.clone(),
+                    time: s.time,
+                    sessions: 0,
+                    bytes: 0,
+                    requests: Vec::new(),
+                    community_ids: Vec::new(),
+                });
+                let Some(new) = groups.last_mut() else {
+                    continue;
+                };
+                new
+            }
+        };
+        group.sessions += 1;
+        group.bytes += s.bytes;
+        group.time.start = group.time.start.min(s.time.start);
+        group.time.end = group.time.end.max(s.time.end);
+        if group.community_ids.len() < MAX_REQUESTS_PER_SESSION {
+            group.community_ids.push(s.community_id.clone());
+        }
+        for r in &s.http {
+            let line = format!("{} {}", r.method, r.uri);
+            let room = group.requests.len() < MAX_REQUESTS_PER_SESSION;
+            match group.requests.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, n)) => *n += 1,
+                None if room => group.requests.push((line, 1)),
+                None => {}
+            }
+        }
+    }
+    groups
 }

@@ -128,6 +128,7 @@ fn the_stages_of_one_attack_form_one_incident_in_order() {
         [
             "tcp_port_scan",
             "ssh_bruteforce",
+            "login",
             "admin_connection",
             "beacon",
             "data_exfiltration"
@@ -137,6 +138,7 @@ fn the_stages_of_one_attack_form_one_incident_in_order() {
         incident.phases,
         [
             KillChainPhase::Discovery,
+            KillChainPhase::CredentialAccess,
             KillChainPhase::InitialAccess,
             KillChainPhase::LateralMovement,
             KillChainPhase::CommandAndControl,
@@ -153,15 +155,18 @@ fn the_stages_of_one_attack_form_one_incident_in_order() {
         reasons,
         [
             (0, 1, LinkReason::SameActor),
-            (1, 2, LinkReason::TargetActs),
+            (1, 2, LinkReason::SameActor),
             (2, 3, LinkReason::TargetActs),
-            (3, 4, LinkReason::SameActor)
+            (3, 4, LinkReason::TargetActs),
+            (4, 5, LinkReason::SameActor)
         ]
     );
     assert!(incident.narrative[0].starts_with("203.0.113.66 scanned 10.0.0.10 at "));
-    assert!(incident.narrative[2].starts_with("then 10.0.0.10 moved to 10.0.0.20"));
-    assert!(incident.narrative[3].contains("called out to 198.51.100.7"));
-    assert_eq!(incident.steps[2].mitre, ["T1021.004"]);
+    assert!(incident.narrative[1].starts_with("then 203.0.113.66 guessed credentials on 10.0.0.10"));
+    assert!(incident.narrative[2].starts_with("then 203.0.113.66 logged into 10.0.0.10"));
+    assert!(incident.narrative[3].starts_with("then 10.0.0.10 moved to 10.0.0.20"));
+    assert!(incident.narrative[4].contains("called out to 198.51.100.7"));
+    assert_eq!(incident.steps[3].mitre, ["T1021.004"]);
 }
 
 #[test]
@@ -299,7 +304,7 @@ fn a_lookup_the_connection_to_its_answer_and_the_request_inside_are_one_session(
 #[test]
 fn the_recorder_stays_within_its_capacity() {
     let config = TrafficConfig {
-        max_internal_connections: 10,
+        max_admin_sessions: 10,
         max_host_pairs: 10,
         ..TrafficConfig::default()
     };
@@ -315,7 +320,7 @@ fn the_recorder_stays_within_its_capacity() {
         );
         traffic.on_flow_end(&f, &mut out);
     }
-    assert_eq!(traffic.internal_connections().count(), 10);
+    assert_eq!(traffic.admin_sessions().count(), 10);
     assert_eq!(traffic.host_pairs().len(), 10);
     assert_eq!(traffic.evicted(), 180);
     assert!(traffic.memory_used() > 0);
