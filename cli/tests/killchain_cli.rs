@@ -1,3 +1,5 @@
+#![allow(clippy::panic)]
+
 //! The proof of issue 15 on a recorded attack (`testdata/killchain/`, made by
 //! `scripts/record-killchain.sh`): `netsec timeline` puts the six stages in
 //! order in one incident, and `netsec ioc` exports exactly the attacker-side

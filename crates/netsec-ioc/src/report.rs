@@ -63,7 +63,7 @@ pub fn html_report(timeline: &Timeline, indicators: &IndicatorSet, title: &str) 
     );
     page.push_str("<h2 id=\"timeline\">Timeline</h2>");
     page.push_str(&timeline_svg(timeline));
-    page.push_str(&legend());
+    page.push_str("<p><small>Colours: kill-chain phases, <a href=\"#legend\">legend</a> at the end.</small></p>");
     page.push_str("<h2 id=\"graph\">Who reached whom</h2>");
     page.push_str(&graph_svg(timeline));
     page.push_str("<h2 id=\"incidents\">Incidents</h2>");
@@ -169,12 +169,14 @@ pub fn html_report(timeline: &Timeline, indicators: &IndicatorSet, title: &str) 
             esc(&i.tags.iter().cloned().collect::<Vec<_>>().join(", "))
         );
     }
-    page.push_str("</table></body></html>\n");
+    page.push_str("</table>");
+    page.push_str(&legend());
+    page.push_str("</body></html>\n");
     page
 }
 
 fn legend() -> String {
-    let mut out = String::from("<p>");
+    let mut out = String::from("<h2 id=\"legend\">Phase colours</h2><p>");
     for p in KillChainPhase::ALL {
         let _ = write!(
             out,
@@ -187,69 +189,107 @@ fn legend() -> String {
     out
 }
 
-/// One lane per incident; steps as bars (their span) with a dot at the start.
+/// A Gantt chart: per incident a header row, then one row per step (a bar
+/// over its span, a dot at its start, in its phase's colour; hover for the
+/// evidence, click to jump to it) and dashed arrows for the links.
 fn timeline_svg(timeline: &Timeline) -> String {
-    let (width, lane, left, top) = (1000.0_f64, 48.0_f64, 110.0_f64, 30.0_f64);
+    let (width, row, left, right, axis) = (1100.0_f64, 20.0_f64, 230.0_f64, 20.0_f64, 34.0_f64);
     let starts = timeline.incidents.iter().map(|i| i.time.start);
     let ends = timeline.incidents.iter().map(|i| i.time.end);
     let (Some(t0), Some(t1)) = (starts.min(), ends.max()) else {
         return "<p>No incidents.</p>".into();
     };
     let span = t1.since(t0).as_secs_f64().max(1.0);
-    let x = |t: netsec_model::Timestamp| {
-        left + (width - left - 20.0) * t.since(t0).as_secs_f64() / span
-    };
-    let height = top + lane * timeline.incidents.len() as f64 + 30.0;
+    let plot = width - left - right;
+    let x = |t: netsec_model::Timestamp| left + plot * t.since(t0).as_secs_f64() / span;
+    let rows: usize = timeline.incidents.iter().map(|i| i.steps.len() + 1).sum();
+    let height = axis + row * rows as f64 + 10.0;
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline-svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"incident timeline\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline-svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"incident timeline\">\
+         <defs><marker id=\"link-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#777\"/></marker></defs>"
     );
-    let _ = write!(
-        svg,
-        "<text x=\"{left}\" y=\"16\">{}</text><text x=\"{}\" y=\"16\" text-anchor=\"end\">{}</text>",
-        stix_time(t0),
-        width - 20.0,
-        stix_time(t1)
-    );
-    for (row, incident) in timeline.incidents.iter().enumerate() {
-        let y = top + lane * row as f64 + lane / 2.0;
+    for tick in 0..=4 {
+        let fraction = f64::from(tick) / 4.0;
+        let at = t0 + netsec_model::Duration::from_secs_f64(span * fraction);
+        let tx = left + plot * fraction;
+        let anchor = match tick {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             svg,
-            "<a href=\"#{id}\"><text x=\"4\" y=\"{}\">{id}</text></a><line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ddd\"/>",
-            y + 4.0,
-            width - 20.0,
+            "<line x1=\"{tx:.1}\" y1=\"{:.1}\" x2=\"{tx:.1}\" y2=\"{height}\" stroke=\"#eee\"/><text x=\"{tx:.1}\" y=\"14\" text-anchor=\"{anchor}\">{}</text>",
+            axis - 12.0,
+            // the date once, then times of day
+            if tick == 0 {
+                esc(&stix_time(at).replace('T', " "))
+            } else {
+                stix_time(at).get(11..19).unwrap_or_default().to_string()
+            }
+        );
+    }
+    let mut y = axis;
+    for incident in &timeline.incidents {
+        let _ = write!(
+            svg,
+            "<a href=\"#{id}\"><text x=\"4\" y=\"{:.1}\" font-weight=\"bold\">{id} ({})</text></a>",
+            y + 14.0,
+            incident.severity,
             id = esc(&incident.id)
         );
+        let first_row = y + row;
+        let row_of = |index: usize| first_row + row * index as f64 + row / 2.0;
         for link in &incident.links {
             let (Some(a), Some(b)) = (incident.steps.get(link.from), incident.steps.get(link.to))
             else {
                 continue;
             };
-            let (xa, xb) = (x(a.time.start), x(b.time.start));
+            let (xa, ya, xb, yb) = (
+                x(a.time.start),
+                row_of(link.from),
+                x(b.time.start),
+                row_of(link.to),
+            );
             let _ = write!(
                 svg,
-                "<path d=\"M{xa:.1},{y} Q{:.1},{:.1} {xb:.1},{y}\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"3,2\"/>",
-                (xa + xb) / 2.0,
-                y - lane / 2.0 + 4.0
+                "<path d=\"M{xa:.1},{ya:.1} C{xa:.1},{yb:.1} {xa:.1},{yb:.1} {:.1},{yb:.1}\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"3,2\" marker-end=\"url(#link-arrow)\"><title>{:?} via {}</title></path>",
+                (xb - 7.0).max(xa),
+                link.reason,
+                link.via
             );
         }
         for s in &incident.steps {
+            let cy = row_of(s.index);
             let (xs, xe) = (x(s.time.start), x(s.time.end));
             let colour = phase_colour(s.phase);
+            let label: String = format!(
+                "{} {}",
+                s.kind,
+                s.actors.first().map_or(String::new(), |a| a.to_string())
+            )
+            .chars()
+            .take(34)
+            .collect();
             let _ = write!(
                 svg,
                 "<a href=\"#{id}-step-{n}\"><g class=\"step\"><title>{} {} – {}: {}</title>\
-                 <rect x=\"{xs:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"10\" fill=\"{colour}\" opacity=\"0.5\"/>\
-                 <circle class=\"step\" cx=\"{xs:.1}\" cy=\"{y}\" r=\"7\" fill=\"{colour}\"/></g></a>",
+                 <text x=\"14\" y=\"{:.1}\">{}</text>\
+                 <rect x=\"{xs:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"8\" rx=\"3\" fill=\"{colour}\" opacity=\"0.6\"/>\
+                 <circle class=\"step\" cx=\"{xs:.1}\" cy=\"{cy:.1}\" r=\"6\" fill=\"{colour}\"/></g></a>",
                 esc(&s.title),
                 stix_time(s.time.start),
                 s.phase.map_or("—", |p| p.name()),
                 esc(&s.summary),
-                y - 5.0,
-                (xe - xs).max(2.0),
+                cy + 4.0,
+                esc(&label),
+                cy - 4.0,
+                (xe - xs).max(3.0),
                 id = esc(&incident.id),
                 n = s.index
             );
         }
+        y += row * (incident.steps.len() + 1) as f64;
     }
     svg.push_str("</svg>");
     svg
@@ -276,13 +316,19 @@ fn graph_svg(timeline: &Timeline) -> String {
     };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"graph-svg\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 {size} {size}\" role=\"img\" aria-label=\"host graph\">\
-         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"22\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>"
+         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"10\" markerHeight=\"10\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>"
     );
     for e in &timeline.host_graph {
         let (Some(&a), Some(&b)) = (hosts.get(&e.from), hosts.get(&e.to)) else {
             continue;
         };
         let ((x1, y1), (x2, y2)) = (position(a), position(b));
+        // stop at the target circle's edge, so the arrow head shows
+        let length = (x2 - x1).hypot(y2 - y1).max(1.0);
+        let (x2, y2) = (
+            x2 - (x2 - x1) / length * 14.0,
+            y2 - (y2 - y1) / length * 14.0,
+        );
         let width = 1.0 + (e.flows as f64).ln_1p();
         let _ = write!(
             svg,
@@ -298,7 +344,7 @@ fn graph_svg(timeline: &Timeline) -> String {
         let (cx, cy) = position(*i);
         let _ = write!(
             svg,
-            "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"12\" fill=\"#4e79a7\"/><text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{ip}</text>",
+            "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"12\" fill=\"#555555\"/><text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{ip}</text>",
             cy - 16.0
         );
     }

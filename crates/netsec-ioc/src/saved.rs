@@ -80,8 +80,7 @@ fn from_ecs(doc: &Value) -> Result<Finding, String> {
     let part: NetsecPart = get(&["netsec", "finding"])
         .cloned()
         .ok_or_else(|| "no netsec.finding".to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| format!("bad netsec.finding: {e}")))
-        .map_err(String::from)?;
+        .and_then(|v| serde_json::from_value(v).map_err(|e| format!("bad netsec.finding: {e}")))?;
     let kind = text(&["rule", "name"]).ok_or("no rule.name")?;
     let category: FindingCategory = get(&["rule", "category"])
         .cloned()

@@ -566,14 +566,9 @@ fn pattern_is_well_formed(pattern: &str) -> bool {
     let escaped_ok = body.is_some_and(|b| {
         let mut chars = b.chars();
         while let Some(c) = chars.next() {
-            match c {
-                '\\' => {
-                    if !matches!(chars.next(), Some('\\' | '\'')) {
-                        return false;
-                    }
-                }
-                '\'' => return false,
-                _ => {}
+            let escape_ok = c != '\\' || matches!(chars.next(), Some('\\' | '\''));
+            if !escape_ok || c == '\'' {
+                return false;
             }
         }
         true
