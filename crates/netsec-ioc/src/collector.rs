@@ -15,6 +15,41 @@ use crate::indicator::{
     key, CertificateSummary, ConnectionSample, Indicator, IndicatorKind, IndicatorSet,
 };
 
+/// The indicator of this kind and value in `indicators`, created when new
+/// (after making room when full).
+fn entry<'a>(
+    indicators: &'a mut HashMap<String, Indicator>,
+    config: &IocConfig,
+    evicted: &mut u64,
+    (kind, value): (IndicatorKind, &str),
+    ts: Timestamp,
+) -> &'a mut Indicator {
+    let k = key(kind, value);
+    if !indicators.contains_key(&k) && indicators.len() >= config.capacity {
+        evict(indicators, config.capacity, evicted);
+    }
+    let indicator = indicators
+        .entry(k)
+        .or_insert_with(|| Indicator::new(kind, value, ts));
+    indicator.seen_at(ts);
+    indicator.sightings += 1;
+    indicator
+}
+
+/// Drop the least recently seen tenth of what no finding names.
+fn evict(indicators: &mut HashMap<String, Indicator>, capacity: usize, evicted: &mut u64) {
+    let mut candidates: Vec<(Timestamp, String)> = indicators
+        .iter()
+        .filter(|(_, i)| i.finding_ids.is_empty())
+        .map(|(k, i)| (i.last_seen, k.clone()))
+        .collect();
+    candidates.sort();
+    for (_, k) in candidates.into_iter().take((capacity / 10).max(1)) {
+        indicators.remove(&k);
+        *evicted += 1;
+    }
+}
+
 /// Where an event saw an indicator: its connection.
 struct Seen {
     connection: ConnectionSample,
@@ -65,33 +100,13 @@ impl IocCollector {
 
     /// The indicator of this kind and value, created when new.
     fn entry(&mut self, kind: IndicatorKind, value: &str, ts: Timestamp) -> &mut Indicator {
-        let k = key(kind, value);
-        if !self.indicators.contains_key(&k) && self.indicators.len() >= self.config.capacity {
-            self.evict();
-        }
-        let indicator = self
-            .indicators
-            .entry(k)
-            .or_insert_with(|| Indicator::new(kind, value, ts));
-        indicator.seen_at(ts);
-        indicator.sightings += 1;
-        indicator
-    }
-
-    /// Drop the least recently seen tenth of what no finding names.
-    fn evict(&mut self) {
-        let mut candidates: Vec<(Timestamp, String)> = self
-            .indicators
-            .iter()
-            .filter(|(_, i)| i.finding_ids.is_empty())
-            .map(|(k, i)| (i.last_seen, k.clone()))
-            .collect();
-        candidates.sort();
-        let n = (self.config.capacity / 10).max(1);
-        for (_, k) in candidates.into_iter().take(n) {
-            self.indicators.remove(&k);
-            self.evicted += 1;
-        }
+        entry(
+            &mut self.indicators,
+            &self.config,
+            &mut self.evicted,
+            (kind, value),
+            ts,
+        )
     }
 
     fn note_host(config: &IocConfig, indicator: &mut Indicator, host: IpAddr) {
@@ -113,14 +128,20 @@ impl IocCollector {
         at: &Seen,
         flow: Option<FlowId>,
     ) -> Option<String> {
-        let config = self.config.clone();
+        let config = &self.config;
         let (client, server) = (at.connection.client, at.connection.server);
-        let indicator = self.entry(kind, value, at.connection.start);
+        let indicator = entry(
+            &mut self.indicators,
+            config,
+            &mut self.evicted,
+            (kind, value),
+            at.connection.start,
+        );
         if indicator.connection.is_none() && !matches!(kind, IndicatorKind::Domain) {
             indicator.connection = Some(at.connection);
         }
         indicator.tags.insert(tag.to_string());
-        Self::note_host(&config, indicator, client);
+        Self::note_host(config, indicator, client);
         if !config.is_internal(server) {
             indicator.servers.insert(server);
         }
@@ -294,9 +315,8 @@ impl IocCollector {
         }
     }
 
-    /// Whether the traffic between a client and a server is worth
-    /// extracting names and fingerprints from: the server is outside, or
-    /// the name is not internal.
+    /// Whether a server is outside: traffic to it is worth extracting
+    /// names, URLs and fingerprints from.
     fn toward_outside(&self, server: IpAddr) -> bool {
         self.config.is_outside(server)
     }
@@ -521,7 +541,7 @@ impl Analyzer for IocCollector {
                 i.bytes += flow.bytes();
             }
         }
-        let config = self.config.clone();
+        let config = &self.config;
         for (this, other) in [
             (flow.server.ip, flow.client.ip),
             (flow.client.ip, flow.server.ip),
@@ -529,15 +549,18 @@ impl Analyzer for IocCollector {
             if !config.is_outside(this) {
                 continue;
             }
-            let indicator = self.entry(
-                IndicatorKind::of_ip(this),
-                &this.to_string(),
+            let value = this.to_string();
+            let indicator = entry(
+                &mut self.indicators,
+                config,
+                &mut self.evicted,
+                (IndicatorKind::of_ip(this), &value),
                 flow.time.start,
             );
             indicator.seen_at(flow.time.end);
             indicator.bytes += flow.bytes();
             indicator.tags.insert("flow".into());
-            Self::note_host(&config, indicator, other);
+            Self::note_host(config, indicator, other);
             if indicator.connection.is_none() {
                 indicator.connection = Some(ConnectionSample {
                     client: flow.client.ip,

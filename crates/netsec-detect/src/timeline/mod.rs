@@ -55,7 +55,7 @@ pub use narrative::render_text;
 mod phase;
 mod session;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use netsec_model::{EntityRole, EntityValue, Finding, Severity, TimeRange, Timestamp};
@@ -298,9 +298,20 @@ impl TimelineBuilder {
         for i in 0..steps.len() {
             members.entry(groups.find(i)).or_default().push(i);
         }
+        let mut sessions_by_client: HashMap<IpAddr, Vec<&LinkedSession>> = HashMap::new();
+        for s in traffic.iter().flat_map(|t| t.sessions()) {
+            sessions_by_client.entry(s.client).or_default().push(s);
+        }
+        let mut links_of: BTreeMap<usize, Vec<StepLink>> = BTreeMap::new();
+        for link in links {
+            links_of.entry(groups.find(link.to)).or_default().push(link);
+        }
         let mut incidents: Vec<Incident> = members
-            .into_values()
-            .map(|indices| incident_of(&steps, &indices, &links, traffic.as_ref(), &config))
+            .into_iter()
+            .map(|(root, indices)| {
+                let links = links_of.remove(&root).unwrap_or_default();
+                incident_of(&steps, &indices, &links, &sessions_by_client, &config)
+            })
             .collect();
         incidents.sort_by(|a, b| {
             b.severity
@@ -494,40 +505,55 @@ fn technique_for_port(port: u16) -> Option<&'static str> {
 }
 
 /// For each step, the latest earlier step it follows from, if any: the
-/// most recent cause is the likeliest one.
+/// most recent cause is the likeliest one. One pass in time order with, per
+/// host, the last step it was a target in, an actor in, and (outside hosts)
+/// in at all: linear in the steps, however many there are.
 fn link_steps(steps: &[Step], config: &TimelineConfig) -> Vec<StepLink> {
     let net = &config.network;
+    let mut last_target: HashMap<IpAddr, usize> = HashMap::new();
+    let mut last_actor: HashMap<IpAddr, usize> = HashMap::new();
+    let mut last_outside: HashMap<IpAddr, usize> = HashMap::new();
     let mut links = Vec::new();
     for (j, later) in steps.iter().enumerate() {
-        let mut best: Option<StepLink> = None;
-        for (i, earlier) in steps.iter().enumerate().take(j).rev() {
-            let gap = later.time.start.since(earlier.time.end).as_secs_f64();
-            if gap > config.link_window_secs {
-                continue;
+        // candidates as (earlier step, strength: lower is stronger, reason, via)
+        let mut best: Option<(usize, LinkReason, IpAddr)> = None;
+        let mut consider = |i: Option<&usize>, reason: LinkReason, via: IpAddr| {
+            if let Some(&i) = i {
+                let better = best.is_none_or(|(bi, br, _)| i > bi || (i == bi && reason < br));
+                if better {
+                    best = Some((i, reason, via));
+                }
             }
-            let reason =
-                if let Some(via) = earlier.targets.iter().find(|t| later.actors.contains(t)) {
-                    Some((LinkReason::TargetActs, *via))
-                } else if let Some(via) = earlier.actors.iter().find(|a| later.actors.contains(a)) {
-                    Some((LinkReason::SameActor, *via))
-                } else {
-                    earlier
-                        .hosts()
-                        .filter(|h| !net.is_home(*h))
-                        .find(|h| later.hosts().any(|l| l == *h))
-                        .map(|via| (LinkReason::SameOutsideHost, via))
-                };
-            if let Some((reason, via)) = reason {
-                best = Some(StepLink {
+        };
+        for a in &later.actors {
+            consider(last_target.get(a), LinkReason::TargetActs, *a);
+            consider(last_actor.get(a), LinkReason::SameActor, *a);
+        }
+        for h in later.hosts().filter(|h| !net.is_home(*h)) {
+            consider(last_outside.get(&h), LinkReason::SameOutsideHost, h);
+        }
+        if let Some((i, reason, via)) = best {
+            let in_window = steps.get(i).is_some_and(|earlier| {
+                later.time.start.since(earlier.time.end).as_secs_f64() <= config.link_window_secs
+            });
+            if in_window {
+                links.push(StepLink {
                     from: i,
                     to: j,
                     reason,
                     via,
                 });
-                break;
             }
         }
-        links.extend(best);
+        for t in &later.targets {
+            last_target.insert(*t, j);
+        }
+        for a in &later.actors {
+            last_actor.insert(*a, j);
+        }
+        for h in later.hosts().filter(|h| !net.is_home(*h)) {
+            last_outside.insert(h, j);
+        }
     }
     links
 }
@@ -536,7 +562,7 @@ fn incident_of(
     steps: &[Step],
     indices: &[usize],
     links: &[StepLink],
-    traffic: Option<&TrafficRecorder>,
+    sessions_by_client: &HashMap<IpAddr, Vec<&LinkedSession>>,
     config: &TimelineConfig,
 ) -> Incident {
     let position: BTreeMap<usize, usize> = indices
@@ -575,14 +601,15 @@ fn incident_of(
         hosts.extend(s.hosts());
         severity = severity.max(s.severity);
     }
-    let sessions = traffic
-        .map(|t| {
-            group_sessions(
-                t.sessions()
-                    .filter(|s| hosts.contains(&s.client) && hosts.contains(&s.server)),
-            )
-        })
-        .unwrap_or_default();
+    let mut own_sessions: Vec<&LinkedSession> = hosts
+        .iter()
+        .filter_map(|h| sessions_by_client.get(h))
+        .flatten()
+        .filter(|s| hosts.contains(&s.server))
+        .copied()
+        .collect();
+    own_sessions.sort_by_key(|s| s.time.start);
+    let sessions = group_sessions(own_sessions);
     let narrative = narrative::tell(&own_steps, &own_links, config.max_narrative_steps);
     Incident {
         id: String::new(),
