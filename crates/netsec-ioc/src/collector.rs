@@ -635,3 +635,124 @@ impl IocCollector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_model::{
+        AppProto, DirectionStats, Endpoint, FlowEndReason, Severity, TcpState, TimeRange, Transport,
+    };
+
+    fn flow(id: u64, client: IpAddr, server: IpAddr, secs: i64) -> FlowRecord {
+        let ts = Timestamp::from_secs_nanos(1_700_000_000 + secs, 0);
+        FlowRecord {
+            id: FlowId(id),
+            community_id: String::new(),
+            client: Endpoint::new(client, 40_000),
+            server: Endpoint::new(server, 443),
+            transport: Transport::Tcp,
+            vlan: 0,
+            time: TimeRange { start: ts, end: ts },
+            to_server: DirectionStats::default(),
+            to_client: DirectionStats::default(),
+            tcp_state: TcpState::Closed,
+            app_proto: AppProto::Unknown,
+            end_reason: FlowEndReason::TcpClose,
+            missing_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn a_full_collector_evicts_the_oldest_it_has_no_finding_for() {
+        let config = IocConfig {
+            capacity: 100,
+            ..IocConfig::default()
+        };
+        let mut collector = IocCollector::new(config);
+        let c2 = IpAddr::from([198, 51, 100, 7]);
+        let beacon = Finding::new(
+            "beacon",
+            "Beacon",
+            FindingCategory::CommandAndControl,
+            Severity::High,
+            0.9,
+            TimeRange::at(Timestamp::from_secs_nanos(1_700_000_000, 0)),
+            "test",
+        )
+        .with_entity(EntityRole::Related, EntityValue::Host { ip: c2 });
+        collector.add_finding(&beacon);
+        let mut out: Vec<Finding> = Vec::new();
+        let home = IpAddr::from([10, 0, 0, 5]);
+        for n in 0..1_000u32 {
+            let outside = IpAddr::from(std::net::Ipv4Addr::from(0xcb00_7100 + n));
+            collector.on_flow_end(&flow(u64::from(n), home, outside, i64::from(n)), &mut out);
+        }
+        let set = collector.indicators();
+        assert!(set.indicators.len() <= 100, "{}", set.indicators.len());
+        assert!(set.evicted >= 900);
+        // what a finding names stays; the newest traffic stays
+        assert!(set.get(IndicatorKind::Ipv4, "198.51.100.7").is_some());
+        assert!(set.get(IndicatorKind::Ipv4, "203.0.116.231").is_some());
+        assert!(set.get(IndicatorKind::Ipv4, "203.0.113.0").is_none());
+        assert!(collector.memory_used() > 0);
+    }
+
+    #[test]
+    fn victims_are_not_indicators_but_internal_attackers_are() {
+        let mut collector = IocCollector::new(IocConfig::default());
+        let at = TimeRange::at(Timestamp::from_secs_nanos(1_700_000_000, 0));
+        let scan = Finding::new(
+            "tcp_port_scan",
+            "scan",
+            FindingCategory::Reconnaissance,
+            Severity::Medium,
+            0.6,
+            at,
+            "t",
+        )
+        .with_entity(
+            EntityRole::Source,
+            EntityValue::Host {
+                ip: IpAddr::from([10, 0, 0, 66]),
+            },
+        )
+        .with_entity(
+            EntityRole::Target,
+            EntityValue::Host {
+                ip: IpAddr::from([10, 0, 0, 7]),
+            },
+        );
+        let beacon = Finding::new(
+            "beacon",
+            "beacon",
+            FindingCategory::CommandAndControl,
+            Severity::High,
+            0.9,
+            at,
+            "t",
+        )
+        .with_entity(
+            EntityRole::Source,
+            EntityValue::Host {
+                ip: IpAddr::from([10, 0, 0, 7]),
+            },
+        )
+        .with_fact("server_name", "Evil.Example")
+        .with_fact("ja3", "E7D705A3286E19EA42F587B344EE6865");
+        collector.add_findings([&scan, &beacon]);
+        let keys: Vec<String> = collector
+            .indicators()
+            .indicators
+            .iter()
+            .map(Indicator::key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "domain:evil.example",
+                "ipv4:10.0.0.66",
+                "ja3:e7d705a3286e19ea42f587b344ee6865"
+            ]
+        );
+    }
+}
