@@ -194,15 +194,18 @@ fn legend() -> String {
 /// evidence, click to jump to it) and dashed arrows for the links.
 fn timeline_svg(timeline: &Timeline) -> String {
     let (width, row, left, right, axis) = (1100.0_f64, 20.0_f64, 230.0_f64, 20.0_f64, 34.0_f64);
-    let starts = timeline.incidents.iter().map(|i| i.time.start);
-    let ends = timeline.incidents.iter().map(|i| i.time.end);
+    // the most severe incidents first; a page of thousands of rows is not read
+    let drawn = &timeline.incidents[..timeline.incidents.len().min(MAX_DRAWN_INCIDENTS)];
+    let starts = drawn.iter().map(|i| i.time.start);
+    let ends = drawn.iter().map(|i| i.time.end);
     let (Some(t0), Some(t1)) = (starts.min(), ends.max()) else {
         return "<p>No incidents.</p>".into();
     };
     let span = t1.since(t0).as_secs_f64().max(1.0);
     let plot = width - left - right;
     let x = |t: netsec_model::Timestamp| left + plot * t.since(t0).as_secs_f64() / span;
-    let rows: usize = timeline.incidents.iter().map(|i| i.steps.len() + 1).sum();
+    let shown = |i: &netsec_detect::timeline::Incident| i.steps.len().min(MAX_DRAWN_STEPS);
+    let rows: usize = drawn.iter().map(|i| shown(i) + 1).sum();
     let height = axis + row * rows as f64 + 10.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline-svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"incident timeline\">\
@@ -230,7 +233,7 @@ fn timeline_svg(timeline: &Timeline) -> String {
         );
     }
     let mut y = axis;
-    for incident in &timeline.incidents {
+    for incident in drawn {
         let _ = write!(
             svg,
             "<a href=\"#{id}\"><text x=\"4\" y=\"{:.1}\" font-weight=\"bold\">{id} ({})</text></a>",
@@ -240,7 +243,7 @@ fn timeline_svg(timeline: &Timeline) -> String {
         );
         let first_row = y + row;
         let row_of = |index: usize| first_row + row * index as f64 + row / 2.0;
-        for link in &incident.links {
+        for link in incident.links.iter().filter(|l| l.to < MAX_DRAWN_STEPS) {
             let (Some(a), Some(b)) = (incident.steps.get(link.from), incident.steps.get(link.to))
             else {
                 continue;
@@ -259,7 +262,7 @@ fn timeline_svg(timeline: &Timeline) -> String {
                 link.via
             );
         }
-        for s in &incident.steps {
+        for s in incident.steps.iter().take(MAX_DRAWN_STEPS) {
             let cy = row_of(s.index);
             let (xs, xe) = (x(s.time.start), x(s.time.end));
             let colour = phase_colour(s.phase);
@@ -289,11 +292,24 @@ fn timeline_svg(timeline: &Timeline) -> String {
                 n = s.index
             );
         }
-        y += row * (incident.steps.len() + 1) as f64;
+        y += row * (shown(incident) + 1) as f64;
     }
     svg.push_str("</svg>");
+    let hidden_steps: usize = drawn.iter().map(|i| i.steps.len() - shown(i)).sum();
+    let hidden_incidents = timeline.incidents.len() - drawn.len();
+    if hidden_steps + hidden_incidents > 0 {
+        let _ = write!(
+            svg,
+            "<p><small>Not drawn: {hidden_incidents} less severe incidents and {hidden_steps} steps past the first {MAX_DRAWN_STEPS} of an incident; all are listed below.</small></p>"
+        );
+    }
     svg
 }
+
+/// Incidents the SVG timeline draws.
+const MAX_DRAWN_INCIDENTS: usize = 40;
+/// Steps drawn per incident.
+const MAX_DRAWN_STEPS: usize = 60;
 
 /// Hosts on a circle, arrows for who reached whom (width by flows).
 fn graph_svg(timeline: &Timeline) -> String {
