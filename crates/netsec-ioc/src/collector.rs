@@ -1,9 +1,10 @@
 //! The collector: indicators from application events and flow records as
 //! the pipeline delivers them, and from findings (live or saved).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
+use netsec_detect::table::BoundedTable;
 use netsec_detect::timeline::{phases_of_finding, KillChainPhase};
 use netsec_model::{
     Analyzer, AppEvent, EntityRole, EntityValue, Finding, FindingCategory, FindingSink, FlowId,
@@ -58,6 +59,9 @@ struct Seen {
 /// Flows whose events named indicators, waiting for the flow's bytes.
 const MAX_OPEN_FLOWS: usize = 50_000;
 
+/// Open flows leave when they end or when the table is full, not by time.
+const NEVER_IDLE: netsec_model::Duration = netsec_model::Duration::from_secs(86_400 * 365);
+
 /// Extracts indicators with their context. As an [`Analyzer`] it reads
 /// events (DNS, HTTP, TLS) and flow records; findings come through
 /// [`IocCollector::add_finding`] (after the run, or from `findings.jsonl`).
@@ -67,8 +71,7 @@ pub struct IocCollector {
     config: IocConfig,
     indicators: HashMap<String, Indicator>,
     /// Keys of indicators each open flow's events named.
-    open_flows: HashMap<FlowId, Vec<String>>,
-    open_order: VecDeque<FlowId>,
+    open_flows: BoundedTable<FlowId, Vec<String>>,
     first_seen: Option<Timestamp>,
     last_seen: Option<Timestamp>,
     evicted: u64,
@@ -80,8 +83,7 @@ impl IocCollector {
         IocCollector {
             config,
             indicators: HashMap::new(),
-            open_flows: HashMap::new(),
-            open_order: VecDeque::new(),
+            open_flows: BoundedTable::new(MAX_OPEN_FLOWS, NEVER_IDLE),
             first_seen: None,
             last_seen: None,
             evicted: 0,
@@ -147,15 +149,7 @@ impl IocCollector {
         }
         let k = indicator.key();
         if let Some(id) = flow {
-            if !self.open_flows.contains_key(&id) {
-                if self.open_flows.len() >= MAX_OPEN_FLOWS {
-                    if let Some(old) = self.open_order.pop_front() {
-                        self.open_flows.remove(&old);
-                    }
-                }
-                self.open_order.push_back(id);
-            }
-            let keys = self.open_flows.entry(id).or_default();
+            let keys = self.open_flows.touch(id, at.connection.start, Vec::new);
             if !keys.contains(&k) {
                 keys.push(k.clone());
             }
@@ -288,7 +282,7 @@ impl IocCollector {
             first_seen: self.first_seen,
             last_seen: self.last_seen,
             indicators,
-            evicted: self.evicted,
+            evicted: self.evicted + self.open_flows.evicted(),
         }
     }
 
@@ -422,7 +416,7 @@ impl Analyzer for IocCollector {
                     + i.related.iter().map(String::len).sum::<usize>()
             })
             .sum::<usize>()
-            + self.open_flows.len() * 64
+            + self.open_flows.memory_used()
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
@@ -533,9 +527,6 @@ impl Analyzer for IocCollector {
         self.clock(flow.time.start);
         self.clock(flow.time.end);
         let keys = self.open_flows.remove(&flow.id).unwrap_or_default();
-        if !keys.is_empty() {
-            self.open_order.retain(|id| *id != flow.id);
-        }
         for k in keys {
             if let Some(i) = self.indicators.get_mut(&k) {
                 i.bytes += flow.bytes();

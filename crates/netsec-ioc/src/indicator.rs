@@ -224,7 +224,8 @@ pub struct IndicatorSet {
     pub last_seen: Option<Timestamp>,
     /// The indicators.
     pub indicators: Vec<Indicator>,
-    /// Candidates dropped when the collector was full.
+    /// Indicators dropped when the collector was full, and flows whose bytes
+    /// could not be credited (more flows open at once than it tracks).
     pub evicted: u64,
 }
 

@@ -8,6 +8,8 @@
 //! Every table has a capacity; past it the oldest entries go and are counted.
 
 use std::collections::{HashMap, VecDeque};
+
+use netsec_model::Duration;
 use std::net::IpAddr;
 
 use netsec_model::{
@@ -17,6 +19,11 @@ use netsec_model::{
 use serde::Serialize;
 
 use crate::scope::NetworkConfig;
+use crate::table::BoundedTable;
+
+/// Entries of the recorder's keyed tables never expire by time: they leave
+/// when used (a flow's end) or when the table is full.
+const NEVER_IDLE: Duration = Duration::from_secs(86_400 * 365);
 
 /// Limits and windows of the [`TrafficRecorder`].
 #[derive(Debug, Clone)]
@@ -147,10 +154,8 @@ struct OpenFlow {
 #[derive(Debug)]
 pub struct TrafficRecorder {
     config: TrafficConfig,
-    resolutions: HashMap<(IpAddr, IpAddr), Lookup>,
-    resolution_order: VecDeque<(IpAddr, IpAddr)>,
-    open: HashMap<FlowId, OpenFlow>,
-    open_order: VecDeque<FlowId>,
+    resolutions: BoundedTable<(IpAddr, IpAddr), Lookup>,
+    open: BoundedTable<FlowId, OpenFlow>,
     sessions: VecDeque<LinkedSession>,
     admin: VecDeque<AdminSession>,
     pairs: HashMap<(IpAddr, IpAddr), PairTraffic>,
@@ -161,15 +166,13 @@ impl TrafficRecorder {
     /// An empty recorder.
     pub fn new(config: TrafficConfig) -> Self {
         TrafficRecorder {
-            config,
-            resolutions: HashMap::new(),
-            resolution_order: VecDeque::new(),
-            open: HashMap::new(),
-            open_order: VecDeque::new(),
+            resolutions: BoundedTable::new(config.max_resolutions, NEVER_IDLE),
+            open: BoundedTable::new(config.max_open_flows, NEVER_IDLE),
             sessions: VecDeque::new(),
             admin: VecDeque::new(),
             pairs: HashMap::new(),
             evicted: 0,
+            config,
         }
     }
 
@@ -190,36 +193,19 @@ impl TrafficRecorder {
 
     /// Entries dropped from full tables.
     pub fn evicted(&self) -> u64 {
-        self.evicted
+        self.evicted + self.resolutions.evicted() + self.open.evicted()
     }
 
     fn remember_resolution(&mut self, client: IpAddr, address: IpAddr, lookup: Lookup) {
-        if self.resolutions.insert((client, address), lookup).is_none() {
-            self.resolution_order.push_back((client, address));
-        }
-        while self.resolutions.len() > self.config.max_resolutions {
-            match self.resolution_order.pop_front() {
-                Some(old) => {
-                    self.resolutions.remove(&old);
-                    self.evicted += 1;
-                }
-                None => break,
-            }
-        }
+        let at = lookup.answered;
+        let slot = self
+            .resolutions
+            .touch((client, address), at, || lookup.clone());
+        *slot = lookup;
     }
 
-    fn open_flow(&mut self, id: FlowId) -> Option<&mut OpenFlow> {
-        if !self.open.contains_key(&id) {
-            if self.open.len() >= self.config.max_open_flows {
-                if let Some(old) = self.open_order.pop_front() {
-                    self.open.remove(&old);
-                    self.evicted += 1;
-                }
-            }
-            self.open.insert(id, OpenFlow::default());
-            self.open_order.push_back(id);
-        }
-        self.open.get_mut(&id)
+    fn open_flow(&mut self, id: FlowId, now: Timestamp) -> &mut OpenFlow {
+        self.open.touch(id, now, OpenFlow::default)
     }
 
     fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, capacity: usize, evicted: &mut u64) {
@@ -245,8 +231,8 @@ impl Analyzer for TrafficRecorder {
     }
 
     fn memory_used(&self) -> usize {
-        self.resolutions.len() * 96
-            + self.open.len() * 128
+        self.resolutions.memory_used()
+            + self.open.memory_used()
             + self.sessions.len() * 256
             + self.admin.len() * std::mem::size_of::<AdminSession>()
             + self.pairs.len() * 64
@@ -288,10 +274,9 @@ impl Analyzer for TrafficRecorder {
                     uri: uri.clone(),
                     user_agent: user_agent.clone(),
                 };
-                if let Some(open) = self.open_flow(id) {
-                    if open.http.len() < MAX_REQUESTS_PER_SESSION {
-                        open.http.push(request);
-                    }
+                let open = self.open_flow(id, http.ctx.ts);
+                if open.http.len() < MAX_REQUESTS_PER_SESSION {
+                    open.http.push(request);
                 }
             }
             AppEvent::Tls(tls) => {
@@ -300,9 +285,7 @@ impl Analyzer for TrafficRecorder {
                     return;
                 };
                 if let Some(name) = &hello.server_name {
-                    if let Some(open) = self.open_flow(id) {
-                        open.server_name = Some(name.to_ascii_lowercase());
-                    }
+                    self.open_flow(id, tls.ctx.ts).server_name = Some(name.to_ascii_lowercase());
                 }
             }
             _ => {}
@@ -335,13 +318,7 @@ impl Analyzer for TrafficRecorder {
             let capacity = self.config.max_admin_sessions;
             Self::push_bounded(&mut self.admin, connection, capacity, &mut self.evicted);
         }
-        let open = match self.open.remove(&flow.id) {
-            Some(open) => {
-                self.open_order.retain(|id| *id != flow.id);
-                Some(open)
-            }
-            None => None,
-        };
+        let open = self.open.remove(&flow.id);
         let lookup = self
             .resolutions
             .get(&(client, server))
