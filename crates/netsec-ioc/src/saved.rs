@@ -166,3 +166,41 @@ mod tests {
         assert!(parse_finding("{\"kind\": 3}").is_err());
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_line_names_the_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("netsec-ioc-saved-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("findings.jsonl");
+        let good = serde_json::to_string(&Finding::new(
+            "beacon",
+            "Beacon",
+            FindingCategory::CommandAndControl,
+            Severity::High,
+            0.9,
+            TimeRange::at(netsec_model::Timestamp::ZERO),
+            "t",
+        ))
+        .unwrap_or_default();
+        let _ = std::fs::write(&path, format!("{good}\n\n{good}\nnot json\n"));
+        let message = read_findings(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("findings.jsonl:4: not a finding"),
+            "{message}"
+        );
+        let _ = std::fs::write(&path, format!("{good}\n{good}\n"));
+        assert_eq!(read_findings(&path).map(|f| f.len()).ok(), Some(2));
+        let missing = read_findings(&dir.join("absent.jsonl"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(missing.is_some_and(|m| m.starts_with("reading findings from")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -325,3 +325,33 @@ fn the_recorder_stays_within_its_capacity() {
     assert_eq!(traffic.evicted(), 180);
     assert!(traffic.memory_used() > 0);
 }
+
+#[test]
+fn a_tls_server_name_joins_its_session_without_a_lookup() {
+    use netsec_model::{ClientHello, TlsEvent, TlsMessage};
+    let mut traffic = TrafficRecorder::new(TrafficConfig::default());
+    let mut out: Vec<Finding> = Vec::new();
+    let hello = AppEvent::Tls(TlsEvent {
+        ctx: ctx(5.0, ("10.0.0.20", 42_000), ("198.51.100.7", 443), 21),
+        message: TlsMessage::ClientHello(ClientHello {
+            server_name: Some("CDN.C2.example".into()),
+            ..ClientHello::default()
+        }),
+    });
+    traffic.on_event(&hello, &mut out);
+    let mut connection = flow(
+        Endpoint::new(ip("10.0.0.20"), 42_000),
+        Endpoint::new(ip("198.51.100.7"), 443),
+        (T0 + 5.0, 1.0),
+        (600, 4_000),
+        TcpState::Closed,
+    );
+    connection.id = FlowId(21);
+    connection.app_proto = AppProto::Tls;
+    traffic.on_flow_end(&connection, &mut out);
+    let groups = group_sessions(traffic.sessions());
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].server_name.as_deref(), Some("cdn.c2.example"));
+    assert_eq!(groups[0].lookup, None);
+    assert_eq!((groups[0].sessions, groups[0].bytes), (1, 4_600));
+}
