@@ -130,6 +130,20 @@ fn the_timeline_orders_and_links_the_six_stages_into_one_incident() {
     // the narrative starts with the attacker's sweep
     let first = incident["narrative"][0].as_str().unwrap_or_default();
     assert!(first.starts_with("203.0.113.66 scanned"), "{first}");
+    // and the same story whatever the number of threads
+    for threads in ["1", "3"] {
+        let again = json_of(&netsec(&[
+            "timeline",
+            "--format",
+            "json",
+            "--threads",
+            threads,
+            "--config",
+            &config(),
+            &capture(),
+        ]));
+        assert_eq!(again, timeline, "the timeline differs at {threads} threads");
+    }
 }
 
 fn indicator_keys(set: &Value) -> BTreeSet<String> {

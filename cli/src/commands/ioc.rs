@@ -63,6 +63,10 @@ pub struct IocArgs {
     /// Also leave out names under this domain (repeatable).
     #[arg(long, value_name = "DOMAIN")]
     pub allow_domain: Vec<String>,
+    /// Also leave out this well-known infrastructure (an address or CIDR;
+    /// repeatable), besides the public resolvers left out by default.
+    #[arg(long, value_name = "CIDR")]
+    pub infrastructure: Vec<Cidr>,
     /// Export only indicators some finding names or points to.
     #[arg(long)]
     pub require_finding: bool,
