@@ -301,6 +301,12 @@ fn the_html_report_is_one_self_contained_page() {
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("id=\"timeline-svg\"") && page.contains("id=\"graph-svg\""));
     assert!(page.contains("updates.c2-relay.example"));
+    // the findings' evidence: measurements against thresholds, and flows by Community ID
+    assert!(
+        page.contains("attempts = 19 short sessions (&gt;= 10)")
+            || page.contains("short sessions (&gt;= 10)")
+    );
+    assert!(page.contains("tcp 203.0.113.66:") && page.contains(" 1:"));
     for fetch in [
         "src=\"http",
         "href=\"http",

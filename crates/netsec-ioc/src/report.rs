@@ -108,7 +108,7 @@ pub fn html_report(timeline: &Timeline, indicators: &IndicatorSet, title: &str) 
                 esc(&hosts(&s.actors)),
                 esc(&hosts(&s.targets)),
                 if s.related.is_empty() { String::new() } else { format!(" ({})", esc(&hosts(&s.related))) },
-                esc(&s.summary),
+                evidence_cell(s),
                 esc(&s.mitre.join(", "))
             );
         }
@@ -173,6 +173,22 @@ pub fn html_report(timeline: &Timeline, indicators: &IndicatorSet, title: &str) 
     page.push_str(&legend());
     page.push_str("</body></html>\n");
     page
+}
+
+/// A step's evidence: the summary, then its measurements and flows as lists.
+fn evidence_cell(step: &netsec_detect::timeline::Step) -> String {
+    let mut cell = esc(&step.summary);
+    for (label, items) in [("measured", &step.measurements), ("flows", &step.flows)] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(cell, "<br><small>{label}:</small><ul>");
+        for item in items {
+            let _ = write!(cell, "<li><small>{}</small></li>", esc(item));
+        }
+        cell.push_str("</ul>");
+    }
+    cell
 }
 
 fn legend() -> String {

@@ -69,6 +69,9 @@ pub use session::{
 
 use crate::scope::NetworkConfig;
 
+/// Flows listed per step.
+pub const MAX_STEP_FLOWS: usize = 5;
+
 /// How steps are linked into incidents.
 #[derive(Debug, Clone)]
 pub struct TimelineConfig {
@@ -126,6 +129,14 @@ pub struct Step {
     pub title: String,
     /// Evidence in words.
     pub summary: String,
+    /// The finding's measurements against their thresholds
+    /// (`distinct_ports = 100 ports (>= 15)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub measurements: Vec<String>,
+    /// Flows behind it (`tcp 10.0.0.5:40000 → 10.0.0.7:22 1:Dz…`), at most
+    /// [`MAX_STEP_FLOWS`]; the finding says how many there were in all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<String>,
     /// ATT&CK tactic.
     pub phase: Option<KillChainPhase>,
     /// ATT&CK technique ids.
@@ -353,6 +364,8 @@ fn steps_of_finding(f: &Finding, traffic: Option<&TrafficRecorder>) -> Vec<Step>
     login.kind = "login".into();
     login.phase = Some(KillChainPhase::InitialAccess);
     login.related.clear();
+    login.measurements.clear();
+    login.flows.clear();
     match session {
         Some(s) => {
             login.time = s.time;
@@ -414,6 +427,22 @@ fn step_of_finding(f: &Finding) -> Step {
         kind: f.kind.clone(),
         title: f.title.clone(),
         summary: f.evidence.summary.clone(),
+        measurements: f
+            .evidence
+            .measurements
+            .iter()
+            .map(|m| m.to_string())
+            .collect(),
+        flows: f
+            .evidence
+            .flows
+            .iter()
+            .take(MAX_STEP_FLOWS)
+            .map(|flow| match &flow.community_id {
+                Some(id) => format!("{flow} {id}"),
+                None => flow.to_string(),
+            })
+            .collect(),
         phase: KillChainPhase::of_finding(f),
         mitre: f.mitre.clone(),
         severity: f.severity,
@@ -464,6 +493,8 @@ fn connection_steps(
                 kind: "admin_connection".into(),
                 title: format!("Connection to {} port {} after a login", c.server, c.port),
                 summary: String::new(),
+                measurements: Vec::new(),
+                flows: Vec::new(),
                 phase: Some(KillChainPhase::LateralMovement),
                 mitre: technique_for_port(c.port)
                     .into_iter()
