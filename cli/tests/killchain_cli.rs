@@ -285,6 +285,20 @@ fn saved_findings_give_the_indicators_the_findings_name_and_the_same_story() {
 }
 
 #[test]
+fn an_unreadable_capture_is_an_error_not_an_empty_timeline() {
+    for command in ["timeline", "ioc"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_netsec"))
+            .args([command, "/nonexistent/capture.pcap"])
+            .output()
+            .ok();
+        let code = out.as_ref().and_then(|o| o.status.code());
+        assert_eq!(code, Some(2), "{command}");
+        let stderr = out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
+        assert!(stderr.is_some_and(|e| e.contains("/nonexistent/capture.pcap")));
+    }
+}
+
+#[test]
 fn the_html_report_is_one_self_contained_page() {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("killchain-report.html");
     let out = netsec(&[

@@ -145,7 +145,7 @@ pub fn run_capture(args: &CaptureArgs, ioc: IocConfig) -> Result<CaptureRun, Str
         ..TrafficConfig::default()
     };
     let (traffic_side, traffic) = SharedAnalyzer::new(TrafficRecorder::new(traffic_config));
-    let (_, findings) = Analysis::new()
+    let (summary, findings) = Analysis::new()
         .inputs(paths.into_iter().map(Input::Path))
         .threads(args.threads.unwrap_or(0))
         .event_enricher(Arc::new(netsec_tls::enrich))
@@ -158,6 +158,19 @@ pub fn run_capture(args: &CaptureArgs, ioc: IocConfig) -> Result<CaptureRun, Str
         .analyzer(Box::new(traffic_side))
         .run_with_findings()
         .map_err(|e| e.to_string())?;
+    for input in &summary.inputs {
+        for w in &input.warnings {
+            eprintln!("netsec: warning: {w}");
+        }
+    }
+    if summary.input_failed() {
+        let errors: Vec<String> = summary
+            .inputs
+            .iter()
+            .filter_map(|i| i.error.clone())
+            .collect();
+        return Err(errors.join("; "));
+    }
     let mut collector = Arc::try_unwrap(collector)
         .ok()
         .and_then(|m| m.into_inner().ok())
