@@ -129,7 +129,7 @@ impl IocCollector {
         tag: &str,
         at: &Seen,
         flow: Option<FlowId>,
-    ) -> Option<String> {
+    ) -> String {
         let config = &self.config;
         let (client, server) = (at.connection.client, at.connection.server);
         let indicator = entry(
@@ -154,7 +154,7 @@ impl IocCollector {
                 keys.push(k.clone());
             }
         }
-        Some(k)
+        k
     }
 
     fn relate(&mut self, a: &str, b: &str) {
@@ -500,10 +500,10 @@ impl Analyzer for IocCollector {
                     return;
                 }
                 let flow = ctx.flow_id;
-                let mut domain_key = None;
-                if let Some(h) = host_name.as_deref().filter(|_| named_outside) {
-                    domain_key = self.observe((IndicatorKind::Domain, h), "http-host", at, flow);
-                }
+                let domain_key = host_name
+                    .as_deref()
+                    .filter(|_| named_outside)
+                    .map(|h| self.observe((IndicatorKind::Domain, h), "http-host", at, flow));
                 let authority = host.clone().unwrap_or_else(|| ctx.dst.to_string());
                 let url = if uri.starts_with("http://") || uri.starts_with("https://") {
                     uri.clone()
@@ -511,8 +511,8 @@ impl Analyzer for IocCollector {
                     format!("http://{authority}{uri}")
                 };
                 let url_key = self.observe((IndicatorKind::Url, &url), "http-request", at, flow);
-                if let (Some(d), Some(u)) = (&domain_key, &url_key) {
-                    self.relate(d, u);
+                if let Some(d) = &domain_key {
+                    self.relate(d, &url_key);
                 }
                 if let Some(ua) = user_agent.as_deref().filter(|ua| !ua.trim().is_empty()) {
                     self.observe((IndicatorKind::UserAgent, ua), "http-user-agent", at, flow);
@@ -608,19 +608,15 @@ impl IocCollector {
                 }
                 let value = leaf.sha256.to_ascii_lowercase();
                 let kind = IndicatorKind::CertificateSha256;
-                if self
-                    .observe((kind, &value), "tls-certificate", at, flow)
-                    .is_some()
-                {
-                    if let Some(i) = self.indicators.get_mut(&key(kind, &value)) {
-                        i.certificate.get_or_insert_with(|| CertificateSummary {
-                            subject: leaf.subject.clone(),
-                            issuer: leaf.issuer.clone(),
-                            serial: leaf.serial.clone(),
-                            not_before: leaf.not_before,
-                            not_after: leaf.not_after,
-                        });
-                    }
+                let k = self.observe((kind, &value), "tls-certificate", at, flow);
+                if let Some(i) = self.indicators.get_mut(&k) {
+                    i.certificate.get_or_insert_with(|| CertificateSummary {
+                        subject: leaf.subject.clone(),
+                        issuer: leaf.issuer.clone(),
+                        serial: leaf.serial.clone(),
+                        not_before: leaf.not_before,
+                        not_after: leaf.not_after,
+                    });
                 }
             }
         }
