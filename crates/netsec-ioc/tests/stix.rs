@@ -603,6 +603,9 @@ fn bundles_are_written_for_the_validator() {
     );
     assert!(std::fs::write(dir.join("empty-run.json"), empty.to_string()).is_ok());
     let misp = to_misp(&collector().indicators(), "test run").unwrap_or_default();
+    let misp_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("misp-events");
+    let _ = std::fs::create_dir_all(&misp_dir);
+    assert!(std::fs::write(misp_dir.join("collector-run.json"), &misp).is_ok());
     let misp: Value = serde_json::from_str(&misp).unwrap_or_default();
     let attributes = misp["Event"]["Attribute"].as_array().map_or(0, Vec::len);
     assert_eq!(attributes, 11);
