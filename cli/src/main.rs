@@ -26,14 +26,18 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
-    /// A DNS report: passive DNS, top domains, clients, resolvers, DNS findings.
-    Dns(commands::dns::DnsArgs),
     /// Block rules that contain the incidents a capture shows, for a firewall.
     Contain(Box<commands::contain::ContainArgs>),
+    /// A DNS report: passive DNS, top domains, clients, resolvers, DNS findings.
+    Dns(commands::dns::DnsArgs),
+    /// Indicators of compromise as STIX 2.1, CSV, MISP or JSON.
+    Ioc(Box<commands::ioc::IocArgs>),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
     Scan(Box<commands::scan::ScanArgs>),
+    /// Findings correlated into incidents: terminal, JSON or HTML report.
+    Timeline(Box<commands::timeline::TimelineArgs>),
     /// TLS tools: audit servers (chain, versions, suites, HSTS).
     Tls(commands::tls::TlsArgs),
 }
@@ -46,8 +50,10 @@ fn main() -> ExitCode {
         Command::Config(args) => commands::config::run(args),
         Command::Contain(args) => commands::contain::run(*args),
         Command::Dns(args) => commands::dns::run(args),
+        Command::Ioc(args) => commands::ioc::run(*args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Scan(args) => commands::scan::run(*args),
+        Command::Timeline(args) => commands::timeline::run(*args),
         Command::Tls(args) => commands::tls::run(args),
     }
 }

@@ -13,17 +13,32 @@ use std::process::Command;
 use serde_json::Value;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 #[test]
 fn the_dns_report_counts_as_tshark_and_names_the_attacks() {
     let capture = root().join("testdata/dns/spoof.pcap");
     let out = Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(["dns", capture.to_str().unwrap(), "--format", "json", "--fail-on", "high"])
+        .args([
+            "dns",
+            capture.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "high",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &doc["report"];
     assert_eq!(r["queries"], 19);
@@ -39,15 +54,27 @@ fn the_dns_report_counts_as_tshark_and_names_the_attacks() {
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "dns_spoofed_answer").count(), 2, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "dns_spoofed_answer").count(),
+        2,
+        "{kinds:?}"
+    );
     assert!(kinds.contains(&"dns_rebinding"), "{kinds:?}");
 
     let quiet = Command::new(env!("CARGO_BIN_EXE_netsec"))
-        .args(["dns", root().join("testdata/dns/nospoof.pcap").to_str().unwrap(), "--fail-on", "low"])
+        .args([
+            "dns",
+            root().join("testdata/dns/nospoof.pcap").to_str().unwrap(),
+            "--fail-on",
+            "low",
+        ])
         .output()
         .unwrap();
     assert_eq!(quiet.status.code(), Some(0));
     let text = String::from_utf8_lossy(&quiet.stdout);
     assert!(text.contains("suspicious (0):"), "{text}");
-    assert!(text.contains("15 queries, 15 responses (15 matched)"), "{text}");
+    assert!(
+        text.contains("15 queries, 15 responses (15 matched)"),
+        "{text}"
+    );
 }

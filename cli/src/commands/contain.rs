@@ -18,8 +18,7 @@ use netsec_contain::firewall::{
     plan, render, verify, Assets, ConversationCollector, Conversations, Plan, PlanConfig,
     RenderOptions, Rendered, Target, Verification,
 };
-use netsec_model::ecs::FindingDocument;
-use netsec_model::{Finding, Severity, Timestamp};
+use netsec_model::{Severity, Timestamp};
 use serde::Serialize;
 
 use super::detectors::DetectorArgs;
@@ -160,18 +159,6 @@ fn parse_duration(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too long"))
 }
 
-/// Read `findings.jsonl`: one finding per line; the error names the line.
-fn read_findings(path: &PathBuf) -> Result<Vec<Finding>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| {
-            FindingDocument::parse(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))
-        })
-        .collect()
-}
-
 #[derive(Serialize)]
 struct Report<'a> {
     plan: &'a Plan,
@@ -197,7 +184,11 @@ fn contain(args: &ContainArgs) -> Result<u8, String> {
         None => Assets::default(),
     };
     let detectors = args.detectors.load()?;
-    let saved = args.findings.as_ref().map(read_findings).transpose()?;
+    let saved = args
+        .findings
+        .as_ref()
+        .map(|p| netsec_ioc::read_findings(p).map_err(|e| e.to_string()))
+        .transpose()?;
     let paths = expand_paths(&args.inputs);
     if paths.is_empty() {
         return Err("no capture files found in the given paths".into());

@@ -4,6 +4,8 @@ pub mod config;
 pub mod contain;
 pub mod detectors;
 pub mod dns;
+pub mod ioc;
 pub mod k8s;
 pub mod scan;
+pub mod timeline;
 pub mod tls;

@@ -91,6 +91,7 @@ pub mod lateral;
 pub mod portscan;
 pub mod scope;
 pub mod table;
+pub mod timeline;
 pub mod tunnel;
 
 pub use config::{ConfigError, DetectConfig};
