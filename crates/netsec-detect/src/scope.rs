@@ -15,29 +15,46 @@ use serde::{Deserialize, Serialize};
 pub struct Cidr {
     network: IpAddr,
     prefix: u8,
+    /// The network's bits and mask, precomputed (IPv4 in the low 32 bits):
+    /// membership is checked for every packet.
+    bits: u128,
+    mask: u128,
 }
 
 impl Cidr {
+    fn new(network: IpAddr, prefix: u8) -> Self {
+        let (value, width) = match network {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32u32),
+            IpAddr::V6(v6) => (u128::from(v6), 128u32),
+        };
+        let ones = if width == 32 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
+        let mask = ones
+            .checked_shl(width - u32::from(prefix).min(width))
+            .unwrap_or(0)
+            & ones;
+        Cidr {
+            network,
+            prefix,
+            bits: value & mask,
+            mask,
+        }
+    }
+
     /// Whether `ip` is inside this network (an IPv4 address never matches an
     /// IPv6 network, except through its IPv4-mapped form).
+    #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
         };
         match (self.network, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
+            (IpAddr::V4(_), IpAddr::V4(a)) => u128::from(u32::from(a)) & self.mask == self.bits,
+            (IpAddr::V6(_), IpAddr::V6(a)) => u128::from(a) & self.mask == self.bits,
             _ => false,
         }
     }
@@ -71,7 +88,7 @@ impl FromStr for Cidr {
         if prefix > max {
             return Err(err());
         }
-        Ok(Cidr { network, prefix })
+        Ok(Cidr::new(network, prefix))
     }
 }
 
@@ -156,10 +173,9 @@ mod tests {
 
     #[test]
     fn cidr_parses_and_matches() {
-        let net: Cidr = "10.250.0.0/16".parse().unwrap_or(Cidr {
-            network: ip("0.0.0.0"),
-            prefix: 32,
-        });
+        let net: Cidr = "10.250.0.0/16"
+            .parse()
+            .unwrap_or(Cidr::new(ip("0.0.0.0"), 32));
         assert!(net.contains(ip("10.250.8.9")));
         assert!(!net.contains(ip("10.251.0.1")));
         assert!(net.contains(ip("::ffff:10.250.1.1")));
@@ -170,6 +186,11 @@ mod tests {
         assert!(all.contains(ip("203.0.113.5")));
         let host: Cidr = "192.0.2.7".parse().unwrap_or(net);
         assert!(host.contains(ip("192.0.2.7")) && !host.contains(ip("192.0.2.8")));
+        let v6: Cidr = "fd00::/8".parse().unwrap_or(net);
+        assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
+        assert!(!v6.contains(ip("10.0.0.1")));
+        let any6: Cidr = "::/0".parse().unwrap_or(net);
+        assert!(any6.contains(ip("2001:db8::1")) && !any6.contains(ip("10.0.0.1")));
     }
 
     #[test]
@@ -186,10 +207,7 @@ mod tests {
     #[test]
     fn critical_assets_raise_severity() {
         let n = NetworkConfig {
-            critical_assets: vec![Cidr {
-                network: ip("10.0.0.5"),
-                prefix: 32,
-            }],
+            critical_assets: vec![Cidr::new(ip("10.0.0.5"), 32)],
             ..NetworkConfig::default()
         };
         assert_eq!(

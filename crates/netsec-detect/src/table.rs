@@ -155,7 +155,7 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
             .filter(|(_, s)| now.since(s.last_seen) > idle)
             .map(|(k, _)| k.clone())
             .collect();
-        keys.sort();
+        keys.sort_unstable();
         let out: Vec<(K, V)> = keys
             .into_iter()
             .filter_map(|k| self.map.remove(&k).map(|s| (k, s.value)))
@@ -176,9 +176,12 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
 
     /// Remove and return every entry, in key order (end of input).
     pub fn drain_sorted(&mut self) -> Vec<(K, V)> {
-        let mut all: Vec<(K, V)> = self.map.drain().map(|(k, s)| (k, s.value)).collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        all
+        // Sort the keys, not the entries: values are large, keys are unique.
+        let mut keys: Vec<K> = self.map.keys().cloned().collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|k| self.map.remove(&k).map(|s| (k, s.value)))
+            .collect()
     }
 
     /// Entries tracked now.
