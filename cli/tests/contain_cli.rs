@@ -438,3 +438,46 @@ fn k8s_isolation_keeps_the_needed_connections_and_denies_the_c2() {
         "{text}"
     );
 }
+
+#[test]
+fn the_recorded_kill_chain_is_contained_by_two_rules() {
+    // testdata/killchain (scripts/record-killchain.sh): an outside attacker
+    // sweeps, guesses SSH passwords, logs in, hops inside; the inside host
+    // then beacons to and uploads to an outside C2.
+    let capture = root().join("testdata/killchain/killchain.pcap");
+    let config = root().join("testdata/killchain/netsec.toml");
+    let plan = report(&[
+        "contain",
+        capture.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        "--verify",
+        "--threads",
+        "1",
+    ]);
+    let rules: Vec<String> = plan["plan"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}",
+                r["matcher"]["src"]
+                    .as_str()
+                    .or(r["matcher"]["dst"].as_str())
+                    .unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        vec!["203.0.113.66/32", "198.51.100.77/32"],
+        "{}",
+        plan["plan"]["rules"]
+    );
+    let v = &plan["verification"];
+    assert_eq!(v["malicious_passed"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["benign_blocked"][0], 0, "{v}");
+}
