@@ -462,13 +462,11 @@ fn the_recorded_kill_chain_is_contained_by_two_rules() {
         .unwrap()
         .iter()
         .map(|r| {
-            format!(
-                "{}",
-                r["matcher"]["src"]
-                    .as_str()
-                    .or(r["matcher"]["dst"].as_str())
-                    .unwrap()
-            )
+            r["matcher"]["src"]
+                .as_str()
+                .or(r["matcher"]["dst"].as_str())
+                .unwrap()
+                .to_string()
         })
         .collect();
     assert_eq!(
