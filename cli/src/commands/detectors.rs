@@ -34,6 +34,11 @@ pub struct DetectorArgs {
     #[arg(long, value_name = "FILE")]
     pub dns_intel: Vec<PathBuf>,
 
+    /// Judge the certificate chains servers send against these CA
+    /// certificates (PEM) instead of Mozilla's roots.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+
     /// Run no detector: decode, flows and logs only.
     #[arg(long)]
     pub no_detect: bool,
@@ -47,6 +52,7 @@ pub struct Detectors {
     dns: netsec_dns::DnsConfig,
     blocklist: netsec_tls::Blocklist,
     intel: netsec_dns::IntelLists,
+    roots: std::sync::Arc<rustls::RootCertStore>,
     enabled: bool,
 }
 
@@ -77,11 +83,13 @@ impl DetectorArgs {
         for file in &self.dns_intel {
             intel.load(file).map_err(|e| e.to_string())?;
         }
+        let roots = netsec_tls::active::chain::roots(self.tls_ca_file.as_deref())?;
         Ok(Detectors {
             detect,
             dns,
             blocklist,
             intel,
+            roots,
             enabled: !self.no_detect,
         })
     }
@@ -105,7 +113,8 @@ impl Detectors {
             .analyzers(self.dns.analyzers())
             .analyzer(Box::new(
                 netsec_tls::TlsAuditor::new(netsec_tls::TlsAuditConfig::default())
-                    .with_blocklist(self.blocklist.clone()),
+                    .with_blocklist(self.blocklist.clone())
+                    .with_trust_anchors(&self.roots),
             ))
     }
 }

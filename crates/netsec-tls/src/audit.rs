@@ -80,6 +80,10 @@ struct Tracked {
 #[derive(Debug)]
 pub struct TlsAuditor {
     config: TlsAuditConfig,
+    /// Validates chains against trust anchors, when given.
+    trust: Option<std::sync::Arc<rustls::client::WebPkiServerVerifier>>,
+    /// Verdicts already given, by (leaf SHA-256, server name).
+    verdicts: std::collections::HashMap<(String, String), Option<String>>,
     pending: BTreeMap<FlowId, Pending>,
     pending_order: VecDeque<FlowId>,
     tracked: BTreeMap<String, Tracked>,
@@ -92,12 +96,76 @@ impl TlsAuditor {
     pub fn new(config: TlsAuditConfig) -> Self {
         TlsAuditor {
             config,
+            trust: None,
+            verdicts: std::collections::HashMap::new(),
             pending: BTreeMap::new(),
             pending_order: VecDeque::new(),
             tracked: BTreeMap::new(),
             blocklist: Blocklist::default(),
             evicted: 0,
         }
+    }
+
+    /// Also validate every chain a server sends against `roots`
+    /// (`crate::active::chain::roots`: Mozilla's, or a CA file), at the
+    /// session's time, for its SNI: a chain that does not lead to a trust
+    /// anchor (unknown issuer, bad signature, a leaf that is a CA) is a
+    /// `tls_untrusted_chain` finding. Sessions without SNI are not judged.
+    pub fn with_trust_anchors(mut self, roots: &std::sync::Arc<rustls::RootCertStore>) -> Self {
+        self.trust = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            std::sync::Arc::clone(roots),
+            std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .ok();
+        self
+    }
+
+    /// webpki's objection to `chain` for `sni` at `at`, trust only (expiry
+    /// and names are reported on their own); `None` when it leads to an
+    /// anchor. Cached per leaf and name.
+    fn trust_problem(
+        &mut self,
+        chain: &[Vec<u8>],
+        leaf_sha256: &str,
+        sni: &str,
+        at: Timestamp,
+    ) -> Option<String> {
+        use rustls::client::danger::ServerCertVerifier;
+        use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+        let verifier = self.trust.as_ref()?;
+        let key = (leaf_sha256.to_string(), sni.to_string());
+        if let Some(v) = self.verdicts.get(&key) {
+            return v.clone();
+        }
+        let (leaf, rest) = chain.split_first()?;
+        let name = ServerName::try_from(sni.to_string()).ok()?;
+        let intermediates: Vec<CertificateDer<'_>> = rest
+            .iter()
+            .map(|d| CertificateDer::from(d.as_slice()))
+            .collect();
+        let secs = u64::try_from(at.secs()).unwrap_or(0);
+        let verdict = verifier
+            .verify_server_cert(
+                &CertificateDer::from(leaf.as_slice()),
+                &intermediates,
+                &name,
+                &[],
+                UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
+            )
+            .err()
+            .map(|e| e.to_string())
+            .filter(|p| {
+                let words = p.to_ascii_lowercase().replace(' ', "");
+                !(words.contains("expired")
+                    || words.contains("notvalidyet")
+                    || words.contains("notvalidforname"))
+            });
+        if self.verdicts.len() >= self.config.max_findings {
+            self.verdicts.clear();
+        }
+        self.verdicts.insert(key, verdict.clone());
+        verdict
     }
 
     /// Also report handshakes whose fingerprints `blocklist` lists.
@@ -341,7 +409,7 @@ impl TlsAuditor {
     fn certificate(
         &mut self,
         ctx: &EventContext,
-        chain: &[CertificateInfo],
+        (der, chain): (&[Vec<u8>], &[CertificateInfo]),
         out: &mut dyn FindingSink,
     ) {
         let Some(leaf) = chain.first() else { return };
@@ -351,6 +419,12 @@ impl TlsAuditor {
             .and_then(|p| p.sni)
             .unwrap_or_default();
         let now = ctx.ts;
+        let self_signed = chain.len() == 1 && leaf.self_issued;
+        let untrusted = if sni.is_empty() || self_signed {
+            None
+        } else {
+            self.trust_problem(der, &leaf.sha256, &sni, now)
+        };
         let cert = |f: Finding| {
             f.with_entity(
                 EntityRole::Related,
@@ -392,7 +466,22 @@ impl TlsAuditor {
                 |f| cert(f.with_measurement("days_early", days, "days", Comparison::Greater, 0.0)),
             );
         }
-        if chain.len() == 1 && leaf.self_issued {
+        if let Some(problem) = untrusted {
+            self.report(
+                out,
+                ctx,
+                "tls_untrusted_chain",
+                &sni,
+                Severity::Low,
+                0.7,
+                format!(
+                    "the {} certificate(s) sent for {sni} lead to no trust anchor of the store in use (checked at the session's time; roots removed from the store since then count as unknown): {problem}",
+                    chain.len()
+                ),
+                |f| cert(f.with_fact("problem", problem.clone())),
+            );
+        }
+        if self_signed {
             self.report(
                 out,
                 ctx,
@@ -492,6 +581,7 @@ fn kind_title(kind: &str) -> &'static str {
         "tls_weak_key" => "Weak TLS certificate key",
         "tls_weak_signature" => "TLS certificate with a weak signature",
         "tls_name_mismatch" => "TLS certificate does not name the server",
+        "tls_untrusted_chain" => "Untrusted TLS certificate chain",
         _ => "TLS finding",
     }
 }
@@ -627,12 +717,15 @@ impl Analyzer for TlsAuditor {
                 }
                 self.server_hello(ctx, sh, out)
             }
-            TlsMessage::Certificate { certificates, .. } => {
+            TlsMessage::Certificate {
+                chain,
+                certificates,
+            } => {
                 for c in certificates {
                     self.check_listed(out, ctx, FingerprintKind::CertSha1, &c.sha1);
                     self.check_listed(out, ctx, FingerprintKind::CertSha256, &c.sha256);
                 }
-                self.certificate(ctx, certificates, out)
+                self.certificate(ctx, (chain, certificates), out)
             }
         }
     }

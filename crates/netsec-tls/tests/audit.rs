@@ -149,3 +149,75 @@ fn blocklisted_fingerprints_are_reported_with_the_list() {
         .iter()
         .any(|f| f.kind == "tls_blocklisted_fingerprint"));
 }
+
+/// The chain `name` shows first, as DER certificates.
+fn first_chain(name: &str) -> Vec<Vec<u8>> {
+    use netsec_model::{Analyzer, AppEvent, FindingSink, TlsMessage};
+    use std::sync::Mutex;
+    struct Grab(Arc<Mutex<Vec<Vec<u8>>>>);
+    impl Analyzer for Grab {
+        fn name(&self) -> &'static str {
+            "grab"
+        }
+        fn on_event(&mut self, e: &AppEvent, _out: &mut dyn FindingSink) {
+            if let AppEvent::Tls(t) = e {
+                if let TlsMessage::Certificate { chain, .. } = &t.message {
+                    let mut kept = self.0.lock().unwrap();
+                    if kept.is_empty() {
+                        kept.extend(chain.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    Analysis::new()
+        .input(Input::path(path(name)))
+        .threads(1)
+        .analyzer(Box::new(Grab(Arc::clone(&kept))))
+        .run()
+        .unwrap();
+    let chain = kept.lock().unwrap().clone();
+    chain
+}
+
+fn audit_trusting(name: &str, roots: &Arc<rustls::RootCertStore>) -> Vec<Finding> {
+    let (_, findings) = Analysis::new()
+        .input(Input::path(path(name)))
+        .threads(1)
+        .event_enricher(Arc::new(netsec_tls::enrich))
+        .analyzer(Box::new(
+            TlsAuditor::new(TlsAuditConfig::default()).with_trust_anchors(roots),
+        ))
+        .run_with_findings()
+        .unwrap();
+    findings
+}
+
+#[test]
+fn chains_are_judged_against_the_trust_anchors_given() {
+    // www.example.org's 2019 chain ends at DigiCert Global Root CA, which
+    // Mozilla's store (webpki-roots 1.x) no longer holds for TLS.
+    let capture = "tls/tls_tls-certs-alert.pcap";
+    let chain = first_chain(capture);
+    assert_eq!(chain.len(), 3);
+    let mozilla = netsec_tls::active::chain::roots(None).unwrap();
+    let findings = audit_trusting(capture, &mozilla);
+    let untrusted: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.kind == "tls_untrusted_chain")
+        .collect();
+    assert_eq!(untrusted.len(), 1, "{findings:#?}");
+    assert!(untrusted[0].evidence.summary.contains("UnknownIssuer"));
+    // Trusting that root (the chain's own last certificate), the same chain
+    // validates at the capture's time: nothing to say.
+    let mut store = rustls::RootCertStore::empty();
+    store
+        .add(rustls::pki_types::CertificateDer::from(chain[2].clone()))
+        .unwrap();
+    let trusted = audit_trusting(capture, &Arc::new(store));
+    assert!(
+        !trusted.iter().any(|f| f.kind == "tls_untrusted_chain"),
+        "{trusted:#?}"
+    );
+}
