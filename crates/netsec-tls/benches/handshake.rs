@@ -12,9 +12,12 @@ use std::sync::{Arc, Mutex};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netsec_analyze::{Analysis, Input};
 use netsec_capture::CaptureReader;
-use netsec_model::{Analyzer, AppEvent, FindingSink, Interests, LinkType, TlsMessage};
+use netsec_model::{AppEvent, LinkType, TlsMessage};
 use netsec_proto::app::tls::parser::{client_hello, server_hello};
 use netsec_tls::fingerprint::{ja3, ja3s, ja4, ja4s, md5_hex};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn captures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tls");
@@ -62,37 +65,24 @@ fn hellos(path: &Path) -> Vec<(u8, u16, Vec<u8>)> {
     out
 }
 
-struct Chains(Arc<Mutex<Vec<Vec<u8>>>>);
-
-impl Analyzer for Chains {
-    fn name(&self) -> &'static str {
-        "chains"
-    }
-    fn interests(&self) -> Interests {
-        Interests {
-            events: true,
-            ..Interests::NONE
-        }
-    }
-    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
-        if let AppEvent::Tls(t) = event {
-            if let TlsMessage::Certificate { chain, .. } = &t.message {
-                self.0.lock().unwrap().extend(chain.iter().cloned());
-            }
-        }
-    }
-}
-
 /// The DER certificates the pipeline reassembles from a capture.
 fn certificates(path: &Path) -> Vec<Vec<u8>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
     Analysis::new()
         .input(Input::path(path))
         .threads(1)
-        .analyzer(Box::new(Chains(Arc::clone(&seen))))
+        .analyzer(Box::new(common::CertificateEvents(Arc::clone(&events))))
         .run()
         .unwrap();
-    let out = seen.lock().unwrap().clone();
+    let events = events.lock().unwrap();
+    let mut out = Vec::new();
+    for e in events.iter() {
+        if let AppEvent::Tls(t) = e {
+            if let TlsMessage::Certificate { chain, .. } = &t.message {
+                out.extend(chain.iter().cloned());
+            }
+        }
+    }
     out
 }
 

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use netsec_analyze::{Analysis, Input};
-use netsec_model::{Analyzer, AppEvent, Finding, FindingSink, Interests, TlsMessage};
+mod common;
+
+use netsec_model::{AppEvent, Finding, TlsMessage};
 use netsec_tls::{Blocklist, TlsAuditConfig, TlsAuditor};
 
 /// FoxIO's values, per TLS session in capture order, leaf first.
@@ -35,57 +37,41 @@ fn capture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tls/foxio/browsers-x509.pcapng")
 }
 
-/// The JA4X of each Certificate message's certificates.
-struct Chains(
-    Arc<Mutex<Vec<Vec<String>>>>,
-    Arc<Mutex<Vec<serde_json::Value>>>,
-);
-
-impl Analyzer for Chains {
-    fn name(&self) -> &'static str {
-        "chains"
-    }
-    fn interests(&self) -> Interests {
-        Interests {
-            events: true,
-            ..Interests::NONE
-        }
-    }
-    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
-        if let AppEvent::Tls(t) = event {
-            if let TlsMessage::Certificate { certificates, .. } = &t.message {
-                let ja4x = certificates
-                    .iter()
-                    .map(|c| c.ja4x.clone().unwrap_or_default())
-                    .collect();
-                self.0.lock().unwrap().push(ja4x);
-                // as tls.jsonl writes it
-                let doc = serde_json::to_value(netsec_model::ecs::EventDocument(event)).unwrap();
-                self.1.lock().unwrap().push(doc);
-            }
-        }
-    }
-}
-
 #[test]
 fn ja4x_equals_foxios_values_on_their_capture() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let docs = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
     Analysis::new()
         .input(Input::path(capture()))
         .threads(1)
         .event_enricher(Arc::new(netsec_tls::enrich))
-        .analyzer(Box::new(Chains(Arc::clone(&seen), Arc::clone(&docs))))
+        .analyzer(Box::new(common::CertificateEvents(Arc::clone(&events))))
         .run()
         .unwrap();
-    let seen = seen.lock().unwrap().clone();
+    let events: Vec<AppEvent> = events.lock().unwrap().clone();
+    let seen: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| match e {
+            AppEvent::Tls(t) => match &t.message {
+                TlsMessage::Certificate { certificates, .. } => certificates
+                    .iter()
+                    .map(|c| c.ja4x.clone().unwrap_or_default())
+                    .collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        })
+        .collect();
     let want: Vec<Vec<String>> = FOXIO
         .iter()
         .map(|chain| chain.iter().map(|s| s.to_string()).collect())
         .collect();
     assert_eq!(seen, want);
     // tls.jsonl: the leaf's under netsec.tls.ja4x, the others' in netsec.tls.chain
-    let docs = docs.lock().unwrap().clone();
+    // as tls.jsonl writes them
+    let docs: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::to_value(netsec_model::ecs::EventDocument(e)).unwrap())
+        .collect();
     assert_eq!(docs.len(), 3);
     for (doc, chain) in docs.iter().zip(FOXIO) {
         let tls = &doc["netsec"]["tls"];
