@@ -678,6 +678,9 @@ enum TlsExtra<'a> {
     },
     Certificate {
         certificate_chain_length: usize,
+        /// The leaf's JA4X (the chain's entries carry their own).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ja4x: Option<&'a str>,
         /// The certificates after the leaf (ECS describes one), in full.
         #[serde(skip_serializing_if = "<[_]>::is_empty")]
         chain: &'a [crate::event::CertificateInfo],
@@ -709,6 +712,7 @@ impl<'a> TlsExtra<'a> {
                 certificates,
             } => TlsExtra::Certificate {
                 certificate_chain_length: chain.len(),
+                ja4x: certificates.first().and_then(|c| c.ja4x.as_deref()),
                 chain: certificates.get(1..).unwrap_or_default(),
             },
         }

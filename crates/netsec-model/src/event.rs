@@ -311,6 +311,11 @@ pub struct CertificateInfo {
     pub self_issued: bool,
     /// Basic constraints say it is a CA.
     pub is_ca: bool,
+    /// FoxIO's JA4X (`a373a9f83c6b_2bab15409345_0f2217ba412e`): how the
+    /// certificate was built (issuer and subject attribute types,
+    /// extensions), not what it says. Filled by an enricher (netsec-tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4x: Option<String>,
 }
 
 /// An SSH identification string (RFC 4253 §4.2).

@@ -13,7 +13,7 @@
 //! | `tls_weak_key` | RSA or DSA under 2048 bits, EC under 224 | medium |
 //! | `tls_weak_signature` | a certificate of the chain (not a self-issued root) signed with MD2, MD5 or SHA-1 | medium |
 //! | `tls_name_mismatch` | the SNI is covered by neither the leaf's alternative names nor its common name | medium |
-//! | `tls_blocklisted_fingerprint` | a JA3/JA3S/JA4/JA4S or certificate fingerprint on a loaded blocklist ([`crate::blocklist`]) | high |
+//! | `tls_blocklisted_fingerprint` | a JA3/JA3S/JA4/JA4S or certificate (JA4X, SHA-1, SHA-256) fingerprint on a loaded blocklist ([`crate::blocklist`]) | high |
 //!
 //! One finding per server (and name) and kind, updated as more sessions
 //! show it (`sessions` counts them). Confidence is 0.95 for what the
@@ -724,6 +724,9 @@ impl Analyzer for TlsAuditor {
                 for c in certificates {
                     self.check_listed(out, ctx, FingerprintKind::CertSha1, &c.sha1);
                     self.check_listed(out, ctx, FingerprintKind::CertSha256, &c.sha256);
+                    if let Some(ja4x) = &c.ja4x {
+                        self.check_listed(out, ctx, FingerprintKind::Ja4x, ja4x);
+                    }
                 }
                 self.certificate(ctx, (chain, certificates), out)
             }

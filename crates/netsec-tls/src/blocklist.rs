@@ -1,5 +1,5 @@
 //! Fingerprints known to be bad, loaded from the user's files: JA3 and JA3S
-//! hashes, JA4 and JA4S fingerprints, and certificate SHA-1/SHA-256
+//! hashes, JA4 and JA4S fingerprints, and certificate JA4X and SHA-1/SHA-256
 //! fingerprints (abuse.ch's SSLBL publishes JA3 and certificate lists in
 //! these forms).
 //!
@@ -8,11 +8,12 @@
 //! ```text
 //! ja3:e7d705a3286e19ea42f587b344ee6865   Trickbot
 //! ja4:t13d1516h2_8daaf6152771_e5627efa2ab1
+//! ja4x:2bab15409345_af684594efb4_000000000000   self-signed lab CA
 //! sha1:3a:0b:3b:23:15:2c:44:5c:27:ac:6a:0c:41:d6:fa:74:af:b4:09:5b  Dridex C2
 //! ja3,e7d705a3286e19ea42f587b344ee6865,Trickbot      # CSV: kind,value,name
 //! ```
 //!
-//! Kinds: `ja3`, `ja3s`, `ja4`, `ja4s`, `sha1`, `sha256`. Hex is compared
+//! Kinds: `ja3`, `ja3s`, `ja4`, `ja4s`, `ja4x`, `sha1`, `sha256`. Hex is compared
 //! case-insensitively, certificate fingerprints with or without `:`.
 
 use std::collections::HashMap;
@@ -29,6 +30,8 @@ pub enum FingerprintKind {
     Ja4,
     /// A server's JA4S.
     Ja4s,
+    /// A certificate's JA4X.
+    Ja4x,
     /// SHA-1 of a certificate's DER.
     CertSha1,
     /// SHA-256 of a certificate's DER.
@@ -42,6 +45,7 @@ impl FingerprintKind {
             "ja3s" => FingerprintKind::Ja3s,
             "ja4" => FingerprintKind::Ja4,
             "ja4s" => FingerprintKind::Ja4s,
+            "ja4x" => FingerprintKind::Ja4x,
             "sha1" => FingerprintKind::CertSha1,
             "sha256" => FingerprintKind::CertSha256,
             _ => return None,
@@ -55,6 +59,7 @@ impl FingerprintKind {
             FingerprintKind::Ja3s => "ja3s",
             FingerprintKind::Ja4 => "ja4",
             FingerprintKind::Ja4s => "ja4s",
+            FingerprintKind::Ja4x => "certificate ja4x",
             FingerprintKind::CertSha1 => "certificate sha1",
             FingerprintKind::CertSha256 => "certificate sha256",
         }
@@ -129,7 +134,7 @@ impl Blocklist {
             };
             let kind = FingerprintKind::parse(kind).ok_or_else(|| {
                 error(format!(
-                    "unknown kind `{kind}` (ja3, ja3s, ja4, ja4s, sha1, sha256)"
+                    "unknown kind `{kind}` (ja3, ja3s, ja4, ja4s, ja4x, sha1, sha256)"
                 ))
             })?;
             let (value, name) = if line.contains(',') && !line.contains(char::is_whitespace) {
@@ -155,6 +160,14 @@ impl Blocklist {
                 }
                 FingerprintKind::CertSha256 => {
                     value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
+                }
+                // three groups of 12 hex digits joined by `_`
+                FingerprintKind::Ja4x => {
+                    value.len() == 38
+                        && value.split('_').count() == 3
+                        && value
+                            .split('_')
+                            .all(|g| g.len() == 12 && g.bytes().all(|b| b.is_ascii_hexdigit()))
                 }
                 FingerprintKind::Ja4 | FingerprintKind::Ja4s => {
                     value.len() >= 10

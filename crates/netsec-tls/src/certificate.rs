@@ -73,6 +73,7 @@ pub fn parse(der: &[u8]) -> Option<CertificateInfo> {
         sha1: hex_joined(&Sha1::digest(der), false),
         sha256: hex_upper(&Sha256::digest(der)),
         is_ca,
+        ja4x: Some(crate::fingerprint::ja4x(&cert)),
     })
 }
 

@@ -1,4 +1,4 @@
-//! JA3, JA3S, JA4 and JA4S.
+//! JA3, JA3S, JA4, JA4S and JA4X.
 //!
 //! - JA3 (github.com/salesforce/ja3): `SSLVersion,Ciphers,Extensions,
 //!   EllipticCurves,EllipticCurvePointFormats`, decimal values joined by
@@ -18,6 +18,12 @@
 //!   `rust/src/ja4.rs`), empty lists hash as empty strings. JA4S:
 //!   `{t|q}{version}{extension count}{alpn}_{cipher}_{sha256(extensions in
 //!   order)[..12]}`.
+//! - JA4X (FoxIO, `rust/ja4x/src/lib.rs` of github.com/FoxIO-LLC/ja4 @
+//!   0e54bc8): `a_b_c`, the first 12 hex digits of the SHA-256 of the
+//!   issuer's attribute types, of the subject's, and of the extensions'
+//!   OIDs, each OID as the hex of its DER content bytes (`55040a` for
+//!   organizationName), comma-joined in certificate order; an empty list is
+//!   `000000000000` (unlike JA4's, which hashes the empty string).
 
 use md5::{Digest as _, Md5};
 use netsec_model::{ClientHello, ServerHello};
@@ -117,6 +123,44 @@ fn hex(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// JA4X of a parsed certificate.
+pub fn ja4x(cert: &x509_parser::certificate::X509Certificate<'_>) -> String {
+    let [a, b, c] = ja4x_raw(cert);
+    format!("{}_{}_{}", ja4x_hash(&a), ja4x_hash(&b), ja4x_hash(&c))
+}
+
+/// The three strings JA4X hashes (FoxIO's `ja4x_r`): issuer attribute
+/// types, subject attribute types, extension OIDs.
+pub fn ja4x_raw(cert: &x509_parser::certificate::X509Certificate<'_>) -> [String; 3] {
+    let types = |name: &x509_parser::x509::X509Name<'_>| -> String {
+        let mut out = String::new();
+        for (i, attr) in name.iter_attributes().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&hex(attr.attr_type().as_bytes()));
+        }
+        out
+    };
+    let mut extensions = String::new();
+    for (i, ext) in cert.extensions().iter().enumerate() {
+        if i > 0 {
+            extensions.push(',');
+        }
+        extensions.push_str(&hex(ext.oid.as_bytes()));
+    }
+    [types(cert.issuer()), types(cert.subject()), extensions]
+}
+
+/// JA4X's hash of one part: `000000000000` for an empty list.
+fn ja4x_hash(s: &str) -> String {
+    if s.is_empty() {
+        "000000000000".to_string()
+    } else {
+        sha256_12(s)
+    }
 }
 
 /// The first 12 hex digits of SHA-256 of `s`.
@@ -230,6 +274,14 @@ pub fn ja4s(sh: &ServerHello, quic: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FoxIO's own unit test of JA4X's hash (`rust/ja4x/src/lib.rs`,
+    /// `test_hash12`).
+    #[test]
+    fn ja4x_hash_is_foxios() {
+        assert_eq!(ja4x_hash("551d0f,551d25,551d11"), "aae71e8db6d7");
+        assert_eq!(ja4x_hash(""), "000000000000");
+    }
 
     #[test]
     fn number_writers() {

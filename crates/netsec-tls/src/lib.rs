@@ -5,6 +5,9 @@
 //! values in netsec's `tls.jsonl` match Suricata's `eve.json` and the
 //! blocklists built on them.
 //!
+//! Every parsed certificate also gets FoxIO's JA4X
+//! ([`fingerprint::ja4x`]).
+//!
 //! [`enrich`] completes a TLS event in place; `netsec analyze` hands it to
 //! the pipeline (`netsec_analyze::Analysis::event_enricher`), so every
 //! ClientHello and ServerHello is logged and analysed with its

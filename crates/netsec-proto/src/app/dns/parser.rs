@@ -18,10 +18,31 @@ const MAX_RECORDS: u16 = 1024;
 
 /// Name in presentation form, ASCII (IDNA labels stay `xn--`), without the
 /// trailing dot; `<Root>` for the root (as tshark writes it).
+///
+/// Escapes as RFC 1035 §5.1 and dig do: `\DDD` (decimal) for a byte outside
+/// printable ASCII, `\X` before `.`, `\`, `"`, `(`, `)`, `;`, `@` and `$`;
+/// every other byte as it is. hickory-proto's `Name::to_ascii` writes octal
+/// escapes (`\344` for 0xE4, where RFC 1035 means `\228`) and escapes
+/// `=` and `+`, so names are written here label by label.
 pub fn name_text(name: &Name) -> String {
-    let mut s = name.to_ascii();
-    if s.ends_with('.') {
-        s.pop();
+    let mut s = String::new();
+    for (i, label) in name.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        for &b in label {
+            match b {
+                b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                    s.push('\\');
+                    s.push(char::from(b));
+                }
+                0x21..=0x7e => s.push(char::from(b)),
+                _ => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(s, "\\{b:03}");
+                }
+            }
+        }
     }
     if s.is_empty() {
         s.push_str("<Root>");
