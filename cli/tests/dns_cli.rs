@@ -78,3 +78,32 @@ fn the_dns_report_counts_as_tshark_and_names_the_attacks() {
         "{text}"
     );
 }
+
+#[test]
+fn dns_detectors_are_tuned_by_set() {
+    let capture = root().join("testdata/dns/spoof.pcap");
+    let run = |set: &str| {
+        Command::new(env!("CARGO_BIN_EXE_netsec"))
+            .args([
+                "analyze",
+                capture.to_str().unwrap(),
+                "--no-progress",
+                "--set",
+                set,
+            ])
+            .output()
+            .unwrap()
+    };
+    let on = run("dns.spoof.min_wrong_ids=10");
+    assert_eq!(on.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&on.stdout).contains("Spoofed DNS answer"));
+    let off = run("dns.spoof.enabled=false");
+    assert_eq!(off.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&off.stdout).contains("Spoofed DNS answer"));
+    let bad = run("dns.spoof.window_secs=-1");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("spoof.window_secs = -1"));
+    let unknown = run("dns.spoof.nonsense=1");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nonsense"));
+}

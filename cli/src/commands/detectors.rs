@@ -66,14 +66,18 @@ impl DetectorArgs {
         for setting in &self.settings {
             detect.set(setting).map_err(|e| e.to_string())?;
         }
+        // The [dns] section netsec-detect kept, --set dns.* applied: read
+        // and checked by netsec-dns.
         let dns = match &self.config {
             Some(path) => {
+                // Errors name the key and its line in the file as written.
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 netsec_dns::DnsConfig::from_netsec_toml(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                dns_section(&detect)?
             }
-            None => netsec_dns::DnsConfig::default(),
+            None => dns_section(&detect)?,
         };
         let mut blocklist = netsec_tls::Blocklist::default();
         for file in &self.tls_blocklist {
@@ -93,6 +97,14 @@ impl DetectorArgs {
             enabled: !self.no_detect,
         })
     }
+}
+
+/// netsec-dns's configuration from the `[dns]` section `detect` kept.
+fn dns_section(detect: &DetectConfig) -> Result<netsec_dns::DnsConfig, String> {
+    let mut file = toml::Table::new();
+    file.insert("dns".into(), toml::Value::Table(detect.dns.clone()));
+    let text = toml::to_string(&file).map_err(|e| e.to_string())?;
+    netsec_dns::DnsConfig::from_netsec_toml(&text).map_err(|e| format!("--set dns.*: {e}"))
 }
 
 impl Detectors {

@@ -141,17 +141,32 @@ impl DetectConfig {
             .pop()
             .filter(|l| !l.is_empty())
             .ok_or_else(|| fail("empty key".into()))?;
+        // Under `dns.` the keys are netsec-dns's (`dns.tunnel.min_queries`):
+        // kept as given, the missing tables made, checked by netsec-dns.
+        let foreign = parts.first() == Some(&"dns");
         let mut table = &mut root;
         for part in parts {
+            if foreign {
+                if let Some(t) = table.as_table_mut() {
+                    t.entry(part)
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                }
+            }
             table = table
                 .get_mut(part)
                 .filter(|t| t.is_table())
                 .ok_or_else(|| fail(format!("no table [{part}]")))?;
         }
-        let slot = table
-            .get_mut(last)
-            .ok_or_else(|| fail(format!("no setting {}", key.trim())))?;
-        *slot = value;
+        if foreign {
+            if let Some(t) = table.as_table_mut() {
+                t.insert(last.to_string(), value);
+            }
+        } else {
+            let slot = table
+                .get_mut(last)
+                .ok_or_else(|| fail(format!("no setting {}", key.trim())))?;
+            *slot = value;
+        }
         let config: DetectConfig = root
             .try_into()
             .map_err(|e: toml::de::Error| fail(e.message().to_string()))?;
