@@ -13,13 +13,15 @@
 #   4445 wrongname   a leaf for another name
 #   4446 incomplete  a leaf sent without its intermediate
 #   4447 tls12       TLS 1.2 only, OpenSSL's default suites, server order
+#   4448 nginx       nginx 1.22: TLS 1.2 and 1.3, Mozilla's "intermediate" suites,
+#                    an HSTS header (skipped when nginx is not installed)
 #
 # Each is audited by `netsec tls audit --format json`, `sslscan --xml` and
 # `testssl.sh --jsonfile`; scripts/tls_audit_compare.py compares accepted
 # protocol versions and cipher suites (by IANA value) and the certificate
 # verdicts, and prints a table (docs/TLS.md records one run).
 #
-# Needs root and: apt-get install -y openssl sslscan testssl.sh; a release
+# Needs root and: apt-get install -y openssl sslscan testssl.sh (nginx-light for 4448); a release
 # build of netsec (cargo build --release -p netsec-cli).
 #   scripts/tls-audit-compare.sh [OUTDIR]
 set -euo pipefail
@@ -109,15 +111,44 @@ serve 4444 self.pem self.key no
 serve 4445 other.pem other.key yes
 serve 4446 good.pem good.key no
 serve 4447 good.pem good.key yes -tls1_2 -serverpref
+PORTS="4441 4442 4443 4444 4445 4446 4447"
+if command -v nginx >/dev/null; then
+  cat good.pem int.pem > good-chain.pem
+  cat > nginx.conf <<NGINX
+daemon off;
+worker_processes 1;
+pid $W/nginx.pid;
+error_log $W/nginx-error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $W/nginx-body;
+  server {
+    listen $SERVER:4448 ssl;
+    server_name $NAME;
+    ssl_certificate $W/good-chain.pem;
+    ssl_certificate_key $W/good.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;
+    ssl_prefer_server_ciphers off;
+    add_header Strict-Transport-Security "max-age=63072000" always;
+    location / { return 200 "netsec compare\n"; }
+  }
+}
+NGINX
+  ip netns exec "$NS" nginx -c "$W/nginx.conf" -p "$W" &
+  PIDS+=($!)
+  PORTS="$PORTS 4448"
+fi
 sleep 1
 
-for port in 4441 4442 4443 4444 4445 4446 4447; do
+for port in $PORTS; do
   rm -f "$OUT/testssl-$port.json"  # testssl.sh appends to an existing file
-  "$NETSEC" tls audit "$SERVER:$port" --sni "$NAME" --ca-file root.pem --format json \
+  "$NETSEC" tls audit "$SERVER:$port" --sni "$NAME" --ca-file root.pem --hsts --format json \
     > "$OUT/netsec-$port.json" || true
   sslscan --no-colour --show-certificate --sni-name="$NAME" --xml="$OUT/sslscan-$port.xml" \
     "$SERVER:$port" > /dev/null 2>&1 || true
   testssl --quiet --warnings off --color 0 --sneaky -p -E -S --add-ca root.pem \
-    --jsonfile "$OUT/testssl-$port.json" "$SERVER:$port" > /dev/null 2>&1 || true
+    --jsonfile "$OUT/testssl-$port.json" --ip "$SERVER" "$NAME:$port" > /dev/null 2>&1 || true
 done
 python3 "$ROOT/scripts/tls_audit_compare.py" "$OUT"

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 PORTS = {4441: "modern", 4442: "legacy", 4443: "expired", 4444: "selfsigned",
-         4445: "wrongname", 4446: "incomplete", 4447: "tls12"}
+         4445: "wrongname", 4446: "incomplete", 4447: "tls12", 4448: "nginx"}
 VERSIONS = ["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"]
 
 
@@ -20,7 +20,10 @@ def netsec(path):
     versions = {v["version"] for v in r.get("versions", []) if v["supported"]}
     suites = {(v["version"], s["id"]) for v in r.get("versions", []) for s in v["suites"]}
     chain = r.get("chain") or {}
-    return versions, suites, chain.get("valid"), sorted(f["kind"] for f in r.get("findings", []))
+    kinds = sorted(f["kind"] for f in r.get("findings", []))
+    if r.get("hsts"):
+        kinds.append("hsts: " + r["hsts"])
+    return versions, suites, chain.get("valid"), kinds
 
 
 def sslscan(path):
@@ -76,6 +79,8 @@ def main(out):
     unexplained = 0
     print(f"{'server':<11} {'tool':<8} {'versions':<26} suites  chain")
     for port, name in PORTS.items():
+        if not (out / f"netsec-{port}.json").exists():
+            continue
         n = netsec(out / f"netsec-{port}.json")
         s = sslscan(out / f"sslscan-{port}.xml")
         t = testssl(out / f"testssl-{port}.json")
