@@ -28,6 +28,8 @@ enum Command {
     Config(commands::config::ConfigArgs),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
+    /// Signature rules (Suricata / ET Open): check what loads, list them.
+    Rules(commands::rules::RulesArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
     Scan(Box<commands::scan::ScanArgs>),
 }
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Config(args) => commands::config::run(args),
         Command::K8s(args) => commands::k8s::run(args),
+        Command::Rules(args) => commands::rules::run(args),
         Command::Scan(args) => commands::scan::run(*args),
     }
 }

@@ -2,4 +2,5 @@
 pub mod analyze;
 pub mod config;
 pub mod k8s;
+pub mod rules;
 pub mod scan;

@@ -90,6 +90,7 @@ pub mod flood;
 pub mod lateral;
 pub mod portscan;
 pub mod scope;
+pub mod signature;
 pub mod table;
 pub mod tunnel;
 
