@@ -31,6 +31,7 @@
 //! ```
 
 pub mod classification;
+mod matcher;
 pub mod parse;
 pub mod rule;
 pub mod ruleset;
