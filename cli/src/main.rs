@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     // One variant per subcommand module; keep one line each.
     /// Analyse captures: protocols, flows, logs, findings, summary.
-    Analyze(commands::analyze::AnalyzeArgs),
+    Analyze(Box<commands::analyze::AnalyzeArgs>),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // One arm per subcommand; each returns an ExitCode.
-        Command::Analyze(args) => commands::analyze::run(args),
+        Command::Analyze(args) => commands::analyze::run(*args),
         Command::Config(args) => commands::config::run(args),
         Command::K8s(args) => commands::k8s::run(args),
         Command::Rules(args) => commands::rules::run(args),

@@ -18,6 +18,12 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    /// The one address of a host network (`/32`, `/128`).
+    pub fn single_address(&self) -> Option<IpAddr> {
+        let max = if self.network.is_ipv4() { 32 } else { 128 };
+        (self.prefix == max).then_some(self.network)
+    }
+
     /// Whether `ip` is inside this network (an IPv4 address never matches an
     /// IPv6 network, except through its IPv4-mapped form).
     pub fn contains(&self, ip: IpAddr) -> bool {

@@ -74,6 +74,8 @@ pub struct PayloadContext<'a> {
     /// The flow is established: TCP after the handshake, other transports
     /// once both sides have sent.
     pub established: bool,
+    /// The flow's application protocol as identified so far.
+    pub app_proto: crate::flow::AppProto,
     /// The flow's TCP handshake was seen (false for a mid-stream pickup and
     /// for other transports).
     pub handshake_seen: bool,

@@ -1151,79 +1151,6 @@ impl Serialize for FindingDocument<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::{DnsQuestion, EventContext};
-    use crate::flow::{Direction, FlowId};
-    use std::net::{IpAddr, Ipv4Addr};
-
-    fn ctx() -> EventContext {
-        EventContext {
-            ts: Timestamp::from_secs_nanos(10, 0),
-            packet_number: 7,
-            flow_id: Some(FlowId(3)),
-            community_id: Some("1:xyz".into()),
-            src: Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 5353),
-            dst: Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 53),
-            transport: Transport::Udp,
-            direction: Direction::ToServer,
-        }
-    }
-
-    #[test]
-    fn dns_event_has_ecs_fields() {
-        let ev = AppEvent::Dns(DnsEvent {
-            ctx: ctx(),
-            id: 4660,
-            is_response: true,
-            opcode: 0,
-            rcode: 3,
-            flags: vec!["rd".into(), "ra".into()],
-            questions: vec![DnsQuestion {
-                name: "nosuch.example".into(),
-                qtype: "A".into(),
-                qtype_code: 1,
-                qclass: 1,
-            }],
-            answers: vec![],
-            authorities: vec![],
-            additionals: vec![],
-        });
-        let v = serde_json::to_value(EventDocument(&ev)).unwrap_or_default();
-        assert_eq!(v["dns"]["question"]["name"], "nosuch.example");
-        assert_eq!(v["dns"]["response_code"], "NXDOMAIN");
-        assert_eq!(v["dns"]["header_flags"][0], "RD");
-        assert_eq!(v["source"]["port"], 5353);
-        assert_eq!(v["network"]["community_id"], "1:xyz");
-        assert_eq!(v["dns"]["id"], "4660");
-        assert_eq!(v["network"]["iana_number"], "17");
-        assert_eq!(v["netsec"]["flow_id"], 3);
-        assert_eq!(v["netsec"]["packet"], 7);
-        // Nothing twice: the message is not repeated under netsec.
-        assert!(v["netsec"].get("dns").is_none(), "{}", v["netsec"]);
-    }
-
-    #[test]
-    fn host_header_splits_into_domain_and_port() {
-        assert_eq!(
-            split_host_port("203.0.113.7:8080"),
-            ("203.0.113.7", Some(8080))
-        );
-        assert_eq!(split_host_port("example.com"), ("example.com", None));
-        assert_eq!(
-            split_host_port("[2001:db8::1]:8443"),
-            ("2001:db8::1", Some(8443))
-        );
-        assert_eq!(split_host_port("[2001:db8::1]"), ("2001:db8::1", None));
-        assert_eq!(split_host_port("2001:db8::1"), ("2001:db8::1", None));
-        assert_eq!(
-            split_host_port("example.com:http"),
-            ("example.com:http", None)
-        );
-    }
-}
-
 /// A signature alert as an ECS document (`event.kind: alert`,
 /// `event.dataset: netsec.alert`): `rule.*` as ECS names them, the
 /// packet's 5-tuple, the Community ID, and `netsec.alert` for what ECS
@@ -1376,5 +1303,78 @@ impl Serialize for AlertDocument<'_> {
             },
         )?;
         m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{DnsQuestion, EventContext};
+    use crate::flow::{Direction, FlowId};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn ctx() -> EventContext {
+        EventContext {
+            ts: Timestamp::from_secs_nanos(10, 0),
+            packet_number: 7,
+            flow_id: Some(FlowId(3)),
+            community_id: Some("1:xyz".into()),
+            src: Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 5353),
+            dst: Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 53),
+            transport: Transport::Udp,
+            direction: Direction::ToServer,
+        }
+    }
+
+    #[test]
+    fn dns_event_has_ecs_fields() {
+        let ev = AppEvent::Dns(DnsEvent {
+            ctx: ctx(),
+            id: 4660,
+            is_response: true,
+            opcode: 0,
+            rcode: 3,
+            flags: vec!["rd".into(), "ra".into()],
+            questions: vec![DnsQuestion {
+                name: "nosuch.example".into(),
+                qtype: "A".into(),
+                qtype_code: 1,
+                qclass: 1,
+            }],
+            answers: vec![],
+            authorities: vec![],
+            additionals: vec![],
+        });
+        let v = serde_json::to_value(EventDocument(&ev)).unwrap_or_default();
+        assert_eq!(v["dns"]["question"]["name"], "nosuch.example");
+        assert_eq!(v["dns"]["response_code"], "NXDOMAIN");
+        assert_eq!(v["dns"]["header_flags"][0], "RD");
+        assert_eq!(v["source"]["port"], 5353);
+        assert_eq!(v["network"]["community_id"], "1:xyz");
+        assert_eq!(v["dns"]["id"], "4660");
+        assert_eq!(v["network"]["iana_number"], "17");
+        assert_eq!(v["netsec"]["flow_id"], 3);
+        assert_eq!(v["netsec"]["packet"], 7);
+        // Nothing twice: the message is not repeated under netsec.
+        assert!(v["netsec"].get("dns").is_none(), "{}", v["netsec"]);
+    }
+
+    #[test]
+    fn host_header_splits_into_domain_and_port() {
+        assert_eq!(
+            split_host_port("203.0.113.7:8080"),
+            ("203.0.113.7", Some(8080))
+        );
+        assert_eq!(split_host_port("example.com"), ("example.com", None));
+        assert_eq!(
+            split_host_port("[2001:db8::1]:8443"),
+            ("2001:db8::1", Some(8443))
+        );
+        assert_eq!(split_host_port("[2001:db8::1]"), ("2001:db8::1", None));
+        assert_eq!(split_host_port("2001:db8::1"), ("2001:db8::1", None));
+        assert_eq!(
+            split_host_port("example.com:http"),
+            ("example.com:http", None)
+        );
     }
 }

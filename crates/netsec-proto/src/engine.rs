@@ -815,6 +815,7 @@ fn payload_context(flow: &Flow, src_is_lo: bool) -> PayloadContext<'_> {
             Direction::ToClient
         },
         established,
+        app_proto: record.app_proto,
         handshake_seen,
     }
 }

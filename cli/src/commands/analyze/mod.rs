@@ -21,8 +21,9 @@ use netsec_analyze::{
     distinct_output_names, expand_paths, Analysis, AnalysisError, CancelToken, Input, Logs, Summary,
 };
 use netsec_capture::{Filter, LiveOptions};
+use netsec_detect::signature::{CompiledRules, RuleConfig, RuleSet, SignatureInspector};
 use netsec_detect::DetectConfig;
-use netsec_model::Severity;
+use netsec_model::{Inspector, Severity};
 
 /// Exit code: analysis done, nothing at or above `--fail-on`.
 pub const EXIT_CLEAN: u8 = 0;
@@ -132,6 +133,18 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub tls_blocklist: Vec<PathBuf>,
 
+    /// Suricata / ET Open rules to run (a .rules file or a directory of
+    /// them; repeatable). Alerts go to `alerts.jsonl` in --out, one per
+    /// match; repeated alerts of a rule on a flow make one finding. Rules
+    /// netsec cannot run are skipped whole (`netsec rules check` lists them).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Set a rule variable, e.g. `HOME_NET=[10.0.0.0/8]` (repeatable;
+    /// defaults: suricata.yaml's).
+    #[arg(long = "rule-var", value_name = "NAME=VALUE")]
+    pub rule_vars: Vec<String>,
+
     /// Run no detector: decode, flows and logs only.
     #[arg(long)]
     pub no_detect: bool,
@@ -199,14 +212,49 @@ fn tls_blocklist(args: &AnalyzeArgs) -> Result<netsec_tls::Blocklist, String> {
     Ok(list)
 }
 
+/// The rules of --rules, compiled once for every run (None without --rules).
+fn signature_rules(args: &AnalyzeArgs) -> Result<Option<Arc<CompiledRules>>, String> {
+    if args.rules.is_empty() {
+        return Ok(None);
+    }
+    let mut config = RuleConfig::default();
+    for var in &args.rule_vars {
+        config.set_var(var).map_err(|e| e.to_string())?;
+    }
+    let mut set = RuleSet::new(config);
+    for path in &args.rules {
+        set.load_path(path);
+    }
+    if let Some(file) = set.files.iter().find(|f| f.read_error.is_some()) {
+        return Err(format!(
+            "{}: {}",
+            file.path.display(),
+            file.read_error.as_deref().unwrap_or_default()
+        ));
+    }
+    if set.skipped() > 0 {
+        eprintln!(
+            "netsec: rules: {} loaded, {} skipped ({} unsupported; `netsec rules check` says which and why)",
+            set.loaded(),
+            set.skipped(),
+            set.unsupported()
+        );
+    }
+    Ok(Some(Arc::new(CompiledRules::new(&set))))
+}
+
+/// What the detectors are configured with.
+type Configs<'a> = (
+    &'a DetectConfig,
+    &'a netsec_dns::DnsConfig,
+    &'a netsec_tls::Blocklist,
+    &'a Option<Arc<CompiledRules>>,
+);
+
 /// The analysis the arguments describe, over `inputs`.
 fn analysis(
     args: &AnalyzeArgs,
-    (detect, dns, blocklist): (
-        &DetectConfig,
-        &netsec_dns::DnsConfig,
-        &netsec_tls::Blocklist,
-    ),
+    (detect, dns, blocklist, rules): Configs<'_>,
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> Analysis {
@@ -228,6 +276,12 @@ fn analysis(
     if let Some(dir) = out_dir {
         analysis = analysis.logs(Logs::EcsDir(dir.to_path_buf()));
     }
+    if let Some(rules) = rules {
+        let rules = Arc::clone(rules);
+        analysis = analysis.inspectors(Arc::new(move || {
+            vec![Box::new(SignatureInspector::new(Arc::clone(&rules))) as Box<dyn Inspector>]
+        }));
+    }
     if !args.no_detect {
         analysis = analysis
             .analyzers(netsec_detect::default_analyzers(detect))
@@ -242,11 +296,7 @@ fn analysis(
 
 fn run_one(
     args: &AnalyzeArgs,
-    config: (
-        &DetectConfig,
-        &netsec_dns::DnsConfig,
-        &netsec_tls::Blocklist,
-    ),
+    config: Configs<'_>,
     inputs: Vec<Input>,
     out_dir: Option<&Path>,
 ) -> RunOutcome {
@@ -374,7 +424,14 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     };
-    let config = (&detect, &dns, &blocklist);
+    let rules = match signature_rules(&args) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("netsec: {e}");
+            return ExitCode::from(EXIT_INPUT_ERROR);
+        }
+    };
+    let config = (&detect, &dns, &blocklist, &rules);
     if let Some(interface) = args.interface.clone() {
         let input = Input::Interface {
             name: interface,

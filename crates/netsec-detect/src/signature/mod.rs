@@ -30,14 +30,18 @@
 //! assert_eq!(rules.rules[0].rule.priority, Some(1));
 //! ```
 
+mod buffers;
 pub mod classification;
+pub mod engine;
 mod matcher;
 pub mod parse;
 pub mod rule;
 pub mod ruleset;
+pub mod trigger;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};
+pub use engine::{CompiledRules, SignatureInspector};
 pub use parse::{parse_rule, ParseContext, RuleError, RuleErrorKind};
 pub use rule::Rule;
 pub use ruleset::{

@@ -300,6 +300,8 @@ fn parse_protocol(name: &str, column: usize) -> Result<RuleProtocol, RuleError> 
         "smb" => RuleProtocol::App(AppProtocol::Smb),
         "dhcp" => RuleProtocol::App(AppProtocol::Dhcp),
         "ntp" => RuleProtocol::App(AppProtocol::Ntp),
+        "ftp" => RuleProtocol::App(AppProtocol::Ftp),
+        "smtp" => RuleProtocol::App(AppProtocol::Smtp),
         "" => return Err(syntax(column, "no protocol")),
         other
             if other
@@ -1436,8 +1438,8 @@ mod tests {
         let e =
             parse(r#"alert tcp any any -> any any (msg:"x"; content:"|4|"; sid:1;)"#).unwrap_err();
         assert!(!e.is_unsupported(), "{e}");
-        let e = parse(r#"alert ftp any any -> any any (msg:"x"; sid:1;)"#).unwrap_err();
-        assert_eq!(e.unsupported_keyword(), Some("protocol ftp"));
+        let e = parse(r#"alert dcerpc any any -> any any (msg:"x"; sid:1;)"#).unwrap_err();
+        assert_eq!(e.unsupported_keyword(), Some("protocol dcerpc"));
         let e = parse(r#"alert tcp any any -> any any (msg:"x"; pcre:"/(?!a)b/"; sid:1;)"#)
             .unwrap_err();
         assert!(

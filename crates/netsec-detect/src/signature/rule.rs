@@ -56,6 +56,10 @@ pub enum AppProtocol {
     Dhcp,
     /// NTP.
     Ntp,
+    /// FTP (identified; its rules match payloads).
+    Ftp,
+    /// SMTP (identified; its rules match payloads).
+    Smtp,
 }
 
 /// `->` or `<>`.

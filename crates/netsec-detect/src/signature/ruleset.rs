@@ -19,6 +19,8 @@ const MAX_RULE_LEN: usize = 64 * 1024;
 pub struct LoadedRule {
     /// The rule.
     pub rule: Rule,
+    /// When it is evaluated.
+    pub trigger: super::trigger::Trigger,
     /// Index of its file in [`RuleSet::files`].
     pub file: usize,
     /// 1-based line where the rule starts.
@@ -254,11 +256,22 @@ impl RuleSet {
                 });
                 continue;
             }
-            match parse_rule(&logical.text, context) {
-                Ok(rule) => {
+            let parsed =
+                parse_rule(&logical.text, context).and_then(
+                    |rule| match super::trigger::trigger_of(&rule) {
+                        Ok(trigger) => Ok((rule, trigger)),
+                        Err((keyword, reason)) => Err(RuleError {
+                            column: 1,
+                            kind: super::parse::RuleErrorKind::Unsupported { keyword, reason },
+                        }),
+                    },
+                );
+            match parsed {
+                Ok((rule, trigger)) => {
                     if self.seen.insert((rule.gid, rule.sid)) {
                         self.rules.push(LoadedRule {
                             rule,
+                            trigger,
                             file,
                             line: logical.first_line,
                         });
