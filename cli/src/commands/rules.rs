@@ -4,6 +4,7 @@
 //! prints them. Exit codes: 0 every rule loaded or skipped as unsupported,
 //! 2 a file unreadable or a rule malformed.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,10 +85,13 @@ pub fn run(args: RulesArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT_ERROR);
         }
     };
+    // a closed pipe (`| head`) ends the output quietly
+    let mut stdout = std::io::stdout().lock();
     if list {
         for loaded in &set.rules {
             let rule = &loaded.rule;
-            println!(
+            let _ = writeln!(
+                stdout,
                 "{}\t{}\t{}\t{}",
                 rule.signature_id(),
                 rule.classtype.as_deref().unwrap_or("-"),
@@ -96,7 +100,7 @@ pub fn run(args: RulesArgs) -> ExitCode {
             );
         }
     } else {
-        print_report(&set, summary);
+        let _ = print_report(&mut stdout, &set, summary);
     }
     let broken = set.files.iter().any(|f| {
         f.read_error.is_some()
@@ -111,14 +115,15 @@ pub fn run(args: RulesArgs) -> ExitCode {
     }
 }
 
-fn print_report(set: &RuleSet, summary: bool) {
+fn print_report(out: &mut impl Write, set: &RuleSet, summary: bool) -> std::io::Result<()> {
     for file in &set.files {
         if let Some(e) = &file.read_error {
-            println!("{}: cannot read: {e}", file.path.display());
+            writeln!(out, "{}: cannot read: {e}", file.path.display())?;
             continue;
         }
         let unsupported = file.unsupported();
-        println!(
+        writeln!(
+            out,
             "{}: {} loaded, {} skipped ({} unsupported, {} invalid or duplicate), {} disabled",
             file.path.display(),
             file.loaded,
@@ -126,10 +131,10 @@ fn print_report(set: &RuleSet, summary: bool) {
             unsupported,
             file.skipped.len() - unsupported,
             file.disabled
-        );
+        )?;
         if !summary {
             for skipped in &file.skipped {
-                println!("  {skipped}");
+                writeln!(out, "  {skipped}")?;
             }
         }
     }
@@ -139,17 +144,19 @@ fn print_report(set: &RuleSet, summary: bool) {
     } else {
         set.loaded() as f64 * 100.0 / total as f64
     };
-    println!(
+    writeln!(
+            out,
         "total: {} of {} rules loaded ({percent:.2} %), {} skipped ({} unsupported, {} invalid or duplicate)",
         set.loaded(),
         total,
         set.skipped(),
         set.unsupported(),
         set.skipped() - set.unsupported()
-    );
+    )?;
     let keywords = set.unsupported_keywords();
     if !keywords.is_empty() {
         let list: Vec<String> = keywords.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        println!("unsupported: {}", list.join(", "));
+        writeln!(out, "unsupported: {}", list.join(", "))?;
     }
+    Ok(())
 }

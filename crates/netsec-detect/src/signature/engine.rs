@@ -56,8 +56,10 @@ struct CompiledRule {
     regex_base: Vec<usize>,
     /// flowbits as ids: (command, ids, any)
     flowbits: Vec<(BitOp, Vec<u32>, bool)>,
-    /// Sets flowbits and checks none: evaluated first in its group.
-    setter: bool,
+    /// Evaluation rank from the rule's flowbits, as Suricata orders them:
+    /// 0 sets and reads none, 1 sets and reads, 2 reads, 3 neither (a rule
+    /// that only unsets or toggles ranks with those that use no flowbits).
+    flowbits_rank: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,12 +140,16 @@ impl CompiledRules {
                     FlowbitCommand::IsNotSet { names, any } => (BitOp::IsNotSet, ids(names), *any),
                 })
                 .collect();
-            let setter = flowbits
+            let sets = flowbits.iter().any(|(op, _, _)| *op == BitOp::Set);
+            let reads = flowbits
                 .iter()
-                .any(|(op, _, _)| matches!(op, BitOp::Set | BitOp::Unset | BitOp::Toggle))
-                && !flowbits
-                    .iter()
-                    .any(|(op, _, _)| matches!(op, BitOp::IsSet | BitOp::IsNotSet));
+                .any(|(op, _, _)| matches!(op, BitOp::IsSet | BitOp::IsNotSet));
+            let flowbits_rank = match (sets, reads) {
+                (true, false) => 0,
+                (true, true) => 1,
+                (false, true) => 2,
+                (false, false) => 3,
+            };
             let category = rule
                 .classtype
                 .as_deref()
@@ -171,14 +177,21 @@ impl CompiledRules {
                 regexes,
                 regex_base,
                 flowbits,
-                setter,
+                flowbits_rank,
             });
         }
-        // evaluation order: flowbit setters first, then by priority, then sid
+        // Suricata's evaluation order: pass rules first, then by flowbits
+        // (setters before readers), then priority; then sid
         let mut order: Vec<u32> = (0..rules.len() as u32).collect();
         order.sort_by_key(|&i| {
-            let r = &rules[i as usize];
-            (!r.setter, r.rule.priority.unwrap_or(3), r.rule.sid)
+            rules.get(i as usize).map(|r| {
+                (
+                    r.rule.header.action != Action::Pass,
+                    r.flowbits_rank,
+                    r.rule.priority.unwrap_or(3),
+                    r.rule.sid,
+                )
+            })
         });
         let mut ordered: Vec<Option<CompiledRule>> = rules.into_iter().map(Some).collect();
         let rules: Vec<CompiledRule> = order
@@ -344,6 +357,8 @@ struct FlowState {
     next_seq: [Option<u32>; 2],
     http: Option<Box<HttpTransaction>>,
     last_seen: Timestamp,
+    /// A `pass` rule matched: the rest of the flow is not inspected.
+    passed: bool,
 }
 
 /// The HTTP transaction in progress on a flow.
@@ -783,6 +798,13 @@ impl SignatureInspector {
         let Some(group) = rules.groups.get(&trigger) else {
             return;
         };
+        if moment
+            .flow_id
+            .and_then(|id| self.flows.get(&id))
+            .is_some_and(|s| s.passed)
+        {
+            return;
+        }
         self.candidates.clear();
         self.candidates.extend_from_slice(&group.always);
         for ip in [moment.src, moment.dst] {
@@ -826,6 +848,10 @@ impl SignatureInspector {
             };
             if let Some(matched) = self.rule_matches(compiled, moment) {
                 if compiled.rule.header.action == Action::Pass {
+                    // Suricata: the packet, and the rest of its flow, are not inspected further
+                    if let Some(id) = moment.flow_id {
+                        self.flow(id, moment.ts).passed = true;
+                    }
                     break;
                 }
                 self.apply_flowbits(compiled, moment);

@@ -134,7 +134,14 @@ impl Matcher<'_> {
         regex_index: usize,
         cursor: Cursor,
     ) -> Option<usize> {
-        let (start, end) = content_window(content, self.buffer.len(), &cursor)?;
+        let Some((start, end)) = content_window(content, self.buffer.len(), &cursor) else {
+            // no room for the pattern: a negated content is then absent
+            return if content.negated {
+                self.items(rest, regex_index, cursor)
+            } else {
+                None
+            };
+        };
         let pattern = content.pattern.as_slice();
         let window = self.buffer.get(start..end)?;
         if content.negated {
@@ -504,6 +511,12 @@ mod tests {
         assert!(!matches(r#"content:"GET"; startswith;"#, b" GET /"));
         assert!(matches(r#"content:".exe"; endswith;"#, b"/a.exe"));
         assert!(!matches(r#"content:".exe"; endswith;"#, b"/a.exe?x"));
+    }
+
+    #[test]
+    fn negated_content_on_a_short_or_empty_buffer_is_absent() {
+        assert!(matches(r#"content:!"u";"#, b""));
+        assert!(matches(r#"content:"a"; content:!"bc"; distance:0;"#, b"xab"));
     }
 
     #[test]

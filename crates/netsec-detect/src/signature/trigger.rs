@@ -1,10 +1,12 @@
 //! When a rule is evaluated: on a packet (header tests and payload
 //! contents), or on the application event whose fields are its buffers (an
 //! HTTP request for `http.uri`, a DNS query for `dns.query`, a ClientHello
-//! for `tls.sni`). A rule whose buffers no single moment has (a payload
-//! content beside `http.uri`, request and response buffers together, HTTP
-//! bodies, which the events do not carry) is rejected at load as
-//! unsupported, so that every rule loaded is a rule run.
+//! for `tls.sni`). HTTP rules are evaluated on the transaction: request
+//! rules on its request head and body, response rules on its response
+//! (`file.data` is the response body, or the request body in a `to_server`
+//! rule). A rule whose buffers no single moment has (a payload content
+//! beside `http.uri`, request and response buffers together) is rejected at
+//! load as unsupported, so that every rule loaded is a rule run.
 
 use super::rule::{AppProtocol, Buffer, Rule, RuleProtocol};
 
@@ -72,12 +74,6 @@ pub fn trigger_of(rule: &Rule) -> Result<Trigger, (String, String)> {
             Buffer::Payload => {
                 payload = true;
                 continue;
-            }
-            Buffer::HttpRequestBody | Buffer::HttpResponseBody | Buffer::FileData => {
-                return Err((
-                    buffer.name().to_string(),
-                    "HTTP bodies are not carried by netsec's HTTP events yet".to_string(),
-                ))
             }
             Buffer::DnsQuery => Trigger::DnsQuery,
             Buffer::TlsSni | Buffer::Ja3Hash | Buffer::Ja3String | Buffer::Ja4Hash => {
