@@ -39,6 +39,9 @@ const FLOW_STATE_BYTES: usize = 160;
 const DEFAULT_FLOW_CAPACITY: usize = 100_000;
 /// Threshold and finding entries per shard, at most.
 const MAX_COUNTERS: usize = 100_000;
+/// Most alerts one packet or transaction raises: Suricata's
+/// `packet-alert-max` default (15); further matches are not reported.
+const MAX_ALERTS_PER_MOMENT: usize = 15;
 /// Bytes of buffer quoted around a match in an alert.
 const EXCERPT_BYTES: usize = 64;
 
@@ -359,6 +362,10 @@ struct FlowState {
     last_seen: Timestamp,
     /// A `pass` rule matched: the rest of the flow is not inspected.
     passed: bool,
+    /// Rules that alerted on this flow's TLS handshake: Suricata keeps one
+    /// transaction for it per flow, so each rule alerts on it once (a
+    /// repeated ClientHello does not alert again).
+    fired_once: Vec<u32>,
 }
 
 /// The HTTP transaction in progress on a flow.
@@ -842,7 +849,23 @@ impl SignatureInspector {
         self.candidates.sort_unstable();
         self.candidates.dedup();
         let candidates = std::mem::take(&mut self.candidates);
+        let once_per_flow = matches!(
+            trigger,
+            Trigger::TlsClientHello | Trigger::TlsServerHello | Trigger::TlsCertificate
+        );
+        let mut raised = 0usize;
         for &index in &candidates {
+            if raised >= MAX_ALERTS_PER_MOMENT {
+                break;
+            }
+            if once_per_flow
+                && moment
+                    .flow_id
+                    .and_then(|id| self.flows.get(&id))
+                    .is_some_and(|s| s.fired_once.contains(&index))
+            {
+                continue;
+            }
             let Some(compiled) = rules.rules.get(index as usize) else {
                 continue;
             };
@@ -858,6 +881,12 @@ impl SignatureInspector {
                 if compiled.rule.noalert || !self.threshold_allows(index, compiled, moment) {
                     continue;
                 }
+                if once_per_flow {
+                    if let Some(id) = moment.flow_id {
+                        self.flow(id, moment.ts).fired_once.push(index);
+                    }
+                }
+                raised += 1;
                 self.raise(index, compiled, moment, matched, out);
             }
         }
