@@ -5,6 +5,7 @@ signature tests compare netsec with (issue 14).
     scripts/signature_expectations.py select     # pick suricata-verify cases whose rules netsec loads whole
     scripts/signature_expectations.py regenerate # run Suricata 7 on the selected cases, copy them, write expectations
     scripts/signature_expectations.py compare    # run netsec on them and print every difference
+    scripts/signature_expectations.py et         # ET Open on the recordings (scripts/record-signatures.sh)
 
 `select` writes testdata/signatures/cases.list from ../shared/suricata-verify:
 every case with a test.rules whose rules all load in netsec (`netsec rules
@@ -98,6 +99,46 @@ def netsec_counts(capture: Path, rules: Path) -> Counter:
         return counts
 
 
+ETOPEN = Path(os.environ.get("ETOPEN", ROOT.parent / "shared" / "etopen"))
+RECORDED = OUT / "recorded"
+# the recordings are on the loopback: both sides "home", any side "external"
+ET_VARS = {"HOME_NET": "[127.0.0.0/8]", "EXTERNAL_NET": "any"}
+
+
+def et():
+    """ET Open joined and compressed into testdata/signatures/etopen/, and
+    Suricata's counts per (recording, sid) in recorded/expectations.json."""
+    target = OUT / "etopen"
+    target.mkdir(parents=True, exist_ok=True)
+    joined = b"".join(p.read_bytes() for p in sorted(ETOPEN.glob("*.rules")))
+    subprocess.run(["zstd", "-19", "-q", "-f", "-o", str(target / "etopen.rules.zst")],
+                   input=joined, check=True)
+    for name in ("LICENSE", "BSD-License.txt", "gpl-2.0.txt", "README.md", "classification.config"):
+        if (ETOPEN / name).exists():
+            shutil.copy(ETOPEN / name, target / name)
+    expectations = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "all.rules"
+        rules.write_bytes(joined)
+        for capture in sorted(RECORDED.glob("*.pcap")):
+            log = Path(tmp) / capture.stem
+            log.mkdir()
+            args = ["suricata", "-r", str(capture), "-S", str(rules), "-k", "none", "-l", str(log),
+                    "--runmode", "single",
+                    "--set", f"classification-file={ETOPEN / 'classification.config'}"]
+            for k, v in ET_VARS.items():
+                args += ["--set", f"vars.address-groups.{k}={v}"]
+            subprocess.run(args, capture_output=True, check=False)
+            counts = Counter()
+            for line in (log / "eve.json").read_text().splitlines():
+                doc = json.loads(line)
+                if doc.get("event_type") == "alert":
+                    counts[str(doc["alert"]["signature_id"])] += 1
+            expectations[capture.name] = dict(sorted(counts.items()))
+            print(f"{capture.name}: {sum(counts.values())} alerts, {len(counts)} sids", file=sys.stderr)
+    (RECORDED / "expectations.json").write_text(json.dumps(expectations, indent=1, sort_keys=True) + "\n")
+
+
 def cases():
     return [c for c in (OUT / "cases.list").read_text().split() if c]
 
@@ -133,4 +174,4 @@ def compare():
 
 
 if __name__ == "__main__":
-    {"select": select, "regenerate": regenerate, "compare": compare}[sys.argv[1]]()
+    {"select": select, "regenerate": regenerate, "compare": compare, "et": et}[sys.argv[1]]()

@@ -49,8 +49,19 @@ impl AppBuffers {
 
     /// The buffers of an HTTP request or response (start line and headers).
     pub(crate) fn add_http(&mut self, http: &HttpEvent) {
-        let version = http.version.as_bytes();
-        self.put(Buffer::HttpProtocol, &[version]);
+        // netsec keeps `1.1`; the start line (and Suricata's buffers) say `HTTP/1.1`
+        let prefix: &[u8] = if http.version.starts_with("HTTP/") {
+            b""
+        } else {
+            b"HTTP/"
+        };
+        let start = self.arena.len();
+        self.arena.extend_from_slice(prefix);
+        self.arena.extend_from_slice(http.version.as_bytes());
+        self.ranges
+            .push((Buffer::HttpProtocol, start..self.arena.len()));
+        let version_owned = self.arena.get(start..).unwrap_or_default().to_vec();
+        let version = version_owned.as_slice();
         match &http.message {
             HttpMessage::Request {
                 method,
@@ -59,7 +70,10 @@ impl AppBuffers {
                 user_agent,
             } => {
                 self.put(Buffer::HttpMethod, &[method.as_bytes()]);
-                self.put(Buffer::HttpUri, &[uri.as_bytes()]);
+                // http.uri is normalised as libhtp does by default: %XX decoded
+                let start = self.arena.len();
+                percent_decode_into(uri.as_bytes(), &mut self.arena);
+                self.ranges.push((Buffer::HttpUri, start..self.arena.len()));
                 self.put(Buffer::HttpUriRaw, &[uri.as_bytes()]);
                 self.put(
                     Buffer::HttpRequestLine,
@@ -232,6 +246,23 @@ fn push_headers(out: &mut Vec<u8>, http: &HttpEvent, skip_cookies: bool) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// `%41` → `A` (valid escapes only; others are kept as written).
+fn percent_decode_into(raw: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'%' {
+            let hex = |j: usize| raw.get(j).and_then(|c| (*c as char).to_digit(16));
+            if let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+}
+
 /// A header name as clients write it (`user-agent` → `User-Agent`):
 /// netsec-proto keeps names lower-cased, Suricata's header buffers keep them
 /// as sent, and nearly every client sends this form.
@@ -262,6 +293,13 @@ fn format_u16(mut status: u16, out: &mut [u8; 5]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_escapes_decode() {
+        let mut out = Vec::new();
+        percent_decode_into(b"/a%3Cb%3e%zz%4", &mut out);
+        assert_eq!(out, b"/a<b>%zz%4");
+    }
 
     #[test]
     fn status_codes_print_in_decimal() {

@@ -144,9 +144,11 @@ impl Matcher<'_> {
         };
         let pattern = content.pattern.as_slice();
         let window = self.buffer.get(start..end)?;
+        // endswith: the match ends where the buffer ends, inside the window
+        let at_end = end == self.buffer.len() && ends_with(window, pattern, content.nocase);
         if content.negated {
             let found = if content.endswith {
-                ends_with(window, pattern, content.nocase)
+                at_end
             } else {
                 find(window, pattern, content.nocase, 0).is_some()
             };
@@ -157,7 +159,7 @@ impl Matcher<'_> {
             };
         }
         if content.endswith {
-            if !ends_with(window, pattern, content.nocase) {
+            if !at_end {
                 return None;
             }
             let next = Cursor {
@@ -511,12 +513,18 @@ mod tests {
         assert!(!matches(r#"content:"GET"; startswith;"#, b" GET /"));
         assert!(matches(r#"content:".exe"; endswith;"#, b"/a.exe"));
         assert!(!matches(r#"content:".exe"; endswith;"#, b"/a.exe?x"));
+        // depth cuts the window before the end: no match
+        assert!(!matches(r#"content:"z"; depth:1; endswith;"#, b"zgrab"));
+        assert!(matches(r#"content:"z"; depth:1; endswith;"#, b"z"));
     }
 
     #[test]
     fn negated_content_on_a_short_or_empty_buffer_is_absent() {
         assert!(matches(r#"content:!"u";"#, b""));
-        assert!(matches(r#"content:"a"; content:!"bc"; distance:0;"#, b"xab"));
+        assert!(matches(
+            r#"content:"a"; content:!"bc"; distance:0;"#,
+            b"xab"
+        ));
     }
 
     #[test]
