@@ -218,3 +218,12 @@ fn et_open_on_recorded_tools_agrees_with_suricata() {
         assert!(grouped >= want.len(), "at least one finding per rule");
     }
 }
+
+#[test]
+#[ignore = "prints the prefilter groups of ET Open"]
+fn print_et_open_groups() {
+    let set = etopen(RuleConfig::default());
+    for g in CompiledRules::new(&set).group_sizes() {
+        println!("{g:?}");
+    }
+}

@@ -6,8 +6,8 @@
 //! within a group, an Aho–Corasick automaton over each rule's fast pattern
 //! (per buffer) picks the candidates, so the cost per packet or event
 //! follows the patterns present, not the number of rules. Rules without a
-//! content are candidates always, except rules on lists of single addresses
-//! (ET's CINS, Tor, DShield lists), which are looked up by address.
+//! content are candidates always, except rules on lists of networks (ET's
+//! CINS, Tor, DShield, DROP lists), which are looked up by network.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -77,6 +77,8 @@ enum BitOp {
 /// A prefilter over one buffer of one trigger.
 #[derive(Debug)]
 struct BufferPrefilter {
+    /// Its index among all prefilters (for the per-inspector scratch).
+    slot: usize,
     buffer: Buffer,
     dot_prefix: bool,
     automaton: AhoCorasick,
@@ -90,15 +92,18 @@ struct Group {
     prefilters: Vec<BufferPrefilter>,
     /// Candidates whatever the bytes.
     always: Vec<u32>,
-    /// Content-less rules on lists of single addresses, by address.
-    by_address: HashMap<IpAddr, Vec<u32>>,
+    /// Content-less rules on lists of networks (ET's CINS, Tor, DShield,
+    /// Spamhaus DROP lists), by (prefix length, network).
+    by_network: HashMap<(u8, IpAddr), Vec<u32>, ahash::RandomState>,
+    /// The prefix lengths `by_network` holds.
+    prefixes: Vec<u8>,
 }
 
 /// A rule set compiled for matching; share it between shards with an `Arc`.
 #[derive(Debug)]
 pub struct CompiledRules {
     rules: Vec<CompiledRule>,
-    groups: HashMap<Trigger, Group>,
+    groups: HashMap<Trigger, Group, ahash::RandomState>,
     /// Whether any rule needs HTTP bodies or transaction state.
     http: bool,
 }
@@ -212,6 +217,37 @@ impl CompiledRules {
         }
     }
 
+    /// Per trigger: (trigger, rules prefiltered by a pattern, distinct
+    /// patterns, rules always candidates, rules looked up by network), for
+    /// `netsec rules check` and tuning.
+    pub fn group_sizes(&self) -> Vec<(String, usize, usize, usize, usize)> {
+        let mut out: Vec<(String, usize, usize, usize, usize)> = self
+            .groups
+            .iter()
+            .map(|(trigger, g)| {
+                let prefiltered: usize = g
+                    .prefilters
+                    .iter()
+                    .flat_map(|p| &p.rules_of)
+                    .map(Vec::len)
+                    .sum();
+                let patterns: usize = g.prefilters.iter().map(|p| p.rules_of.len()).sum();
+                let mut by_network: Vec<u32> = g.by_network.values().flatten().copied().collect();
+                by_network.sort_unstable();
+                by_network.dedup();
+                (
+                    format!("{trigger:?}"),
+                    prefiltered,
+                    patterns,
+                    g.always.len(),
+                    by_network.len(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -247,26 +283,26 @@ fn fast_pattern(rule: &super::rule::Rule) -> Option<(usize, &[u8])> {
     best.map(|(b, p, _)| (b, p))
 }
 
-/// Single addresses of a positive address list (`[1.2.3.4,5.6.7.8]`).
-fn single_addresses(expr: &AddressExpr) -> Option<Vec<IpAddr>> {
+/// The networks of a positive address list (`[1.2.3.4,5.6.0.0/16]`).
+fn positive_networks(expr: &AddressExpr) -> Option<Vec<crate::scope::Cidr>> {
     let one = |e: &AddressExpr| match e {
-        AddressExpr::Net(net) => net.single_address(),
+        AddressExpr::Net(net) => Some(net.clone()),
         _ => None,
     };
     match expr {
-        AddressExpr::Net(_) => one(expr).map(|ip| vec![ip]),
+        AddressExpr::Net(_) => one(expr).map(|n| vec![n]),
         AddressExpr::List(items) => items.iter().map(one).collect(),
         _ => None,
     }
 }
 
-fn build_groups(rules: &[CompiledRule]) -> HashMap<Trigger, Group> {
+fn build_groups(rules: &[CompiledRule]) -> HashMap<Trigger, Group, ahash::RandomState> {
     /// (trigger, buffer, dotprefix)
     type PatternKey = (Trigger, Buffer, bool);
     /// The distinct patterns of a key and the rules of each.
     type Patterns = (Vec<Vec<u8>>, Vec<Vec<u32>>);
     let mut patterns: HashMap<PatternKey, Patterns> = HashMap::new();
-    let mut groups: HashMap<Trigger, Group> = HashMap::new();
+    let mut groups: HashMap<Trigger, Group, ahash::RandomState> = HashMap::default();
     for (index, compiled) in rules.iter().enumerate() {
         let index = index as u32;
         let group = groups.entry(compiled.trigger).or_default();
@@ -297,19 +333,26 @@ fn build_groups(rules: &[CompiledRule]) -> HashMap<Trigger, Group> {
             None => {
                 let header = &rule.header;
                 let indexed = if compiled.trigger == Trigger::Packet {
-                    let src = single_addresses(&header.src);
-                    let dst = single_addresses(&header.dst);
+                    let src = positive_networks(&header.src);
+                    let dst = positive_networks(&header.dst);
                     match (src, dst) {
-                        (Some(ips), _) | (None, Some(ips)) => Some(ips),
+                        (Some(nets), _) | (None, Some(nets)) => Some(nets),
                         _ => None,
                     }
                 } else {
                     None
                 };
                 match indexed {
-                    Some(ips) => {
-                        for ip in ips {
-                            group.by_address.entry(ip).or_default().push(index);
+                    Some(nets) => {
+                        for net in nets {
+                            let key = (net.prefix(), net.network());
+                            let rules = group.by_network.entry(key).or_default();
+                            if rules.last() != Some(&index) {
+                                rules.push(index);
+                            }
+                            if !group.prefixes.contains(&net.prefix()) {
+                                group.prefixes.push(net.prefix());
+                            }
                         }
                     }
                     None => group.always.push(index),
@@ -319,7 +362,7 @@ fn build_groups(rules: &[CompiledRule]) -> HashMap<Trigger, Group> {
     }
     let mut keys: Vec<PatternKey> = patterns.keys().copied().collect();
     keys.sort();
-    for key in keys {
+    for (slot, key) in keys.into_iter().enumerate() {
         let Some((list, rules_of)) = patterns.remove(&key) else {
             continue;
         };
@@ -338,6 +381,7 @@ fn build_groups(rules: &[CompiledRule]) -> HashMap<Trigger, Group> {
             .or_default()
             .prefilters
             .push(BufferPrefilter {
+                slot,
                 buffer: key.1,
                 dot_prefix: key.2,
                 automaton,
@@ -398,6 +442,10 @@ pub struct SignatureInspector {
     evicted: u64,
     // scratch, reused: candidates and buffers
     candidates: Vec<u32>,
+    /// Per prefilter and pattern: the evaluation that last saw it (so a
+    /// pattern found a thousand times in a payload adds its rules once).
+    pattern_seen: Vec<Vec<u32>>,
+    evaluation: u32,
     buffers: AppBuffers,
     last_payload: Vec<u8>,
     last_payload_direction: Direction,
@@ -414,6 +462,8 @@ impl SignatureInspector {
             grouped: HashMap::default(),
             evicted: 0,
             candidates: Vec::new(),
+            pattern_seen: Vec::new(),
+            evaluation: 0,
             buffers: AppBuffers::default(),
             last_payload: Vec::new(),
             last_payload_direction: Direction::ToServer,
@@ -815,11 +865,18 @@ impl SignatureInspector {
         self.candidates.clear();
         self.candidates.extend_from_slice(&group.always);
         for ip in [moment.src, moment.dst] {
-            if let Some(list) = group.by_address.get(&ip) {
-                self.candidates.extend_from_slice(list);
+            for &prefix in &group.prefixes {
+                let Some(network) = crate::scope::Cidr::mask(prefix, ip) else {
+                    continue;
+                };
+                if let Some(list) = group.by_network.get(&(prefix, network)) {
+                    self.candidates.extend_from_slice(list);
+                }
             }
         }
         let mut dotted = Vec::new();
+        self.evaluation = self.evaluation.wrapping_add(1);
+        let stamp = self.evaluation;
         for prefilter in &group.prefilters {
             let bytes: &[u8] = if prefilter.buffer == Buffer::Payload {
                 moment.payload
@@ -837,8 +894,23 @@ impl SignatureInspector {
             } else {
                 bytes
             };
+            let slot = prefilter.slot;
+            if self.pattern_seen.len() <= slot {
+                self.pattern_seen.resize_with(slot + 1, Vec::new);
+            }
+            let Some(seen) = self.pattern_seen.get_mut(slot) else {
+                continue;
+            };
+            if seen.len() < prefilter.rules_of.len() {
+                seen.resize(prefilter.rules_of.len(), 0);
+            }
             for m in prefilter.automaton.find_overlapping_iter(bytes) {
-                if let Some(list) = prefilter.rules_of.get(m.pattern().as_usize()) {
+                let pattern = m.pattern().as_usize();
+                match seen.get_mut(pattern) {
+                    Some(s) if *s != stamp => *s = stamp,
+                    _ => continue,
+                }
+                if let Some(list) = prefilter.rules_of.get(pattern) {
                     self.candidates.extend_from_slice(list);
                 }
             }
