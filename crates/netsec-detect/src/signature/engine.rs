@@ -286,7 +286,7 @@ fn fast_pattern(rule: &super::rule::Rule) -> Option<(usize, &[u8])> {
 /// The networks of a positive address list (`[1.2.3.4,5.6.0.0/16]`).
 fn positive_networks(expr: &AddressExpr) -> Option<Vec<crate::scope::Cidr>> {
     let one = |e: &AddressExpr| match e {
-        AddressExpr::Net(net) => Some(net.clone()),
+        AddressExpr::Net(net) => Some(*net),
         _ => None,
     };
     match expr {
