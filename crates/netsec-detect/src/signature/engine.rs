@@ -560,6 +560,7 @@ impl Inspector for SignatureInspector {
         let Some(ip) = packet.ip else { return };
         let rules = Arc::clone(&self.rules);
         let di = usize::from(flow.direction == Direction::ToClient);
+        let http_flow;
         {
             let state = self.flow(flow.flow_id, packet.ts);
             state.established = flow.established;
@@ -579,8 +580,11 @@ impl Inspector for SignatureInspector {
             if rules.http {
                 collect_body(state, di, payload);
             }
+            http_flow = state.app == Some(AppProtocol::Http);
         }
-        if rules.http {
+        // the start of a body is in the packet that ends a head: keep the
+        // last payload of HTTP flows only
+        if rules.http && http_flow {
             self.last_payload.clear();
             self.last_payload.extend_from_slice(payload);
             self.last_payload_direction = flow.direction;
