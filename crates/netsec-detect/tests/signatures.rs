@@ -227,3 +227,27 @@ fn print_et_open_groups() {
         println!("{g:?}");
     }
 }
+
+/// The project's own rules (`rules/`): all load; on the recorded tools'
+/// traffic the cleartext-password and path-traversal rules fire once each,
+/// on the ordinary sample capture nothing does.
+#[test]
+fn the_default_ruleset_loads_and_fires_where_it_should() {
+    let rules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    let mut config = RuleConfig::default();
+    config.set_var("HOME_NET=[127.0.0.0/8]").unwrap();
+    let mut set = RuleSet::new(config);
+    set.load_path(&rules_dir);
+    assert!(set.loaded() >= 10);
+    assert_eq!(set.skipped(), 0);
+    let (alerts, _) = run(&testdata().join("recorded/tools.pcap"), &set, 1);
+    let got = counts(&alerts);
+    assert_eq!(got.get("9100002"), Some(&1), "{got:?}");
+    assert_eq!(got.get("9100023"), Some(&1), "{got:?}");
+    assert_eq!(got.len(), 2, "{got:?}");
+    let mut set = RuleSet::new(RuleConfig::default());
+    set.load_path(&rules_dir);
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample.pcap");
+    let (alerts, _) = run(&sample, &set, 1);
+    assert!(alerts.is_empty(), "{:?}", counts(&alerts));
+}
