@@ -1330,3 +1330,375 @@ fn excerpt(bytes: &[u8], end: usize) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::ruleset::RuleConfig;
+    use netsec_model::{AppProto, IpInfo, TcpFlags};
+    use std::net::Ipv4Addr;
+    use std::path::Path;
+
+    /// One packet of flow 1 between 10.0.0.1:40000 (client) and 192.0.2.1:80.
+    struct Packet<'a> {
+        to_server: bool,
+        payload: &'a [u8],
+        flags: u8,
+        ttl: u8,
+        transport: Transport,
+        ports: (u16, u16),
+        established: bool,
+        second: i64,
+    }
+
+    impl Default for Packet<'_> {
+        fn default() -> Self {
+            Packet {
+                to_server: true,
+                payload: b"",
+                flags: TcpFlags::ACK | TcpFlags::PSH,
+                ttl: 64,
+                transport: Transport::Tcp,
+                ports: (40000, 80),
+                established: true,
+                second: 0,
+            }
+        }
+    }
+
+    /// Sids alerted for each packet in turn.
+    fn run(rules: &str, packets: &[Packet<'_>]) -> Vec<Vec<u32>> {
+        let mut set = RuleSet::new(RuleConfig::default());
+        set.add_text(rules, Path::new("t.rules"));
+        assert_eq!(set.skipped(), 0, "{:?}", set.files[0].skipped);
+        let mut inspector = SignatureInspector::new(Arc::new(CompiledRules::new(&set)));
+        let mut seq = [1000u32, 5000u32];
+        packets
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (client, server) = ([10, 0, 0, 1], [192, 0, 2, 1]);
+                let (src, dst, sport, dport) = if p.to_server {
+                    (client, server, p.ports.0, p.ports.1)
+                } else {
+                    (server, client, p.ports.1, p.ports.0)
+                };
+                let di = usize::from(!p.to_server);
+                let packet = PacketInfo {
+                    number: i as u64 + 1,
+                    ts: Timestamp::from_secs_nanos(1_700_000_000 + p.second, 0),
+                    wire_len: 60,
+                    src_mac: None,
+                    dst_mac: None,
+                    vlan: 0,
+                    ether_type: 0x0800,
+                    ip: Some(IpInfo {
+                        src: IpAddr::V4(Ipv4Addr::from(src)),
+                        dst: IpAddr::V4(Ipv4Addr::from(dst)),
+                        transport: p.transport,
+                        ttl: p.ttl,
+                        ip_len: 60,
+                        fragmented: false,
+                        reassembled: false,
+                        src_port: sport,
+                        dst_port: dport,
+                        tcp_flags: TcpFlags(p.flags),
+                        tcp_seq: seq[di],
+                        tcp_ack: 1,
+                        tcp_window: 1024,
+                        payload_len: p.payload.len() as u32,
+                    }),
+                };
+                seq[di] = seq[di].wrapping_add(p.payload.len() as u32);
+                let context = PayloadContext {
+                    flow_id: FlowId(1),
+                    community_id: "1:test",
+                    direction: if p.to_server {
+                        Direction::ToServer
+                    } else {
+                        Direction::ToClient
+                    },
+                    established: p.established,
+                    app_proto: AppProto::Unknown,
+                    handshake_seen: true,
+                };
+                let mut out = InspectorOutput::default();
+                inspector.on_payload(&packet, &context, p.payload, &mut out);
+                out.alerts.iter().map(|a| a.sid).collect()
+            })
+            .collect()
+    }
+
+    fn one(rule: &str, packet: Packet<'_>) -> bool {
+        !run(rule, &[packet])[0].is_empty()
+    }
+
+    #[test]
+    fn flow_direction_and_established() {
+        let rule = r#"alert tcp any any -> any any (msg:"x"; flow:established,to_server; content:"a"; sid:1;)"#;
+        assert!(one(
+            rule,
+            Packet {
+                payload: b"a",
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(
+            rule,
+            Packet {
+                payload: b"a",
+                to_server: false,
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(
+            rule,
+            Packet {
+                payload: b"a",
+                established: false,
+                ..Packet::default()
+            }
+        ));
+        let not_est = r#"alert tcp any any -> any any (msg:"x"; flow:not_established; sid:2;)"#;
+        assert!(one(
+            not_est,
+            Packet {
+                established: false,
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(not_est, Packet::default()));
+    }
+
+    #[test]
+    fn header_addresses_ports_and_bidirectional() {
+        let rule = r#"alert tcp 10.0.0.0/8 any -> any 80 (msg:"x"; sid:1;)"#;
+        assert!(one(rule, Packet::default()));
+        assert!(!one(
+            rule,
+            Packet {
+                to_server: false,
+                ..Packet::default()
+            }
+        ));
+        let both = r#"alert tcp 10.0.0.0/8 any <> any 80 (msg:"x"; sid:1;)"#;
+        assert!(one(
+            both,
+            Packet {
+                to_server: false,
+                ..Packet::default()
+            }
+        ));
+        let udp = r#"alert udp any any -> any any (msg:"x"; sid:1;)"#;
+        assert!(!one(udp, Packet::default()));
+        assert!(one(
+            udp,
+            Packet {
+                transport: Transport::Udp,
+                ..Packet::default()
+            }
+        ));
+    }
+
+    #[test]
+    fn flowbits_set_then_isset_across_packets() {
+        let rules = r#"alert tcp any any -> any any (msg:"login"; flow:to_server; content:"USER"; flowbits:set,login; flowbits:noalert; sid:1;)
+alert tcp any any -> any any (msg:"reply after login"; flow:to_client; content:"OK"; flowbits:isset,login; sid:2;)
+alert tcp any any -> any any (msg:"reply without login"; flow:to_client; content:"OK"; flowbits:isnotset,login; sid:3;)"#;
+        let alerts = run(
+            rules,
+            &[
+                Packet {
+                    payload: b"OK",
+                    to_server: false,
+                    ..Packet::default()
+                },
+                Packet {
+                    payload: b"USER x",
+                    ..Packet::default()
+                },
+                Packet {
+                    payload: b"OK",
+                    to_server: false,
+                    ..Packet::default()
+                },
+            ],
+        );
+        assert_eq!(alerts, vec![vec![3], vec![], vec![2]]);
+    }
+
+    #[test]
+    fn flags_dsize_ttl_ip_proto() {
+        let syn = r#"alert tcp any any -> any any (msg:"syn"; flags:S; sid:1;)"#;
+        assert!(one(
+            syn,
+            Packet {
+                flags: TcpFlags::SYN,
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(
+            syn,
+            Packet {
+                flags: TcpFlags::SYN | TcpFlags::ACK,
+                ..Packet::default()
+            }
+        ));
+        let syn_plus = r#"alert tcp any any -> any any (msg:"syn+"; flags:S+; sid:1;)"#;
+        assert!(one(
+            syn_plus,
+            Packet {
+                flags: TcpFlags::SYN | TcpFlags::ACK,
+                ..Packet::default()
+            }
+        ));
+        let dsize = r#"alert tcp any any -> any any (msg:"d"; dsize:>3; sid:1;)"#;
+        assert!(one(
+            dsize,
+            Packet {
+                payload: b"abcd",
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(
+            dsize,
+            Packet {
+                payload: b"abc",
+                ..Packet::default()
+            }
+        ));
+        let ttl = r#"alert ip any any -> any any (msg:"t"; ttl:<10; sid:1;)"#;
+        assert!(one(
+            ttl,
+            Packet {
+                ttl: 3,
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(ttl, Packet::default()));
+        let proto = r#"alert ip any any -> any any (msg:"p"; ip_proto:udp; sid:1;)"#;
+        assert!(one(
+            proto,
+            Packet {
+                transport: Transport::Udp,
+                ..Packet::default()
+            }
+        ));
+        assert!(!one(proto, Packet::default()));
+    }
+
+    #[test]
+    fn itype_and_icode() {
+        // netsec-proto keeps the ICMP type and code in the port fields
+        let echo = r#"alert icmp any any -> any any (msg:"echo"; itype:8; icode:0; sid:1;)"#;
+        let icmp = |t: u16, c: u16| Packet {
+            transport: Transport::Icmp,
+            ports: (t, c),
+            flags: 0,
+            ..Packet::default()
+        };
+        assert!(one(echo, icmp(8, 0)));
+        assert!(!one(echo, icmp(0, 0)));
+        assert!(!one(echo, icmp(8, 1)));
+    }
+
+    #[test]
+    fn threshold_limit_and_detection_filter() {
+        let limit = r#"alert tcp any any -> any any (msg:"l"; content:"a"; threshold:type limit, track by_src, count 2, seconds 60; sid:1;)"#;
+        let p = |second| Packet {
+            payload: b"a",
+            second,
+            ..Packet::default()
+        };
+        let n = |alerts: Vec<Vec<u32>>| alerts.iter().filter(|a| !a.is_empty()).count();
+        // retransmissions are not inspected twice: distinct payload sequence numbers
+        assert_eq!(n(run(limit, &[p(0), p(1), p(2), p(3)])), 2);
+        assert_eq!(n(run(limit, &[p(0), p(1), p(2), p(70)])), 3, "a new period");
+        let filter = r#"alert tcp any any -> any any (msg:"f"; content:"a"; detection_filter:track by_src, count 2, seconds 60; sid:1;)"#;
+        assert_eq!(
+            run(filter, &[p(0), p(1), p(2), p(3)])
+                .iter()
+                .map(|a| a.len())
+                .collect::<Vec<_>>(),
+            vec![0, 0, 1, 1]
+        );
+    }
+
+    #[test]
+    fn pass_ends_the_flows_inspection() {
+        let rules = r#"pass tcp any any -> any any (msg:"p"; content:"trusted"; sid:1;)
+alert tcp any any -> any any (msg:"a"; content:"a"; sid:2;)"#;
+        let alerts = run(
+            rules,
+            &[
+                Packet {
+                    payload: b"a",
+                    ..Packet::default()
+                },
+                Packet {
+                    payload: b"trusted a",
+                    ..Packet::default()
+                },
+                Packet {
+                    payload: b"a again",
+                    ..Packet::default()
+                },
+            ],
+        );
+        assert_eq!(alerts, vec![vec![2], vec![], vec![]]);
+    }
+
+    #[test]
+    fn a_retransmission_is_not_inspected_twice() {
+        let mut set = RuleSet::new(RuleConfig::default());
+        set.add_text(
+            r#"alert tcp any any -> any any (msg:"a"; content:"a"; sid:1;)"#,
+            Path::new("t"),
+        );
+        let mut inspector = SignatureInspector::new(Arc::new(CompiledRules::new(&set)));
+        let ip = IpInfo {
+            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            dst: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            transport: Transport::Tcp,
+            ttl: 64,
+            ip_len: 41,
+            fragmented: false,
+            reassembled: false,
+            src_port: 1,
+            dst_port: 2,
+            tcp_flags: TcpFlags(TcpFlags::ACK),
+            tcp_seq: 100,
+            tcp_ack: 1,
+            tcp_window: 1,
+            payload_len: 1,
+        };
+        let packet = PacketInfo {
+            number: 1,
+            ts: Timestamp::from_secs_nanos(1, 0),
+            wire_len: 60,
+            src_mac: None,
+            dst_mac: None,
+            vlan: 0,
+            ether_type: 0x0800,
+            ip: Some(ip),
+        };
+        let context = PayloadContext {
+            flow_id: FlowId(1),
+            community_id: "",
+            direction: Direction::ToServer,
+            established: true,
+            app_proto: AppProto::Unknown,
+            handshake_seen: true,
+        };
+        let mut out = InspectorOutput::default();
+        inspector.on_payload(&packet, &context, b"a", &mut out);
+        inspector.on_payload(&packet, &context, b"a", &mut out);
+        assert_eq!(out.alerts.len(), 1);
+        assert_eq!(
+            out.findings.len(),
+            1,
+            "one finding for the rule on the flow"
+        );
+        assert_eq!(out.findings[0].kind, "signature_match");
+    }
+}
