@@ -423,6 +423,10 @@ struct HttpTransaction {
     body_left: [Option<u64>; 2],
     /// Collecting body bytes in each direction.
     in_body: [bool; 2],
+    /// Each side's bytes as sent: the packet that ended the head, then the
+    /// body (bounded): the `payload` buffer of HTTP rules that also match
+    /// raw content.
+    raw: [Vec<u8>; 2],
 }
 
 /// Per-(rule, key) counter of a threshold or of grouped alerts.
@@ -735,7 +739,11 @@ fn collect_body(state: &mut FlowState, di: usize, payload: &[u8]) {
         take = take.min(usize::try_from(*left).unwrap_or(usize::MAX));
         *left -= take as u64;
     }
-    body.extend_from_slice(payload.get(..take).unwrap_or_default());
+    let bytes = payload.get(..take).unwrap_or_default();
+    body.extend_from_slice(bytes);
+    if let Some(raw) = tx.raw.get_mut(di) {
+        raw.extend_from_slice(bytes);
+    }
 }
 
 /// The body bytes in the packet that ended a message head.
@@ -766,7 +774,8 @@ impl SignatureInspector {
         // the packet that completed the head holds the start of the body
         // (the event may come on a packet of the other direction, by its ACK)
         let last_payload = std::mem::take(&mut self.last_payload);
-        let first_body = if self.last_payload_direction == http.ctx.direction {
+        let same_direction = self.last_payload_direction == http.ctx.direction;
+        let first_body = if same_direction {
             body_after_head(&last_payload)
         } else {
             &[]
@@ -806,6 +815,17 @@ impl SignatureInspector {
             if let Some(other) = tx.in_body.get_mut(1 - di.min(1)) {
                 *other = false;
             }
+            if let Some(raw) = tx.raw.get_mut(di) {
+                raw.clear();
+                if same_direction {
+                    let head_len = last_payload.len() - first_body.len();
+                    raw.extend_from_slice(
+                        last_payload
+                            .get(..head_len.min(BODY_LIMIT))
+                            .unwrap_or_default(),
+                    );
+                }
+            }
             collect_body(state, di, first_body);
         }
         self.last_payload = last_payload;
@@ -818,18 +838,21 @@ impl SignatureInspector {
     /// its request, response rules on its response, with the bodies.
     fn close_transaction(&mut self, tx: HttpTransaction, out: &mut InspectorOutput) {
         let rules = Arc::clone(&self.rules);
-        for (trigger, message, body, body_buffer) in [
+        let [raw_request, raw_response] = &tx.raw;
+        for (trigger, message, body, body_buffer, raw) in [
             (
                 Trigger::HttpRequest,
                 tx.request.as_ref(),
                 &tx.request_body,
                 Buffer::HttpRequestBody,
+                raw_request,
             ),
             (
                 Trigger::HttpResponse,
                 tx.response.as_ref(),
                 &tx.response_body,
                 Buffer::HttpResponseBody,
+                raw_response,
             ),
         ] {
             let Some(message) = message else { continue };
@@ -844,7 +867,11 @@ impl SignatureInspector {
                 buffers.add_body(Buffer::FileData, body);
             }
             self.buffers = buffers;
-            self.evaluate(&rules, trigger, &Moment::from_event(&message.ctx), out);
+            let moment = Moment {
+                payload: raw,
+                ..Moment::from_event(&message.ctx)
+            };
+            self.evaluate(&rules, trigger, &moment, out);
         }
     }
 

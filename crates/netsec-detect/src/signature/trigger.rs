@@ -123,7 +123,10 @@ pub fn trigger_of(rule: &Rule) -> Result<Trigger, (String, String)> {
     }
     let trigger = trigger.unwrap_or(Trigger::Packet);
     if trigger != Trigger::Packet {
-        if payload {
+        // HTTP rules see the raw bytes of their message (head packet and body)
+        // as `payload`; other events have no such bytes
+        let http = matches!(trigger, Trigger::HttpRequest | Trigger::HttpResponse);
+        if payload && !http {
             return Err((
                 "mixed buffers".to_string(),
                 "payload content beside application-layer buffers".to_string(),
