@@ -453,6 +453,7 @@ pub struct SignatureInspector {
     buffers: AppBuffers,
     last_payload: Vec<u8>,
     last_payload_direction: Direction,
+    dechunked: Vec<u8>,
 }
 
 impl SignatureInspector {
@@ -471,6 +472,7 @@ impl SignatureInspector {
             buffers: AppBuffers::default(),
             last_payload: Vec::new(),
             last_payload_direction: Direction::ToServer,
+            dechunked: Vec::new(),
         }
     }
 
@@ -755,6 +757,41 @@ fn body_after_head(payload: &[u8]) -> &[u8] {
         .unwrap_or_default()
 }
 
+/// The data of a chunked body (RFC 9112 §7.1), as far as it was captured:
+/// size lines and their extensions dropped, a cut last chunk kept.
+fn dechunk(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut rest = raw;
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return;
+        };
+        let line = rest.get(..eol).unwrap_or_default();
+        let digits: &[u8] = line
+            .split(|b| *b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
+        let Some(size) = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| usize::from_str_radix(d, 16).ok())
+        else {
+            return;
+        };
+        if size == 0 {
+            return;
+        }
+        let data = rest.get(eol + 2..).unwrap_or_default();
+        let take = size.min(data.len());
+        out.extend_from_slice(data.get(..take).unwrap_or_default());
+        rest = data.get(take..).unwrap_or_default();
+        rest = rest.strip_prefix(b"\r\n").unwrap_or(rest);
+        if take < size {
+            return;
+        }
+    }
+}
+
 fn content_length(http: &netsec_model::HttpEvent) -> Option<u64> {
     http.headers
         .iter()
@@ -863,6 +900,16 @@ impl SignatureInspector {
             buffers.clear();
             buffers.add_http(message);
             if !body.is_empty() {
+                let chunked = message.headers.iter().any(|(n, v)| {
+                    n.eq_ignore_ascii_case("transfer-encoding")
+                        && v.to_ascii_lowercase().contains("chunked")
+                });
+                let body: &[u8] = if chunked {
+                    dechunk(body, &mut self.dechunked);
+                    &self.dechunked
+                } else {
+                    body
+                };
                 buffers.add_body(body_buffer, body);
                 buffers.add_body(Buffer::FileData, body);
             }
@@ -1673,6 +1720,17 @@ alert tcp any any -> any any (msg:"a"; content:"a"; sid:2;)"#;
             ],
         );
         assert_eq!(alerts, vec![vec![2], vec![], vec![]]);
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        let mut out = Vec::new();
+        dechunk(b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n", &mut out);
+        assert_eq!(out, b"Wikipedia");
+        dechunk(b"a\r\n12345", &mut out);
+        assert_eq!(out, b"12345", "a cut chunk keeps what was captured");
+        dechunk(b"zz\r\nabc", &mut out);
+        assert!(out.is_empty(), "not chunked after all: nothing");
     }
 
     #[test]
