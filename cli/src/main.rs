@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     // One variant per subcommand module; keep one line each.
     /// Analyse captures: protocols, flows, logs, findings, summary.
-    Analyze(commands::analyze::AnalyzeArgs),
+    Analyze(Box<commands::analyze::AnalyzeArgs>),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
     /// Block rules that contain the incidents a capture shows, for a firewall.
@@ -34,6 +34,8 @@ enum Command {
     Ioc(Box<commands::ioc::IocArgs>),
     /// Kubernetes NetworkPolicy reachability: list and diff connections.
     K8s(commands::k8s::K8sArgs),
+    /// Signature rules (Suricata / ET Open): check what loads, list them.
+    Rules(commands::rules::RulesArgs),
     /// Active TCP scan with service detection (only hosts you may scan).
     Scan(Box<commands::scan::ScanArgs>),
     /// Findings correlated into incidents: terminal, JSON or HTML report.
@@ -46,12 +48,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // One arm per subcommand; each returns an ExitCode.
-        Command::Analyze(args) => commands::analyze::run(args),
+        Command::Analyze(args) => commands::analyze::run(*args),
         Command::Config(args) => commands::config::run(args),
         Command::Contain(args) => commands::contain::run(*args),
         Command::Dns(args) => commands::dns::run(args),
         Command::Ioc(args) => commands::ioc::run(*args),
         Command::K8s(args) => commands::k8s::run(args),
+        Command::Rules(args) => commands::rules::run(args),
         Command::Scan(args) => commands::scan::run(*args),
         Command::Timeline(args) => commands::timeline::run(*args),
         Command::Tls(args) => commands::tls::run(args),

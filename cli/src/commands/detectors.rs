@@ -1,12 +1,16 @@
 //! The detectors every command that analyses a capture runs (`analyze`,
 //! `contain`): their arguments, shared so each command reads the same
-//! `--config`, `--set`, `--tls-blocklist`, `--dns-intel` and `--no-detect`.
+//! `--config`, `--set`, `--tls-blocklist`, `--tls-ca-file`, `--dns-intel`,
+//! `--rules`, `--rule-var` and `--no-detect`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use netsec_analyze::Analysis;
+use netsec_detect::signature::{CompiledRules, RuleConfig, RuleSet, SignatureInspector};
 use netsec_detect::DetectConfig;
+use netsec_model::Inspector;
 
 /// Which detectors run, and how they are tuned.
 #[derive(Debug, Clone, Args)]
@@ -39,7 +43,20 @@ pub struct DetectorArgs {
     #[arg(long, value_name = "FILE")]
     pub tls_ca_file: Option<PathBuf>,
 
-    /// Run no detector: decode, flows and logs only.
+    /// Suricata / ET Open rules to run (a .rules file or a directory of
+    /// them; repeatable). Alerts go to `alerts.jsonl` in --out, one per
+    /// match; repeated alerts of a rule on a flow make one finding. Rules
+    /// netsec cannot run are skipped whole (`netsec rules check` lists them).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Set a rule variable, e.g. `HOME_NET=[10.0.0.0/8]` (repeatable;
+    /// defaults: suricata.yaml's).
+    #[arg(long = "rule-var", value_name = "NAME=VALUE")]
+    pub rule_vars: Vec<String>,
+
+    /// Run no detector: decode, flows and logs only (rules given with
+    /// --rules still run).
     #[arg(long)]
     pub no_detect: bool,
 }
@@ -53,6 +70,7 @@ pub struct Detectors {
     blocklist: netsec_tls::Blocklist,
     intel: netsec_dns::IntelLists,
     roots: std::sync::Arc<rustls::RootCertStore>,
+    signatures: Option<Arc<CompiledRules>>,
     enabled: bool,
 }
 
@@ -88,7 +106,9 @@ impl DetectorArgs {
             intel.load(file).map_err(|e| e.to_string())?;
         }
         let roots = netsec_tls::active::chain::roots(self.tls_ca_file.as_deref())?;
+        let signatures = self.signature_rules()?;
         Ok(Detectors {
+            signatures,
             detect,
             dns,
             blocklist,
@@ -96,6 +116,39 @@ impl DetectorArgs {
             roots,
             enabled: !self.no_detect,
         })
+    }
+}
+
+impl DetectorArgs {
+    /// The rules of --rules, compiled once for every run (None without --rules).
+    fn signature_rules(&self) -> Result<Option<Arc<CompiledRules>>, String> {
+        if self.rules.is_empty() {
+            return Ok(None);
+        }
+        let mut config = RuleConfig::default();
+        for var in &self.rule_vars {
+            config.set_var(var).map_err(|e| e.to_string())?;
+        }
+        let mut set = RuleSet::new(config);
+        for path in &self.rules {
+            set.load_path(path);
+        }
+        if let Some(file) = set.files.iter().find(|f| f.read_error.is_some()) {
+            return Err(format!(
+                "{}: {}",
+                file.path.display(),
+                file.read_error.as_deref().unwrap_or_default()
+            ));
+        }
+        if set.skipped() > 0 {
+            eprintln!(
+                "netsec: rules: {} loaded, {} skipped ({} unsupported; `netsec rules check` says which and why)",
+                set.loaded(),
+                set.skipped(),
+                set.unsupported()
+            );
+        }
+        Ok(Some(Arc::new(CompiledRules::new(&set))))
     }
 }
 
@@ -109,7 +162,13 @@ fn dns_section(detect: &DetectConfig) -> Result<netsec_dns::DnsConfig, String> {
 
 impl Detectors {
     /// `analysis` with every enabled detector added.
-    pub fn add_to(&self, analysis: Analysis) -> Analysis {
+    pub fn add_to(&self, mut analysis: Analysis) -> Analysis {
+        if let Some(rules) = &self.signatures {
+            let rules = Arc::clone(rules);
+            analysis = analysis.inspectors(Arc::new(move || {
+                vec![Box::new(SignatureInspector::new(Arc::clone(&rules))) as Box<dyn Inspector>]
+            }));
+        }
         if !self.enabled {
             return analysis;
         }

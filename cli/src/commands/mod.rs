@@ -6,6 +6,7 @@ pub mod detectors;
 pub mod dns;
 pub mod ioc;
 pub mod k8s;
+pub mod rules;
 pub mod scan;
 pub mod timeline;
 pub mod tls;

@@ -79,7 +79,7 @@ pub use findings::DEFAULT_FINDINGS_KEPT;
 pub use heavy_hitters::{Counted, HeavyHitters};
 pub use input::{distinct_output_names, expand_paths, Input, CAPTURE_EXTENSIONS};
 pub use logs::{RecordSink, RecordSinkFactory};
-pub use pipeline::{AnalyzerFactory, EventEnricher};
+pub use pipeline::{AnalyzerFactory, EventEnricher, InspectorFactory};
 pub use progress::{CancelToken, Progress, ProgressCallback};
 pub use summary::{
     Conversation, DecodeReport, FindingSummary, FlowSummary, InputReport, MemoryReport, NameCount,
@@ -110,6 +110,7 @@ pub struct Analysis {
     logs: Option<Logs>,
     analyzers: Vec<Box<dyn Analyzer>>,
     shard_analyzers: Option<AnalyzerFactory>,
+    inspectors: Option<InspectorFactory>,
     enricher: Option<EventEnricher>,
     progress: Option<ProgressCallback>,
     cancel: CancelToken,
@@ -143,6 +144,7 @@ impl Analysis {
             logs: None,
             analyzers: Vec::new(),
             shard_analyzers: None,
+            inspectors: None,
             enricher: None,
             progress: None,
             cancel: CancelToken::new(),
@@ -228,6 +230,17 @@ impl Analysis {
         self
     }
 
+    /// Byte-level inspectors to run inside each shard (the signature
+    /// engine), made once per shard by `factory`: each sees every packet's
+    /// payload of its shard's flows and their application events; its
+    /// alerts go to the logs (`alerts.jsonl`), its findings join the ordered
+    /// stream as the per-shard analysers' do. Without one, nothing is
+    /// inspected and nothing costs.
+    pub fn inspectors(mut self, factory: InspectorFactory) -> Self {
+        self.inspectors = Some(factory);
+        self
+    }
+
     /// Complete every application event as it is made, before it is
     /// logged or analysed (netsec-tls adds JA3/JA4 fingerprints this way):
     /// parsers stay in netsec-proto, what is computed from their output
@@ -303,6 +316,7 @@ impl Analysis {
             logs,
             analyzers,
             shard_analyzers,
+            inspectors,
             enricher,
             progress,
             cancel,
@@ -358,6 +372,9 @@ impl Analysis {
             threads,
             logs: record_sinks,
             shard_analyzers,
+            inspectors,
+            // the inspectors of all shards share the analysers' fifth with the detection stage
+            inspector_memory: analyzer_memory / 2 / threads.max(1),
             enricher,
             interests: stage.interests(),
             progress,

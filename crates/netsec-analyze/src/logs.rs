@@ -13,8 +13,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use netsec_model::ecs::{ArpDocument, EventDocument, FindingDocument, FlowDocument};
-use netsec_model::{AppEvent, ArpInfo, Finding, FlowRecord};
+use netsec_model::ecs::{AlertDocument, ArpDocument, EventDocument, FindingDocument, FlowDocument};
+use netsec_model::{Alert, AppEvent, ArpInfo, Finding, FlowRecord};
 
 /// Receives a shard's records as they are made (flows when they end,
 /// application events, ARP). One sink per shard: records of one flow all
@@ -28,6 +28,8 @@ pub trait RecordSink: Send {
     fn event(&mut self, _event: &AppEvent) {}
     /// An ARP packet.
     fn arp(&mut self, _arp: &ArpInfo) {}
+    /// A signature alert (`alerts.jsonl`).
+    fn alert(&mut self, _alert: &Alert) {}
     /// The shard is done: flush; an error fails the run.
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
@@ -172,6 +174,10 @@ impl RecordSink for LogBuffers {
 
     fn arp(&mut self, a: &ArpInfo) {
         self.line("arp", &ArpDocument(a));
+    }
+
+    fn alert(&mut self, a: &Alert) {
+        self.line("alerts", &AlertDocument(a));
     }
 
     fn finish(&mut self) -> Result<(), String> {

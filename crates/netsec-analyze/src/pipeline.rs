@@ -36,6 +36,9 @@ use crate::summary::InputReport;
 /// Makes the per-shard analysers of one shard.
 pub type AnalyzerFactory = Arc<dyn Fn() -> Vec<Box<dyn Analyzer>> + Send + Sync>;
 
+/// Makes the byte-level inspectors (the signature engine) of one shard.
+pub type InspectorFactory = Arc<dyn Fn() -> Vec<Box<dyn netsec_model::Inspector>> + Send + Sync>;
+
 /// Completes an application event in place before it is logged or analysed.
 pub type EventEnricher = Arc<dyn Fn(&mut netsec_model::AppEvent) + Send + Sync>;
 
@@ -56,6 +59,9 @@ pub(crate) struct Plan {
     pub threads: usize,
     pub logs: Option<RecordSinkFactory>,
     pub shard_analyzers: Option<AnalyzerFactory>,
+    pub inspectors: Option<InspectorFactory>,
+    /// Memory budget of each shard's inspectors.
+    pub inspector_memory: usize,
     pub enricher: Option<EventEnricher>,
     pub interests: Interests,
     pub progress: Option<ProgressCallback>,
@@ -70,6 +76,17 @@ impl Plan {
             self.shard_analyzers
                 .as_ref()
                 .map(|make| make())
+                .unwrap_or_default(),
+            self.inspectors
+                .as_ref()
+                .map(|make| {
+                    let mut made = make();
+                    let each = self.inspector_memory / made.len().max(1);
+                    for inspector in &mut made {
+                        inspector.set_memory_budget(each);
+                    }
+                    made
+                })
                 .unwrap_or_default(),
             self.enricher.clone(),
             self.interests,

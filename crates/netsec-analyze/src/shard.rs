@@ -7,7 +7,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 
 use netsec_capture::Filter;
 use netsec_model::{
-    Analyzer, AppEvent, ArpInfo, Finding, FlowRecord, Interests, PacketInfo, RawPacket, Timestamp,
+    Analyzer, AppEvent, ArpInfo, Finding, FlowRecord, Inspector, InspectorOutput, Interests,
+    PacketInfo, PayloadContext, RawPacket, Timestamp,
 };
 use netsec_proto::{Engine, EngineConfig, EngineSink};
 
@@ -53,6 +54,9 @@ pub(crate) struct ShardSink {
     pub counts: ShardCounts,
     logs: Option<Box<dyn RecordSink>>,
     analyzers: Vec<Box<dyn Analyzer>>,
+    /// Byte-level inspectors (signatures) and what they raised.
+    inspectors: Vec<Box<dyn Inspector>>,
+    inspected: InspectorOutput,
     enricher: Option<crate::pipeline::EventEnricher>,
     /// What the detection stage's analysers consume.
     interests: Interests,
@@ -72,6 +76,7 @@ impl ShardSink {
     pub fn new(
         logs: Option<Box<dyn RecordSink>>,
         analyzers: Vec<Box<dyn Analyzer>>,
+        inspectors: Vec<Box<dyn Inspector>>,
         enricher: Option<crate::pipeline::EventEnricher>,
         interests: Interests,
         speaker: bool,
@@ -81,6 +86,8 @@ impl ShardSink {
             counts: ShardCounts::default(),
             logs,
             analyzers,
+            inspectors,
+            inspected: InspectorOutput::default(),
             enricher,
             interests,
             speaker,
@@ -204,6 +211,22 @@ impl ShardSink {
         }
     }
 
+    fn run_inspectors(&mut self, call: impl Fn(&mut dyn Inspector, &mut InspectorOutput)) {
+        for i in &mut self.inspectors {
+            call(i.as_mut(), &mut self.inspected);
+        }
+        if !self.inspected.alerts.is_empty() {
+            self.counts.alerts(self.inspected.alerts.len() as u64);
+            if let Some(l) = &mut self.logs {
+                for alert in &self.inspected.alerts {
+                    l.alert(alert);
+                }
+            }
+            self.inspected.alerts.clear();
+        }
+        self.shard_findings.append(&mut self.inspected.findings);
+    }
+
     /// The record sink's error, if it has one, after flushing it.
     fn finish_logs(&mut self) -> Option<String> {
         self.logs.as_mut().and_then(|l| l.finish().err())
@@ -254,6 +277,9 @@ impl EngineSink for ShardSink {
         if let Some(l) = &mut self.logs {
             l.event(&event);
         }
+        if !self.inspectors.is_empty() {
+            self.run_inspectors(|i, out| i.on_event(&event, out));
+        }
         if !self.analyzers.is_empty() {
             self.run_shard_analyzers(|a, out| a.on_event(&event, out));
         }
@@ -283,6 +309,9 @@ impl EngineSink for ShardSink {
         if !self.analyzers.is_empty() {
             self.run_shard_analyzers(|a, out| a.on_flow_end(&flow, out));
         }
+        if !self.inspectors.is_empty() {
+            self.run_inspectors(|i, out| i.on_flow_end(&flow, out));
+        }
         // The summary's host and conversation tables read every flow.
         if self.phase == Phase::Expiry {
             // Engines end a tick's flows in id order, and flow ids are
@@ -299,8 +328,17 @@ impl EngineSink for ShardSink {
         if !self.analyzers.is_empty() {
             self.run_shard_analyzers(|a, out| a.on_tick(now, out));
         }
+        if !self.inspectors.is_empty() {
+            self.run_inspectors(|i, out| i.on_tick(now, out));
+        }
         if self.speaker && self.phase == Phase::Expiry {
             self.push(Phase::Expiry, u64::MAX, Record::Tick(now));
+        }
+    }
+
+    fn payload(&mut self, packet: &PacketInfo, flow: &PayloadContext<'_>, payload: &[u8]) {
+        if !self.inspectors.is_empty() {
+            self.run_inspectors(|i, out| i.on_payload(packet, flow, payload, out));
         }
     }
 }
@@ -395,6 +433,9 @@ impl Shard {
         self.engine.finish(&mut self.sink);
         if !self.sink.analyzers.is_empty() {
             self.sink.run_shard_analyzers(|a, out| a.finish(out));
+        }
+        if !self.sink.inspectors.is_empty() {
+            self.sink.run_inspectors(|i, out| i.finish(out));
         }
         let stage = self.sink.close();
         let sink_error = self.sink.finish_logs();

@@ -59,6 +59,11 @@ const TRANSPORT_NAMES: [&str; 6] = ["tcp", "udp", "icmp", "icmpv6", "sctp", "oth
 const NETWORK_NAMES: [&str; 4] = ["ipv4", "ipv6", "arp", "other"];
 
 impl ShardCounts {
+    /// Count signature alerts (in the summary's events, as `alert`).
+    pub fn alerts(&mut self, n: u64) {
+        *self.events.entry("alert").or_default() += n;
+    }
+
     /// Count one frame read (decoded or not).
     pub fn frame(&mut self, ts: netsec_model::Timestamp, wire_len: u32) {
         self.packets += 1;

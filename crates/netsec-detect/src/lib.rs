@@ -1,4 +1,6 @@
-//! Behavioural detectors for netsec: each one an [`Analyzer`] that reads
+//! Behavioural detectors for netsec, and the signature engine
+//! ([`signature`], an [`netsec_model::Inspector`] that reads payloads inside
+//! each shard). Each detector is an [`Analyzer`] that reads
 //! packet headers, ARP, application events or flow records (never bytes),
 //! keeps bounded state, and emits a [`Finding`](netsec_model::Finding) as
 //! soon as its evidence crosses a threshold — then again, with the same
@@ -14,6 +16,7 @@
 //! | [`exfil`] | `data_exfiltration` | T1048, T1041, T1030 |
 //! | [`lateral`] | `lateral_movement`, `lateral_chain` | T1021 |
 //! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch` | T1095, T1572, T1571 |
+//! | [`signature`] | `signature_match` (and one alert per match), from Suricata / ET Open rules | from each rule's metadata |
 //!
 //! Every threshold lives in [`DetectConfig`], read from TOML
 //! ([`DetectConfig::from_toml`]; [`DetectConfig::default_toml`] is the
@@ -90,6 +93,7 @@ pub mod flood;
 pub mod lateral;
 pub mod portscan;
 pub mod scope;
+pub mod signature;
 pub mod table;
 pub mod timeline;
 pub mod tunnel;

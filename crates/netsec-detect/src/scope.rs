@@ -44,6 +44,38 @@ impl Cidr {
         }
     }
 
+    /// The prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// `ip` with the bits past this network's prefix cleared: the key under
+    /// which a table of networks of this prefix length finds `ip`. `None`
+    /// when `ip` is of the other family.
+    pub fn mask(prefix: u8, ip: IpAddr) -> Option<IpAddr> {
+        match ip {
+            IpAddr::V4(v4) => {
+                let bits = u32::from(v4);
+                let keep = u32::MAX
+                    .checked_shl(32u32.checked_sub(u32::from(prefix))?)
+                    .unwrap_or(0);
+                (prefix <= 32).then(|| IpAddr::V4((bits & keep).into()))
+            }
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6);
+                let keep = u128::MAX
+                    .checked_shl(128u32.checked_sub(u32::from(prefix))?)
+                    .unwrap_or(0);
+                Some(IpAddr::V6((bits & keep).into()))
+            }
+        }
+    }
+
+    /// This network's address with the host bits cleared.
+    pub fn network(&self) -> IpAddr {
+        Cidr::mask(self.prefix, self.network).unwrap_or(self.network)
+    }
+
     /// Whether `ip` is inside this network (an IPv4 address never matches an
     /// IPv6 network, except through its IPv4-mapped form).
     #[inline]

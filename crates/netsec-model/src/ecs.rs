@@ -1259,6 +1259,161 @@ impl FindingDocument<'_> {
     }
 }
 
+/// A signature alert as an ECS document (`event.kind: alert`,
+/// `event.dataset: netsec.alert`): `rule.*` as ECS names them, the
+/// packet's 5-tuple, the Community ID, and `netsec.alert` for what ECS
+/// lacks (packet number, matched buffer and excerpt).
+pub struct AlertDocument<'a>(pub &'a crate::alert::Alert);
+
+impl Serialize for AlertDocument<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        #[derive(Serialize)]
+        struct Event<'a> {
+            kind: &'static str,
+            category: [&'static str; 2],
+            dataset: &'static str,
+            severity: u8,
+            action: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            id: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reference: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct Side {
+            ip: std::net::IpAddr,
+            port: u16,
+        }
+        #[derive(Serialize)]
+        struct Network<'a> {
+            transport: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            community_id: Option<&'a str>,
+            direction: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Rule<'a> {
+            id: String,
+            uuid: String,
+            name: &'a str,
+            category: &'a str,
+            ruleset: &'a str,
+            version: String,
+        }
+        #[derive(Serialize)]
+        struct Technique<'a> {
+            id: &'a [String],
+        }
+        #[derive(Serialize)]
+        struct Threat<'a> {
+            framework: &'static str,
+            technique: Technique<'a>,
+        }
+        #[derive(Serialize)]
+        struct NetsecAlert<'a> {
+            packet_number: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            flow_id: Option<String>,
+            gid: u32,
+            sid: u32,
+            rev: u32,
+            priority: u8,
+            buffer: &'a str,
+            excerpt: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Netsec<'a> {
+            alert: NetsecAlert<'a>,
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("@timestamp", &a.ts)?;
+        m.serialize_entry("ecs", &ECS)?;
+        m.serialize_entry("message", &a.msg)?;
+        m.serialize_entry(
+            "event",
+            &Event {
+                kind: "alert",
+                category: ["network", "intrusion_detection"],
+                dataset: "netsec.alert",
+                // ECS severity 0-100 from Suricata priority 1 (highest) to 4
+                severity: match a.priority {
+                    0 | 1 => 73,
+                    2 => 47,
+                    3 => 21,
+                    _ => 10,
+                },
+                action: "allowed",
+                id: a
+                    .flow_id
+                    .map(|f| format!("{f}:{}:{}", a.packet_number, a.sid)),
+                reference: None,
+            },
+        )?;
+        m.serialize_entry(
+            "source",
+            &Side {
+                ip: a.src_ip,
+                port: a.src_port,
+            },
+        )?;
+        m.serialize_entry(
+            "destination",
+            &Side {
+                ip: a.dst_ip,
+                port: a.dst_port,
+            },
+        )?;
+        m.serialize_entry(
+            "network",
+            &Network {
+                transport: a.transport.name(),
+                community_id: a.community_id.as_deref(),
+                direction: match a.direction {
+                    crate::flow::Direction::ToServer => "to_server",
+                    crate::flow::Direction::ToClient => "to_client",
+                },
+            },
+        )?;
+        m.serialize_entry(
+            "rule",
+            &Rule {
+                id: a.sid.to_string(),
+                uuid: format!("{}:{}:{}", a.gid, a.sid, a.rev),
+                name: &a.msg,
+                category: &a.category,
+                ruleset: &a.ruleset,
+                version: a.rev.to_string(),
+            },
+        )?;
+        if !a.mitre.is_empty() {
+            m.serialize_entry(
+                "threat",
+                &Threat {
+                    framework: "MITRE ATT&CK",
+                    technique: Technique { id: &a.mitre },
+                },
+            )?;
+        }
+        m.serialize_entry(
+            "netsec",
+            &Netsec {
+                alert: NetsecAlert {
+                    packet_number: a.packet_number,
+                    flow_id: a.flow_id.map(|f| f.to_string()),
+                    gid: a.gid,
+                    sid: a.sid,
+                    rev: a.rev,
+                    priority: a.priority,
+                    buffer: &a.buffer,
+                    excerpt: &a.excerpt,
+                },
+            },
+        )?;
+        m.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod analyzer;
 pub mod ecs;
 pub mod event;
@@ -51,6 +52,7 @@ pub mod flow;
 pub mod packet;
 pub mod time;
 
+pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
 pub use analyzer::{Analyzer, FindingSink, Interests};
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use netsec_model::{
     AppEvent, AppProto, ArpInfo, Direction, Endpoint, EventContext, FlowEndReason, FlowId, FlowKey,
-    FlowRecord, PacketInfo, RawPacket, TcpState, Timestamp, Transport,
+    FlowRecord, PacketInfo, PayloadContext, RawPacket, TcpState, Timestamp, Transport,
 };
 
 use crate::app::{self, AppParser, FeedStatus};
@@ -34,6 +34,11 @@ pub trait EngineSink {
     fn flow_end(&mut self, _flow: FlowRecord) {}
     /// Packet time has advanced to `now` (about once per second of capture time).
     fn tick(&mut self, _now: Timestamp) {}
+    /// Every packet of a flow with its transport payload (possibly empty)
+    /// and its flow's state, after the flow table saw it and before the
+    /// application events it produced. For byte-level inspection
+    /// (signatures); the empty default costs nothing.
+    fn payload(&mut self, _packet: &PacketInfo, _flow: &PayloadContext<'_>, _payload: &[u8]) {}
 }
 
 /// The engine's memory budget when none is set: 512 MiB.
@@ -542,6 +547,7 @@ impl Engine {
             &mut self.stats,
             &mut self.events,
         );
+        sink.payload(info, &payload_context(flow, src_is_lo), payload);
         // The memory tally: this flow's buffers as they are now.
         let mem = flow_heap_bytes(flow);
         self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
@@ -782,6 +788,36 @@ fn update_flow(
         }
     }
     outcome
+}
+
+/// What a byte-level inspector is told of a packet's flow: established as
+/// Suricata's `flow:established` means it (TCP after the handshake, until
+/// the end; other transports once both sides have sent).
+fn payload_context(flow: &Flow, src_is_lo: bool) -> PayloadContext<'_> {
+    let to_server = flow.client_is_lo == src_is_lo;
+    let record = &flow.record;
+    let handshake_seen = flow.isn[0].is_some() && flow.isn[1].is_some();
+    let established = if record.transport == Transport::Tcp {
+        handshake_seen
+            && matches!(
+                record.tcp_state,
+                TcpState::Established | TcpState::Closing | TcpState::Closed | TcpState::Reset
+            )
+    } else {
+        record.to_server.packets > 0 && record.to_client.packets > 0
+    };
+    PayloadContext {
+        flow_id: record.id,
+        community_id: &record.community_id,
+        direction: if to_server {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        },
+        established,
+        app_proto: record.app_proto,
+        handshake_seen,
+    }
 }
 
 /// Heap bytes a flow holds beyond its slot in the table: its Community ID,
