@@ -379,15 +379,14 @@ impl DnsTunnelDetector {
     /// enough since the last report (doubled), or `last` and it changed.
     fn check(&mut self, key: &(IpAddr, String), last: bool) -> Option<Finding> {
         let pair = self.pairs.get(key)?;
-        if !self.crosses(pair) {
-            return None;
-        }
         let due = if last {
             pair.reported > 0 && pair.queries > pair.reported_queries
         } else {
             pair.reported == 0 || pair.unique >= 2 * pair.reported
         };
-        if !due {
+        // `due` first: it is cheap, and once a tunnel is reported most of
+        // its queries are not due, so its entropy is not computed again.
+        if !due || !self.crosses(pair) {
             return None;
         }
         let finding = self.finding(key, pair);

@@ -25,21 +25,29 @@ const MAX_RECORDS: u16 = 1024;
 /// escapes (`\344` for 0xE4, where RFC 1035 means `\228`) and escapes
 /// `=` and `+`, so names are written here label by label.
 pub fn name_text(name: &Name) -> String {
-    let mut s = String::new();
+    // Hot: every name of every DNS message. No formatting machinery; plain
+    // labels (the rule) are copied whole.
+    let mut s = String::with_capacity(64);
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
             s.push('.');
         }
-        for &b in label {
-            match b {
-                b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
-                    s.push('\\');
-                    s.push(char::from(b));
-                }
-                0x21..=0x7e => s.push(char::from(b)),
-                _ => {
-                    // Writing to a String cannot fail.
-                    let _ = write!(s, "\\{b:03}");
+        let plain = |b: &u8| matches!(b, 0x21..=0x7e) && !SPECIAL.contains(b);
+        match std::str::from_utf8(label) {
+            Ok(text) if label.iter().all(plain) => s.push_str(text),
+            _ => {
+                for &b in label {
+                    if plain(&b) {
+                        s.push(char::from(b));
+                    } else if SPECIAL.contains(&b) {
+                        s.push('\\');
+                        s.push(char::from(b));
+                    } else {
+                        s.push('\\');
+                        s.push(char::from(b'0' + b / 100));
+                        s.push(char::from(b'0' + b / 10 % 10));
+                        s.push(char::from(b'0' + b % 10));
+                    }
                 }
             }
         }
@@ -49,6 +57,9 @@ pub fn name_text(name: &Name) -> String {
     }
     s
 }
+
+/// Bytes a presentation-form label escapes with a backslash (RFC 1035 §5.1).
+const SPECIAL: [u8; 8] = [b'.', b'\\', b'"', b'(', b')', b';', b'@', b'$'];
 
 /// Presentation form of record data: addresses, names without the trailing
 /// dot, `MX` as `preference exchange`, `SOA` and `SRV` as their zone-file
