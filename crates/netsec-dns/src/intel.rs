@@ -118,6 +118,9 @@ impl IntelLists {
         if let Some((addr, len)) = e.split_once('/') {
             if let (Ok(ip), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u8>()) {
                 let (v4, value) = key(ip);
+                if len > if ip.is_ipv4() { 32 } else { 128 } {
+                    return false;
+                }
                 self.networks
                     .entry((v4, len))
                     .or_default()
@@ -478,5 +481,7 @@ mod tests {
         );
         assert!(l.address("198.51.101.1".parse().unwrap()).is_none());
         assert!(l.add_text("{not json", "x.json").is_err());
+        assert!(!l.add("10.0.0.0/33", "bad"));
+        assert!(!l.add("2001:db8::/129", "bad"));
     }
 }
