@@ -160,7 +160,11 @@ pub struct DnsSpoofDetector {
     /// Per client address: responses matching nothing.
     unsolicited: HashMap<IpAddr, Burst>,
     /// Per name: when it last resolved to a public address.
-    last_public: HashMap<String, Timestamp>,
+    last_public: HashMap<u64, Timestamp>,
+    /// Pending queries per (client address, name): whether a response with
+    /// an unknown id answers a name the client waits for, without a scan of
+    /// every pending query.
+    waiting: HashMap<(IpAddr, String), u32>,
     /// Races reported, per (client, name).
     races: HashMap<(IpAddr, String), u64>,
     forgotten: u64,
@@ -176,6 +180,7 @@ impl DnsSpoofDetector {
             wrong_ids: HashMap::new(),
             unsolicited: HashMap::new(),
             last_public: HashMap::new(),
+            waiting: HashMap::new(),
             races: HashMap::new(),
             forgotten: 0,
         }
@@ -195,7 +200,9 @@ impl DnsSpoofDetector {
             }
             self.order.pop_front();
             if self.pending.get(&key).is_some_and(|q| q.at == at) {
-                self.pending.remove(&key);
+                if let Some(q) = self.pending.remove(&key) {
+                    self.unwait(key.0.ip, q.name);
+                }
                 if full && !old {
                     self.forgotten += 1;
                 }
@@ -231,7 +238,23 @@ impl DnsSpoofDetector {
             first: None,
         };
         self.order.push_back((key, query.at));
-        self.pending.insert(key, query);
+        *self
+            .waiting
+            .entry((key.0.ip, query.name.clone()))
+            .or_default() += 1;
+        if let Some(replaced) = self.pending.insert(key, query) {
+            self.unwait(key.0.ip, replaced.name);
+        }
+    }
+
+    fn unwait(&mut self, client: IpAddr, name: String) {
+        let key = (client, name);
+        if let Some(n) = self.waiting.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.waiting.remove(&key);
+            }
+        }
     }
 
     fn on_response(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
@@ -243,20 +266,12 @@ impl DnsSpoofDetector {
             .first()
             .map(|q| q.name.trim_end_matches('.').to_ascii_lowercase())
             .unwrap_or_default();
-        let answers: BTreeSet<String> = dns
-            .answers
-            .iter()
-            .map(|a| format!("{} {}", a.rtype, a.data))
-            .collect();
         self.rebinding(dns, &name, out);
         let key = (client, dns.id);
         let Some(query) = self.pending.get_mut(&key).filter(|q| q.name == name) else {
             // Not an answer to anything this client asked: a guess at the
             // id of a pending query for the name, or unsolicited.
-            let waiting = self
-                .pending
-                .iter()
-                .any(|((c, _), q)| c.ip == client.ip && q.name == name);
+            let waiting = self.waiting.contains_key(&(client.ip, name.clone()));
             if waiting && !name.is_empty() {
                 let burst = self.wrong_ids.entry((client.ip, name.clone())).or_default();
                 let n = burst.hit(now, self.config.wrong_id_window_secs);
@@ -280,6 +295,11 @@ impl DnsSpoofDetector {
             return;
         }
         let asked = query.server;
+        let answers: BTreeSet<String> = dns
+            .answers
+            .iter()
+            .map(|a| format!("{} {}", a.rtype, a.data))
+            .collect();
         match &query.first {
             None => {
                 query.first = Some((responder, now, answers));
@@ -460,33 +480,44 @@ impl DnsSpoofDetector {
     }
 
     fn rebinding(&mut self, dns: &DnsEvent, qname: &str, out: &mut dyn FindingSink) {
-        if !self.config.rebinding || dns.rcode != 0 || !self.is_public_name(qname) {
+        if !self.config.rebinding || dns.rcode != 0 {
             return;
         }
-        let now = dns.ctx.ts;
-        let mut private = Vec::new();
-        let mut min_ttl = u32::MAX;
-        for a in dns
+        let addresses = dns
             .answers
             .iter()
             .filter(|a| a.rtype == "A" || a.rtype == "AAAA")
-        {
-            let Ok(ip) = a.data.parse::<IpAddr>() else {
-                continue;
-            };
+            .filter_map(|a| a.data.parse::<IpAddr>().ok().map(|ip| (ip, a.ttl)));
+        let (mut private, mut public) = (Vec::new(), false);
+        let mut min_ttl = u32::MAX;
+        for (ip, ttl) in addresses {
             if is_private(ip) {
                 private.push(ip);
-                min_ttl = min_ttl.min(a.ttl);
+                min_ttl = min_ttl.min(ttl);
             } else {
-                self.last_public.insert(qname.to_string(), now);
+                public = true;
             }
+        }
+        // The name's registered domain only when an address makes it matter.
+        if !(public || !private.is_empty()) || !self.is_public_name(qname) {
+            return;
+        }
+        let now = dns.ctx.ts;
+        let name_key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            qname.hash(&mut h);
+            h.finish()
+        };
+        if public {
+            self.last_public.insert(name_key, now);
         }
         if private.is_empty() || min_ttl > self.config.rebinding_max_ttl {
             return;
         }
         let flipped = self
             .last_public
-            .get(qname)
+            .get(&name_key)
             .is_some_and(|t| now.since(*t).as_secs_f64() <= 3600.0);
         if !flipped && self.config.rebinding_requires_flip {
             return;
@@ -562,7 +593,11 @@ impl Analyzer for DnsSpoofDetector {
     fn memory_used(&self) -> usize {
         self.pending.len() * 160
             + self.order.len() * 40
-            + (self.wrong_ids.len() + self.unsolicited.len() + self.last_public.len()) * 96
+            + (self.wrong_ids.len()
+                + self.unsolicited.len()
+                + self.last_public.len()
+                + self.waiting.len())
+                * 96
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
@@ -582,5 +617,89 @@ impl Analyzer for DnsSpoofDetector {
         } else {
             self.on_query(dns);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_model::{
+        Direction, DnsEvent, DnsQuestion, DnsRecord, EventContext, Finding, Transport,
+    };
+    use std::net::Ipv4Addr;
+
+    fn event(t: f64, query: bool, id: u16, client_port: u16, answer: Option<&str>) -> AppEvent {
+        let client = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)), client_port);
+        let server = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 53)), 53);
+        let (src, dst) = if query {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        AppEvent::Dns(DnsEvent {
+            ctx: EventContext {
+                ts: Timestamp::from_secs_f64(t),
+                packet_number: 1,
+                flow_id: None,
+                community_id: None,
+                src,
+                dst,
+                transport: Transport::Udp,
+                direction: if query {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                },
+            },
+            id,
+            is_response: !query,
+            opcode: 0,
+            rcode: 0,
+            flags: Vec::new(),
+            questions: vec![DnsQuestion {
+                name: "bank.example".into(),
+                qtype: "A".into(),
+                qtype_code: 1,
+                qclass: 1,
+            }],
+            answers: answer
+                .map(|a| DnsRecord {
+                    name: "bank.example".into(),
+                    rtype: "A".into(),
+                    rtype_code: 1,
+                    ttl: 60,
+                    data: a.into(),
+                })
+                .into_iter()
+                .collect(),
+            authorities: Vec::new(),
+            additionals: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn guessed_ids_for_a_pending_name_are_poisoning_and_other_noise_is_not() {
+        let mut d = DnsSpoofDetector::new(SpoofConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        d.on_event(&event(0.0, true, 7, 4000, None), &mut out);
+        for guess in 100..130u16 {
+            d.on_event(&event(0.01, false, guess, 4000, Some("6.6.6.6")), &mut out);
+        }
+        assert!(
+            out.iter().any(|f| f.kind == "dns_cache_poisoning"),
+            "{out:#?}"
+        );
+        // The real answer still matches, and nothing was left waiting
+        // after the query expires: later guesses are unsolicited, not poisoning.
+        let mut d = DnsSpoofDetector::new(SpoofConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        d.on_event(&event(0.0, true, 7, 4000, None), &mut out);
+        d.on_event(&event(0.01, false, 7, 4000, Some("10.0.0.80")), &mut out);
+        d.on_event(&event(10.0, true, 9, 4001, None), &mut out);
+        for guess in 100..105u16 {
+            d.on_event(&event(20.0, false, guess, 4000, Some("6.6.6.6")), &mut out);
+        }
+        assert!(out.is_empty(), "{out:#?}");
+        assert!(d.waiting.is_empty(), "{:?}", d.waiting);
     }
 }
