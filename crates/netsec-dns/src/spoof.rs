@@ -499,7 +499,7 @@ impl DnsSpoofDetector {
             }
         }
         // The name's registered domain only when an address makes it matter.
-        if !(public || !private.is_empty()) || !self.is_public_name(qname) {
+        if (!public && private.is_empty()) || !self.is_public_name(qname) {
             return;
         }
         let now = dns.ctx.ts;
