@@ -112,12 +112,7 @@ impl TlsAuditor {
     /// anchor (unknown issuer, bad signature, a leaf that is a CA) is a
     /// `tls_untrusted_chain` finding. Sessions without SNI are not judged.
     pub fn with_trust_anchors(mut self, roots: &std::sync::Arc<rustls::RootCertStore>) -> Self {
-        self.trust = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            std::sync::Arc::clone(roots),
-            std::sync::Arc::new(rustls::crypto::ring::default_provider()),
-        )
-        .build()
-        .ok();
+        self.trust = crate::active::chain::verifier(roots).ok();
         self
     }
 
@@ -131,36 +126,18 @@ impl TlsAuditor {
         sni: &str,
         at: Timestamp,
     ) -> Option<String> {
-        use rustls::client::danger::ServerCertVerifier;
-        use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+        use rustls::pki_types::UnixTime;
         let verifier = self.trust.as_ref()?;
         let key = (leaf_sha256.to_string(), sni.to_string());
         if let Some(v) = self.verdicts.get(&key) {
             return v.clone();
         }
-        let (leaf, rest) = chain.split_first()?;
-        let name = ServerName::try_from(sni.to_string()).ok()?;
-        let intermediates: Vec<CertificateDer<'_>> = rest
-            .iter()
-            .map(|d| CertificateDer::from(d.as_slice()))
-            .collect();
         let secs = u64::try_from(at.secs()).unwrap_or(0);
-        let verdict = verifier
-            .verify_server_cert(
-                &CertificateDer::from(leaf.as_slice()),
-                &intermediates,
-                &name,
-                &[],
-                UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
-            )
-            .err()
-            .map(|e| e.to_string())
-            .filter(|p| {
-                let words = p.to_ascii_lowercase().replace(' ', "");
-                !(words.contains("expired")
-                    || words.contains("notvalidyet")
-                    || words.contains("notvalidforname"))
-            });
+        let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        // Expiry and names have findings of their own.
+        let verdict = crate::active::chain::verify(verifier, chain, sni, at)
+            .filter(|p| p.kind == crate::active::chain::ProblemKind::Trust)
+            .map(|p| p.text);
         if self.verdicts.len() >= self.config.max_findings {
             self.verdicts.clear();
         }

@@ -14,6 +14,90 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+/// What is wrong with a chain, by the kind of webpki's error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// Expired or not yet valid.
+    Validity,
+    /// Not valid for the name asked.
+    Name,
+    /// Leads to no trust anchor (unknown issuer, bad signature, …), or
+    /// anything else webpki refuses.
+    Trust,
+}
+
+/// webpki's objection to a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Its kind.
+    pub kind: ProblemKind,
+    /// webpki's words.
+    pub text: String,
+}
+
+impl Problem {
+    /// The problem a rustls verification error describes.
+    pub fn of(e: &rustls::Error) -> Self {
+        use rustls::CertificateError as C;
+        let kind = match e {
+            rustls::Error::InvalidCertificate(
+                C::Expired
+                | C::ExpiredContext { .. }
+                | C::NotValidYet
+                | C::NotValidYetContext { .. },
+            ) => ProblemKind::Validity,
+            rustls::Error::InvalidCertificate(
+                C::NotValidForName | C::NotValidForNameContext { .. },
+            ) => ProblemKind::Name,
+            _ => ProblemKind::Trust,
+        };
+        Problem {
+            kind,
+            text: e.to_string(),
+        }
+    }
+}
+
+/// Verify `chain` (DER, leaf first) for `name` at `at`: `None` when it is
+/// trusted and valid, else webpki's objection.
+pub fn verify(
+    verifier: &WebPkiServerVerifier,
+    chain: &[Vec<u8>],
+    name: &str,
+    at: UnixTime,
+) -> Option<Problem> {
+    let Some((leaf, rest)) = chain.split_first() else {
+        return Some(Problem {
+            kind: ProblemKind::Trust,
+            text: "no certificate sent".into(),
+        });
+    };
+    let server_name = match ServerName::try_from(name.to_string()) {
+        Ok(n) => n,
+        Err(e) => {
+            return Some(Problem {
+                kind: ProblemKind::Name,
+                text: format!("{name:?}: {e}"),
+            })
+        }
+    };
+    let intermediates: Vec<CertificateDer<'_>> = rest
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    verifier
+        .verify_server_cert(
+            &CertificateDer::from(leaf.as_slice()),
+            &intermediates,
+            &server_name,
+            &[],
+            at,
+        )
+        .err()
+        .map(|e| Problem::of(&e))
+}
+
 /// What the verifier saw.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
@@ -22,7 +106,7 @@ pub struct Seen {
     /// Whether an OCSP response was stapled.
     pub ocsp_stapled: bool,
     /// webpki's verdict: `None` trusted and valid for the name, else why not.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
 }
 
 /// A verifier that records and judges but never refuses.
@@ -53,7 +137,7 @@ impl ServerCertVerifier for Recorder {
         *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(Seen {
             chain,
             ocsp_stapled: !ocsp_response.is_empty(),
-            problem: verdict.err().map(|e| e.to_string()),
+            problem: verdict.err().map(|e| Problem::of(&e)),
         });
         Ok(ServerCertVerified::assertion())
     }
@@ -104,7 +188,8 @@ pub fn roots(ca_file: Option<&std::path::Path>) -> Result<Arc<RootCertStore>, St
     Ok(Arc::new(store))
 }
 
-fn verifier(roots: &Arc<RootCertStore>) -> Result<Arc<WebPkiServerVerifier>, String> {
+/// webpki's verifier over `roots`, with ring's algorithms.
+pub fn verifier(roots: &Arc<RootCertStore>) -> Result<Arc<WebPkiServerVerifier>, String> {
     WebPkiServerVerifier::builder_with_provider(
         Arc::clone(roots),
         Arc::new(rustls::crypto::ring::default_provider()),
@@ -219,31 +304,16 @@ pub fn handshake(
 
 /// Judge a chain obtained without rustls.
 pub fn judge(chain: &[Vec<u8>], name: &str, roots: &Arc<RootCertStore>) -> Seen {
-    let mut seen = Seen {
+    let problem = match verifier(roots) {
+        Ok(v) => verify(&v, chain, name, UnixTime::now()),
+        Err(text) => Some(Problem {
+            kind: ProblemKind::Trust,
+            text,
+        }),
+    };
+    Seen {
         chain: chain.to_vec(),
         ocsp_stapled: false,
-        problem: None,
-    };
-    let Some((leaf, rest)) = chain.split_first() else {
-        seen.problem = Some("no certificate sent".into());
-        return seen;
-    };
-    let verdict = verifier(roots).and_then(|v| {
-        let server_name = ServerName::try_from(name.to_string()).map_err(|e| e.to_string())?;
-        let intermediates: Vec<CertificateDer<'_>> = rest
-            .iter()
-            .map(|d| CertificateDer::from(d.as_slice()))
-            .collect();
-        v.verify_server_cert(
-            &CertificateDer::from(leaf.as_slice()),
-            &intermediates,
-            &server_name,
-            &[],
-            UnixTime::now(),
-        )
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-    });
-    seen.problem = verdict.err();
-    seen
+        problem,
+    }
 }

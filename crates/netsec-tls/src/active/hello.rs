@@ -4,11 +4,7 @@
 
 use std::io::{Read, Write};
 
-/// TLS 1.3 `ServerHello.random` of a HelloRetryRequest (RFC 8446 4.1.3).
-const HELLO_RETRY_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
-];
+use netsec_proto::app::tls::parser;
 
 /// Largest record a server answer may have (TLS allows 2^14 plus expansion).
 const MAX_RECORD: usize = 18_432;
@@ -205,59 +201,25 @@ pub fn read_answer(stream: &mut impl Read) -> Answer {
     }
 }
 
-/// Parse a ServerHello at the start of `handshake`, once whole.
+/// Parse a ServerHello at the start of `handshake`, once whole, with
+/// netsec-proto's parser (the one the passive side uses).
 fn server_hello(handshake: &[u8]) -> Option<Answer> {
     let kind = *handshake.first()?;
-    let len = usize::from(*handshake.get(1)?) << 16
-        | usize::from(*handshake.get(2)?) << 8
-        | usize::from(*handshake.get(3)?);
+    let len = u24(handshake, 1)?;
     let body = handshake.get(4..4 + len)?;
     if kind != 2 {
         return Some(Answer::NotTls);
     }
     let rest = handshake.get(4 + len..).unwrap_or(&[]).to_vec();
-    let mut r = Reader(body);
-    let legacy = r.u16()?;
-    let random = r.take(32)?;
-    let sid = r.u8()?;
-    r.take(usize::from(sid))?;
-    let suite = r.u16()?;
-    r.u8()?;
-    let mut version = legacy;
-    if let Some(exts_len) = r.u16() {
-        let mut exts = Reader(r.take(usize::from(exts_len)).unwrap_or(&[]));
-        while let (Some(kind), Some(len)) = (exts.u16(), exts.u16()) {
-            let data = exts.take(usize::from(len))?;
-            if kind == 0x002b && data.len() == 2 {
-                version = u16::from_be_bytes([data[0], data[1]]);
-            }
-        }
-    }
-    let _retry = random == HELLO_RETRY_RANDOM;
+    // A HelloRetryRequest names the version and suite chosen too.
+    let Some((sh, _retry)) = parser::server_hello(body, 0) else {
+        return Some(Answer::NotTls);
+    };
     Some(Answer::Hello {
-        version,
-        suite,
+        version: sh.selected_version.unwrap_or(sh.version),
+        suite: sh.cipher_suite,
         rest,
     })
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
 }
 
 /// The DER certificates of a TLS ≤ 1.2 Certificate message in `handshake`
@@ -271,7 +233,7 @@ pub fn certificate_chain(mut handshake: Vec<u8>, stream: &mut impl Read) -> Vec<
                 break;
             };
             if kind == 11 {
-                return certificates(body);
+                return parser::certificate_chain(body).unwrap_or_default();
             }
             if kind == 14 {
                 return Vec::new(); // ServerHelloDone: no certificate
@@ -297,23 +259,6 @@ pub fn certificate_chain(mut handshake: Vec<u8>, stream: &mut impl Read) -> Vec<
 fn u24(b: &[u8], at: usize) -> Option<usize> {
     let s = b.get(at..at + 3)?;
     Some(usize::from(s[0]) << 16 | usize::from(s[1]) << 8 | usize::from(s[2]))
-}
-
-fn certificates(body: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let Some(total) = u24(body, 0) else {
-        return out;
-    };
-    let list = body.get(3..3 + total).unwrap_or(&[]);
-    let mut at = 0;
-    while let Some(len) = u24(list, at) {
-        let Some(der) = list.get(at + 3..at + 3 + len) else {
-            break;
-        };
-        out.push(der.to_vec());
-        at += 3 + len;
-    }
-    out
 }
 
 /// Send `spec`'s ClientHello on `stream` and read the answer.

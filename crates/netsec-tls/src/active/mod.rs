@@ -19,7 +19,7 @@ pub mod hello;
 pub mod suites;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use netsec_model::{
@@ -133,6 +133,9 @@ pub struct ChainReport {
     /// webpki's reason when not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Its kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem_kind: Option<chain::ProblemKind>,
     /// The leaf covers the name audited.
     pub name_matches: bool,
     /// Days until the leaf expires (negative: expired).
@@ -498,7 +501,8 @@ pub fn audit(target: &str, options: &AuditOptions) -> HostReport {
         ChainReport {
             length: s.chain.len(),
             valid: s.problem.is_none(),
-            problem: s.problem,
+            problem_kind: s.problem.as_ref().map(|p| p.kind),
+            problem: s.problem.map(|p| p.text),
             name_matches,
             days_remaining,
             ocsp_stapled: s.ocsp_stapled,
@@ -608,14 +612,12 @@ fn findings(
     if let Some(c) = &report.chain {
         if !c.valid {
             let problem = c.problem.clone().unwrap_or_default();
-            let words = problem.to_ascii_lowercase().replace(' ', "");
-            let (kind, severity) = if words.contains("expired") || words.contains("notvalidyet") {
-                ("tls_certificate_expired", Severity::High)
-            } else if words.contains("notvalidforname") {
-                ("tls_certificate_name_mismatch", Severity::High)
-            } else {
-                ("tls_untrusted_chain", Severity::High)
+            let kind = match c.problem_kind {
+                Some(chain::ProblemKind::Validity) => "tls_certificate_expired",
+                Some(chain::ProblemKind::Name) => "tls_certificate_name_mismatch",
+                _ => "tls_untrusted_chain",
             };
+            let severity = Severity::High;
             out.push(
                 finding(
                     report,
@@ -771,15 +773,6 @@ pub fn audit_all(
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         })
         .collect()
-}
-
-/// Whether `ip` is one the caller may be auditing without a second thought
-/// (loopback or private); the CLI warns for others.
-pub fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
-        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-    }
 }
 
 #[cfg(test)]
