@@ -105,6 +105,9 @@ pub struct Cover {
 /// Choose candidates covering all `elements` elements at least cost.
 /// `covers[i]` is what candidate `i` covers and `costs[i]` its cost (> 0).
 pub fn cover(elements: usize, covers: &[Bits], costs: &[f64]) -> Cover {
+    // One cost per candidate: extra covers or costs are ignored.
+    let n = covers.len().min(costs.len());
+    let (covers, costs) = (&covers[..n], &costs[..n]);
     let mut reachable = Bits::empty(elements);
     for c in covers {
         reachable.union_with(c);
@@ -221,7 +224,10 @@ fn greedy(
     }
     // Drop what the others make redundant, dearest first: a rule goes when
     // every element it covers is covered at least twice.
-    let mut times = vec![0u32; elements];
+    // Sized by the sets' words: an element past `elements` in the last word
+    // cannot index out of it.
+    let capacity = covers.first().map_or(0, |b| b.0.len() * 64).max(elements);
+    let mut times = vec![0u32; capacity];
     for &i in &chosen {
         for e in covers[i].iter() {
             times[e] += 1;
