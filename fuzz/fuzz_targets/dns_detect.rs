@@ -10,7 +10,7 @@ use netsec_proto::app::dns::parser::parse_message;
 
 fuzz_target!(|data: &[u8]| {
     let mut analyzers = netsec_dns::DnsConfig::default().analyzers();
-    let (passive, _report) = netsec_dns::PassiveDns::new();
+    let (passive, profile) = netsec_model::SharedAnalyzer::new(netsec_dns::PassiveDns::new());
     analyzers.push(Box::new(passive));
     let mut lists = netsec_dns::IntelLists::default();
     lists.add("example.com", "fuzz");
@@ -59,4 +59,7 @@ fuzz_target!(|data: &[u8]| {
     for a in analyzers.iter_mut() {
         a.finish(&mut findings);
     }
+    drop(analyzers);
+    let report = profile.lock().map(|mut p| p.report(10).queries);
+    let _ = report;
 });

@@ -15,10 +15,10 @@ use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use netsec_analyze::{expand_paths, Analysis, Input};
 use netsec_contain::firewall::{
-    plan, render, verify, Assets, ConversationCollector, Conversations, Plan, PlanConfig,
-    RenderOptions, Rendered, Target, Verification,
+    plan, render, verify, Assets, Conversations, Plan, PlanConfig, RenderOptions, Rendered, Target,
+    Verification,
 };
-use netsec_model::{Severity, Timestamp};
+use netsec_model::{Severity, SharedAnalyzer, Timestamp};
 use serde::Serialize;
 
 use super::detectors::DetectorArgs;
@@ -193,7 +193,7 @@ fn contain(args: &ContainArgs) -> Result<u8, String> {
     if paths.is_empty() {
         return Err("no capture files found in the given paths".into());
     }
-    let (collector, table) = ConversationCollector::new();
+    let (collector, table) = SharedAnalyzer::new(Conversations::default());
     let mut analysis = Analysis::new()
         .inputs(paths.into_iter().map(Input::Path).collect::<Vec<_>>())
         .threads(args.threads.unwrap_or(0))

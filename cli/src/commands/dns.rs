@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use netsec_analyze::{expand_paths, Analysis, Input};
 use netsec_dns::{DnsReport, PassiveDns};
-use netsec_model::{Finding, Severity};
+use netsec_model::{Finding, Severity, SharedAnalyzer};
 use serde::Serialize;
 
 /// Output format.
@@ -88,7 +88,7 @@ fn report(args: &DnsArgs) -> Result<u8, String> {
     if paths.is_empty() {
         return Err("no capture files found in the given paths".into());
     }
-    let (passive, handle) = PassiveDns::new();
+    let (passive, handle) = SharedAnalyzer::new(PassiveDns::new());
     let mut analysis = Analysis::new()
         .inputs(paths.into_iter().map(Input::Path).collect::<Vec<_>>())
         .threads(args.threads.unwrap_or(0))
@@ -108,7 +108,10 @@ fn report(args: &DnsArgs) -> Result<u8, String> {
             .cmp(&a.severity)
             .then(a.time.start.cmp(&b.time.start))
     });
-    let report = handle.report(args.top);
+    let report = handle
+        .lock()
+        .map_err(|_| "the passive DNS collector failed".to_string())?
+        .report(args.top);
     match args.format {
         Format::Json => {
             let doc = serde_json::to_string_pretty(&Output {

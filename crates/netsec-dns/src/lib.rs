@@ -46,6 +46,6 @@ pub mod tunnel;
 pub use config::{DnsConfig, DnsConfigError};
 pub use dga::{DgaConfig, DgaDetector};
 pub use intel::{DnsIntelMatcher, IntelLists};
-pub use passive::{DnsReport, PassiveDns, PassiveDnsHandle};
+pub use passive::{DnsReport, PassiveDns};
 pub use spoof::{DnsSpoofDetector, SpoofConfig};
 pub use tunnel::{DnsTunnelDetector, TunnelConfig};

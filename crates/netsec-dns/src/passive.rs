@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use netsec_model::{Analyzer, AppEvent, Endpoint, FindingSink, Interests, Timestamp};
 use serde::Serialize;
@@ -128,9 +127,11 @@ struct Pending {
     client: IpAddr,
 }
 
-/// The collector behind [`PassiveDns`].
+/// The passive DNS analyser. The pipeline owns its analysers: to read the
+/// report after a run, give it a
+/// [`SharedAnalyzer`](netsec_model::SharedAnalyzer) of this one.
 #[derive(Debug, Default)]
-struct State {
+pub struct PassiveDns {
     report: DnsReport,
     pending: HashMap<(Endpoint, Endpoint, u16), Pending>,
     order: VecDeque<((Endpoint, Endpoint, u16), Timestamp)>,
@@ -174,7 +175,12 @@ fn rcode_name(code: u16) -> String {
     }
 }
 
-impl State {
+impl PassiveDns {
+    /// An empty profile.
+    pub fn new() -> Self {
+        PassiveDns::default()
+    }
+
     fn expire(&mut self, now: Timestamp, all: bool) {
         while let Some((key, at)) = self.order.front().cloned() {
             if !all
@@ -290,7 +296,9 @@ impl State {
         s.queries += 1;
     }
 
-    fn report(&mut self, top: usize) -> DnsReport {
+    /// The report, `top` entries per table; queries still pending count as
+    /// unanswered (call it once, after the run).
+    pub fn report(&mut self, top: usize) -> DnsReport {
         self.expire(Timestamp::ZERO, true);
         let mut r = self.report.clone();
         r.latency_ms = percentile(&self.latency, 0.5)
@@ -321,42 +329,6 @@ impl State {
     }
 }
 
-/// The passive DNS analyser: feed it to a run, read [`PassiveDnsHandle::report`] after.
-#[derive(Debug)]
-pub struct PassiveDns {
-    state: Arc<Mutex<State>>,
-}
-
-/// The report side of a [`PassiveDns`].
-#[derive(Debug, Clone)]
-pub struct PassiveDnsHandle {
-    state: Arc<Mutex<State>>,
-}
-
-impl PassiveDns {
-    /// An analyser and the handle that reads its report.
-    pub fn new() -> (Self, PassiveDnsHandle) {
-        let state = Arc::new(Mutex::new(State::default()));
-        (
-            PassiveDns {
-                state: Arc::clone(&state),
-            },
-            PassiveDnsHandle { state },
-        )
-    }
-}
-
-impl PassiveDnsHandle {
-    /// The report, `top` entries per table (queries still pending count as
-    /// unanswered).
-    pub fn report(&self, top: usize) -> DnsReport {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .report(top)
-    }
-}
-
 impl Analyzer for PassiveDns {
     fn name(&self) -> &'static str {
         "passive_dns"
@@ -371,10 +343,7 @@ impl Analyzer for PassiveDns {
 
     fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
         if let AppEvent::Dns(dns) = event {
-            self.state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .event(dns);
+            self.event(dns);
         }
     }
 }

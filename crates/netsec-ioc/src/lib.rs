@@ -54,7 +54,6 @@ mod indicator;
 mod misp;
 mod report;
 mod saved;
-mod shared;
 mod stix;
 mod uuid5;
 
@@ -66,8 +65,8 @@ pub use csv::{to_csv, CSV_COLUMNS};
 pub use error::IocError;
 pub use indicator::{CertificateSummary, ConnectionSample, Indicator, IndicatorKind, IndicatorSet};
 pub use misp::to_misp;
+pub use netsec_model::SharedAnalyzer;
 pub use report::html_report;
 pub use saved::{parse_finding, read_findings};
-pub use shared::SharedAnalyzer;
 pub use stix::{pattern, stix_time, to_stix, to_stix_json, StixOptions};
 pub use uuid5::uuid_v5;

@@ -53,7 +53,7 @@ pub mod packet;
 pub mod time;
 
 pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
-pub use analyzer::{Analyzer, FindingSink, Interests};
+pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord,
     EventContext, HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent,

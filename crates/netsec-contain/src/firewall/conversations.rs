@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use netsec_model::{
     Analyzer, FindingSink, FlowRecord, FlowRef, Interests, TimeRange, Timestamp, Transport,
@@ -222,35 +221,19 @@ impl Conversations {
     }
 }
 
-/// An [`Analyzer`] that folds every flow record of a run into a shared
-/// [`Conversations`] table, which the caller reads after the run.
+/// The table as an [`Analyzer`]: it folds in every flow record of a run.
+/// To read it after the run, hand the pipeline a
+/// [`SharedAnalyzer`](netsec_model::SharedAnalyzer) of it.
 ///
 /// ```
-/// use netsec_contain::firewall::ConversationCollector;
-/// let (collector, table) = ConversationCollector::new();
+/// use netsec_contain::firewall::Conversations;
+/// use netsec_model::SharedAnalyzer;
+/// let (collector, table) = SharedAnalyzer::new(Conversations::default());
 /// // Analysis::new().analyzer(Box::new(collector)) … .run();
 /// drop(collector);
 /// assert!(table.lock().unwrap().is_empty());
 /// ```
-#[derive(Debug)]
-pub struct ConversationCollector {
-    table: Arc<Mutex<Conversations>>,
-}
-
-impl ConversationCollector {
-    /// A collector and the table it fills.
-    pub fn new() -> (Self, Arc<Mutex<Conversations>>) {
-        let table = Arc::new(Mutex::new(Conversations::default()));
-        (
-            ConversationCollector {
-                table: Arc::clone(&table),
-            },
-            table,
-        )
-    }
-}
-
-impl Analyzer for ConversationCollector {
+impl Analyzer for Conversations {
     fn name(&self) -> &'static str {
         "conversations"
     }
@@ -263,22 +246,15 @@ impl Analyzer for ConversationCollector {
     }
 
     fn memory_used(&self) -> usize {
-        self.table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .memory_used()
+        Conversations::memory_used(self)
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
-        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        table.capacity = (bytes / ENTRY_BYTES).clamp(16, DEFAULT_CAPACITY * 4);
+        self.capacity = (bytes / ENTRY_BYTES).clamp(16, DEFAULT_CAPACITY * 4);
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, _out: &mut dyn FindingSink) {
-        self.table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add_flow(flow);
+        self.add_flow(flow);
     }
 }
 

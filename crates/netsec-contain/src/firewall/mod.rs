@@ -2,8 +2,8 @@
 //! set of block rules that stops every malicious conversation while
 //! stopping as few benign ones as possible, rendered for real firewalls.
 //!
-//! 1. [`ConversationCollector`] folds the run's flows into [`Conversations`]
-//!    (client, server, transport, server port), bounded.
+//! 1. [`Conversations`], an analyser, folds the run's flows into
+//!    conversations (client, server, transport, server port), bounded.
 //! 2. [`threats`] reads the findings: which side is hostile, which
 //!    conversations are the incident ([`judge`]).
 //! 3. [`plan`] builds candidate rules (each hostile host, its services and
@@ -25,9 +25,7 @@ mod threats;
 mod verify;
 
 pub use assets::{Asset, Assets, AssetsError, Criticality, Service};
-pub use conversations::{
-    Conversation, ConversationCollector, ConversationKey, Conversations, DEFAULT_CAPACITY,
-};
+pub use conversations::{Conversation, ConversationKey, Conversations, DEFAULT_CAPACITY};
 pub use plan::{
     plan, Alternative, AssetImpact, DomainBlock, MacBlock, Plan, PlanConfig, PlannedRule, RuleRisk,
     Totals,
