@@ -14,7 +14,9 @@
 #
 # With PROFILE=bench the same lab records a larger base for benchmarks
 # (benches/compare.sh): 2000 DNS queries, 400 HTTP and 100 HTTPS requests,
-# a 30 MB HTTP download, 5 SSH sessions and nmap on ports 1-1000.
+# a 30 MB HTTP download, 5 SSH sessions and nmap on ports 1-1000. PROFILE=bulk,
+# short, dns, web and scan record the bases of compare.sh's other traffic
+# shapes (each described where the profile is, below).
 # Everything is torn down on exit, even on failure.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=two-hosts-lib.sh
@@ -119,7 +121,7 @@ ip netns exec $P-server /usr/sbin/sshd -f "$WORK/sshd_config"
 sleep 1
 
 # --- capture ----------------------------------------------------------------
-ip netns exec $P-sw tcpdump -i br0 -U -w "$WORK/sample.pcap" 2>"$WORK/tcpdump.log" &
+ip netns exec $P-sw tcpdump -i br0 -B 131072 -U -w "$WORK/sample.pcap" 2>"$WORK/tcpdump.log" &
 echo $! >"$WORK/tcpdump.pid"
 sleep 1
 
@@ -138,27 +140,114 @@ run curl -sk --tlsv1.3 https://secure.example.lab/ --resolve secure.example.lab:
 run ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o ConnectTimeout=3 nobody@$S true
 run nmap -n -sS -Pn -p 1-200 --max-retries 1 $S
-if [ "${PROFILE:-sample}" = bench ]; then
-    head -c 30000000 /dev/urandom >"$WORK/www/big.bin"
-    for i in $(seq 1 2000); do echo "host$i.example.lab A"; done >"$WORK/queries.txt"
+# Helpers for the bench profiles.
+queries() { # N: N lookups of every kind dnsmasq answers, one per line for dig -f
+    local i
+    for i in $(seq 1 "$1"); do
+        case $((i % 8)) in
+            0) echo "host$i.example.lab A" ;;
+            1) echo "www.example.lab A" ;;
+            2) echo "ipv6.example.lab AAAA" ;;
+            3) echo "example.lab MX" ;;
+            4) echo "example.lab TXT" ;;
+            5) echo "nx$i.example.lab A" ;;
+            6) echo "secure.example.lab A" ;;
+            7) echo "www.example.lab AAAA" ;;
+        esac
+    done >"$WORK/queries.txt"
     run dig @$S -f "$WORK/queries.txt" +tries=1 +time=1
-    for i in $(seq 1 400); do echo "url = \"http://www.example.lab/?q=$i\""; done >"$WORK/urls.txt"
-    run curl -s -K "$WORK/urls.txt" --resolve www.example.lab:80:$S -o /dev/null
-    for i in $(seq 1 100); do
+}
+http_urls() { # N [extra curl options...]: N requests to the HTTP server in one curl
+    local n=$1 i; shift
+    for i in $(seq 1 "$n"); do echo "url = \"http://www.example.lab/?q=$i\""; done >"$WORK/urls.txt"
+    run curl -s -K "$WORK/urls.txt" --resolve www.example.lab:80:$S -o /dev/null "$@"
+}
+https_sessions() { # N: N separate TLS sessions (one curl each)
+    local i
+    for i in $(seq 1 "$1"); do
         run curl -sk https://secure.example.lab/ --resolve secure.example.lab:443:$S -o /dev/null
     done
-    run curl -s http://www.example.lab/big.bin --resolve www.example.lab:80:$S -o /dev/null
-    for i in $(seq 1 5); do
+}
+ssh_sessions() { # N
+    local i
+    for i in $(seq 1 "$1"); do
         run ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
             -o ConnectTimeout=3 nobody@$S true
     done
-    run nmap -n -sS -Pn -p 1-1000 --max-retries 1 $S
-fi
+}
+
+# PROFILE=bench is the mixed base of benches/compare.sh; the other profiles
+# are the traffic shapes it also reports (see the top of benches/compare.sh).
+case "${PROFILE:-sample}" in
+    sample) ;;
+    bench)
+        head -c 30000000 /dev/urandom >"$WORK/www/big.bin"
+        for i in $(seq 1 2000); do echo "host$i.example.lab A"; done >"$WORK/queries.txt"
+        run dig @$S -f "$WORK/queries.txt" +tries=1 +time=1
+        http_urls 400
+        https_sessions 100
+        run curl -s http://www.example.lab/big.bin --resolve www.example.lab:80:$S -o /dev/null
+        ssh_sessions 5
+        run nmap -n -sS -Pn -p 1-1000 --max-retries 1 $S
+        ;;
+    bulk) # a few long transfers: 2 x 40 MB over HTTP, 2 x 40 MB over HTTPS
+        head -c 40000000 /dev/urandom >"$WORK/www/big.bin"
+        for i in 1 2; do
+            run curl -s --limit-rate 40M http://www.example.lab/big.bin --resolve www.example.lab:80:$S -o /dev/null
+            run curl -sk --limit-rate 40M https://secure.example.lab/big.bin --resolve secure.example.lab:443:$S -o /dev/null
+        done
+        queries 20
+        ;;
+    short) # many short connections: 6000 HTTP requests, each on its own connection
+        http_urls 6000 -H "Connection: close"
+        queries 200
+        ;;
+    dns) # DNS-heavy: 30,000 lookups over UDP, 500 over TCP, a little web traffic
+        queries 30000
+        for i in $(seq 1 500); do echo "host$i.example.lab A"; done >"$WORK/tcpq.txt"
+        run dig +tcp @$S -f "$WORK/tcpq.txt" +tries=1 +time=1
+        http_urls 50
+        ;;
+    web) # a web mix: pages of several sizes over HTTP (kept-alive and not) and HTTPS
+        head -c 200000 /dev/urandom >"$WORK/www/image.bin"
+        head -c 20000 /dev/urandom >"$WORK/www/script.bin"
+        for i in $(seq 1 300); do
+            echo "url = \"http://www.example.lab/?q=$i\""
+            echo "url = \"http://www.example.lab/script.bin?q=$i\""
+            [ $((i % 5)) = 0 ] && echo "url = \"http://www.example.lab/image.bin?q=$i\""
+        done >"$WORK/urls.txt"
+        run curl -s -K "$WORK/urls.txt" --resolve www.example.lab:80:$S -o /dev/null
+        http_urls 300 -H "Connection: close"
+        https_sessions 300
+        for i in $(seq 1 50); do
+            run curl -sk https://secure.example.lab/image.bin --resolve secure.example.lab:443:$S -o /dev/null
+        done
+        queries 600
+        ;;
+    scan) # scan-heavy: every TCP port, the top UDP ports, a ping sweep of the /24
+        run nmap -n -sS -Pn -p- --max-retries 1 -T4 $S
+        run nmap -n -sU -Pn --top-ports 100 --max-retries 1 -T4 $S
+        run nmap -n -sn 10.252.0.0/24
+        run nmap -n -sT -Pn -p 1-2000 --max-retries 1 -T4 $S
+        queries 50
+        ;;
+    *)
+        echo "record-sample.sh: unknown PROFILE ${PROFILE} (sample, bench, bulk, short, dns, web, scan)" >&2
+        exit 2
+        ;;
+esac
 sleep 1
 
 kill -INT "$(cat "$WORK/tcpdump.pid")"
 wait "$(cat "$WORK/tcpdump.pid")" 2>/dev/null || true
 rm -f "$WORK/tcpdump.pid"
+# A capture that lost packets is not the traffic that was sent (bulk
+# transfers at full speed can outrun tcpdump on a loaded machine): refuse it.
+if ! grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log"; then
+    echo "record-sample.sh: tcpdump lost packets, record again on a quieter machine:" >&2
+    cat "$WORK/tcpdump.log" >&2
+    exit 1
+fi
 mkdir -p "$(dirname "$OUT")"
 cp "$WORK/sample.pcap" "$OUT"
 echo "wrote $OUT ($(stat -c %s "$OUT") bytes)"
