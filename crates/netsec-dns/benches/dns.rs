@@ -14,7 +14,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use netsec_capture::CaptureReader;
 use netsec_dns::DnsConfig;
 use netsec_model::{
@@ -205,4 +205,17 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `NETSEC_BENCH_ONCE=1`: one pass of parse + every detector over the
+/// replayed stream and nothing else, for instruction counts that do not
+/// depend on the machine's load (`valgrind --tool=callgrind BENCH_BINARY`).
+fn main() {
+    if std::env::var_os("NETSEC_BENCH_ONCE").is_some() {
+        let stream = stream(100);
+        let (events, findings) = run(&stream, &mut DnsConfig::default().analyzers());
+        eprintln!("{events} DNS messages, {findings} findings");
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -201,6 +201,8 @@ pub struct DgaDetector {
     config: DgaConfig,
     clients: BTreeMap<IpAddr, Client>,
     evicted: u64,
+    /// The lower-cased name being split (reused).
+    name_buffer: String,
 }
 
 impl DgaDetector {
@@ -210,6 +212,7 @@ impl DgaDetector {
             config,
             clients: BTreeMap::new(),
             evicted: 0,
+            name_buffer: String::new(),
         }
     }
 
@@ -232,10 +235,12 @@ impl DgaDetector {
         let Some(q) = event.questions.first() else {
             return;
         };
-        let Some(parts) = name::split(&q.name) else {
-            return;
-        };
-        let Some(score) = self.algorithmic(&parts.label) else {
+        let mut buffer = std::mem::take(&mut self.name_buffer);
+        let split = name::split_in(&q.name, &mut buffer)
+            .and_then(|parts| Some((self.algorithmic(parts.label)?, parts.to_parts())));
+        self.name_buffer = buffer;
+        // Most names are not algorithmic: only those are copied.
+        let Some((score, parts)) = split else {
             return;
         };
         match event.rcode {

@@ -15,6 +15,31 @@ pub struct NameParts {
     pub subdomain: String,
 }
 
+/// A query name split at its registered domain, borrowed from the
+/// lower-cased copy [`split_in`] made: what the detectors use per message,
+/// without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The registered domain, lower-case.
+    pub registered: &'a str,
+    /// Its leftmost label.
+    pub label: &'a str,
+    /// What is left of the registered domain, lower-case; empty for the
+    /// registered domain itself.
+    pub subdomain: &'a str,
+}
+
+impl Split<'_> {
+    /// The owned form.
+    pub fn to_parts(&self) -> NameParts {
+        NameParts {
+            registered: self.registered.to_string(),
+            label: self.label.to_string(),
+            subdomain: self.subdomain.to_string(),
+        }
+    }
+}
+
 /// Split `name` (with or without the trailing dot, any case) at its
 /// registered domain. `None` for a name that has none: a bare public
 /// suffix (`com`, `co.uk`), the root, or an empty label.
@@ -25,21 +50,49 @@ pub struct NameParts {
 ///            ("example.co.uk", "example", "mail"));
 /// ```
 pub fn split(name: &str) -> Option<NameParts> {
-    let lower = name.trim_end_matches('.').to_ascii_lowercase();
-    if lower.is_empty() || lower.split('.').any(str::is_empty) {
+    split_in(name, &mut String::new()).map(|s| s.to_parts())
+}
+
+/// [`split`] into `buffer`, which holds the lower-cased name afterwards and
+/// can be reused for the next name (no allocation once it is long enough).
+///
+/// ```
+/// let mut buffer = String::new();
+/// let p = netsec_dns::name::split_in("A.B.Example.com", &mut buffer).unwrap();
+/// assert_eq!((p.registered, p.label, p.subdomain), ("example.com", "example", "a.b"));
+/// ```
+pub fn split_in<'a>(name: &str, buffer: &'a mut String) -> Option<Split<'a>> {
+    buffer.clear();
+    buffer.push_str(name.trim_end_matches('.'));
+    buffer.make_ascii_lowercase();
+    let lower: &'a str = buffer.as_str();
+    if lower.is_empty() || lower.starts_with('.') || lower.contains("..") {
         return None;
     }
-    let registered = psl::domain_str(&lower)?.to_string();
-    let label = registered.split('.').next().unwrap_or_default().to_string();
+    let registered = psl::domain_str(lower)?;
+    let label = registered.split('.').next().unwrap_or_default();
     let subdomain = lower
-        .strip_suffix(registered.as_str())
-        .map(|s| s.trim_end_matches('.').to_string())
+        .strip_suffix(registered)
+        .map(|s| s.trim_end_matches('.'))
         .unwrap_or_default();
-    Some(NameParts {
+    Some(Split {
         registered,
         label,
         subdomain,
     })
+}
+
+/// A hasher under fixed seeds, for the detectors' tables: the same input
+/// gives the same tables, and so the same findings, on every run. Keys by
+/// a name's 64-bit hash copy no string to look a name up; two names with
+/// one hash (about one chance in 2^64 per pair) would share an entry.
+pub(crate) fn fixed_hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(
+        0x6e65_7473_6563_646e,
+        0x7475_6e6e_656c_0001,
+        0x2545_f491_4f6c_dd1d,
+        0x9e37_79b9_7f4a_7c15,
+    )
 }
 
 /// Whether `domain` is `allowed` or one of its subdomains (both
@@ -60,12 +113,18 @@ pub fn within(domain: &str, allowed: &str) -> bool {
 /// assert_eq!(netsec_dns::name::wire_bytes(r"a\200b\.c"), b"a\xc8b.c".to_vec());
 /// ```
 pub fn wire_bytes(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for_each_wire_byte(text, |b| out.push(b));
+    out
+}
+
+/// Calls `f` with each byte of [`wire_bytes`]`(text)`, without the copy.
+pub fn for_each_wire_byte(text: &str, mut f: impl FnMut(u8)) {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'\\' {
-            out.push(b);
+            f(b);
             i += 1;
             continue;
         }
@@ -77,18 +136,17 @@ pub fn wire_bytes(text: &str) -> Vec<u8> {
                 let value = d
                     .iter()
                     .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
-                out.push(u8::try_from(value).unwrap_or(u8::MAX));
+                f(u8::try_from(value).unwrap_or(u8::MAX));
                 i += 4;
             }
             None => {
                 if let Some(&next) = bytes.get(i + 1) {
-                    out.push(next);
+                    f(next);
                 }
                 i += 2;
             }
         }
     }
-    out
 }
 
 /// Shannon entropy of a byte histogram, in bits per byte (0 for an empty

@@ -25,6 +25,9 @@
 //! T1071.004 for rebinding's use of DNS.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// The detector's tables: fixed-seed aHash (see [`name::fixed_hasher`]).
+type Map<K, V> = HashMap<K, V, ahash::RandomState>;
 use std::net::IpAddr;
 
 use netsec_model::{
@@ -149,25 +152,38 @@ impl Burst {
     }
 }
 
+/// [`name::within`] with `allowed` in any case (internal domains come
+/// from the configuration as the user wrote them).
+fn within_ignoring_case(domain: &str, allowed: &str) -> bool {
+    let (d, a) = (domain.as_bytes(), allowed.as_bytes());
+    d.len() >= a.len()
+        && d.get(d.len() - a.len()..).is_some_and(|tail| tail.eq_ignore_ascii_case(a))
+        && (d.len() == a.len() || d.get(d.len() - a.len() - 1) == Some(&b'.'))
+}
+
 /// The detector.
 #[derive(Debug)]
 pub struct DnsSpoofDetector {
     config: SpoofConfig,
-    pending: HashMap<(Endpoint, u16), Query>,
+    pending: Map<(Endpoint, u16), Query>,
     order: VecDeque<((Endpoint, u16), Timestamp)>,
     /// Per (client address, name): responses with ids the client did not use.
-    wrong_ids: HashMap<(IpAddr, String), Burst>,
+    wrong_ids: Map<(IpAddr, u64), Burst>,
     /// Per client address: responses matching nothing.
-    unsolicited: HashMap<IpAddr, Burst>,
+    unsolicited: Map<IpAddr, Burst>,
     /// Per name: when it last resolved to a public address.
-    last_public: HashMap<u64, Timestamp>,
+    last_public: Map<u64, Timestamp>,
     /// Pending queries per (client address, name): whether a response with
     /// an unknown id answers a name the client waits for, without a scan of
     /// every pending query.
-    waiting: HashMap<(IpAddr, String), u32>,
+    waiting: Map<(IpAddr, u64), u32>,
     /// Races reported, per (client, name).
-    races: HashMap<(IpAddr, String), u64>,
+    races: Map<(IpAddr, u64), u64>,
     forgotten: u64,
+    /// Names in these tables are keyed by their hash under this.
+    hasher: ahash::RandomState,
+    /// The lower-cased name being split (reused).
+    name_buffer: String,
 }
 
 impl DnsSpoofDetector {
@@ -175,14 +191,16 @@ impl DnsSpoofDetector {
     pub fn new(config: SpoofConfig) -> Self {
         DnsSpoofDetector {
             config,
-            pending: HashMap::new(),
+            pending: Map::with_hasher(name::fixed_hasher()),
             order: VecDeque::new(),
-            wrong_ids: HashMap::new(),
-            unsolicited: HashMap::new(),
-            last_public: HashMap::new(),
-            waiting: HashMap::new(),
-            races: HashMap::new(),
+            wrong_ids: Map::with_hasher(name::fixed_hasher()),
+            unsolicited: Map::with_hasher(name::fixed_hasher()),
+            last_public: Map::with_hasher(name::fixed_hasher()),
+            waiting: Map::with_hasher(name::fixed_hasher()),
+            races: Map::with_hasher(name::fixed_hasher()),
             forgotten: 0,
+            hasher: name::fixed_hasher(),
+            name_buffer: String::new(),
         }
     }
 
@@ -201,7 +219,7 @@ impl DnsSpoofDetector {
             self.order.pop_front();
             if self.pending.get(&key).is_some_and(|q| q.at == at) {
                 if let Some(q) = self.pending.remove(&key) {
-                    self.unwait(key.0.ip, q.name);
+                    self.unwait(key.0.ip, &q.name);
                 }
                 if full && !old {
                     self.forgotten += 1;
@@ -238,17 +256,15 @@ impl DnsSpoofDetector {
             first: None,
         };
         self.order.push_back((key, query.at));
-        *self
-            .waiting
-            .entry((key.0.ip, query.name.clone()))
-            .or_default() += 1;
+        let name_hash = self.hasher.hash_one(query.name.as_str());
+        *self.waiting.entry((key.0.ip, name_hash)).or_default() += 1;
         if let Some(replaced) = self.pending.insert(key, query) {
-            self.unwait(key.0.ip, replaced.name);
+            self.unwait(key.0.ip, &replaced.name);
         }
     }
 
-    fn unwait(&mut self, client: IpAddr, name: String) {
-        let key = (client, name);
+    fn unwait(&mut self, client: IpAddr, name: &str) {
+        let key = (client, self.hasher.hash_one(name));
         if let Some(n) = self.waiting.get_mut(&key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -271,9 +287,10 @@ impl DnsSpoofDetector {
         let Some(query) = self.pending.get_mut(&key).filter(|q| q.name == name) else {
             // Not an answer to anything this client asked: a guess at the
             // id of a pending query for the name, or unsolicited.
-            let waiting = self.waiting.contains_key(&(client.ip, name.clone()));
+            let name_hash = self.hasher.hash_one(name.as_str());
+            let waiting = self.waiting.contains_key(&(client.ip, name_hash));
             if waiting && !name.is_empty() {
-                let burst = self.wrong_ids.entry((client.ip, name.clone())).or_default();
+                let burst = self.wrong_ids.entry((client.ip, name_hash)).or_default();
                 let n = burst.hit(now, self.config.wrong_id_window_secs);
                 if n >= self.config.min_wrong_ids && n > burst.reported {
                     burst.reported = n.max(burst.reported * 2);
@@ -327,7 +344,8 @@ impl DnsSpoofDetector {
         (responder, at, answers): (IpAddr, Timestamp, &BTreeSet<String>),
         dns: &DnsEvent,
     ) -> Finding {
-        let n = self.races.entry((client.ip, q.name.clone())).or_default();
+        let name_hash = self.hasher.hash_one(q.name.as_str());
+        let n = self.races.entry((client.ip, name_hash)).or_default();
         *n += 1;
         let races = *n;
         let join = |s: &BTreeSet<String>| {
@@ -464,19 +482,19 @@ impl DnsSpoofDetector {
         )
     }
 
-    fn is_public_name(&self, name: &str) -> bool {
-        let Some(parts) = name::split(name) else {
-            return false;
-        };
-        let tld = parts.registered.rsplit('.').next().unwrap_or("");
-        !PRIVATE_TLDS.contains(&tld)
-            && !RESERVED_DOMAINS.contains(&parts.registered.as_str())
-            && !self.config.internal_domains.iter().any(|d| {
-                name::within(
-                    &parts.registered,
-                    &d.trim_end_matches('.').to_ascii_lowercase(),
-                ) || name::within(name, &d.trim_end_matches('.').to_ascii_lowercase())
-            })
+    fn is_public_name(&mut self, name: &str) -> bool {
+        let mut buffer = std::mem::take(&mut self.name_buffer);
+        let public = name::split_in(name, &mut buffer).is_some_and(|parts| {
+            let tld = parts.registered.rsplit('.').next().unwrap_or("");
+            !PRIVATE_TLDS.contains(&tld)
+                && !RESERVED_DOMAINS.contains(&parts.registered)
+                && !self.config.internal_domains.iter().any(|d| {
+                    let d = d.trim_end_matches('.');
+                    within_ignoring_case(parts.registered, d) || within_ignoring_case(name, d)
+                })
+        });
+        self.name_buffer = buffer;
+        public
     }
 
     fn rebinding(&mut self, dns: &DnsEvent, qname: &str, out: &mut dyn FindingSink) {
@@ -503,12 +521,7 @@ impl DnsSpoofDetector {
             return;
         }
         let now = dns.ctx.ts;
-        let name_key = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            qname.hash(&mut h);
-            h.finish()
-        };
+        let name_key = self.hasher.hash_one(qname);
         if public {
             self.last_public.insert(name_key, now);
         }

@@ -43,9 +43,7 @@
 //! `min_char_entropy` to 3.8 to catch it at the cost of more hashed-label
 //! noise; DNS over HTTPS or TLS, which netsec does not decrypt.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use netsec_model::{
@@ -139,13 +137,18 @@ impl Default for TunnelConfig {
 /// and KEY.
 const TUNNEL_TYPES: [&str; 7] = ["TXT", "NULL", "CNAME", "MX", "SRV", "KEY", "PRIVATE"];
 
-fn type_name(code: u16, mnemonic: &str) -> String {
+fn type_name(code: u16, mnemonic: &str) -> &str {
     if (65280..=65534).contains(&code) {
-        "PRIVATE".to_string()
+        "PRIVATE"
     } else {
-        mnemonic.to_string()
+        mnemonic
     }
 }
+
+/// A (client, registered domain) pair's key: the domain by its 64-bit hash,
+/// so that looking a pair up copies no string (the domain's text is kept
+/// in the pair).
+type PairKey = (IpAddr, u64);
 
 /// What one client asked under one registered domain. Lengths and the
 /// histogram count wire bytes of the labels (escapes decoded, dots not
@@ -155,12 +158,15 @@ struct Pair {
     first: Timestamp,
     last: Timestamp,
     queries: u64,
-    names: HashSet<u64>,
+    /// The registered domain.
+    domain: Box<str>,
+    names: HashSet<u64, ahash::RandomState>,
     unique: u64,
     subdomain_bytes: u64,
     longest_label: usize,
     chars: Box<[u32; 256]>,
-    types: BTreeMap<String, u64>,
+    /// Queries by record type (PRIVATE for the private-use range).
+    types: Vec<(Box<str>, u64)>,
     answer_bytes: u64,
     examples: Vec<String>,
     resolver: Endpoint,
@@ -172,17 +178,18 @@ struct Pair {
 }
 
 impl Pair {
-    fn new(ts: Timestamp, resolver: Endpoint) -> Self {
+    fn new(ts: Timestamp, resolver: Endpoint, domain: &str) -> Self {
         Pair {
             first: ts,
             last: ts,
             queries: 0,
-            names: HashSet::new(),
+            domain: domain.into(),
+            names: HashSet::with_hasher(name::fixed_hasher()),
             unique: 0,
             subdomain_bytes: 0,
             longest_label: 0,
             chars: Box::new([0; 256]),
-            types: BTreeMap::new(),
+            types: Vec::new(),
             answer_bytes: 0,
             examples: Vec::new(),
             resolver,
@@ -230,7 +237,12 @@ impl Pair {
     }
 
     fn tunnel_type_share(&self) -> f64 {
-        let tunnel: u64 = TUNNEL_TYPES.iter().filter_map(|t| self.types.get(*t)).sum();
+        let tunnel: u64 = self
+            .types
+            .iter()
+            .filter(|(t, _)| TUNNEL_TYPES.contains(&&**t))
+            .map(|(_, n)| n)
+            .sum();
         if self.queries == 0 {
             0.0
         } else {
@@ -252,9 +264,12 @@ impl Pair {
 #[derive(Debug)]
 pub struct DnsTunnelDetector {
     config: TunnelConfig,
-    pairs: BTreeMap<(IpAddr, String), Pair>,
-    order: VecDeque<(IpAddr, String)>,
+    pairs: HashMap<PairKey, Pair, ahash::RandomState>,
+    order: VecDeque<PairKey>,
     evicted: u64,
+    hasher: ahash::RandomState,
+    /// The lower-cased name being split (reused).
+    name_buffer: String,
 }
 
 impl DnsTunnelDetector {
@@ -262,9 +277,11 @@ impl DnsTunnelDetector {
     pub fn new(config: TunnelConfig) -> Self {
         DnsTunnelDetector {
             config,
-            pairs: BTreeMap::new(),
+            pairs: HashMap::with_hasher(name::fixed_hasher()),
             order: VecDeque::new(),
             evicted: 0,
+            hasher: name::fixed_hasher(),
+            name_buffer: String::new(),
         }
     }
 
@@ -291,52 +308,59 @@ impl DnsTunnelDetector {
         }
     }
 
+    fn key(&self, client: IpAddr, registered: &str) -> PairKey {
+        (client, self.hasher.hash_one(registered))
+    }
+
     fn query(&mut self, event: &DnsEvent, out: &mut dyn FindingSink) {
         let client = event.ctx.src.ip;
+        let mut buffer = std::mem::take(&mut self.name_buffer);
         for q in &event.questions {
-            let Some(parts) = name::split(&q.name) else {
+            let Some(parts) = name::split_in(&q.name, &mut buffer) else {
                 continue;
             };
-            if self.allowed(&parts.registered) {
+            if self.allowed(parts.registered) {
                 continue;
             }
-            let key = (client, parts.registered.clone());
+            let key = self.key(client, parts.registered);
             if !self.pairs.contains_key(&key) {
                 self.make_room();
-                self.order.push_back(key.clone());
-                self.pairs
-                    .insert(key.clone(), Pair::new(event.ctx.ts, event.ctx.dst));
+                self.order.push_back(key);
+                self.pairs.insert(
+                    key,
+                    Pair::new(event.ctx.ts, event.ctx.dst, parts.registered),
+                );
             }
             let max_names = self.config.max_names_per_pair;
+            let subdomain_hash = self.hasher.hash_one(parts.subdomain);
             let Some(pair) = self.pairs.get_mut(&key) else {
                 continue;
             };
             pair.last = event.ctx.ts;
             pair.queries += 1;
-            *pair
-                .types
-                .entry(type_name(q.qtype_code, &q.qtype))
-                .or_default() += 1;
+            let rtype = type_name(q.qtype_code, &q.qtype);
+            match pair.types.iter_mut().find(|(t, _)| **t == *rtype) {
+                Some((_, n)) => *n += 1,
+                None => pair.types.push((rtype.into(), 1)),
+            }
             if pair.community_id.is_none() {
                 pair.community_id.clone_from(&event.ctx.community_id);
             }
             if parts.subdomain.is_empty() {
                 continue;
             }
-            let mut h = DefaultHasher::new();
-            parts.subdomain.hash(&mut h);
-            let hash = h.finish();
-            if pair.names.len() < max_names && pair.names.insert(hash) {
+            if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
                 pair.unique += 1;
                 for label in parts.subdomain.split('.') {
-                    let wire = name::wire_bytes(label);
-                    pair.subdomain_bytes += wire.len() as u64;
-                    pair.longest_label = pair.longest_label.max(wire.len());
-                    for &b in &wire {
+                    let mut length = 0;
+                    name::for_each_wire_byte(label, |b| {
+                        length += 1;
                         if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
                             *slot = slot.saturating_add(1);
                         }
-                    }
+                    });
+                    pair.subdomain_bytes += length as u64;
+                    pair.longest_label = pair.longest_label.max(length);
                 }
                 if pair.examples.len() < 3 {
                     pair.examples.push(q.name.chars().take(100).collect());
@@ -346,6 +370,7 @@ impl DnsTunnelDetector {
                 out.finding(finding);
             }
         }
+        self.name_buffer = buffer;
         if self.order.len() > 2 * self.config.capacity.max(1) {
             let pairs = &self.pairs;
             self.order.retain(|k| pairs.contains_key(k));
@@ -355,14 +380,30 @@ impl DnsTunnelDetector {
     fn response(&mut self, event: &DnsEvent) {
         let client = event.ctx.dst.ip;
         let carried: usize = event.answers.iter().map(|a| a.data.len()).sum::<usize>();
+        let mut buffer = std::mem::take(&mut self.name_buffer);
         for q in &event.questions {
-            let Some(parts) = name::split(&q.name) else {
+            let Some(parts) = name::split_in(&q.name, &mut buffer) else {
                 continue;
             };
-            if let Some(pair) = self.pairs.get_mut(&(client, parts.registered)) {
+            let key = self.key(client, parts.registered);
+            if let Some(pair) = self.pairs.get_mut(&key) {
                 pair.answer_bytes += carried as u64;
             }
         }
+        self.name_buffer = buffer;
+    }
+
+    /// The keys of the pairs `keep` selects, in (client, domain) order:
+    /// findings at a tick and at the end come in the same order on every run.
+    fn sorted_keys(&self, keep: impl Fn(&Pair) -> bool) -> Vec<PairKey> {
+        let mut keys: Vec<(IpAddr, &str, PairKey)> = self
+            .pairs
+            .iter()
+            .filter(|(_, p)| keep(p))
+            .map(|(k, p)| (k.0, &*p.domain, *k))
+            .collect();
+        keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        keys.into_iter().map(|(_, _, k)| k).collect()
     }
 
     fn crosses(&self, p: &Pair) -> bool {
@@ -377,7 +418,7 @@ impl DnsTunnelDetector {
 
     /// The finding for `key` if it crosses the thresholds and has grown
     /// enough since the last report (doubled), or `last` and it changed.
-    fn check(&mut self, key: &(IpAddr, String), last: bool) -> Option<Finding> {
+    fn check(&mut self, key: &PairKey, last: bool) -> Option<Finding> {
         let pair = self.pairs.get(key)?;
         let due = if last {
             pair.reported > 0 && pair.queries > pair.reported_queries
@@ -389,7 +430,7 @@ impl DnsTunnelDetector {
         if !due || !self.crosses(pair) {
             return None;
         }
-        let finding = self.finding(key, pair);
+        let finding = self.finding(key.0, pair);
         if let Some(pair) = self.pairs.get_mut(key) {
             pair.reported = pair.unique;
             pair.reported_queries = pair.queries;
@@ -416,17 +457,19 @@ impl DnsTunnelDetector {
                 + p.tunnel_type_share())
     }
 
-    fn finding(&self, key: &(IpAddr, String), p: &Pair) -> Finding {
+    fn finding(&self, client: IpAddr, p: &Pair) -> Finding {
         let c = &self.config;
-        let (client, domain) = key;
+        let client = &client;
+        let domain = &p.domain;
         let confidence = self.confidence(p);
         let severity = if confidence >= 0.8 {
             Severity::High
         } else {
             Severity::Medium
         };
-        let types = p
-            .types
+        let mut types: Vec<&(Box<str>, u64)> = p.types.iter().collect();
+        types.sort_unstable();
+        let types = types
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect::<Vec<_>>()
@@ -462,7 +505,7 @@ impl DnsTunnelDetector {
         .with_entity(
             EntityRole::Related,
             EntityValue::Domain {
-                name: domain.clone(),
+                name: domain.to_string(),
             },
         )
         .with_entity(
@@ -521,7 +564,7 @@ impl DnsTunnelDetector {
         .with_value("longest_label", p.longest_label as f64, "characters")
         .with_value("tunnel_record_share", p.tunnel_type_share(), "")
         .with_fact("client", client.to_string())
-        .with_fact("domain", domain.clone())
+        .with_fact("domain", domain.to_string())
         .with_fact("record_types", types)
         .with_fact("example_names", p.examples.join(" "));
         if let Some(id) = &p.community_id {
@@ -564,12 +607,7 @@ impl Analyzer for DnsTunnelDetector {
 
     fn on_tick(&mut self, now: Timestamp, out: &mut dyn FindingSink) {
         let idle = self.config.idle_secs;
-        let over: Vec<(IpAddr, String)> = self
-            .pairs
-            .iter()
-            .filter(|(_, p)| now.since(p.last).as_secs_f64() > idle)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let over = self.sorted_keys(|p| now.since(p.last).as_secs_f64() > idle);
         for key in over {
             if let Some(f) = self.check(&key, true) {
                 out.finding(f);
@@ -579,8 +617,7 @@ impl Analyzer for DnsTunnelDetector {
     }
 
     fn finish(&mut self, out: &mut dyn FindingSink) {
-        let keys: Vec<(IpAddr, String)> = self.pairs.keys().cloned().collect();
-        for key in keys {
+        for key in self.sorted_keys(|_| true) {
             if let Some(f) = self.check(&key, true) {
                 out.finding(f);
             }

@@ -548,6 +548,19 @@ impl Engine {
             &mut self.events,
         );
         sink.payload(info, &payload_context(flow, src_is_lo), payload);
+        // A connection closed by FINs both ways, with nothing left buffered,
+        // has no more data for its parser: retire it now rather than at the
+        // flow's end, a closed-timeout later (60 s by default), so that many
+        // short connections do not each hold parser and stream state
+        // meanwhile. Not after a RST: hosts may ignore one (Linux does, for
+        // a RST out of window), and data after it must still be parsed
+        // (suricata-verify's bug-3286 evasion cases).
+        if flow.record.tcp_state == TcpState::Closed
+            && flow.app.is_some()
+            && !has_buffered_data(flow)
+        {
+            retire_app(flow, &mut self.stats, &mut self.events);
+        }
         // The memory tally: this flow's buffers as they are now.
         let mem = flow_heap_bytes(flow);
         self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
@@ -583,41 +596,7 @@ impl Engine {
 
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
         self.flow_heap = self.flow_heap.saturating_sub(flow.mem);
-        // Give parsers what is still buffered, gaps declared.
-        if let Some(app) = flow.app.as_mut() {
-            let AppState {
-                parser,
-                streams,
-                ctx,
-                ..
-            } = &mut **app;
-            ctx.ts = flow.last_seen;
-            ctx.packet_number = 0;
-            ctx.src = flow.record.client;
-            ctx.dst = flow.record.server;
-            ctx.direction = Direction::ToServer;
-            for (i, stream) in streams.iter_mut().flat_map(|s| s.iter_mut()).enumerate() {
-                let dir = if i == 0 {
-                    Direction::ToServer
-                } else {
-                    Direction::ToClient
-                };
-                let mut ctx = ctx.clone();
-                if i == 1 {
-                    ctx.src = flow.record.server;
-                    ctx.dst = flow.record.client;
-                    ctx.direction = Direction::ToClient;
-                }
-                let mut feed = ParserFeed::new(parser, dir, &ctx, &mut self.events);
-                stream.flush_gaps(&mut |chunk| feed.chunk(chunk));
-                // Errors at flow end are not counted as parse errors (as before).
-                self.stats.app_malformed += feed.malformed;
-                fold_stream_stats(stream, &mut self.stats, &mut flow.record);
-            }
-        }
-        if let Some(app) = flow.app.as_mut() {
-            self.stats.app_malformed += retire(&mut app.parser);
-        }
+        retire_app(&mut flow, &mut self.stats, &mut self.events);
         for ev in self.events.drain(..) {
             self.stats.app_events += 1;
             sink.event(ev);
@@ -1148,6 +1127,48 @@ fn retire_streams(
 }
 
 /// Add one stream direction's counters to the engine's and the flow's.
+/// The flow's application layer is over (the flow ends, or its TCP
+/// connection closed with nothing left buffered): give its parser what is
+/// still buffered, gaps declared, retire the parser, fold the streams'
+/// counters into the record and free it all. Nothing re-creates it: the
+/// identification tries are used up.
+fn retire_app(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEvent>) {
+    let Some(mut app) = flow.app.take() else {
+        return;
+    };
+    let AppState {
+        parser,
+        streams,
+        ctx,
+        ..
+    } = &mut *app;
+    ctx.ts = flow.last_seen;
+    ctx.packet_number = 0;
+    ctx.src = flow.record.client;
+    ctx.dst = flow.record.server;
+    ctx.direction = Direction::ToServer;
+    for (i, stream) in streams.iter_mut().flat_map(|s| s.iter_mut()).enumerate() {
+        let dir = if i == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let mut ctx = ctx.clone();
+        if i == 1 {
+            ctx.src = flow.record.server;
+            ctx.dst = flow.record.client;
+            ctx.direction = Direction::ToClient;
+        }
+        let mut feed = ParserFeed::new(parser, dir, &ctx, events);
+        stream.flush_gaps(&mut |chunk| feed.chunk(chunk));
+        // Errors at flow end are not counted as parse errors (as before).
+        stats.app_malformed += feed.malformed;
+        fold_stream_stats(stream, stats, &mut flow.record);
+    }
+    stats.app_malformed += retire(parser);
+    flow.identify_tries = [IDENTIFY_TRIES; 2];
+}
+
 fn fold_stream_stats(stream: &Stream, stats: &mut EngineStats, record: &mut FlowRecord) {
     stats.tcp_retransmissions += stream.stats.retransmissions;
     stats.tcp_overlaps += stream.stats.overlaps;

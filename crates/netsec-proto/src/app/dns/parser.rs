@@ -27,7 +27,9 @@ const MAX_RECORDS: u16 = 1024;
 pub fn name_text(name: &Name) -> String {
     // Hot: every name of every DNS message. No formatting machinery; plain
     // labels (the rule) are copied whole.
-    let mut s = String::with_capacity(64);
+    // The name's length (labels and dots) is its text's length unless a
+    // byte needs escaping: no reallocation for the rule.
+    let mut s = String::with_capacity(name.len() + 8);
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
             s.push('.');
