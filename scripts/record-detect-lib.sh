@@ -89,3 +89,31 @@ on() {
 mac_of() {
     ip -n "$DET_P-$1" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
 }
+
+# rec NAME FUNCTION: capture on the bridge while FUNCTION runs (in $WORK,
+# its output in $WORK/NAME.log), then write $OUT/NAME.pcap, zstd-compressed
+# (.pcap.zst) past 64 KiB. SNAPLEN sets tcpdump's snap length (128);
+# ONLY="name …" records just those scenarios.
+rec() {
+    local name=$1 fn=$2 tp
+    if [ -n "${ONLY:-}" ] && ! [[ " $ONLY " == *" $name "* ]]; then
+        return 0
+    fi
+    # started directly (not through a function) so that $! is tcpdump itself
+    ip netns exec "$DET_P-sw" tcpdump -Z root -i br0 -s "${SNAPLEN:-128}" -U -w "$WORK/$name.pcap" \
+        2>>"$WORK/tcpdump.log" &
+    tp=$!
+    sleep 1
+    (cd "$WORK" && "$fn") >>"$WORK/$name.log" 2>&1 || true
+    sleep 1
+    kill -INT "$tp"
+    wait "$tp" 2>/dev/null || true
+    rm -f "$OUT/$name.pcap" "$OUT/$name.pcap.zst"
+    if [ "$(stat -c %s "$WORK/$name.pcap")" -gt 65536 ]; then
+        zstd -q -19 --no-check "$WORK/$name.pcap" -o "$OUT/$name.pcap.zst"
+        echo "wrote $OUT/$name.pcap.zst ($(stat -c %s "$OUT/$name.pcap.zst") bytes)"
+    else
+        cp "$WORK/$name.pcap" "$OUT/$name.pcap"
+        echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes)"
+    fi
+}

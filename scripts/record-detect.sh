@@ -169,32 +169,7 @@ sleep 1
 
 # --- recording ----------------------------------------------------------------
 mkdir -p "$OUT"
-# rec NAME FUNCTION: capture on the bridge while FUNCTION runs.
-# ONLY="name …" records just those scenarios.
-rec() {
-    local name=$1 fn=$2 tp
-    if [ -n "${ONLY:-}" ] && ! [[ " $ONLY " == *" $name "* ]]; then
-        return 0
-    fi
-    # started directly (not through a function) so that $! is tcpdump itself
-    ip netns exec "$DET_P-sw" tcpdump -Z root -i br0 -s "${SNAPLEN:-128}" -U -w "$WORK/$name.pcap" \
-        2>>"$WORK/tcpdump.log" &
-    tp=$!
-    sleep 1
-    (cd "$WORK" && "$fn") >>"$WORK/$name.log" 2>&1 || true
-    sleep 1
-    kill -INT "$tp"
-    wait "$tp" 2>/dev/null || true
-    rm -f "$OUT/$name.pcap" "$OUT/$name.pcap.zst"
-    if [ "$(stat -c %s "$WORK/$name.pcap")" -gt 65536 ]; then
-        zstd -q -19 --no-check "$WORK/$name.pcap" -o "$OUT/$name.pcap.zst"
-        echo "wrote $OUT/$name.pcap.zst ($(stat -c %s "$OUT/$name.pcap.zst") bytes)"
-    else
-        cp "$WORK/$name.pcap" "$OUT/$name.pcap"
-        echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes)"
-    fi
-}
-
+# rec NAME FUNCTION (record-detect-lib.sh) captures each scenario.
 # Warm the ARP caches so that each capture holds its scenario, not lookups.
 warm() {
     local pair h

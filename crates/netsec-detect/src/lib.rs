@@ -16,6 +16,7 @@
 //! | [`exfil`] | `data_exfiltration` | T1048, T1041, T1030 |
 //! | [`lateral`] | `lateral_movement`, `lateral_chain` | T1021 |
 //! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch` | T1095, T1572, T1571 |
+//! | [`baseline`] (with a learned baseline: `--baseline`) | `host_anomaly`, `new_host` | none (an anomaly) |
 //! | [`signature`] | `signature_match` (and one alert per match), from Suricata / ET Open rules | from each rule's metadata |
 //!
 //! Every threshold lives in [`DetectConfig`], read from TOML
@@ -82,6 +83,7 @@
 #![warn(missing_docs)]
 
 pub mod arp;
+pub mod baseline;
 pub mod beacon;
 pub mod bruteforce;
 pub mod config;
