@@ -10,7 +10,8 @@
 //! service ports it sent to (`ports`: destination ports not above the
 //! source port, so a server's replies to clients' ephemeral ports do not
 //! count) — and the protocol mix of what it sent (`tcp_share`, `udp_share`,
-//! `icmp_share` of its packets, in windows where it sent any). Only windows
+//! `icmp_share` of its packets, in windows where it sent at least
+//! `min_share_packets`). Only windows
 //! in which the host sent or received something count ("active" windows):
 //! the baseline says how a host behaves when it talks, whatever the hours it
 //! is up. Distinct counts come from a fixed 1024-bit linear-counting sketch
@@ -32,7 +33,11 @@
 //! alarming at its first extra packet; `floor` is per measure (5 packets,
 //! 500 bytes, 2 flows, 1 peer, 1 port, 0.1 of a share). One-sided: only
 //! increases (`z ≥ threshold`, 3.5 by default, Iglewicz and Hoaglin's
-//! cut-off) are anomalies; a share rising is another share falling.
+//! cut-off) are anomalies; a share rising is another share falling. The
+//! value must also exceed `learned_max_factor` (1.5) times the largest the
+//! host reached in the learned windows: the learned days hold rare but
+//! ordinary bursts (a login, a page with many objects), and a MAD from a
+//! few dozen windows is narrower than the tail of what a host does.
 //! `host_anomaly`, one per host, names every measure that crossed (its
 //! largest z, the value, the learned median and MAD, the scale used, the
 //! window's start), and is updated when another measure crosses or the
@@ -92,10 +97,15 @@ pub struct BaselineConfig {
     pub threshold: f64,
     /// The scale of a z-score is at least this share of the median.
     pub mad_floor_ratio: f64,
-    /// Report a value only when it is also above the largest value learned
-    /// for the host and measure (rare but ordinary events, such as the
-    /// burst of a login once a day, are in the learned days).
-    pub above_learned_max: bool,
+    /// Report a value only when it is also above this many times the
+    /// largest value learned for the host and measure (0: no such check).
+    /// Rare but ordinary events, such as the burst of a login once a day,
+    /// are in the learned days; a few learned windows make a MAD that is
+    /// too narrow for the tail of what a host does.
+    pub learned_max_factor: f64,
+    /// Packets a host must send in a window for its protocol shares to
+    /// count (a handful of packets makes any mix).
+    pub min_share_packets: u64,
     /// Learned windows a host (and a measure) needs to be scored.
     pub min_windows: u64,
     /// Packets a home host absent from the baseline must send to be reported.
@@ -111,7 +121,8 @@ impl Default for BaselineConfig {
             max_windows: 1440,
             threshold: 3.5,
             mad_floor_ratio: 0.2,
-            above_learned_max: true,
+            learned_max_factor: 1.5,
+            min_share_packets: 20,
             min_windows: 5,
             min_new_host_packets: 10,
         }
@@ -267,9 +278,10 @@ impl Window {
 
     /// The measures of a closed window, in [`Measure::ALL`]'s order; None
     /// where a measure is undefined (shares with nothing sent).
-    fn values(&self) -> [Option<f64>; 10] {
+    fn values(&self, min_share_packets: u64) -> [Option<f64>; 10] {
         let sent = self.packets_out as f64;
-        let share = |n: u64| (self.packets_out > 0).then(|| n as f64 / sent);
+        let enough = self.packets_out > 0 && self.packets_out >= min_share_packets;
+        let share = |n: u64| enough.then(|| n as f64 / sent);
         [
             Some(sent),
             Some(self.packets_in as f64),
@@ -612,14 +624,15 @@ impl BaselineLearner {
         self.hosts.evicted()
     }
 
-    fn close(max_windows: usize, host: &mut Learning, next: Window) {
+    fn close(config: &BaselineConfig, host: &mut Learning, next: Window) {
+        let max_windows = config.max_windows;
         let closed = std::mem::replace(&mut host.window, next);
         if !closed.active() {
             return;
         }
         host.windows += 1;
         let cap = max_windows.max(1);
-        let values = closed.values();
+        let values = closed.values(config.min_share_packets);
         for ((value, samples), next) in values
             .iter()
             .zip(host.samples.iter_mut())
@@ -637,7 +650,6 @@ impl BaselineLearner {
 
     fn count(&mut self, ip: IpAddr, packet: &PacketInfo, sent: bool) {
         let index = self.counter.index(packet.ts);
-        let cap = self.config.max_windows;
         let host = self.hosts.touch(ip, packet.ts, || Learning {
             window: Window::new(index),
             windows: 0,
@@ -646,7 +658,7 @@ impl BaselineLearner {
         });
         // a later window, or an earlier one (captures given out of order)
         if index != host.window.index {
-            Self::close(cap, host, Window::new(index));
+            Self::close(&self.config, host, Window::new(index));
         }
         if sent {
             self.counter.count_sent(&mut host.window, packet);
@@ -657,10 +669,9 @@ impl BaselineLearner {
 
     /// The baseline learned so far (open windows closed first).
     pub fn baseline(&mut self) -> Baseline {
-        let cap = self.config.max_windows;
         for (_, host) in self.hosts.iter_mut() {
             let next = Window::new(host.window.index + 1);
-            Self::close(cap, host, next);
+            Self::close(&self.config, host, next);
         }
         let mut hosts = BTreeMap::new();
         for (ip, host) in self.hosts.iter() {
@@ -671,9 +682,9 @@ impl BaselineLearner {
             for (m, samples) in Measure::ALL.iter().zip(host.samples.iter()) {
                 if let Some((median, mad)) = median_mad(samples) {
                     let stats = MeasureStats {
-                        median,
-                        mad,
-                        max: samples.iter().copied().fold(f64::MIN, f64::max),
+                        median: round6(median),
+                        mad: round6(mad),
+                        max: round6(samples.iter().copied().fold(f64::MIN, f64::max)),
                         windows: samples.len() as u64,
                     };
                     measures.insert(*m, stats);
@@ -874,7 +885,7 @@ fn score_window(
     if profile.windows < config.min_windows {
         return;
     }
-    let values = closed.values();
+    let values = closed.values(config.min_share_packets);
     for ((m, value), slot) in Measure::ALL
         .iter()
         .zip(values.iter())
@@ -887,8 +898,8 @@ fn score_window(
             continue;
         }
         let z = robust_z(*x, stats, config.mad_floor_ratio, m.floor());
-        // a value the learned days reached is not new, however rare it was
-        let seen = config.above_learned_max && *x <= stats.max;
+        // a value the learned days (nearly) reached is not new, however rare it was
+        let seen = *x <= config.learned_max_factor * stats.max;
         if z >= config.threshold && !seen && slot.is_none_or(|a| z > a.z) {
             *slot = Some(Anomaly {
                 z,
@@ -1034,6 +1045,11 @@ fn new_host_finding(
         baseline.hosts.len(),
         counter.window_secs
     ))
+}
+
+/// Six decimals: what the file keeps (short decimals read back exactly).
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }
 
 fn trim(v: f64) -> String {

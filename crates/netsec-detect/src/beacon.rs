@@ -50,9 +50,9 @@
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppEvent, AppProto, Comparison, Duration, Endpoint, EntityRole, EntityValue, Finding,
-    FindingCategory, FindingSink, FlowEndReason, FlowId, FlowRecord, Interests, Severity,
-    TimeRange, Timestamp, TlsMessage, Transport,
+    Analyzer, AppEvent, AppProto, Comparison, DnsEvent, Duration, Endpoint, EntityRole,
+    EntityValue, EventContext, Finding, FindingCategory, FindingSink, FlowEndReason, FlowId,
+    FlowRecord, Interests, Severity, TimeRange, Timestamp, TlsMessage, Transport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +89,14 @@ pub struct BeaconConfig {
     pub internal_destinations: bool,
     /// One connection lasting this long is reported (RITA: 3600 s).
     pub long_connection_secs: f64,
+    /// Score each home host's DNS queries per registered domain (from DNS
+    /// events, whatever the resolver).
+    pub dns: bool,
+    /// Timestamp sub-score a DNS domain pair needs besides `min_score`:
+    /// lookups repeated before each page of a browsing session have even
+    /// sizes and coverage (half the score) and intervals of some regularity;
+    /// ±20 % jitter scores about 0.95, pauses uniform in 1–12 s about 0.8.
+    pub dns_min_timestamp_score: f64,
 }
 
 impl Default for BeaconConfig {
@@ -104,6 +112,8 @@ impl Default for BeaconConfig {
             max_connections_kept: 2000,
             internal_destinations: false,
             long_connection_secs: 3600.0,
+            dns: true,
+            dns_min_timestamp_score: 0.85,
         }
     }
 }
@@ -160,9 +170,30 @@ struct Running {
 enum Peer {
     Service(IpAddr, u16, Transport),
     TlsName(String),
+    /// A registered domain the source's DNS queries asked about (through
+    /// whatever resolver).
+    DnsDomain(String),
+}
+
+impl Peer {
+    /// A name rather than an address: its pairs cover the address pairs
+    /// of the servers they went through.
+    fn is_named(&self) -> bool {
+        !matches!(self, Peer::Service(..))
+    }
 }
 
 type PairKey = (IpAddr, Peer);
+
+/// One connection (or query) of a pair.
+struct Start {
+    time: TimeRange,
+    /// Client bytes: on the wire for connections, the query name's length
+    /// for DNS.
+    bytes: u64,
+    tls: bool,
+    server: IpAddr,
+}
 
 /// Detects regular connection patterns (beacons) and very long connections.
 #[derive(Debug)]
@@ -226,7 +257,22 @@ impl BeaconDetector {
                 format!("{client}->{name}/tls"),
                 EntityValue::Domain { name: name.clone() },
             ),
+            Peer::DnsDomain(domain) => (
+                format!("{domain} (DNS queries)"),
+                format!("{client}->{domain}/dns"),
+                EntityValue::Domain {
+                    name: domain.clone(),
+                },
+            ),
         };
+        let channel = match peer {
+            Peer::Service(..) => "connections",
+            Peer::TlsName(_) => "tls_server_name",
+            Peer::DnsDomain(_) => "dns",
+        };
+        if let Peer::DnsDomain(_) = peer {
+            mitre.push("T1071.004");
+        }
         let mut f = Finding::new(
             "beacon",
             format!("{client} beacons to {to} every {:.1} s", s.median_interval),
@@ -240,7 +286,8 @@ impl BeaconDetector {
         .with_mitre(mitre)
         .with_entity(EntityRole::Source, EntityValue::Host { ip: client })
         .with_entity(EntityRole::Related, related);
-        if let Peer::TlsName(_) = peer {
+        f = f.with_fact("channel", channel);
+        if peer.is_named() {
             for server in pair.servers.items().iter().take(10) {
                 f = f.with_entity(EntityRole::Related, EntityValue::Host { ip: *server });
             }
@@ -255,9 +302,10 @@ impl BeaconDetector {
         .with_value("duration_score", s.duration, "")
         .with_value("median_interval", s.median_interval, "s")
         .with_value("interval_mad", s.interval_mad, "s")
-        .with_value("median_client_bytes", s.median_bytes, "bytes")
+        .with_value(size_name(peer), s.median_bytes, "bytes")
         .with_summary(format!(
-            "{n} connections {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes; score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
+            "{n} {} {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes (DNS: query name); score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
+            if channel == "dns" { "queries" } else { "connections" },
             pair.time.duration().as_secs_f64(),
             s.median_interval,
             s.interval_mad,
@@ -347,22 +395,95 @@ impl BeaconDetector {
     fn reportable(&self, key: &PairKey, pair: &Pair) -> bool {
         match &key.1 {
             Peer::TlsName(_) => pair.servers.count() >= 2,
+            Peer::DnsDomain(_) => true,
             Peer::Service(server, ..) => !self.pairs.iter().any(|((client, peer), p)| {
-                *client == key.0
-                    && matches!(peer, Peer::TlsName(_))
-                    && p.emitted
-                    && p.servers.contains(server)
+                *client == key.0 && peer.is_named() && p.emitted && p.servers.contains(server)
             }),
         }
+    }
+
+    /// A DNS query: one beat of its source → registered domain pair.
+    fn on_dns(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        let ctx = &dns.ctx;
+        self.observed
+            .get_or_insert(TimeRange::at(ctx.ts))
+            .extend(ctx.ts);
+        if !self.config.dns
+            || dns.is_response
+            || dns.opcode != 0
+            || ctx.dst.ip.is_multicast()
+            || matches!(ctx.dst.port, 5353 | 5355)
+            || !self.network.is_home(ctx.src.ip)
+            || self.network.is_allowed(ctx.src.ip, Some(ctx.dst.ip))
+        {
+            return;
+        }
+        let Some(question) = dns.questions.first() else {
+            return;
+        };
+        let name = question.name.trim_end_matches('.').to_ascii_lowercase();
+        if name.ends_with(".local") || name.ends_with(".arpa") {
+            return;
+        }
+        let Some(domain) = psl::domain_str(&name) else {
+            return;
+        };
+        let key = (ctx.src.ip, Peer::DnsDomain(domain.to_string()));
+        self.add_query(key, ctx, name.len(), out);
+    }
+
+    /// Whether a score makes a beacon: `min_score`, and for DNS domain
+    /// pairs `dns_min_timestamp_score` of regular intervals too.
+    fn beacon_like(&self, peer: &Peer, s: &BeaconScore) -> bool {
+        s.total >= self.config.min_score
+            && (!matches!(peer, Peer::DnsDomain(_))
+                || s.timestamp >= self.config.dns_min_timestamp_score)
     }
 
     /// Count one connection of a pair; score it at the threshold and at each
     /// doubling of its connections (a pair's cost stays O(n log² n) in all).
     fn add_connection(&mut self, key: PairKey, flow: &FlowRecord, out: &mut dyn FindingSink) {
-        let cap = self.config.max_connections_kept.max(4);
-        let pair = self.pairs.touch(key.clone(), flow.time.start, || Pair {
-            starts: Vec::new(),
+        let start = Start {
             time: flow.time,
+            // wire bytes, as RITA's orig_ip_bytes: a snap length cuts payload, not frames
+            bytes: flow.to_server.bytes,
+            tls: flow.app_proto == AppProto::Tls,
+            server: flow.server.ip,
+        };
+        self.add_start(key, start, |flows| flows.add_record(flow), out);
+    }
+
+    /// Count one DNS query of a source about a registered domain.
+    fn add_query(
+        &mut self,
+        key: PairKey,
+        ctx: &EventContext,
+        name_len: usize,
+        out: &mut dyn FindingSink,
+    ) {
+        let start = Start {
+            time: TimeRange::at(ctx.ts),
+            bytes: name_len as u64,
+            tls: false,
+            server: ctx.dst.ip,
+        };
+        let sample = |flows: &mut FlowSample| {
+            flows.add_packet(ctx.src, ctx.dst, ctx.transport, ctx.ts);
+        };
+        self.add_start(key, start, sample, out);
+    }
+
+    fn add_start(
+        &mut self,
+        key: PairKey,
+        start: Start,
+        sample: impl FnOnce(&mut FlowSample),
+        out: &mut dyn FindingSink,
+    ) {
+        let cap = self.config.max_connections_kept.max(4);
+        let pair = self.pairs.touch(key.clone(), start.time.start, || Pair {
+            starts: Vec::new(),
+            time: start.time,
             tls: false,
             servers: CappedSet::default(),
             flows: FlowSample::default(),
@@ -380,13 +501,12 @@ impl BeaconDetector {
                 pair.starts.swap_remove(oldest);
             }
         }
-        // wire bytes, as RITA's orig_ip_bytes: a snap length cuts payload, not frames
-        pair.starts.push((flow.time.start, flow.to_server.bytes));
-        pair.time.extend(flow.time.start);
-        pair.time.extend(flow.time.end);
-        pair.tls |= flow.app_proto == AppProto::Tls;
-        pair.servers.insert(flow.server.ip, 64);
-        pair.flows.add_record(flow);
+        pair.starts.push((start.time.start, start.bytes));
+        pair.time.extend(start.time.start);
+        pair.time.extend(start.time.end);
+        pair.tls |= start.tls;
+        pair.servers.insert(start.server, 64);
+        sample(&mut pair.flows);
         let n = pair.starts.len() as u64;
         let span = pair.time.duration().as_secs_f64();
         if n < self.config.min_connections || span < self.config.min_span_secs {
@@ -400,7 +520,7 @@ impl BeaconDetector {
             return;
         }
         let s = self.score_pair(&snapshot);
-        if s.total >= self.config.min_score {
+        if self.beacon_like(&key.1, &s) {
             if let Some(p) = self.pairs.get_mut(&key) {
                 p.emitted = true;
             }
@@ -411,7 +531,7 @@ impl BeaconDetector {
     fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
         let mut ended = self.pairs.ended(all, now);
         // name pairs first: an address pair they cover is then not reported
-        ended.sort_by_key(|(key, _)| matches!(key.1, Peer::Service(..)));
+        ended.sort_by_key(|(key, _)| !key.1.is_named());
         let mut names_emitted: Vec<(IpAddr, CappedSet<IpAddr>)> = Vec::new();
         for (key, mut pair) in ended {
             if let Peer::Service(server, ..) = &key.1 {
@@ -422,7 +542,7 @@ impl BeaconDetector {
                     continue;
                 }
             }
-            if pair.emitted && matches!(key.1, Peer::TlsName(_)) {
+            if pair.emitted && key.1.is_named() {
                 names_emitted.push((key.0, pair.servers.clone()));
             }
             let n = pair.starts.len() as u64;
@@ -437,10 +557,10 @@ impl BeaconDetector {
                 continue;
             }
             let s = self.score_pair(&pair);
-            if s.total >= self.config.min_score {
+            if self.beacon_like(&key.1, &s) {
                 pair.growth.mark(n);
                 pair.emitted = true;
-                if matches!(key.1, Peer::TlsName(_)) {
+                if key.1.is_named() {
                     names_emitted.push((key.0, pair.servers.clone()));
                 }
                 out.finding(self.beacon_finding(&key, &pair, &s));
@@ -513,7 +633,11 @@ impl Analyzer for BeaconDetector {
         }
     }
 
-    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
+    fn on_event(&mut self, event: &AppEvent, out: &mut dyn FindingSink) {
+        if let AppEvent::Dns(dns) = event {
+            self.on_dns(dns, out);
+            return;
+        }
         let AppEvent::Tls(tls) = event else { return };
         let TlsMessage::ClientHello(hello) = &tls.message else {
             return;
@@ -531,6 +655,14 @@ impl Analyzer for BeaconDetector {
 
     fn finish(&mut self, out: &mut dyn FindingSink) {
         self.flush(true, Timestamp::ZERO, out);
+    }
+}
+
+/// The name of the size measure: client bytes, or the query name's length.
+fn size_name(peer: &Peer) -> &'static str {
+    match peer {
+        Peer::DnsDomain(_) => "median_query_name_bytes",
+        _ => "median_client_bytes",
     }
 }
 

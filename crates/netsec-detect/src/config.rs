@@ -227,6 +227,14 @@ impl DetectConfig {
         if !(z > 0.0 && z.is_finite()) {
             return Err(range("baseline.threshold", z, "must be a positive z-score"));
         }
+        let factor = self.baseline.learned_max_factor;
+        if !(factor >= 0.0 && factor.is_finite()) {
+            return Err(range(
+                "baseline.learned_max_factor",
+                factor,
+                "must be a number, 0 or more",
+            ));
+        }
         let capacities = [
             ("portscan.capacity", self.portscan.capacity),
             ("flood.capacity", self.flood.capacity),
