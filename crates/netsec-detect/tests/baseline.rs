@@ -4,16 +4,11 @@
 //! `benign-office`, the DNS reflection of `amp-dns` shows on the reflector
 //! and on its victim.
 
-// A learner that cannot be read back fails the test.
-#![allow(clippy::panic)]
-
 mod common;
 
-use std::sync::Arc;
-
-use netsec_detect::baseline::{Baseline, BaselineDetector, BaselineLearner};
+use netsec_detect::baseline::Baseline;
 use netsec_detect::DetectConfig;
-use netsec_model::{Analyzer, Finding, SharedAnalyzer};
+use netsec_model::Finding;
 
 /// The lab captures are minutes long: 10-s windows give them a few dozen.
 fn config() -> DetectConfig {
@@ -23,26 +18,11 @@ fn config() -> DetectConfig {
 }
 
 fn learn(names: &[&str]) -> Baseline {
-    let config = config();
-    let learner = BaselineLearner::new(config.baseline.clone(), config.network.clone());
-    let (side, learner) = SharedAnalyzer::new(learner);
-    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![Box::new(side)];
-    for name in names {
-        let findings = common::run_with(&common::capture(name), &mut analyzers);
-        assert!(findings.is_empty());
-    }
-    let baseline = learner.lock().map(|mut l| l.baseline());
-    baseline.unwrap_or_else(|_| panic!("learner lock"))
+    common::learn_baseline(names, &config())
 }
 
 fn score(baseline: &Baseline, name: &str) -> Vec<Finding> {
-    let config = config();
-    let detector = BaselineDetector::new(
-        config.baseline.clone(),
-        config.network.clone(),
-        Arc::new(baseline.clone()),
-    );
-    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![Box::new(detector)];
+    let mut analyzers = vec![common::baseline_detector(baseline.clone(), &config())];
     common::latest(&common::run_with(&common::capture(name), &mut analyzers))
 }
 

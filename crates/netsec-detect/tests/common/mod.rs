@@ -100,6 +100,38 @@ pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding
     stage.findings
 }
 
+/// A baseline learned from labelled captures under `config` (`[baseline]`
+/// and `[network]`).
+pub fn learn_baseline(names: &[&str], config: &DetectConfig) -> netsec_detect::baseline::Baseline {
+    let learner = netsec_detect::baseline::BaselineLearner::new(
+        config.baseline.clone(),
+        config.network.clone(),
+    );
+    let (side, learner) = netsec_model::SharedAnalyzer::new(learner);
+    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![Box::new(side)];
+    for name in names {
+        let findings = run_with(&capture(name), &mut analyzers);
+        assert!(findings.is_empty(), "learning raises nothing");
+    }
+    let baseline = learner.lock().map(|mut l| l.baseline());
+    match baseline {
+        Ok(b) => b,
+        Err(_) => panic!("the learner's lock is poisoned"),
+    }
+}
+
+/// The baseline detector for a learned baseline.
+pub fn baseline_detector(
+    baseline: netsec_detect::baseline::Baseline,
+    config: &DetectConfig,
+) -> Box<dyn Analyzer> {
+    Box::new(netsec_detect::baseline::BaselineDetector::new(
+        config.baseline.clone(),
+        config.network.clone(),
+        std::sync::Arc::new(baseline),
+    ))
+}
+
 /// Every finding of the default detectors under `config`.
 pub fn run(path: &Path, config: &DetectConfig) -> Vec<Finding> {
     let mut analyzers = default_analyzers(config);
