@@ -152,6 +152,9 @@ struct Pair {
     growth: Growth,
     /// Whether a beacon finding was emitted for it.
     emitted: bool,
+    /// DNS pairs: the name of the first query, and whether others differed.
+    query_name: Option<String>,
+    many_names: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -186,13 +189,15 @@ impl Peer {
 type PairKey = (IpAddr, Peer);
 
 /// One connection (or query) of a pair.
-struct Start {
+struct Start<'a> {
     time: TimeRange,
     /// Client bytes: on the wire for connections, the query name's length
     /// for DNS.
     bytes: u64,
     tls: bool,
     server: IpAddr,
+    /// The query name, for DNS.
+    name: Option<&'a str>,
 }
 
 /// Detects regular connection patterns (beacons) and very long connections.
@@ -257,11 +262,15 @@ impl BeaconDetector {
                 format!("{client}->{name}/tls"),
                 EntityValue::Domain { name: name.clone() },
             ),
+            // the name asked every time, or the domain of names that change
             Peer::DnsDomain(domain) => (
                 format!("{domain} (DNS queries)"),
                 format!("{client}->{domain}/dns"),
                 EntityValue::Domain {
-                    name: domain.clone(),
+                    name: match (&pair.query_name, pair.many_names) {
+                        (Some(name), false) => name.clone(),
+                        _ => domain.clone(),
+                    },
                 },
             ),
         };
@@ -287,10 +296,30 @@ impl BeaconDetector {
         .with_entity(EntityRole::Source, EntityValue::Host { ip: client })
         .with_entity(EntityRole::Related, related);
         f = f.with_fact("channel", channel);
-        if peer.is_named() {
-            for server in pair.servers.items().iter().take(10) {
-                f = f.with_entity(EntityRole::Related, EntityValue::Host { ip: *server });
+        match peer {
+            Peer::TlsName(_) => {
+                for server in pair.servers.items().iter().take(10) {
+                    f = f.with_entity(EntityRole::Related, EntityValue::Host { ip: *server });
+                }
             }
+            // resolvers carry the queries; they are not the other end
+            Peer::DnsDomain(domain) => {
+                let resolvers: Vec<String> = pair
+                    .servers
+                    .items()
+                    .iter()
+                    .take(10)
+                    .map(|r| r.to_string())
+                    .collect();
+                f = f
+                    .with_fact("registered_domain", domain.clone())
+                    .with_fact("resolvers", resolvers.join(" "))
+                    .with_fact(
+                        "query_names",
+                        if pair.many_names { "several" } else { "one" },
+                    );
+            }
+            Peer::Service(..) => {}
         }
         let f = f
         .with_measurement("beacon_score", s.total, "", Comparison::GreaterOrEqual, self.config.min_score)
@@ -429,7 +458,7 @@ impl BeaconDetector {
             return;
         };
         let key = (ctx.src.ip, Peer::DnsDomain(domain.to_string()));
-        self.add_query(key, ctx, name.len(), out);
+        self.add_query(key, ctx, &name, out);
     }
 
     /// Whether a score makes a beacon: `min_score`, and for DNS domain
@@ -449,6 +478,7 @@ impl BeaconDetector {
             bytes: flow.to_server.bytes,
             tls: flow.app_proto == AppProto::Tls,
             server: flow.server.ip,
+            name: None,
         };
         self.add_start(key, start, |flows| flows.add_record(flow), out);
     }
@@ -458,14 +488,15 @@ impl BeaconDetector {
         &mut self,
         key: PairKey,
         ctx: &EventContext,
-        name_len: usize,
+        name: &str,
         out: &mut dyn FindingSink,
     ) {
         let start = Start {
             time: TimeRange::at(ctx.ts),
-            bytes: name_len as u64,
+            bytes: name.len() as u64,
             tls: false,
             server: ctx.dst.ip,
+            name: Some(name),
         };
         let sample = |flows: &mut FlowSample| {
             flows.add_packet(ctx.src, ctx.dst, ctx.transport, ctx.ts);
@@ -489,7 +520,16 @@ impl BeaconDetector {
             flows: FlowSample::default(),
             growth: Growth::default(),
             emitted: false,
+            query_name: None,
+            many_names: false,
         });
+        if let Some(name) = start.name {
+            match &pair.query_name {
+                None => pair.query_name = Some(name.to_string()),
+                Some(first) if first != name => pair.many_names = true,
+                Some(_) => {}
+            }
+        }
         if pair.starts.len() >= cap {
             if let Some(oldest) = pair
                 .starts

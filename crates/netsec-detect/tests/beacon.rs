@@ -69,7 +69,9 @@ fn periodic_lookups_of_one_domain_are_a_dns_beacon_and_irregular_ones_are_not() 
         .facts
         .contains(&("channel".to_string(), "dns".to_string())));
     // through the home resolver (dnsmasq on .20), a new name each time
-    assert!(common::names(
+    assert_eq!(common::fact(f, "resolvers"), Some("10.250.0.20"));
+    assert_eq!(common::fact(f, "query_names"), Some("several"));
+    assert!(!common::names(
         f,
         netsec_model::EntityRole::Related,
         "10.250.0.20"
