@@ -177,10 +177,20 @@ fn dns_section(detect: &DetectConfig) -> Result<netsec_dns::DnsConfig, String> {
 impl Detectors {
     /// `analysis` with every enabled detector added.
     pub fn add_to(&self, mut analysis: Analysis) -> Analysis {
-        if let Some(rules) = &self.signatures {
-            let rules = Arc::clone(rules);
+        // one set of inspectors per shard: the rules' and, with the
+        // detectors, those reading payload bytes (tunnel's entropy)
+        let rules = self.signatures.clone();
+        let detect = self.enabled.then(|| self.detect.clone());
+        if rules.is_some() || detect.is_some() {
             analysis = analysis.inspectors(Arc::new(move || {
-                vec![Box::new(SignatureInspector::new(Arc::clone(&rules))) as Box<dyn Inspector>]
+                let mut set: Vec<Box<dyn Inspector>> = Vec::new();
+                if let Some(rules) = &rules {
+                    set.push(Box::new(SignatureInspector::new(Arc::clone(rules))));
+                }
+                if let Some(detect) = &detect {
+                    set.extend(netsec_detect::default_inspectors(detect));
+                }
+                set
             }));
         }
         if !self.enabled {

@@ -227,6 +227,21 @@ impl DetectConfig {
         if !(z > 0.0 && z.is_finite()) {
             return Err(range("baseline.threshold", z, "must be a positive z-score"));
         }
+        let t = self.tunnel.entropy_threshold;
+        if !(t > 0.0 && t <= 8.0) {
+            return Err(range(
+                "tunnel.entropy_threshold",
+                t,
+                "must be between 0 and 8 bits per byte",
+            ));
+        }
+        if self.tunnel.entropy_min_bytes > self.tunnel.entropy_bytes {
+            return Err(range(
+                "tunnel.entropy_min_bytes",
+                self.tunnel.entropy_min_bytes,
+                "must not exceed tunnel.entropy_bytes",
+            ));
+        }
         let factor = self.baseline.learned_max_factor;
         if !(factor >= 0.0 && factor.is_finite()) {
             return Err(range(
@@ -245,6 +260,8 @@ impl DetectConfig {
             ("lateral.capacity", self.lateral.capacity),
             ("tunnel.capacity", self.tunnel.capacity),
             ("baseline.capacity", self.baseline.capacity),
+            ("tunnel.entropy_capacity", self.tunnel.entropy_capacity),
+            ("tunnel.entropy_bytes", self.tunnel.entropy_bytes),
             ("baseline.max_windows", self.baseline.max_windows),
         ];
         for (key, v) in capacities {

@@ -15,7 +15,7 @@
 //! | [`beacon`] | `beacon`, `long_connection` | T1071, T1573 |
 //! | [`exfil`] | `data_exfiltration` | T1048, T1041, T1030 |
 //! | [`lateral`] | `lateral_movement`, `lateral_chain` | T1021 |
-//! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch` | T1095, T1572, T1571 |
+//! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch`, `high_entropy_payload` (an inspector: [`default_inspectors`]) | T1095, T1572, T1571, T1001 |
 //! | [`baseline`] (with a learned baseline: `--baseline`) | `host_anomaly`, `new_host` | none (an anomaly) |
 //! | [`signature`] | `signature_match` (and one alert per match), from Suricata / ET Open rules | from each rule's metadata |
 //!
@@ -156,6 +156,19 @@ pub fn default_analyzers(config: &DetectConfig) -> Vec<Box<dyn Analyzer>> {
         out.push(Box::new(tunnel::TunnelDetector::new(
             config.tunnel.clone(),
             net.clone(),
+        )));
+    }
+    out
+}
+
+/// The detectors that read payload bytes ([`netsec_model::Inspector`]s, one
+/// set per shard): `tunnel`'s payload entropy on cleartext ports.
+pub fn default_inspectors(config: &DetectConfig) -> Vec<Box<dyn netsec_model::Inspector>> {
+    let mut out: Vec<Box<dyn netsec_model::Inspector>> = Vec::new();
+    if config.tunnel.enabled && config.tunnel.entropy {
+        out.push(Box::new(tunnel::PayloadEntropy::new(
+            config.tunnel.clone(),
+            config.network.clone(),
         )));
     }
     out

@@ -54,7 +54,12 @@ fn analyse(name: &str, baseline: &[String]) -> (Vec<Finding>, BTreeSet<String>) 
         analyzers.push(common::baseline_detector(learned, &config));
     }
     analyzers.push(Box::new(Senders(Arc::clone(&hosts))));
-    let findings = common::latest(&common::run_with(&common::capture(name), &mut analyzers));
+    let inspectors = netsec_detect::default_inspectors(&Default::default());
+    let findings = common::latest(&common::run_inspected(
+        &common::capture(name),
+        &mut analyzers,
+        inspectors,
+    ));
     let hosts = hosts.lock().map(|h| h.clone()).unwrap_or_default();
     (findings, hosts)
 }

@@ -35,7 +35,17 @@ pub fn capture(name: &str) -> PathBuf {
 
 struct Stage<'a> {
     analyzers: &'a mut [Box<dyn Analyzer>],
+    inspectors: Vec<Box<dyn netsec_model::Inspector>>,
+    output: netsec_model::InspectorOutput,
     findings: Vec<Finding>,
+}
+
+impl Stage<'_> {
+    /// The inspectors' findings join the others as they come.
+    fn collect(&mut self) {
+        self.findings.append(&mut self.output.findings);
+        self.output.alerts.clear();
+    }
 }
 
 impl EngineSink for Stage<'_> {
@@ -53,7 +63,22 @@ impl EngineSink for Stage<'_> {
             }
         }
     }
+    fn payload(
+        &mut self,
+        packet: &PacketInfo,
+        flow: &netsec_model::PayloadContext<'_>,
+        payload: &[u8],
+    ) {
+        for i in self.inspectors.iter_mut() {
+            i.on_payload(packet, flow, payload, &mut self.output);
+        }
+        self.collect();
+    }
     fn event(&mut self, event: AppEvent) {
+        for i in self.inspectors.iter_mut() {
+            i.on_event(&event, &mut self.output);
+        }
+        self.collect();
         for a in self.analyzers.iter_mut() {
             if a.interests().events {
                 a.on_event(&event, &mut self.findings);
@@ -61,6 +86,10 @@ impl EngineSink for Stage<'_> {
         }
     }
     fn flow_end(&mut self, flow: FlowRecord) {
+        for i in self.inspectors.iter_mut() {
+            i.on_flow_end(&flow, &mut self.output);
+        }
+        self.collect();
         for a in self.analyzers.iter_mut() {
             if a.interests().flows {
                 a.on_flow_end(&flow, &mut self.findings);
@@ -68,6 +97,10 @@ impl EngineSink for Stage<'_> {
         }
     }
     fn tick(&mut self, now: Timestamp) {
+        for i in self.inspectors.iter_mut() {
+            i.on_tick(now, &mut self.output);
+        }
+        self.collect();
         for a in self.analyzers.iter_mut() {
             a.on_tick(now, &mut self.findings);
         }
@@ -77,6 +110,16 @@ impl EngineSink for Stage<'_> {
 /// Every finding (each version, in emission order) the analysers produce on
 /// a capture.
 pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding> {
+    run_inspected(path, analyzers, Vec::new())
+}
+
+/// Every finding the analysers and the payload inspectors produce on a
+/// capture.
+pub fn run_inspected(
+    path: &Path,
+    analyzers: &mut [Box<dyn Analyzer>],
+    inspectors: Vec<Box<dyn netsec_model::Inspector>>,
+) -> Vec<Finding> {
     let mut reader = match CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => panic!("{}: {e}", path.display()),
@@ -84,6 +127,8 @@ pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding
     let mut engine = Engine::new(EngineConfig::default());
     let mut stage = Stage {
         analyzers,
+        inspectors,
+        output: netsec_model::InspectorOutput::default(),
         findings: Vec::new(),
     };
     loop {
@@ -94,6 +139,10 @@ pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding
         }
     }
     engine.finish(&mut stage);
+    for i in stage.inspectors.iter_mut() {
+        i.finish(&mut stage.output);
+    }
+    stage.collect();
     for a in stage.analyzers.iter_mut() {
         a.finish(&mut stage.findings);
     }
@@ -132,10 +181,15 @@ pub fn baseline_detector(
     ))
 }
 
-/// Every finding of the default detectors under `config`.
+/// Every finding of the default detectors (payload inspectors included)
+/// under `config`.
 pub fn run(path: &Path, config: &DetectConfig) -> Vec<Finding> {
     let mut analyzers = default_analyzers(config);
-    run_with(path, &mut analyzers)
+    run_inspected(
+        path,
+        &mut analyzers,
+        netsec_detect::default_inspectors(config),
+    )
 }
 
 /// The latest version of each finding, by id, in id order (what a sink that
