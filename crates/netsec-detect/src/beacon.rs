@@ -44,8 +44,15 @@
 //! polls to external services (allow-list the destinations). Blind spots:
 //! beacons with deliberately random sleep (uniform jitter over 50 % and up),
 //! one beacon spread over many addresses without a TLS server name (or with
-//! TLS 1.3 Encrypted Client Hello), DNS beacons to the home resolver (internal destination; per-domain scoring needs DNS
-//! events and is not done).
+//! TLS 1.3 Encrypted Client Hello), DNS beacons spread over several
+//! registered domains.
+//!
+//! **DNS** (`channel` = `dns`): each DNS query of a home host is a beat of
+//! its source → registered domain pair (Public Suffix List), whatever the
+//! resolver, the query name's length standing for the size; scored as
+//! above, and reported only when the timestamp sub-score also reaches
+//! `dns_min_timestamp_score` (0.85): ordinary repeated lookups have equal
+//! sizes and full coverage, half the score. ATT&CK T1071.004.
 
 use std::net::IpAddr;
 

@@ -22,8 +22,11 @@
 //! Known false positives: path-MTU tools that vary ping sizes (`ping -s`
 //! sweeps), monitoring that pings with several sizes; SSH servers moved to
 //! another port on purpose (allow-list them). Blind spots: a tunnel that
-//! pads every packet to one size; high-entropy payloads on cleartext ports
-//! (needs payload statistics in the flow record).
+//! pads every packet to one size.
+//!
+//! - `high_entropy_payload` (from payload bytes, [`PayloadEntropy`], an
+//!   inspector): the first bytes of each direction of flows to cleartext
+//!   ports, when near-random and not the port's own protocol.
 
 use std::net::IpAddr;
 
