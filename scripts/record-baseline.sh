@@ -34,40 +34,15 @@ DET_P=${DET_P:-nbase}
 # shellcheck source-path=SCRIPTDIR source=record-detect-lib.sh
 . "$(dirname "$0")/record-detect-lib.sh"
 
-for tool in ip ethtool tcpdump zstd nmap sshd ssh nginx dnsmasq chronyd curl dig nc openssl; do
-    command -v "$tool" >/dev/null || {
-        echo "record-baseline.sh: needs $tool (see the list at the top of this script)" >&2
-        exit 2
-    }
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "record-baseline.sh: needs root to create network namespaces" >&2
-    exit 1
-fi
+det_need ip ethtool tcpdump zstd nmap sshd ssh nginx dnsmasq chronyd curl dig nc openssl
 
 OUT=$(realpath -m "${1:-testdata/detect}")
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
 S=$DET_NET.20
 X=$DET_X
-SSH_OPTS=(-i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no
-    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR)
-
-cleanup() {
-    set +e
-    det_lab_down
-    [ -n "${DET_LOGS:-}" ] && mkdir -p "$DET_LOGS" && cp "$WORK"/*.log "$DET_LOGS"/
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-det_lab_up
+# $WORK, the LAN, SSH keys and SSH_OPTS (record-detect-lib.sh)
+det_start
 
 # --- services -----------------------------------------------------------------
-ssh-keygen -q -t ed25519 -N "" -f "$WORK/id"
-cp "$WORK/id.pub" "$WORK/authorized_keys"
-ssh-keygen -q -t ed25519 -N "" -f "$WORK/ssh_host_ed25519_key"
-mkdir -p /run/sshd
 cat >"$WORK/sshd.conf" <<EOF
 ListenAddress $S
 Port 22

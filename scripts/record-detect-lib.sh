@@ -117,3 +117,44 @@ rec() {
         echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes)"
     fi
 }
+
+# det_start: a work folder $WORK (removed on exit, with the lab; DET_LOGS=DIR
+# keeps each scenario's tool output, for checking a recording), the LAN up,
+# the lab's SSH keys ($WORK/id for the clients, authorized by
+# $WORK/authorized_keys; a host key) and SSH_OPTS to use them.
+det_start() {
+    WORK=$(mktemp -d)
+    chmod 755 "$WORK" # nginx workers run as www-data
+    SSH_OPTS=(-i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no
+        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR)
+    trap det_cleanup EXIT
+    det_lab_up
+    ssh-keygen -q -t ed25519 -N "" -f "$WORK/id"
+    cp "$WORK/id.pub" "$WORK/authorized_keys"
+    ssh-keygen -q -t ed25519 -N "" -f "$WORK/ssh_host_ed25519_key"
+    mkdir -p /run/sshd
+}
+
+det_cleanup() {
+    set +e
+    det_lab_down
+    [ -n "${DET_LOGS:-}" ] && mkdir -p "$DET_LOGS" && cp "$WORK"/*.log "$DET_LOGS"/
+    rm -rf "$WORK"
+}
+
+# det_need TOOL…: exit unless every tool is on PATH and we are root (the
+# calling script's name in the message).
+det_need() {
+    local me tool
+    me=$(basename "$0")
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || {
+            echo "$me: needs $tool (see the list at the top of this script)" >&2
+            exit 2
+        }
+    done
+    if [ "$(id -u)" != 0 ]; then
+        echo "$me: needs root to create network namespaces" >&2
+        exit 1
+    fi
+}

@@ -698,4 +698,42 @@ mod tests {
         assert_eq!(shannon_entropy(&[4, 4], 8), 1.0);
         assert_eq!(shannon_entropy(&[0; 256], 0), 0.0);
     }
+
+    #[test]
+    fn examined_flows_are_capped_and_only_cleartext_ports_are_kept() {
+        use netsec_model::{FlowId, PayloadContext, TcpFlags};
+        let config = TunnelConfig {
+            entropy_capacity: 100,
+            ..TunnelConfig::default()
+        };
+        let mut inspector = PayloadEntropy::new(config, NetworkConfig::default());
+        let mut out = InspectorOutput::default();
+        let bytes = [0x41u8; 100];
+        for i in 0..5000u32 {
+            let port = if i % 2 == 0 { 80 } else { 443 };
+            let p = crate::fixtures::packet(
+                f64::from(i) * 0.001,
+                ep(0x0a00_0000 | i, 40000),
+                ep(0x0a01_0001, port),
+                Transport::Tcp,
+                TcpFlags::ACK,
+                140,
+            );
+            let ctx = PayloadContext {
+                flow_id: FlowId(u64::from(i)),
+                community_id: "1:x",
+                direction: Direction::ToServer,
+                established: true,
+                app_proto: AppProto::Unknown,
+                handshake_seen: true,
+            };
+            inspector.on_payload(&p, &ctx, &bytes, &mut out);
+        }
+        assert_eq!(inspector.flows.len(), 100);
+        // 2500 flows to port 80, 100 kept: the rest evicted; port 443 never kept
+        assert_eq!(inspector.evicted(), 2400);
+        assert!(out.findings.is_empty(), "one repeated byte has no entropy");
+        inspector.set_memory_budget(inspector.memory_used() / 2);
+        assert_eq!(inspector.flows.len(), 50);
+    }
 }
