@@ -50,9 +50,10 @@
 //! **DNS** (`channel` = `dns`): each DNS query of a home host is a beat of
 //! its source → registered domain pair (Public Suffix List), whatever the
 //! resolver, the query name's length standing for the size; scored as
-//! above, and reported only when the timestamp sub-score also reaches
-//! `dns_min_timestamp_score` (0.85): ordinary repeated lookups have equal
-//! sizes and full coverage, half the score. ATT&CK T1071.004.
+//! above from `dns_min_queries` (20) queries, and reported only when the
+//! MAD of the intervals is also at most `dns_max_dispersion` (0.15) of
+//! their median: ordinary repeated lookups have equal sizes and full
+//! coverage, half the score. ATT&CK T1071.004.
 
 use std::net::IpAddr;
 
@@ -99,11 +100,16 @@ pub struct BeaconConfig {
     /// Score each home host's DNS queries per registered domain (from DNS
     /// events, whatever the resolver).
     pub dns: bool,
-    /// Timestamp sub-score a DNS domain pair needs besides `min_score`:
-    /// lookups repeated before each page of a browsing session have even
-    /// sizes and coverage (half the score) and intervals of some regularity;
-    /// ±20 % jitter scores about 0.95, pauses uniform in 1–12 s about 0.8.
-    pub dns_min_timestamp_score: f64,
+    /// Interval dispersion a DNS domain pair may have besides reaching
+    /// `min_score`: the MAD of its intervals over their median, at most.
+    /// Lookups repeated before each page of a browsing session have even
+    /// sizes and coverage (half the score); their intervals do not: pauses
+    /// uniform in 2–15 s give about 0.38, ±20 % jitter 0.1, ±50 % 0.25.
+    pub dns_max_dispersion: f64,
+    /// Queries a DNS domain pair needs before it is scored: the dispersion
+    /// of a dozen pauses of a browsing session can come out under
+    /// `dns_max_dispersion` by chance (0.12 over the first 10 of one).
+    pub dns_min_queries: u64,
 }
 
 impl Default for BeaconConfig {
@@ -120,7 +126,8 @@ impl Default for BeaconConfig {
             internal_destinations: false,
             long_connection_secs: 3600.0,
             dns: true,
-            dns_min_timestamp_score: 0.85,
+            dns_max_dispersion: 0.15,
+            dns_min_queries: 20,
         }
     }
 }
@@ -338,6 +345,11 @@ impl BeaconDetector {
         .with_value("duration_score", s.duration, "")
         .with_value("median_interval", s.median_interval, "s")
         .with_value("interval_mad", s.interval_mad, "s")
+        .with_value(
+            "interval_dispersion",
+            if s.median_interval > 0.0 { s.interval_mad / s.median_interval } else { 0.0 },
+            "",
+        )
         .with_value(size_name(peer), s.median_bytes, "bytes")
         .with_summary(format!(
             "{n} {} {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes (DNS: query name); score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
@@ -468,12 +480,20 @@ impl BeaconDetector {
         self.add_query(key, ctx, &name, out);
     }
 
+    /// Connections (or DNS queries) a pair needs before it is scored.
+    fn min_beats(&self, peer: &Peer) -> u64 {
+        match peer {
+            Peer::DnsDomain(_) => self.config.dns_min_queries,
+            _ => self.config.min_connections,
+        }
+    }
+
     /// Whether a score makes a beacon: `min_score`, and for DNS domain
-    /// pairs `dns_min_timestamp_score` of regular intervals too.
+    /// pairs intervals no more dispersed than `dns_max_dispersion`.
     fn beacon_like(&self, peer: &Peer, s: &BeaconScore) -> bool {
         s.total >= self.config.min_score
             && (!matches!(peer, Peer::DnsDomain(_))
-                || s.timestamp >= self.config.dns_min_timestamp_score)
+                || s.interval_mad <= self.config.dns_max_dispersion * s.median_interval)
     }
 
     /// Count one connection of a pair; score it at the threshold and at each
@@ -519,6 +539,7 @@ impl BeaconDetector {
         out: &mut dyn FindingSink,
     ) {
         let cap = self.config.max_connections_kept.max(4);
+        let min_beats = self.min_beats(&key.1);
         let pair = self.pairs.touch(key.clone(), start.time.start, || Pair {
             starts: Vec::new(),
             time: start.time,
@@ -556,7 +577,7 @@ impl BeaconDetector {
         sample(&mut pair.flows);
         let n = pair.starts.len() as u64;
         let span = pair.time.duration().as_secs_f64();
-        if n < self.config.min_connections || span < self.config.min_span_secs {
+        if n < min_beats || span < self.config.min_span_secs {
             return;
         }
         if !pair.growth.due(n) {
@@ -594,8 +615,7 @@ impl BeaconDetector {
             }
             let n = pair.starts.len() as u64;
             // nothing new since it was last scored
-            if n < self.config.min_connections || (pair.growth.reported() && !pair.growth.stale(n))
-            {
+            if n < self.min_beats(&key.1) || (pair.growth.reported() && !pair.growth.stale(n)) {
                 continue;
             }
             if pair.time.duration().as_secs_f64() < self.config.min_span_secs

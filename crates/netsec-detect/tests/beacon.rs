@@ -78,15 +78,15 @@ fn periodic_lookups_of_one_domain_are_a_dns_beacon_and_irregular_ones_are_not() 
     ));
     let median = common::measured(f, "median_interval");
     assert!((1.8..2.4).contains(&median), "{median}");
-    assert!(common::measured(f, "timestamp_score") >= 0.85);
+    assert!(common::measured(f, "interval_dispersion") <= 0.15);
     assert!(common::measured(f, "connections") >= 30.0);
 }
 
 #[test]
-fn without_the_timestamp_gate_ordinary_lookups_would_be_dns_beacons() {
-    // what dns_min_timestamp_score is for: the lookups of a browsing session
-    // and of a host resolving many intranet names score over 0.7 in all
-    let config = DetectConfig::from_toml("[beacon]\ndns_min_timestamp_score = 0.0\n").unwrap();
+fn without_the_dispersion_gate_ordinary_lookups_would_be_dns_beacons() {
+    // what dns_max_dispersion is for: the lookups of a browsing session and
+    // of a host resolving many intranet names score over 0.7 in all
+    let config = DetectConfig::from_toml("[beacon]\ndns_max_dispersion = 10.0\n").unwrap();
     let found = common::latest(&common::run(&common::capture("beacon-dns"), &config));
     let ids: Vec<&str> = common::of_kind(&found, "beacon")
         .iter()
@@ -96,14 +96,12 @@ fn without_the_timestamp_gate_ordinary_lookups_would_be_dns_beacons() {
         ids.contains(&"beacon:10.250.0.43->intranet.lab/dns"),
         "{ids:?}"
     );
-    let beacon = found.iter().find(|f| f.id.ends_with("c2-example.com/dns"));
     let others = found
         .iter()
         .filter(|f| f.kind == "beacon" && !f.id.ends_with("c2-example.com/dns"));
     for f in others {
-        let ts = common::measured(f, "timestamp_score");
-        assert!(ts < 0.85, "{}: {ts}", f.id);
-        assert!(beacon.is_some_and(|b| common::measured(b, "timestamp_score") > ts));
+        let dispersion = common::measured(f, "interval_dispersion");
+        assert!(dispersion > 0.15, "{}: {dispersion}", f.id);
     }
 }
 
