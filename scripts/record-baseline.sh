@@ -8,7 +8,9 @@
 #                     (a lookup, then a page of 2-6 objects, pauses of 2-15 s),
 #                     .31 holds an interactive ssh session to .20, .41 polls
 #                     NTP every 2 s, .43 looks names up every 0-4 s
-#   baseline-day2     120 s more of the same office (true negative)
+#   baseline-day2     120 s more of the same office
+#   baseline-day3     120 s more of the same office (true negative, scored
+#                     against a baseline learned from days 1 and 2)
 #   baseline-anomaly  120 s of the same office, in which .10 also runs
 #                     `nmap -sS -p 1-500` against 203.0.113.50 (at ~30 s)
 #                     and uploads 3 MB to it with nc (at ~75 s)
@@ -219,6 +221,7 @@ entropy_benign() {
 warm
 rec baseline-day1 day1
 rec baseline-day2 day2
+rec baseline-day3 day2
 rec baseline-anomaly anomaly
 rec beacon-dns beacon_dns
 SNAPLEN=400 rec entropy-cleartext entropy_cleartext

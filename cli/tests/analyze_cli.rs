@@ -680,8 +680,8 @@ fn no_app_layer_keeps_flows_and_drops_application_parsing() {
 }
 
 /// `netsec baseline learn` writes a baseline that `--baseline` scores
-/// against: the lab's ordinary day learned, the day .10 scans and uploads
-/// names .10 only; a bad baseline file is an input error naming the file.
+/// against: the lab's two ordinary days learned, the day .10 scans and
+/// uploads names .10 only; a bad baseline file is an input error naming the file.
 #[test]
 fn a_learned_baseline_flags_the_host_that_changed() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baseline-cli");
@@ -693,6 +693,7 @@ fn a_learned_baseline_flags_the_host_that_changed() {
         "baseline",
         "learn",
         detect.join("baseline-day1.pcap.zst").to_str().unwrap(),
+        detect.join("baseline-day2.pcap.zst").to_str().unwrap(),
         "-o",
         file.to_str().unwrap(),
         "--set",
@@ -703,6 +704,7 @@ fn a_learned_baseline_flags_the_host_that_changed() {
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["format"], "netsec-baseline");
     assert_eq!(doc["hosts"].as_object().map(|h| h.len()), Some(6));
+    assert_eq!(doc["sources"].as_array().map(|s| s.len()), Some(2));
 
     let out_dir = dir.join("out");
     let run = netsec(&[
