@@ -19,6 +19,9 @@
 #                     every 2 s ± 20 % (one beat in eight missed); beside it
 #                     .43 looks names up every 0-4 s and .31 looks one name
 #                     up every 1-12 s (irregular: must not be beacons)
+#   sni-browsing      120 s: .30 fetches pages of 1-4 objects from
+#                     https://portal.example.net:8443 (curl --resolve to one
+#                     of 203.0.113.60/61 each time) at pauses of 1-15 s
 #   entropy-cleartext 100 KB of `openssl rand` sent with nc from .10 to
 #                     203.0.113.99:80, and a file encrypted by `openssl enc`
 #                     to 203.0.113.99:25 (an outside address of .42's namespace)
@@ -196,6 +199,21 @@ beacon_dns() {
     wait
 }
 
+# Browsing one HTTPS name served from two addresses (a CDN): pages of 1-4
+# objects at pauses of 1-15 s; SNI portal.example.net (true negative for
+# beacons by server name).
+sni_browsing() {
+    local end=$((SECONDS + 120)) addr n k args
+    while [ $SECONDS -lt $end ]; do
+        addr=203.0.113.$((60 + RANDOM % 2))
+        n=$((1 + RANDOM % 4))
+        args=(-o /dev/null "https://portal.example.net:8443/")
+        for k in $(seq "$n"); do args+=(-o /dev/null "https://portal.example.net:8443/res$k.css"); done
+        on c curl -sk --parallel --resolve "portal.example.net:8443:$addr" "${args[@]}"
+        pause 1 15
+    done
+}
+
 # the receiver is outside: 203.0.113.99, an address of namespace v2 (whose
 # nginx-free ports 80 and 25 nc can take)
 entropy_cleartext() {
@@ -224,5 +242,7 @@ rec baseline-day2 day2
 rec baseline-day3 day2
 rec baseline-anomaly anomaly
 rec beacon-dns beacon_dns
+# the server name is read from ClientHello events: whole hellos (~600 bytes)
+SNAPLEN=700 rec sni-browsing sni_browsing
 SNAPLEN=400 rec entropy-cleartext entropy_cleartext
 SNAPLEN=400 rec entropy-benign entropy_benign

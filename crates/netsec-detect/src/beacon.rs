@@ -352,11 +352,12 @@ impl BeaconDetector {
         )
         .with_value(size_name(peer), s.median_bytes, "bytes")
         .with_summary(format!(
-            "{n} {} {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes (DNS: query name); score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
+            "{n} {} {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), {} {:.0} bytes; score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
             if channel == "dns" { "queries" } else { "connections" },
             pair.time.duration().as_secs_f64(),
             s.median_interval,
             s.interval_mad,
+            if channel == "dns" { "query name" } else { "client" },
             s.median_bytes,
             s.total,
             s.timestamp,

@@ -50,6 +50,8 @@ fn everyday_traffic_and_short_attacks_are_not_beacons() {
             "scan-connect",
             "baseline-day1",
             "baseline-day2",
+            // one server name over two addresses, pages fetched at pauses of 1-15 s
+            "sni-browsing",
         ],
     );
 }
