@@ -116,7 +116,7 @@ impl Default for BaselineConfig {
     fn default() -> Self {
         BaselineConfig {
             enabled: true,
-            capacity: 4096,
+            capacity: 50_000,
             window_secs: 60.0,
             max_windows: 1440,
             threshold: 3.5,
@@ -351,16 +351,14 @@ impl Counter {
             Transport::Icmp | Transport::Icmpv6 => w.icmp += 1,
             _ => {}
         }
-        w.flows.insert(self.hasher.hash_one((
-            ip.dst,
-            ip.src_port,
-            ip.dst_port,
-            ip.transport.name(),
-        )));
+        w.flows.insert(
+            self.hasher
+                .hash_one((ip.dst, ip.src_port, ip.dst_port, ip.transport)),
+        );
         w.peers.insert(self.hasher.hash_one(ip.dst));
         if ip.transport.has_ports() && ip.dst_port <= ip.src_port {
             w.ports
-                .insert(self.hasher.hash_one((ip.dst_port, ip.transport.name())));
+                .insert(self.hasher.hash_one((ip.dst_port, ip.transport)));
         }
     }
 
@@ -759,6 +757,8 @@ struct Scoring {
     /// Packets sent, for hosts absent from the baseline.
     unseen_packets: u64,
     unseen_reported: bool,
+    /// Whether the baseline has the host (looked up once).
+    known: bool,
 }
 
 /// Scores hosts against a learned [`Baseline`] (`--baseline FILE`).
@@ -804,6 +804,7 @@ impl BaselineDetector {
 
     fn count(&mut self, ip: IpAddr, packet: &PacketInfo, sent: bool, out: &mut dyn FindingSink) {
         let index = self.counter.index(packet.ts);
+        let baseline = &self.baseline;
         let host = self.hosts.touch(ip, packet.ts, || Scoring {
             window: Window::new(index),
             anomalies: [None; 10],
@@ -811,6 +812,7 @@ impl BaselineDetector {
             time: None,
             unseen_packets: 0,
             unseen_reported: false,
+            known: baseline.hosts.contains_key(&ip),
         });
         if index != host.window.index {
             let closed = std::mem::replace(&mut host.window, Window::new(index));
@@ -832,9 +834,9 @@ impl BaselineDetector {
             self.counter.count_received(&mut host.window, packet);
         }
         if sent
+            && !host.known
             && !host.unseen_reported
             && host.unseen_packets >= self.config.min_new_host_packets
-            && !self.baseline.hosts.contains_key(&ip)
         {
             host.unseen_reported = true;
             out.finding(new_host_finding(
