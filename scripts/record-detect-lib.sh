@@ -89,3 +89,72 @@ on() {
 mac_of() {
     ip -n "$DET_P-$1" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
 }
+
+# rec NAME FUNCTION: capture on the bridge while FUNCTION runs (in $WORK,
+# its output in $WORK/NAME.log), then write $OUT/NAME.pcap, zstd-compressed
+# (.pcap.zst) past 64 KiB. SNAPLEN sets tcpdump's snap length (128);
+# ONLY="name …" records just those scenarios.
+rec() {
+    local name=$1 fn=$2 tp
+    if [ -n "${ONLY:-}" ] && ! [[ " $ONLY " == *" $name "* ]]; then
+        return 0
+    fi
+    # started directly (not through a function) so that $! is tcpdump itself
+    ip netns exec "$DET_P-sw" tcpdump -Z root -i br0 -s "${SNAPLEN:-128}" -U -w "$WORK/$name.pcap" \
+        2>>"$WORK/tcpdump.log" &
+    tp=$!
+    sleep 1
+    (cd "$WORK" && "$fn") >>"$WORK/$name.log" 2>&1 || true
+    sleep 1
+    kill -INT "$tp"
+    wait "$tp" 2>/dev/null || true
+    rm -f "$OUT/$name.pcap" "$OUT/$name.pcap.zst"
+    if [ "$(stat -c %s "$WORK/$name.pcap")" -gt 65536 ]; then
+        zstd -q -19 --no-check "$WORK/$name.pcap" -o "$OUT/$name.pcap.zst"
+        echo "wrote $OUT/$name.pcap.zst ($(stat -c %s "$OUT/$name.pcap.zst") bytes)"
+    else
+        cp "$WORK/$name.pcap" "$OUT/$name.pcap"
+        echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes)"
+    fi
+}
+
+# det_start: a work folder $WORK (removed on exit, with the lab; DET_LOGS=DIR
+# keeps each scenario's tool output, for checking a recording), the LAN up,
+# the lab's SSH keys ($WORK/id for the clients, authorized by
+# $WORK/authorized_keys; a host key) and SSH_OPTS to use them.
+det_start() {
+    WORK=$(mktemp -d)
+    chmod 755 "$WORK" # nginx workers run as www-data
+    SSH_OPTS=(-i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no
+        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR)
+    trap det_cleanup EXIT
+    det_lab_up
+    ssh-keygen -q -t ed25519 -N "" -f "$WORK/id"
+    cp "$WORK/id.pub" "$WORK/authorized_keys"
+    ssh-keygen -q -t ed25519 -N "" -f "$WORK/ssh_host_ed25519_key"
+    mkdir -p /run/sshd
+}
+
+det_cleanup() {
+    set +e
+    det_lab_down
+    [ -n "${DET_LOGS:-}" ] && mkdir -p "$DET_LOGS" && cp "$WORK"/*.log "$DET_LOGS"/
+    rm -rf "$WORK"
+}
+
+# det_need TOOL…: exit unless every tool is on PATH and we are root (the
+# calling script's name in the message).
+det_need() {
+    local me tool
+    me=$(basename "$0")
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || {
+            echo "$me: needs $tool (see the list at the top of this script)" >&2
+            exit 2
+        }
+    done
+    if [ "$(id -u)" != 0 ]; then
+        echo "$me: needs root to create network namespaces" >&2
+        exit 1
+    fi
+}

@@ -32,45 +32,20 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=record-detect-lib.sh
 . "$(dirname "$0")/record-detect-lib.sh"
 
-for tool in ip ethtool tcpdump zstd nmap masscan hping3 arpspoof arping hydra sshd ssh scp \
-    nginx vsftpd dnsmasq chronyd ptunnel-ng curl dig nc ping; do
-    command -v "$tool" >/dev/null || {
-        echo "record-detect.sh: needs $tool (see the list at the top of this script)" >&2
-        exit 2
-    }
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "record-detect.sh: needs root to create network namespaces" >&2
-    exit 1
-fi
+det_need ip ethtool tcpdump zstd nmap masscan hping3 arpspoof arping hydra sshd ssh scp \
+    nginx vsftpd dnsmasq chronyd ptunnel-ng curl dig nc ping
 
 OUT=$(realpath -m "${1:-testdata/detect}")
-WORK=$(mktemp -d)
-chmod 755 "$WORK" # nginx workers run as www-data
 S=$DET_NET.20
 A=$DET_NET.10
 C=$DET_NET.30
 D=$DET_NET.31
 X=$DET_X
-SSH_OPTS=(-i "$WORK/id" -o BatchMode=yes -o StrictHostKeyChecking=no
-    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR)
-
-cleanup() {
-    set +e
-    det_lab_down
-    # DET_LOGS=DIR keeps each scenario's tool output, for checking a recording.
-    [ -n "${DET_LOGS:-}" ] && mkdir -p "$DET_LOGS" && cp "$WORK"/*.log "$DET_LOGS"/
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-det_lab_up
+# $WORK, the LAN, SSH keys and SSH_OPTS (record-detect-lib.sh)
+det_start
 
 # --- services -----------------------------------------------------------------
-ssh-keygen -q -t ed25519 -N "" -f "$WORK/id"
-cp "$WORK/id.pub" "$WORK/authorized_keys"
-ssh-keygen -q -t ed25519 -N "" -f "$WORK/ssh_host_ed25519_key"
-mkdir -p /run/sshd /var/run/vsftpd/empty
+mkdir -p /var/run/vsftpd/empty
 # sshd_on HOST ADDR PORT [NAME]: an sshd of our own (keys from $WORK; root
 # may log in with the lab key only, so every password hydra tries fails).
 sshd_on() {
@@ -169,32 +144,7 @@ sleep 1
 
 # --- recording ----------------------------------------------------------------
 mkdir -p "$OUT"
-# rec NAME FUNCTION: capture on the bridge while FUNCTION runs.
-# ONLY="name …" records just those scenarios.
-rec() {
-    local name=$1 fn=$2 tp
-    if [ -n "${ONLY:-}" ] && ! [[ " $ONLY " == *" $name "* ]]; then
-        return 0
-    fi
-    # started directly (not through a function) so that $! is tcpdump itself
-    ip netns exec "$DET_P-sw" tcpdump -Z root -i br0 -s "${SNAPLEN:-128}" -U -w "$WORK/$name.pcap" \
-        2>>"$WORK/tcpdump.log" &
-    tp=$!
-    sleep 1
-    (cd "$WORK" && "$fn") >>"$WORK/$name.log" 2>&1 || true
-    sleep 1
-    kill -INT "$tp"
-    wait "$tp" 2>/dev/null || true
-    rm -f "$OUT/$name.pcap" "$OUT/$name.pcap.zst"
-    if [ "$(stat -c %s "$WORK/$name.pcap")" -gt 65536 ]; then
-        zstd -q -19 --no-check "$WORK/$name.pcap" -o "$OUT/$name.pcap.zst"
-        echo "wrote $OUT/$name.pcap.zst ($(stat -c %s "$OUT/$name.pcap.zst") bytes)"
-    else
-        cp "$WORK/$name.pcap" "$OUT/$name.pcap"
-        echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes)"
-    fi
-}
-
+# rec NAME FUNCTION (record-detect-lib.sh) captures each scenario.
 # Warm the ARP caches so that each capture holds its scenario, not lookups.
 warm() {
     local pair h

@@ -24,6 +24,8 @@ enum Command {
     // One variant per subcommand module; keep one line each.
     /// Analyse captures: protocols, flows, logs, findings, summary.
     Analyze(Box<commands::analyze::AnalyzeArgs>),
+    /// Per-host baselines: learn them from ordinary days (`--baseline` scores).
+    Baseline(commands::baseline::BaselineArgs),
     /// The detection configuration: print the defaults, check a file.
     Config(commands::config::ConfigArgs),
     /// Block rules that contain the incidents a capture shows, for a firewall.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     match cli.command {
         // One arm per subcommand; each returns an ExitCode.
         Command::Analyze(args) => commands::analyze::run(*args),
+        Command::Baseline(args) => commands::baseline::run(args),
         Command::Config(args) => commands::config::run(args),
         Command::Contain(args) => commands::contain::run(*args),
         Command::Dns(args) => commands::dns::run(args),

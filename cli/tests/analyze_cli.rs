@@ -678,3 +678,70 @@ fn no_app_layer_keeps_flows_and_drops_application_parsing() {
         );
     }
 }
+
+/// `netsec baseline learn` writes a baseline that `--baseline` scores
+/// against: the lab's two ordinary days learned, the day .10 scans and
+/// uploads names .10 only; a bad baseline file is an input error naming the file.
+#[test]
+fn a_learned_baseline_flags_the_host_that_changed() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baseline-cli");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let detect = root().join("testdata/detect");
+    let file = dir.join("baseline.json");
+    let learn = netsec(&[
+        "baseline",
+        "learn",
+        detect.join("baseline-day1.pcap.zst").to_str().unwrap(),
+        detect.join("baseline-day2.pcap.zst").to_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+        "--set",
+        "baseline.window_secs=10",
+    ]);
+    assert!(learn.status.success(), "{learn:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["format"], "netsec-baseline");
+    assert_eq!(doc["hosts"].as_object().map(|h| h.len()), Some(6));
+    assert_eq!(doc["sources"].as_array().map(|s| s.len()), Some(2));
+
+    let out_dir = dir.join("out");
+    let run = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--baseline",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        detect.join("baseline-anomaly.pcap.zst").to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{run:?}");
+    let anomalies: Vec<String> = std::fs::read_to_string(out_dir.join("findings.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|f| f["event"]["id"].as_str().map(String::from))
+        .filter(|id| id.starts_with("host_anomaly:") || id.starts_with("new_host:"))
+        .collect();
+    assert_eq!(anomalies, ["host_anomaly:10.250.0.10"]);
+
+    let bad = dir.join("bad-baseline.json");
+    std::fs::write(
+        &bad,
+        r#"{"format": "netsec-baseline", "version": 9, "hosts": {}}"#,
+    )
+    .unwrap();
+    let refused = netsec(&[
+        "analyze",
+        "--baseline",
+        bad.to_str().unwrap(),
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("bad-baseline.json") && err.contains("version 9"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Any text as the files a user hands netsec: the detection configuration
 //! (TOML, with `--set key=value` overrides), TLS blocklists and DNS threat
-//! lists (plain, hosts, CSV, STIX). Errors are
+//! lists (plain, hosts, CSV, STIX), and baseline files (JSON, from `netsec
+//! baseline learn`, read by `--baseline`). Errors are
 //! fine; panics are not.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -29,4 +30,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = netsec_dns::DnsConfig::from_netsec_toml(&text);
+    if let Ok(baseline) = netsec_detect::baseline::Baseline::from_json(&text) {
+        let _ = baseline.to_json();
+        let _ = netsec_detect::baseline::BaselineDetector::new(
+            Default::default(),
+            Default::default(),
+            std::sync::Arc::new(baseline),
+        );
+    }
 });

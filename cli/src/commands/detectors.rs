@@ -1,7 +1,7 @@
 //! The detectors every command that analyses a capture runs (`analyze`,
 //! `contain`): their arguments, shared so each command reads the same
 //! `--config`, `--set`, `--tls-blocklist`, `--tls-ca-file`, `--dns-intel`,
-//! `--rules`, `--rule-var` and `--no-detect`.
+//! `--rules`, `--rule-var`, `--baseline` and `--no-detect`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +55,12 @@ pub struct DetectorArgs {
     #[arg(long = "rule-var", value_name = "NAME=VALUE")]
     pub rule_vars: Vec<String>,
 
+    /// Score every home host against a baseline learned by `netsec
+    /// baseline learn` (`host_anomaly` when a measure is beyond the
+    /// configured robust z-score, `new_host` for hosts it never saw).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
     /// Run no detector: decode, flows and logs only (rules given with
     /// --rules still run).
     #[arg(long)]
@@ -71,6 +77,7 @@ pub struct Detectors {
     intel: netsec_dns::IntelLists,
     roots: std::sync::Arc<rustls::RootCertStore>,
     signatures: Option<Arc<CompiledRules>>,
+    baseline: Option<Arc<netsec_detect::baseline::Baseline>>,
     enabled: bool,
 }
 
@@ -107,8 +114,15 @@ impl DetectorArgs {
         }
         let roots = netsec_tls::active::chain::roots(self.tls_ca_file.as_deref())?;
         let signatures = self.signature_rules()?;
+        let baseline = match &self.baseline {
+            Some(path) => Some(Arc::new(
+                netsec_detect::baseline::Baseline::load(path).map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
         Ok(Detectors {
             signatures,
+            baseline,
             detect,
             dns,
             blocklist,
@@ -163,10 +177,20 @@ fn dns_section(detect: &DetectConfig) -> Result<netsec_dns::DnsConfig, String> {
 impl Detectors {
     /// `analysis` with every enabled detector added.
     pub fn add_to(&self, mut analysis: Analysis) -> Analysis {
-        if let Some(rules) = &self.signatures {
-            let rules = Arc::clone(rules);
+        // one set of inspectors per shard: the rules' and, with the
+        // detectors, those reading payload bytes (tunnel's entropy)
+        let rules = self.signatures.clone();
+        let detect = self.enabled.then(|| self.detect.clone());
+        if rules.is_some() || detect.is_some() {
             analysis = analysis.inspectors(Arc::new(move || {
-                vec![Box::new(SignatureInspector::new(Arc::clone(&rules))) as Box<dyn Inspector>]
+                let mut set: Vec<Box<dyn Inspector>> = Vec::new();
+                if let Some(rules) = &rules {
+                    set.push(Box::new(SignatureInspector::new(Arc::clone(rules))));
+                }
+                if let Some(detect) = &detect {
+                    set.extend(netsec_detect::default_inspectors(detect));
+                }
+                set
             }));
         }
         if !self.enabled {
@@ -178,6 +202,16 @@ impl Detectors {
             analysis.analyzer(Box::new(netsec_dns::DnsIntelMatcher::new(
                 self.intel.clone(),
             )))
+        };
+        let analysis = match &self.baseline {
+            Some(baseline) if self.detect.baseline.enabled => {
+                analysis.analyzer(Box::new(netsec_detect::baseline::BaselineDetector::new(
+                    self.detect.baseline.clone(),
+                    self.detect.network.clone(),
+                    Arc::clone(baseline),
+                )))
+            }
+            _ => analysis,
         };
         analysis
             .analyzers(netsec_detect::default_analyzers(&self.detect))

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod analyze;
+pub mod baseline;
 pub mod config;
 pub mod contain;
 pub mod detectors;

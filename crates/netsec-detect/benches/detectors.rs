@@ -4,7 +4,10 @@
 //! synthetic stream of 300 000 packet headers (5000 host pairs, TCP with a
 //! bare SYN every 50 packets and a SYN+ACK after it, one UDP datagram in
 //! seven), ticks once a second of packet time; and a stream of 20 000 flow
-//! records for the flow-based detectors.
+//! records for the flow-based detectors. Beside them, on the same packets:
+//! the baseline detector (scoring the 5000 home hosts against a baseline
+//! learned from the stream) and the payload-entropy inspector (700 payload
+//! bytes a packet, every other host pair's traffic to port 80).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -128,6 +131,66 @@ fn bench(c: &mut Criterion) {
                 a.finish(&mut out);
             }
             out.len()
+        })
+    });
+    g.throughput(Throughput::Elements(stream.len() as u64));
+    let config = DetectConfig::default();
+    let mut learner = netsec_detect::baseline::BaselineLearner::new(
+        config.baseline.clone(),
+        config.network.clone(),
+    );
+    let mut sink: Vec<Finding> = Vec::new();
+    for p in &stream {
+        netsec_model::Analyzer::on_packet(&mut learner, p, &mut sink);
+    }
+    let learned = std::sync::Arc::new(learner.baseline());
+    g.bench_function("baseline_on_300k_packets", |b| {
+        b.iter(|| {
+            let mut d = netsec_detect::baseline::BaselineDetector::new(
+                config.baseline.clone(),
+                config.network.clone(),
+                std::sync::Arc::clone(&learned),
+            );
+            let mut out: Vec<Finding> = Vec::new();
+            for p in &stream {
+                netsec_model::Analyzer::on_packet(&mut d, p, &mut out);
+            }
+            netsec_model::Analyzer::finish(&mut d, &mut out);
+            out.len()
+        })
+    });
+    let payload = vec![0x5au8; 700];
+    let web: Vec<PacketInfo> = stream
+        .iter()
+        .map(|p| {
+            let mut p = *p;
+            if let Some(ip) = p.ip.as_mut() {
+                if ip.transport == Transport::Tcp && ip.src_port % 2 == 0 {
+                    ip.dst_port = 80;
+                }
+            }
+            p
+        })
+        .collect();
+    g.bench_function("entropy_inspector_on_300k_payloads", |b| {
+        b.iter(|| {
+            let mut inspectors = netsec_detect::default_inspectors(&config);
+            let mut out = netsec_model::InspectorOutput::default();
+            for p in &web {
+                let pair = p.ip.map_or(0, |ip| u64::from(ip.src_port));
+                let ctx = netsec_model::PayloadContext {
+                    flow_id: FlowId(pair),
+                    community_id: "1:bench",
+                    direction: netsec_model::Direction::ToServer,
+                    established: true,
+                    app_proto: AppProto::Unknown,
+                    handshake_seen: true,
+                };
+                for i in inspectors.iter_mut() {
+                    i.on_payload(p, &ctx, &payload, &mut out);
+                }
+            }
+            out.findings.len()
         })
     });
     g.finish();

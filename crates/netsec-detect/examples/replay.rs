@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use netsec_analyze::{Analysis, Input};
+use netsec_detect::baseline::{Baseline, BaselineDetector, BaselineLearner};
 use netsec_detect::{default_analyzers, DetectConfig};
 use netsec_model::{EntityRole, EntityValue, Finding};
 use serde::Deserialize;
@@ -36,6 +37,8 @@ struct Capture {
     benign_hosts: Vec<String>,
     #[serde(default)]
     expect: Vec<Expect>,
+    #[serde(default)]
+    baseline: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -107,11 +110,30 @@ fn main() -> ExitCode {
             println!("  missing {}", c.name);
             continue;
         };
-        let findings = match Analysis::new()
+        let config = replay_config();
+        let inspect = config.clone();
+        let mut analysis = Analysis::new()
             .input(Input::path(path))
-            .analyzers(default_analyzers(&DetectConfig::default()))
-            .run_with_findings()
-        {
+            .inspectors(std::sync::Arc::new(move || {
+                netsec_detect::default_inspectors(&inspect)
+            }))
+            .analyzers(default_analyzers(&config));
+        if !c.baseline.is_empty() {
+            match learn(&dir, &c.baseline, &config) {
+                Ok(b) => {
+                    analysis = analysis.analyzer(Box::new(BaselineDetector::new(
+                        config.baseline.clone(),
+                        config.network.clone(),
+                        std::sync::Arc::new(b),
+                    )))
+                }
+                Err(e) => {
+                    eprintln!("{}: baseline: {e}", c.name);
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        let findings = match analysis.run_with_findings() {
             Ok((_, f)) => f,
             Err(e) => {
                 eprintln!("{}: {e}", c.name);
@@ -168,4 +190,29 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// The default configuration, with the 10-s baseline windows the labelled
+/// set's minutes-long captures need (as `tests/accuracy.rs`).
+fn replay_config() -> DetectConfig {
+    let mut config = DetectConfig::default();
+    let _ = config.set("baseline.window_secs=10");
+    config
+}
+
+/// A baseline learned from captures of the recording.
+fn learn(dir: &Path, names: &[String], config: &DetectConfig) -> Result<Baseline, String> {
+    let learner = BaselineLearner::new(config.baseline.clone(), config.network.clone());
+    let (side, learner) = netsec_model::SharedAnalyzer::new(learner);
+    let paths = names
+        .iter()
+        .map(|n| capture_file(dir, n).ok_or(format!("missing {n}")))
+        .collect::<Result<Vec<PathBuf>, String>>()?;
+    Analysis::new()
+        .inputs(paths.into_iter().map(Input::Path))
+        .analyzer(Box::new(side))
+        .run()
+        .map_err(|e| e.to_string())?;
+    let baseline = learner.lock().map(|mut l| l.baseline());
+    baseline.map_err(|_| "the learner failed".to_string())
 }

@@ -44,15 +44,23 @@
 //! polls to external services (allow-list the destinations). Blind spots:
 //! beacons with deliberately random sleep (uniform jitter over 50 % and up),
 //! one beacon spread over many addresses without a TLS server name (or with
-//! TLS 1.3 Encrypted Client Hello), DNS beacons to the home resolver (internal destination; per-domain scoring needs DNS
-//! events and is not done).
+//! TLS 1.3 Encrypted Client Hello), DNS beacons spread over several
+//! registered domains.
+//!
+//! **DNS** (`channel` = `dns`): each DNS query of a home host is a beat of
+//! its source → registered domain pair (Public Suffix List), whatever the
+//! resolver, the query name's length standing for the size; scored as
+//! above from `dns_min_queries` (20) queries, and reported only when the
+//! MAD of the intervals is also at most `dns_max_dispersion` (0.15) of
+//! their median: ordinary repeated lookups have equal sizes and full
+//! coverage, half the score. ATT&CK T1071.004.
 
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppEvent, AppProto, Comparison, Duration, Endpoint, EntityRole, EntityValue, Finding,
-    FindingCategory, FindingSink, FlowEndReason, FlowId, FlowRecord, Interests, Severity,
-    TimeRange, Timestamp, TlsMessage, Transport,
+    Analyzer, AppEvent, AppProto, Comparison, DnsEvent, Duration, Endpoint, EntityRole,
+    EntityValue, EventContext, Finding, FindingCategory, FindingSink, FlowEndReason, FlowId,
+    FlowRecord, Interests, Severity, TimeRange, Timestamp, TlsMessage, Transport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +97,19 @@ pub struct BeaconConfig {
     pub internal_destinations: bool,
     /// One connection lasting this long is reported (RITA: 3600 s).
     pub long_connection_secs: f64,
+    /// Score each home host's DNS queries per registered domain (from DNS
+    /// events, whatever the resolver).
+    pub dns: bool,
+    /// Interval dispersion a DNS domain pair may have besides reaching
+    /// `min_score`: the MAD of its intervals over their median, at most.
+    /// Lookups repeated before each page of a browsing session have even
+    /// sizes and coverage (half the score); their intervals do not: pauses
+    /// uniform in 2–15 s give about 0.38, ±20 % jitter 0.1, ±50 % 0.25.
+    pub dns_max_dispersion: f64,
+    /// Queries a DNS domain pair needs before it is scored: the dispersion
+    /// of a dozen pauses of a browsing session can come out under
+    /// `dns_max_dispersion` by chance (0.12 over the first 10 of one).
+    pub dns_min_queries: u64,
 }
 
 impl Default for BeaconConfig {
@@ -104,6 +125,9 @@ impl Default for BeaconConfig {
             max_connections_kept: 2000,
             internal_destinations: false,
             long_connection_secs: 3600.0,
+            dns: true,
+            dns_max_dispersion: 0.15,
+            dns_min_queries: 20,
         }
     }
 }
@@ -142,6 +166,9 @@ struct Pair {
     growth: Growth,
     /// Whether a beacon finding was emitted for it.
     emitted: bool,
+    /// DNS pairs: the name of the first query, and whether others differed.
+    query_name: Option<String>,
+    many_names: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -160,9 +187,32 @@ struct Running {
 enum Peer {
     Service(IpAddr, u16, Transport),
     TlsName(String),
+    /// A registered domain the source's DNS queries asked about (through
+    /// whatever resolver).
+    DnsDomain(String),
+}
+
+impl Peer {
+    /// A name rather than an address: its pairs cover the address pairs
+    /// of the servers they went through.
+    fn is_named(&self) -> bool {
+        !matches!(self, Peer::Service(..))
+    }
 }
 
 type PairKey = (IpAddr, Peer);
+
+/// One connection (or query) of a pair.
+struct Start<'a> {
+    time: TimeRange,
+    /// Client bytes: on the wire for connections, the query name's length
+    /// for DNS.
+    bytes: u64,
+    tls: bool,
+    server: IpAddr,
+    /// The query name, for DNS.
+    name: Option<&'a str>,
+}
 
 /// Detects regular connection patterns (beacons) and very long connections.
 #[derive(Debug)]
@@ -226,7 +276,26 @@ impl BeaconDetector {
                 format!("{client}->{name}/tls"),
                 EntityValue::Domain { name: name.clone() },
             ),
+            // the name asked every time, or the domain of names that change
+            Peer::DnsDomain(domain) => (
+                format!("{domain} (DNS queries)"),
+                format!("{client}->{domain}/dns"),
+                EntityValue::Domain {
+                    name: match (&pair.query_name, pair.many_names) {
+                        (Some(name), false) => name.clone(),
+                        _ => domain.clone(),
+                    },
+                },
+            ),
         };
+        let channel = match peer {
+            Peer::Service(..) => "connections",
+            Peer::TlsName(_) => "tls_server_name",
+            Peer::DnsDomain(_) => "dns",
+        };
+        if let Peer::DnsDomain(_) = peer {
+            mitre.push("T1071.004");
+        }
         let mut f = Finding::new(
             "beacon",
             format!("{client} beacons to {to} every {:.1} s", s.median_interval),
@@ -240,10 +309,31 @@ impl BeaconDetector {
         .with_mitre(mitre)
         .with_entity(EntityRole::Source, EntityValue::Host { ip: client })
         .with_entity(EntityRole::Related, related);
-        if let Peer::TlsName(_) = peer {
-            for server in pair.servers.items().iter().take(10) {
-                f = f.with_entity(EntityRole::Related, EntityValue::Host { ip: *server });
+        f = f.with_fact("channel", channel);
+        match peer {
+            Peer::TlsName(_) => {
+                for server in pair.servers.items().iter().take(10) {
+                    f = f.with_entity(EntityRole::Related, EntityValue::Host { ip: *server });
+                }
             }
+            // resolvers carry the queries; they are not the other end
+            Peer::DnsDomain(domain) => {
+                let resolvers: Vec<String> = pair
+                    .servers
+                    .items()
+                    .iter()
+                    .take(10)
+                    .map(|r| r.to_string())
+                    .collect();
+                f = f
+                    .with_fact("registered_domain", domain.clone())
+                    .with_fact("resolvers", resolvers.join(" "))
+                    .with_fact(
+                        "query_names",
+                        if pair.many_names { "several" } else { "one" },
+                    );
+            }
+            Peer::Service(..) => {}
         }
         let f = f
         .with_measurement("beacon_score", s.total, "", Comparison::GreaterOrEqual, self.config.min_score)
@@ -255,12 +345,19 @@ impl BeaconDetector {
         .with_value("duration_score", s.duration, "")
         .with_value("median_interval", s.median_interval, "s")
         .with_value("interval_mad", s.interval_mad, "s")
-        .with_value("median_client_bytes", s.median_bytes, "bytes")
+        .with_value(
+            "interval_dispersion",
+            if s.median_interval > 0.0 { s.interval_mad / s.median_interval } else { 0.0 },
+            "",
+        )
+        .with_value(size_name(peer), s.median_bytes, "bytes")
         .with_summary(format!(
-            "{n} connections {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), client {:.0} bytes; score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
+            "{n} {} {client} → {to} over {:.0} s, interval {:.2} s ± {:.2} s (MAD), {} {:.0} bytes; score {:.2} (ts {:.2}, size {:.2}, hist {:.2}, dur {:.2}) >= {}",
+            if channel == "dns" { "queries" } else { "connections" },
             pair.time.duration().as_secs_f64(),
             s.median_interval,
             s.interval_mad,
+            if channel == "dns" { "query name" } else { "client" },
             s.median_bytes,
             s.total,
             s.timestamp,
@@ -347,28 +444,121 @@ impl BeaconDetector {
     fn reportable(&self, key: &PairKey, pair: &Pair) -> bool {
         match &key.1 {
             Peer::TlsName(_) => pair.servers.count() >= 2,
+            Peer::DnsDomain(_) => true,
             Peer::Service(server, ..) => !self.pairs.iter().any(|((client, peer), p)| {
-                *client == key.0
-                    && matches!(peer, Peer::TlsName(_))
-                    && p.emitted
-                    && p.servers.contains(server)
+                *client == key.0 && peer.is_named() && p.emitted && p.servers.contains(server)
             }),
         }
+    }
+
+    /// A DNS query: one beat of its source → registered domain pair.
+    fn on_dns(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        // the observed time stays the flow records' (a DNS query's UDP flow
+        // ends into it): events arriving before the flows of other traffic
+        // of the same time would stretch it ahead of them
+        let ctx = &dns.ctx;
+        if !self.config.dns
+            || dns.is_response
+            || dns.opcode != 0
+            || ctx.dst.ip.is_multicast()
+            || matches!(ctx.dst.port, 5353 | 5355)
+            || !self.network.is_home(ctx.src.ip)
+            || self.network.is_allowed(ctx.src.ip, Some(ctx.dst.ip))
+        {
+            return;
+        }
+        let Some(question) = dns.questions.first() else {
+            return;
+        };
+        let name = question.name.trim_end_matches('.').to_ascii_lowercase();
+        if name.ends_with(".local") || name.ends_with(".arpa") {
+            return;
+        }
+        let Some(domain) = psl::domain_str(&name) else {
+            return;
+        };
+        let key = (ctx.src.ip, Peer::DnsDomain(domain.to_string()));
+        self.add_query(key, ctx, &name, out);
+    }
+
+    /// Connections (or DNS queries) a pair needs before it is scored.
+    fn min_beats(&self, peer: &Peer) -> u64 {
+        match peer {
+            Peer::DnsDomain(_) => self.config.dns_min_queries,
+            _ => self.config.min_connections,
+        }
+    }
+
+    /// Whether a score makes a beacon: `min_score`, and for DNS domain
+    /// pairs intervals no more dispersed than `dns_max_dispersion`.
+    fn beacon_like(&self, peer: &Peer, s: &BeaconScore) -> bool {
+        s.total >= self.config.min_score
+            && (!matches!(peer, Peer::DnsDomain(_))
+                || s.interval_mad <= self.config.dns_max_dispersion * s.median_interval)
     }
 
     /// Count one connection of a pair; score it at the threshold and at each
     /// doubling of its connections (a pair's cost stays O(n log² n) in all).
     fn add_connection(&mut self, key: PairKey, flow: &FlowRecord, out: &mut dyn FindingSink) {
-        let cap = self.config.max_connections_kept.max(4);
-        let pair = self.pairs.touch(key.clone(), flow.time.start, || Pair {
-            starts: Vec::new(),
+        let start = Start {
             time: flow.time,
+            // wire bytes, as RITA's orig_ip_bytes: a snap length cuts payload, not frames
+            bytes: flow.to_server.bytes,
+            tls: flow.app_proto == AppProto::Tls,
+            server: flow.server.ip,
+            name: None,
+        };
+        self.add_start(key, start, |flows| flows.add_record(flow), out);
+    }
+
+    /// Count one DNS query of a source about a registered domain.
+    fn add_query(
+        &mut self,
+        key: PairKey,
+        ctx: &EventContext,
+        name: &str,
+        out: &mut dyn FindingSink,
+    ) {
+        let start = Start {
+            time: TimeRange::at(ctx.ts),
+            bytes: name.len() as u64,
+            tls: false,
+            server: ctx.dst.ip,
+            name: Some(name),
+        };
+        let sample = |flows: &mut FlowSample| {
+            flows.add_packet(ctx.src, ctx.dst, ctx.transport, ctx.ts);
+        };
+        self.add_start(key, start, sample, out);
+    }
+
+    fn add_start(
+        &mut self,
+        key: PairKey,
+        start: Start,
+        sample: impl FnOnce(&mut FlowSample),
+        out: &mut dyn FindingSink,
+    ) {
+        let cap = self.config.max_connections_kept.max(4);
+        let min_beats = self.min_beats(&key.1);
+        let pair = self.pairs.touch(key.clone(), start.time.start, || Pair {
+            starts: Vec::new(),
+            time: start.time,
             tls: false,
             servers: CappedSet::default(),
             flows: FlowSample::default(),
             growth: Growth::default(),
             emitted: false,
+            query_name: None,
+            many_names: false,
         });
+        if let Some(name) = start.name {
+            match &pair.query_name {
+                None => pair.query_name = Some(name.to_string()),
+                Some(first) if first != name => pair.many_names = true,
+                Some(_) => {}
+            }
+        }
         if pair.starts.len() >= cap {
             if let Some(oldest) = pair
                 .starts
@@ -380,16 +570,15 @@ impl BeaconDetector {
                 pair.starts.swap_remove(oldest);
             }
         }
-        // wire bytes, as RITA's orig_ip_bytes: a snap length cuts payload, not frames
-        pair.starts.push((flow.time.start, flow.to_server.bytes));
-        pair.time.extend(flow.time.start);
-        pair.time.extend(flow.time.end);
-        pair.tls |= flow.app_proto == AppProto::Tls;
-        pair.servers.insert(flow.server.ip, 64);
-        pair.flows.add_record(flow);
+        pair.starts.push((start.time.start, start.bytes));
+        pair.time.extend(start.time.start);
+        pair.time.extend(start.time.end);
+        pair.tls |= start.tls;
+        pair.servers.insert(start.server, 64);
+        sample(&mut pair.flows);
         let n = pair.starts.len() as u64;
         let span = pair.time.duration().as_secs_f64();
-        if n < self.config.min_connections || span < self.config.min_span_secs {
+        if n < min_beats || span < self.config.min_span_secs {
             return;
         }
         if !pair.growth.due(n) {
@@ -400,7 +589,7 @@ impl BeaconDetector {
             return;
         }
         let s = self.score_pair(&snapshot);
-        if s.total >= self.config.min_score {
+        if self.beacon_like(&key.1, &s) {
             if let Some(p) = self.pairs.get_mut(&key) {
                 p.emitted = true;
             }
@@ -411,7 +600,7 @@ impl BeaconDetector {
     fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
         let mut ended = self.pairs.ended(all, now);
         // name pairs first: an address pair they cover is then not reported
-        ended.sort_by_key(|(key, _)| matches!(key.1, Peer::Service(..)));
+        ended.sort_by_key(|(key, _)| !key.1.is_named());
         let mut names_emitted: Vec<(IpAddr, CappedSet<IpAddr>)> = Vec::new();
         for (key, mut pair) in ended {
             if let Peer::Service(server, ..) = &key.1 {
@@ -422,13 +611,12 @@ impl BeaconDetector {
                     continue;
                 }
             }
-            if pair.emitted && matches!(key.1, Peer::TlsName(_)) {
+            if pair.emitted && key.1.is_named() {
                 names_emitted.push((key.0, pair.servers.clone()));
             }
             let n = pair.starts.len() as u64;
             // nothing new since it was last scored
-            if n < self.config.min_connections || (pair.growth.reported() && !pair.growth.stale(n))
-            {
+            if n < self.min_beats(&key.1) || (pair.growth.reported() && !pair.growth.stale(n)) {
                 continue;
             }
             if pair.time.duration().as_secs_f64() < self.config.min_span_secs
@@ -437,10 +625,10 @@ impl BeaconDetector {
                 continue;
             }
             let s = self.score_pair(&pair);
-            if s.total >= self.config.min_score {
+            if self.beacon_like(&key.1, &s) {
                 pair.growth.mark(n);
                 pair.emitted = true;
-                if matches!(key.1, Peer::TlsName(_)) {
+                if key.1.is_named() {
                     names_emitted.push((key.0, pair.servers.clone()));
                 }
                 out.finding(self.beacon_finding(&key, &pair, &s));
@@ -513,7 +701,11 @@ impl Analyzer for BeaconDetector {
         }
     }
 
-    fn on_event(&mut self, event: &AppEvent, _out: &mut dyn FindingSink) {
+    fn on_event(&mut self, event: &AppEvent, out: &mut dyn FindingSink) {
+        if let AppEvent::Dns(dns) = event {
+            self.on_dns(dns, out);
+            return;
+        }
         let AppEvent::Tls(tls) = event else { return };
         let TlsMessage::ClientHello(hello) = &tls.message else {
             return;
@@ -531,6 +723,14 @@ impl Analyzer for BeaconDetector {
 
     fn finish(&mut self, out: &mut dyn FindingSink) {
         self.flush(true, Timestamp::ZERO, out);
+    }
+}
+
+/// The name of the size measure: client bytes, or the query name's length.
+fn size_name(peer: &Peer) -> &'static str {
+    match peer {
+        Peer::DnsDomain(_) => "median_query_name_bytes",
+        _ => "median_client_bytes",
     }
 }
 

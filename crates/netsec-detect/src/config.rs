@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::arp::ArpConfig;
+use crate::baseline::BaselineConfig;
 use crate::beacon::BeaconConfig;
 use crate::bruteforce::BruteForceConfig;
 use crate::exfil::ExfilConfig;
@@ -38,6 +39,8 @@ pub struct DetectConfig {
     pub lateral: LateralConfig,
     /// Tunnels and protocol/port mismatches.
     pub tunnel: TunnelConfig,
+    /// Per-host baselines (`netsec baseline learn`, `--baseline`).
+    pub baseline: BaselineConfig,
     /// The `[dns]` section of a `netsec.toml`, read by netsec-dns (its
     /// tunnel and DGA detectors); kept here unread so one file configures
     /// every detector.
@@ -192,6 +195,7 @@ impl DetectConfig {
             ("flood.min_half_open_ratio", self.flood.min_half_open_ratio),
             ("flood.max_reply_ratio", self.flood.max_reply_ratio),
             ("beacon.min_score", self.beacon.min_score),
+            ("baseline.mad_floor_ratio", self.baseline.mad_floor_ratio),
         ];
         for (key, v) in ratios {
             if !(0.0..=1.0).contains(&v) {
@@ -212,11 +216,39 @@ impl DetectConfig {
             ("exfil.window_secs", self.exfil.window_secs),
             ("lateral.window_secs", self.lateral.window_secs),
             ("tunnel.window_secs", self.tunnel.window_secs),
+            ("baseline.window_secs", self.baseline.window_secs),
         ];
         for (key, v) in positive {
             if !(v > 0.0 && v.is_finite()) {
                 return Err(range(key, v, "must be a positive number of seconds"));
             }
+        }
+        let z = self.baseline.threshold;
+        if !(z > 0.0 && z.is_finite()) {
+            return Err(range("baseline.threshold", z, "must be a positive z-score"));
+        }
+        let t = self.tunnel.entropy_threshold;
+        if !(t > 0.0 && t <= 8.0) {
+            return Err(range(
+                "tunnel.entropy_threshold",
+                t,
+                "must be between 0 and 8 bits per byte",
+            ));
+        }
+        if self.tunnel.entropy_min_bytes > self.tunnel.entropy_bytes {
+            return Err(range(
+                "tunnel.entropy_min_bytes",
+                self.tunnel.entropy_min_bytes,
+                "must not exceed tunnel.entropy_bytes",
+            ));
+        }
+        let factor = self.baseline.learned_max_factor;
+        if !(factor >= 0.0 && factor.is_finite()) {
+            return Err(range(
+                "baseline.learned_max_factor",
+                factor,
+                "must be a number, 0 or more",
+            ));
         }
         let capacities = [
             ("portscan.capacity", self.portscan.capacity),
@@ -227,6 +259,10 @@ impl DetectConfig {
             ("exfil.capacity", self.exfil.capacity),
             ("lateral.capacity", self.lateral.capacity),
             ("tunnel.capacity", self.tunnel.capacity),
+            ("baseline.capacity", self.baseline.capacity),
+            ("tunnel.entropy_capacity", self.tunnel.entropy_capacity),
+            ("tunnel.entropy_bytes", self.tunnel.entropy_bytes),
+            ("baseline.max_windows", self.baseline.max_windows),
         ];
         for (key, v) in capacities {
             if v == 0 {

@@ -1,7 +1,9 @@
 //! Behavioural detectors for netsec, and the signature engine
 //! ([`signature`], an [`netsec_model::Inspector`] that reads payloads inside
 //! each shard). Each detector is an [`Analyzer`] that reads
-//! packet headers, ARP, application events or flow records (never bytes),
+//! packet headers, ARP, application events or flow records (never bytes;
+//! [`default_inspectors`] are the exception: the first payload bytes of
+//! flows to cleartext ports),
 //! keeps bounded state, and emits a [`Finding`](netsec_model::Finding) as
 //! soon as its evidence crosses a threshold — then again, with the same
 //! [`Finding::id`](netsec_model::Finding::id), as the activity grows.
@@ -12,10 +14,11 @@
 //! | [`flood`] | `syn_flood`, `udp_flood`, `icmp_flood`, `udp_amplification` | T1498, T1498.002, T1499 |
 //! | [`arp`] | `arp_spoofing`, `arp_gratuitous_storm` | T1557.002 |
 //! | [`bruteforce`] | `ssh_bruteforce`, `ftp_bruteforce`, `http_bruteforce`, …, `password_spraying` | T1110, T1110.001, T1110.003 |
-//! | [`beacon`] | `beacon`, `long_connection` | T1071, T1573 |
+//! | [`beacon`] | `beacon` (by address, TLS server name, DNS domain), `long_connection` | T1071, T1071.004, T1573 |
 //! | [`exfil`] | `data_exfiltration` | T1048, T1041, T1030 |
 //! | [`lateral`] | `lateral_movement`, `lateral_chain` | T1021 |
-//! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch` | T1095, T1572, T1571 |
+//! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch`, `high_entropy_payload` (an inspector: [`default_inspectors`]) | T1095, T1572, T1571, T1001 |
+//! | [`baseline`] (with a learned baseline: `--baseline`) | `host_anomaly`, `new_host` | none (an anomaly) |
 //! | [`signature`] | `signature_match` (and one alert per match), from Suricata / ET Open rules | from each rule's metadata |
 //!
 //! Every threshold lives in [`DetectConfig`], read from TOML
@@ -82,6 +85,7 @@
 #![warn(missing_docs)]
 
 pub mod arp;
+pub mod baseline;
 pub mod beacon;
 pub mod bruteforce;
 pub mod config;
@@ -154,6 +158,19 @@ pub fn default_analyzers(config: &DetectConfig) -> Vec<Box<dyn Analyzer>> {
         out.push(Box::new(tunnel::TunnelDetector::new(
             config.tunnel.clone(),
             net.clone(),
+        )));
+    }
+    out
+}
+
+/// The detectors that read payload bytes ([`netsec_model::Inspector`]s, one
+/// set per shard): `tunnel`'s payload entropy on cleartext ports.
+pub fn default_inspectors(config: &DetectConfig) -> Vec<Box<dyn netsec_model::Inspector>> {
+    let mut out: Vec<Box<dyn netsec_model::Inspector>> = Vec::new();
+    if config.tunnel.enabled && config.tunnel.entropy {
+        out.push(Box::new(tunnel::PayloadEntropy::new(
+            config.tunnel.clone(),
+            config.network.clone(),
         )));
     }
     out

@@ -134,6 +134,12 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
         self.map.iter().map(|(k, s)| (k, &s.value))
     }
 
+    /// Every entry, mutable, in no particular (but deterministic) order,
+    /// without touching them.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.map.iter_mut().map(|(k, s)| (k, &mut s.value))
+    }
+
     /// Forget `key`.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         self.map.remove(key).map(|s| s.value)

@@ -22,14 +22,18 @@
 //! Known false positives: path-MTU tools that vary ping sizes (`ping -s`
 //! sweeps), monitoring that pings with several sizes; SSH servers moved to
 //! another port on purpose (allow-list them). Blind spots: a tunnel that
-//! pads every packet to one size; high-entropy payloads on cleartext ports
-//! (needs payload statistics in the flow record).
+//! pads every packet to one size.
+//!
+//! - `high_entropy_payload` (from payload bytes, [`PayloadEntropy`], an
+//!   inspector): the first bytes of each direction of flows to cleartext
+//!   ports, when near-random and not the port's own protocol.
 
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppProto, Comparison, Duration, EntityRole, EntityValue, Finding, FindingCategory,
-    FindingSink, FlowRecord, Interests, PacketInfo, Severity, TimeRange, Timestamp, Transport,
+    Analyzer, AppProto, Comparison, Direction, Duration, Endpoint, EntityRole, EntityValue,
+    Finding, FindingCategory, FindingSink, FlowId, FlowRecord, FlowRef, Inspector, InspectorOutput,
+    Interests, PacketInfo, PayloadContext, Severity, TimeRange, Timestamp, Transport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +63,23 @@ pub struct TunnelConfig {
     pub port_mismatch: bool,
     /// Ports where SSH is expected.
     pub ssh_ports: Vec<u16>,
+    /// Measure the entropy of the first payload bytes of flows to
+    /// `cleartext_ports` (`high_entropy_payload`; an inspector, reading
+    /// payload bytes).
+    pub entropy: bool,
+    /// Ports whose protocols are cleartext: FTP 21, Telnet 23, SMTP 25,
+    /// HTTP 80, POP3 110, IMAP 143 (DNS over TCP is left out: binary).
+    pub cleartext_ports: Vec<u16>,
+    /// Payload bytes examined per direction, from the first segments.
+    pub entropy_bytes: usize,
+    /// Bytes a direction must have carried to be judged (at its end).
+    pub entropy_min_bytes: usize,
+    /// Shannon entropy, bits per byte, at which a direction is flagged
+    /// (random bytes: about 7.2 over 256 bytes, 7.6 over 512; HTTP headers
+    /// and mail text 4-5.5).
+    pub entropy_threshold: f64,
+    /// Most flows examined at once.
+    pub entropy_capacity: usize,
 }
 
 impl Default for TunnelConfig {
@@ -72,6 +93,12 @@ impl Default for TunnelConfig {
             min_distinct_sizes: 5,
             port_mismatch: true,
             ssh_ports: vec![22, 2222],
+            entropy: true,
+            cleartext_ports: vec![21, 23, 25, 80, 110, 143],
+            entropy_bytes: 512,
+            entropy_min_bytes: 256,
+            entropy_threshold: 7.0,
+            entropy_capacity: 20_000,
         }
     }
 }
@@ -325,6 +352,283 @@ impl Analyzer for TunnelDetector {
     }
 }
 
+/// Byte counts of the first payload bytes of one direction: a fixed
+/// 256-counter histogram, filled from the first segments only.
+#[derive(Debug, Clone, Copy)]
+struct Histogram {
+    counts: [u16; 256],
+    bytes: u16,
+    /// Judged (flagged or not): nothing more is counted.
+    done: bool,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: [0; 256],
+            bytes: 0,
+            done: false,
+        }
+    }
+}
+
+impl Histogram {
+    fn add(&mut self, payload: &[u8], limit: usize) {
+        let room = limit.saturating_sub(usize::from(self.bytes));
+        for b in payload.iter().take(room) {
+            if let Some(c) = self.counts.get_mut(usize::from(*b)) {
+                *c = c.saturating_add(1);
+            }
+        }
+        let added = payload.len().min(room);
+        self.bytes = self
+            .bytes
+            .saturating_add(u16::try_from(added).unwrap_or(u16::MAX));
+    }
+
+    /// Shannon entropy of the bytes counted, bits per byte.
+    fn entropy(&self) -> f64 {
+        shannon_entropy(&self.counts, u64::from(self.bytes))
+    }
+}
+
+/// Shannon entropy (bits per symbol) of a histogram of `total` symbols.
+pub fn shannon_entropy(counts: &[u16], total: u64) -> f64 {
+    if total == 0 {
+        return 0.0;
+    }
+    let n = total as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = f64::from(*c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// A flow to a cleartext port being examined.
+#[derive(Debug, Clone)]
+struct Examined {
+    client: Endpoint,
+    server: Endpoint,
+    community_id: String,
+    first: Timestamp,
+    /// To the server, to the client.
+    directions: [Histogram; 2],
+}
+
+/// High-entropy payloads on cleartext ports (`high_entropy_payload`): an
+/// [`Inspector`], one per shard, reading the first `entropy_bytes` payload
+/// bytes of each direction of the flows to `cleartext_ports`.
+///
+/// A direction is flagged when at least `entropy_min_bytes` were counted,
+/// their Shannon entropy is `entropy_threshold` bits per byte or more, and
+/// the flow was not identified as the port's own protocol (HTTP on 80, FTP
+/// on 21, SMTP on 25). Encrypted or compressed data sent raw (a tunnel, an
+/// `openssl enc` stream, exfiltration through a port a firewall leaves open)
+/// is near 8 bits per byte from its first byte; a compressed HTTP body comes
+/// after headers of 4-5.5, so the first bytes of the stream stay low.
+/// Confidence `0.5 + 0.5 × clamp((H − threshold) / (8 − threshold), 0, 1)`.
+/// ATT&CK T1001 Data Obfuscation, T1571 Non-Standard Port.
+#[derive(Debug)]
+pub struct PayloadEntropy {
+    config: TunnelConfig,
+    network: NetworkConfig,
+    flows: BoundedTable<FlowId, Examined>,
+}
+
+impl PayloadEntropy {
+    /// An inspector with these settings.
+    pub fn new(config: TunnelConfig, network: NetworkConfig) -> Self {
+        PayloadEntropy {
+            flows: BoundedTable::new(config.entropy_capacity, Duration::from_secs(600))
+                .with_heap(64),
+            config,
+            network,
+        }
+    }
+
+    /// Flows evicted from the full table so far.
+    pub fn evicted(&self) -> u64 {
+        self.flows.evicted()
+    }
+
+    fn expected(port: u16) -> Option<AppProto> {
+        match port {
+            80 => Some(AppProto::Http),
+            21 => Some(AppProto::Ftp),
+            25 => Some(AppProto::Smtp),
+            _ => None,
+        }
+    }
+
+    /// Judge one direction, if it has enough bytes (or the flow ended).
+    fn judge(
+        &self,
+        e: &Examined,
+        direction: usize,
+        app_proto: AppProto,
+        out: &mut InspectorOutput,
+    ) {
+        let Some(h) = e.directions.get(direction) else {
+            return;
+        };
+        if usize::from(h.bytes) < self.config.entropy_min_bytes {
+            return;
+        }
+        if Self::expected(e.server.port) == Some(app_proto) {
+            return;
+        }
+        let entropy = h.entropy();
+        let t = self.config.entropy_threshold;
+        if entropy < t {
+            return;
+        }
+        let confidence = 0.5 + 0.5 * ((entropy - t) / (8.0 - t).max(0.01)).clamp(0.0, 1.0);
+        let (from, to, way) = if direction == 0 {
+            (e.client, e.server, "to_server")
+        } else {
+            (e.server, e.client, "to_client")
+        };
+        let flow = FlowRef {
+            community_id: Some(e.community_id.clone()),
+            flow_id: None,
+            client: e.client,
+            server: e.server,
+            transport: Transport::Tcp,
+            time: TimeRange::at(e.first),
+        };
+        let f = Finding::new(
+            "high_entropy_payload",
+            format!(
+                "{entropy:.2} bits/byte from {from} to {to} on cleartext port {}",
+                e.server.port
+            ),
+            FindingCategory::Tunneling,
+            self.network.severity_for(Some(e.server.ip), Severity::Medium),
+            confidence,
+            TimeRange::at(e.first),
+            PRODUCER,
+        )
+        .with_id(format!("{}->{}:{way}", e.client.ip, e.server))
+        .with_mitre(["T1001", "T1571"])
+        .with_entity(EntityRole::Source, EntityValue::Host { ip: e.client.ip })
+        .with_entity(
+            EntityRole::Related,
+            EntityValue::Service {
+                endpoint: e.server,
+                transport: "tcp".into(),
+            },
+        )
+        .with_measurement(
+            "entropy",
+            entropy,
+            "bits/byte",
+            Comparison::GreaterOrEqual,
+            t,
+        )
+        .with_measurement(
+            "bytes_examined",
+            f64::from(h.bytes),
+            "bytes",
+            Comparison::GreaterOrEqual,
+            self.config.entropy_min_bytes as f64,
+        )
+        .with_fact("direction", way)
+        .with_fact("app_proto", app_proto.name())
+        .with_fact("port", format!("tcp/{}", e.server.port))
+        .with_flow(flow)
+        .with_summary(format!(
+            "the first {} payload bytes {from} → {to} have {entropy:.2} bits of entropy per byte (>= {t}; text and protocol headers 4-5.5, random 8) on port {}, which carries a cleartext protocol; content identified as {}",
+            h.bytes,
+            e.server.port,
+            app_proto.name()
+        ));
+        out.findings.push(f);
+    }
+}
+
+impl Inspector for PayloadEntropy {
+    fn name(&self) -> &'static str {
+        "tunnel-entropy"
+    }
+
+    fn memory_used(&self) -> usize {
+        self.flows.memory_used()
+    }
+
+    fn set_memory_budget(&mut self, bytes: usize) {
+        self.flows.limit_bytes(bytes);
+    }
+
+    fn on_payload(
+        &mut self,
+        packet: &PacketInfo,
+        flow: &PayloadContext<'_>,
+        payload: &[u8],
+        out: &mut InspectorOutput,
+    ) {
+        let Some(ip) = packet.ip else { return };
+        if payload.is_empty() || ip.transport != Transport::Tcp {
+            return;
+        }
+        let to_server = flow.direction == Direction::ToServer;
+        let (client, server) = if to_server {
+            (
+                Endpoint::new(ip.src, ip.src_port),
+                Endpoint::new(ip.dst, ip.dst_port),
+            )
+        } else {
+            (
+                Endpoint::new(ip.dst, ip.dst_port),
+                Endpoint::new(ip.src, ip.src_port),
+            )
+        };
+        if !self.config.cleartext_ports.contains(&server.port)
+            || self.network.is_allowed(client.ip, Some(server.ip))
+        {
+            return;
+        }
+        let limit = self.config.entropy_bytes.clamp(1, usize::from(u16::MAX));
+        let direction = usize::from(!to_server);
+        let e = self.flows.touch(flow.flow_id, packet.ts, || Examined {
+            client,
+            server,
+            community_id: flow.community_id.to_string(),
+            first: packet.ts,
+            directions: [Histogram::default(); 2],
+        });
+        let Some(h) = e.directions.get_mut(direction) else {
+            return;
+        };
+        if h.done {
+            return;
+        }
+        h.add(payload, limit);
+        if usize::from(h.bytes) >= limit {
+            h.done = true;
+            let snapshot = e.clone();
+            self.judge(&snapshot, direction, flow.app_proto, out);
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut InspectorOutput) {
+        if let Some(e) = self.flows.remove(&flow.id) {
+            for direction in 0..2 {
+                if e.directions.get(direction).is_some_and(|h| !h.done) {
+                    self.judge(&e, direction, flow.app_proto, out);
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: Timestamp, _out: &mut InspectorOutput) {
+        self.flows.expire(now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,5 +672,68 @@ mod tests {
         assert!(out
             .iter()
             .any(|f| f.kind == "icmp_tunnel" && f.id == "icmp_tunnel:10.0.0.5->198.51.100.7"));
+    }
+
+    #[test]
+    fn entropy_of_text_is_low_and_of_random_bytes_high() {
+        let mut text = Histogram::default();
+        text.add(
+            b"GET /index.html HTTP/1.1\r\nHost: intranet.lab\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+            512,
+        );
+        assert!((3.0..5.5).contains(&text.entropy()), "{}", text.entropy());
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let random: Vec<u8> = (0..600)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        let mut h = Histogram::default();
+        h.add(&random, 512);
+        assert_eq!(h.bytes, 512, "counting stops at the limit");
+        assert!(h.entropy() > 7.4, "{}", h.entropy());
+        assert_eq!(shannon_entropy(&[4, 4], 8), 1.0);
+        assert_eq!(shannon_entropy(&[0; 256], 0), 0.0);
+    }
+
+    #[test]
+    fn examined_flows_are_capped_and_only_cleartext_ports_are_kept() {
+        use netsec_model::{FlowId, PayloadContext, TcpFlags};
+        let config = TunnelConfig {
+            entropy_capacity: 100,
+            ..TunnelConfig::default()
+        };
+        let mut inspector = PayloadEntropy::new(config, NetworkConfig::default());
+        let mut out = InspectorOutput::default();
+        let bytes = [0x41u8; 100];
+        for i in 0..5000u32 {
+            let port = if i % 2 == 0 { 80 } else { 443 };
+            let p = crate::fixtures::packet(
+                f64::from(i) * 0.001,
+                ep(0x0a00_0000 | i, 40000),
+                ep(0x0a01_0001, port),
+                Transport::Tcp,
+                TcpFlags::ACK,
+                140,
+            );
+            let ctx = PayloadContext {
+                flow_id: FlowId(u64::from(i)),
+                community_id: "1:x",
+                direction: Direction::ToServer,
+                established: true,
+                app_proto: AppProto::Unknown,
+                handshake_seen: true,
+            };
+            inspector.on_payload(&p, &ctx, &bytes, &mut out);
+        }
+        assert_eq!(inspector.flows.len(), 100);
+        // 2500 flows to port 80, 100 kept: the rest evicted; port 443 never kept
+        assert_eq!(inspector.evicted(), 2400);
+        assert!(out.findings.is_empty(), "one repeated byte has no entropy");
+        inspector.set_memory_budget(inspector.memory_used() / 2);
+        assert_eq!(inspector.flows.len(), 50);
     }
 }

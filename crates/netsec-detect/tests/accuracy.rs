@@ -40,12 +40,26 @@ impl Analyzer for Senders {
     }
 }
 
-/// The latest findings of the default detectors, and the capture's hosts.
-fn analyse(name: &str) -> (Vec<Finding>, BTreeSet<String>) {
+/// The latest findings of the default detectors (and of the baseline
+/// detector, learned from `baseline`'s captures with 10-s windows, when
+/// given), and the capture's hosts.
+fn analyse(name: &str, baseline: &[String]) -> (Vec<Finding>, BTreeSet<String>) {
     let hosts = Arc::new(Mutex::new(BTreeSet::new()));
     let mut analyzers = netsec_detect::default_analyzers(&Default::default());
+    if !baseline.is_empty() {
+        let mut config = netsec_detect::DetectConfig::default();
+        assert!(config.set("baseline.window_secs=10").is_ok());
+        let names: Vec<&str> = baseline.iter().map(String::as_str).collect();
+        let learned = common::learn_baseline(&names, &config);
+        analyzers.push(common::baseline_detector(learned, &config));
+    }
     analyzers.push(Box::new(Senders(Arc::clone(&hosts))));
-    let findings = common::latest(&common::run_with(&common::capture(name), &mut analyzers));
+    let inspectors = netsec_detect::default_inspectors(&Default::default());
+    let findings = common::latest(&common::run_inspected(
+        &common::capture(name),
+        &mut analyzers,
+        inspectors,
+    ));
     let hosts = hosts.lock().map(|h| h.clone()).unwrap_or_default();
     (findings, hosts)
 }
@@ -65,6 +79,10 @@ struct Capture {
     benign_hosts: Vec<String>,
     #[serde(default)]
     expect: Vec<Expect>,
+    /// Captures of ordinary days to learn a baseline from (10-s windows):
+    /// the baseline detector then runs too.
+    #[serde(default)]
+    baseline: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +158,7 @@ fn recall_and_false_positive_rate_over_the_labelled_set() {
             c.what
         );
         benign_hosts += c.benign_hosts.len() as u64;
-        let (findings, hosts) = analyse(&c.name);
+        let (findings, hosts) = analyse(&c.name, &c.baseline);
         // the labels name every host of the capture, once
         let labelled: BTreeSet<String> =
             c.attackers.iter().chain(&c.benign_hosts).cloned().collect();

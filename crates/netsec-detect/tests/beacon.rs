@@ -1,4 +1,5 @@
-//! Beacons and long connections on a real capture (curl every 2 s ± 20 %).
+//! Beacons and long connections on real captures (curl every 2 s ± 20 %;
+//! dig every 2 s ± 20 % for DNS).
 
 mod common;
 
@@ -47,8 +48,63 @@ fn everyday_traffic_and_short_attacks_are_not_beacons() {
             "exfil-upload",
             "lateral-ssh",
             "scan-connect",
+            "baseline-day1",
+            "baseline-day2",
+            // one server name over two addresses, pages fetched at pauses of 1-15 s
+            "sni-browsing",
         ],
     );
+}
+
+#[test]
+fn periodic_lookups_of_one_domain_are_a_dns_beacon_and_irregular_ones_are_not() {
+    let all = common::findings_of("beacon-dns");
+    // .43 looks names up every 0-4 s and .31 one name every 1-12 s, beside it
+    let beacons = common::of_kind(&all, "beacon");
+    assert_eq!(beacons.len(), 1, "{}", common::describe(&all));
+    let f = beacons[0];
+    assert_eq!(f.id, "beacon:10.250.0.30->c2-example.com/dns");
+    assert_names(f, Some("10.250.0.30"), None);
+    assert!(f.mitre.contains(&"T1071.004".to_string()), "{:?}", f.mitre);
+    assert!(f
+        .evidence
+        .facts
+        .contains(&("channel".to_string(), "dns".to_string())));
+    // through the home resolver (dnsmasq on .20), a new name each time
+    assert_eq!(common::fact(f, "resolvers"), Some("10.250.0.20"));
+    assert_eq!(common::fact(f, "query_names"), Some("several"));
+    assert!(!common::names(
+        f,
+        netsec_model::EntityRole::Related,
+        "10.250.0.20"
+    ));
+    let median = common::measured(f, "median_interval");
+    assert!((1.8..2.4).contains(&median), "{median}");
+    assert!(common::measured(f, "interval_dispersion") <= 0.15);
+    assert!(common::measured(f, "connections") >= 30.0);
+}
+
+#[test]
+fn without_the_dispersion_gate_ordinary_lookups_would_be_dns_beacons() {
+    // what dns_max_dispersion is for: the lookups of a browsing session and
+    // of a host resolving many intranet names score over 0.7 in all
+    let config = DetectConfig::from_toml("[beacon]\ndns_max_dispersion = 10.0\n").unwrap();
+    let found = common::latest(&common::run(&common::capture("beacon-dns"), &config));
+    let ids: Vec<&str> = common::of_kind(&found, "beacon")
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
+    assert!(
+        ids.contains(&"beacon:10.250.0.43->intranet.lab/dns"),
+        "{ids:?}"
+    );
+    let others = found
+        .iter()
+        .filter(|f| f.kind == "beacon" && !f.id.ends_with("c2-example.com/dns"));
+    for f in others {
+        let dispersion = common::measured(f, "interval_dispersion");
+        assert!(dispersion > 0.15, "{}: {dispersion}", f.id);
+    }
 }
 
 #[test]

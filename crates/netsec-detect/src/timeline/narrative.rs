@@ -18,6 +18,8 @@ pub(super) fn tell(steps: &[Step], links: &[StepLink], max_steps: usize) -> Vec<
             .or_else(|| hosts(&step.related))
             .or_else(|| step.names.first().cloned());
         let verb = verb(step.phase);
+        // a finding of no phase (an anomaly) has no object: "X was reported"
+        let whom = whom.filter(|_| step.phase.is_some());
         let mut line = String::new();
         if follows {
             line.push_str("then ");
@@ -56,7 +58,7 @@ fn verb(phase: Option<KillChainPhase>) -> &'static str {
         Some(KillChainPhase::CommandAndControl) => "called out to",
         Some(KillChainPhase::Exfiltration) => "sent data out to",
         Some(KillChainPhase::Impact) => "flooded",
-        None => "was reported with",
+        None => "was reported",
     }
 }
 

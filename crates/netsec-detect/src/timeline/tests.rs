@@ -355,3 +355,22 @@ fn a_tls_server_name_joins_its_session_without_a_lookup() {
     assert_eq!(groups[0].lookup, None);
     assert_eq!((groups[0].sessions, groups[0].bytes), (1, 4_600));
 }
+
+#[test]
+fn an_anomaly_of_no_phase_reads_as_a_report() {
+    let anomaly = finding("host_anomaly", FindingCategory::Anomaly, &[], at(0.0, 10.0));
+    let anomaly = host(EntityRole::Source, anomaly, "10.0.0.10");
+    let timeline = TimelineBuilder::new(TimelineConfig::default())
+        .findings([anomaly])
+        .build();
+    let narrative = timeline
+        .incidents
+        .first()
+        .map(|i| i.narrative.clone())
+        .unwrap_or_default();
+    assert_eq!(narrative.len(), 1, "{narrative:?}");
+    assert!(
+        narrative[0].starts_with("10.0.0.10 was reported at "),
+        "{narrative:?}"
+    );
+}

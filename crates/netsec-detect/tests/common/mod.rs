@@ -35,7 +35,17 @@ pub fn capture(name: &str) -> PathBuf {
 
 struct Stage<'a> {
     analyzers: &'a mut [Box<dyn Analyzer>],
+    inspectors: Vec<Box<dyn netsec_model::Inspector>>,
+    output: netsec_model::InspectorOutput,
     findings: Vec<Finding>,
+}
+
+impl Stage<'_> {
+    /// The inspectors' findings join the others as they come.
+    fn collect(&mut self) {
+        self.findings.append(&mut self.output.findings);
+        self.output.alerts.clear();
+    }
 }
 
 impl EngineSink for Stage<'_> {
@@ -53,7 +63,22 @@ impl EngineSink for Stage<'_> {
             }
         }
     }
+    fn payload(
+        &mut self,
+        packet: &PacketInfo,
+        flow: &netsec_model::PayloadContext<'_>,
+        payload: &[u8],
+    ) {
+        for i in self.inspectors.iter_mut() {
+            i.on_payload(packet, flow, payload, &mut self.output);
+        }
+        self.collect();
+    }
     fn event(&mut self, event: AppEvent) {
+        for i in self.inspectors.iter_mut() {
+            i.on_event(&event, &mut self.output);
+        }
+        self.collect();
         for a in self.analyzers.iter_mut() {
             if a.interests().events {
                 a.on_event(&event, &mut self.findings);
@@ -61,6 +86,10 @@ impl EngineSink for Stage<'_> {
         }
     }
     fn flow_end(&mut self, flow: FlowRecord) {
+        for i in self.inspectors.iter_mut() {
+            i.on_flow_end(&flow, &mut self.output);
+        }
+        self.collect();
         for a in self.analyzers.iter_mut() {
             if a.interests().flows {
                 a.on_flow_end(&flow, &mut self.findings);
@@ -68,6 +97,10 @@ impl EngineSink for Stage<'_> {
         }
     }
     fn tick(&mut self, now: Timestamp) {
+        for i in self.inspectors.iter_mut() {
+            i.on_tick(now, &mut self.output);
+        }
+        self.collect();
         for a in self.analyzers.iter_mut() {
             a.on_tick(now, &mut self.findings);
         }
@@ -77,6 +110,16 @@ impl EngineSink for Stage<'_> {
 /// Every finding (each version, in emission order) the analysers produce on
 /// a capture.
 pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding> {
+    run_inspected(path, analyzers, Vec::new())
+}
+
+/// Every finding the analysers and the payload inspectors produce on a
+/// capture.
+pub fn run_inspected(
+    path: &Path,
+    analyzers: &mut [Box<dyn Analyzer>],
+    inspectors: Vec<Box<dyn netsec_model::Inspector>>,
+) -> Vec<Finding> {
     let mut reader = match CaptureReader::open(path) {
         Ok(r) => r,
         Err(e) => panic!("{}: {e}", path.display()),
@@ -84,6 +127,8 @@ pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding
     let mut engine = Engine::new(EngineConfig::default());
     let mut stage = Stage {
         analyzers,
+        inspectors,
+        output: netsec_model::InspectorOutput::default(),
         findings: Vec::new(),
     };
     loop {
@@ -94,16 +139,57 @@ pub fn run_with(path: &Path, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Finding
         }
     }
     engine.finish(&mut stage);
+    for i in stage.inspectors.iter_mut() {
+        i.finish(&mut stage.output);
+    }
+    stage.collect();
     for a in stage.analyzers.iter_mut() {
         a.finish(&mut stage.findings);
     }
     stage.findings
 }
 
-/// Every finding of the default detectors under `config`.
+/// A baseline learned from labelled captures under `config` (`[baseline]`
+/// and `[network]`).
+pub fn learn_baseline(names: &[&str], config: &DetectConfig) -> netsec_detect::baseline::Baseline {
+    let learner = netsec_detect::baseline::BaselineLearner::new(
+        config.baseline.clone(),
+        config.network.clone(),
+    );
+    let (side, learner) = netsec_model::SharedAnalyzer::new(learner);
+    let mut analyzers: Vec<Box<dyn Analyzer>> = vec![Box::new(side)];
+    for name in names {
+        let findings = run_with(&capture(name), &mut analyzers);
+        assert!(findings.is_empty(), "learning raises nothing");
+    }
+    let baseline = learner.lock().map(|mut l| l.baseline());
+    match baseline {
+        Ok(b) => b,
+        Err(_) => panic!("the learner's lock is poisoned"),
+    }
+}
+
+/// The baseline detector for a learned baseline.
+pub fn baseline_detector(
+    baseline: netsec_detect::baseline::Baseline,
+    config: &DetectConfig,
+) -> Box<dyn Analyzer> {
+    Box::new(netsec_detect::baseline::BaselineDetector::new(
+        config.baseline.clone(),
+        config.network.clone(),
+        std::sync::Arc::new(baseline),
+    ))
+}
+
+/// Every finding of the default detectors (payload inspectors included)
+/// under `config`.
 pub fn run(path: &Path, config: &DetectConfig) -> Vec<Finding> {
     let mut analyzers = default_analyzers(config);
-    run_with(path, &mut analyzers)
+    run_inspected(
+        path,
+        &mut analyzers,
+        netsec_detect::default_inspectors(config),
+    )
 }
 
 /// The latest version of each finding, by id, in id order (what a sink that
