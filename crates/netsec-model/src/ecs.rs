@@ -841,6 +841,84 @@ impl Serialize for NetsecEvent<'_> {
                     },
                 )?;
             }
+            AppEvent::DceRpc(e) => {
+                #[derive(Serialize)]
+                struct DceRpc<'a> {
+                    ptype: &'a str,
+                    call_id: u32,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    pipe: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    context_id: Option<u16>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    interface: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    opnum: Option<u16>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    operation: Option<&'a str>,
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    contexts: &'a [crate::event::DceRpcContext],
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    results: &'a [u16],
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    status: Option<u32>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    zero_credential: Option<bool>,
+                }
+                m.serialize_entry(
+                    "dcerpc",
+                    &DceRpc {
+                        ptype: &e.ptype,
+                        call_id: e.call_id,
+                        pipe: e.pipe.as_deref(),
+                        context_id: e.context_id,
+                        interface: e.interface.as_deref(),
+                        opnum: e.opnum,
+                        operation: e.operation.as_deref(),
+                        contexts: &e.contexts,
+                        results: &e.results,
+                        status: e.status,
+                        zero_credential: e.zero_credential,
+                    },
+                )?;
+            }
+            AppEvent::Kerberos(e) => {
+                #[derive(Serialize)]
+                struct Kerberos<'a> {
+                    msg_type: u8,
+                    msg_name: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    realm: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    client: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    server: Option<&'a str>,
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    etypes: &'a [i32],
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    ticket_etype: Option<i32>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    reply_etype: Option<i32>,
+                    pa_enc_timestamp: bool,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    error_code: Option<i32>,
+                }
+                m.serialize_entry(
+                    "kerberos",
+                    &Kerberos {
+                        msg_type: e.msg_type,
+                        msg_name: &e.msg_name,
+                        realm: e.realm.as_deref(),
+                        client: e.client.as_deref(),
+                        server: e.server.as_deref(),
+                        etypes: &e.etypes,
+                        ticket_etype: e.ticket_etype,
+                        reply_etype: e.reply_etype,
+                        pa_enc_timestamp: e.pa_enc_timestamp,
+                        error_code: e.error_code,
+                    },
+                )?;
+            }
             AppEvent::Ntp(e) => {
                 #[derive(Serialize)]
                 struct Ntp {
@@ -877,6 +955,8 @@ impl Serialize for EventDocument<'_> {
             "ssh" => "netsec.ssh",
             "smb" => "netsec.smb",
             "dhcp" => "netsec.dhcp",
+            "dcerpc" => "netsec.dcerpc",
+            "kerberos" => "netsec.kerberos",
             _ => "netsec.ntp",
         };
         m.serialize_entry("event", &EventMeta::protocol(dataset))?;
