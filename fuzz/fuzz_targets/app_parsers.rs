@@ -76,8 +76,9 @@ fuzz_target!(|data: &[u8]| {
             if let Some(h) = dcerpc::parser::header(body) {
                 let _ = dcerpc::parser::body(body, &h);
             }
-            for opnum in [4, 26] {
+            for opnum in [4, 15, 26, 76] {
                 let _ = dcerpc::parser::netlogon_zero_credential(opnum, body, selector & 1 != 0);
+                let _ = dcerpc::parser::lsa_sid_count(opnum, body, selector & 1 != 0);
             }
         }
         AppProto::Kerberos => {

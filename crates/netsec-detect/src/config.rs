@@ -15,6 +15,7 @@ use crate::lateral::LateralConfig;
 use crate::portscan::PortScanConfig;
 use crate::scope::NetworkConfig;
 use crate::tunnel::TunnelConfig;
+use crate::windows::WindowsConfig;
 
 /// Everything the detectors can be told.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -38,6 +39,8 @@ pub struct DetectConfig {
     pub lateral: LateralConfig,
     /// Tunnels and protocol/port mismatches.
     pub tunnel: TunnelConfig,
+    /// Windows domain attacks (DCE-RPC and Kerberos).
+    pub windows: WindowsConfig,
     /// The `[dns]` section of a `netsec.toml`, read by netsec-dns (its
     /// tunnel and DGA detectors); kept here unread so one file configures
     /// every detector.
@@ -212,6 +215,7 @@ impl DetectConfig {
             ("exfil.window_secs", self.exfil.window_secs),
             ("lateral.window_secs", self.lateral.window_secs),
             ("tunnel.window_secs", self.tunnel.window_secs),
+            ("windows.window_secs", self.windows.window_secs),
         ];
         for (key, v) in positive {
             if !(v > 0.0 && v.is_finite()) {
@@ -227,6 +231,7 @@ impl DetectConfig {
             ("exfil.capacity", self.exfil.capacity),
             ("lateral.capacity", self.lateral.capacity),
             ("tunnel.capacity", self.tunnel.capacity),
+            ("windows.capacity", self.windows.capacity),
         ];
         for (key, v) in capacities {
             if v == 0 {

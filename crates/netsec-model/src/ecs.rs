@@ -864,6 +864,8 @@ impl Serialize for NetsecEvent<'_> {
                     status: Option<u32>,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     zero_credential: Option<bool>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    sid_count: Option<u32>,
                 }
                 m.serialize_entry(
                     "dcerpc",
@@ -879,6 +881,7 @@ impl Serialize for NetsecEvent<'_> {
                         results: &e.results,
                         status: e.status,
                         zero_credential: e.zero_credential,
+                        sid_count: e.sid_count,
                     },
                 )?;
             }

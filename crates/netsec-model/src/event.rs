@@ -453,6 +453,11 @@ pub struct DceRpcEvent {
     /// stub is sealed or cut.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub zero_credential: Option<bool>,
+    /// lsarpc LsarLookupSids / LookupSids2 / LookupSids3 requests: how many
+    /// SIDs the call asks to resolve (a RID-cycling sweep asks for
+    /// hundreds).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid_count: Option<u32>,
 }
 
 /// A Kerberos V5 message (RFC 4120 §5.4.1, §5.4.2, §5.9.1).

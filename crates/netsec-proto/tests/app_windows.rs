@@ -211,6 +211,13 @@ fn interfaces_operations_and_pipes() {
         "lsarpc",
         "LsarLookupSids"
     ));
+    // RIDs 0-1199 asked in two calls (tshark's lsarpc.lsa_SidArray.num_sids: 1000, 200).
+    let sids: Vec<u32> = run("lookupsid", 0)
+        .0
+        .iter()
+        .filter_map(|e| e.sid_count)
+        .collect();
+    assert_eq!(sids, vec![1000, 200]);
     let zl = run("zerologon", 0).0;
     let auth: Vec<&DceRpcEvent> = zl
         .iter()

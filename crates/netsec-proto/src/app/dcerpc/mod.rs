@@ -85,6 +85,7 @@ impl Association {
             results: Vec::new(),
             status: None,
             zero_credential: None,
+            sid_count: None,
         };
         match body {
             Body::Bind(items) => {
@@ -121,9 +122,16 @@ impl Association {
                     return;
                 }
                 self.describe(&mut ev, context_id, opnum);
-                if ev.interface.as_deref() == Some("netlogon") {
-                    ev.zero_credential = stub
-                        .and_then(|s| parser::netlogon_zero_credential(opnum, s, h.little_endian));
+                let le = h.little_endian;
+                match ev.interface.as_deref() {
+                    Some("netlogon") => {
+                        ev.zero_credential =
+                            stub.and_then(|s| parser::netlogon_zero_credential(opnum, s, le));
+                    }
+                    Some("lsarpc") => {
+                        ev.sid_count = stub.and_then(|s| parser::lsa_sid_count(opnum, s, le));
+                    }
+                    _ => {}
                 }
                 if self.pending.len() >= MAX_PENDING {
                     self.pending.remove(0);

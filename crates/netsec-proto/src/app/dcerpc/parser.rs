@@ -517,6 +517,18 @@ pub fn netlogon_zero_credential(opnum: u16, stub: &[u8], le: bool) -> Option<boo
     Some(cred.iter().all(|b| *b == 0))
 }
 
+/// lsarpc LsarLookupSids (15), LsarLookupSids2 (57), LsarLookupSids3 (76)
+/// requests: the number of SIDs asked for, the Entries of the
+/// LSAPR_SID_ENUM_BUFFER that follows the 20-byte policy handle (none in
+/// LookupSids3, [MS-LSAT] §3.1.4.9–11).
+pub fn lsa_sid_count(opnum: u16, stub: &[u8], le: bool) -> Option<u32> {
+    match opnum {
+        15 | 57 => u32_at(stub, 20, le),
+        76 => u32_at(stub, 0, le),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
