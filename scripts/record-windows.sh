@@ -28,7 +28,9 @@
 #
 # Needs root, iproute2, samba (samba, samba-tool),
 # smbclient, krb5-user (kinit, kvno), dumpcap, python3 with impacket.
-# Usage: sudo scripts/record-windows.sh [OUT_DIR] (default testdata/windows).
+# Usage: sudo scripts/record-windows.sh [OUT_DIR] (default testdata/windows);
+# WIN_ONLY="dcsync spray" records only those, WIN_P=name prefixes the
+# namespaces (two recordings can run at once).
 # Captures are stored uncompressed (about 400 KB in all). Labels are in
 # OUT_DIR/labels.toml, written by hand from what this script does.
 set -euo pipefail
@@ -158,6 +160,10 @@ cd "$WORK"
 record() {
     local name=$1
     shift
+    # WIN_ONLY="a b": record only these.
+    if [ -n "${WIN_ONLY:-}" ] && [[ " $WIN_ONLY " != *" $name "* ]]; then
+        return 0
+    fi
     # Not through on(): a background function's shell would be the pid.
     ip netns exec "$WIN_P-sw" dumpcap -q -P -i br0 -w "$WORK/$name.pcap" >/dev/null 2>&1 &
     local cap=$!
@@ -176,6 +182,10 @@ record dcsync att secretsdump.py -just-dc "LAB/Administrator:$ADMINPASS@$DC"
 record psexec att psexec.py "LAB/Administrator:$ADMINPASS@$DC" whoami
 record smbexec att smbexec.py "LAB/Administrator:$ADMINPASS@$DC"
 record wmiexec att wmiexec.py "LAB/Administrator:$ADMINPASS@$DC" whoami
+# Samba answers impacket's TGS-REQs with KRB_AP_ERR_INAPP_CKSUM (it refuses
+# the checksum of impacket's authenticator); from an AES ticket cache made by
+# kinit (-k -no-pass) the LDAP ticket is refused the same way, so no RC4
+# service ticket can be had from this KDC with impacket.
 record kerberoast att GetUserSPNs.py -request -dc-ip "$DC" "LAB.TEST/alice:$USERPASS"
 printf '%s\n' $SPRAY_USERS roastme svc_sql >"$WORK/users.txt"
 record asreproast att GetNPUsers.py -no-pass -usersfile "$WORK/users.txt" -dc-ip "$DC" LAB.TEST/

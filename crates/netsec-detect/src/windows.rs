@@ -743,3 +743,208 @@ impl Analyzer for WindowsDetector {
         self.flush(true, Timestamp::ZERO, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::ep;
+    use netsec_model::{Endpoint, Transport};
+
+    const CLIENT: u32 = 0x0a00_0042; // 10.0.0.66
+    const DC: u32 = 0x0a00_000a; // 10.0.0.10
+    const DC2: u32 = 0x0a00_000b; // 10.0.0.11
+
+    fn ctx(src: Endpoint, dst: Endpoint, dir: Direction, ts: f64) -> EventContext {
+        EventContext {
+            ts: Timestamp::from_secs_f64(ts),
+            packet_number: 1,
+            flow_id: None,
+            community_id: Some("1:test".into()),
+            src,
+            dst,
+            transport: Transport::Tcp,
+            direction: dir,
+        }
+    }
+
+    fn request(from: u32, to: u32, iface: &str, opnum: u16, op: &str) -> AppEvent {
+        AppEvent::DceRpc(DceRpcEvent {
+            ctx: ctx(ep(from, 50000), ep(to, 49667), Direction::ToServer, 1.0),
+            ptype: "request".into(),
+            call_id: 2,
+            pipe: None,
+            context_id: Some(0),
+            interface: Some(iface.into()),
+            opnum: Some(opnum),
+            operation: Some(op.into()),
+            contexts: Vec::new(),
+            results: Vec::new(),
+            status: None,
+            zero_credential: None,
+            sid_count: None,
+        })
+    }
+
+    fn krb(msg_type: u8, to_kdc: bool, who: &str, etypes: &[i32], ts: f64) -> KerberosEvent {
+        let (c, k) = (ep(CLIENT, 50001), ep(DC, 88));
+        let (src, dst, dir) = if to_kdc {
+            (c, k, Direction::ToServer)
+        } else {
+            (k, c, Direction::ToClient)
+        };
+        KerberosEvent {
+            ctx: ctx(src, dst, dir, ts),
+            msg_type,
+            msg_name: String::new(),
+            realm: Some("LAB.TEST".into()),
+            client: Some(who.into()),
+            server: Some("krbtgt/LAB.TEST".into()),
+            etypes: etypes.to_vec(),
+            ticket_etype: None,
+            reply_etype: None,
+            pa_enc_timestamp: false,
+            error_code: None,
+        }
+    }
+
+    fn run(events: &[AppEvent], config: WindowsConfig) -> Vec<Finding> {
+        let mut d = WindowsDetector::new(config, NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        for e in events {
+            d.on_event(e, &mut out);
+        }
+        d.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn dcshadow_from_a_non_dc_but_not_from_a_learned_dc() {
+        // DC2 answers Kerberos first: it is a DC, its replication is normal.
+        let mut dc2_reply = krb(11, false, "alice", &[], 0.5);
+        dc2_reply.ctx.src = ep(DC2, 88);
+        let events = vec![
+            AppEvent::Kerberos(dc2_reply),
+            request(DC2, DC, "drsuapi", 5, "DRSReplicaAdd"),
+            request(DC2, DC, "drsuapi", 3, "DRSGetNCChanges"),
+            request(CLIENT, DC, "drsuapi", 17, "DRSAddEntry"),
+            request(CLIENT, DC, "drsuapi", 5, "DRSReplicaAdd"),
+        ];
+        let out = run(&events, WindowsConfig::default());
+        let kinds: Vec<(&str, &str)> = out
+            .iter()
+            .map(|f| (f.kind.as_str(), f.id.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("dcshadow", "dcshadow:10.0.0.66->10.0.0.10"),
+                ("dcshadow", "dcshadow:10.0.0.66->10.0.0.10")
+            ]
+        );
+        let last = &out[1];
+        assert_eq!(last.mitre, vec!["T1207"]);
+        assert_eq!(last.severity, Severity::Critical);
+        assert!(last
+            .evidence
+            .facts
+            .iter()
+            .any(|(k, v)| k == "operations" && v == "DRSAddEntry,DRSReplicaAdd"));
+    }
+
+    #[test]
+    fn an_as_rep_to_a_request_without_preauth_is_roasting_at_once() {
+        // roastme asked without pre-auth, RC4 only, and answered: one principal suffices.
+        let mut rep = krb(11, false, "roastme", &[], 2.0);
+        rep.reply_etype = Some(RC4);
+        let events = vec![
+            AppEvent::Kerberos(krb(10, true, "roastme", &[23], 1.0)),
+            AppEvent::Kerberos(rep),
+        ];
+        let out = run(&events, WindowsConfig::default());
+        let roast: Vec<&Finding> = out.iter().filter(|f| f.kind == "asrep_roasting").collect();
+        assert!(!roast.is_empty());
+        assert!((roast[roast.len() - 1].confidence.value() - 0.9).abs() < 1e-9);
+        // A user who pre-authenticated after PREAUTH_REQUIRED is not roasted.
+        let mut second = krb(10, true, "alice", &[23], 1.5);
+        second.pa_enc_timestamp = true;
+        let events = vec![
+            AppEvent::Kerberos(krb(10, true, "alice", &[23], 1.0)),
+            AppEvent::Kerberos(second),
+            AppEvent::Kerberos(krb(11, false, "alice", &[], 2.0)),
+        ];
+        let out = run(&events, WindowsConfig::default());
+        assert!(out.iter().all(|f| f.kind != "asrep_roasting"), "{out:?}");
+    }
+
+    #[test]
+    fn rc4_service_tickets_make_kerberoasting_certain() {
+        let mut events = Vec::new();
+        for (k, spn) in ["MSSQLSvc/a:1433", "HTTP/b", "cifs/c"].iter().enumerate() {
+            let mut req = krb(12, true, "alice", &[23], k as f64);
+            req.server = Some((*spn).into());
+            events.push(AppEvent::Kerberos(req));
+            let mut rep = krb(13, false, "alice", &[], k as f64 + 0.1);
+            rep.server = Some((*spn).into());
+            rep.ticket_etype = Some(RC4);
+            events.push(AppEvent::Kerberos(rep));
+        }
+        let out = run(&events, WindowsConfig::default());
+        let roast: Vec<&Finding> = out.iter().filter(|f| f.kind == "kerberoasting").collect();
+        let last = roast[roast.len() - 1];
+        assert!((last.confidence.value() - saturate(1.0, 1.0)).abs() < 1e-9);
+        assert!(last
+            .evidence
+            .measurements
+            .iter()
+            .any(|m| m.name == "rc4_service_tickets" && m.value == 3.0));
+        // AES requests for the same services are no roasting.
+        let aes: Vec<AppEvent> = events
+            .iter()
+            .filter_map(|e| match e {
+                AppEvent::Kerberos(k) if k.msg_type == 12 => {
+                    let mut k = k.clone();
+                    k.etypes = vec![18, 17, 23];
+                    Some(AppEvent::Kerberos(k))
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(run(&aes, WindowsConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn allow_listed_sources_and_state_bounds() {
+        let net = NetworkConfig {
+            allow_sources: vec!["10.0.0.66/32".parse().unwrap_or_else(|_| unreachable!())],
+            ..NetworkConfig::default()
+        };
+        let mut d = WindowsDetector::new(WindowsConfig::default(), net);
+        let mut out: Vec<Finding> = Vec::new();
+        d.on_event(
+            &request(CLIENT, DC, "drsuapi", 3, "DRSGetNCChanges"),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        // 10 000 sources, each one zero-credential call: the table stays within capacity.
+        let config = WindowsConfig {
+            capacity: 100,
+            ..WindowsConfig::default()
+        };
+        let mut d = WindowsDetector::new(config, NetworkConfig::default());
+        for i in 0..10_000u32 {
+            let mut e = request(
+                0x0a01_0000 + i,
+                DC,
+                "netlogon",
+                26,
+                "NetrServerAuthenticate3",
+            );
+            if let AppEvent::DceRpc(r) = &mut e {
+                r.zero_credential = Some(true);
+            }
+            d.on_event(&e, &mut out);
+        }
+        assert!(d.activities.len() <= 100);
+        assert_eq!(out.len(), 10_000);
+    }
+}
