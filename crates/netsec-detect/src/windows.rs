@@ -221,6 +221,9 @@ pub struct WindowsDetector {
     /// Per (client, principal hash): whether its latest AS-REQ lacked
     /// pre-authentication (an AS-REP to it is then a roastable answer).
     no_preauth: BoundedTable<(IpAddr, u64), bool>,
+    /// The principal of each client endpoint's latest AS-REQ, for errors
+    /// that do not repeat it (a KRB-ERROR's cname is optional).
+    last_asreq: BoundedTable<(IpAddr, u16), String>,
     hasher: FixedState,
 }
 
@@ -285,6 +288,7 @@ impl WindowsDetector {
             activities: BoundedTable::new(config.capacity, window).with_heap(ACTIVITY_HEAP),
             dcs: BoundedTable::new(config.capacity, window),
             no_preauth: BoundedTable::new(config.capacity, window),
+            last_asreq: BoundedTable::new(config.capacity, window).with_heap(32),
             hasher: FixedState::default(),
             config,
             network,
@@ -564,6 +568,11 @@ impl WindowsDetector {
                 if let Some(p) = principal {
                     let key = (client, self.hasher.hash_one(p));
                     *self.no_preauth.touch(key, ctx.ts, || false) = !k.pa_enc_timestamp;
+                    let endpoint = (client, ctx.src.port);
+                    let last = self.last_asreq.touch(endpoint, ctx.ts, String::new);
+                    if last != p {
+                        p.clone_into(last);
+                    }
                 }
                 if weak {
                     self.observe(Kind::Rc4, client, kdc, ctx, principal, false, 0, out);
@@ -613,7 +622,9 @@ impl WindowsDetector {
                 }
             }
             30 if k.error_code == Some(24) => {
-                self.observe(Kind::Spray, client, kdc, ctx, principal, false, 0, out);
+                let asked = self.last_asreq.get(&(client, ctx.dst.port)).cloned();
+                let who = principal.or(asked.as_deref());
+                self.observe(Kind::Spray, client, kdc, ctx, who, false, 0, out);
             }
             _ => {}
         }
@@ -715,12 +726,22 @@ impl Analyzer for WindowsDetector {
     }
 
     fn memory_used(&self) -> usize {
-        crate::table::footprint(&[&self.activities, &self.dcs, &self.no_preauth])
+        crate::table::footprint(&[
+            &self.activities,
+            &self.dcs,
+            &self.no_preauth,
+            &self.last_asreq,
+        ])
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
         crate::table::share_budget(
-            &mut [&mut self.activities, &mut self.dcs, &mut self.no_preauth],
+            &mut [
+                &mut self.activities,
+                &mut self.dcs,
+                &mut self.no_preauth,
+                &mut self.last_asreq,
+            ],
             bytes,
         );
     }
@@ -737,6 +758,7 @@ impl Analyzer for WindowsDetector {
         self.flush(false, now, out);
         self.dcs.expire(now);
         self.no_preauth.expire(now);
+        self.last_asreq.expire(now);
     }
 
     fn finish(&mut self, out: &mut dyn FindingSink) {
@@ -910,6 +932,32 @@ mod tests {
             })
             .collect();
         assert!(run(&aes, WindowsConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn spraying_errors_without_cname_take_the_request_principal() {
+        let mut events = Vec::new();
+        for (i, user) in ["u1", "u2", "u3", "u4", "u5"].iter().enumerate() {
+            let mut req = krb(10, true, user, &[18, 17], i as f64);
+            req.pa_enc_timestamp = true;
+            let mut err = krb(30, false, user, &[], i as f64 + 0.1);
+            err.client = None;
+            err.error_code = Some(24);
+            events.push(AppEvent::Kerberos(req));
+            events.push(AppEvent::Kerberos(err));
+        }
+        let out = run(&events, WindowsConfig::default());
+        let spray: Vec<&Finding> = out
+            .iter()
+            .filter(|f| f.kind == "kerberos_password_spraying")
+            .collect();
+        assert!(!spray.is_empty(), "{out:?}");
+        let last = spray[spray.len() - 1];
+        assert!(last
+            .evidence
+            .facts
+            .iter()
+            .any(|(k, v)| k == "principals" && v == "u1,u2,u3,u4,u5"));
     }
 
     #[test]

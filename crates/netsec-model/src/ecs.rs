@@ -1551,6 +1551,49 @@ mod tests {
     }
 
     #[test]
+    fn dcerpc_and_kerberos_events_have_their_datasets() {
+        let rpc = AppEvent::DceRpc(crate::event::DceRpcEvent {
+            ctx: ctx(),
+            ptype: "request".into(),
+            call_id: 2,
+            pipe: Some("svcctl".into()),
+            context_id: Some(0),
+            interface: Some("svcctl".into()),
+            opnum: Some(12),
+            operation: Some("CreateServiceW".into()),
+            contexts: Vec::new(),
+            results: Vec::new(),
+            status: None,
+            zero_credential: None,
+            sid_count: None,
+        });
+        let v = serde_json::to_value(EventDocument(&rpc)).unwrap_or_default();
+        assert_eq!(v["event"]["dataset"], "netsec.dcerpc");
+        assert_eq!(v["network"]["protocol"], "dcerpc");
+        assert_eq!(v["netsec"]["dcerpc"]["operation"], "CreateServiceW");
+        assert_eq!(v["netsec"]["dcerpc"]["pipe"], "svcctl");
+        assert!(v["netsec"]["dcerpc"].get("zero_credential").is_none());
+        let krb = AppEvent::Kerberos(crate::event::KerberosEvent {
+            ctx: ctx(),
+            msg_type: 30,
+            msg_name: "KRB-ERROR".into(),
+            realm: Some("LAB.TEST".into()),
+            client: Some("alice".into()),
+            server: Some("krbtgt/LAB.TEST".into()),
+            etypes: Vec::new(),
+            ticket_etype: None,
+            reply_etype: None,
+            pa_enc_timestamp: false,
+            error_code: Some(24),
+        });
+        let v = serde_json::to_value(EventDocument(&krb)).unwrap_or_default();
+        assert_eq!(v["event"]["dataset"], "netsec.kerberos");
+        assert_eq!(v["netsec"]["kerberos"]["error_code"], 24);
+        assert_eq!(v["netsec"]["kerberos"]["client"], "alice");
+        assert!(v["netsec"]["kerberos"].get("etypes").is_none());
+    }
+
+    #[test]
     fn host_header_splits_into_domain_and_port() {
         assert_eq!(
             split_host_port("203.0.113.7:8080"),

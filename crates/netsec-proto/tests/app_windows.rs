@@ -239,3 +239,65 @@ fn interfaces_operations_and_pipes() {
         "Samba refuses the DCOM activator"
     );
 }
+
+/// Every TCP payload of the captures, bytes flipped pseudo-randomly, fed to
+/// the DCE-RPC, Kerberos and SMB parsers in both directions with gaps: no
+/// panic, buffers stay bounded (the fuzz target app_parsers does the same
+/// with coverage guidance; this runs in every `cargo test`).
+#[test]
+fn mutated_captures_do_not_panic() {
+    use netsec_model::{Direction, Endpoint, EventContext, Timestamp, Transport};
+    use netsec_proto::app::AppParser;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let ctx = EventContext {
+        ts: Timestamp::ZERO,
+        packet_number: 1,
+        flow_id: None,
+        community_id: None,
+        src: Endpoint::new([10, 0, 0, 1].into(), 40000),
+        dst: Endpoint::new([10, 0, 0, 2].into(), 445),
+        transport: Transport::Tcp,
+        direction: Direction::ToServer,
+    };
+    let mut events = 0usize;
+    for name in CAPTURES {
+        let segs = app_pcap::segments(&testdata(&format!("windows/{name}.pcap")));
+        for proto in [
+            netsec_model::AppProto::Smb,
+            netsec_model::AppProto::DceRpc,
+            netsec_model::AppProto::Kerberos,
+        ] {
+            for round in 0..12 {
+                let mut p = AppParser::new(proto).unwrap();
+                let mut out = Vec::new();
+                for s in &segs {
+                    let mut data = s.data.clone();
+                    for _ in 0..=round {
+                        if !data.is_empty() {
+                            let at = (next() as usize) % data.len();
+                            data[at] ^= (next() as u8) | 1;
+                        }
+                    }
+                    let mut c = ctx.clone();
+                    c.transport = s.transport;
+                    if next() % 50 == 0 {
+                        p.gap(s.dir, next() % 3000);
+                    }
+                    p.feed(s.dir, &data, &c, &mut out);
+                    assert!(p.heap_bytes() < 4 * 65_536 + 65_536, "{name} {proto:?}");
+                }
+                events += out.len();
+            }
+        }
+    }
+    assert!(
+        events > 1000,
+        "the mutated streams still parse mostly: {events}"
+    );
+}
