@@ -490,6 +490,18 @@ impl WindowsDetector {
             };
             finding = finding.with_value(what, a.strong as f64, "messages");
         }
+        if kind.counts_items() || kind == Kind::Rc4 {
+            // The accounts asked for (the first ten), as entities.
+            for name in items.iter().take(10) {
+                finding = finding.with_entity(
+                    EntityRole::Related,
+                    EntityValue::Account {
+                        name: name.clone(),
+                        realm: None,
+                    },
+                );
+            }
+        }
         if matches!(kind, Kind::DcSync | Kind::DcShadow) {
             finding = finding.with_fact("source_is_domain_controller", "false");
         }

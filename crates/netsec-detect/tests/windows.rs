@@ -78,6 +78,16 @@ fn enumeration_by_samrdump_and_rid_cycling_by_lookupsid() {
 fn kerberos_spraying_roasting_and_downgrade() {
     let f = found("spray", "kerberos_password_spraying");
     assert_eq!(measured(&f, "principals_failed"), 12.0);
+    let accounts: Vec<String> = f
+        .entities
+        .iter()
+        .filter_map(|e| match &e.value {
+            netsec_model::EntityValue::Account { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(accounts.len(), 10, "the first ten accounts are entities");
+    assert_eq!(accounts[0], "alice");
     assert_eq!(f.mitre, vec!["T1110.003"]);
     let f = found("asreproast", "asrep_roasting");
     assert_eq!(measured(&f, "principals_without_preauth"), 14.0);
