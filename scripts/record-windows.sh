@@ -21,8 +21,8 @@
 # lookupsid.py and samrdump.py (enumeration), getTGT.py with one password over
 # twelve accounts (password spraying), scripts/zerologon-attempt.py
 # (NetrServerAuthenticate3 with an all-zero credential, made with impacket;
-# Samba is patched and refuses it). DCShadow is not recorded: impacket has
-# no DRSAddEntry/DRSReplicaAdd client.
+# Samba is patched and refuses it), scripts/dcshadow-attempt.py (DCShadow's
+# DRSReplicaAdd, declared with impacket's NDR classes; Samba faults it).
 # Everyday traffic: smbclient listing the shares and a directory, kinit
 # (AES) and kvno for a service ticket as a user, the same for a second user.
 #
@@ -199,6 +199,8 @@ spray() {
 }
 record spray spray
 record zerologon att python3 "$HERE/zerologon-attempt.py" DC1 "$DC"
+record dcshadow att python3 "$HERE/dcshadow-attempt.py" LAB Administrator "$ADMINPASS" "$DC" \
+    "DC=lab,DC=test" "rogue.lab.test"
 benign() {
     on b smbclient -L "//$DC" -U "LAB/bob%$USERPASS"
     on b smbclient "//$DC/netlogon" -U "LAB/bob%$USERPASS" -c ls

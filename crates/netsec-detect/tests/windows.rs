@@ -44,6 +44,20 @@ fn dcsync_from_a_host_that_is_not_a_dc() {
 }
 
 #[test]
+fn dcshadow_replication_request_from_a_host_that_is_not_a_dc() {
+    let f = found("dcshadow", "dcshadow");
+    assert_eq!(fact(&f, "operations"), Some("DRSReplicaAdd"));
+    assert_eq!(f.mitre, vec!["T1207"]);
+    // the DRSBind before it is no DCSync
+    let all = findings_of(&w("dcshadow"));
+    assert!(
+        common::of_kind(&all, "dcsync").is_empty(),
+        "{}",
+        describe(&all)
+    );
+}
+
+#[test]
 fn service_creation_by_psexec_and_smbexec() {
     for capture in ["psexec", "smbexec"] {
         let f = found(capture, "remote_service_execution");

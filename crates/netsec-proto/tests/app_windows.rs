@@ -12,9 +12,10 @@ use app_pcap::{events, run_with_chunks, testdata};
 use netsec_model::{AppEvent, DceRpcEvent, KerberosEvent};
 use serde_json::Value;
 
-const CAPTURES: [&str; 11] = [
+const CAPTURES: [&str; 12] = [
     "asreproast",
     "benign",
+    "dcshadow",
     "dcsync",
     "kerberoast",
     "lookupsid",
@@ -188,6 +189,17 @@ fn interfaces_operations_and_pipes() {
         "frames 73 and 77 (frame 53's opnum 3 is the endpoint mapper's ept_map)"
     );
     assert!(has(&dcsync, None, "epmapper", "ept_map"));
+    // DCShadow's replication request, refused with a fault (0x6f7,
+    // RPC_X_BAD_STUB_DATA) that names its operation from the call id.
+    let shadow = run("dcshadow", 0).0;
+    assert!(shadow
+        .iter()
+        .any(|e| e.ptype == "request" && e.operation.as_deref() == Some("DRSReplicaAdd")));
+    let fault = shadow.iter().find(|e| e.ptype == "fault").unwrap();
+    assert_eq!(
+        (fault.status, fault.operation.as_deref()),
+        (Some(0x6f7), Some("DRSReplicaAdd"))
+    );
     assert!(has(&dcsync, None, "drsuapi", "DRSBind"));
     let psexec = ops("psexec");
     assert!(has(&psexec, Some("svcctl"), "svcctl", "OpenSCManagerW"));
