@@ -7,7 +7,7 @@
 //! | `dcshadow` | drsuapi DRSAddEntry / DRSReplicaAdd requested by a host that is not a domain controller | T1207 |
 //! | `remote_service_execution` | svcctl CreateServiceW/A, ChangeServiceConfigW, StartServiceW/A to another host | T1569.002, T1021.002, T1543.003 |
 //! | `wmi_dcom_execution` | DCOM activation (ISystemActivator, IRemoteActivation) or WMI (IWbemLevel1Login, IWbemServices) bound or called on another host | T1021.003, T1047 |
-//! | `domain_enumeration` | samr / lsarpc / srvsvc / wkssvc enumeration and lookup calls from one host to another | T1087.002, T1069.002, T1135, T1033 |
+//! | `domain_enumeration` | samr / lsarpc / srvsvc / wkssvc enumeration and lookup calls (or SIDs looked up) from one host to another | T1087.002, T1069.002, T1135, T1033, T1049, T1482 |
 //! | `kerberos_password_spraying` | KDC_ERR_PREAUTH_FAILED answered to one client for many principals | T1110.003 |
 //! | `asrep_roasting` | AS-REQs without pre-authentication asking only RC4/DES for many principals, or one answered with an AS-REP | T1558.004 |
 //! | `kerberoasting` | TGS-REQs asking only RC4/DES for many service principals (or RC4 service tickets issued to one client) | T1558.003 |
@@ -21,17 +21,18 @@
 //! Confidence (`sat(x) = 1 − e^(−x)`): dcsync `0.7 + 0.3 × sat(requests /
 //! min_getncchanges)`; dcshadow 0.8; service execution 0.9 with a
 //! CreateServiceW/A, else 0.6; DCOM/WMI 0.8 when a WMI interface is used,
-//! 0.5 for activation alone; enumeration `sat(calls / min) × (0.5 + 0.5 ×
-//! min(distinct operations, 4) / 4)`; spraying `sat(principals / min)`;
+//! 0.5 for activation alone; enumeration `sat(max(calls / min_calls, SIDs /
+//! min_sid_lookups)) × (0.5 + 0.5 × min(distinct operations, 4) / 4)`; spraying `sat(principals / min)`;
 //! AS-REP roasting 0.9 once an AS-REP answered a request without
 //! pre-authentication, else `0.7 × sat(principals / min)`; Kerberoasting
 //! `sat(services / min) × (0.7, or 1.0 once an RC4 ticket was issued)`;
 //! Zerologon `0.5 + 0.5 × sat(attempts / 10)`; RC4 downgrade 0.5, 0.7 once
 //! a reply used RC4.
 //!
-//! Blind spots: SMB3-encrypted sessions and sealed (packet-privacy) RPC hide
-//! the calls (impacket encrypts every SMB3 session a server allows); SMB1
-//! named pipes are not read; Kerberos armoring (FAST) hides the requested
+//! Blind spots: SMB3-encrypted sessions hide the named-pipe calls (impacket
+//! encrypts every SMB3 session a server allows); sealed (packet-privacy) RPC
+//! hides the stubs — netlogon credentials, SID counts — but not the
+//! interface or operation; SMB1 named pipes are not read; Kerberos armoring (FAST) hides the requested
 //! principal; a DC replicating before it answers any Kerberos in the capture
 //! is taken for a non-DC until listed in `domain_controllers`.
 
