@@ -205,6 +205,13 @@ fn interfaces_operations_and_pipes() {
     assert!(has(&psexec, Some("svcctl"), "svcctl", "OpenSCManagerW"));
     assert!(has(&psexec, Some("svcctl"), "svcctl", "CreateServiceW"));
     assert!(has(&psexec, Some("srvsvc"), "srvsvc", "NetrShareEnum"));
+    // smbclient -L carries its srvsvc call in FSCTL_PIPE_TRANSCEIVE IOCTLs.
+    assert!(has(
+        &ops("benign"),
+        Some("srvsvc"),
+        "srvsvc",
+        "NetrShareEnum"
+    ));
     assert!(has(
         &ops("smbexec"),
         Some("svcctl"),
