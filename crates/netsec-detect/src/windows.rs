@@ -12,7 +12,7 @@
 //! | `asrep_roasting` | AS-REQs without pre-authentication asking only RC4/DES for many principals, or one answered with an AS-REP | T1558.004 |
 //! | `kerberoasting` | TGS-REQs asking only RC4/DES for many service principals (or RC4 service tickets issued to one client) | T1558.003 |
 //! | `zerologon` | netlogon NetrServerReqChallenge / NetrServerAuthenticate* with an all-zero client credential | T1210 |
-//! | `kerberos_rc4_downgrade` | AS/TGS requests offering no AES encryption type | T1558, T1562.001 |
+//! | `kerberos_rc4_downgrade` | AS/TGS requests offering no AES encryption type, or replies in RC4 to a client that offered AES | T1558, T1562.001 |
 //!
 //! Domain controllers are the hosts listed in `domain_controllers` and the
 //! hosts seen answering Kerberos (any reply or KRB-ERROR) or drsuapi calls;
@@ -225,6 +225,8 @@ pub struct WindowsDetector {
     /// The principal of each client endpoint's latest AS-REQ, for errors
     /// that do not repeat it (a KRB-ERROR's cname is optional).
     last_asreq: BoundedTable<(IpAddr, u16), String>,
+    /// Whether each client endpoint's latest AS/TGS request offered AES.
+    offered_aes: BoundedTable<(IpAddr, u16), bool>,
     hasher: FixedState,
 }
 
@@ -290,6 +292,7 @@ impl WindowsDetector {
             dcs: BoundedTable::new(config.capacity, window),
             no_preauth: BoundedTable::new(config.capacity, window),
             last_asreq: BoundedTable::new(config.capacity, window).with_heap(32),
+            offered_aes: BoundedTable::new(config.capacity, window),
             hasher: FixedState::default(),
             config,
             network,
@@ -576,6 +579,20 @@ impl WindowsDetector {
         };
         let principal = k.client.as_deref();
         let weak = !k.etypes.is_empty() && !k.etypes.iter().any(|e| AES.contains(e));
+        // Requests: remember whether this client endpoint offered AES.
+        // Replies: an RC4 enc-part to a client that offered AES is the KDC's
+        // downgrade (an account or a KDC without AES keys, or tampering).
+        let endpoint = if is_request {
+            (client, ctx.src.port)
+        } else {
+            (client, ctx.dst.port)
+        };
+        if is_request && !k.etypes.is_empty() {
+            *self.offered_aes.touch(endpoint, ctx.ts, || false) = !weak;
+        }
+        let downgraded = !is_request
+            && k.reply_etype == Some(RC4)
+            && self.offered_aes.get(&endpoint).copied().unwrap_or(false);
         match k.msg_type {
             10 => {
                 if let Some(p) = principal {
@@ -621,13 +638,17 @@ impl WindowsDetector {
                 if roasted {
                     self.observe(Kind::AsRep, client, kdc, ctx, principal, true, 0, out);
                 }
-                if k.reply_etype == Some(RC4)
-                    && self.activities.get(&(Kind::Rc4, client, kdc)).is_some()
-                {
+                let rc4_client = k.reply_etype == Some(RC4)
+                    && self.activities.get(&(Kind::Rc4, client, kdc)).is_some();
+                if rc4_client || downgraded {
                     self.observe(Kind::Rc4, client, kdc, ctx, principal, true, 0, out);
                 }
             }
             13 => {
+                if downgraded {
+                    let who = k.server.as_deref();
+                    self.observe(Kind::Rc4, client, kdc, ctx, who, true, 0, out);
+                }
                 if let Some(s) = k.server.as_deref().filter(|s| !is_krbtgt(s)) {
                     if k.ticket_etype == Some(RC4) {
                         self.observe(Kind::Kerberoast, client, kdc, ctx, Some(s), true, 0, out);
@@ -744,6 +765,7 @@ impl Analyzer for WindowsDetector {
             &self.dcs,
             &self.no_preauth,
             &self.last_asreq,
+            &self.offered_aes,
         ])
     }
 
@@ -754,6 +776,7 @@ impl Analyzer for WindowsDetector {
                 &mut self.dcs,
                 &mut self.no_preauth,
                 &mut self.last_asreq,
+                &mut self.offered_aes,
             ],
             bytes,
         );
@@ -772,6 +795,7 @@ impl Analyzer for WindowsDetector {
         self.dcs.expire(now);
         self.no_preauth.expire(now);
         self.last_asreq.expire(now);
+        self.offered_aes.expire(now);
     }
 
     fn finish(&mut self, out: &mut dyn FindingSink) {
@@ -971,6 +995,26 @@ mod tests {
             .facts
             .iter()
             .any(|(k, v)| k == "principals" && v == "u1,u2,u3,u4,u5"));
+    }
+
+    #[test]
+    fn an_rc4_reply_to_a_client_offering_aes_is_a_downgrade() {
+        let mut req = krb(10, true, "carol", &[18, 17, 23], 1.0);
+        req.pa_enc_timestamp = true;
+        let mut rep = krb(11, false, "carol", &[], 1.1);
+        rep.reply_etype = Some(RC4);
+        let events = vec![
+            AppEvent::Kerberos(req.clone()),
+            AppEvent::Kerberos(rep.clone()),
+        ];
+        let out = run(&events, WindowsConfig::default());
+        let kinds: Vec<&str> = out.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["kerberos_rc4_downgrade"]);
+        assert!((out[0].confidence.value() - 0.7).abs() < 1e-9);
+        // An AES reply to the same request is nothing.
+        rep.reply_etype = Some(18);
+        let events = vec![AppEvent::Kerberos(req), AppEvent::Kerberos(rep)];
+        assert!(run(&events, WindowsConfig::default()).is_empty());
     }
 
     #[test]
