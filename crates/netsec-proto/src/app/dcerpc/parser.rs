@@ -91,7 +91,8 @@ fn u32_at(b: &[u8], at: usize, le: bool) -> Option<u32> {
 /// a known connection-oriented PDU type, ASCII/IEEE data representation,
 /// a fragment at least a header long holding its verifier.
 pub fn header(b: &[u8]) -> Option<Header> {
-    let h = b.get(..HEADER)?;
+    // A fixed-size array: the indexes below are checked at compile time.
+    let h: &[u8; HEADER] = b.get(..HEADER)?.try_into().ok()?;
     if h[0] != 5 || h[1] > 1 || !(h[2] <= 3 || (11..=19).contains(&h[2])) {
         return None;
     }

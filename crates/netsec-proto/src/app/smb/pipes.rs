@@ -85,7 +85,7 @@ fn data(m: &[u8], off: usize, len: usize) -> &[u8] {
 fn pipe_name(name: &[u8]) -> Option<&'static str> {
     let units = name
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        .map(|c| <[u8; 2]>::try_from(c).map_or(0, u16::from_le_bytes));
     let n = name.len() / 2;
     // Strip "\PIPE\" or "\" (compare ASCII case-insensitively, no allocation).
     let lower = |u: u16| u8::try_from(u).ok().map(|b| b.to_ascii_lowercase());
