@@ -577,7 +577,7 @@ pub(crate) mod tests {
     }
 
     fn ndr_string(v: &mut Vec<u8>, s: &str) {
-        while v.len() % 4 != 0 {
+        while !v.len().is_multiple_of(4) {
             v.push(0);
         }
         let units: Vec<u16> = s.encode_utf16().chain([0]).collect();
@@ -594,13 +594,13 @@ pub(crate) mod tests {
         let mut s = 0x0002_0000u32.to_le_bytes().to_vec();
         ndr_string(&mut s, "\\\\DC1");
         ndr_string(&mut s, "DC1$");
-        while s.len() % 2 != 0 {
+        while !s.len().is_multiple_of(2) {
             s.push(0);
         }
         s.extend(6u16.to_le_bytes());
         ndr_string(&mut s, "DC1");
         s.extend(cred);
-        while s.len() % 4 != 0 {
+        while !s.len().is_multiple_of(4) {
             s.push(0);
         }
         s.extend(0x212f_ffffu32.to_le_bytes());

@@ -225,7 +225,7 @@ pub fn parse_message(msg: &[u8]) -> Vec<SmbHeader> {
         header.span = (off, len);
         out.push(header);
         // NextCommand is 8-byte aligned and points past this header ([MS-SMB2] §3.2.4.1.4).
-        if next < SMB2_HEADER || next % 8 != 0 {
+        if next < SMB2_HEADER || !next.is_multiple_of(8) {
             break;
         }
         off = off.saturating_add(next);
