@@ -56,8 +56,8 @@ pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
 pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord,
-    EventContext, HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent,
-    TlsMessage,
+    EventContext, FileEvent, HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent,
+    TlsEvent, TlsMessage,
 };
 pub use finding::{
     Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,
