@@ -81,6 +81,20 @@ lab_require_root() {
     }
 }
 
+# What every lab script does first: root (else exit 0), the packages
+# ($INSTALL), the netsec binary $NETSEC (built when missing), and $OUT made
+# and absolute.
+lab_prepare() {
+    lab_require_root
+    lab_check_packages "$INSTALL"
+    if [ ! -x "$NETSEC" ]; then
+        lab_log "building netsec (cargo build --release -p netsec-cli)"
+        (cd "$ROOT" && cargo build --release -p netsec-cli)
+    fi
+    mkdir -p "$OUT"
+    OUT=$(cd "$OUT" && pwd)
+}
+
 # Check the packages; with $1 = 1 install the missing ones, else list them and exit 2.
 lab_check_packages() {
     install=$1

@@ -42,14 +42,7 @@ NETSEC=${NETSEC:-$ROOT/target/release/netsec}
 UDP_PORTS=${UDP_PORTS:-53,123,137,161,1900}
 MIN_AGREEMENT=${MIN_AGREEMENT:-90}
 
-lab_require_root
-lab_check_packages "$INSTALL"
-if [ ! -x "$NETSEC" ]; then
-    lab_log "building netsec (cargo build --release -p netsec-cli)"
-    (cd "$ROOT" && cargo build --release -p netsec-cli)
-fi
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+lab_prepare
 rm -f "$OUT"/netsec-*.xml "$OUT"/netsec-*.json "$OUT"/nmap-*.xml "$OUT/history.db" \
     "$OUT/compare.md" "$OUT/diff.txt" "$OUT/summary.md"
 

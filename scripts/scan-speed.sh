@@ -39,14 +39,7 @@ RATE=${RATE:-25000}
 RUNS=${RUNS:-3}
 NETSEC=${NETSEC:-$ROOT/target/release/netsec}
 
-lab_require_root
-lab_check_packages "$INSTALL"
-if [ ! -x "$NETSEC" ]; then
-    lab_log "building netsec (cargo build --release -p netsec-cli)"
-    (cd "$ROOT" && cargo build --release -p netsec-cli)
-fi
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+lab_prepare
 rm -f "$OUT"/speed-*.xml "$OUT/speed.md"
 
 trap lab_down EXIT

@@ -459,6 +459,38 @@ fn directory_batch_each_and_merged() {
 }
 
 #[test]
+fn dcsync_is_found_and_logged_with_its_rpc_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = sample().with_file_name("windows").join("dcsync.pcap");
+    let out = netsec(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+        "--out",
+        dir.path().to_str().unwrap(),
+        capture.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a critical finding");
+    let s = json_summary(&out);
+    let found = s["findings"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "dcsync")
+        .unwrap_or_else(|| panic!("no dcsync: {}", s["findings"]));
+    assert_eq!(found["mitre"][0], "T1003.006");
+    let rpc = std::fs::read_to_string(dir.path().join("dcerpc.jsonl")).unwrap();
+    assert!(
+        rpc.lines()
+            .any(|l| l.contains("\"operation\":\"DRSGetNCChanges\"")),
+        "{rpc}"
+    );
+}
+
+#[test]
 fn the_sample_scan_is_found_and_fail_on_exits_1() {
     let out = netsec(&[
         "analyze",

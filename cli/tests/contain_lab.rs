@@ -156,8 +156,8 @@ fn setup() -> Option<Lab> {
         .spawn()
         .expect("start the HTTP server");
     lab.server = Some(server);
-    // Wait for the server to listen.
-    for _ in 0..50 {
+    // Wait for the server to listen (a loaded machine starts Python slowly).
+    for _ in 0..300 {
         if connects(HOSTS[2].0, HOSTS[1].1, 80) {
             break;
         }
@@ -167,7 +167,7 @@ fn setup() -> Option<Lab> {
 }
 
 /// Whether a TCP connection from namespace `ns` to `ip:port` succeeds
-/// within a second.
+/// within three seconds (a dropped SYN is retried after one).
 fn connects(ns: &str, ip: &str, port: u16) -> bool {
     sh(&[
         "ip",
@@ -175,7 +175,7 @@ fn connects(ns: &str, ip: &str, port: u16) -> bool {
         "exec",
         ns,
         "timeout",
-        "1",
+        "3",
         "bash",
         "-c",
         &format!("exec 3<>/dev/tcp/{ip}/{port}"),

@@ -3,7 +3,8 @@
 //! With every detector on, `netsec analyze` finds the same things whatever
 //! the number of threads: each labelled capture of testdata/detect (scans,
 //! floods from spoofed sources, ARP spoofing, brute force, beacons, …) and
-//! all of them merged give the same summary and the same findings.jsonl at
+//! testdata/windows (DCSync, Kerberoasting, Zerologon, …), and all of them
+//! merged give the same summary and the same findings.jsonl at
 //! 1, 2 and 3 threads, and on standard input.
 
 use std::path::{Path, PathBuf};
@@ -19,9 +20,9 @@ fn root() -> PathBuf {
 }
 
 fn captures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("testdata/detect"))
-        .unwrap()
-        .flatten()
+    let mut v: Vec<PathBuf> = ["testdata/detect", "testdata/windows"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root().join(d)).unwrap().flatten())
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().contains(".pcap"))
         .collect();

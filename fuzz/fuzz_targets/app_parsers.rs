@@ -5,9 +5,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use netsec_model::{AppProto, Direction, Endpoint, EventContext, Timestamp, Transport};
-use netsec_proto::app::{dhcp, dns, http, ntp, smb, socks, ssh, tls, AppParser};
+use netsec_proto::app::{dcerpc, dhcp, dns, http, kerberos, ntp, smb, socks, ssh, tls, AppParser};
 
-const PROTOS: [AppProto; 8] = [
+const PROTOS: [AppProto; 10] = [
     AppProto::Dns,
     AppProto::Tls,
     AppProto::Http,
@@ -16,6 +16,8 @@ const PROTOS: [AppProto; 8] = [
     AppProto::Dhcp,
     AppProto::Ntp,
     AppProto::Socks,
+    AppProto::DceRpc,
+    AppProto::Kerberos,
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -69,6 +71,19 @@ fuzz_target!(|data: &[u8]| {
                 let _ = socks::parser::client(body, version, selector & 1 != 0);
                 let _ = socks::parser::server(body, version, selector % 3);
             }
+        }
+        AppProto::DceRpc => {
+            if let Some(h) = dcerpc::parser::header(body) {
+                let _ = dcerpc::parser::body(body, &h);
+            }
+            for opnum in [4, 15, 26, 76] {
+                let _ = dcerpc::parser::netlogon_zero_credential(opnum, body, selector & 1 != 0);
+                let _ = dcerpc::parser::lsa_sid_count(opnum, body, selector & 1 != 0);
+            }
+        }
+        AppProto::Kerberos => {
+            let _ = kerberos::parser::parse(body);
+            let _ = kerberos::parser::looks_like_kerberos(body);
         }
         _ => {}
     }

@@ -74,7 +74,7 @@ impl ProgressReporter {
     pub fn packet(&mut self, bytes: u64) {
         self.state.packets += 1;
         self.state.bytes_read += bytes;
-        if self.state.packets % CHECK_EVERY_PACKETS == 0 {
+        if self.state.packets.is_multiple_of(CHECK_EVERY_PACKETS) {
             self.report();
         }
     }

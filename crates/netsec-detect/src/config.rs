@@ -16,6 +16,7 @@ use crate::lateral::LateralConfig;
 use crate::portscan::PortScanConfig;
 use crate::scope::NetworkConfig;
 use crate::tunnel::TunnelConfig;
+use crate::windows::WindowsConfig;
 
 /// Everything the detectors can be told.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -41,6 +42,8 @@ pub struct DetectConfig {
     pub tunnel: TunnelConfig,
     /// Per-host baselines (`netsec baseline learn`, `--baseline`).
     pub baseline: BaselineConfig,
+    /// Windows domain attacks (DCE-RPC and Kerberos).
+    pub windows: WindowsConfig,
     /// The `[dns]` section of a `netsec.toml`, read by netsec-dns (its
     /// tunnel and DGA detectors); kept here unread so one file configures
     /// every detector.
@@ -217,6 +220,7 @@ impl DetectConfig {
             ("lateral.window_secs", self.lateral.window_secs),
             ("tunnel.window_secs", self.tunnel.window_secs),
             ("baseline.window_secs", self.baseline.window_secs),
+            ("windows.window_secs", self.windows.window_secs),
         ];
         for (key, v) in positive {
             if !(v > 0.0 && v.is_finite()) {
@@ -263,6 +267,7 @@ impl DetectConfig {
             ("tunnel.entropy_capacity", self.tunnel.entropy_capacity),
             ("tunnel.entropy_bytes", self.tunnel.entropy_bytes),
             ("baseline.max_windows", self.baseline.max_windows),
+            ("windows.capacity", self.windows.capacity),
         ];
         for (key, v) in capacities {
             if v == 0 {

@@ -19,6 +19,7 @@
 //! | [`lateral`] | `lateral_movement`, `lateral_chain` | T1021 |
 //! | [`tunnel`] | `icmp_tunnel`, `protocol_port_mismatch`, `high_entropy_payload` (an inspector: [`default_inspectors`]) | T1095, T1572, T1571, T1001 |
 //! | [`baseline`] (with a learned baseline: `--baseline`) | `host_anomaly`, `new_host` | none (an anomaly) |
+//! | [`windows`] | `dcsync`, `dcshadow`, `remote_service_execution`, `wmi_dcom_execution`, `domain_enumeration`, `kerberos_password_spraying`, `asrep_roasting`, `kerberoasting`, `zerologon`, `kerberos_rc4_downgrade` | T1003.006, T1207, T1569.002, T1047, T1087.002, T1110.003, T1558.003/.004, T1210, T1562.001 |
 //! | [`signature`] | `signature_match` (and one alert per match), from Suricata / ET Open rules | from each rule's metadata |
 //!
 //! Every threshold lives in [`DetectConfig`], read from TOML
@@ -101,6 +102,7 @@ pub mod signature;
 pub mod table;
 pub mod timeline;
 pub mod tunnel;
+pub mod windows;
 
 pub use config::{ConfigError, DetectConfig};
 pub use scope::{Cidr, NetworkConfig};
@@ -160,6 +162,12 @@ pub fn default_analyzers(config: &DetectConfig) -> Vec<Box<dyn Analyzer>> {
             net.clone(),
         )));
     }
+    if config.windows.enabled {
+        out.push(Box::new(windows::WindowsDetector::new(
+            config.windows.clone(),
+            net.clone(),
+        )));
+    }
     out
 }
 
@@ -177,7 +185,7 @@ pub fn default_inspectors(config: &DetectConfig) -> Vec<Box<dyn netsec_model::In
 }
 
 /// Names of every detector [`default_analyzers`] can build, in its order.
-pub const DETECTORS: [&str; 8] = [
+pub const DETECTORS: [&str; 9] = [
     "portscan",
     "flood",
     "arp",
@@ -186,6 +194,7 @@ pub const DETECTORS: [&str; 8] = [
     "exfil",
     "lateral",
     "tunnel",
+    "windows",
 ];
 
 #[cfg(test)]
@@ -208,7 +217,8 @@ mod tests {
                 "bruteforce",
                 "exfil",
                 "lateral",
-                "tunnel"
+                "tunnel",
+                "windows"
             ]
         );
     }

@@ -1,5 +1,5 @@
-//! Accuracy over the labelled set (`testdata/detect/labels.toml`): per
-//! detector, true positives, false negatives and false positives, with the
+//! Accuracy over the labelled sets (`testdata/detect/labels.toml` and the
+//! Windows-domain captures' `testdata/windows/labels.toml`): per detector, true positives, false negatives and false positives, with the
 //! default configuration. Fails under a recall of 0.95 for any detector or
 //! over 0.02 false findings per benign host.
 
@@ -122,10 +122,23 @@ fn detector_of(f: &Finding) -> String {
 
 #[test]
 fn recall_and_false_positive_rate_over_the_labelled_set() {
-    let path = common::detect_dir().join("labels.toml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let labels: Labels =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut labels = Labels {
+        capture: Vec::new(),
+    };
+    for (dir, prefix) in [
+        (common::detect_dir(), ""),
+        (common::windows_dir(), "windows/"),
+    ] {
+        let path = dir.join("labels.toml");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let set: Labels =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        labels.capture.extend(set.capture.into_iter().map(|mut c| {
+            c.name = format!("{prefix}{}", c.name);
+            c
+        }));
+    }
     assert!(
         labels.capture.iter().any(|c| c.label == "tn"),
         "no true-negative capture"

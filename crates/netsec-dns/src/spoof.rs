@@ -157,7 +157,8 @@ impl Burst {
 fn within_ignoring_case(domain: &str, allowed: &str) -> bool {
     let (d, a) = (domain.as_bytes(), allowed.as_bytes());
     d.len() >= a.len()
-        && d.get(d.len() - a.len()..).is_some_and(|tail| tail.eq_ignore_ascii_case(a))
+        && d.get(d.len() - a.len()..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(a))
         && (d.len() == a.len() || d.get(d.len() - a.len() - 1) == Some(&b'.'))
 }
 

@@ -864,6 +864,87 @@ impl Serialize for NetsecEvent<'_> {
                     },
                 )?;
             }
+            AppEvent::DceRpc(e) => {
+                #[derive(Serialize)]
+                struct DceRpc<'a> {
+                    ptype: &'a str,
+                    call_id: u32,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    pipe: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    context_id: Option<u16>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    interface: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    opnum: Option<u16>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    operation: Option<&'a str>,
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    contexts: &'a [crate::event::DceRpcContext],
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    results: &'a [u16],
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    status: Option<u32>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    zero_credential: Option<bool>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    sid_count: Option<u32>,
+                }
+                m.serialize_entry(
+                    "dcerpc",
+                    &DceRpc {
+                        ptype: &e.ptype,
+                        call_id: e.call_id,
+                        pipe: e.pipe.as_deref(),
+                        context_id: e.context_id,
+                        interface: e.interface.as_deref(),
+                        opnum: e.opnum,
+                        operation: e.operation.as_deref(),
+                        contexts: &e.contexts,
+                        results: &e.results,
+                        status: e.status,
+                        zero_credential: e.zero_credential,
+                        sid_count: e.sid_count,
+                    },
+                )?;
+            }
+            AppEvent::Kerberos(e) => {
+                #[derive(Serialize)]
+                struct Kerberos<'a> {
+                    msg_type: u8,
+                    msg_name: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    realm: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    client: Option<&'a str>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    server: Option<&'a str>,
+                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+                    etypes: &'a [i32],
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    ticket_etype: Option<i32>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    reply_etype: Option<i32>,
+                    pa_enc_timestamp: bool,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    error_code: Option<i32>,
+                }
+                m.serialize_entry(
+                    "kerberos",
+                    &Kerberos {
+                        msg_type: e.msg_type,
+                        msg_name: &e.msg_name,
+                        realm: e.realm.as_deref(),
+                        client: e.client.as_deref(),
+                        server: e.server.as_deref(),
+                        etypes: &e.etypes,
+                        ticket_etype: e.ticket_etype,
+                        reply_etype: e.reply_etype,
+                        pa_enc_timestamp: e.pa_enc_timestamp,
+                        error_code: e.error_code,
+                    },
+                )?;
+            }
             AppEvent::Ntp(e) => {
                 #[derive(Serialize)]
                 struct Ntp {
@@ -901,6 +982,8 @@ impl Serialize for EventDocument<'_> {
             "smb" => "netsec.smb",
             "dhcp" => "netsec.dhcp",
             "files" => "netsec.files",
+            "dcerpc" => "netsec.dcerpc",
+            "kerberos" => "netsec.kerberos",
             _ => "netsec.ntp",
         };
         m.serialize_entry("event", &EventMeta::protocol(dataset))?;
@@ -1577,6 +1660,49 @@ mod tests {
         assert_eq!(v["netsec"]["packet"], 7);
         // Nothing twice: the message is not repeated under netsec.
         assert!(v["netsec"].get("dns").is_none(), "{}", v["netsec"]);
+    }
+
+    #[test]
+    fn dcerpc_and_kerberos_events_have_their_datasets() {
+        let rpc = AppEvent::DceRpc(crate::event::DceRpcEvent {
+            ctx: ctx(),
+            ptype: "request".into(),
+            call_id: 2,
+            pipe: Some("svcctl".into()),
+            context_id: Some(0),
+            interface: Some("svcctl".into()),
+            opnum: Some(12),
+            operation: Some("CreateServiceW".into()),
+            contexts: Vec::new(),
+            results: Vec::new(),
+            status: None,
+            zero_credential: None,
+            sid_count: None,
+        });
+        let v = serde_json::to_value(EventDocument(&rpc)).unwrap_or_default();
+        assert_eq!(v["event"]["dataset"], "netsec.dcerpc");
+        assert_eq!(v["network"]["protocol"], "dcerpc");
+        assert_eq!(v["netsec"]["dcerpc"]["operation"], "CreateServiceW");
+        assert_eq!(v["netsec"]["dcerpc"]["pipe"], "svcctl");
+        assert!(v["netsec"]["dcerpc"].get("zero_credential").is_none());
+        let krb = AppEvent::Kerberos(crate::event::KerberosEvent {
+            ctx: ctx(),
+            msg_type: 30,
+            msg_name: "KRB-ERROR".into(),
+            realm: Some("LAB.TEST".into()),
+            client: Some("alice".into()),
+            server: Some("krbtgt/LAB.TEST".into()),
+            etypes: Vec::new(),
+            ticket_etype: None,
+            reply_etype: None,
+            pa_enc_timestamp: false,
+            error_code: Some(24),
+        });
+        let v = serde_json::to_value(EventDocument(&krb)).unwrap_or_default();
+        assert_eq!(v["event"]["dataset"], "netsec.kerberos");
+        assert_eq!(v["netsec"]["kerberos"]["error_code"], 24);
+        assert_eq!(v["netsec"]["kerberos"]["client"], "alice");
+        assert!(v["netsec"]["kerberos"].get("etypes").is_none());
     }
 
     #[test]

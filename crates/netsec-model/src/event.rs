@@ -56,6 +56,10 @@ pub enum AppEvent {
     Ntp(NtpEvent),
     /// A file (message body) carried over HTTP, when its body ended.
     File(FileEvent),
+    /// A connection-oriented DCE-RPC PDU (over TCP or an SMB named pipe).
+    DceRpc(DceRpcEvent),
+    /// A Kerberos message (AS/TGS request or reply, KRB-ERROR).
+    Kerberos(KerberosEvent),
 }
 
 impl AppEvent {
@@ -70,6 +74,8 @@ impl AppEvent {
             AppEvent::Dhcp(e) => &e.ctx,
             AppEvent::Ntp(e) => &e.ctx,
             AppEvent::File(e) => &e.ctx,
+            AppEvent::DceRpc(e) => &e.ctx,
+            AppEvent::Kerberos(e) => &e.ctx,
         }
     }
 
@@ -84,6 +90,8 @@ impl AppEvent {
             AppEvent::Dhcp(_) => "dhcp",
             AppEvent::Ntp(_) => "ntp",
             AppEvent::File(_) => "files",
+            AppEvent::DceRpc(_) => "dcerpc",
+            AppEvent::Kerberos(_) => "kerberos",
         }
     }
 }
@@ -468,6 +476,104 @@ impl FileEvent {
         let host = self.host.as_deref()?;
         Some(format!("http://{host}{uri}"))
     }
+}
+
+/// One presentation context of a DCE-RPC bind or alter_context, with the
+/// server's answer when it came ([C706] §12.6.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DceRpcContext {
+    /// Presentation context id.
+    pub id: u16,
+    /// Abstract syntax (interface) UUID, lower-case text.
+    pub uuid: String,
+    /// Interface major version.
+    pub version: u16,
+    /// Interface minor version.
+    pub version_minor: u16,
+    /// Well-known interface name (`drsuapi`, `samr`, …), if known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+}
+
+/// A connection-oriented DCE-RPC PDU ([C706] §12.6, [MS-RPCE] §2.2.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DceRpcEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// PDU type name: `bind`, `bind_ack`, `bind_nak`, `alter_context`,
+    /// `alter_context_resp`, `request`, `response`, `fault`.
+    pub ptype: String,
+    /// Call id.
+    pub call_id: u32,
+    /// The named pipe carrying the PDU (`svcctl`, `samr`, …), or `None` over TCP.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pipe: Option<String>,
+    /// Presentation context id (request, response, fault).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub context_id: Option<u16>,
+    /// Interface of the call, from the bind that set up its context.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub interface: Option<String>,
+    /// Operation number (request; response from its request's call id).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub opnum: Option<u16>,
+    /// Operation name (`DRSGetNCChanges`, `CreateServiceW`, …), when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub operation: Option<String>,
+    /// Contexts offered (bind, alter_context).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub contexts: Vec<DceRpcContext>,
+    /// Per-context results of bind_ack / alter_context_resp (0 acceptance).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub results: Vec<u16>,
+    /// Fault status (fault) or reject reason (bind_nak).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u32>,
+    /// Netlogon authentication calls (NetrServerReqChallenge,
+    /// NetrServerAuthenticate*): whether the client challenge or credential
+    /// is all zero (Zerologon, CVE-2020-1472); `None` elsewhere or when the
+    /// stub is sealed or cut.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub zero_credential: Option<bool>,
+    /// lsarpc LsarLookupSids / LookupSids2 / LookupSids3 requests: how many
+    /// SIDs the call asks to resolve (a RID-cycling sweep asks for
+    /// hundreds).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid_count: Option<u32>,
+}
+
+/// A Kerberos V5 message (RFC 4120 §5.4.1, §5.4.2, §5.9.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KerberosEvent {
+    /// Context.
+    pub ctx: EventContext,
+    /// msg-type: 10 AS-REQ, 11 AS-REP, 12 TGS-REQ, 13 TGS-REP, 30 KRB-ERROR.
+    pub msg_type: u8,
+    /// `AS-REQ`, `AS-REP`, `TGS-REQ`, `TGS-REP`, `KRB-ERROR`.
+    pub msg_name: String,
+    /// Realm of the request body, or crealm of a reply / error.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub realm: Option<String>,
+    /// Client principal (name components joined by `/`), when in clear.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client: Option<String>,
+    /// Server principal (sname; a reply's from its ticket).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
+    /// Requested encryption types, in the client's order (requests).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub etypes: Vec<i32>,
+    /// Encryption type of the ticket (replies).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ticket_etype: Option<i32>,
+    /// Encryption type of the reply's enc-part (the client's key).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reply_etype: Option<i32>,
+    /// Whether a PA-ENC-TIMESTAMP pre-authentication was present (requests).
+    pub pa_enc_timestamp: bool,
+    /// KRB-ERROR error-code (25 PREAUTH_REQUIRED, 24 PREAUTH_FAILED, 6 C_PRINCIPAL_UNKNOWN, …).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_code: Option<i32>,
 }
 
 /// An ARP packet (RFC 826), flowless.

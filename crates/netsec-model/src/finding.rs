@@ -214,6 +214,15 @@ pub enum EntityValue {
         /// CIDR text.
         cidr: String,
     },
+    /// A user or service account (a Kerberos principal such as `alice` or
+    /// `MSSQLSvc/sql.lab.test:1433`, as seen on the wire).
+    Account {
+        /// Principal name.
+        name: String,
+        /// Realm or domain, when known.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        realm: Option<String>,
+    },
 }
 
 /// An entity with its role.

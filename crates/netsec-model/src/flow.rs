@@ -263,6 +263,10 @@ pub enum AppProto {
     Smtp,
     /// SOCKS 4 or 5 proxy handshake (what follows is identified on its own).
     Socks,
+    /// Connection-oriented DCE-RPC over TCP (MS-RPCE ncacn_ip_tcp).
+    DceRpc,
+    /// Kerberos V5 (RFC 4120) over UDP or TCP.
+    Kerberos,
 }
 
 impl AppProto {
@@ -281,6 +285,8 @@ impl AppProto {
             AppProto::Ftp => "ftp",
             AppProto::Smtp => "smtp",
             AppProto::Socks => "socks",
+            AppProto::DceRpc => "dcerpc",
+            AppProto::Kerberos => "kerberos",
         }
     }
 }

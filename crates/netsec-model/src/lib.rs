@@ -55,9 +55,9 @@ pub mod time;
 pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
 pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
 pub use event::{
-    AppEvent, ArpInfo, CertificateInfo, ClientHello, DhcpEvent, DnsEvent, DnsQuestion, DnsRecord,
-    EventContext, FileEvent, HttpEvent, HttpMessage, NtpEvent, ServerHello, SmbEvent, SshEvent,
-    TlsEvent, TlsMessage,
+    AppEvent, ArpInfo, CertificateInfo, ClientHello, DceRpcContext, DceRpcEvent, DhcpEvent,
+    DnsEvent, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent, HttpMessage,
+    KerberosEvent, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
 };
 pub use finding::{
     Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,

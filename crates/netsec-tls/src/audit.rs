@@ -176,7 +176,7 @@ impl TlsAuditor {
     /// Keep the latest version of a finding; emit it for the first sessions,
     /// then every tenth (the stored one always holds the latest count).
     fn store(&mut self, key: String, finding: Finding, sessions: u64, out: &mut dyn FindingSink) {
-        if sessions <= 3 || sessions % 10 == 0 {
+        if sessions <= 3 || sessions.is_multiple_of(10) {
             out.finding(finding.clone());
         }
         self.tracked.insert(key, Tracked { finding, sessions });

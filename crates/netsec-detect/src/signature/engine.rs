@@ -1174,7 +1174,7 @@ impl SignatureInspector {
         let n = counter.count;
         match t.kind {
             ThresholdKind::Limit => n <= t.count,
-            ThresholdKind::Threshold => t.count > 0 && n % t.count == 0,
+            ThresholdKind::Threshold => t.count > 0 && n.is_multiple_of(t.count),
             ThresholdKind::Both => n == t.count,
             ThresholdKind::DetectionFilter => n > t.count,
         }

@@ -22,9 +22,18 @@ pub fn detect_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/detect")
 }
 
-/// A capture of the labelled set by name (`scan-syn`): `.pcap` or `.pcap.zst`.
+/// Where the Windows-domain captures are (`scripts/record-windows.sh`).
+pub fn windows_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/windows")
+}
+
+/// A capture of the labelled sets by name (`scan-syn`, or `windows/dcsync`
+/// for testdata/windows): `.pcap` or `.pcap.zst`.
 pub fn capture(name: &str) -> PathBuf {
-    let dir = detect_dir();
+    let (dir, name) = match name.strip_prefix("windows/") {
+        Some(n) => (windows_dir(), n),
+        None => (detect_dir(), name),
+    };
     let plain = dir.join(format!("{name}.pcap"));
     if plain.exists() {
         plain

@@ -9,9 +9,12 @@
 //!   reassembly) or one whole UDP datagram, and pushes owned [`AppEvent`]s into `out`.
 //! - [`AppParser::gap`] tells the parser that bytes are missing in a direction.
 
+pub mod dcerpc;
 pub mod dhcp;
 pub mod dns;
+mod framing;
 pub mod http;
+pub mod kerberos;
 pub mod ntp;
 pub mod smb;
 pub mod socks;
@@ -41,7 +44,8 @@ const DNS_PORT: u16 = 53;
 /// SOCKS proxy ports: 1080 (IANA "socks") and 9050 (Tor's): a SOCKS 5
 /// greeting is three bytes, too short a signature to trust on any port.
 const SOCKS_PORTS: [u16; 2] = [1080, 9050];
-/// DHCP server and client ports (RFC 2131 §4.1).
+/// DHCP server and client ports (RFC 2131 §4.1). Kerberos (port 88, a
+/// DER application tag over a SEQUENCE with pvno 5) is in [`kerberos`].
 const DHCP_PORTS: [u16; 2] = [67, 68];
 
 /// Identify the application protocol of a flow from its first payload, by
@@ -64,9 +68,21 @@ pub fn identify(
         {
             Some(AppProto::Socks)
         }
+        Transport::Tcp
+            if ports.contains(&kerberos::KERBEROS_PORT)
+                && payload
+                    .get(4..)
+                    .is_some_and(kerberos::parser::looks_like_kerberos) =>
+        {
+            Some(AppProto::Kerberos)
+        }
         Transport::Tcp => identify_tcp(payload),
         Transport::Udp => {
-            if ports.iter().any(|p| DHCP_PORTS.contains(p))
+            if ports.contains(&kerberos::KERBEROS_PORT)
+                && kerberos::parser::looks_like_kerberos(payload)
+            {
+                Some(AppProto::Kerberos)
+            } else if ports.iter().any(|p| DHCP_PORTS.contains(p))
                 && dhcp::parser::looks_like_dhcp(payload)
             {
                 Some(AppProto::Dhcp)
@@ -91,6 +107,7 @@ fn identify_tcp(payload: &[u8]) -> Option<AppProto> {
         b'S' if payload.starts_with(b"SSH-") => Some(AppProto::Ssh),
         b'A'..=b'Z' if http::parser::looks_like_http(payload) => Some(AppProto::Http),
         0x00 if smb::parser::looks_like_smb(payload) => Some(AppProto::Smb),
+        0x05 if dcerpc::parser::looks_like_dcerpc(payload) => Some(AppProto::DceRpc),
         _ if looks_like_tcp_dns(payload) => Some(AppProto::Dns),
         _ => None,
     }
@@ -133,6 +150,10 @@ pub enum AppParser {
     Dhcp(dhcp::DhcpState),
     /// NTP.
     Ntp(ntp::NtpState),
+    /// DCE-RPC over TCP.
+    DceRpc(dcerpc::DceRpcState),
+    /// Kerberos over UDP or TCP.
+    Kerberos(kerberos::KerberosState),
 }
 
 impl AppParser {
@@ -147,6 +168,8 @@ impl AppParser {
             AppProto::Socks => AppParser::Socks(Default::default()),
             AppProto::Dhcp => AppParser::Dhcp(Default::default()),
             AppProto::Ntp => AppParser::Ntp(Default::default()),
+            AppProto::DceRpc => AppParser::DceRpc(Default::default()),
+            AppProto::Kerberos => AppParser::Kerberos(Default::default()),
             _ => return None,
         })
     }
@@ -168,6 +191,8 @@ impl AppParser {
             AppParser::Socks(s) => s.feed(dir, data, ctx, out),
             AppParser::Dhcp(s) => s.feed(data, ctx, out),
             AppParser::Ntp(s) => s.feed(data, ctx, out),
+            AppParser::DceRpc(s) => s.feed(dir, data, ctx, out),
+            AppParser::Kerberos(s) => s.feed(dir, data, ctx, out),
         }
     }
 
@@ -179,10 +204,12 @@ impl AppParser {
             AppParser::Tls(s) => s.malformed,
             AppParser::Http(s) => s.malformed,
             AppParser::Ssh(s) => s.malformed,
-            AppParser::Smb(s) => s.malformed,
+            AppParser::Smb(s) => s.malformed(),
             AppParser::Socks(s) => s.malformed,
             AppParser::Dhcp(s) => s.malformed,
             AppParser::Ntp(s) => s.malformed,
+            AppParser::DceRpc(s) => s.malformed(),
+            AppParser::Kerberos(s) => s.malformed,
         }
     }
 
@@ -196,6 +223,8 @@ impl AppParser {
             AppParser::Ssh(s) => s.heap_bytes(),
             AppParser::Smb(s) => s.heap_bytes(),
             AppParser::Socks(s) => s.heap_bytes(),
+            AppParser::DceRpc(s) => s.heap_bytes(),
+            AppParser::Kerberos(s) => s.heap_bytes(),
             AppParser::Dhcp(_) | AppParser::Ntp(_) => 0,
         }
     }
@@ -218,6 +247,8 @@ impl AppParser {
             AppParser::Smb(s) => s.gap(dir, len),
             AppParser::Socks(s) => s.gap(),
             AppParser::Ssh(s) => s.gap(dir),
+            AppParser::DceRpc(s) => s.gap(dir, len),
+            AppParser::Kerberos(s) => s.gap(dir, len),
             AppParser::Dhcp(_) | AppParser::Ntp(_) => {}
         }
     }
@@ -266,6 +297,9 @@ mod tests {
         assert_eq!(tcp(b"SSH-2.0-OpenSSH_9.2p1\r\n"), Some(AppProto::Ssh));
         assert_eq!(tcp(b"\x00\x00\x00\x54\xfeSMB\x40\x00"), Some(AppProto::Smb));
         assert_eq!(tcp(b"\x00\x00\x00\x2f\xffSMBr"), Some(AppProto::Smb));
+        let bind = dcerpc::parser::tests::bind(1, 0, "e3514235-4b06-11d1-ab04-00c04fc2dcd2", 4);
+        assert_eq!(tcp(&bind), Some(AppProto::DceRpc));
+        assert_eq!(tcp(&bind[..10]), None);
         let mut framed = (QUERY.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(QUERY);
         assert_eq!(tcp(&framed), Some(AppProto::Dns));
@@ -304,6 +338,15 @@ mod tests {
         );
         assert_eq!(udp(40000, 123, &ntp[..20]), None);
         assert_eq!(udp(40000, 9999, b"\x00\x01junk"), None);
+        let krb = kerberos::parser::tests::as_req("alice", &[18, 23], false);
+        assert_eq!(udp(40000, 88, &krb), Some(AppProto::Kerberos));
+        assert_eq!(udp(40000, 8888, &krb), None, "Kerberos needs its port");
+        let mut framed = (krb.len() as u32).to_be_bytes().to_vec();
+        framed.extend(&krb);
+        assert_eq!(
+            identify(Transport::Tcp, 40000, 88, Direction::ToServer, &framed),
+            Some(AppProto::Kerberos)
+        );
     }
 
     #[test]

@@ -293,12 +293,12 @@ impl Sender<'_> {
             // A send error (a local firewall's EPERM) leaves the pair
             // silent: filtered, like a drop further away.
             let _ = self.sockets.send_tcp(ip, bytes);
-            if round == 0 && unique % TIME_EVERY == 0 {
+            if round == 0 && unique.is_multiple_of(TIME_EVERY) {
                 batch.start_timer(h, p as u64);
             }
             if state.fetch_or(SENT, Ordering::Relaxed) & SENT == 0 {
                 unique += 1;
-                if unique % 1024 == 0 {
+                if unique.is_multiple_of(1024) {
                     self.progress.add_done(1024);
                     self.unique_sent.fetch_add(1024, Ordering::Relaxed);
                 }

@@ -1,11 +1,14 @@
 //! SMB over NetBIOS session service (RFC 1002 §4.3.1: type, length) or
 //! direct TCP 445 (the same 4-byte framing): one event per SMB1 or SMB2
-//! header, compounded SMB2 messages included.
+//! header, compounded SMB2 messages included; DCE-RPC over named pipes
+//! ([`pipes`]) as DCE-RPC events.
 
 pub mod parser;
+pub mod pipes;
 
 use netsec_model::{AppEvent, Direction, EventContext, SmbEvent};
 
+use super::framing::{Framer, Framing};
 use super::{side_index, FeedStatus};
 use parser::NBSS_HEADER;
 
@@ -14,45 +17,56 @@ use parser::NBSS_HEADER;
 /// without being buffered.
 const MAX_MESSAGE_PARSED: usize = 64 * 1024;
 
-#[derive(Debug, Default)]
-struct Side {
-    /// The start of a message not complete yet (≤ header + [`MAX_MESSAGE_PARSED`]).
-    buf: Vec<u8>,
-    /// Bytes of the current message still to skip.
-    skip: usize,
-    /// Framing lost (a gap, a bad header): skip until a segment starts a message.
-    desync: bool,
-}
-
 /// Per-flow SMB state.
 #[derive(Debug, Default)]
 pub struct SmbState {
-    sides: [Side; 2],
+    sides: [Framer; 2],
     /// Messages parsed.
     pub messages: u64,
     /// Bad NetBIOS headers (framing lost, then resynchronised).
     pub malformed: u64,
+    /// DCE-RPC over the named pipes of this connection.
+    pipes: pipes::Pipes,
 }
 
-/// (total message size with its header, bytes of it to parse) of a NetBIOS
-/// header; `None` for a type that is not a session-service type.
-fn frame(h: &[u8]) -> Option<(usize, usize)> {
-    let ty = *h.first()?;
-    let len =
-        (usize::from(*h.get(1)?) << 16) | (usize::from(*h.get(2)?) << 8) | usize::from(*h.get(3)?);
-    let total = NBSS_HEADER + len;
-    match ty {
-        parser::NBSS_SESSION_MESSAGE => Some((total, total.min(NBSS_HEADER + MAX_MESSAGE_PARSED))),
-        // Session request, responses, retarget, keepalive (RFC 1002 §4.3): no SMB inside.
-        0x81..=0x85 => Some((total, NBSS_HEADER)),
-        _ => None,
+/// NetBIOS session service framing (RFC 1002 §4.3.1).
+struct Nbss;
+
+impl Framing for Nbss {
+    const HEADER: usize = NBSS_HEADER;
+
+    /// Session messages are parsed up to [`MAX_MESSAGE_PARSED`]; session
+    /// request, responses, retarget and keepalive (RFC 1002 §4.3) carry no
+    /// SMB; any other type is not NetBIOS.
+    fn frame(h: &[u8]) -> Option<(usize, usize)> {
+        let ty = *h.first()?;
+        let len = (usize::from(*h.get(1)?) << 16)
+            | (usize::from(*h.get(2)?) << 8)
+            | usize::from(*h.get(3)?);
+        let total = NBSS_HEADER + len;
+        match ty {
+            parser::NBSS_SESSION_MESSAGE => {
+                Some((total, total.min(NBSS_HEADER + MAX_MESSAGE_PARSED)))
+            }
+            0x81..=0x85 => Some((total, NBSS_HEADER)),
+            _ => None,
+        }
+    }
+
+    fn starts_frame(data: &[u8]) -> bool {
+        parser::looks_like_smb(data)
     }
 }
 
 impl SmbState {
     /// Heap bytes held in buffers (for the engine's memory budget).
     pub fn heap_bytes(&self) -> usize {
-        self.sides.iter().map(|s| s.buf.capacity()).sum::<usize>()
+        self.sides.iter().map(Framer::heap_bytes).sum::<usize>() + self.pipes.heap_bytes()
+    }
+
+    /// Bad NetBIOS headers and malformed DCE-RPC PDUs in pipes.
+    pub fn malformed(&self) -> u64 {
+        self.malformed + self.pipes.malformed()
     }
 
     /// Feed stream bytes of one direction.
@@ -63,81 +77,42 @@ impl SmbState {
         ctx: &EventContext,
         out: &mut Vec<AppEvent>,
     ) -> FeedStatus {
-        let i = side_index(dir);
-        let mut data = data;
-        loop {
-            let Some(side) = self.sides.get_mut(i) else {
-                return FeedStatus::Error;
-            };
-            if side.skip > 0 {
-                let n = side.skip.min(data.len());
-                side.skip -= n;
-                data = data.get(n..).unwrap_or(&[]);
-            }
-            if data.is_empty() {
-                break;
-            }
-            if side.desync {
-                if !parser::looks_like_smb(data) {
-                    break;
-                }
-                side.desync = false;
-            }
-            if !side.buf.is_empty() {
-                // Complete the header, then the part of the message parsed.
-                if side.buf.len() < NBSS_HEADER {
-                    let take = (NBSS_HEADER - side.buf.len()).min(data.len());
-                    let (head, rest) = data.split_at(take);
-                    side.buf.extend_from_slice(head);
-                    data = rest;
-                    continue;
-                }
-                let Some((total, parsed)) = frame(&side.buf) else {
-                    side.buf.clear();
-                    side.desync = true;
-                    self.malformed += 1;
-                    continue;
-                };
-                let take = parsed.saturating_sub(side.buf.len()).min(data.len());
-                let (head, rest) = data.split_at(take);
-                side.buf.extend_from_slice(head);
-                data = rest;
-                if side.buf.len() < parsed {
-                    break;
-                }
-                side.skip = total - parsed;
-                let msg = std::mem::take(&mut side.buf);
-                self.message(msg.get(NBSS_HEADER..).unwrap_or(&[]), ctx, out);
-                continue;
-            }
-            // Messages whole in the segment are parsed in place.
-            match frame(data) {
-                None if data.len() >= NBSS_HEADER
-                    || data.first().is_some_and(|t| !matches!(t, 0 | 0x81..=0x85)) =>
-                {
-                    side.desync = true;
-                    self.malformed += 1;
-                }
-                Some((total, parsed)) if data.len() >= parsed => {
-                    let msg = data.get(NBSS_HEADER..parsed).unwrap_or(&[]);
-                    data = data.get(parsed..).unwrap_or(&[]);
-                    side.skip = total - parsed;
-                    self.message(msg, ctx, out);
-                }
-                _ => {
-                    // Less than the part parsed: at most header + 64 KiB kept.
-                    side.buf.extend_from_slice(data);
-                    break;
-                }
-            }
-        }
+        let Some(side) = self.sides.get_mut(side_index(dir)) else {
+            return FeedStatus::Error;
+        };
+        let (messages, pipes) = (&mut self.messages, &mut self.pipes);
+        self.malformed += side.feed::<Nbss>(data, |frame| {
+            let msg = frame.get(NBSS_HEADER..).unwrap_or(&[]);
+            message(messages, pipes, msg, ctx, out);
+        });
         FeedStatus::Continue
     }
 
-    fn message(&mut self, msg: &[u8], ctx: &EventContext, out: &mut Vec<AppEvent>) {
-        for hdr in parser::parse_message(msg) {
-            self.messages += 1;
-            out.push(AppEvent::Smb(SmbEvent {
+    /// Bytes missing in a direction.
+    pub fn gap(&mut self, dir: Direction, len: u64) {
+        if let Some(side) = self.sides.get_mut(side_index(dir)) {
+            side.gap(len);
+        }
+    }
+}
+
+/// The SMB messages of one NetBIOS session message.
+fn message(
+    messages: &mut u64,
+    pipes: &mut pipes::Pipes,
+    msg: &[u8],
+    ctx: &EventContext,
+    out: &mut Vec<AppEvent>,
+) {
+    for hdr in parser::parse_message(msg) {
+        *messages += 1;
+        let (at, len) = hdr.span;
+        let start = out.len();
+        let m = msg.get(at..at.saturating_add(len)).unwrap_or(&[]);
+        pipes.message(&hdr, m, ctx, out);
+        out.insert(
+            start,
+            AppEvent::Smb(SmbEvent {
                 ctx: ctx.clone(),
                 version: hdr.version,
                 command: hdr.command,
@@ -145,23 +120,8 @@ impl SmbState {
                 status: hdr.status,
                 is_response: hdr.is_response,
                 dialects: hdr.dialects,
-            }));
-        }
-    }
-
-    /// Bytes missing: inside skipped data only shortens the skip; elsewhere
-    /// framing is lost until a segment starts a message again.
-    pub fn gap(&mut self, dir: Direction, len: u64) {
-        if let Some(side) = self.sides.get_mut(side_index(dir)) {
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            if side.buf.is_empty() && side.skip > len {
-                side.skip -= len;
-            } else {
-                side.buf.clear();
-                side.skip = 0;
-                side.desync = true;
-            }
-        }
+            }),
+        );
     }
 }
 
@@ -205,7 +165,7 @@ mod tests {
             let mut out = Vec::new();
             for p in stream.chunks(chunk) {
                 s.feed(Direction::ToServer, p, &ctx, &mut out);
-                assert!(s.sides[0].buf.len() <= NBSS_HEADER + MAX_MESSAGE_PARSED);
+                assert!(s.sides[0].buffered() <= NBSS_HEADER + MAX_MESSAGE_PARSED);
             }
             assert_eq!(commands(&out).len(), 3, "chunk {chunk}");
             assert!(commands(&out).iter().all(|c| c.0 == "ECHO"));

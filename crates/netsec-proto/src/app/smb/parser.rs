@@ -98,6 +98,11 @@ pub struct SmbHeader {
     pub is_response: bool,
     /// NEGOTIATE dialects (request: offered; response: chosen).
     pub dialects: Vec<u16>,
+    /// SMB2 MessageId (0 for SMB1).
+    pub message_id: u64,
+    /// Where this SMB2 message starts in the NetBIOS message, and its length
+    /// (to NextCommand, or to the end of what was read).
+    pub span: (usize, usize),
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
@@ -108,8 +113,12 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// SMB2 header size and the most compounded messages walked per frame.
-const SMB2_HEADER: usize = 64;
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// SMB2 header size.
+pub const SMB2_HEADER: usize = 64;
 const MAX_COMPOUND: usize = 32;
 /// Most dialects read from a NEGOTIATE request.
 const MAX_DIALECTS: usize = 64;
@@ -147,6 +156,8 @@ fn smb1(msg: &[u8]) -> Option<SmbHeader> {
         status,
         is_response,
         dialects,
+        message_id: 0,
+        span: (0, msg.len()),
     })
 }
 
@@ -182,6 +193,8 @@ fn smb2(m: &[u8]) -> Option<(SmbHeader, u32)> {
         status,
         is_response,
         dialects,
+        message_id: le64(m, 24)?,
+        span: (0, m.len()),
     };
     Some((header, next))
 }
@@ -200,11 +213,19 @@ pub fn parse_message(msg: &[u8]) -> Vec<SmbHeader> {
         let Some(m) = msg.get(off..).filter(|m| m.starts_with(b"\xfeSMB")) else {
             break;
         };
-        let Some((header, next)) = smb2(m) else { break };
+        let Some((mut header, next)) = smb2(m) else {
+            break;
+        };
+        let next = next as usize;
+        let len = if next == 0 {
+            m.len()
+        } else {
+            next.min(m.len())
+        };
+        header.span = (off, len);
         out.push(header);
         // NextCommand is 8-byte aligned and points past this header ([MS-SMB2] §3.2.4.1.4).
-        let next = next as usize;
-        if next < SMB2_HEADER || next % 8 != 0 {
+        if next < SMB2_HEADER || !next.is_multiple_of(8) {
             break;
         }
         off = off.saturating_add(next);
