@@ -57,16 +57,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 two_hosts_up $P
-# Real NICs put MTU-sized frames on the wire: turn off segmentation offloads
-# so tcpdump sees those rather than 64 KB super-frames.
-for h in client server; do
-    ip netns exec $P-$h ethtool -K eth0 tso off gso off gro off >/dev/null
-    ip netns exec $P-sw ethtool -K $P-$h tso off gso off gro off >/dev/null
-done
-ip -n $P-client addr add $C/24 dev eth0
-ip -n $P-server addr add $S/24 dev eth0
-ip netns exec $P-client sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip netns exec $P-server sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+two_hosts_ipv4 $P $C $S
 
 # --- server side -----------------------------------------------------------
 cat >"$WORK/dnsmasq.conf" <<EOF

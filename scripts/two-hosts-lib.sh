@@ -27,3 +27,18 @@ two_hosts_down() {
     for ns in "$p-client" "$p-server" "$p-sw"; do ip netns del "$ns" 2>/dev/null; done
     return 0
 }
+
+# two_hosts_ipv4 PREFIX CLIENT_IP SERVER_IP: MTU-sized frames on the wire
+# (segmentation offloads off, as real NICs put them, rather than 64 KB
+# super-frames), the addresses (/24), IPv6 off.
+two_hosts_ipv4() {
+    local p=$1 h
+    for h in client server; do
+        ip netns exec "$p-$h" ethtool -K eth0 tso off gso off gro off >/dev/null
+        ip netns exec "$p-sw" ethtool -K "$p-$h" tso off gso off gro off >/dev/null
+    done
+    ip -n "$p-client" addr add "$2/24" dev eth0
+    ip -n "$p-server" addr add "$3/24" dev eth0
+    ip netns exec "$p-client" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip netns exec "$p-server" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+}

@@ -69,6 +69,11 @@ pub struct IocArgs {
     /// Export only indicators some finding names or points to.
     #[arg(long)]
     pub require_finding: bool,
+    /// Take the SHA-256 and MD5 of every file carried over HTTP, internal
+    /// servers and names included (by default, as for URLs, only transfers
+    /// with an outside server or Host name).
+    #[arg(long)]
+    pub all_files: bool,
 }
 
 /// What a run of captures (or a findings file) gave.
@@ -188,6 +193,7 @@ pub fn write_output(output: Option<&Path>, text: &str) -> Result<(), String> {
 pub fn run(args: IocArgs) -> ExitCode {
     let mut config = IocConfig {
         require_finding: args.require_finding,
+        all_files: args.all_files,
         ..IocConfig::default()
     };
     config

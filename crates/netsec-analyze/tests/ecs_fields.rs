@@ -72,6 +72,12 @@ const ECS_FIELDS: &[(&str, &str, bool)] = &[
     ("http.response.status_code", "long", false),
     ("http.response.mime_type", "keyword", false),
     ("http.response.body.bytes", "long", false),
+    ("http.request.body.bytes", "long", false),
+    ("file.name", "keyword", false),
+    ("file.size", "long", false),
+    ("file.mime_type", "keyword", false),
+    ("file.hash.sha256", "keyword", false),
+    ("file.hash.md5", "keyword", false),
     ("url.original", "wildcard", false),
     ("url.domain", "keyword", false),
     ("url.port", "long", false),
@@ -265,6 +271,7 @@ fn every_log_field_is_ecs_or_under_netsec() {
                 "testdata/fragments.pcap",
                 "testdata/suricata-verify",
                 "testdata/tls",
+                "testdata/http-files",
             ]
             .map(|p| Input::path(root().join(p))),
         )
@@ -306,6 +313,7 @@ fn every_log_field_is_ecs_or_under_netsec() {
         "dhcp.jsonl",
         "ntp.jsonl",
         "arp.jsonl",
+        "files.jsonl",
         "findings.jsonl",
     ] {
         assert!(kinds.contains(kind), "no {kind} written");
@@ -323,6 +331,13 @@ fn every_log_field_is_ecs_or_under_netsec() {
         "tls.server.x509.serial_number",
         "tls.server.x509.alternative_names",
         "tls.server.hash.sha256",
+        "file.hash.sha256",
+        "file.hash.md5",
+        "file.size",
+        "file.name",
+        "file.mime_type",
+        "http.request.body.bytes",
+        "http.response.body.bytes",
     ] {
         assert!(seen.contains(field), "{field} never written");
     }

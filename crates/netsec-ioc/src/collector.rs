@@ -13,7 +13,7 @@ use netsec_model::{
 
 use crate::config::IocConfig;
 use crate::indicator::{
-    key, CertificateSummary, ConnectionSample, Indicator, IndicatorKind, IndicatorSet,
+    key, CertificateSummary, ConnectionSample, FileSummary, Indicator, IndicatorKind, IndicatorSet,
 };
 
 /// The indicator of this kind and value in `indicators`, created when new
@@ -309,6 +309,73 @@ impl IocCollector {
         }
     }
 
+    /// A file carried over HTTP: its SHA-256 and MD5 (complete bodies
+    /// only), under the URLs' rule unless `all_files`; related to each other
+    /// and to the URL it came from.
+    fn on_file(&mut self, f: &netsec_model::FileEvent, at: &Seen, flow: Option<FlowId>) {
+        let (Some(sha256), Some(md5)) = (f.sha256.as_deref(), f.md5.as_deref()) else {
+            return;
+        };
+        if !f.complete {
+            return;
+        }
+        let server = at.connection.server;
+        let host_name = f
+            .host
+            .as_deref()
+            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+        let named_outside = host_name
+            .as_deref()
+            .is_some_and(|h| h.parse::<IpAddr>().is_err() && !self.config.is_ignored_name(h));
+        if !self.config.all_files && !self.toward_outside(server) && !named_outside {
+            return;
+        }
+        let url = f.url().or_else(|| {
+            let endpoint = netsec_model::Endpoint::new(server, at.connection.port);
+            f.uri.as_deref().map(|u| format!("http://{endpoint}{u}"))
+        });
+        let upload = f.ctx.direction == netsec_model::Direction::ToServer;
+        let summary = FileSummary {
+            name: f.filename().map(str::to_string),
+            size: f.bytes,
+            mime_type: f.mime_type.clone(),
+            url: url.clone(),
+            transfer: if upload { "upload" } else { "download" },
+            sha256: sha256.to_ascii_lowercase(),
+            md5: md5.to_ascii_lowercase(),
+        };
+        let tag = if upload {
+            "http-upload"
+        } else {
+            "http-download"
+        };
+        let mut keys = Vec::new();
+        for (kind, value) in [
+            (IndicatorKind::FileSha256, &summary.sha256),
+            (IndicatorKind::FileMd5, &summary.md5),
+        ] {
+            let k = self.observe((kind, value), tag, at, flow);
+            if let Some(i) = self.indicators.get_mut(&k) {
+                if i.file.is_none() {
+                    i.file = Some(summary.clone());
+                }
+                // A finding on an internal server credits its files too.
+                i.servers.insert(server);
+            }
+            keys.push(k);
+        }
+        if let [a, b] = keys.as_slice() {
+            self.relate(a, b);
+            if let Some(url) = url {
+                let url_key = key(IndicatorKind::Url, &url);
+                if self.indicators.contains_key(&url_key) {
+                    self.relate(a, &url_key);
+                    self.relate(b, &url_key);
+                }
+            }
+        }
+    }
+
     /// Whether a server is outside: traffic to it is worth extracting
     /// names, URLs and fingerprints from.
     fn toward_outside(&self, server: IpAddr) -> bool {
@@ -519,6 +586,7 @@ impl Analyzer for IocCollector {
                 }
             }
             AppEvent::Tls(tls) => self.on_tls(&tls.message, at, ctx.flow_id),
+            AppEvent::File(file) => self.on_file(file, at, ctx.flow_id),
             _ => {}
         }
     }

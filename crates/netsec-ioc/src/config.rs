@@ -31,6 +31,11 @@ pub struct IocConfig {
     pub max_hosts_per_indicator: usize,
     /// Export only indicators that some finding names or points to.
     pub require_finding: bool,
+    /// Take the hashes of every file carried over HTTP, internal servers
+    /// and names included. By default files follow the URLs' rule: only
+    /// transfers with an outside server or an outside (not allow-listed)
+    /// `Host` name give indicators.
+    pub all_files: bool,
 }
 
 /// Public resolvers: what every network talks to.
@@ -106,6 +111,7 @@ impl Default for IocConfig {
             capacity: 100_000,
             max_hosts_per_indicator: 32,
             require_finding: false,
+            all_files: false,
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::indicator::{Indicator, IndicatorSet};
 
 /// The header row's columns.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 17] = [
     "type",
     "value",
     "first_seen",
@@ -19,6 +19,9 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "finding_ids",
     "related",
     "named_by_finding",
+    "file_name",
+    "file_size",
+    "file_url",
 ];
 
 /// The set as CSV text, header first.
@@ -57,6 +60,18 @@ fn row(i: &Indicator) -> Vec<String> {
         join(i.finding_ids.iter().cloned().collect()),
         join(i.related.iter().cloned().collect()),
         i.named_by_finding.to_string(),
+        i.file
+            .as_ref()
+            .and_then(|f| f.name.clone())
+            .unwrap_or_default(),
+        i.file
+            .as_ref()
+            .map(|f| f.size.to_string())
+            .unwrap_or_default(),
+        i.file
+            .as_ref()
+            .and_then(|f| f.url.clone())
+            .unwrap_or_default(),
     ]
 }
 

@@ -122,6 +122,29 @@ pub struct CertificateSummary {
     pub not_after: Option<Timestamp>,
 }
 
+/// What is known of a file, for file-hash indicators: from the HTTP
+/// transfer that carried it (the first one seen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSummary {
+    /// Last path segment of the request's URI, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Size in bytes (as transferred: still content-encoded).
+    pub size: u64,
+    /// `Content-Type` of the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// URL it was downloaded from or uploaded to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `download` (in a response) or `upload` (in a request).
+    pub transfer: &'static str,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// MD5, lower-case hex.
+    pub md5: String,
+}
+
 /// An indicator with its context.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Indicator {
@@ -156,7 +179,9 @@ pub struct Indicator {
     /// resolved to, the name a URL is on.
     pub related: BTreeSet<String>,
     /// Outside servers it was seen with (names, URLs, user agents and
-    /// fingerprints point to their findings through them).
+    /// fingerprints point to their findings through them); for file hashes
+    /// internal servers too, so that a finding on the server that sent or
+    /// received a file points to the file.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub servers: BTreeSet<IpAddr>,
     /// An example connection.
@@ -165,6 +190,9 @@ pub struct Indicator {
     /// For certificate indicators, what the certificate says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateSummary>,
+    /// For file-hash indicators, the file and where it came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileSummary>,
     /// A finding names it as an indicator (so it is exported even when
     /// internal or allow-listed).
     pub named_by_finding: bool,
@@ -191,6 +219,7 @@ impl Indicator {
             servers: BTreeSet::new(),
             connection: None,
             certificate: None,
+            file: None,
             named_by_finding: false,
         }
     }

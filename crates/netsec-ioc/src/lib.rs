@@ -4,7 +4,8 @@
 //! [`IocCollector`] is an [`Analyzer`](netsec_model::Analyzer) that reads
 //! application events and flow records — outside addresses, DNS names, TLS
 //! server names, HTTP hosts, URLs and user agents, JA3/JA4 hashes,
-//! certificate fingerprints — and takes findings from any producer
+//! certificate fingerprints, SHA-256 and MD5 of files carried over HTTP
+//! (complete bodies only, as netsec-proto hashes them) — and takes findings from any producer
 //! ([`IocCollector::add_finding`], or [`read_findings`] for a saved
 //! `findings.jsonl`). Each indicator keeps its context: first and last
 //! seen, internal hosts that talked to it, bytes, the findings naming it (or
@@ -63,7 +64,9 @@ pub use config::{
 };
 pub use csv::{to_csv, CSV_COLUMNS};
 pub use error::IocError;
-pub use indicator::{CertificateSummary, ConnectionSample, Indicator, IndicatorKind, IndicatorSet};
+pub use indicator::{
+    CertificateSummary, ConnectionSample, FileSummary, Indicator, IndicatorKind, IndicatorSet,
+};
 pub use misp::to_misp;
 pub use netsec_model::SharedAnalyzer;
 pub use report::html_report;

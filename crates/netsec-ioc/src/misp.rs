@@ -47,7 +47,7 @@ pub fn to_misp(set: &IndicatorSet, info: &str) -> Result<String, IocError> {
         &format!("misp-event|{info}|{}", stix_time(start)),
     );
     let mut threat_level = 3; // low
-    let attributes: Vec<Value> = set
+    let mut attributes: Vec<Value> = set
         .indicators
         .iter()
         .map(|i| {
@@ -69,6 +69,12 @@ pub fn to_misp(set: &IndicatorSet, info: &str) -> Result<String, IocError> {
             );
             if i.kind == IndicatorKind::Ja4 {
                 comment.push_str("; JA4 fingerprint");
+            }
+            if let Some(f) = &i.file {
+                comment.push_str(&format!("; file of {} bytes, HTTP {}", f.size, f.transfer));
+                if let Some(url) = &f.url {
+                    comment.push_str(&format!(" {url}"));
+                }
             }
             if !i.finding_ids.is_empty() {
                 comment.push_str("; findings: ");
@@ -99,6 +105,29 @@ pub fn to_misp(set: &IndicatorSet, info: &str) -> Result<String, IocError> {
             })
         })
         .collect();
+    // The name of each transferred file (from its URL), beside its hashes.
+    for i in &set.indicators {
+        let Some((f, name)) = i
+            .file
+            .as_ref()
+            .filter(|_| i.kind == IndicatorKind::FileSha256)
+            .and_then(|f| Some((f, f.name.as_deref()?)))
+        else {
+            continue;
+        };
+        attributes.push(json!({
+            "uuid": uuid_v5(&NETSEC_NAMESPACE, &format!("misp-attribute|filename|{}", f.sha256)),
+            "type": "filename",
+            "category": "Payload delivery",
+            "value": name,
+            "to_ids": false,
+            "comment": format!("name of the file with SHA-256 {} and MD5 {}", f.sha256, f.md5),
+            "timestamp": i.last_seen.secs().to_string(),
+            "first_seen": stix_time(i.first_seen),
+            "last_seen": stix_time(i.last_seen),
+            "distribution": "5",
+        }));
+    }
     let event = json!({
         "Event": {
             "uuid": event_uuid,

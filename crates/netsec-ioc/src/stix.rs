@@ -139,17 +139,39 @@ fn observables(i: &Indicator, bundle: &mut Bundle) -> Vec<String> {
             "type": "url", "spec_version": "2.1",
             "id": sco_id("url", &json!({ "value": i.value })), "value": i.value,
         })),
-        IndicatorKind::FileSha256 | IndicatorKind::FileMd5 => {
-            let h = hashes(if i.kind == IndicatorKind::FileMd5 {
-                "MD5"
-            } else {
-                "SHA-256"
-            });
-            Some(json!({
-                "type": "file", "spec_version": "2.1",
-                "id": sco_id("file", &json!({ "hashes": h })), "hashes": h,
-            }))
-        }
+        // One `file` object for both hashes of a transferred file (the same
+        // id for its SHA-256 and MD5 indicators), with its name, size and
+        // MIME type; a hash a finding named alone gets an object of its own.
+        IndicatorKind::FileSha256 | IndicatorKind::FileMd5 => Some(match &i.file {
+            Some(f) => {
+                let h = json!({ "MD5": f.md5, "SHA-256": f.sha256 });
+                let mut file = json!({
+                    "type": "file", "spec_version": "2.1",
+                    "id": sco_id("file", &json!({ "hashes": h, "name": f.name })),
+                    "hashes": h, "size": f.size,
+                });
+                if let Some(map) = file.as_object_mut() {
+                    if let Some(name) = &f.name {
+                        map.insert("name".into(), json!(name));
+                    }
+                    if let Some(mime) = &f.mime_type {
+                        map.insert("mime_type".into(), json!(mime));
+                    }
+                }
+                file
+            }
+            None => {
+                let h = hashes(if i.kind == IndicatorKind::FileMd5 {
+                    "MD5"
+                } else {
+                    "SHA-256"
+                });
+                json!({
+                    "type": "file", "spec_version": "2.1",
+                    "id": sco_id("file", &json!({ "hashes": h })), "hashes": h,
+                })
+            }
+        }),
         IndicatorKind::CertificateSha256 | IndicatorKind::CertificateSha1 => {
             let h = hashes(if i.kind == IndicatorKind::CertificateSha1 {
                 "SHA-1"

@@ -841,6 +841,29 @@ impl Serialize for NetsecEvent<'_> {
                     },
                 )?;
             }
+            AppEvent::File(f) => {
+                #[derive(Serialize)]
+                struct File<'a> {
+                    complete: bool,
+                    missing_bytes: u64,
+                    #[serde(skip_serializing_if = "std::ops::Not::not")]
+                    over_limit: bool,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    declared_length: Option<u64>,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    content_encoding: Option<&'a str>,
+                }
+                m.serialize_entry(
+                    "file",
+                    &File {
+                        complete: f.complete,
+                        missing_bytes: f.missing_bytes,
+                        over_limit: f.over_limit,
+                        declared_length: f.declared_length,
+                        content_encoding: f.content_encoding.as_deref(),
+                    },
+                )?;
+            }
             AppEvent::DceRpc(e) => {
                 #[derive(Serialize)]
                 struct DceRpc<'a> {
@@ -958,6 +981,7 @@ impl Serialize for EventDocument<'_> {
             "ssh" => "netsec.ssh",
             "smb" => "netsec.smb",
             "dhcp" => "netsec.dhcp",
+            "files" => "netsec.files",
             "dcerpc" => "netsec.dcerpc",
             "kerberos" => "netsec.kerberos",
             _ => "netsec.ntp",
@@ -980,6 +1004,7 @@ impl Serialize for EventDocument<'_> {
         match ev {
             AppEvent::Dns(d) => m.serialize_entry("dns", &DnsDoc(d))?,
             AppEvent::Http(h) => serialize_http(&mut m, h)?,
+            AppEvent::File(f) => serialize_file(&mut m, f)?,
             AppEvent::Tls(t) => {
                 let empty = matches!(&t.message, TlsMessage::Certificate { certificates, .. } if certificates.is_empty());
                 if !empty {
@@ -1064,6 +1089,93 @@ fn serialize_http<M: SerializeMap>(m: &mut M, h: &HttpEvent) -> Result<(), M::Er
                 },
             )?;
         }
+    }
+    Ok(())
+}
+
+/// ECS `file.*` (name, size, MIME type, hashes), `url.*` and `http.*` of
+/// a file carried over HTTP: `http.response.body.bytes` for a download,
+/// `http.request.body.bytes` for an upload.
+fn serialize_file<M: SerializeMap>(m: &mut M, f: &crate::event::FileEvent) -> Result<(), M::Error> {
+    #[derive(Serialize)]
+    struct Hash<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sha256: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        md5: Option<&'a str>,
+    }
+    #[derive(Serialize)]
+    struct File<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<&'a str>,
+        size: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mime_type: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hash: Option<Hash<'a>>,
+    }
+    let hash = (f.sha256.is_some() || f.md5.is_some()).then_some(Hash {
+        sha256: f.sha256.as_deref(),
+        md5: f.md5.as_deref(),
+    });
+    m.serialize_entry(
+        "file",
+        &File {
+            name: f.filename(),
+            size: f.bytes,
+            mime_type: f.mime_type.as_deref(),
+            hash,
+        },
+    )?;
+    #[derive(Serialize)]
+    struct Request<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        method: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<HttpBody>,
+    }
+    #[derive(Serialize)]
+    struct Response {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status_code: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<HttpBody>,
+    }
+    #[derive(Serialize)]
+    struct Http<'a> {
+        request: Request<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        response: Option<Response>,
+    }
+    let upload = f.ctx.direction == crate::flow::Direction::ToServer;
+    let body = Some(HttpBody { bytes: f.bytes });
+    m.serialize_entry(
+        "http",
+        &Http {
+            request: Request {
+                method: f.method.as_deref(),
+                body: if upload { body } else { None },
+            },
+            response: (!upload).then_some(Response {
+                status_code: f.status,
+                body: Some(HttpBody { bytes: f.bytes }),
+            }),
+        },
+    )?;
+    if let Some(uri) = f.uri.as_deref() {
+        #[derive(Serialize)]
+        struct Url<'a> {
+            original: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            domain: Option<&'a str>,
+        }
+        m.serialize_entry(
+            "url",
+            &Url {
+                original: uri,
+                domain: f.host.as_deref().map(|h| split_host_port(h).0),
+            },
+        )?;
     }
     Ok(())
 }

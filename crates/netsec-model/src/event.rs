@@ -54,6 +54,8 @@ pub enum AppEvent {
     Dhcp(DhcpEvent),
     /// An NTP message.
     Ntp(NtpEvent),
+    /// A file (message body) carried over HTTP, when its body ended.
+    File(FileEvent),
     /// A connection-oriented DCE-RPC PDU (over TCP or an SMB named pipe).
     DceRpc(DceRpcEvent),
     /// A Kerberos message (AS/TGS request or reply, KRB-ERROR).
@@ -71,6 +73,7 @@ impl AppEvent {
             AppEvent::Smb(e) => &e.ctx,
             AppEvent::Dhcp(e) => &e.ctx,
             AppEvent::Ntp(e) => &e.ctx,
+            AppEvent::File(e) => &e.ctx,
             AppEvent::DceRpc(e) => &e.ctx,
             AppEvent::Kerberos(e) => &e.ctx,
         }
@@ -86,6 +89,7 @@ impl AppEvent {
             AppEvent::Smb(_) => "smb",
             AppEvent::Dhcp(_) => "dhcp",
             AppEvent::Ntp(_) => "ntp",
+            AppEvent::File(_) => "files",
             AppEvent::DceRpc(_) => "dcerpc",
             AppEvent::Kerberos(_) => "kerberos",
         }
@@ -394,6 +398,84 @@ pub struct NtpEvent {
     pub mode: u8,
     /// Stratum.
     pub stratum: u8,
+}
+
+/// A file carried over HTTP/1.x: one request or response body, hashed as
+/// transferred (de-chunked, but still content-encoded: a gzip body is
+/// hashed as the gzip bytes, as Zeek's `files.log` does for the transfer).
+/// The hashes are given only for a body seen whole: no bytes missing, its
+/// framing complete, and no longer than the parser's hashing bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEvent {
+    /// Context: the packet that ended the body (or the flow's end), and the
+    /// direction it travelled (`to_client` for a download).
+    pub ctx: EventContext,
+    /// Protocol that carried it (`http`).
+    pub protocol: String,
+    /// Method of the request (of the request itself for an upload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Request target of that request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// `Host` header of that request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Status code, for a response body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `Content-Type` of the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// `Content-Encoding` of the message (`gzip`): the hashes are of the
+    /// encoded bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// `Content-Length`, when the body was framed by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_length: Option<u64>,
+    /// Body bytes seen (de-chunked), missing ones not included.
+    pub bytes: u64,
+    /// Body bytes lost in capture gaps (known from the framing).
+    pub missing_bytes: u64,
+    /// The body was seen whole: its framing ended it (or the connection's
+    /// end for a body without length) and no bytes are missing.
+    pub complete: bool,
+    /// Longer than the hashing bound: counted, not hashed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_limit: bool,
+    /// SHA-256 of the body, lower-case hex; only when complete and hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// MD5 of the body, lower-case hex; only when complete and hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+}
+
+impl FileEvent {
+    /// File name from the last path segment of the request target (query
+    /// and fragment removed), when there is one.
+    pub fn filename(&self) -> Option<&str> {
+        let uri = self.uri.as_deref()?;
+        let path = uri.split(['?', '#']).next().unwrap_or("");
+        // An absolute-form target: drop the scheme and authority.
+        let path = match path.split_once("://") {
+            Some((_, rest)) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or(""),
+            None => path,
+        };
+        let name = path.rsplit('/').next().unwrap_or("");
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// URL the file came from: `http://host/uri` when the host is known.
+    pub fn url(&self) -> Option<String> {
+        let uri = self.uri.as_deref()?;
+        if uri.contains("://") {
+            return Some(uri.to_string());
+        }
+        let host = self.host.as_deref()?;
+        Some(format!("http://{host}{uri}"))
+    }
 }
 
 /// One presentation context of a DCE-RPC bind or alter_context, with the

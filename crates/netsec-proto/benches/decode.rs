@@ -2,7 +2,8 @@
 
 //! Decoder and engine throughput on a real capture (testdata/sample.pcap,
 //! loaded into memory once): decode alone, and the whole engine (flows, TCP
-//! reassembly, app parsers).
+//! reassembly, app parsers); and the engine on testdata/http-files (HTTP
+//! bodies, 0.4 MB: what hashing the files costs).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netsec_model::{LinkType, RawPacket, Timestamp};
@@ -10,9 +11,9 @@ use netsec_proto::{decode, Engine, EngineConfig, EngineSink};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError};
 
-fn load() -> Vec<(Timestamp, Vec<u8>)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sample.pcap");
-    let file = std::fs::File::open(path).expect("testdata/sample.pcap");
+fn load(name: &str) -> Vec<(Timestamp, Vec<u8>)> {
+    let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    let file = std::fs::File::open(&path).expect(name);
     let mut r = LegacyPcapReader::new(1 << 16, file).expect("pcap");
     let mut out = Vec::new();
     loop {
@@ -48,7 +49,7 @@ struct Discard;
 impl EngineSink for Discard {}
 
 fn bench(c: &mut Criterion) {
-    let packets = load();
+    let packets = load("sample.pcap");
     let bytes: usize = packets.iter().map(|(_, d)| d.len()).sum();
     let mut g = c.benchmark_group("sample.pcap");
     g.throughput(Throughput::Elements(packets.len() as u64));
@@ -71,6 +72,20 @@ fn bench(c: &mut Criterion) {
             engine.stats().flows_created
         })
     });
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("engine_bytes", |b| {
+        b.iter(|| {
+            let mut engine = Engine::new(EngineConfig::default());
+            for (i, (ts, d)) in packets.iter().enumerate() {
+                engine.process(&raw(i, *ts, d), &mut Discard);
+            }
+            engine.finish(&mut Discard);
+        })
+    });
+    g.finish();
+    let packets = load("http-files/http-files.pcap");
+    let bytes: usize = packets.iter().map(|(_, d)| d.len()).sum();
+    let mut g = c.benchmark_group("http-files.pcap");
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("engine_bytes", |b| {
         b.iter(|| {

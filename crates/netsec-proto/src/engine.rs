@@ -1165,6 +1165,9 @@ fn retire_app(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEven
         stats.app_malformed += feed.malformed;
         fold_stream_stats(stream, stats, &mut flow.record);
     }
+    if let Some(p) = parser.as_mut() {
+        p.finish(ctx, events);
+    }
     stats.app_malformed += retire(parser);
     flow.identify_tries = [IDENTIFY_TRIES; 2];
 }

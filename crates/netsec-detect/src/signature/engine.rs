@@ -624,6 +624,7 @@ impl Inspector for SignatureInspector {
             AppEvent::Smb(_) => Some(AppProtocol::Smb),
             AppEvent::Dhcp(_) => Some(AppProtocol::Dhcp),
             AppEvent::Ntp(_) => Some(AppProtocol::Ntp),
+            AppEvent::File(_) => Some(AppProtocol::Http),
             #[allow(unreachable_patterns)]
             _ => None,
         };

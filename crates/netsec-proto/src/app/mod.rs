@@ -229,6 +229,15 @@ impl AppParser {
         }
     }
 
+    /// The flow is over: events for what was still open (HTTP bodies that
+    /// run until the connection closes, or were cut short). `ctx` is the
+    /// flow's context in either direction.
+    pub fn finish(&mut self, ctx: &EventContext, out: &mut Vec<AppEvent>) {
+        if let AppParser::Http(s) = self {
+            s.finish(ctx, out);
+        }
+    }
+
     /// `len` bytes are missing in direction `dir` (a TCP gap).
     pub fn gap(&mut self, dir: Direction, len: u64) {
         match self {

@@ -306,6 +306,23 @@ pub fn run_with_chunks(path: &Path, chunk: usize) -> Vec<FlowRun> {
             parsers[s.flow] = None;
         }
     }
+    // End of input: what the parsers still hold open (as the engine does
+    // when a flow ends).
+    for (run, parser) in runs.iter_mut().zip(parsers.iter_mut()) {
+        if let Some(p) = parser.as_mut() {
+            let ctx = EventContext {
+                ts: Timestamp::ZERO,
+                packet_number: 0,
+                flow_id: None,
+                community_id: None,
+                src: run.client,
+                dst: run.server,
+                transport: run.transport,
+                direction: Direction::ToServer,
+            };
+            p.finish(&ctx, &mut run.events);
+        }
+    }
     runs
 }
 
