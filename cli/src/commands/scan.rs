@@ -496,9 +496,25 @@ pub fn run(args: ScanArgs) -> ExitCode {
         };
         match ProbeTable::parse(&text, &file.display().to_string()) {
             Ok(extra) => {
-                let (rules, skipped) = (extra.rules, extra.skipped.len());
+                let (rules, backtracking) = (extra.rules, extra.backtracking_rules);
+                let skipped = match extra.skipped.len() {
+                    0 => String::new(),
+                    n => {
+                        let why: Vec<String> = extra
+                            .skipped
+                            .iter()
+                            .take(3)
+                            .map(|s| format!("line {}: {}", s.line, s.reason))
+                            .collect();
+                        format!(
+                            ", {n} lines skipped ({}{})",
+                            why.join("; "),
+                            if n > 3 { "; …" } else { "" }
+                        )
+                    }
+                };
                 eprintln!(
-                    "netsec scan: {}: {} probes, {rules} rules loaded, {skipped} lines skipped (patterns the regex crate cannot run: backreferences, look-around)",
+                    "netsec scan: {}: {} probes, {rules} rules loaded ({backtracking} with look-around or backreferences run on the backtracking engine){skipped}",
                     file.display(),
                     extra.probes.len()
                 );
@@ -586,6 +602,14 @@ pub fn run(args: ScanArgs) -> ExitCode {
         }
         report
     });
+    let mut report = report;
+    let limit_hits = config.probes.backtrack_limit_hits();
+    if limit_hits > 0 {
+        report.notes.push(format!(
+            "{limit_hits} answer(s) made a look-around or backreference pattern reach its backtracking limit ({} steps); taken as no match",
+            netsec_scan::service::probes::BACKTRACK_LIMIT
+        ));
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
