@@ -69,3 +69,21 @@ pub use flow::{
 };
 pub use packet::{IpInfo, LinkType, MacAddr, PacketInfo, RawPacket, TcpFlags, Transport};
 pub use time::{Duration, TimeRange, Timestamp};
+
+/// Lower-case hexadecimal of `bytes` (digests, fingerprints).
+///
+/// ```
+/// assert_eq!(netsec_model::hex_lower(&[0x00, 0xab, 0xff]), "00abff");
+/// ```
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0xf] {
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
+}

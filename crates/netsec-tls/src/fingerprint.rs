@@ -26,6 +26,7 @@
 //!   `000000000000` (unlike JA4's, which hashes the empty string).
 
 use md5::{Digest as _, Md5};
+use netsec_model::hex_lower as hex;
 use netsec_model::{ClientHello, ServerHello};
 use sha2::Sha256;
 
@@ -110,19 +111,6 @@ pub fn ja3s(sh: &ServerHello) -> String {
 /// Lower-case hex MD5 of a string (the JA3 and JA3S fingerprints).
 pub fn md5_hex(s: &str) -> String {
     hex(&Md5::digest(s.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        for nibble in [b >> 4, b & 0xf] {
-            out.push(char::from(
-                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-            ));
-        }
-    }
-    out
 }
 
 /// JA4X of a parsed certificate.

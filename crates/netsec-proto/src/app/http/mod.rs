@@ -124,8 +124,8 @@ impl FileHash {
         }
         let (sha256, md5) = if hashed {
             (
-                Some(hex(&self.sha256.finalize())),
-                Some(hex(&self.md5.finalize())),
+                Some(netsec_model::hex_lower(&self.sha256.finalize())),
+                Some(netsec_model::hex_lower(&self.md5.finalize())),
             )
         } else {
             (None, None)
@@ -148,17 +148,6 @@ impl FileHash {
             md5,
         })
     }
-}
-
-/// Lower-case hex of a digest.
-fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for c in b {
-        s.push(char::from(DIGITS[usize::from(c >> 4)]));
-        s.push(char::from(DIGITS[usize::from(c & 0xf)]));
-    }
-    s
 }
 
 #[derive(Debug, Default)]
@@ -762,7 +751,7 @@ HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     }
 
     fn sha(b: &[u8]) -> Option<String> {
-        Some(hex(&Sha256::digest(b)))
+        Some(netsec_model::hex_lower(&Sha256::digest(b)))
     }
 
     #[test]
