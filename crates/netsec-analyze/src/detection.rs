@@ -115,6 +115,13 @@ impl DetectionStage {
                     }
                 }
             }
+            Record::FlowUpdate(f) => {
+                for (a, w) in self.analyzers.iter_mut().zip(&self.wants) {
+                    if w.flow_updates {
+                        a.on_flow_update(f, out);
+                    }
+                }
+            }
             Record::Tick(now) => {
                 let mut held = 0;
                 for a in &mut self.analyzers {

@@ -126,6 +126,14 @@ pub struct Analysis {
 /// rest.
 pub const DEFAULT_MEMORY_LIMIT: usize = 640 * 1024 * 1024;
 
+/// How often a flow that goes on is reported to the analysers that read
+/// snapshots ([`netsec_model::Analyzer::on_flow_update`]) when the engine's
+/// [`netsec_proto::FlowConfig::update_interval`] is not set: every 10 s of
+/// its life, at its first packet after each (so live capture sees a long
+/// upload or a long session within seconds, not when it ends).
+pub const DEFAULT_FLOW_UPDATE_INTERVAL: netsec_model::Duration =
+    netsec_model::Duration::from_secs(10);
+
 impl Default for Analysis {
     fn default() -> Self {
         Analysis::new()
@@ -366,6 +374,11 @@ impl Analysis {
             on_finding,
             analyzer_memory,
         ));
+        // Snapshots of flows that go on cost a record per flow and interval:
+        // only when an analyser reads them.
+        if stage.interests().flow_updates && engine.flows.update_interval.is_none() {
+            engine.flows.update_interval = Some(DEFAULT_FLOW_UPDATE_INTERVAL);
+        }
         let plan = Plan {
             engine,
             filter,
@@ -443,6 +456,7 @@ impl Analysis {
             limit: memory_limit as u64,
             engines_peak: engines_peak as u64,
             analyzers_peak: stage.memory_peak as u64,
+            process_peak_rss: MemoryReport::read_process_peak_rss(),
         };
         let findings: Vec<Finding> = stage.findings.sorted().into_iter().cloned().collect();
         if let (Some(files), Some(Logs::EcsDir(dir))) = (ecs_files, &logs) {

@@ -69,6 +69,8 @@ pub enum Record {
     /// A finished flow (not boxed: one a flow, an allocation each cost more
     /// than moving it).
     Flow(FlowRecord),
+    /// A snapshot of a flow that goes on.
+    FlowUpdate(FlowRecord),
     /// Capture time advanced.
     Tick(Timestamp),
     /// A finding made inside a shard.

@@ -324,6 +324,16 @@ impl EngineSink for ShardSink {
         }
     }
 
+    fn flow_update(&mut self, flow: FlowRecord) {
+        if !self.analyzers.is_empty() {
+            self.run_shard_analyzers(|a, out| a.on_flow_update(&flow, out));
+        }
+        // Made while processing a packet, by the shard that owns its flow.
+        if self.interests.flow_updates {
+            self.push_own(Record::FlowUpdate(flow));
+        }
+    }
+
     fn tick(&mut self, now: Timestamp) {
         if !self.analyzers.is_empty() {
             self.run_shard_analyzers(|a, out| a.on_tick(now, out));

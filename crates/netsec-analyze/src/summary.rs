@@ -498,4 +498,22 @@ pub struct MemoryReport {
     pub engines_peak: u64,
     /// The most the detection stage's analysers said they held at once.
     pub analyzers_peak: u64,
+    /// The peak resident set size of the whole process when the run ended,
+    /// in bytes (Linux's `VmHWM`; absent elsewhere). It covers everything
+    /// the process holds — the program embedding the library, buffers,
+    /// allocator slack — which the two estimates above do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_peak_rss: Option<u64>,
+}
+
+impl MemoryReport {
+    /// The peak resident set size of this process so far, in bytes, as
+    /// Linux reports it (`VmHWM` in `/proc/self/status`); `None` where
+    /// that file does not exist or does not say.
+    pub fn read_process_peak_rss() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        kib.checked_mul(1024)
+    }
 }

@@ -35,7 +35,9 @@
 //! **Long connections** (`long_connection`): one connection (its records
 //! summed across active-timeout splits) lasting `long_connection_secs` or
 //! more (RITA's base threshold: 1 h); confidence `clamp(duration / (4 ×
-//! threshold), 0.5, 1)`.
+//! threshold), 0.5, 1)`. It is reported while the connection goes on, from
+//! the pipeline's flow snapshots (every 10 s of a flow's life), not when
+//! it ends.
 //!
 //! ATT&CK: T1071 Application Layer Protocol (T1573 Encrypted Channel too
 //! when the flows are TLS).
@@ -437,6 +439,39 @@ impl BeaconDetector {
         }
     }
 
+    /// A connection that goes on: reported as soon as its records so far
+    /// plus this snapshot reach the threshold (its records are added up
+    /// when they end, as before).
+    fn long_connection_so_far(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
+        let prior = self.running.get(&flow.community_id);
+        if prior.is_some_and(|r| r.reported) {
+            return;
+        }
+        let before = prior.map_or(0.0, |r| r.seconds);
+        let so_far = before + flow.duration().as_secs_f64();
+        if so_far < self.config.long_connection_secs {
+            return;
+        }
+        let r = self
+            .running
+            .touch(flow.community_id.clone(), flow.time.end, || Running {
+                client: flow.client,
+                server: flow.server,
+                time: flow.time,
+                seconds: 0.0,
+                reported: false,
+                flow: None,
+            });
+        r.reported = true;
+        let mut snapshot = r.clone();
+        snapshot.seconds = so_far;
+        snapshot.time.extend(flow.time.end);
+        let mut reference = flow.reference();
+        reference.time = snapshot.time;
+        snapshot.flow = Some(reference);
+        out.finding(self.long_finding(&snapshot, &flow.community_id));
+    }
+
     /// Whether a scored pair is reported: a name pair only when it spans
     /// several addresses (with one, its address pair reports the same).
     /// An address pair is not reported when a name pair of the same source
@@ -648,6 +683,7 @@ impl Analyzer for BeaconDetector {
     fn interests(&self) -> Interests {
         Interests {
             flows: true,
+            flow_updates: true,
             events: true,
             ..Interests::NONE
         }
@@ -698,6 +734,16 @@ impl Analyzer for BeaconDetector {
         self.add_connection((flow.client.ip, service), flow, out);
         if let Some(name) = self.names.remove(&flow.id) {
             self.add_connection((flow.client.ip, Peer::TlsName(name)), flow, out);
+        }
+    }
+
+    fn on_flow_update(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
+        if flow.transport == Transport::Tcp
+            && !self
+                .network
+                .is_allowed(flow.client.ip, Some(flow.server.ip))
+        {
+            self.long_connection_so_far(flow, out);
         }
     }
 

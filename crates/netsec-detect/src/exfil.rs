@@ -20,9 +20,10 @@
 //! flows).
 //!
 //! Known false positives: backups and cloud sync, video calls, uploads to
-//! file-sharing sites (allow-list their destinations). Blind spots: flow
-//! records arrive when flows end, so an upload is reported once its flow
-//! ends or reaches the active timeout; exfiltration through a home proxy
+//! file-sharing sites (allow-list their destinations). An upload still
+//! running is counted from the pipeline's flow snapshots (every 10 s of a
+//! flow's life, as if it ended then; its end counts it for real), so it is
+//! reported while it goes on. Blind spots: exfiltration through a home proxy
 //! or over DNS (many small queries to a home resolver).
 
 use std::net::IpAddr;
@@ -188,6 +189,42 @@ impl ExfilDetector {
         t.flows.attach(f)
     }
 
+    /// The home side of a flow between home and outside, the outside
+    /// address, and the bytes the home side sent and received; `None` for
+    /// other flows and allow-listed pairs.
+    fn home_side(&self, flow: &FlowRecord) -> Option<(IpAddr, IpAddr, u64, u64)> {
+        let client_home = self.network.is_home(flow.client.ip);
+        let server_home = self.network.is_home(flow.server.ip);
+        let side = match (client_home, server_home) {
+            (true, false) => (
+                flow.client.ip,
+                flow.server.ip,
+                flow.to_server.bytes,
+                flow.to_client.bytes,
+            ),
+            (false, true) => (
+                flow.server.ip,
+                flow.client.ip,
+                flow.to_client.bytes,
+                flow.to_server.bytes,
+            ),
+            _ => return None,
+        };
+        (!self.network.is_allowed(side.0, Some(side.1))).then_some(side)
+    }
+
+    /// The transfer of a pair, started at this flow when new.
+    fn transfer(&mut self, host: IpAddr, dst: IpAddr, flow: &FlowRecord) -> &mut Transfer {
+        self.transfers
+            .touch((host, dst), flow.time.end, || Transfer {
+                time: flow.time,
+                sent: 0,
+                received: 0,
+                flows: FlowSample::default(),
+                growth: Growth::default(),
+            })
+    }
+
     fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
         let ended = self.transfers.ended(all, now);
         for ((host, dst), t) in &ended {
@@ -217,6 +254,7 @@ impl Analyzer for ExfilDetector {
     fn interests(&self) -> Interests {
         Interests {
             flows: true,
+            flow_updates: true,
             ..Interests::NONE
         }
     }
@@ -230,50 +268,47 @@ impl Analyzer for ExfilDetector {
     }
 
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
-        let client_home = self.network.is_home(flow.client.ip);
-        let server_home = self.network.is_home(flow.server.ip);
-        // the home side and what it sent
-        let (host, dst, sent, received) = match (client_home, server_home) {
-            (true, false) => (
-                flow.client.ip,
-                flow.server.ip,
-                flow.to_server.bytes,
-                flow.to_client.bytes,
-            ),
-            (false, true) => (
-                flow.server.ip,
-                flow.client.ip,
-                flow.to_client.bytes,
-                flow.to_server.bytes,
-            ),
-            _ => return,
-        };
-        if self.network.is_allowed(host, Some(dst)) {
+        let Some((host, dst, sent, received)) = self.home_side(flow) else {
             return;
-        }
+        };
         self.destinations
             .touch(dst, flow.time.end, CappedSet::default)
             .insert(host, 64);
-        let t = self
-            .transfers
-            .touch((host, dst), flow.time.end, || Transfer {
-                time: flow.time,
-                sent: 0,
-                received: 0,
-                flows: FlowSample::default(),
-                growth: Growth::default(),
-            });
+        let (min_bytes, min_ratio) = (self.config.min_bytes, self.config.min_ratio);
+        let t = self.transfer(host, dst, flow);
         t.time.extend(flow.time.start);
         t.time.extend(flow.time.end);
         t.sent += sent;
         t.received += received;
         t.flows.add_record(flow);
         let ratio = ratio(t);
-        if t.sent >= self.config.min_bytes && ratio >= self.config.min_ratio && t.growth.due(t.sent)
-        {
+        if t.sent >= min_bytes && ratio >= min_ratio && t.growth.due(t.sent) {
             let snapshot = t.clone();
             let median = self.host_median(host, dst, &[]);
             out.finding(self.finding(host, dst, &snapshot, median));
+        }
+    }
+
+    /// A flow that goes on counts as if it ended now, for the report only:
+    /// an upload is reported while it runs, and its end adds it for real.
+    fn on_flow_update(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
+        let Some((host, dst, sent, received)) = self.home_side(flow) else {
+            return;
+        };
+        self.destinations
+            .touch(dst, flow.time.end, CappedSet::default)
+            .insert(host, 64);
+        let (min_bytes, min_ratio) = (self.config.min_bytes, self.config.min_ratio);
+        let t = self.transfer(host, dst, flow);
+        let mut so_far = t.clone();
+        so_far.time.extend(flow.time.start);
+        so_far.time.extend(flow.time.end);
+        so_far.sent += sent;
+        so_far.received += received;
+        so_far.flows.add_record(flow);
+        if so_far.sent >= min_bytes && ratio(&so_far) >= min_ratio && t.growth.due(so_far.sent) {
+            let median = self.host_median(host, dst, &[]);
+            out.finding(self.finding(host, dst, &so_far, median));
         }
     }
 

@@ -58,3 +58,52 @@ fn one_thread_or_two_and_the_harness_agree() {
         );
     }
 }
+
+/// An upload still running is reported from the pipeline's flow snapshots,
+/// long before its connection ends: exfil-live is one 26 MB upload over
+/// 62 s at ~400 KB/s, which crosses the 10 MB threshold about 25 s in.
+#[test]
+fn an_upload_is_reported_while_it_runs() {
+    use std::sync::{Arc, Mutex};
+    for threads in [1, 2] {
+        let reports: Arc<Mutex<Vec<Finding>>> = Arc::default();
+        let seen = Arc::clone(&reports);
+        let (summary, findings) = Analysis::new()
+            .input(Input::path(common::capture("exfil-live")))
+            .threads(threads)
+            .analyzers(default_analyzers(&DetectConfig::default()))
+            .on_finding(Arc::new(move |f: &Finding| {
+                if f.kind == "data_exfiltration" {
+                    seen.lock().unwrap().push(f.clone());
+                }
+            }))
+            .run_with_findings()
+            .unwrap();
+        let sent = |f: &Finding| {
+            f.evidence
+                .measurements
+                .iter()
+                .find(|m| m.name == "bytes_sent")
+                .map(|m| m.value)
+                .unwrap()
+        };
+        let reports = reports.lock().unwrap();
+        let first = reports.first().expect("reported");
+        let last = findings
+            .iter()
+            .find(|f| f.kind == "data_exfiltration")
+            .unwrap();
+        let upload = last.time.duration().as_secs_f64();
+        assert!(upload > 60.0, "the upload lasts {upload} s");
+        // the first report: a snapshot 10-40 s into the upload, over the
+        // threshold and short of the total
+        let at = first.time.duration().as_secs_f64();
+        assert!((10.0..=40.0).contains(&at), "first report {at} s in");
+        assert!(sent(first) >= 10e6 && sent(first) < 20e6, "{}", sent(first));
+        // the end adds the flow up for real: the whole upload, once
+        assert!(sent(last) > 26e6 && sent(last) < 27e6, "{}", sent(last));
+        assert_eq!(first.id, last.id);
+        assert!(reports.len() <= 3, "{} reports", reports.len());
+        assert_eq!(summary.findings.total, 1);
+    }
+}

@@ -38,6 +38,9 @@ pub struct Interests {
     pub events: bool,
     /// [`Analyzer::on_flow_end`]: flow records.
     pub flows: bool,
+    /// [`Analyzer::on_flow_update`]: snapshots of flows still open, for
+    /// reporting a long or large flow before it ends.
+    pub flow_updates: bool,
 }
 
 impl Interests {
@@ -47,6 +50,7 @@ impl Interests {
         arp: true,
         events: true,
         flows: true,
+        flow_updates: true,
     };
     /// Nothing but ticks and the end of input.
     pub const NONE: Interests = Interests {
@@ -54,6 +58,7 @@ impl Interests {
         arp: false,
         events: false,
         flows: false,
+        flow_updates: false,
     };
 
     /// What either consumes.
@@ -63,6 +68,7 @@ impl Interests {
             arp: self.arp || other.arp,
             events: self.events || other.events,
             flows: self.flows || other.flows,
+            flow_updates: self.flow_updates || other.flow_updates,
         }
     }
 }
@@ -112,6 +118,14 @@ pub trait Analyzer: Send {
 
     /// Every flow record, when the flow ends or is evicted.
     fn on_flow_end(&mut self, _flow: &FlowRecord, _out: &mut dyn FindingSink) {}
+
+    /// A snapshot of a flow that goes on (its `end_reason` is
+    /// [`FlowEndReason::Ongoing`](crate::FlowEndReason::Ongoing)): its
+    /// counters so far, about once per update interval of its life while
+    /// packets arrive, so that a long or large flow is seen before it ends.
+    /// The same flow's [`Analyzer::on_flow_end`] comes later with the
+    /// final counters: add nothing up from snapshots.
+    fn on_flow_update(&mut self, _flow: &FlowRecord, _out: &mut dyn FindingSink) {}
 
     /// Packet time has advanced to `now`.
     fn on_tick(&mut self, _now: Timestamp, _out: &mut dyn FindingSink) {}
@@ -178,6 +192,12 @@ impl<A: Analyzer> Analyzer for SharedAnalyzer<A> {
     fn on_flow_end(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
         if let Ok(mut a) = self.inner.lock() {
             a.on_flow_end(flow, out);
+        }
+    }
+
+    fn on_flow_update(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
+        if let Ok(mut a) = self.inner.lock() {
+            a.on_flow_update(flow, out);
         }
     }
     fn on_tick(&mut self, now: Timestamp, out: &mut dyn FindingSink) {

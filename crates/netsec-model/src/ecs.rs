@@ -254,7 +254,7 @@ impl Serialize for FlowDocument<'_> {
                 start: Some(f.time.start),
                 end: Some(f.time.end),
                 duration: Some(f.duration().as_nanos()),
-                reason: Some(end_reason_name(f.end_reason)),
+                reason: Some(crate::flow::FlowEndReason::as_str(f.end_reason)),
                 severity: None,
             },
         )?;
@@ -300,17 +300,6 @@ impl Serialize for FlowDocument<'_> {
             },
         )?;
         m.end()
-    }
-}
-
-fn end_reason_name(r: crate::flow::FlowEndReason) -> &'static str {
-    use crate::flow::FlowEndReason::*;
-    match r {
-        IdleTimeout => "idle_timeout",
-        ActiveTimeout => "active_timeout",
-        TcpClose => "tcp_close",
-        Evicted => "evicted",
-        EndOfInput => "end_of_input",
     }
 }
 

@@ -311,6 +311,24 @@ pub enum FlowEndReason {
     Evicted,
     /// The input ended with the flow still open.
     EndOfInput,
+    /// Not an end: a snapshot of a flow that goes on, given to
+    /// [`Analyzer::on_flow_update`](crate::Analyzer::on_flow_update) (never
+    /// logged, never to `on_flow_end`).
+    Ongoing,
+}
+
+impl FlowEndReason {
+    /// The snake_case name (`idle_timeout`, `tcp_close`, …), as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowEndReason::IdleTimeout => "idle_timeout",
+            FlowEndReason::ActiveTimeout => "active_timeout",
+            FlowEndReason::TcpClose => "tcp_close",
+            FlowEndReason::Evicted => "evicted",
+            FlowEndReason::EndOfInput => "end_of_input",
+            FlowEndReason::Ongoing => "ongoing",
+        }
+    }
 }
 
 /// Counters for one direction of a flow.

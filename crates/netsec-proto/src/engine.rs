@@ -32,6 +32,10 @@ pub trait EngineSink {
     fn event(&mut self, _event: AppEvent) {}
     /// Every flow record, when its flow ends.
     fn flow_end(&mut self, _flow: FlowRecord) {}
+    /// A snapshot of a flow that goes on (`end_reason` is
+    /// [`FlowEndReason::Ongoing`]), when [`FlowConfig::update_interval`] is
+    /// set: at the first packet after each interval of the flow's life.
+    fn flow_update(&mut self, _flow: FlowRecord) {}
     /// Packet time has advanced to `now` (about once per second of capture time).
     fn tick(&mut self, _now: Timestamp) {}
     /// Every packet of a flow with its transport payload (possibly empty)
@@ -133,6 +137,8 @@ pub struct EngineStats {
     pub flows_created: u64,
     /// Flows ended, by reason.
     pub flows_ended: BTreeMap<&'static str, u64>,
+    /// Snapshots of flows still open ([`FlowConfig::update_interval`]).
+    pub flow_updates: u64,
     /// TCP segments already delivered (retransmissions).
     pub tcp_retransmissions: u64,
     /// TCP segments overlapping delivered data.
@@ -592,6 +598,10 @@ impl Engine {
         if !self.events.is_empty() {
             self.emit_events(sink);
         }
+        if let Some(snapshot) = outcome.update {
+            self.stats.flow_updates += 1;
+            sink.flow_update(snapshot);
+        }
     }
 
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
@@ -602,14 +612,7 @@ impl Engine {
             sink.event(ev);
         }
         flow.record.end_reason = reason;
-        let name = match reason {
-            FlowEndReason::IdleTimeout => "idle_timeout",
-            FlowEndReason::ActiveTimeout => "active_timeout",
-            FlowEndReason::TcpClose => "tcp_close",
-            FlowEndReason::Evicted => "evicted",
-            FlowEndReason::EndOfInput => "end_of_input",
-        };
-        *self.stats.flows_ended.entry(name).or_default() += 1;
+        *self.stats.flows_ended.entry(reason.as_str()).or_default() += 1;
         sink.flow_end(flow.record);
     }
 }
@@ -670,6 +673,8 @@ struct UpdateOutcome {
     active_timeout: Option<FlowRecord>,
     /// The flow changed timeout class: queue it in the new one.
     requeue: Option<(crate::flow::TimeoutClass, u64, Timestamp)>,
+    /// A snapshot of the flow, due by [`FlowConfig::update_interval`].
+    update: Option<FlowRecord>,
 }
 
 /// Count a packet on its flow, advance TCP state, feed the app parser.
@@ -690,6 +695,7 @@ fn update_flow(
     let mut outcome = UpdateOutcome {
         active_timeout: None,
         requeue: None,
+        update: None,
     };
     // Active timeout: report and continue in a fresh record.
     if at.ts.since(flow.record.time.start) > config.active_timeout {
@@ -703,6 +709,7 @@ fn update_flow(
         flow.record.to_server = Default::default();
         flow.record.to_client = Default::default();
         flow.record.missing_bytes = 0;
+        flow.updates = 0;
         outcome.active_timeout = Some(snapshot);
     }
     let to_server = flow.client_is_lo == src_is_lo;
@@ -764,6 +771,18 @@ fn update_flow(
             *generations += 1;
             flow.generation = *generations;
             outcome.requeue = Some((class, flow.generation, flow.last_seen));
+        }
+    }
+    if let Some(every) = config.update_interval.filter(|d| d.as_nanos() > 0) {
+        // Intervals of the record's life completed by this packet.
+        let done = at.ts.since(flow.record.time.start).as_nanos() / every.as_nanos();
+        let done = u16::try_from(done).unwrap_or(u16::MAX);
+        if done > flow.updates {
+            flow.updates = done;
+            outcome.update = Some(FlowRecord {
+                end_reason: FlowEndReason::Ongoing,
+                ..flow.record.clone()
+            });
         }
     }
     outcome

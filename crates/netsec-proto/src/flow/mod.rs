@@ -45,6 +45,12 @@ pub struct FlowConfig {
     pub other_timeout: Duration,
     /// A flow lasting longer is reported and continued in a new record (NetFlow-style, 30 min).
     pub active_timeout: Duration,
+    /// Report a snapshot of a flow that goes on ([`crate::EngineSink::flow_update`])
+    /// at the first packet after each such span of its life, so that a
+    /// long or large flow is seen before it ends. `None` (the default):
+    /// no snapshots; the analysis pipeline turns them on when an analyser
+    /// asks for them.
+    pub update_interval: Option<Duration>,
     /// Bytes reassembled per direction of a TCP flow (Suricata: 1 MiB).
     pub reassembly_depth: u64,
     /// Identify application protocols, reassemble TCP streams and parse them
@@ -80,6 +86,7 @@ impl Default for FlowConfig {
             udp_timeout: Duration::from_secs(60),
             other_timeout: Duration::from_secs(60),
             active_timeout: Duration::from_secs(1800),
+            update_interval: None,
             reassembly_depth: 1024 * 1024,
             app_layer: true,
             initial_capacity: 1 << 16,
@@ -135,6 +142,9 @@ pub(crate) struct Flow {
     /// Window scale of each side's SYN (index 0: the client's): `Some(None)`
     /// for a SYN without the option, `None` while no SYN was seen.
     pub wscale: [Option<Option<u8>>; 2],
+    /// Update intervals of this record's life already reported by a
+    /// snapshot (see [`FlowConfig::update_interval`]).
+    pub updates: u16,
     pub app: Option<Box<AppState>>,
 }
 
@@ -179,6 +189,7 @@ impl Flow {
             isn: [None; 2],
             identify_tries: [0; 2],
             wscale: [None; 2],
+            updates: 0,
             app: None,
         }
     }
