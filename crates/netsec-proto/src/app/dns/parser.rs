@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use hickory_proto::op::{Header as WireHeader, MessageType, OpCode, Query};
+use hickory_proto::op::{Header as WireHeader, MessageType, OpCode};
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
 use netsec_model::{DnsEvent, DnsFlags, DnsQuestion, DnsRecord, EventContext};
@@ -29,43 +29,135 @@ const MAX_RECORDS: u16 = 1024;
 /// escapes (`\344` for 0xE4, where RFC 1035 means `\228`) and escapes
 /// `=` and `+`, so names are written here label by label.
 pub fn name_text(name: &Name) -> String {
-    // Hot: every name of every DNS message. No formatting machinery; plain
-    // labels (the rule) are copied whole.
-    // The name's length (labels and dots) is its text's length unless a
-    // byte needs escaping: no reallocation for the rule.
-    let mut s = String::with_capacity(name.len() + 8);
+    let mut text = Vec::with_capacity(name.len() + 8);
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
-            s.push('.');
+            text.push(b'.');
         }
-        let plain = |b: &u8| matches!(b, 0x21..=0x7e) && !SPECIAL.contains(b);
-        match std::str::from_utf8(label) {
-            Ok(text) if label.iter().all(plain) => s.push_str(text),
-            _ => {
-                for &b in label {
-                    if plain(&b) {
-                        s.push(char::from(b));
-                    } else if SPECIAL.contains(&b) {
-                        s.push('\\');
-                        s.push(char::from(b));
-                    } else {
-                        s.push('\\');
-                        s.push(char::from(b'0' + b / 100));
-                        s.push(char::from(b'0' + b / 10 % 10));
-                        s.push(char::from(b'0' + b % 10));
-                    }
-                }
-            }
-        }
+        push_label(&mut text, label);
     }
-    if s.is_empty() {
-        s.push_str("<Root>");
-    }
-    s
+    ascii_text(&text)
 }
 
-/// Bytes a presentation-form label escapes with a backslash (RFC 1035 §5.1).
-const SPECIAL: [u8; 8] = [b'.', b'\\', b'"', b'(', b')', b';', b'@', b'$'];
+/// How a byte is written in a presentation-form label (RFC 1035 §5.1):
+/// `PLAIN` as it is, `BACKSLASH` after a backslash, else as `\DDD`.
+const ESCAPES: [u8; 256] = {
+    let mut t = [DECIMAL; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        t[b] = PLAIN;
+        b += 1;
+    }
+    let special = b".\\\"();@$";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = BACKSLASH;
+        i += 1;
+    }
+    t
+};
+const PLAIN: u8 = 0;
+const BACKSLASH: u8 = 1;
+const DECIMAL: u8 = 2;
+
+fn escape_class(b: u8) -> u8 {
+    ESCAPES.get(usize::from(b)).copied().unwrap_or(DECIMAL)
+}
+
+/// Append one label in presentation form. Hot (every name of every
+/// message): a plain label, the rule, is copied whole.
+fn push_label(out: &mut Vec<u8>, label: &[u8]) {
+    if label.iter().all(|&b| escape_class(b) == PLAIN) {
+        out.extend_from_slice(label);
+        return;
+    }
+    for &b in label {
+        match escape_class(b) {
+            PLAIN => out.push(b),
+            BACKSLASH => out.extend_from_slice(&[b'\\', b]),
+            _ => out.extend_from_slice(&[b'\\', b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10]),
+        }
+    }
+}
+
+/// The text of presentation-form bytes (ASCII by construction); `<Root>`
+/// when empty.
+fn ascii_text(text: &[u8]) -> String {
+    if text.is_empty() {
+        return "<Root>".to_string();
+    }
+    String::from_utf8_lossy(text).into_owned()
+}
+
+/// Longest name, encoded (RFC 1035 §2.3.4), as hickory-proto counts it.
+const MAX_NAME_LEN: usize = 255;
+
+/// Read the name at the decoder's position and write its presentation form
+/// ([`name_text`]) to `text` (cleared first); the decoder moves past the
+/// name (past its first compression pointer). Returns the number of labels.
+///
+/// Why not hickory-proto's `Name::read`: it copies every name into a
+/// `TinyVec<[u8; 32]>` that spills to the heap and grows by reallocation for
+/// names over 32 bytes (every tunnel name), and the text is then written
+/// from that copy: on the heavy bench mix `Name::read` and that growth were
+/// 0.8 G of the parse's 2.2 G instructions. This walks the wire with
+/// `Name::read`'s exact rules (checked against it by
+/// `tests/dns_hickory_oracle.rs` and the `dns_detect` fuzz target): a
+/// pointer must point before the start of the name or label run being read
+/// (so every jump goes back and the walk ends), no label may run into the
+/// run a pointer left, the encoded name is at most 255 bytes, label types
+/// 0b01 and 0b10 are refused, a name cut short is refused. Never panics.
+fn read_name_text(d: &mut BinDecoder<'_>, msg: &[u8], text: &mut Vec<u8>) -> Option<usize> {
+    text.clear();
+    let start = d.index();
+    let mut pos = start;
+    let mut run_start = start;
+    let mut limit: Option<usize> = None;
+    let mut resume: Option<usize> = None;
+    let mut encoded = 1;
+    let mut labels = 0;
+    loop {
+        if limit.is_some_and(|l| pos >= l) {
+            return None;
+        }
+        let b = *msg.get(pos)?;
+        match b & 0xc0 {
+            0x00 if b == 0 => {
+                pos += 1;
+                break;
+            }
+            0x00 => {
+                let len = usize::from(b);
+                let label = msg.get(pos + 1..pos + 1 + len)?;
+                encoded += 1 + len;
+                if encoded > MAX_NAME_LEN {
+                    return None;
+                }
+                if labels > 0 {
+                    text.push(b'.');
+                }
+                push_label(text, label);
+                labels += 1;
+                pos += 1 + len;
+            }
+            0xc0 => {
+                let low = *msg.get(pos + 1)?;
+                let target = usize::from(u16::from_be_bytes([b & 0x3f, low]));
+                if target >= run_start {
+                    return None;
+                }
+                resume.get_or_insert(pos + 2);
+                limit = Some(run_start);
+                run_start = target;
+                pos = target;
+            }
+            _ => return None,
+        }
+    }
+    let end = resume.unwrap_or(pos);
+    d.read_slice(end.checked_sub(start)?).ok()?;
+    Some(labels)
+}
 
 /// Presentation form of record data: addresses, names without the trailing
 /// dot, `MX` as `preference exchange`, `SOA` and `SRV` as their zone-file
@@ -138,17 +230,19 @@ struct WireRecord {
 }
 
 /// Read one resource record with hickory-proto's decoders, as
-/// `Record::read` does (owner `Name::read`, type, class, TTL, RDLENGTH no
-/// longer than what is left, data exactly RDLENGTH long), but without
+/// `Record::read` does (owner name as `Name::read` reads it, type, class,
+/// TTL, RDLENGTH no longer than what is left, data exactly RDLENGTH long),
+/// but without
 /// building hickory's owned `RData` for the common types: A, AAAA, CNAME,
 /// NS, PTR and TXT are written straight from the wire bytes, NULL and
 /// unknown types (iodine's PRIVATE) as the base64 hickory prints for them.
 /// Every other type goes through `RData::read` and [`rdata_text`].
-fn read_record(d: &mut BinDecoder<'_>) -> Option<WireRecord> {
-    let name = Name::read(d).ok()?;
+fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], scratch: &mut Vec<u8>) -> Option<WireRecord> {
+    let labels = read_name_text(d, msg, scratch)?;
+    let name = ascii_text(scratch);
     let rtype = RecordType::read(d).ok()?;
     if rtype == RecordType::OPT {
-        if !name.is_root() {
+        if labels != 0 {
             return None;
         }
         // The class is the requester's payload size (RFC 6891 §6.1.2).
@@ -175,7 +269,10 @@ fn read_record(d: &mut BinDecoder<'_>) -> Option<WireRecord> {
                 let raw = d.read_slice(len).ok()?.unverified(/*any bytes*/);
                 BASE64.encode(raw)
             }
-            RecordType::CNAME | RecordType::NS | RecordType::PTR => name_text(&Name::read(d).ok()?),
+            RecordType::CNAME | RecordType::NS | RecordType::PTR => {
+                read_name_text(d, msg, scratch)?;
+                ascii_text(scratch)
+            }
             RecordType::OPT => {
                 // Checked, never shown: OPT records leave the additional
                 // section, and hickory-proto prints none.
@@ -192,7 +289,7 @@ fn read_record(d: &mut BinDecoder<'_>) -> Option<WireRecord> {
     };
     Some(WireRecord {
         record: DnsRecord {
-            name: name_text(&name),
+            name,
             rtype: type_name(rtype),
             rtype_code: u16::from(rtype),
             ttl,
@@ -246,9 +343,12 @@ fn txt_string(s: &mut String, part: &[u8]) {
     s.push('"');
 }
 
-/// Parse one DNS message with hickory-proto's decoders (header, `Query`,
-/// `Name`, record fields), writing the event's text straight from the wire:
-/// no owned hickory `Message`, no `Record` or `RData` for the common types.
+/// Parse one DNS message with hickory-proto's decoders (header, record
+/// types and classes, `RData` of the less common types), names walked on
+/// the wire ([`read_name_text`] says why), writing the event's text straight
+/// from the wire: no owned hickory `Message`, `Name`, `Record` or `RData`
+/// for the common types; one scratch buffer, then one allocation per name
+/// and per record's data.
 ///
 /// The result is what `Message::from_vec` gives when it accepts the message
 /// (EDNS's extended response code merged, the OPT record dropped). When it
@@ -265,15 +365,19 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         mut metadata,
         counts,
     } = WireHeader::read(&mut d).ok()?;
+    // Every name is written here first, then copied to its exact size.
+    let mut scratch = Vec::with_capacity(256);
     let mut questions = Vec::with_capacity(usize::from(counts.queries.min(MAX_QUESTIONS)));
     for _ in 0..counts.queries {
-        let q = Query::read(&mut d).ok()?;
-        let t = q.query_type();
+        // hickory-proto's `Query::read`: name, type, class.
+        read_name_text(&mut d, bytes, &mut scratch)?;
+        let t = RecordType::read(&mut d).ok()?;
+        let class = DNSClass::read(&mut d).ok()?;
         questions.push(DnsQuestion {
-            name: name_text(q.name()),
+            name: ascii_text(&scratch),
             qtype: type_name(t),
             qtype_code: u16::from(t),
-            qclass: u16::from(q.query_class()),
+            qclass: u16::from(class),
         });
     }
     // Whether hickory-proto's `Message::read` would accept the message.
@@ -286,7 +390,8 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         let additional = k == 2;
         section.reserve(usize::from(n.min(16)));
         for _ in 0..n {
-            let Some(WireRecord { record, empty }) = read_record(&mut d) else {
+            let Some(WireRecord { record, empty }) = read_record(&mut d, bytes, &mut scratch)
+            else {
                 whole = false;
                 break 'sections;
             };
