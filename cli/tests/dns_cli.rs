@@ -107,3 +107,73 @@ fn dns_detectors_are_tuned_by_set() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nonsense"));
 }
+
+/// Threat lists named in the configuration file (`[dns] intel`) are
+/// matched as --dns-intel's are; a list that cannot be read stops the run
+/// with the key and its line.
+#[test]
+fn threat_lists_from_the_config_file() {
+    let capture = root().join("testdata/dns/spoof.pcap");
+    let dir = std::env::temp_dir().join(format!("netsec-cli-dns-intel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad-domains.txt"), "bank.example\n").unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "[dns]\nintel = [\"bad-domains.txt\"]\n").unwrap();
+    let out = dir.join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args([
+            "analyze",
+            capture.to_str().unwrap(),
+            "--no-progress",
+            "--config",
+        ])
+        .arg(&good)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let findings = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+    let intel: Vec<Value> = findings
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|f| f.to_string().contains("dns_blocklisted_domain"))
+        .collect();
+    assert!(!intel.is_empty(), "no dns_blocklisted_domain finding");
+    assert!(intel
+        .iter()
+        .all(|f| f.to_string().contains("bad-domains.txt")));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[dns]\n\nintel = [\"no-such-list.txt\"]\n").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args([
+            "analyze",
+            capture.to_str().unwrap(),
+            "--no-progress",
+            "--config",
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("bad.toml: dns.intel[0] (line 3): threat list"),
+        "{err}"
+    );
+    assert!(err.contains("no-such-list.txt"), "{err}");
+    let check = Command::new(env!("CARGO_BIN_EXE_netsec"))
+        .args(["config", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("dns.intel[0] (line 3)"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

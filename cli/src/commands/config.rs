@@ -31,7 +31,9 @@ pub fn run(args: ConfigArgs) -> ExitCode {
     match args.command {
         ConfigCommand::Default => {
             print!("{}", DetectConfig::default_toml());
-            println!("\n# DNS tunnel and DGA detectors (netsec-dns; docs/DNS.md)");
+            println!(
+                "\n# DNS threat lists, tunnel, DGA and spoofing detectors (netsec-dns; docs/DNS.md)"
+            );
             print!("{}", netsec_dns::DnsConfig::default_netsec_toml());
             ExitCode::SUCCESS
         }
@@ -39,7 +41,10 @@ pub fn run(args: ConfigArgs) -> ExitCode {
             .map_err(|e| e.to_string())
             .and_then(|_| {
                 let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
-                netsec_dns::DnsConfig::from_netsec_toml(&text)
+                let dns = netsec_dns::DnsConfig::from_netsec_toml(&text)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                // The threat lists of `dns.intel` must load too.
+                dns.load_intel(&mut netsec_dns::IntelLists::default(), Some((&file, &text)))
                     .map_err(|e| format!("{}: {e}", file.display()))
             }) {
             Ok(_) => {

@@ -93,22 +93,37 @@ impl DetectorArgs {
         }
         // The [dns] section netsec-detect kept, --set dns.* applied: read
         // and checked by netsec-dns.
+        let mut intel = netsec_dns::IntelLists::default();
         let dns = match &self.config {
             Some(path) => {
                 // Errors name the key and its line in the file as written.
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                netsec_dns::DnsConfig::from_netsec_toml(&text)
+                let file = netsec_dns::DnsConfig::from_netsec_toml(&text)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                dns_section(&detect)?
+                let dns = dns_section(&detect)?;
+                // The file's threat lists (`dns.intel`), lines known, unless
+                // --set replaced them.
+                if dns.intel == file.intel {
+                    file.load_intel(&mut intel, Some((path, &text)))
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                } else {
+                    dns.load_intel(&mut intel, None)
+                        .map_err(|e| format!("--set {e}"))?;
+                }
+                dns
             }
-            None => dns_section(&detect)?,
+            None => {
+                let dns = dns_section(&detect)?;
+                dns.load_intel(&mut intel, None)
+                    .map_err(|e| format!("--set {e}"))?;
+                dns
+            }
         };
         let mut blocklist = netsec_tls::Blocklist::default();
         for file in &self.tls_blocklist {
             blocklist.load(file).map_err(|e| e.to_string())?;
         }
-        let mut intel = netsec_dns::IntelLists::default();
         for file in &self.dns_intel {
             intel.load(file).map_err(|e| e.to_string())?;
         }

@@ -36,7 +36,8 @@ pub struct DnsArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Threat lists (repeatable; see `netsec analyze --dns-intel`).
+    /// Threat lists (repeatable; see `netsec analyze --dns-intel`), with
+    /// those of the configuration's `dns.intel`.
     #[arg(long, value_name = "FILE")]
     dns_intel: Vec<PathBuf>,
 
@@ -71,16 +72,20 @@ pub fn run(args: DnsArgs) -> ExitCode {
 }
 
 fn report(args: &DnsArgs) -> Result<u8, String> {
+    let mut intel = netsec_dns::IntelLists::default();
     let config = match &args.config {
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            netsec_dns::DnsConfig::from_netsec_toml(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+            let config = netsec_dns::DnsConfig::from_netsec_toml(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            config
+                .load_intel(&mut intel, Some((path, &text)))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            config
         }
         None => netsec_dns::DnsConfig::default(),
     };
-    let mut intel = netsec_dns::IntelLists::default();
     for f in &args.dns_intel {
         intel.load(f).map_err(|e| e.to_string())?;
     }

@@ -10,9 +10,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use criterion::{criterion_group, criterion_main, Criterion};
 use netsec_detect::timeline::{TimelineBuilder, TimelineConfig, TrafficConfig, TrafficRecorder};
 use netsec_model::{
-    Analyzer, AppEvent, AppProto, Direction, DirectionStats, DnsEvent, DnsQuestion, DnsRecord,
-    Endpoint, EntityRole, EntityValue, EventContext, Finding, FindingCategory, FlowEndReason,
-    FlowId, FlowRecord, Severity, TcpFlags, TcpState, TimeRange, Timestamp, Transport,
+    Analyzer, AppEvent, AppProto, Direction, DirectionStats, DnsEvent, DnsFlags, DnsQuestion,
+    DnsRecord, Endpoint, EntityRole, EntityValue, EventContext, Finding, FindingCategory,
+    FlowEndReason, FlowId, FlowRecord, Severity, TcpFlags, TcpState, TimeRange, Timestamp,
+    Transport,
 };
 
 const T0: i64 = 1_700_000_000;
@@ -118,7 +119,7 @@ fn traffic() -> TrafficRecorder {
             is_response: true,
             opcode: 0,
             rcode: 0,
-            flags: Vec::new(),
+            flags: DnsFlags::default(),
             questions: vec![DnsQuestion {
                 name: format!("c2-{}.example", n % 500),
                 qtype: "A".into(),
@@ -134,6 +135,7 @@ fn traffic() -> TrafficRecorder {
             }],
             authorities: Vec::new(),
             additionals: Vec::new(),
+            query: None,
         });
         recorder.on_event(&answer, &mut sink);
         let flow = FlowRecord {

@@ -1,6 +1,7 @@
 //! The DNS detectors' configuration: one table per detector (`[tunnel]`,
-//! `[dga]`), read from TOML. Every field has a default, so an empty text
-//! is valid and a file names only what it changes.
+//! `[dga]`, `[spoof]`) and the threat lists (`intel`), read from TOML.
+//! Every field has a default, so an empty text is valid and a file names
+//! only what it changes.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use netsec_model::Analyzer;
 use serde::{Deserialize, Serialize};
 
 use crate::dga::{DgaConfig, DgaDetector};
+use crate::intel::{IntelError, IntelLists};
 use crate::spoof::{DnsSpoofDetector, SpoofConfig};
 use crate::tunnel::{DnsTunnelDetector, TunnelConfig};
 
@@ -15,6 +17,11 @@ use crate::tunnel::{DnsTunnelDetector, TunnelConfig};
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DnsConfig {
+    /// Threat lists to match queries and answers against, as `--dns-intel`
+    /// (domains, addresses, CIDRs; plain, hosts file, CSV or STIX 2.1
+    /// bundle); relative paths are taken from the configuration file's
+    /// folder. Loaded by [`DnsConfig::load_intel`].
+    pub intel: Vec<PathBuf>,
     /// DNS tunnels.
     pub tunnel: TunnelConfig,
     /// Domain generation algorithms.
@@ -52,6 +59,16 @@ pub enum DnsConfigError {
         value: String,
         /// What it must be.
         reason: &'static str,
+    },
+    /// A threat list of `dns.intel` cannot be loaded.
+    #[error("{key}{}: {source}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Intel {
+        /// The entry (`dns.intel[0]`).
+        key: String,
+        /// Its line in the configuration file, when known.
+        line: Option<usize>,
+        /// Why the list cannot be loaded.
+        source: IntelError,
     },
 }
 
@@ -96,17 +113,26 @@ impl DnsConfig {
         Ok(file.dns)
     }
 
-    /// The commented-free defaults as a netsec configuration's `[dns]`
-    /// section (`[dns.tunnel]`, `[dns.dga]`).
+    /// The defaults as a netsec configuration's `[dns]` section
+    /// (`intel`, `[dns.tunnel]`, `[dns.dga]`, `[dns.spoof]`), `intel` with
+    /// a comment.
     pub fn default_netsec_toml() -> String {
         #[derive(Serialize)]
         struct NetsecFile {
             dns: DnsConfig,
         }
-        toml::to_string(&NetsecFile {
+        let text = toml::to_string(&NetsecFile {
             dns: DnsConfig::default(),
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+        text.replacen(
+            "[dns]\nintel = []\n",
+            "[dns]\n# Threat lists (as --dns-intel, which adds to them): domains, addresses,\n\
+             # CIDRs; plain lists, hosts files, CSV or STIX 2.1 bundles. Relative paths\n\
+             # are taken from this file's folder, e.g. intel = [\"lists/bad-domains.txt\"]\n\
+             intel = []\n",
+            1,
+        )
     }
 
     /// Read a configuration file.
@@ -122,6 +148,39 @@ impl DnsConfig {
             },
             other => other,
         })
+    }
+
+    /// Load the threat lists of `intel` (`[dns] intel = ["lists/bad.txt"]`)
+    /// into `lists`. `file` is the configuration file and its text when the
+    /// lists came from one: relative paths are then taken from the file's
+    /// folder, and an error names the key and its line there.
+    ///
+    /// ```
+    /// let c = netsec_dns::DnsConfig::from_toml("intel = [\"/no/such/list.txt\"]\n").unwrap();
+    /// let mut lists = netsec_dns::IntelLists::default();
+    /// let err = c.load_intel(&mut lists, None).unwrap_err().to_string();
+    /// assert!(err.contains("dns.intel"), "{err}");
+    /// ```
+    pub fn load_intel(
+        &self,
+        lists: &mut IntelLists,
+        file: Option<(&Path, &str)>,
+    ) -> Result<usize, DnsConfigError> {
+        let lines = file.map(|(_, text)| intel_lines(text)).unwrap_or_default();
+        let base = file.and_then(|(path, _)| path.parent());
+        let mut added = 0;
+        for (i, path) in self.intel.iter().enumerate() {
+            let full = match base {
+                Some(dir) if path.is_relative() => dir.join(path),
+                _ => path.clone(),
+            };
+            added += lists.load(&full).map_err(|source| DnsConfigError::Intel {
+                key: format!("dns.intel[{i}]"),
+                line: lines.get(i).copied(),
+                source,
+            })?;
+        }
+        Ok(added)
     }
 
     /// Check the values that parse but make no sense.
@@ -189,6 +248,33 @@ impl DnsConfig {
     }
 }
 
+/// The line (from 1) of each entry of `dns.intel` in a netsec configuration
+/// file's text; empty when the text does not parse or has no such key.
+fn intel_lines(text: &str) -> Vec<usize> {
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        dns: Option<Section>,
+    }
+    #[derive(Deserialize)]
+    struct Section {
+        #[serde(default)]
+        intel: Vec<toml::Spanned<PathBuf>>,
+    }
+    let Ok(file) = toml::from_str::<File>(text) else {
+        return Vec::new();
+    };
+    let line = |at: usize| {
+        1 + text
+            .as_bytes()
+            .get(..at)
+            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+    };
+    file.dns
+        .map(|s| s.intel.iter().map(|p| line(p.span().start)).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +295,48 @@ mod tests {
             err.to_string().contains("tunnel.min_unique_ratio = 1.5"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn intel_lists_from_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("netsec-dns-intel-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("lists")).unwrap();
+        std::fs::write(dir.join("lists/bad.txt"), "evil.example\n203.0.113.9\n").unwrap();
+        let text = "[portscan]\nmin_ports = 20\n\n[dns]\nintel = [\n  \"lists/bad.txt\",\n  \"lists/missing.txt\",\n]\n";
+        let path = dir.join("netsec.toml");
+        let c = DnsConfig::from_netsec_toml(text).unwrap();
+        assert_eq!(c.intel.len(), 2);
+        let mut lists = IntelLists::default();
+        // The missing list is named by its key and line; the first loaded.
+        let err = c
+            .load_intel(&mut lists, Some((&path, text)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("dns.intel[1] (line 7): threat list "),
+            "{err}"
+        );
+        assert!(err.contains("missing.txt"), "{err}");
+        assert!(lists.domain("www.evil.example").is_some());
+        // Relative to the file's folder; absolute paths as they are.
+        let c = DnsConfig::from_toml(&format!(
+            "intel = [{:?}]\n",
+            dir.join("lists/bad.txt").display().to_string()
+        ))
+        .unwrap();
+        let mut lists = IntelLists::default();
+        assert_eq!(c.load_intel(&mut lists, None).unwrap(), 2);
+        // Not a list of paths: toml names the key.
+        let err = DnsConfig::from_netsec_toml("[dns]\nintel = \"one.txt\"\n").unwrap_err();
+        assert!(err.to_string().contains("intel"), "{err}");
+        // The defaults print it, commented, and read back.
+        let defaults = DnsConfig::default_netsec_toml();
+        assert!(defaults.contains("# Threat lists"), "{defaults}");
+        assert_eq!(
+            DnsConfig::from_netsec_toml(&defaults).ok(),
+            Some(DnsConfig::default())
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

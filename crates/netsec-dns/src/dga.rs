@@ -523,7 +523,7 @@ mod tests {
         }
     }
 
-    use netsec_model::{Direction, DnsQuestion, DnsRecord, EventContext, Transport};
+    use netsec_model::{Direction, DnsFlags, DnsQuestion, DnsRecord, EventContext, Transport};
     use std::net::Ipv4Addr;
 
     fn answer(client: u8, name: &str, rcode: u16, secs: i64) -> AppEvent {
@@ -554,7 +554,7 @@ mod tests {
             is_response: true,
             opcode: 0,
             rcode,
-            flags: vec![],
+            flags: DnsFlags::default(),
             questions: vec![DnsQuestion {
                 name: name.into(),
                 qtype: "A".into(),
@@ -564,6 +564,7 @@ mod tests {
             answers,
             authorities: vec![],
             additionals: vec![],
+            query: None,
         })
     }
 

@@ -423,7 +423,7 @@ impl Analyzer for DnsIntelMatcher {
             return;
         }
         for a in &dns.answers {
-            match a.rtype.as_str() {
+            match &*a.rtype {
                 "A" | "AAAA" => {
                     if let Some(hit) = a
                         .data

@@ -260,7 +260,7 @@ impl PassiveDns {
         let Some(q) = dns.questions.first() else {
             return;
         };
-        *self.report.qtypes.entry(q.qtype.clone()).or_default() += 1;
+        *self.report.qtypes.entry(q.qtype.to_string()).or_default() += 1;
         let client = dns.ctx.src.ip;
         let key = (dns.ctx.src, dns.ctx.dst, dns.id);
         self.pending.insert(key, Pending { at: now, client });

@@ -119,7 +119,7 @@ const RESERVED_DOMAINS: &[&str] = &["example.com", "example.net", "example.org"]
 struct Query {
     server: IpAddr,
     name: String,
-    qtype: String,
+    qtype: std::borrow::Cow<'static, str>,
     at: Timestamp,
     packet: u64,
     /// The first response: who, when, its answer set.
@@ -638,7 +638,7 @@ impl Analyzer for DnsSpoofDetector {
 mod tests {
     use super::*;
     use netsec_model::{
-        Direction, DnsEvent, DnsQuestion, DnsRecord, EventContext, Finding, Transport,
+        Direction, DnsEvent, DnsFlags, DnsQuestion, DnsRecord, EventContext, Finding, Transport,
     };
     use std::net::Ipv4Addr;
 
@@ -669,7 +669,7 @@ mod tests {
             is_response: !query,
             opcode: 0,
             rcode: 0,
-            flags: Vec::new(),
+            flags: DnsFlags::default(),
             questions: vec![DnsQuestion {
                 name: "bank.example".into(),
                 qtype: "A".into(),
@@ -688,6 +688,7 @@ mod tests {
                 .collect(),
             authorities: Vec::new(),
             additionals: Vec::new(),
+            query: None,
         })
     }
 

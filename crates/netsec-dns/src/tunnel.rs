@@ -648,7 +648,7 @@ mod tests {
             is_response: false,
             opcode: 0,
             rcode: 0,
-            flags: vec!["rd".into()],
+            flags: ["rd"].into_iter().collect(),
             questions: vec![DnsQuestion {
                 name: name.into(),
                 qtype: "TXT".into(),
@@ -658,6 +658,7 @@ mod tests {
             answers: vec![],
             authorities: vec![],
             additionals: vec![],
+            query: None,
         })
     }
 

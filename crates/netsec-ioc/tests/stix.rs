@@ -8,9 +8,9 @@ use std::net::IpAddr;
 use netsec_ioc::{to_misp, to_stix, IocCollector, IocConfig, StixOptions};
 use netsec_model::{
     Analyzer, AppEvent, AppProto, CertificateInfo, ClientHello, Direction, DirectionStats,
-    DnsEvent, DnsQuestion, DnsRecord, Endpoint, EntityRole, EntityValue, EventContext, Finding,
-    FindingCategory, FlowEndReason, FlowId, FlowRecord, HttpEvent, HttpMessage, Severity, TcpState,
-    TimeRange, Timestamp, TlsEvent, TlsMessage, Transport,
+    DnsEvent, DnsFlags, DnsQuestion, DnsRecord, Endpoint, EntityRole, EntityValue, EventContext,
+    Finding, FindingCategory, FlowEndReason, FlowId, FlowRecord, HttpEvent, HttpMessage, Severity,
+    TcpState, TimeRange, Timestamp, TlsEvent, TlsMessage, Transport,
 };
 use serde_json::Value;
 
@@ -88,7 +88,7 @@ fn collector() -> IocCollector {
         is_response: false,
         opcode: 0,
         rcode: 0,
-        flags: Vec::new(),
+        flags: DnsFlags::default(),
         questions: vec![DnsQuestion {
             name: "updates.c2-relay.example".into(),
             qtype: "A".into(),
@@ -98,6 +98,7 @@ fn collector() -> IocCollector {
         answers: Vec::new(),
         authorities: Vec::new(),
         additionals: Vec::new(),
+        query: None,
     });
     if let AppEvent::Dns(mut query) = dns.clone() {
         query.ctx = ctx(

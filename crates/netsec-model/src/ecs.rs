@@ -414,7 +414,9 @@ fn answer_doc(a: &DnsRecord) -> DnsAnswerDoc<'_> {
 }
 
 /// What ECS has no field for in a DNS message: the questions after the
-/// first (ECS has one `dns.question`), authority and additional records.
+/// first (ECS has one `dns.question`), authority and additional records,
+/// and for a response matched to its query the latency and that query's
+/// packet and time.
 #[derive(Serialize)]
 struct DnsExtra<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -423,6 +425,17 @@ struct DnsExtra<'a> {
     authorities: &'a [DnsRecord],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     additionals: &'a [DnsRecord],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<DnsQueryDoc>,
+}
+
+/// The query a response answers: its packet number and time.
+#[derive(Serialize)]
+struct DnsQueryDoc {
+    packet: u64,
+    time: Timestamp,
 }
 
 impl<'a> DnsExtra<'a> {
@@ -431,10 +444,16 @@ impl<'a> DnsExtra<'a> {
             more_questions: d.questions.get(1..).unwrap_or_default(),
             authorities: &d.authorities,
             additionals: &d.additionals,
+            latency_ms: d.query.map(|q| q.latency_ns as f64 / 1e6),
+            query: d.query.map(|q| DnsQueryDoc {
+                packet: q.packet_number,
+                time: q.ts,
+            }),
         };
         let empty = extra.more_questions.is_empty()
             && extra.authorities.is_empty()
-            && extra.additionals.is_empty();
+            && extra.additionals.is_empty()
+            && extra.query.is_none();
         (!empty).then_some(extra)
     }
 }
@@ -1626,7 +1645,7 @@ mod tests {
             is_response: true,
             opcode: 0,
             rcode: 3,
-            flags: vec!["rd".into(), "ra".into()],
+            flags: ["rd", "ra"].into_iter().collect(),
             questions: vec![DnsQuestion {
                 name: "nosuch.example".into(),
                 qtype: "A".into(),
@@ -1636,6 +1655,7 @@ mod tests {
             answers: vec![],
             authorities: vec![],
             additionals: vec![],
+            query: None,
         });
         let v = serde_json::to_value(EventDocument(&ev)).unwrap_or_default();
         assert_eq!(v["dns"]["question"]["name"], "nosuch.example");
@@ -1649,6 +1669,30 @@ mod tests {
         assert_eq!(v["netsec"]["packet"], 7);
         // Nothing twice: the message is not repeated under netsec.
         assert!(v["netsec"].get("dns").is_none(), "{}", v["netsec"]);
+        assert_eq!(v["dns"]["header_flags"], serde_json::json!(["RD", "RA"]));
+
+        // Matched to its query: the latency and the query's packet and time.
+        let AppEvent::Dns(mut d) = ev else { return };
+        d.query = Some(crate::event::DnsQueryMatch {
+            packet_number: 5,
+            ts: Timestamp::from_nanos(d.ctx.ts.as_nanos() - 1_250_000),
+            latency_ns: 1_250_000,
+        });
+        let v = serde_json::to_value(EventDocument(&AppEvent::Dns(d))).unwrap_or_default();
+        assert_eq!(v["netsec"]["dns"]["latency_ms"], 1.25);
+        assert_eq!(v["netsec"]["dns"]["query"]["packet"], 5);
+        assert!(v["netsec"]["dns"]["query"]["time"].is_string(), "{v}");
+    }
+
+    #[test]
+    fn dns_flags_serialise_as_the_names_set() {
+        let f = crate::event::DnsFlags::from_header(true, false, true, true, false, true);
+        let json = serde_json::to_string(&f).unwrap_or_default();
+        assert_eq!(json, r#"["aa","rd","ra","cd"]"#);
+        let back: crate::event::DnsFlags = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, f);
+        assert!(f.contains("ra") && !f.contains("tc"));
+        assert!(serde_json::from_str::<crate::event::DnsFlags>(r#"["zz"]"#).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Each event carries an [`EventContext`] that joins it back to its flow
 //! (flow id and Community ID), as Zeek's `uid` does.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -110,7 +111,7 @@ pub struct DnsEvent {
     /// Response code (0 = NOERROR, 3 = NXDOMAIN, …).
     pub rcode: u16,
     /// Header flags as set: `aa`, `tc`, `rd`, `ra`, `ad`, `cd`.
-    pub flags: Vec<String>,
+    pub flags: DnsFlags,
     /// Questions.
     pub questions: Vec<DnsQuestion>,
     /// Answer section records.
@@ -119,6 +120,97 @@ pub struct DnsEvent {
     pub authorities: Vec<DnsRecord>,
     /// Additional section records (OPT excluded).
     pub additionals: Vec<DnsRecord>,
+    /// For a response: the query it answers, when the flow's DNS parser saw
+    /// it (same flow and transaction id, at most 5 s before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<DnsQueryMatch>,
+}
+
+/// DNS header flags as set, a bit set: `aa`, `tc`, `rd`, `ra`, `ad`, `cd`.
+/// Serialised as the list of the names of those set, in that order
+/// (`["rd", "ra"]`), as a `Vec<String>` was before: no allocation per message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct DnsFlags(u8);
+
+impl DnsFlags {
+    /// Names of the flags, bit 0 first.
+    const NAMES: [&'static str; 6] = ["aa", "tc", "rd", "ra", "ad", "cd"];
+
+    /// The flags of a header: authoritative answer, truncation, recursion
+    /// desired, recursion available, authentic data, checking disabled.
+    pub fn from_header(aa: bool, tc: bool, rd: bool, ra: bool, ad: bool, cd: bool) -> Self {
+        let mut bits = 0u8;
+        for (i, set) in [aa, tc, rd, ra, ad, cd].into_iter().enumerate() {
+            bits |= u8::from(set) << i;
+        }
+        Self(bits)
+    }
+
+    /// Whether the flag named `name` (`"rd"`, …) is set.
+    pub fn contains(self, name: &str) -> bool {
+        self.iter().any(|n| n == name)
+    }
+
+    /// Names of the flags set, in header order.
+    pub fn iter(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| n)
+    }
+
+    /// Whether no flag is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl<'a> FromIterator<&'a str> for DnsFlags {
+    /// Flags from their names; names that are not flags are ignored.
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Self {
+        let mut bits = 0u8;
+        for name in names {
+            if let Some(i) = Self::NAMES.iter().position(|n| *n == name) {
+                bits |= 1 << i;
+            }
+        }
+        Self(bits)
+    }
+}
+
+impl Serialize for DnsFlags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for DnsFlags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        let mut flags = Self::default();
+        for name in &names {
+            let i = Self::NAMES
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| serde::de::Error::unknown_variant(name, &Self::NAMES))?;
+            flags.0 |= 1 << i;
+        }
+        Ok(flags)
+    }
+}
+
+/// The query a response answers, as the flow's DNS parser matched it
+/// (same flow, same transaction id, the query seen first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsQueryMatch {
+    /// Number of the query's packet in the input.
+    pub packet_number: u64,
+    /// Time of the query's packet.
+    pub ts: Timestamp,
+    /// Response time minus query time, nanoseconds (0 to 5 s: a response
+    /// timed before its query, or later, is not matched).
+    pub latency_ns: i64,
 }
 
 /// A question of a DNS message.
@@ -126,8 +218,10 @@ pub struct DnsEvent {
 pub struct DnsQuestion {
     /// Queried name, without the trailing dot, as it appeared (case kept).
     pub name: String,
-    /// Record type mnemonic (`A`, `AAAA`, `TXT`, …) or `TYPEnnn`.
-    pub qtype: String,
+    /// Record type mnemonic as hickory-proto names it (`A`, `AAAA`, `TXT`,
+    /// …; `Unknown` for a type it has no name for): static for every parsed
+    /// message, no allocation.
+    pub qtype: Cow<'static, str>,
     /// Record type number.
     pub qtype_code: u16,
     /// Class (1 = IN).
@@ -139,8 +233,8 @@ pub struct DnsQuestion {
 pub struct DnsRecord {
     /// Owner name, without the trailing dot.
     pub name: String,
-    /// Record type mnemonic.
-    pub rtype: String,
+    /// Record type mnemonic (as `DnsQuestion::qtype`).
+    pub rtype: Cow<'static, str>,
     /// Record type number.
     pub rtype_code: u16,
     /// Time to live, seconds.

@@ -56,8 +56,8 @@ pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
 pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DceRpcContext, DceRpcEvent, DhcpEvent,
-    DnsEvent, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent, HttpMessage,
-    KerberosEvent, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
+    DnsEvent, DnsFlags, DnsQueryMatch, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent,
+    HttpMessage, KerberosEvent, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
 };
 pub use finding::{
     Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,

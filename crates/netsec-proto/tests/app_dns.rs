@@ -53,7 +53,7 @@ fn txt_and_a_answers() {
     assert_eq!(d[0].questions[0].qtype, "TXT");
     let txt = &d[1].answers[0];
     assert_eq!(
-        (txt.name.as_str(), txt.rtype.as_str(), txt.ttl),
+        (txt.name.as_str(), &*txt.rtype, txt.ttl),
         ("google.com", "TXT", 3217)
     );
     assert_eq!(txt.data, "\"v=spf1 include:_spf.google.com ~all\"");
@@ -61,11 +61,11 @@ fn txt_and_a_answers() {
     let a = &d[3].answers[0];
     assert_eq!(a.name, "textsecure-service-ca.whispersystems.org");
     assert_eq!(
-        (a.rtype.as_str(), a.ttl, a.data.as_str()),
+        (&*a.rtype, a.ttl, a.data.as_str()),
         ("A", 5, "34.197.178.240")
     );
     // dns.flags 8180: qr, rd, ra.
-    assert_eq!(d[3].flags, vec!["rd", "ra"]);
+    assert_eq!(d[3].flags.iter().collect::<Vec<_>>(), vec!["rd", "ra"]);
     assert!(d[3].is_response);
 }
 
@@ -75,7 +75,7 @@ fn cname_a_ns_sections() {
     let d = dns(run(&app_data("detect-dotprefix-01.pcap")));
     assert_eq!(d.len(), 2);
     let r = &d[1];
-    let types: Vec<&str> = r.answers.iter().map(|a| a.rtype.as_str()).collect();
+    let types: Vec<&str> = r.answers.iter().map(|a| &*a.rtype).collect();
     assert_eq!(types, vec!["CNAME", "CNAME", "A", "A", "A"]);
     assert_eq!(r.answers[0].data, "2-01-3cf7-0009.cdx.cedexis.net");
     assert_eq!(r.answers[2].data, "8.253.41.78");
@@ -93,7 +93,7 @@ fn nxdomain_with_soa_authority() {
     assert_eq!(r.rcode, 3);
     let soa = &r.authorities[0];
     assert_eq!(
-        (soa.name.as_str(), soa.rtype.as_str(), soa.ttl),
+        (soa.name.as_str(), &*soa.rtype, soa.ttl),
         ("oisf.net", "SOA", 899)
     );
     assert_eq!(
@@ -110,7 +110,7 @@ fn type_filtering_capture_has_fourteen_messages() {
     let queries: Vec<&str> = d
         .iter()
         .filter(|d| !d.is_response)
-        .map(|d| d.questions[0].qtype.as_str())
+        .map(|d| &*d.questions[0].qtype)
         .collect();
     assert_eq!(queries.iter().filter(|t| **t == "A").count(), 2);
     assert_eq!(queries.iter().filter(|t| **t == "AAAA").count(), 2);

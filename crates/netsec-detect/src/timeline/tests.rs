@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use netsec_model::{
-    Analyzer, AppEvent, AppProto, Direction, DnsEvent, DnsQuestion, DnsRecord, Endpoint,
+    Analyzer, AppEvent, AppProto, Direction, DnsEvent, DnsFlags, DnsQuestion, DnsRecord, Endpoint,
     EntityRole, EntityValue, EventContext, Finding, FindingCategory, FlowId, HttpEvent,
     HttpMessage, Severity, TcpState, TimeRange, Timestamp, Transport,
 };
@@ -233,7 +233,7 @@ fn a_lookup_the_connection_to_its_answer_and_the_request_inside_are_one_session(
         is_response: true,
         opcode: 0,
         rcode: 0,
-        flags: Vec::new(),
+        flags: DnsFlags::default(),
         questions: vec![DnsQuestion {
             name: "Updates.C2.example".into(),
             qtype: "A".into(),
@@ -249,6 +249,7 @@ fn a_lookup_the_connection_to_its_answer_and_the_request_inside_are_one_session(
         }],
         authorities: Vec::new(),
         additionals: Vec::new(),
+        query: None,
     });
     traffic.on_event(&answer, &mut out);
     let request = AppEvent::Http(HttpEvent {

@@ -95,7 +95,15 @@ struct FlowSlot {
 
 /// (link-layer-stripped packet, number) for every record of a legacy pcap.
 fn frames(path: &Path) -> (i32, Vec<(u64, Vec<u8>)>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if path.extension().is_some_and(|e| e == "zst") {
+        let mut raw = Vec::new();
+        let mut z = ruzstd::decoding::StreamingDecoder::new(bytes.as_slice())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::io::Read::read_to_end(&mut z, &mut raw)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        bytes = raw;
+    }
     let cap = PcapCapture::from_file(&bytes)
         .unwrap_or_else(|e| panic!("{}: not a pcap: {e:?}", path.display()));
     let link = cap.header.network.0;

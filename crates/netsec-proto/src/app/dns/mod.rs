@@ -4,13 +4,32 @@
 
 pub mod parser;
 
-use netsec_model::{AppEvent, Direction, EventContext, Transport};
+use netsec_model::{
+    AppEvent, Direction, DnsEvent, DnsQueryMatch, EventContext, Timestamp, Transport,
+};
 
 use super::{side_index, FeedStatus};
 
 /// Datagrams that fail to parse, with none parsed before, after which a UDP
 /// flow is taken for not being DNS at all.
 const MAX_MALFORMED_BEFORE_FIRST: u64 = 4;
+
+/// Queries of one flow awaiting their response, at most (the oldest is
+/// forgotten first).
+const PENDING_QUERIES: usize = 64;
+
+/// How long after its query a response is still matched to it: passive
+/// DNS's 5 s (`netsec_dns::passive::ANSWER_TIMEOUT_SECS`).
+const ANSWER_WINDOW_NS: i64 = 5_000_000_000;
+
+/// A query awaiting its response.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    id: u16,
+    direction: Direction,
+    packet_number: u64,
+    ts: Timestamp,
+}
 
 /// One TCP direction: the bytes of an incomplete message (length prefix
 /// included). Bounded by the largest message, 65 535 + 2 bytes.
@@ -25,6 +44,8 @@ struct Side {
 #[derive(Debug, Default)]
 pub struct DnsState {
     sides: [Side; 2],
+    /// Queries awaiting their response, oldest first.
+    pending: Vec<Pending>,
     /// Messages parsed.
     pub parsed: u64,
     /// Messages that failed to parse (counted and skipped).
@@ -45,6 +66,43 @@ impl DnsState {
             .iter()
             .map(|s| s.pending.capacity())
             .sum::<usize>()
+            + self.pending.capacity() * std::mem::size_of::<Pending>()
+    }
+
+    /// Match a response to the flow's query with its transaction id, sent
+    /// the other way at most 5 s before (the latest such query, as passive
+    /// DNS matches); remember a query.
+    fn match_query(&mut self, ev: &mut DnsEvent) {
+        let ctx = &ev.ctx;
+        if !ev.is_response {
+            self.pending.retain(|p| p.id != ev.id);
+            if self.pending.len() >= PENDING_QUERIES {
+                self.pending.remove(0);
+            }
+            self.pending.push(Pending {
+                id: ev.id,
+                direction: ctx.direction,
+                packet_number: ctx.packet_number,
+                ts: ctx.ts,
+            });
+            return;
+        }
+        let Some(i) = self
+            .pending
+            .iter()
+            .rposition(|p| p.id == ev.id && p.direction != ctx.direction)
+        else {
+            return;
+        };
+        let p = self.pending.remove(i);
+        let latency_ns = ctx.ts.as_nanos().saturating_sub(p.ts.as_nanos());
+        if (0..=ANSWER_WINDOW_NS).contains(&latency_ns) {
+            ev.query = Some(DnsQueryMatch {
+                packet_number: p.packet_number,
+                ts: p.ts,
+                latency_ns,
+            });
+        }
     }
 
     /// Feed a datagram (UDP) or stream bytes (TCP).
@@ -118,7 +176,8 @@ impl DnsState {
 
     fn message(&mut self, body: &[u8], ctx: &EventContext, out: &mut Vec<AppEvent>) {
         match parser::parse_message(body, ctx) {
-            Some(ev) => {
+            Some(mut ev) => {
+                self.match_query(&mut ev);
                 self.parsed += 1;
                 out.push(AppEvent::Dns(ev));
             }
@@ -202,6 +261,72 @@ mod tests {
         s.feed(Direction::ToServer, &stream[2 * one..], &c, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(s.malformed, 0);
+    }
+
+    /// A response carries its query's packet, time and the latency; a
+    /// response from the wrong side, to another id, or over 5 s late does not.
+    #[test]
+    fn responses_are_matched_to_their_query() {
+        let query = |s: &mut DnsState, id: u8, ms: i64, out: &mut Vec<AppEvent>| {
+            let mut q = QUERY.to_vec();
+            q[1] = id;
+            let mut c = ctx(Transport::Udp);
+            c.ts = netsec_model::Timestamp::from_nanos(ms * 1_000_000);
+            c.packet_number = out.len() as u64 + 1;
+            s.feed(Direction::ToServer, &q, &c, out);
+        };
+        let response =
+            |s: &mut DnsState, id: u8, ms: i64, dir: Direction, out: &mut Vec<AppEvent>| {
+                let mut r = QUERY.to_vec();
+                r[1] = id;
+                r[2] |= 0x80;
+                let mut c = ctx(Transport::Udp);
+                c.ts = netsec_model::Timestamp::from_nanos(ms * 1_000_000);
+                c.packet_number = out.len() as u64 + 1;
+                c.direction = dir;
+                s.feed(dir, &r, &c, out);
+                match out.last() {
+                    Some(AppEvent::Dns(d)) => d.query,
+                    _ => None,
+                }
+            };
+        let mut s = DnsState::default();
+        let mut out = Vec::new();
+        query(&mut s, 1, 1000, &mut out);
+        query(&mut s, 2, 1001, &mut out);
+        let m = response(&mut s, 1, 1004, Direction::ToClient, &mut out);
+        assert_eq!(
+            m,
+            Some(DnsQueryMatch {
+                packet_number: 1,
+                ts: netsec_model::Timestamp::from_nanos(1_000_000_000),
+                latency_ns: 4_000_000,
+            })
+        );
+        // Matched once only; never from the querying side.
+        assert_eq!(
+            response(&mut s, 1, 1005, Direction::ToClient, &mut out),
+            None
+        );
+        assert_eq!(
+            response(&mut s, 2, 1005, Direction::ToServer, &mut out),
+            None
+        );
+        // Over 5 s late: unanswered, as passive DNS counts it.
+        assert_eq!(
+            response(&mut s, 2, 7000, Direction::ToClient, &mut out),
+            None
+        );
+        // A retransmitted query: the latest is the one answered.
+        query(&mut s, 3, 8000, &mut out);
+        query(&mut s, 3, 9000, &mut out);
+        let m = response(&mut s, 3, 9002, Direction::ToClient, &mut out);
+        assert_eq!(m.map(|m| m.latency_ns), Some(2_000_000));
+        // Bounded.
+        for k in 0..200u8 {
+            query(&mut s, k, 10_000, &mut out);
+        }
+        assert!(s.pending.len() <= PENDING_QUERIES);
     }
 
     #[test]

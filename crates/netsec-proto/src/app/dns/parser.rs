@@ -1,12 +1,16 @@
-//! DNS message parsing (RFC 1035) with hickory-proto, into the model's owned
-//! [`DnsEvent`] fields, and the cheap header checks used to identify DNS.
+//! DNS message parsing (RFC 1035) with hickory-proto's decoders, into the
+//! model's [`DnsEvent`], and the cheap header checks used to identify DNS.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use hickory_proto::op::{Header as WireHeader, Message, MessageType, Metadata, Query};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
-use netsec_model::{DnsEvent, DnsQuestion, DnsRecord, EventContext};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hickory_proto::op::{Header as WireHeader, MessageType, OpCode};
+use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
+use netsec_model::{DnsEvent, DnsFlags, DnsQuestion, DnsRecord, EventContext};
 
 /// Length of the fixed DNS header (RFC 1035 §4.1.1).
 pub const HEADER_LEN: usize = 12;
@@ -25,43 +29,135 @@ const MAX_RECORDS: u16 = 1024;
 /// escapes (`\344` for 0xE4, where RFC 1035 means `\228`) and escapes
 /// `=` and `+`, so names are written here label by label.
 pub fn name_text(name: &Name) -> String {
-    // Hot: every name of every DNS message. No formatting machinery; plain
-    // labels (the rule) are copied whole.
-    // The name's length (labels and dots) is its text's length unless a
-    // byte needs escaping: no reallocation for the rule.
-    let mut s = String::with_capacity(name.len() + 8);
+    let mut text = Vec::with_capacity(name.len() + 8);
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
-            s.push('.');
+            text.push(b'.');
         }
-        let plain = |b: &u8| matches!(b, 0x21..=0x7e) && !SPECIAL.contains(b);
-        match std::str::from_utf8(label) {
-            Ok(text) if label.iter().all(plain) => s.push_str(text),
-            _ => {
-                for &b in label {
-                    if plain(&b) {
-                        s.push(char::from(b));
-                    } else if SPECIAL.contains(&b) {
-                        s.push('\\');
-                        s.push(char::from(b));
-                    } else {
-                        s.push('\\');
-                        s.push(char::from(b'0' + b / 100));
-                        s.push(char::from(b'0' + b / 10 % 10));
-                        s.push(char::from(b'0' + b % 10));
-                    }
-                }
-            }
-        }
+        push_label(&mut text, label);
     }
-    if s.is_empty() {
-        s.push_str("<Root>");
-    }
-    s
+    ascii_text(&text)
 }
 
-/// Bytes a presentation-form label escapes with a backslash (RFC 1035 §5.1).
-const SPECIAL: [u8; 8] = [b'.', b'\\', b'"', b'(', b')', b';', b'@', b'$'];
+/// How a byte is written in a presentation-form label (RFC 1035 §5.1):
+/// `PLAIN` as it is, `BACKSLASH` after a backslash, else as `\DDD`.
+const ESCAPES: [u8; 256] = {
+    let mut t = [DECIMAL; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        t[b] = PLAIN;
+        b += 1;
+    }
+    let special = b".\\\"();@$";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = BACKSLASH;
+        i += 1;
+    }
+    t
+};
+const PLAIN: u8 = 0;
+const BACKSLASH: u8 = 1;
+const DECIMAL: u8 = 2;
+
+fn escape_class(b: u8) -> u8 {
+    ESCAPES.get(usize::from(b)).copied().unwrap_or(DECIMAL)
+}
+
+/// Append one label in presentation form. Hot (every name of every
+/// message): a plain label, the rule, is copied whole.
+fn push_label(out: &mut Vec<u8>, label: &[u8]) {
+    if label.iter().all(|&b| escape_class(b) == PLAIN) {
+        out.extend_from_slice(label);
+        return;
+    }
+    for &b in label {
+        match escape_class(b) {
+            PLAIN => out.push(b),
+            BACKSLASH => out.extend_from_slice(&[b'\\', b]),
+            _ => out.extend_from_slice(&[b'\\', b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10]),
+        }
+    }
+}
+
+/// The text of presentation-form bytes (ASCII by construction); `<Root>`
+/// when empty.
+fn ascii_text(text: &[u8]) -> String {
+    if text.is_empty() {
+        return "<Root>".to_string();
+    }
+    String::from_utf8_lossy(text).into_owned()
+}
+
+/// Longest name, encoded (RFC 1035 §2.3.4), as hickory-proto counts it.
+const MAX_NAME_LEN: usize = 255;
+
+/// Read the name at the decoder's position and write its presentation form
+/// ([`name_text`]) to `text` (cleared first); the decoder moves past the
+/// name (past its first compression pointer). Returns the number of labels.
+///
+/// Why not hickory-proto's `Name::read`: it copies every name into a
+/// `TinyVec<[u8; 32]>` that spills to the heap and grows by reallocation for
+/// names over 32 bytes (every tunnel name), and the text is then written
+/// from that copy: on the heavy bench mix `Name::read` and that growth were
+/// 0.8 G of the parse's 2.2 G instructions. This walks the wire with
+/// `Name::read`'s exact rules (checked against it by
+/// `tests/dns_hickory_oracle.rs` and the `dns_detect` fuzz target): a
+/// pointer must point before the start of the name or label run being read
+/// (so every jump goes back and the walk ends), no label may run into the
+/// run a pointer left, the encoded name is at most 255 bytes, label types
+/// 0b01 and 0b10 are refused, a name cut short is refused. Never panics.
+fn read_name_text(d: &mut BinDecoder<'_>, msg: &[u8], text: &mut Vec<u8>) -> Option<usize> {
+    text.clear();
+    let start = d.index();
+    let mut pos = start;
+    let mut run_start = start;
+    let mut limit: Option<usize> = None;
+    let mut resume: Option<usize> = None;
+    let mut encoded = 1;
+    let mut labels = 0;
+    loop {
+        if limit.is_some_and(|l| pos >= l) {
+            return None;
+        }
+        let b = *msg.get(pos)?;
+        match b & 0xc0 {
+            0x00 if b == 0 => {
+                pos += 1;
+                break;
+            }
+            0x00 => {
+                let len = usize::from(b);
+                let label = msg.get(pos + 1..pos + 1 + len)?;
+                encoded += 1 + len;
+                if encoded > MAX_NAME_LEN {
+                    return None;
+                }
+                if labels > 0 {
+                    text.push(b'.');
+                }
+                push_label(text, label);
+                labels += 1;
+                pos += 1 + len;
+            }
+            0xc0 => {
+                let low = *msg.get(pos + 1)?;
+                let target = usize::from(u16::from_be_bytes([b & 0x3f, low]));
+                if target >= run_start {
+                    return None;
+                }
+                resume.get_or_insert(pos + 2);
+                limit = Some(run_start);
+                run_start = target;
+                pos = target;
+            }
+            _ => return None,
+        }
+    }
+    let end = resume.unwrap_or(pos);
+    d.read_slice(end.checked_sub(start)?).ok()?;
+    Some(labels)
+}
 
 /// Presentation form of record data: addresses, names without the trailing
 /// dot, `MX` as `preference exchange`, `SOA` and `SRV` as their zone-file
@@ -110,14 +206,7 @@ pub fn rdata_text(data: &RData) -> String {
                 if i > 0 {
                     s.push(' ');
                 }
-                s.push('"');
-                for c in String::from_utf8_lossy(part).chars() {
-                    if c == '"' || c == '\\' {
-                        s.push('\\');
-                    }
-                    s.push(c);
-                }
-                s.push('"');
+                txt_string(&mut s, part);
             }
         }
         other => {
@@ -127,112 +216,232 @@ pub fn rdata_text(data: &RData) -> String {
     s
 }
 
-fn record(r: &Record) -> DnsRecord {
-    let rtype = r.record_type();
-    DnsRecord {
-        name: name_text(&r.name),
-        rtype: rtype.to_string(),
-        rtype_code: u16::from(rtype),
-        ttl: r.ttl,
-        data: rdata_text(&r.data),
-    }
+/// Record type mnemonic as hickory-proto names it (`A`, `TXT`, `Unknown` for
+/// a type it has no name for): a static string, no allocation.
+fn type_name(t: RecordType) -> Cow<'static, str> {
+    Cow::Borrowed(<&'static str>::from(t))
 }
 
-/// Parse one DNS message. hickory-proto reads it whole; when it refuses
-/// (a record with bad data, fewer records than the header announces, two
-/// OPT records, …), the header and every question are still read, and the
-/// records up to the first that does not parse, as tshark and Suricata
-/// report such messages. `None` when the header or a question is broken.
-pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
-    let (md, queries, answers, authorities, additionals) = match Message::from_vec(bytes) {
-        Ok(m) => (
-            m.metadata,
-            m.queries,
-            m.answers,
-            m.authorities,
-            m.additionals,
-        ),
-        Err(_) => lenient(bytes)?,
-    };
-    let mut flags = Vec::new();
-    for (set, name) in [
-        (md.authoritative, "aa"),
-        (md.truncation, "tc"),
-        (md.recursion_desired, "rd"),
-        (md.recursion_available, "ra"),
-        (md.authentic_data, "ad"),
-        (md.checking_disabled, "cd"),
-    ] {
-        if set {
-            flags.push(name.to_string());
+/// One record as read from the wire, before it is filed in its section.
+struct WireRecord {
+    record: DnsRecord,
+    /// Zero-length data (RFC 2136 prerequisites): only UPDATE may carry it.
+    empty: bool,
+}
+
+/// Read one resource record with hickory-proto's decoders, as
+/// `Record::read` does (owner name as `Name::read` reads it, type, class,
+/// TTL, RDLENGTH no longer than what is left, data exactly RDLENGTH long),
+/// but without
+/// building hickory's owned `RData` for the common types: A, AAAA, CNAME,
+/// NS, PTR and TXT are written straight from the wire bytes, NULL and
+/// unknown types (iodine's PRIVATE) as the base64 hickory prints for them.
+/// Every other type goes through `RData::read` and [`rdata_text`].
+fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], scratch: &mut Vec<u8>) -> Option<WireRecord> {
+    let labels = read_name_text(d, msg, scratch)?;
+    let name = ascii_text(scratch);
+    let rtype = RecordType::read(d).ok()?;
+    if rtype == RecordType::OPT {
+        if labels != 0 {
+            return None;
         }
+        // The class is the requester's payload size (RFC 6891 §6.1.2).
+        d.read_u16().ok()?;
+    } else {
+        DNSClass::read(d).ok()?;
     }
-    Some(DnsEvent {
-        ctx: ctx.clone(),
-        id: md.id,
-        is_response: md.message_type == MessageType::Response,
-        opcode: u8::from(md.op_code),
-        rcode: u16::from(md.response_code),
-        flags,
-        questions: queries
-            .iter()
-            .map(|q| DnsQuestion {
-                name: name_text(q.name()),
-                qtype: q.query_type().to_string(),
-                qtype_code: u16::from(q.query_type()),
-                qclass: u16::from(q.query_class()),
-            })
-            .collect(),
-        answers: answers.iter().map(record).collect(),
-        authorities: authorities.iter().map(record).collect(),
-        additionals: additionals.iter().map(record).collect(),
+    let ttl = d.read_u32().ok()?.unverified(/*any u32 is a TTL*/);
+    let len = usize::from(d.read_u16().ok()?.unverified(/*checked next*/));
+    if len > d.len() {
+        return None;
+    }
+    let data = if len == 0 {
+        // hickory-proto's `RData::Update0`.
+        String::from("UPDATE")
+    } else {
+        let start = d.index();
+        let text = match rtype {
+            RecordType::A | RecordType::AAAA | RecordType::TXT | RecordType::NULL => {
+                let raw = d.read_slice(len).ok()?.unverified(/*read below*/);
+                raw_text(rtype, raw)?
+            }
+            RecordType::Unknown(_) => {
+                let raw = d.read_slice(len).ok()?.unverified(/*any bytes*/);
+                BASE64.encode(raw)
+            }
+            RecordType::CNAME | RecordType::NS | RecordType::PTR => {
+                read_name_text(d, msg, scratch)?;
+                ascii_text(scratch)
+            }
+            RecordType::OPT => {
+                // Checked, never shown: OPT records leave the additional
+                // section, and hickory-proto prints none.
+                RData::read(d, rtype, Restrict::new(len as u16)).ok()?;
+                String::new()
+            }
+            _ => rdata_text(&RData::read(d, rtype, Restrict::new(len as u16)).ok()?),
+        };
+        // hickory-proto's rule: the data is exactly RDLENGTH long.
+        if d.index().checked_sub(start) != Some(len) {
+            return None;
+        }
+        text
+    };
+    Some(WireRecord {
+        record: DnsRecord {
+            name,
+            rtype: type_name(rtype),
+            rtype_code: u16::from(rtype),
+            ttl,
+            data,
+        },
+        empty: len == 0,
     })
 }
 
-/// A message's sections as [`parse_message`] uses them.
-type Sections = (Metadata, Vec<Query>, Vec<Record>, Vec<Record>, Vec<Record>);
+/// Presentation form of the record types written from their raw data:
+/// `None` where hickory-proto would refuse it (an A record not 4 bytes
+/// long, a TXT string running past the data).
+fn raw_text(rtype: RecordType, raw: &[u8]) -> Option<String> {
+    Some(match rtype {
+        RecordType::A => {
+            let a: [u8; 4] = raw.try_into().ok()?;
+            Ipv4Addr::from(a).to_string()
+        }
+        RecordType::AAAA => {
+            let a: [u8; 16] = raw.try_into().ok()?;
+            Ipv6Addr::from(a).to_string()
+        }
+        RecordType::TXT => {
+            let mut s = String::with_capacity(raw.len() + 4);
+            let mut rest = raw;
+            while let Some((&n, tail)) = rest.split_first() {
+                let part = tail.get(..usize::from(n))?;
+                rest = tail.get(usize::from(n)..)?;
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                txt_string(&mut s, part);
+            }
+            s
+        }
+        // NULL: base64, as hickory-proto prints it.
+        _ => BASE64.encode(raw),
+    })
+}
 
-/// The header, all questions, and the records up to the first broken one.
-/// OPT, SIG and TSIG records stay out of the additional section, as
-/// hickory-proto keeps them out of a whole message's.
-fn lenient(bytes: &[u8]) -> Option<Sections> {
+/// One TXT character-string, quoted, `"` and `\` escaped, other bytes as
+/// UTF-8 (invalid sequences as U+FFFD).
+fn txt_string(s: &mut String, part: &[u8]) {
+    s.push('"');
+    for c in String::from_utf8_lossy(part).chars() {
+        if c == '"' || c == '\\' {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('"');
+}
+
+/// Parse one DNS message with hickory-proto's decoders (header, record
+/// types and classes, `RData` of the less common types), names walked on
+/// the wire ([`read_name_text`] says why), writing the event's text straight
+/// from the wire: no owned hickory `Message`, `Name`, `Record` or `RData`
+/// for the common types; one scratch buffer, then one allocation per name
+/// and per record's data.
+///
+/// The result is what `Message::from_vec` gives when it accepts the message
+/// (EDNS's extended response code merged, the OPT record dropped). When it
+/// would refuse (a record with bad data, fewer records than the header
+/// announces, two OPT records, an OPT, SIG or TSIG record outside the
+/// additional section, an empty record outside UPDATE), the header, every
+/// question and the records up to the first that does not parse are kept,
+/// without OPT, SIG and TSIG records, as tshark and Suricata report such
+/// messages; then more than 8 questions refuse it. `None` when the header or
+/// a question is broken.
+pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
     let mut d = BinDecoder::new(bytes);
     let WireHeader {
         mut metadata,
         counts,
     } = WireHeader::read(&mut d).ok()?;
-    if counts.queries > MAX_QUESTIONS {
-        return None;
-    }
-    let mut queries = Vec::with_capacity(usize::from(counts.queries));
+    // Every name is written here first, then copied to its exact size.
+    let mut scratch = Vec::with_capacity(256);
+    let mut questions = Vec::with_capacity(usize::from(counts.queries.min(MAX_QUESTIONS)));
     for _ in 0..counts.queries {
-        queries.push(Query::read(&mut d).ok()?);
+        // hickory-proto's `Query::read`: name, type, class.
+        read_name_text(&mut d, bytes, &mut scratch)?;
+        let t = RecordType::read(&mut d).ok()?;
+        let class = DNSClass::read(&mut d).ok()?;
+        questions.push(DnsQuestion {
+            name: ascii_text(&scratch),
+            qtype: type_name(t),
+            qtype_code: u16::from(t),
+            qclass: u16::from(class),
+        });
     }
-    let mut sections: [Vec<Record>; 3] = Default::default();
+    // Whether hickory-proto's `Message::read` would accept the message.
+    let mut whole = true;
+    let update = metadata.op_code == OpCode::Update;
+    let mut opts = 0u32;
+    let mut sections: [Vec<DnsRecord>; 3] = Default::default();
     let wanted = [counts.answers, counts.authorities, counts.additionals];
-    'sections: for (section, n) in sections.iter_mut().zip(wanted) {
+    'sections: for (k, (section, n)) in sections.iter_mut().zip(wanted).enumerate() {
+        let additional = k == 2;
+        section.reserve(usize::from(n.min(16)));
         for _ in 0..n {
-            match Record::read(&mut d) {
-                Ok(r) => section.push(r),
-                Err(_) => break 'sections,
+            let Some(WireRecord { record, empty }) = read_record(&mut d, bytes, &mut scratch)
+            else {
+                whole = false;
+                break 'sections;
+            };
+            let code = RecordType::from(record.rtype_code);
+            let special = matches!(code, RecordType::OPT | RecordType::SIG | RecordType::TSIG);
+            if (!update && empty && code != RecordType::OPT) || (special && !additional) {
+                whole = false;
             }
+            if code == RecordType::OPT && additional {
+                opts += 1;
+                if opts == 1 {
+                    // The extended response code's high bits (RFC 6891 §6.1.3).
+                    metadata.merge_response_code((record.ttl >> 24) as u8);
+                }
+            }
+            section.push(record);
         }
     }
-    let [answers, authorities, mut additionals] = sections;
-    if let Some(opt) = additionals
-        .iter()
-        .find(|r| r.record_type() == RecordType::OPT)
-    {
-        // The extended response code's high bits (RFC 6891 §6.1.3).
-        metadata.merge_response_code((opt.ttl >> 24) as u8);
+    if opts > 1 {
+        whole = false;
     }
-    additionals.retain(|r| {
-        !matches!(
-            r.record_type(),
-            RecordType::OPT | RecordType::SIG | RecordType::TSIG
-        )
+    if !whole && counts.queries > MAX_QUESTIONS {
+        return None;
+    }
+    let [answers, authorities, mut additionals] = sections;
+    additionals.retain(|r| match RecordType::from(r.rtype_code) {
+        RecordType::OPT => false,
+        RecordType::SIG | RecordType::TSIG => whole,
+        _ => true,
     });
-    Some((metadata, queries, answers, authorities, additionals))
+    Some(DnsEvent {
+        ctx: ctx.clone(),
+        id: metadata.id,
+        is_response: metadata.message_type == MessageType::Response,
+        opcode: u8::from(metadata.op_code),
+        rcode: u16::from(metadata.response_code),
+        flags: DnsFlags::from_header(
+            metadata.authoritative,
+            metadata.truncation,
+            metadata.recursion_desired,
+            metadata.recursion_available,
+            metadata.authentic_data,
+            metadata.checking_disabled,
+        ),
+        questions,
+        answers,
+        authorities,
+        additionals,
+        query: None,
+    })
 }
 
 /// The fixed header fields identification looks at.
@@ -316,6 +525,7 @@ pub fn looks_like_dns(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::op::Message;
     use netsec_model::Transport;
 
     fn ctx() -> EventContext {
@@ -358,7 +568,7 @@ mod tests {
         let ev = parse_message(QUERY, &ctx()).unwrap();
         assert_eq!(ev.id, 0x99cc);
         assert!(!ev.is_response);
-        assert_eq!(ev.flags, vec!["rd"]);
+        assert_eq!(ev.flags.iter().collect::<Vec<_>>(), vec!["rd"]);
         assert_eq!(ev.questions.len(), 1);
         assert_eq!(
             ev.questions[0].name,
