@@ -56,8 +56,9 @@ pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
 pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DceRpcContext, DceRpcEvent, DhcpEvent,
-    DnsEvent, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent, HttpMessage,
-    KerberosEvent, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
+    DnsEvent, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent, HttpHeaders,
+    HttpHeadersIter, HttpMessage, KerberosEvent, NtpEvent, ServerHello, SmbEvent, SshEvent,
+    TlsEvent, TlsMessage,
 };
 pub use finding::{
     Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,
