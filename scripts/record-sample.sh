@@ -10,7 +10,8 @@
 #   - ping, and nmap -sS on ports 1-200 of the server
 #
 # Needs root, iproute2, ethtool, tcpdump, dnsmasq, nginx, openssh-server, openssl, curl,
-# dig, ping (iputils-ping), nmap. Usage: sudo scripts/record-sample.sh [OUT.pcap]
+# dig, ping (iputils-ping), nmap (sshd is optional with SSH_OPTIONAL=1 for the
+# profiles other than sample and bench). Usage: sudo scripts/record-sample.sh [OUT.pcap]
 #
 # With PROFILE=bench the same lab records a larger base for benchmarks
 # (benches/compare.sh): 2000 DNS queries, 400 HTTP and 100 HTTPS requests,
@@ -26,7 +27,14 @@ set -euo pipefail
 # part of the capture), so a missing tool would silently leave its traffic
 # out; without ethtool the capture changes shape (64 KB super-frames, a third
 # as many packets per GB). Refuse to record without all of them.
-for tool in ip ethtool tcpdump dnsmasq nginx sshd openssl curl dig ping nmap; do
+# sshd serves the SSH sessions of the sample and bench profiles; the other
+# profiles' bases hold only the one SSH attempt every recording opens with,
+# which without sshd is a refused connection (SSH_OPTIONAL=1 allows that).
+tools="ip ethtool tcpdump dnsmasq nginx openssl curl dig ping nmap"
+case "${PROFILE:-sample}:${SSH_OPTIONAL:-0}" in
+    sample:* | bench:* | *:0) tools="$tools sshd" ;;
+esac
+for tool in $tools; do
     command -v "$tool" >/dev/null || {
         echo "record-sample.sh: needs $tool (see the list at the top of this script)" >&2
         exit 2
@@ -108,7 +116,9 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 EOF
-ip netns exec $P-server /usr/sbin/sshd -f "$WORK/sshd_config"
+if [ -x /usr/sbin/sshd ]; then
+    ip netns exec $P-server /usr/sbin/sshd -f "$WORK/sshd_config"
+fi
 sleep 1
 
 # --- capture ----------------------------------------------------------------

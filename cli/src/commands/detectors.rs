@@ -192,6 +192,8 @@ fn dns_section(detect: &DetectConfig) -> Result<netsec_dns::DnsConfig, String> {
 impl Detectors {
     /// `analysis` with every enabled detector added.
     pub fn add_to(&self, mut analysis: Analysis) -> Analysis {
+        // netsec.toml's [http] section sets the parser, detectors on or off.
+        analysis = analysis.max_file_hash(self.detect.http.max_file_hash);
         // one set of inspectors per shard: the rules' and, with the
         // detectors, those reading payload bytes (tunnel's entropy)
         let rules = self.signatures.clone();

@@ -198,6 +198,13 @@ impl Analysis {
         self
     }
 
+    /// Bytes of one HTTP body hashed at most (SHA-256 and MD5); a longer
+    /// body is counted and reported over the limit, without hashes.
+    pub fn max_file_hash(mut self, bytes: u64) -> Self {
+        self.engine.flows.max_file_hash = bytes;
+        self
+    }
+
     /// Most flows tracked at once over all threads; past it the least
     /// recently seen are evicted.
     pub fn max_flows(mut self, flows: usize) -> Self {

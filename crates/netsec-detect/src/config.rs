@@ -44,11 +44,31 @@ pub struct DetectConfig {
     pub baseline: BaselineConfig,
     /// Windows domain attacks (DCE-RPC and Kerberos).
     pub windows: WindowsConfig,
+    /// HTTP parsing: how much of each body is hashed.
+    pub http: HttpConfig,
     /// The `[dns]` section of a `netsec.toml`, read by netsec-dns (its
     /// tunnel and DGA detectors); kept here unread so one file configures
     /// every detector.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub dns: toml::Table,
+}
+
+/// HTTP parsing settings (netsec-proto's HTTP parser, whose file hashes
+/// feed files.jsonl, indicators and the timeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Bytes of one body hashed (SHA-256 and MD5) at most; a longer body is
+    /// counted and reported `over_limit`, without hashes.
+    pub max_file_hash: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_file_hash: netsec_proto::app::http::DEFAULT_MAX_FILE_HASH,
+        }
+    }
 }
 
 /// A configuration that cannot be used.
@@ -314,6 +334,22 @@ mod tests {
             .unwrap_or_default();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("min_hosts"), "{msg}");
+    }
+
+    #[test]
+    fn the_http_hashing_bound_is_a_key() {
+        let c = DetectConfig::from_toml("[http]\nmax_file_hash = 4096\n").unwrap();
+        assert_eq!(c.http.max_file_hash, 4096);
+        let text = "[portscan]\nmin_ports = 15\n\n[http]\nmax_file_hash = -1\n";
+        let msg = DetectConfig::from_toml(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(msg.contains("line 5"), "{msg}");
+        assert!(msg.contains("max_file_hash"), "{msg}");
+        let mut c = DetectConfig::default();
+        assert!(c.set("http.max_file_hash=1048576").is_ok());
+        assert_eq!(c.http.max_file_hash, 1 << 20);
     }
 
     #[test]

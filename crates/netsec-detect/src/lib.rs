@@ -104,7 +104,7 @@ pub mod timeline;
 pub mod tunnel;
 pub mod windows;
 
-pub use config::{ConfigError, DetectConfig};
+pub use config::{ConfigError, DetectConfig, HttpConfig};
 pub use scope::{Cidr, NetworkConfig};
 
 use netsec_model::Analyzer;

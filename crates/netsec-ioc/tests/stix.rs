@@ -137,7 +137,7 @@ fn collector() -> IocCollector {
                 user_agent: Some("curl/7.88.1".into()),
             },
             version: "1.1".into(),
-            headers: Vec::new(),
+            headers: Default::default(),
         });
         c.on_event(&request, &mut out);
         c.on_flow_end(
@@ -211,7 +211,7 @@ fn collector() -> IocCollector {
             user_agent: None,
         },
         version: "1.1".into(),
-        headers: Vec::new(),
+        headers: Default::default(),
     });
     c.on_event(&benign, &mut out);
     c.on_flow_end(

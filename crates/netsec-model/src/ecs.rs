@@ -37,7 +37,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::event::{
-    AppEvent, ArpInfo, DnsEvent, DnsRecord, EventContext, HttpEvent, HttpMessage, TlsMessage,
+    AppEvent, ArpInfo, DnsEvent, DnsRecord, EventContext, HttpEvent, HttpHeaders, HttpMessage,
+    TlsMessage,
 };
 use crate::finding::{EntityRole, EntityValue, Finding};
 use crate::flow::{Endpoint, FlowRecord};
@@ -756,8 +757,8 @@ impl Serialize for NetsecEvent<'_> {
                     reason: Option<&'a str>,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     server: Option<&'a str>,
-                    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-                    headers: &'a [(String, String)],
+                    #[serde(skip_serializing_if = "HttpHeaders::is_empty")]
+                    headers: &'a HttpHeaders,
                 }
                 let (reason, server) = match &h.message {
                     HttpMessage::Response { reason, server, .. } => {

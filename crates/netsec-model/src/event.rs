@@ -253,7 +253,176 @@ pub struct HttpEvent {
     /// Protocol version from the start line (`1.1`).
     pub version: String,
     /// Selected headers, lower-cased names, in order, values cut at 1 KiB.
-    pub headers: Vec<(String, String)>,
+    pub headers: HttpHeaders,
+}
+
+/// The header fields of one HTTP message, in order, in one buffer: names
+/// (lower-cased by the parser) and values side by side in one string, and
+/// where each ends. Two allocations a message, whatever its number of
+/// fields. Serialises as a list of `[name, value]` pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpHeaders {
+    /// Every name and value, one after the other.
+    text: String,
+    /// Per field: where its name ends and where its value ends in `text`
+    /// (a name starts where the previous value ends).
+    ends: Vec<(u32, u32)>,
+}
+
+impl HttpHeaders {
+    /// Room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        HttpHeaders {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+        }
+    }
+
+    /// Fields held.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// No field held.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Add a field, its name lower-cased (ASCII); ignored (false) past 4 GiB.
+    pub fn push_lower(&mut self, name: &str, value: &str) -> bool {
+        let start = self.text.len();
+        let fits = start
+            .checked_add(name.len())
+            .and_then(|n| n.checked_add(value.len()))
+            .and_then(|end| u32::try_from(end).ok())
+            .is_some();
+        if !fits {
+            return false;
+        }
+        self.text.push_str(name);
+        if let Some(added) = self.text.get_mut(start..) {
+            added.make_ascii_lowercase();
+        }
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((name_end as u32, self.text.len() as u32));
+        true
+    }
+
+    /// Append `sep` and `more` to the last field's value, then cut that
+    /// value to `max` bytes on a character boundary (a folded line).
+    pub fn extend_last(&mut self, sep: &str, more: &str, max: usize) {
+        let Some((name_end, _)) = self.ends.last().copied() else {
+            return;
+        };
+        let value_start = name_end as usize;
+        self.text.push_str(sep);
+        self.text.push_str(more);
+        let mut end = self.text.len().min(value_start.saturating_add(max));
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.truncate(end);
+        match u32::try_from(self.text.len()) {
+            Ok(len) => {
+                if let Some(last) = self.ends.last_mut() {
+                    last.1 = len;
+                }
+            }
+            Err(_) => {
+                // Past 4 GiB: drop the field rather than hold a wrong end.
+                self.text.truncate(value_start);
+                self.ends.pop();
+                let back = self.ends.last().map_or(0, |e| e.1 as usize);
+                self.text.truncate(back);
+            }
+        }
+    }
+
+    /// The fields in order, as `(name, value)`.
+    pub fn iter(&self) -> HttpHeadersIter<'_> {
+        HttpHeadersIter {
+            headers: self,
+            index: 0,
+        }
+    }
+
+    /// The value of the first field named `name` (exactly, so lower-case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Field `index`, as `(name, value)`.
+    pub fn field(&self, index: usize) -> Option<(&str, &str)> {
+        let (name_end, value_end) = *self.ends.get(index)?;
+        let start = match index.checked_sub(1) {
+            Some(prev) => self.ends.get(prev).map_or(0, |e| e.1),
+            None => 0,
+        };
+        let name = self.text.get(start as usize..name_end as usize)?;
+        let value = self.text.get(name_end as usize..value_end as usize)?;
+        Some((name, value))
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
+}
+
+/// The fields of [`HttpHeaders`], in order.
+#[derive(Debug, Clone)]
+pub struct HttpHeadersIter<'a> {
+    headers: &'a HttpHeaders,
+    index: usize,
+}
+
+impl<'a> Iterator for HttpHeadersIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let field = self.headers.field(self.index)?;
+        self.index += 1;
+        Some(field)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.headers.len().saturating_sub(self.index);
+        (left, Some(left))
+    }
+}
+
+impl<'a> IntoIterator for &'a HttpHeaders {
+    type Item = (&'a str, &'a str);
+    type IntoIter = HttpHeadersIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for HttpHeaders {
+    /// Fields as given (names lower-cased).
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut h = HttpHeaders::default();
+        for (n, v) in iter {
+            h.push_lower(n.as_ref(), v.as_ref());
+        }
+        h
+    }
+}
+
+impl Serialize for HttpHeaders {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpHeaders {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let fields = Vec::<(String, String)>::deserialize(d)?;
+        Ok(fields.into_iter().collect())
+    }
 }
 
 /// The start line of an HTTP message and its most used headers.
@@ -689,4 +858,56 @@ pub struct ArpInfo {
     pub target_ip: std::net::Ipv4Addr,
     /// Ethernet source of the frame (may differ from `sender_mac` when spoofed).
     pub eth_src: Option<MacAddr>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HttpHeaders;
+
+    #[test]
+    fn headers_in_one_buffer_read_and_serialise_as_pairs() {
+        let mut h = HttpHeaders::with_capacity(3, 64);
+        assert!(h.is_empty());
+        h.push_lower("Host", "example.org");
+        h.push_lower("X-Folded", "a");
+        h.extend_last(" ", "b c", 1024);
+        h.push_lower("Accept", "");
+        assert_eq!(h.len(), 3);
+        let got: Vec<(&str, &str)> = h.iter().collect();
+        assert_eq!(
+            got,
+            [
+                ("host", "example.org"),
+                ("x-folded", "a b c"),
+                ("accept", "")
+            ]
+        );
+        assert_eq!(h.get("x-folded"), Some("a b c"));
+        assert_eq!(h.get("X-Folded"), None);
+        assert_eq!(h.field(3), None);
+        // The same JSON as the list of pairs it replaces, and back.
+        let pairs: Vec<(String, String)> = got
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, serde_json::to_string(&pairs).unwrap());
+        assert_eq!(serde_json::from_str::<HttpHeaders>(&json).unwrap(), h);
+    }
+
+    #[test]
+    fn a_folded_value_is_cut_on_a_character_boundary() {
+        let mut h = HttpHeaders::default();
+        // Folding onto nothing is ignored.
+        h.extend_last(" ", "x", 8);
+        assert!(h.is_empty());
+        h.push_lower("a", "123456");
+        h.push_lower("b", "1234");
+        h.extend_last(" ", "é€", 8);
+        // "1234 é€" is 10 bytes; 8 would split the euro sign.
+        assert_eq!(h.get("b"), Some("1234 é"));
+        assert_eq!(h.get("a"), Some("123456"));
+        h.push_lower("c", "z");
+        assert_eq!(h.field(2), Some(("c", "z")));
+    }
 }

@@ -57,7 +57,8 @@ pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DceRpcContext, DceRpcEvent, DhcpEvent,
     DnsEvent, DnsFlags, DnsQueryMatch, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent,
-    HttpMessage, KerberosEvent, NtpEvent, ServerHello, SmbEvent, SshEvent, TlsEvent, TlsMessage,
+    HttpHeaders, HttpHeadersIter, HttpMessage, KerberosEvent, NtpEvent, ServerHello, SmbEvent,
+    SshEvent, TlsEvent, TlsMessage,
 };
 pub use finding::{
     Comparison, Confidence, Entity, EntityRole, EntityValue, Evidence, Finding, FindingCategory,

@@ -329,7 +329,8 @@ impl Engine {
                 continue;
             }
             flow.pressure_token = 0;
-            if force_gaps(flow, &mut self.stats, &mut self.events) > 0 {
+            let bound = self.table.config.max_file_hash;
+            if force_gaps(flow, bound, &mut self.stats, &mut self.events) > 0 {
                 self.stats.memory_gaps_forced += 1;
             }
             let mem = flow_heap_bytes(flow);
@@ -529,14 +530,14 @@ impl Engine {
                 self.end_flow(victim, FlowEndReason::Evicted, sink);
             }
         }
-        let mut created = None;
+        let mut created = false;
         let flow = match self.table.flows.entry(key) {
             hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
             hashbrown::hash_map::Entry::Vacant(v) => {
                 let mut flow = new_flow(info, &ip, src, dst);
                 self.table.generations += 1;
                 flow.generation = self.table.generations;
-                created = Some((flow.class, flow.generation));
+                created = true;
                 v.insert(flow)
             }
         };
@@ -571,6 +572,7 @@ impl Engine {
         let mem = flow_heap_bytes(flow);
         self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
         flow.mem = mem;
+        let (class, generation) = (flow.class, flow.generation);
         if flow.pressure_token == 0 && has_buffered_data(flow) {
             self.pressure_tokens += 1;
             flow.pressure_token = self.pressure_tokens;
@@ -585,15 +587,17 @@ impl Engine {
                 });
             }
         }
-        if let Some((class, generation)) = created {
+        // A new flow is queued once, in the class its first packet put it
+        // in (a SYN: a connection attempt), not also in the class it was
+        // created in.
+        if created {
             self.table.enqueue(key, class, info.ts, generation);
             self.stats.flows_created += 1;
+        } else if let Some((class, generation, last_seen)) = outcome.requeue {
+            self.table.enqueue(key, class, last_seen, generation);
         }
         if let Some(snapshot) = outcome.active_timeout {
             sink.flow_end(snapshot);
-        }
-        if let Some((class, generation, last_seen)) = outcome.requeue {
-            self.table.enqueue(key, class, last_seen, generation);
         }
         if !self.events.is_empty() {
             self.emit_events(sink);
@@ -749,7 +753,8 @@ fn update_flow(
                 direction: dir,
                 ..*at
             };
-            ack_app(flow, &at, ip.tcp_ack, window, stats, events);
+            let bound = config.max_file_hash;
+            ack_app(flow, &at, ip.tcp_ack, window, bound, stats, events);
         }
     }
     if !payload.is_empty() && config.app_layer {
@@ -844,7 +849,12 @@ fn has_buffered_data(flow: &Flow) -> bool {
 
 /// Memory is short: declare the holes before a flow's buffered stream
 /// data gaps and hand that data to its parser. Returns the bytes released.
-fn force_gaps(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEvent>) -> usize {
+fn force_gaps(
+    flow: &mut Flow,
+    max_file_hash: u64,
+    stats: &mut EngineStats,
+    events: &mut Vec<AppEvent>,
+) -> usize {
     let mut released = 0;
     for dir in [Direction::ToServer, Direction::ToClient] {
         let (src, dst) = match dir {
@@ -859,7 +869,7 @@ fn force_gaps(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEven
         app.ctx.src = src;
         app.ctx.dst = dst;
         app.ctx.direction = dir;
-        run_stream(flow, dir, stats, events, |stream, out| {
+        run_stream(flow, dir, max_file_hash, stats, events, |stream, out| {
             released += stream.flush_gaps(out);
         });
     }
@@ -925,7 +935,7 @@ fn feed_app(
             };
             flow.record.app_proto = proto;
             *stats.app_flows.entry(proto).or_default() += 1;
-            AppParser::new(proto)
+            AppParser::with_settings(proto, config.max_file_hash)
         };
         let streams = tcp.then(|| {
             let mut streams = Box::new([
@@ -987,9 +997,14 @@ fn feed_app(
         }
         return;
     }
-    run_stream(flow, dir, stats, events, |stream, out| {
-        stream.segment(seq, payload, out)
-    });
+    run_stream(
+        flow,
+        dir,
+        config.max_file_hash,
+        stats,
+        events,
+        |stream, out| stream.segment(seq, payload, out),
+    );
 }
 
 /// Run `op` on the stream of direction `dir`, its output going to the
@@ -998,6 +1013,7 @@ fn feed_app(
 fn run_stream(
     flow: &mut Flow,
     dir: Direction,
+    max_file_hash: u64,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
     op: impl FnOnce(&mut Stream, &mut dyn FnMut(Chunk<'_>)),
@@ -1017,6 +1033,7 @@ fn run_stream(
         return;
     };
     let mut feed = ParserFeed::new(parser, dir, ctx, events);
+    feed.max_file_hash = max_file_hash;
     if *identifying {
         feed.identify = flow
             .identify_tries
@@ -1106,6 +1123,7 @@ fn ack_app(
     at: &PacketAt,
     ack: u32,
     window: Option<u64>,
+    max_file_hash: u64,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
 ) {
@@ -1127,7 +1145,7 @@ fn ack_app(
     ctx.src = at.dst;
     ctx.dst = at.src;
     ctx.direction = dir;
-    run_stream(flow, dir, stats, events, |stream, out| {
+    run_stream(flow, dir, max_file_hash, stats, events, |stream, out| {
         stream.release_acked(ack, out)
     });
 }
@@ -1214,6 +1232,8 @@ struct ParserFeed<'a> {
     tunnel: bool,
     malformed: u64,
     failed: bool,
+    /// The HTTP body hashing bound of a parser made here.
+    max_file_hash: u64,
 }
 
 impl<'a> ParserFeed<'a> {
@@ -1232,6 +1252,7 @@ impl<'a> ParserFeed<'a> {
             identified: None,
             tunnel: false,
             malformed: 0,
+            max_file_hash: crate::app::http::DEFAULT_MAX_FILE_HASH,
             failed: false,
         }
     }
@@ -1252,7 +1273,7 @@ impl<'a> ParserFeed<'a> {
             };
             self.identify = None;
             self.identified = Some(proto);
-            *self.parser = AppParser::new(proto);
+            *self.parser = AppParser::with_settings(proto, self.max_file_hash);
         }
         let Some(p) = self.parser.as_mut() else {
             return;

@@ -83,7 +83,7 @@ impl AppBuffers {
                     http.headers
                         .iter()
                         .find(|(n, _)| n.eq_ignore_ascii_case("host"))
-                        .map(|(_, v)| v.as_str())
+                        .map(|(_, v)| v)
                 });
                 if let Some(raw) = raw_host {
                     self.put(Buffer::HttpHostRaw, &[raw.as_bytes()]);

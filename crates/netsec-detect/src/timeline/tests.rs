@@ -261,7 +261,7 @@ fn a_lookup_the_connection_to_its_answer_and_the_request_inside_are_one_session(
             user_agent: Some("curl/8.0".into()),
         },
         version: "1.1".into(),
-        headers: Vec::new(),
+        headers: Default::default(),
     });
     traffic.on_event(&request, &mut out);
     let mut connection = flow(

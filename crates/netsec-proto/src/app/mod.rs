@@ -174,6 +174,16 @@ impl AppParser {
         })
     }
 
+    /// The parser for `proto`, HTTP's hashing at most `max_file_hash`
+    /// bytes of a body.
+    pub fn with_settings(proto: AppProto, max_file_hash: u64) -> Option<AppParser> {
+        let mut parser = AppParser::new(proto)?;
+        if let AppParser::Http(s) = &mut parser {
+            s.max_file_hash = max_file_hash;
+        }
+        Some(parser)
+    }
+
     /// Feed bytes for one direction; events go to `out`.
     pub fn feed(
         &mut self,

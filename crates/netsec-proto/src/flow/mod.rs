@@ -34,10 +34,24 @@ pub struct FlowConfig {
     pub tcp_new_timeout: Duration,
     /// Established TCP flows (Suricata: tcp established 3600 s).
     pub tcp_established_timeout: Duration,
-    /// TCP flows after FIN from both sides or RST, kept for trailing packets
+    /// TCP flows after FIN from both sides, kept for trailing packets
     /// and retransmitted FINs (Suricata: tcp closed 60 s; Zeek's
     /// `tcp_close_delay` of 5 s splits flows whose FIN is retransmitted).
     pub tcp_closed_timeout: Duration,
+    /// Connection attempts refused by a RST (a scan's closed ports), and
+    /// connections seen from their SYN and reset before any data (a SYN
+    /// scan's open ports, a connect scan): Zeek's `tcp_reset_delay`, 5 s;
+    /// Suricata keeps them its `closed` 60 s (`emergency-closed` 10 s). A
+    /// reset connection that carried data, or was picked up mid-stream,
+    /// keeps [`FlowConfig::tcp_closed_timeout`]: the peer's late RST, or
+    /// data after a RST that a host ignored, still belongs to it.
+    pub tcp_reset_timeout: Duration,
+    /// A SYN nobody answered (a scan's filtered ports, a host that is
+    /// down), touched by each retransmitted SYN: 10 s, so that the first
+    /// retransmissions (Linux 1, 2, 4 and 8 s apart, Windows 3 and 6 s)
+    /// stay in the flow. Zeek's `tcp_attempt_delay` is 5 s; Suricata
+    /// keeps such flows its `new` 60 s (`emergency-new` 5 s).
+    pub tcp_attempt_timeout: Duration,
     /// UDP flows (Zeek's `udp_inactivity_timeout`, 60 s; Suricata keeps 300 s,
     /// which on busy links multiplies the flows held in memory by five).
     pub udp_timeout: Duration,
@@ -57,6 +71,9 @@ pub struct FlowConfig {
     /// (DNS, TLS, HTTP, …). Off: decode and flows only, as for NetFlow-style
     /// accounting of very large captures.
     pub app_layer: bool,
+    /// Bytes of one HTTP body hashed at most (netsec.toml's
+    /// `http.max_file_hash`).
+    pub max_file_hash: u64,
     /// Flows the table has room for before it first grows (at most
     /// `capacity`). Engines that share a run (one per thread) each start
     /// with their share, so that N threads do not touch N full-size tables.
@@ -70,6 +87,8 @@ impl FlowConfig {
             TimeoutClass::TcpNew => self.tcp_new_timeout,
             TimeoutClass::TcpEstablished => self.tcp_established_timeout,
             TimeoutClass::TcpClosed => self.tcp_closed_timeout,
+            TimeoutClass::TcpReset => self.tcp_reset_timeout,
+            TimeoutClass::TcpAttempt => self.tcp_attempt_timeout,
             TimeoutClass::Udp => self.udp_timeout,
             TimeoutClass::Other => self.other_timeout,
         }
@@ -83,12 +102,15 @@ impl Default for FlowConfig {
             tcp_new_timeout: Duration::from_secs(60),
             tcp_established_timeout: Duration::from_secs(3600),
             tcp_closed_timeout: Duration::from_secs(60),
+            tcp_reset_timeout: Duration::from_secs(5),
+            tcp_attempt_timeout: Duration::from_secs(10),
             udp_timeout: Duration::from_secs(60),
             other_timeout: Duration::from_secs(60),
             active_timeout: Duration::from_secs(1800),
             update_interval: None,
             reassembly_depth: 1024 * 1024,
             app_layer: true,
+            max_file_hash: crate::app::http::DEFAULT_MAX_FILE_HASH,
             initial_capacity: 1 << 16,
         }
     }
@@ -102,6 +124,10 @@ pub(crate) enum TimeoutClass {
     TcpClosed = 2,
     Udp = 3,
     Other = 4,
+    /// Reset, or refused by a RST.
+    TcpReset = 5,
+    /// A SYN, nothing back yet.
+    TcpAttempt = 6,
 }
 
 /// Application-layer state of a flow: the parser and, for TCP only, the two
@@ -269,11 +295,27 @@ impl Flow {
         false
     }
 
+    /// Payload seen in either direction.
+    fn carried_data(&self) -> bool {
+        self.record.to_server.payload_bytes > 0 || self.record.to_client.payload_bytes > 0
+    }
+
     /// The class this flow's timeout belongs to now.
     pub(crate) fn current_class(&self) -> TimeoutClass {
         match self.record.transport {
             Transport::Tcp => match self.record.tcp_state {
-                TcpState::Closed | TcpState::Reset | TcpState::Rejected => TimeoutClass::TcpClosed,
+                TcpState::Rejected => TimeoutClass::TcpReset,
+                // Reset before any data, seen from its SYN: a probe. A
+                // reset connection that carried data, or was picked up
+                // mid-stream, keeps the closed timeout: the peer's own RST
+                // or data after the RST (which hosts may ignore) can come
+                // many seconds later.
+                TcpState::Reset if self.isn[0].is_some() && !self.carried_data() => {
+                    TimeoutClass::TcpReset
+                }
+                TcpState::Reset => TimeoutClass::TcpClosed,
+                TcpState::Closed => TimeoutClass::TcpClosed,
+                TcpState::SynSent => TimeoutClass::TcpAttempt,
                 TcpState::Established | TcpState::MidStream | TcpState::Closing => {
                     TimeoutClass::TcpEstablished
                 }
@@ -391,7 +433,8 @@ impl FlowTable {
             }
             let idle_deadline = flow.last_seen + self.timeout(flow.class);
             if idle_deadline <= now {
-                let why = if flow.class == TimeoutClass::TcpClosed {
+                let why = if matches!(flow.class, TimeoutClass::TcpClosed | TimeoutClass::TcpReset)
+                {
                     Expiry::Closed
                 } else {
                     Expiry::Idle

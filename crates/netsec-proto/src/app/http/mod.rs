@@ -530,12 +530,7 @@ impl HttpState {
 /// The hasher state for a body that starts after head `h`: named by the
 /// head itself for a request, by the request it answers for a response.
 fn new_file(h: &parser::Head, request: Option<Pending>) -> FileHash {
-    let header = |n: &str| {
-        h.headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.clone())
-    };
+    let header = |n: &str| h.headers.get(n).map(str::to_string);
     let (method, uri, host, status) = match (&h.message, request) {
         (
             HttpMessage::Request {

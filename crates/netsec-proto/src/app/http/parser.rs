@@ -1,7 +1,7 @@
 //! HTTP/1.x message heads (RFC 9112 §2–§6): start line and header fields,
 //! chunk-size lines, and the cheap check used to identify HTTP.
 
-use netsec_model::HttpMessage;
+use netsec_model::{HttpHeaders, HttpMessage};
 
 /// Most header fields kept per message.
 pub const MAX_HEADERS: usize = 32;
@@ -81,8 +81,8 @@ pub struct Head {
     pub message: HttpMessage,
     /// Version (`1.1`).
     pub version: String,
-    /// Header fields, lower-cased names, in order.
-    pub headers: Vec<(String, String)>,
+    /// Header fields, lower-cased names, in order, in one buffer.
+    pub headers: HttpHeaders,
     /// Content-Length, if valid (the last one when repeated, as tshark does).
     pub content_length: Option<u64>,
     /// Transfer-Encoding ends in chunked.
@@ -90,12 +90,12 @@ pub struct Head {
 }
 
 /// `s` cut to [`MAX_VALUE`] bytes on a character boundary.
-fn cut(s: &str) -> String {
+fn cut(s: &str) -> &str {
     let mut end = s.len().min(MAX_VALUE);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s.get(..end).unwrap_or("").to_string()
+    s.get(..end).unwrap_or("")
 }
 
 /// Whether the last coding of a Transfer-Encoding value is `chunked`
@@ -111,11 +111,22 @@ fn ends_chunked(value: &str) -> bool {
 
 /// Parse a head (start line and header lines, the empty line optional).
 /// `None` when the start line is neither a request nor a status line.
+///
+/// The head is read in place (as text when it is valid UTF-8, the common
+/// case; lossily converted otherwise): the header fields go into one
+/// buffer, and only the start line's parts and the fields the event names
+/// (Host, User-Agent, Server, Content-Type) are copied out.
 pub fn parse_head(head: &[u8]) -> Option<Head> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let start = lines.next()?;
-    let mut headers: Vec<(String, String)> = Vec::new();
+    // One allocation each for the fields' text and their ends.
+    let fields = head
+        .iter()
+        .filter(|c| **c == b'\n')
+        .count()
+        .min(MAX_HEADERS);
+    let mut headers = HttpHeaders::with_capacity(fields, head.len().saturating_sub(start.len()));
     let mut content_length = None;
     let mut chunked = false;
     for line in lines {
@@ -124,35 +135,32 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
         }
         // obs-fold (RFC 9112 §5.2): a continuation of the previous value.
         if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = headers.last_mut() {
-                let joined = format!("{v} {}", line.trim());
-                *v = cut(&joined);
-            }
+            headers.extend_last(" ", line.trim(), MAX_VALUE);
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
-        let name = name.trim().to_ascii_lowercase();
+        let name = name.trim();
         let value = value.trim();
-        match name.as_str() {
-            "content-length" => content_length = value.parse::<u64>().ok(),
-            "transfer-encoding" => chunked = ends_chunked(value),
-            _ => {}
+        if name.eq_ignore_ascii_case("content-length") {
+            content_length = value.parse::<u64>().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = ends_chunked(value);
         }
         if headers.len() < MAX_HEADERS {
-            headers.push((name, cut(value)));
+            headers.push_lower(name, cut(value));
         }
     }
-    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let header = |n: &str| headers.get(n).map(str::to_string);
     if let Some(rest) = start.strip_prefix("HTTP/") {
         let mut parts = rest.splitn(3, ' ');
-        let version = parts.next()?.to_string();
+        let version = parts.next()?;
         let status: u16 = parts.next()?.trim().parse().ok()?;
         if !(100..=999).contains(&status) {
             return None;
         }
-        let reason = cut(parts.next().unwrap_or("").trim());
+        let reason = cut(parts.next().unwrap_or("").trim()).to_string();
         return Some(Head {
             message: HttpMessage::Response {
                 status,
@@ -161,7 +169,7 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
                 content_type: header("content-type"),
                 content_length,
             },
-            version,
+            version: version.to_string(),
             headers,
             content_length,
             chunked,
@@ -190,7 +198,7 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
     Some(Head {
         message: HttpMessage::Request {
             method: method.to_string(),
-            uri: cut(uri),
+            uri: cut(uri).to_string(),
             host: header("host"),
             user_agent: header("user-agent"),
         },
@@ -241,7 +249,7 @@ Accept-Language: en-us,en;q=0.5\r\n\r\n";
         assert!(user_agent.unwrap().starts_with("Mozilla/5.0"));
         assert_eq!(h.version, "1.1");
         assert_eq!(h.headers.len(), 4);
-        assert_eq!(h.headers[2].0, "accept");
+        assert_eq!(h.headers.field(2).map(|f| f.0), Some("accept"));
     }
 
     #[test]
