@@ -2,9 +2,14 @@
 //! parser, then the tunnel, DGA and spoofing detectors and passive DNS of
 //! netsec-dns and a threat list, with ticks and the end of input. Each message is a 2-byte
 //! length and that many bytes; the first byte of each picks its direction
-//! and client. Nothing may panic.
+//! and client. Nothing may panic, and every message must parse exactly as
+//! the former parser (hickory-proto's owned `Message`, kept in
+//! crates/netsec-proto/tests/dns_oracle) read it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../../crates/netsec-proto/tests/dns_oracle/mod.rs"]
+mod dns_oracle;
 use netsec_model::{AppEvent, Direction, Endpoint, EventContext, Finding, Timestamp, Transport};
 use netsec_proto::app::dns::parser::parse_message;
 
@@ -48,7 +53,9 @@ fuzz_target!(|data: &[u8]| {
                 Direction::ToClient
             },
         };
-        if let Some(dns) = parse_message(msg, &ctx) {
+        let parsed = parse_message(msg, &ctx);
+        assert_eq!(parsed, dns_oracle::oracle(msg, &ctx), "{msg:02x?}");
+        if let Some(dns) = parsed {
             let event = AppEvent::Dns(dns);
             for a in analyzers.iter_mut() {
                 a.on_event(&event, &mut findings);
