@@ -228,6 +228,20 @@ pub struct BeaconDetector {
     observed: Option<TimeRange>,
 }
 
+impl Running {
+    /// A connection first seen in this record, nothing counted yet.
+    fn of(flow: &FlowRecord) -> Running {
+        Running {
+            client: flow.client,
+            server: flow.server,
+            time: flow.time,
+            seconds: 0.0,
+            reported: false,
+            flow: None,
+        }
+    }
+}
+
 impl BeaconDetector {
     /// A detector with these settings.
     pub fn new(config: BeaconConfig, network: NetworkConfig) -> Self {
@@ -412,13 +426,8 @@ impl BeaconDetector {
         let secs = flow.duration().as_secs_f64();
         let r = self
             .running
-            .touch(flow.community_id.clone(), flow.time.end, || Running {
-                client: flow.client,
-                server: flow.server,
-                time: flow.time,
-                seconds: 0.0,
-                reported: false,
-                flow: None,
+            .touch(flow.community_id.clone(), flow.time.end, || {
+                Running::of(flow)
             });
         r.seconds += secs;
         r.time.extend(flow.time.end);
@@ -454,13 +463,8 @@ impl BeaconDetector {
         }
         let r = self
             .running
-            .touch(flow.community_id.clone(), flow.time.end, || Running {
-                client: flow.client,
-                server: flow.server,
-                time: flow.time,
-                seconds: 0.0,
-                reported: false,
-                flow: None,
+            .touch(flow.community_id.clone(), flow.time.end, || {
+                Running::of(flow)
             });
         r.reported = true;
         let mut snapshot = r.clone();

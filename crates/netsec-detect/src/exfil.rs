@@ -239,6 +239,17 @@ impl ExfilDetector {
     }
 }
 
+impl Transfer {
+    /// Count a flow's record: its time, and what the home side sent and received.
+    fn add(&mut self, flow: &FlowRecord, sent: u64, received: u64) {
+        self.time.extend(flow.time.start);
+        self.time.extend(flow.time.end);
+        self.sent += sent;
+        self.received += received;
+        self.flows.add_record(flow);
+    }
+}
+
 fn ratio(t: &Transfer) -> f64 {
     if t.received == 0 {
         return f64::INFINITY;
@@ -276,11 +287,7 @@ impl Analyzer for ExfilDetector {
             .insert(host, 64);
         let (min_bytes, min_ratio) = (self.config.min_bytes, self.config.min_ratio);
         let t = self.transfer(host, dst, flow);
-        t.time.extend(flow.time.start);
-        t.time.extend(flow.time.end);
-        t.sent += sent;
-        t.received += received;
-        t.flows.add_record(flow);
+        t.add(flow, sent, received);
         let ratio = ratio(t);
         if t.sent >= min_bytes && ratio >= min_ratio && t.growth.due(t.sent) {
             let snapshot = t.clone();
@@ -301,11 +308,7 @@ impl Analyzer for ExfilDetector {
         let (min_bytes, min_ratio) = (self.config.min_bytes, self.config.min_ratio);
         let t = self.transfer(host, dst, flow);
         let mut so_far = t.clone();
-        so_far.time.extend(flow.time.start);
-        so_far.time.extend(flow.time.end);
-        so_far.sent += sent;
-        so_far.received += received;
-        so_far.flows.add_record(flow);
+        so_far.add(flow, sent, received);
         if so_far.sent >= min_bytes && ratio(&so_far) >= min_ratio && t.growth.due(so_far.sent) {
             let median = self.host_median(host, dst, &[]);
             out.finding(self.finding(host, dst, &so_far, median));
