@@ -34,6 +34,8 @@ pub(crate) struct DetectionStage {
     pub out_of_order: u64,
     /// Most bytes the analysers said they held at once (checked on ticks).
     pub memory_peak: usize,
+    /// Most bytes the summary's tables held (checked on ticks).
+    pub tables_peak: usize,
 }
 
 impl DetectionStage {
@@ -60,6 +62,7 @@ impl DetectionStage {
             last_key: None,
             out_of_order: 0,
             memory_peak: 0,
+            tables_peak: 0,
         }
     }
 
@@ -129,6 +132,7 @@ impl DetectionStage {
                     held += a.memory_used();
                 }
                 self.memory_peak = self.memory_peak.max(held);
+                self.tables_peak = self.tables_peak.max(self.tables.memory_used());
             }
             Record::Finding(_) => {}
         }

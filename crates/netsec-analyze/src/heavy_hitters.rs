@@ -18,6 +18,7 @@
 //! Ties break by key.
 
 use std::hash::Hash;
+use std::net::IpAddr;
 
 type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
@@ -34,24 +35,49 @@ pub struct Counted {
     pub error: u64,
 }
 
+/// Heap bytes a key holds outside the table (a name's characters).
+pub trait KeyHeap {
+    /// Bytes this key owns on the heap (0 for plain values).
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
+impl KeyHeap for IpAddr {}
+impl KeyHeap for (IpAddr, IpAddr) {}
+impl KeyHeap for u32 {}
+impl KeyHeap for &str {}
+impl KeyHeap for String {
+    fn heap_bytes(&self) -> usize {
+        self.capacity()
+    }
+}
+
+/// Bytes per slot of the hash table beside the entry itself (its control
+/// byte).
+const SLOT_OVERHEAD: usize = 1;
+
 /// A weighted Misra–Gries table.
 #[derive(Debug, Clone)]
-pub struct HeavyHitters<K: Ord + Hash + Clone> {
+pub struct HeavyHitters<K: Ord + Hash + Clone + KeyHeap> {
     capacity: usize,
     counts: HashMap<K, Counted>,
+    /// Heap bytes the kept keys own.
+    key_heap: usize,
     /// Everything subtracted from every count so far.
     decremented: u64,
     total_weight: u64,
     replaced: u64,
 }
 
-impl<K: Ord + Hash + Clone> HeavyHitters<K> {
+impl<K: Ord + Hash + Clone + KeyHeap> HeavyHitters<K> {
     /// A table keeping at least the `capacity` heaviest keys (at most twice
     /// as many at once).
     pub fn new(capacity: usize) -> Self {
         HeavyHitters {
             capacity: capacity.max(1),
             counts: HashMap::default(),
+            key_heap: 0,
             decremented: 0,
             total_weight: 0,
             replaced: 0,
@@ -69,8 +95,10 @@ impl<K: Ord + Hash + Clone> HeavyHitters<K> {
         if self.counts.len() >= 2 * self.capacity {
             self.decrement();
         }
+        let key = key.clone();
+        self.key_heap += key.heap_bytes();
         self.counts.insert(
-            key.clone(),
+            key,
             Counted {
                 weight,
                 other,
@@ -87,10 +115,22 @@ impl<K: Ord + Hash + Clone> HeavyHitters<K> {
         let (_, d, _) = weights.select_nth_unstable_by(m, |a, b| b.cmp(a));
         let d = *d;
         let before = self.counts.len();
-        self.counts.retain(|_, c| {
+        let mut freed = 0;
+        // Into a fresh table sized for the most keys it will hold: erasing
+        // in place leaves tombstones, after which hashbrown grows the table
+        // (to twice the slots) rather than reuse them.
+        let mut kept =
+            HashMap::with_capacity_and_hasher(2 * self.capacity, self.counts.hasher().clone());
+        for (k, mut c) in self.counts.drain() {
             c.weight = c.weight.saturating_sub(d);
-            c.weight > 0
-        });
+            if c.weight > 0 {
+                kept.insert(k, c);
+            } else {
+                freed += k.heap_bytes();
+            }
+        }
+        self.counts = kept;
+        self.key_heap = self.key_heap.saturating_sub(freed);
         self.decremented = self.decremented.saturating_add(d);
         self.replaced += (before - self.counts.len()) as u64;
     }
@@ -131,6 +171,28 @@ impl<K: Ord + Hash + Clone> HeavyHitters<K> {
     /// Nothing counted.
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
+    }
+
+    /// Bytes the table holds now: its hash table's slots (a power of two,
+    /// at most 7/8 full) and the keys' own heap bytes.
+    pub fn memory_used(&self) -> usize {
+        let slots = if self.counts.capacity() == 0 {
+            0
+        } else {
+            (self.counts.capacity() * 8 / 7).next_power_of_two()
+        };
+        slots * (std::mem::size_of::<(K, Counted)>() + SLOT_OVERHEAD) + self.key_heap
+    }
+
+    /// The most bytes a table of `capacity` can hold at once, keys of
+    /// `key_heap` heap bytes each: `2 × capacity` keys in a power-of-two
+    /// table at most 7/8 full, twice while a decrement moves the kept keys
+    /// to a fresh table, beside the counts it ranks.
+    pub fn worst_case_bytes(capacity: usize, key_heap: usize) -> usize {
+        let keys = 2 * capacity.max(1);
+        let slots = (keys * 8 / 7 + 1).next_power_of_two();
+        let table = slots * (std::mem::size_of::<(K, Counted)>() + SLOT_OVERHEAD);
+        2 * table + keys * (std::mem::size_of::<u64>() + key_heap)
     }
 }
 
@@ -198,5 +260,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn memory_stays_within_the_worst_case_whatever_the_keys() {
+        // A million distinct addresses, as a spoofed-source flood gives.
+        let capacity = 1_000;
+        let mut t = HeavyHitters::new(capacity);
+        let bound = HeavyHitters::<IpAddr>::worst_case_bytes(capacity, 0);
+        let mut most = 0;
+        for i in 0..1_000_000u32 {
+            t.add(&IpAddr::from(i.to_be_bytes()), 1, 1);
+            most = most.max(t.memory_used());
+        }
+        assert!(t.len() <= 2 * capacity);
+        assert!(most <= bound, "{most} > {bound}");
+        // and the estimate is not a loose one: a full table is over a third of it
+        assert!(most * 3 > bound, "{most} vs {bound}");
+        // the table never drifts past the size its most keys need
+        assert_eq!(t.counts.capacity(), 3_584, "slots for 2,000 keys");
+
+        let mut names = HeavyHitters::new(capacity);
+        for i in 0..100_000u32 {
+            names.add(&format!("host-{i}.example"), 1, 0);
+        }
+        let heap: usize = names.counts.keys().map(String::capacity).sum();
+        assert_eq!(names.key_heap, heap, "heap bytes of the kept names");
     }
 }

@@ -116,7 +116,7 @@ pub struct Analysis {
     cancel: CancelToken,
     on_finding: Option<FindingCallback>,
     top: usize,
-    table_capacity: usize,
+    table_capacity: Option<usize>,
     findings_kept: usize,
     memory_limit: usize,
 }
@@ -158,7 +158,7 @@ impl Analysis {
             cancel: CancelToken::new(),
             on_finding: None,
             top: 10,
-            table_capacity: DEFAULT_TOP_TABLE_CAPACITY,
+            table_capacity: None,
             findings_kept: DEFAULT_FINDINGS_KEPT,
             memory_limit: DEFAULT_MEMORY_LIMIT,
         }
@@ -290,10 +290,13 @@ impl Analysis {
         self
     }
 
-    /// Keys each top table keeps (default 100,000); counts stay within a
-    /// stated overcount past it.
+    /// Keys each top table keeps; counts stay within a stated overcount
+    /// past it. By default as many as fit a quarter of the detection
+    /// stage's share of the memory budget, at most
+    /// [`DEFAULT_TOP_TABLE_CAPACITY`] (about 13,000 with the default
+    /// budget).
     pub fn table_capacity(mut self, keys: usize) -> Self {
-        self.table_capacity = keys.max(1);
+        self.table_capacity = Some(keys.max(1));
         self
     }
 
@@ -344,6 +347,12 @@ impl Analysis {
         let mut engine = engine;
         engine.memory_limit = memory_limit / 5 * 4;
         let analyzer_memory = memory_limit - engine.memory_limit;
+        // The summary's top tables (hosts, conversations, names) take a
+        // quarter of the analysers' fifth, sized so they cannot outgrow it.
+        let table_memory = analyzer_memory / 4;
+        let table_capacity = table_capacity.unwrap_or_else(|| {
+            StageTables::capacity_for_budget(table_memory, DEFAULT_TOP_TABLE_CAPACITY)
+        });
         let inputs = expand_inputs(inputs)?;
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -379,7 +388,7 @@ impl Analysis {
             StageTables::new(table_capacity),
             FindingStore::new(findings_kept),
             on_finding,
-            analyzer_memory,
+            analyzer_memory - table_memory,
         ));
         // Snapshots of flows that go on cost a record per flow and interval:
         // only when an analyser reads them.
@@ -463,6 +472,7 @@ impl Analysis {
             limit: memory_limit as u64,
             engines_peak: engines_peak as u64,
             analyzers_peak: stage.memory_peak as u64,
+            tables_peak: stage.tables_peak as u64,
             process_peak_rss: MemoryReport::read_process_peak_rss(),
         };
         let findings: Vec<Finding> = stage.findings.sorted().into_iter().cloned().collect();

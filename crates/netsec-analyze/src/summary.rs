@@ -26,8 +26,14 @@ use serde::{Deserialize, Serialize};
 use crate::findings::FindingStore;
 use crate::heavy_hitters::HeavyHitters;
 
-/// Keys kept in each "top" table (hosts, conversations, names) by default.
+/// Most keys kept in each "top" table (hosts, conversations, names) by
+/// default; a smaller memory budget keeps fewer (see
+/// [`StageTables::capacity_for_budget`]).
 pub const DEFAULT_TOP_TABLE_CAPACITY: usize = 100_000;
+
+/// Heap bytes a kept name is assumed to own when the tables are sized from
+/// a budget (DNS names run to 253 characters; most are far shorter).
+const NAME_HEAP_ESTIMATE: usize = 64;
 
 /// Counts that need no order: each shard keeps its own, summed at the end.
 #[derive(Debug, Clone, Default)]
@@ -169,6 +175,43 @@ impl StageTables {
             tls_snis: HeavyHitters::new(capacity),
             ssh_software: HeavyHitters::new(capacity),
         }
+    }
+
+    /// The most keys per table that keeps all six tables within `bytes` at
+    /// their fullest ([`HeavyHitters::worst_case_bytes`]), at most `max`
+    /// and at least 16.
+    pub fn capacity_for_budget(bytes: usize, max: usize) -> usize {
+        let fits = |m: usize| Self::worst_case_bytes(m) <= bytes;
+        let (mut lo, mut hi) = (16, max.max(16));
+        if fits(hi) {
+            return hi;
+        }
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The most bytes the six tables of capacity `m` hold at once.
+    pub fn worst_case_bytes(m: usize) -> usize {
+        HeavyHitters::<IpAddr>::worst_case_bytes(m, 0)
+            + HeavyHitters::<(IpAddr, IpAddr)>::worst_case_bytes(m, 0)
+            + 4 * HeavyHitters::<String>::worst_case_bytes(m, NAME_HEAP_ESTIMATE)
+    }
+
+    /// Bytes the tables hold now.
+    pub fn memory_used(&self) -> usize {
+        self.hosts.memory_used()
+            + self.conversations.memory_used()
+            + self.dns_names.memory_used()
+            + self.http_hosts.memory_used()
+            + self.tls_snis.memory_used()
+            + self.ssh_software.memory_used()
     }
 
     /// Count a flow's hosts and conversation.
@@ -498,6 +541,11 @@ pub struct MemoryReport {
     pub engines_peak: u64,
     /// The most the detection stage's analysers said they held at once.
     pub analyzers_peak: u64,
+    /// The most the summary's top tables (hosts, conversations, names)
+    /// held, checked once a second of packet time; they are sized to stay
+    /// within a quarter of the analysers' share of the budget.
+    #[serde(default)]
+    pub tables_peak: u64,
     /// The peak resident set size of the whole process when the run ended,
     /// in bytes (Linux's `VmHWM`; absent elsewhere). It covers everything
     /// the process holds — the program embedding the library, buffers,
@@ -515,5 +563,30 @@ impl MemoryReport {
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         kib.checked_mul(1024)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sized_to_their_budget() {
+        for budget in [1 << 20, 3 << 20, 16 << 20, 32 << 20] {
+            let m = StageTables::capacity_for_budget(budget, DEFAULT_TOP_TABLE_CAPACITY);
+            assert!(StageTables::worst_case_bytes(m) <= budget, "{budget}: {m}");
+            assert!(
+                StageTables::worst_case_bytes(m + 1) > budget,
+                "{budget}: {m}"
+            );
+        }
+        // a large budget stops at the most asked for
+        assert_eq!(StageTables::capacity_for_budget(1 << 40, 5_000), 5_000);
+        // the default budget's quarter of the analysers' fifth
+        let default = StageTables::capacity_for_budget(
+            (crate::DEFAULT_MEMORY_LIMIT - crate::DEFAULT_MEMORY_LIMIT / 5 * 4) / 4,
+            DEFAULT_TOP_TABLE_CAPACITY,
+        );
+        assert!((5_000..=50_000).contains(&default), "{default}");
     }
 }

@@ -610,6 +610,11 @@ impl Engine {
 
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
         self.flow_heap = self.flow_heap.saturating_sub(flow.mem);
+        // Data still held behind a hole goes through the parser as the
+        // memory relief sends it (identifying the protocol first, for a
+        // flow whose first data came out of order), then the parser ends.
+        let bound = self.table.config.max_file_hash;
+        force_gaps(&mut flow, bound, &mut self.stats, &mut self.events);
         retire_app(&mut flow, &mut self.stats, &mut self.events);
         for ev in self.events.drain(..) {
             self.stats.app_events += 1;

@@ -363,26 +363,31 @@ impl FlowTable {
         }
     }
 
-    /// Bytes the table holds: its hash buckets (allocated for the capacity,
-    /// at hashbrown's 7/8 load factor, one control byte each) and the
-    /// timeout queues. Flows' own heap data is counted apart (`Flow::mem`).
+    /// Bytes the table holds: its hash table's allocation (buckets and
+    /// control bytes) and the timeout queues. Flows' own heap data is
+    /// counted apart (`Flow::mem`).
     pub(crate) fn memory(&self) -> usize {
-        let entry = std::mem::size_of::<(FlowKey, Flow)>() + 1;
-        let buckets = self.flows.capacity().saturating_mul(8) / 7;
-        buckets.saturating_mul(entry) + self.queues.memory()
+        self.flows.allocation_size() + self.queues.memory()
     }
 
-    /// Most flows whose hash table fits in `bytes` (the table grows by
-    /// doubling, so a bound on flows must be taken before a growth step).
+    /// Most flows whose hash table stays within `bytes`, growth included.
+    ///
+    /// The table reaches P buckets (a power of two) and no more: while it
+    /// grows into them the old table of P/2 is still allocated, so
+    /// 1.5 × P buckets must fit. And it holds at most half of P's 7/8
+    /// load: evicting flows from a full table leaves tombstones, and
+    /// hashbrown, out of room, rehashes in place only while at most half
+    /// of that load is in use; past it, it doubles the table. (Holding
+    /// 7/8 of P did exactly that under a spoofed-source flood: the table
+    /// drifted to 2P buckets, 1.5 times its share.)
     pub(crate) fn flows_fitting(bytes: usize) -> usize {
         let entry = std::mem::size_of::<(FlowKey, Flow)>() + 1;
-        let buckets = bytes / entry;
+        let buckets = bytes / entry * 2 / 3;
         if buckets < 16 {
             return 1;
         }
-        // Largest power of two of buckets, at hashbrown's 7/8 load.
         let pow2 = 1usize << (usize::BITS - 1 - buckets.leading_zeros());
-        pow2 / 8 * 7
+        pow2 / 16 * 7
     }
 
     /// Drop stale entries (flows gone, or re-queued since) once the queues
