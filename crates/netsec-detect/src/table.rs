@@ -6,7 +6,7 @@
 //! than SipHash because every packet costs a lookup or two.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
 
 use netsec_model::{Duration, Timestamp};
@@ -44,14 +44,14 @@ const TABLE_OVERHEAD: usize = 16;
 /// Community ID, a few set items): an estimate.
 const TYPICAL_HEAP: usize = 160;
 
-/// Entries examined to pick the least recently seen one when the table is
-/// full (sampled LRU, as Redis evicts): O(1) per insertion under a flood of
-/// new keys, and close to true LRU.
-const EVICTION_SAMPLE: usize = 8;
-
 #[derive(Debug, Clone)]
 struct Slot<V> {
     last_seen: Timestamp,
+    /// `last_seen` when the entry last joined the eviction queue.
+    queued_seen: Timestamp,
+    /// Which creation of its key this entry is (queue items of an earlier
+    /// one are stale).
+    stamp: u64,
     value: V,
 }
 
@@ -59,6 +59,16 @@ struct Slot<V> {
 #[derive(Debug, Clone)]
 pub struct BoundedTable<K, V> {
     map: Map<K, V>,
+    /// Keys in the order they were queued (created, or seen again since
+    /// they were last queued): the eviction order. A full table pops the
+    /// front; an entry seen since it was queued goes to the back instead of
+    /// out (a second chance, as CLOCK gives), so eviction is least recently
+    /// seen first at O(1) amortised per insertion, whatever the table's
+    /// churn. (A sample of the first entries in the hash table's order,
+    /// before, cost a walk over ever more emptied buckets under a scan of
+    /// every port.)
+    queue: VecDeque<(K, u64)>,
+    stamps: u64,
     capacity: usize,
     entry_bytes: usize,
     /// When the next expiry sweep is due: every tenth of the idle timeout
@@ -75,8 +85,10 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
     pub fn new(capacity: usize, idle: Duration) -> Self {
         BoundedTable {
             map: Map::with_hasher(FixedState::default()),
+            queue: VecDeque::new(),
+            stamps: 0,
             capacity: capacity.max(1),
-            entry_bytes: std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + TYPICAL_HEAP,
+            entry_bytes: Self::fixed_entry_bytes() + TYPICAL_HEAP,
             next_sweep: None,
             idle,
             evicted: 0,
@@ -87,31 +99,35 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
     /// Count `bytes` of heap per entry in the estimate instead of the
     /// default (for values holding lists: sessions, connection times).
     pub fn with_heap(mut self, bytes: usize) -> Self {
-        self.entry_bytes = std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + bytes;
+        self.entry_bytes = Self::fixed_entry_bytes() + bytes;
         self
     }
 
+    /// An entry's bytes besides its value's heap: the hash table's slot and
+    /// overhead, and its queue items (up to two while stale ones wait for
+    /// compaction).
+    fn fixed_entry_bytes() -> usize {
+        std::mem::size_of::<(K, Slot<V>)>() + TABLE_OVERHEAD + 2 * std::mem::size_of::<(K, u64)>()
+    }
+
     /// The entry for `key`, created with `make` (evicting the least recently
-    /// seen of a sample when full), its last-seen time set to `now`.
+    /// seen when full), its last-seen time set to `now`.
     pub fn touch(&mut self, key: K, now: Timestamp, make: impl FnOnce() -> V) -> &mut V {
         if self.map.len() >= self.capacity && !self.map.contains_key(&key) {
-            let victim = self
-                .map
-                .iter()
-                .take(EVICTION_SAMPLE)
-                .min_by(|a, b| a.1.last_seen.cmp(&b.1.last_seen).then(a.0.cmp(b.0)))
-                .map(|(k, _)| k.clone());
-            if let Some(victim) = victim {
-                self.map.remove(&victim);
-                self.evicted += 1;
-            }
+            self.evict_one();
         }
         let slot = match self.map.entry(key) {
             Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => v.insert(Slot {
-                last_seen: now,
-                value: make(),
-            }),
+            Entry::Vacant(v) => {
+                self.stamps += 1;
+                self.queue.push_back((v.key().clone(), self.stamps));
+                v.insert(Slot {
+                    last_seen: now,
+                    queued_seen: now,
+                    stamp: self.stamps,
+                    value: make(),
+                })
+            }
         };
         if now > slot.last_seen {
             slot.last_seen = now;
@@ -142,7 +158,40 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
 
     /// Forget `key`.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        self.map.remove(key).map(|s| s.value)
+        let gone = self.map.remove(key).map(|s| s.value);
+        self.compact_queue();
+        gone
+    }
+
+    /// Drop the least recently seen entry (see `queue`).
+    fn evict_one(&mut self) {
+        while let Some((key, stamp)) = self.queue.pop_front() {
+            let Some(slot) = self.map.get_mut(&key) else {
+                continue; // removed or expired since
+            };
+            if slot.stamp != stamp {
+                continue; // a later creation of the key has its own item
+            }
+            if slot.last_seen > slot.queued_seen {
+                slot.queued_seen = slot.last_seen;
+                self.queue.push_back((key, stamp));
+                continue;
+            }
+            self.map.remove(&key);
+            self.evicted += 1;
+            return;
+        }
+    }
+
+    /// Drop the queue items of entries gone, once they outnumber the live
+    /// ones: the queue stays within twice the table.
+    fn compact_queue(&mut self) {
+        if self.queue.len() <= 2 * self.map.len() + 64 {
+            return;
+        }
+        let map = &self.map;
+        self.queue
+            .retain(|(key, stamp)| map.get(key).is_some_and(|s| s.stamp == *stamp));
     }
 
     /// Remove and return, in key order, every entry idle for longer than the
@@ -167,6 +216,7 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
             .filter_map(|k| self.map.remove(&k).map(|s| (k, s.value)))
             .collect();
         self.expired += out.len() as u64;
+        self.compact_queue();
         out
     }
 
@@ -185,6 +235,7 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
         // Sort the keys, not the entries: values are large, keys are unique.
         let mut keys: Vec<K> = self.map.keys().cloned().collect();
         keys.sort_unstable();
+        self.queue.clear();
         keys.into_iter()
             .filter_map(|k| self.map.remove(&k).map(|s| (k, s.value)))
             .collect()
@@ -216,17 +267,10 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
     pub fn limit_bytes(&mut self, bytes: usize) {
         self.capacity = self.capacity.min((bytes / self.entry_bytes.max(1)).max(1));
         while self.map.len() > self.capacity {
-            let victim = self
-                .map
-                .iter()
-                .min_by(|a, b| a.1.last_seen.cmp(&b.1.last_seen).then(a.0.cmp(b.0)))
-                .map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => {
-                    self.map.remove(&k);
-                    self.evicted += 1;
-                }
-                None => break,
+            let before = self.map.len();
+            self.evict_one();
+            if self.map.len() == before {
+                break;
             }
         }
     }
@@ -340,6 +384,43 @@ mod tests {
         assert_eq!(table.evicted(), 9_900);
         // the newest key survives its own insertion
         assert!(table.get(&9_999).is_some());
+    }
+
+    #[test]
+    fn the_least_recently_seen_entry_goes_first() {
+        let mut table: BoundedTable<u32, ()> = BoundedTable::new(3, Duration::from_secs(60));
+        table.touch(1, t(1), || ());
+        table.touch(2, t(2), || ());
+        table.touch(3, t(3), || ());
+        table.touch(1, t(4), || ()); // seen again: 2 is now the oldest
+        table.touch(4, t(5), || ());
+        assert!(table.get(&2).is_none());
+        for k in [1, 3, 4] {
+            assert!(table.get(&k).is_some(), "{k}");
+        }
+        table.touch(5, t(6), || ()); // then 3
+        assert!(table.get(&3).is_none());
+        // a key removed and created again is queued once, as new
+        table.remove(&1);
+        table.touch(1, t(7), || ());
+        table.touch(6, t(8), || ()); // 4 is the oldest now
+        assert!(table.get(&4).is_none());
+        assert!(table.get(&1).is_some());
+    }
+
+    #[test]
+    fn churn_keeps_the_queue_bounded() {
+        let mut table: BoundedTable<u32, ()> = BoundedTable::new(1_000, Duration::from_secs(1));
+        for i in 0..200_000u32 {
+            let now = t(i64::from(i / 100));
+            table.touch(i % 5_000, now, || ());
+            if i % 7 == 0 {
+                table.remove(&(i % 3_000));
+            }
+            table.expire(now);
+            assert!(table.queue.len() <= 2 * table.len() + 64 + 1, "{i}");
+        }
+        assert!(table.len() <= 1_000);
     }
 
     #[test]
