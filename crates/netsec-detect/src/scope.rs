@@ -80,14 +80,53 @@ impl Cidr {
     /// IPv6 network, except through its IPv4-mapped form).
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-            v4 => v4,
-        };
-        match (self.network, ip) {
-            (IpAddr::V4(_), IpAddr::V4(a)) => u128::from(u32::from(a)) & self.mask == self.bits,
-            (IpAddr::V6(_), IpAddr::V6(a)) => u128::from(a) & self.mask == self.bits,
-            _ => false,
+        self.holds(AddressBits::of(ip))
+    }
+
+    /// Whether any of `networks` holds `ip`: the address is read once, then
+    /// each network costs a compare (this runs for every packet and flow, and
+    /// per network it was a fifth of a scan-heavy run's detection).
+    #[inline]
+    pub fn any_contains(networks: &[Cidr], ip: IpAddr) -> bool {
+        if networks.is_empty() {
+            return false;
+        }
+        let address = AddressBits::of(ip);
+        networks.iter().any(|c| c.holds(address))
+    }
+
+    #[inline]
+    fn holds(&self, address: AddressBits) -> bool {
+        matches!(self.network, IpAddr::V4(_)) == address.v4 && address.bits & self.mask == self.bits
+    }
+}
+
+/// An address as networks compare it: its family and its bits (an
+/// IPv4-mapped IPv6 address as the IPv4 address it maps).
+#[derive(Clone, Copy)]
+struct AddressBits {
+    v4: bool,
+    bits: u128,
+}
+
+impl AddressBits {
+    #[inline]
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => AddressBits {
+                v4: true,
+                bits: u128::from(u32::from(v4)),
+            },
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => AddressBits {
+                    v4: true,
+                    bits: u128::from(u32::from(v4)),
+                },
+                None => AddressBits {
+                    v4: false,
+                    bits: u128::from(v6),
+                },
+            },
         }
     }
 }
@@ -170,18 +209,18 @@ impl Default for NetworkConfig {
 impl NetworkConfig {
     /// Whether `ip` is in a home network.
     pub fn is_home(&self, ip: IpAddr) -> bool {
-        self.home.iter().any(|c| c.contains(ip))
+        Cidr::any_contains(&self.home, ip)
     }
 
     /// Whether behaviour from `src` towards `dst` is allow-listed.
     pub fn is_allowed(&self, src: IpAddr, dst: Option<IpAddr>) -> bool {
-        self.allow_sources.iter().any(|c| c.contains(src))
-            || dst.is_some_and(|d| self.allow_destinations.iter().any(|c| c.contains(d)))
+        Cidr::any_contains(&self.allow_sources, src)
+            || dst.is_some_and(|d| Cidr::any_contains(&self.allow_destinations, d))
     }
 
     /// `base`, one level higher when `target` is a critical asset.
     pub fn severity_for(&self, target: Option<IpAddr>, base: Severity) -> Severity {
-        let critical = target.is_some_and(|t| self.critical_assets.iter().any(|c| c.contains(t)));
+        let critical = target.is_some_and(|t| Cidr::any_contains(&self.critical_assets, t));
         if !critical {
             return base;
         }
@@ -223,6 +262,12 @@ mod tests {
         assert!(!v6.contains(ip("10.0.0.1")));
         let any6: Cidr = "::/0".parse().unwrap_or(net);
         assert!(any6.contains(ip("2001:db8::1")) && !any6.contains(ip("10.0.0.1")));
+        assert!(
+            !any6.contains(ip("::ffff:10.0.0.1")),
+            "a mapped address is IPv4"
+        );
+        assert!(Cidr::any_contains(&[v6, net], ip("::ffff:10.250.0.9")));
+        assert!(!Cidr::any_contains(&[], ip("10.250.0.9")));
     }
 
     #[test]

@@ -131,12 +131,12 @@ impl IocConfig {
 
     /// Whether an address is internal.
     pub fn is_internal(&self, ip: IpAddr) -> bool {
-        self.home.iter().any(|c| c.contains(ip))
+        Cidr::any_contains(&self.home, ip)
     }
 
     /// Whether an address is well-known infrastructure.
     pub fn is_infrastructure(&self, ip: IpAddr) -> bool {
-        self.infrastructure.iter().any(|c| c.contains(ip))
+        Cidr::any_contains(&self.infrastructure, ip)
     }
 
     /// Whether an address is exported from traffic alone.
