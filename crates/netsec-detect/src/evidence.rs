@@ -2,6 +2,7 @@
 //! rule for when a growing activity is reported again.
 
 use netsec_model::{Endpoint, Finding, FlowRecord, FlowRef, TimeRange, Timestamp, Transport};
+use smallvec::SmallVec;
 
 /// Flows listed in one finding's evidence at most; `flows_total` says how
 /// many there were in all.
@@ -10,7 +11,9 @@ pub const MAX_EVIDENCE_FLOWS: usize = 10;
 /// The first [`MAX_EVIDENCE_FLOWS`] flows of an activity, and how many it had.
 #[derive(Debug, Clone, Default)]
 pub struct FlowSample {
-    flows: Vec<FlowRef>,
+    /// The first flow inline: most activities tracked (a probed port, a
+    /// connection pair) never see a second, and never report.
+    flows: SmallVec<[FlowRef; 1]>,
     total: u64,
 }
 
@@ -23,11 +26,25 @@ impl FlowSample {
         }
     }
 
-    /// Count a flow record.
+    /// Count a flow record. A TCP or UDP flow's Community ID is its
+    /// client's and server's address and port, so it is computed again if
+    /// the sample goes into a finding rather than copied for every flow
+    /// counted (a copy per scan probe was a string allocated and freed).
     pub fn add_record(&mut self, flow: &FlowRecord) {
         self.total += 1;
         if self.flows.len() < MAX_EVIDENCE_FLOWS {
-            self.flows.push(flow.reference());
+            let mut reference = FlowRef {
+                community_id: None,
+                flow_id: Some(flow.id),
+                client: flow.client,
+                server: flow.server,
+                transport: flow.transport,
+                time: flow.time,
+            };
+            if !matches!(flow.transport, Transport::Tcp | Transport::Udp) {
+                reference.community_id = Some(flow.community_id.clone());
+            }
+            self.flows.push(reference);
         }
     }
 
@@ -65,9 +82,9 @@ impl FlowSample {
 
     /// Put the sample into a finding's evidence.
     pub fn attach(&self, mut finding: Finding) -> Finding {
-        finding.evidence.flows = self.flows.clone();
+        finding.evidence.flows = self.flows.to_vec();
         for f in &mut finding.evidence.flows {
-            if f.community_id.is_none() && f.flow_id.is_none() {
+            if f.community_id.is_none() {
                 f.community_id = Some(netsec_proto::community_id(
                     0,
                     f.client.ip,

@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};
 
 use netsec_model::{Duration, Timestamp};
+use smallvec::SmallVec;
 
 type Map<K, V> = HashMap<K, Slot<V>, FixedState>;
 
@@ -166,18 +167,19 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
     /// Drop the least recently seen entry (see `queue`).
     fn evict_one(&mut self) {
         while let Some((key, stamp)) = self.queue.pop_front() {
-            let Some(slot) = self.map.get_mut(&key) else {
+            let Entry::Occupied(mut entry) = self.map.entry(key) else {
                 continue; // removed or expired since
             };
+            let slot = entry.get_mut();
             if slot.stamp != stamp {
                 continue; // a later creation of the key has its own item
             }
             if slot.last_seen > slot.queued_seen {
                 slot.queued_seen = slot.last_seen;
-                self.queue.push_back((key, stamp));
+                self.queue.push_back((entry.key().clone(), stamp));
                 continue;
             }
-            self.map.remove(&key);
+            entry.remove();
             self.evicted += 1;
             return;
         }
@@ -321,14 +323,17 @@ pub fn footprint(tables: &[&dyn Footprint]) -> usize {
 /// counts, so the count is an upper bound once the cap is reached).
 #[derive(Debug, Clone)]
 pub struct CappedSet<T> {
-    items: Vec<T>,
+    /// Two items inline: most sets of a scan or a flood (the hosts of one
+    /// port, the ports of one victim) hold one, and were a heap allocation
+    /// made and freed per probe.
+    items: SmallVec<[T; 2]>,
     overflow: u64,
 }
 
 impl<T> Default for CappedSet<T> {
     fn default() -> Self {
         CappedSet {
-            items: Vec::new(),
+            items: SmallVec::new(),
             overflow: 0,
         }
     }

@@ -107,3 +107,51 @@ fn an_upload_is_reported_while_it_runs() {
         assert_eq!(summary.findings.total, 1);
     }
 }
+
+/// Each flow a finding lists is the flow the flow log writes under that id,
+/// with the same Community ID (evidence computes a TCP or UDP flow's ID
+/// again from its addresses and ports instead of copying it).
+#[test]
+fn evidence_flows_carry_the_community_ids_of_the_flow_log() {
+    let mut checked = 0;
+    for name in [
+        "scan-syn",
+        "brute-ssh",
+        "beacon-http",
+        "lateral-ssh",
+        "tunnel-icmp",
+    ] {
+        let dir =
+            std::env::temp_dir().join(format!("netsec-evidence-ids-{}-{name}", std::process::id()));
+        let (_, findings) = Analysis::new()
+            .input(Input::path(common::capture(name)))
+            .threads(1)
+            .logs(netsec_analyze::Logs::EcsDir(dir.clone()))
+            .analyzers(default_analyzers(&DetectConfig::default()))
+            .run_with_findings()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let flows = std::fs::read_to_string(dir.join("flows.jsonl")).unwrap_or_default();
+        let logged: std::collections::HashMap<u64, String> = flows
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| {
+                let id = v["netsec"]["flow_id"].as_u64()?;
+                let cid = v["network"]["community_id"].as_str()?.to_string();
+                Some((id, cid))
+            })
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in &findings {
+            for r in &f.evidence.flows {
+                let Some(id) = r.flow_id else { continue };
+                let logged = logged.get(&id.0).unwrap_or_else(|| {
+                    panic!("{name}: {} lists flow {} absent from the log", f.kind, id.0)
+                });
+                assert_eq!(r.community_id.as_ref(), Some(logged), "{name}: {}", f.kind);
+                checked += 1;
+            }
+        }
+    }
+    // brute force, beaconing, lateral movement and the ICMP tunnel list flow records
+    assert!(checked >= 4, "{checked} flow records listed");
+}
