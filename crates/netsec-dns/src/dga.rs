@@ -106,12 +106,30 @@ pub struct LabelScore {
     pub score: f64,
 }
 
+/// `SYMBOL_OF[b]`: the index in [`SYMBOLS`] of byte `b` lower-cased, 0
+/// (the table's start and end mark) for a byte outside it.
+const SYMBOL_OF: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 1;
+    while i < SYMBOLS.len() {
+        let s = SYMBOLS[i];
+        t[s as usize] = i as u8;
+        if s.is_ascii_lowercase() {
+            t[s.to_ascii_uppercase() as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
 fn symbol(b: u8) -> Option<usize> {
-    let b = b.to_ascii_lowercase();
-    SYMBOLS.iter().skip(1).position(|&s| s == b).map(|i| i + 1)
+    match SYMBOL_OF.get(usize::from(b)).copied().unwrap_or(0) {
+        0 => None,
+        i => Some(usize::from(i)),
+    }
 }
 
-fn log2_transition(from: usize, to: usize) -> f64 {
+fn log2_transition_of(from: usize, to: usize) -> f64 {
     let row = COUNTS.get(from);
     let count = row.and_then(|r| r.get(to)).copied().unwrap_or(0);
     let total: u32 = row.map_or(0, |r| r.iter().map(|&c| u32::from(c)).sum());
@@ -119,6 +137,18 @@ fn log2_transition(from: usize, to: usize) -> f64 {
     let p = (f64::from(count) + 1.0) / (f64::from(total) + SYMBOLS.len() as f64);
     p.log2()
 }
+
+/// Every [`log2_transition_of`], computed once (the same values: a label's
+/// score does not change, it is only not recomputed per byte).
+static LOG2_TRANSITIONS: std::sync::LazyLock<[[f64; 38]; 38]> = std::sync::LazyLock::new(|| {
+    let mut t = [[0.0; 38]; 38];
+    for (from, row) in t.iter_mut().enumerate() {
+        for (to, cell) in row.iter_mut().enumerate() {
+            *cell = log2_transition_of(from, to);
+        }
+    }
+    t
+});
 
 /// Score a registered label (`example` of `example.com`).
 ///
@@ -133,6 +163,14 @@ pub fn score_label(label: &str) -> LabelScore {
     let mut transitions = 0u32;
     let mut prev = 0usize;
     let (mut letters, mut vowels, mut digits) = (0u32, 0u32, 0u32);
+    let table = &*LOG2_TRANSITIONS;
+    let log2_transition = |from: usize, to: usize| {
+        table
+            .get(from)
+            .and_then(|row| row.get(to))
+            .copied()
+            .unwrap_or_else(|| log2_transition_of(from, to))
+    };
     for &b in bytes {
         let lower = b.to_ascii_lowercase();
         if lower.is_ascii_alphabetic() {
