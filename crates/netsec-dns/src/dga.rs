@@ -239,9 +239,14 @@ pub struct DgaDetector {
     config: DgaConfig,
     clients: BTreeMap<IpAddr, Client>,
     evicted: u64,
-    /// The lower-cased name being split (reused).
-    name_buffer: String,
+    /// Scores of the registered labels seen lately: a label is scored once
+    /// (a client's lookups under one domain repeat its label), not once per
+    /// response. Cleared when it holds [`SCORES_KEPT`] labels.
+    scores: std::collections::HashMap<Box<str>, f64, ahash::RandomState>,
 }
+
+/// Labels whose score [`DgaDetector`] keeps.
+const SCORES_KEPT: usize = 4096;
 
 impl DgaDetector {
     /// A detector with these thresholds.
@@ -250,7 +255,7 @@ impl DgaDetector {
             config,
             clients: BTreeMap::new(),
             evicted: 0,
-            name_buffer: String::new(),
+            scores: std::collections::HashMap::with_hasher(name::fixed_hasher()),
         }
     }
 
@@ -259,11 +264,21 @@ impl DgaDetector {
         self.evicted
     }
 
-    fn algorithmic(&self, label: &str) -> Option<f64> {
+    fn algorithmic(&mut self, label: &str) -> Option<f64> {
         if label.len() < self.config.min_label_length {
             return None;
         }
-        let s = score_label(label).score;
+        let s = match self.scores.get(label) {
+            Some(&s) => s,
+            None => {
+                let s = score_label(label).score;
+                if self.scores.len() >= SCORES_KEPT {
+                    self.scores.clear();
+                }
+                self.scores.insert(label.into(), s);
+                s
+            }
+        };
         (s >= self.config.min_name_score).then_some(s)
     }
 
@@ -273,10 +288,10 @@ impl DgaDetector {
         let Some(q) = event.questions.first() else {
             return;
         };
-        let mut buffer = std::mem::take(&mut self.name_buffer);
-        let split = name::split_in(&q.name, &mut buffer)
-            .and_then(|parts| Some((self.algorithmic(parts.label)?, parts.to_parts())));
-        self.name_buffer = buffer;
+        let split = name::with_split(&q.name, |parts| {
+            let parts = parts?;
+            Some((self.algorithmic(parts.label)?, parts.to_parts()))
+        });
         // Most names are not algorithmic: only those are copied.
         let Some((score, parts)) = split else {
             return;

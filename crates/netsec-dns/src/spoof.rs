@@ -183,8 +183,6 @@ pub struct DnsSpoofDetector {
     forgotten: u64,
     /// Names in these tables are keyed by their hash under this.
     hasher: ahash::RandomState,
-    /// The lower-cased name being split (reused).
-    name_buffer: String,
 }
 
 impl DnsSpoofDetector {
@@ -201,7 +199,6 @@ impl DnsSpoofDetector {
             races: Map::with_hasher(name::fixed_hasher()),
             forgotten: 0,
             hasher: name::fixed_hasher(),
-            name_buffer: String::new(),
         }
     }
 
@@ -491,18 +488,17 @@ impl DnsSpoofDetector {
     }
 
     fn is_public_name(&mut self, name: &str) -> bool {
-        let mut buffer = std::mem::take(&mut self.name_buffer);
-        let public = name::split_in(name, &mut buffer).is_some_and(|parts| {
-            let tld = parts.registered.rsplit('.').next().unwrap_or("");
-            !PRIVATE_TLDS.contains(&tld)
-                && !RESERVED_DOMAINS.contains(&parts.registered)
-                && !self.config.internal_domains.iter().any(|d| {
-                    let d = d.trim_end_matches('.');
-                    within_ignoring_case(parts.registered, d) || within_ignoring_case(name, d)
-                })
-        });
-        self.name_buffer = buffer;
-        public
+        name::with_split(name, |parts| {
+            parts.is_some_and(|parts| {
+                let tld = parts.registered.rsplit('.').next().unwrap_or("");
+                !PRIVATE_TLDS.contains(&tld)
+                    && !RESERVED_DOMAINS.contains(&parts.registered)
+                    && !self.config.internal_domains.iter().any(|d| {
+                        let d = d.trim_end_matches('.');
+                        within_ignoring_case(parts.registered, d) || within_ignoring_case(name, d)
+                    })
+            })
+        })
     }
 
     fn rebinding(&mut self, dns: &DnsEvent, qname: &str, out: &mut dyn FindingSink) {
