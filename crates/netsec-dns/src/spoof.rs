@@ -119,6 +119,8 @@ const RESERVED_DOMAINS: &[&str] = &["example.com", "example.net", "example.org"]
 struct Query {
     server: IpAddr,
     name: String,
+    /// `name`'s hash under the detector's hasher (the `waiting` key).
+    name_hash: u64,
     qtype: std::borrow::Cow<'static, str>,
     at: Timestamp,
     packet: u64,
@@ -217,7 +219,7 @@ impl DnsSpoofDetector {
             self.order.pop_front();
             if self.pending.get(&key).is_some_and(|q| q.at == at) {
                 if let Some(q) = self.pending.remove(&key) {
-                    self.unwait(key.0.ip, &q.name);
+                    self.unwait(key.0.ip, q.name_hash);
                 }
                 if full && !old {
                     self.forgotten += 1;
@@ -245,24 +247,26 @@ impl DnsSpoofDetector {
             return;
         };
         let key = (dns.ctx.src, dns.id);
+        let name = q.name.trim_end_matches('.').to_ascii_lowercase();
+        let name_hash = self.hasher.hash_one(name.as_str());
         let query = Query {
             server: dns.ctx.dst.ip,
-            name: q.name.trim_end_matches('.').to_ascii_lowercase(),
+            name,
+            name_hash,
             qtype: q.qtype.clone(),
             at: dns.ctx.ts,
             packet: dns.ctx.packet_number,
             first: None,
         };
         self.order.push_back((key, query.at));
-        let name_hash = self.hasher.hash_one(query.name.as_str());
         *self.waiting.entry((key.0.ip, name_hash)).or_default() += 1;
         if let Some(replaced) = self.pending.insert(key, query) {
-            self.unwait(key.0.ip, &replaced.name);
+            self.unwait(key.0.ip, replaced.name_hash);
         }
     }
 
-    fn unwait(&mut self, client: IpAddr, name: &str) {
-        let key = (client, self.hasher.hash_one(name));
+    fn unwait(&mut self, client: IpAddr, name_hash: u64) {
+        let key = (client, name_hash);
         if let Some(n) = self.waiting.get_mut(&key) {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -362,16 +362,25 @@ impl DnsTunnelDetector {
         }
         if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
             pair.unique += 1;
-            for label in parts.subdomain.split('.') {
-                let mut length = 0;
-                name::for_each_wire_byte(label, |b| {
+            if !parts.subdomain.contains('\\') {
+                // The rule, no escapes: every byte is a wire byte, one pass.
+                let mut length = 0usize;
+                for &b in parts.subdomain.as_bytes() {
+                    if b == b'.' {
+                        pair.subdomain_bytes += length as u64;
+                        pair.longest_label = pair.longest_label.max(length);
+                        length = 0;
+                        continue;
+                    }
                     length += 1;
                     if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
                         *slot = slot.saturating_add(1);
                     }
-                });
+                }
                 pair.subdomain_bytes += length as u64;
                 pair.longest_label = pair.longest_label.max(length);
+            } else {
+                Self::count_escaped(pair, parts.subdomain);
             }
             if pair.examples.len() < 3 {
                 pair.examples.push(q.name.chars().take(100).collect());
@@ -379,6 +388,22 @@ impl DnsTunnelDetector {
         }
         if let Some(finding) = self.check(&key, false) {
             out.finding(finding);
+        }
+    }
+
+    /// The label bytes of a subdomain written with escapes, as they went on
+    /// the wire ([`name::for_each_wire_byte`]).
+    fn count_escaped(pair: &mut Pair, subdomain: &str) {
+        for label in subdomain.split('.') {
+            let mut length = 0;
+            name::for_each_wire_byte(label, |b| {
+                length += 1;
+                if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
+                    *slot = slot.saturating_add(1);
+                }
+            });
+            pair.subdomain_bytes += length as u64;
+            pair.longest_label = pair.longest_label.max(length);
         }
     }
 

@@ -75,6 +75,11 @@ const MAX_LABEL_LEN: usize = 63;
 /// message): each byte's text comes from [`ESCAPES`] into a stack buffer
 /// (a label of at most 63 bytes writes at most 252), appended at once.
 fn push_label(out: &mut Vec<u8>, label: &[u8]) {
+    // The rule: a label of printable ASCII with nothing to escape, copied whole.
+    if label.iter().all(|&b| ESCAPES[usize::from(b)].1 == 1) {
+        out.extend_from_slice(label);
+        return;
+    }
     let mut buf = [0u8; 4 * MAX_LABEL_LEN + 4];
     let mut w = 0;
     for chunk in label.chunks(MAX_LABEL_LEN) {
