@@ -618,6 +618,7 @@ mod tests {
             authorities: vec![],
             additionals: vec![],
             query: None,
+            unanswered: false,
         })
     }
 

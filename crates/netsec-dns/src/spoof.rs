@@ -696,6 +696,7 @@ mod tests {
             authorities: Vec::new(),
             additionals: Vec::new(),
             query: None,
+            unanswered: false,
         })
     }
 

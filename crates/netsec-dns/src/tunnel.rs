@@ -684,6 +684,7 @@ mod tests {
             authorities: vec![],
             additionals: vec![],
             query: None,
+            unanswered: false,
         })
     }
 

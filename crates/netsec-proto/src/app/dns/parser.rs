@@ -561,6 +561,7 @@ fn parse_with(bytes: &[u8], ctx: &EventContext, names: &mut Names) -> Option<Dns
         authorities,
         additionals,
         query: None,
+        unanswered: false,
     })
 }
 
