@@ -118,8 +118,9 @@ const RESERVED_DOMAINS: &[&str] = &["example.com", "example.net", "example.org"]
 #[derive(Debug, Clone)]
 struct Query {
     server: IpAddr,
-    name: String,
-    /// `name`'s hash under the detector's hasher (the `waiting` key).
+    /// The question's name, lower-case, by its hash under the detector's
+    /// hasher (the `waiting` key; a response is for the same name when its
+    /// hash is the same).
     name_hash: u64,
     qtype: std::borrow::Cow<'static, str>,
     at: Timestamp,
@@ -154,6 +155,13 @@ impl Burst {
     }
 }
 
+/// `name` without its trailing dots, lower-cased, into `buffer`.
+fn lower_into(buffer: &mut String, name: &str) {
+    buffer.clear();
+    buffer.push_str(name.trim_end_matches('.'));
+    buffer.make_ascii_lowercase();
+}
+
 /// [`name::within`] with `allowed` in any case (internal domains come
 /// from the configuration as the user wrote them).
 fn within_ignoring_case(domain: &str, allowed: &str) -> bool {
@@ -185,6 +193,8 @@ pub struct DnsSpoofDetector {
     forgotten: u64,
     /// Names in these tables are keyed by their hash under this.
     hasher: ahash::RandomState,
+    /// The name being looked at, lower-cased (reused, no copy per message).
+    lower: String,
 }
 
 impl DnsSpoofDetector {
@@ -201,6 +211,7 @@ impl DnsSpoofDetector {
             races: Map::with_hasher(name::fixed_hasher()),
             forgotten: 0,
             hasher: name::fixed_hasher(),
+            lower: String::new(),
         }
     }
 
@@ -247,11 +258,10 @@ impl DnsSpoofDetector {
             return;
         };
         let key = (dns.ctx.src, dns.id);
-        let name = q.name.trim_end_matches('.').to_ascii_lowercase();
-        let name_hash = self.hasher.hash_one(name.as_str());
+        lower_into(&mut self.lower, &q.name);
+        let name_hash = self.hasher.hash_one(self.lower.as_str());
         let query = Query {
             server: dns.ctx.dst.ip,
-            name,
             name_hash,
             qtype: q.qtype.clone(),
             at: dns.ctx.ts,
@@ -276,20 +286,30 @@ impl DnsSpoofDetector {
     }
 
     fn on_response(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        let mut name = std::mem::take(&mut self.lower);
+        lower_into(
+            &mut name,
+            dns.questions.first().map_or("", |q| q.name.as_str()),
+        );
+        self.on_response_named(dns, &name, out);
+        self.lower = name;
+    }
+
+    /// [`Self::on_response`], `name` its first question's name in lower case.
+    fn on_response_named(&mut self, dns: &DnsEvent, name: &str, out: &mut dyn FindingSink) {
         let client = dns.ctx.dst;
         let responder = dns.ctx.src.ip;
         let now = dns.ctx.ts;
-        let name = dns
-            .questions
-            .first()
-            .map(|q| q.name.trim_end_matches('.').to_ascii_lowercase())
-            .unwrap_or_default();
-        self.rebinding(dns, &name, out);
+        self.rebinding(dns, name, out);
         let key = (client, dns.id);
-        let Some(query) = self.pending.get_mut(&key).filter(|q| q.name == name) else {
+        let name_hash = self.hasher.hash_one(name);
+        let Some(query) = self
+            .pending
+            .get_mut(&key)
+            .filter(|q| q.name_hash == name_hash)
+        else {
             // Not an answer to anything this client asked: a guess at the
             // id of a pending query for the name, or unsolicited.
-            let name_hash = self.hasher.hash_one(name.as_str());
             let waiting = self.waiting.contains_key(&(client.ip, name_hash));
             if waiting && !name.is_empty() {
                 let burst = self.wrong_ids.entry((client.ip, name_hash)).or_default();
@@ -297,7 +317,7 @@ impl DnsSpoofDetector {
                 if n >= self.config.min_wrong_ids && n > burst.reported {
                     burst.reported = n.max(burst.reported * 2);
                     let first = burst.first.unwrap_or(now);
-                    out.finding(self.poisoning(client.ip, responder, &name, n, first, now));
+                    out.finding(self.poisoning(client.ip, responder, name, n, first, now));
                 }
             } else {
                 let burst = self.unsolicited.entry(client.ip).or_default();
@@ -331,14 +351,26 @@ impl DnsSpoofDetector {
                 query.first = Some((responder, now, answers));
                 if responder != asked {
                     let q = query.clone();
-                    let f = self.race(client, &q, None, (responder, now, &BTreeSet::new()), dns);
+                    let f = self.race(
+                        client,
+                        (&q, name),
+                        None,
+                        (responder, now, &BTreeSet::new()),
+                        dns,
+                    );
                     out.finding(f);
                 }
             }
             Some((_, _, first_answers)) if *first_answers != answers => {
                 let q = query.clone();
                 let first = q.first.clone();
-                let f = self.race(client, &q, first.as_ref(), (responder, now, &answers), dns);
+                let f = self.race(
+                    client,
+                    (&q, name),
+                    first.as_ref(),
+                    (responder, now, &answers),
+                    dns,
+                );
                 out.finding(f);
             }
             Some(_) => {}
@@ -348,13 +380,12 @@ impl DnsSpoofDetector {
     fn race(
         &mut self,
         client: Endpoint,
-        q: &Query,
+        (q, name): (&Query, &str),
         first: Option<&(IpAddr, Timestamp, BTreeSet<String>)>,
         (responder, at, answers): (IpAddr, Timestamp, &BTreeSet<String>),
         dns: &DnsEvent,
     ) -> Finding {
-        let name_hash = self.hasher.hash_one(q.name.as_str());
-        let n = self.races.entry((client.ip, name_hash)).or_default();
+        let n = self.races.entry((client.ip, q.name_hash)).or_default();
         *n += 1;
         let races = *n;
         let join = |s: &BTreeSet<String>| {
@@ -368,14 +399,14 @@ impl DnsSpoofDetector {
             Some((first_from, first_at, first_answers)) => (
                 format!(
                     "{} asked {} for {} {} (id {}); {} answered {} at {first_at}, then {} answered {} at {at}: two different answers to one query ({races} time(s) for this name)",
-                    client, q.server, q.qtype, q.name, dns.id, first_from, join(first_answers), responder, join(answers)
+                    client, q.server, q.qtype, name, dns.id, first_from, join(first_answers), responder, join(answers)
                 ),
                 *first_at,
             ),
             None => (
                 format!(
                     "{} asked {} for {} {} (id {}), but {} answered ({} at {at})",
-                    client, q.server, q.qtype, q.name, dns.id, responder, join(answers)
+                    client, q.server, q.qtype, name, dns.id, responder, join(answers)
                 ),
                 at,
             ),
@@ -383,7 +414,7 @@ impl DnsSpoofDetector {
         let confidence = if first.is_some() { 0.9 } else { 0.7 };
         let mut f = Finding::new(
             "dns_spoofed_answer",
-            format!("Spoofed DNS answer for {} to {}", q.name, client.ip),
+            format!("Spoofed DNS answer for {} to {}", name, client.ip),
             FindingCategory::Spoofing,
             Severity::High,
             confidence,
@@ -393,14 +424,14 @@ impl DnsSpoofDetector {
             },
             PRODUCER,
         )
-        .with_id(format!("{}:{}", client.ip, q.name))
+        .with_id(format!("{}:{}", client.ip, name))
         .with_mitre(["T1557", "T1584.002"])
         .with_entity(EntityRole::Target, EntityValue::Host { ip: client.ip })
         .with_entity(EntityRole::Related, EntityValue::Host { ip: q.server })
         .with_entity(
             EntityRole::Related,
             EntityValue::Domain {
-                name: q.name.clone(),
+                name: name.to_string(),
             },
         )
         .with_summary(summary)
