@@ -163,6 +163,30 @@ fn refused_messages_read_as_before() {
         [&q[..], bad_txt, a, opt].concat(),
         [&q[..], a, opt, a].concat(),
     ];
+    // EDNS options, read as hickory-proto reads them: a cookie; a Client
+    // Subnet whose prefix needs 5 bytes of IPv4 (refused); an option longer
+    // than the record (refused); an option cut by the record's end (kept,
+    // options dropped); a code running past the end (refused).
+    let opt_with = |rdata: &[u8]| {
+        [
+            &b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00"[..],
+            &[rdata.len() as u8],
+            rdata,
+        ]
+        .concat()
+    };
+    let options: [&[u8]; 6] = [
+        b"\x00\x0a\x00\x08abcdefgh",
+        b"\x00\x08\x00\x04\x00\x01\x28\x00",
+        b"\x00\x08\x00\x07\x00\x01\x18\x00\xc0\x00\x02",
+        b"\x00\x0a\x00\xc8\x00\x00",
+        b"\x00\x0a\x00\x04\x00\x00",
+        b"\x00\x0a\x00",
+    ];
+    for (i, o) in options.iter().enumerate() {
+        let m = [&q[..], a, &opt_with(o), a].concat();
+        same(&m, &ctx, &format!("EDNS option {i}"));
+    }
     for (i, m) in cases.iter().enumerate() {
         assert!(same(m, &ctx, &format!("case {i}")), "case {i} parses");
     }

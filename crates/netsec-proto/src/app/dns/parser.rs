@@ -367,7 +367,7 @@ fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], names: &mut Names) -> Option<
             RecordType::OPT => {
                 // Checked, never shown: OPT records leave the additional
                 // section, and hickory-proto prints none.
-                RData::read(d, rtype, Restrict::new(len as u16)).ok()?;
+                check_opt(d, len)?;
                 String::new()
             }
             _ => rdata_text(&RData::read(d, rtype, Restrict::new(len as u16)).ok()?),
@@ -388,6 +388,48 @@ fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], names: &mut Names) -> Option<
         },
         empty: len == 0,
     })
+}
+
+/// Read an OPT record's `len` bytes of options as hickory-proto's
+/// `OPT::read_data` does, accepting and refusing the same data and leaving
+/// the decoder at the same place, without building its list of options
+/// (a `Vec` per option): per option a code and a length (at most `len`),
+/// then its data; the loop stops once `len` bytes are consumed (a code or
+/// length may run past them, an option's data is cut there, and the options
+/// are then dropped, not refused). Only the options hickory-proto parses
+/// (NSID, DAU and Client Subnet) can refuse the record: those go through its
+/// `EdnsOption` conversion; every other code is kept as raw bytes by it.
+fn check_opt(d: &mut BinDecoder<'_>, len: usize) -> Option<()> {
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    let start = d.index();
+    let consumed = |d: &BinDecoder<'_>| d.index().saturating_sub(start);
+    while len > consumed(d) {
+        let code = d.read_u16().ok()?.unverified(/*any code*/);
+        if len <= consumed(d) {
+            break;
+        }
+        let length = usize::from(d.read_u16().ok()?.unverified(/*checked next*/));
+        if length > len {
+            return None;
+        }
+        let data = if length == 0 {
+            &[][..]
+        } else {
+            let room = len.saturating_sub(consumed(d));
+            if room == 0 {
+                break;
+            }
+            let data = d.read_slice(length.min(room)).ok()?.unverified(/*bytes*/);
+            if data.len() < length {
+                break;
+            }
+            data
+        };
+        if matches!(code, 3 | 5 | 8) {
+            EdnsOption::try_from((EdnsCode::from(code), data)).ok()?;
+        }
+    }
+    Some(())
 }
 
 /// Presentation form of the record types written from their raw data:
