@@ -84,16 +84,29 @@ fn push_label(out: &mut Vec<u8>, label: &[u8]) {
     let mut w = 0;
     for chunk in label.chunks(MAX_LABEL_LEN) {
         for &b in chunk {
-            let (text, n) = ESCAPES[usize::from(b)];
+            let packed = PACKED_ESCAPES[usize::from(b)];
             if let Some(slot) = buf.get_mut(w..w + 4) {
-                slot.copy_from_slice(&text);
+                slot.copy_from_slice(&(packed as u32).to_le_bytes());
             }
-            w += usize::from(n);
+            w += (packed >> 32) as usize;
         }
         out.extend_from_slice(buf.get(..w).unwrap_or_default());
         w = 0;
     }
 }
+
+/// [`ESCAPES`] packed in one word per byte value: the text's four bytes
+/// (little-endian) in the low half, its length above: one load per byte.
+const PACKED_ESCAPES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let (text, n) = ESCAPES[b];
+        t[b] = u32::from_le_bytes(text) as u64 | (n as u64) << 32;
+        b += 1;
+    }
+    t
+};
 
 /// The text of presentation-form bytes (ASCII by construction); `<Root>`
 /// when empty.
