@@ -72,7 +72,7 @@ const ESCAPES: [([u8; 4], u8); 256] = {
 const MAX_LABEL_LEN: usize = 63;
 
 /// Append one label in presentation form. Hot (every name of every
-/// message): each byte's text comes from [`ESCAPES`] into a stack buffer
+/// message): each byte's text comes from [`PACKED_ESCAPES`] into a stack buffer
 /// (a label of at most 63 bytes writes at most 252), appended at once.
 fn push_label(out: &mut Vec<u8>, label: &[u8]) {
     // The rule: a label of printable ASCII with nothing to escape, copied whole.
@@ -182,10 +182,15 @@ impl Names {
             return None;
         };
         let to = self.text.len();
+        let text = ascii_text(self.text.get(from..to)?);
         if self.seen.len() < NAMES_SEEN {
             self.seen.push((start, from..to, labels));
+        } else {
+            // Only the names remembered stay: the buffer holds at most 16
+            // names' text, whatever the message.
+            self.text.truncate(from);
         }
-        Some((ascii_text(self.text.get(from..to)?), labels))
+        Some((text, labels))
     }
 }
 
