@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 mod detection;
+mod dns_unanswered;
 mod error;
 mod findings;
 mod heavy_hitters;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use netsec_model::ecs::{AlertDocument, ArpDocument, EventDocument, FindingDocument, FlowDocument};
-use netsec_model::{Alert, AppEvent, ArpInfo, Finding, FlowRecord};
+use netsec_model::{Alert, AppEvent, ArpInfo, DnsEvent, Finding, FlowRecord};
+
+use crate::dns_unanswered::UnansweredQueries;
 
 /// Receives a shard's records as they are made (flows when they end,
 /// application events, ARP). One sink per shard: records of one flow all
@@ -112,6 +114,8 @@ impl LogFiles {
 pub struct LogBuffers {
     shared: Arc<Mutex<LogFiles>>,
     pending: HashMap<&'static str, Vec<u8>>,
+    /// DNS queries awaiting their response, to mark those that get none.
+    unanswered: UnansweredQueries,
 }
 
 impl LogBuffers {
@@ -120,6 +124,7 @@ impl LogBuffers {
         LogBuffers {
             shared,
             pending: HashMap::new(),
+            unanswered: UnansweredQueries::default(),
         }
     }
 
@@ -152,6 +157,20 @@ impl LogBuffers {
         self.line("findings", &FindingDocument(f));
     }
 
+    /// A DNS query no response answered, written again, marked.
+    fn unanswered_query(&mut self, query: DnsEvent) {
+        self.line("dns", &EventDocument(&AppEvent::Dns(query)));
+    }
+
+    /// Write the queries the unanswered-query table hands over.
+    fn with_unanswered(&mut self, f: impl FnOnce(&mut UnansweredQueries, &mut Vec<DnsEvent>)) {
+        let mut marked = Vec::new();
+        f(&mut self.unanswered, &mut marked);
+        for q in marked {
+            self.unanswered_query(q);
+        }
+    }
+
     /// Hand over everything still pending.
     pub fn flush(&mut self) {
         let pending = std::mem::take(&mut self.pending);
@@ -166,10 +185,14 @@ impl LogBuffers {
 impl RecordSink for LogBuffers {
     fn flow(&mut self, f: &FlowRecord) {
         self.line("flows", &FlowDocument(f));
+        self.with_unanswered(|table, out| table.flow_ended(f.id, &mut |q| out.push(q)));
     }
 
     fn event(&mut self, e: &AppEvent) {
         self.line(e.kind(), &EventDocument(e));
+        if let AppEvent::Dns(d) = e {
+            self.with_unanswered(|table, out| table.event(d, &mut |q| out.push(q)));
+        }
     }
 
     fn arp(&mut self, a: &ArpInfo) {
@@ -181,6 +204,7 @@ impl RecordSink for LogBuffers {
     }
 
     fn finish(&mut self) -> Result<(), String> {
+        self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
         Ok(())
     }
@@ -188,6 +212,7 @@ impl RecordSink for LogBuffers {
 
 impl Drop for LogBuffers {
     fn drop(&mut self) {
+        self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
     }
 }

@@ -136,6 +136,7 @@ fn traffic() -> TrafficRecorder {
             authorities: Vec::new(),
             additionals: Vec::new(),
             query: None,
+            unanswered: false,
         });
         recorder.on_event(&answer, &mut sink);
         let flow = FlowRecord {

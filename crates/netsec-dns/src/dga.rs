@@ -106,12 +106,30 @@ pub struct LabelScore {
     pub score: f64,
 }
 
+/// `SYMBOL_OF[b]`: the index in [`SYMBOLS`] of byte `b` lower-cased, 0
+/// (the table's start and end mark) for a byte outside it.
+const SYMBOL_OF: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 1;
+    while i < SYMBOLS.len() {
+        let s = SYMBOLS[i];
+        t[s as usize] = i as u8;
+        if s.is_ascii_lowercase() {
+            t[s.to_ascii_uppercase() as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
 fn symbol(b: u8) -> Option<usize> {
-    let b = b.to_ascii_lowercase();
-    SYMBOLS.iter().skip(1).position(|&s| s == b).map(|i| i + 1)
+    match SYMBOL_OF.get(usize::from(b)).copied().unwrap_or(0) {
+        0 => None,
+        i => Some(usize::from(i)),
+    }
 }
 
-fn log2_transition(from: usize, to: usize) -> f64 {
+fn log2_transition_of(from: usize, to: usize) -> f64 {
     let row = COUNTS.get(from);
     let count = row.and_then(|r| r.get(to)).copied().unwrap_or(0);
     let total: u32 = row.map_or(0, |r| r.iter().map(|&c| u32::from(c)).sum());
@@ -119,6 +137,18 @@ fn log2_transition(from: usize, to: usize) -> f64 {
     let p = (f64::from(count) + 1.0) / (f64::from(total) + SYMBOLS.len() as f64);
     p.log2()
 }
+
+/// Every [`log2_transition_of`], computed once (the same values: a label's
+/// score does not change, it is only not recomputed per byte).
+static LOG2_TRANSITIONS: std::sync::LazyLock<[[f64; 38]; 38]> = std::sync::LazyLock::new(|| {
+    let mut t = [[0.0; 38]; 38];
+    for (from, row) in t.iter_mut().enumerate() {
+        for (to, cell) in row.iter_mut().enumerate() {
+            *cell = log2_transition_of(from, to);
+        }
+    }
+    t
+});
 
 /// Score a registered label (`example` of `example.com`).
 ///
@@ -133,6 +163,14 @@ pub fn score_label(label: &str) -> LabelScore {
     let mut transitions = 0u32;
     let mut prev = 0usize;
     let (mut letters, mut vowels, mut digits) = (0u32, 0u32, 0u32);
+    let table = &*LOG2_TRANSITIONS;
+    let log2_transition = |from: usize, to: usize| {
+        table
+            .get(from)
+            .and_then(|row| row.get(to))
+            .copied()
+            .unwrap_or_else(|| log2_transition_of(from, to))
+    };
     for &b in bytes {
         let lower = b.to_ascii_lowercase();
         if lower.is_ascii_alphabetic() {
@@ -201,9 +239,14 @@ pub struct DgaDetector {
     config: DgaConfig,
     clients: BTreeMap<IpAddr, Client>,
     evicted: u64,
-    /// The lower-cased name being split (reused).
-    name_buffer: String,
+    /// Scores of the registered labels seen lately: a label is scored once
+    /// (a client's lookups under one domain repeat its label), not once per
+    /// response. Cleared when it holds [`SCORES_KEPT`] labels.
+    scores: std::collections::HashMap<Box<str>, f64, ahash::RandomState>,
 }
+
+/// Labels whose score [`DgaDetector`] keeps.
+const SCORES_KEPT: usize = 4096;
 
 impl DgaDetector {
     /// A detector with these thresholds.
@@ -212,7 +255,7 @@ impl DgaDetector {
             config,
             clients: BTreeMap::new(),
             evicted: 0,
-            name_buffer: String::new(),
+            scores: std::collections::HashMap::with_hasher(name::fixed_hasher()),
         }
     }
 
@@ -221,11 +264,21 @@ impl DgaDetector {
         self.evicted
     }
 
-    fn algorithmic(&self, label: &str) -> Option<f64> {
+    fn algorithmic(&mut self, label: &str) -> Option<f64> {
         if label.len() < self.config.min_label_length {
             return None;
         }
-        let s = score_label(label).score;
+        let s = match self.scores.get(label) {
+            Some(&s) => s,
+            None => {
+                let s = score_label(label).score;
+                if self.scores.len() >= SCORES_KEPT {
+                    self.scores.clear();
+                }
+                self.scores.insert(label.into(), s);
+                s
+            }
+        };
         (s >= self.config.min_name_score).then_some(s)
     }
 
@@ -235,10 +288,10 @@ impl DgaDetector {
         let Some(q) = event.questions.first() else {
             return;
         };
-        let mut buffer = std::mem::take(&mut self.name_buffer);
-        let split = name::split_in(&q.name, &mut buffer)
-            .and_then(|parts| Some((self.algorithmic(parts.label)?, parts.to_parts())));
-        self.name_buffer = buffer;
+        let split = name::with_split(&q.name, |parts| {
+            let parts = parts?;
+            Some((self.algorithmic(parts.label)?, parts.to_parts()))
+        });
         // Most names are not algorithmic: only those are copied.
         let Some((score, parts)) = split else {
             return;
@@ -565,6 +618,7 @@ mod tests {
             authorities: vec![],
             additionals: vec![],
             query: None,
+            unanswered: false,
         })
     }
 

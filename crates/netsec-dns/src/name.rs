@@ -152,7 +152,9 @@ pub fn for_each_wire_byte(text: &str, mut f: impl FnMut(u8)) {
 /// Shannon entropy of a byte histogram, in bits per byte (0 for an empty
 /// one).
 pub fn entropy_of(histogram: &[u32]) -> f64 {
-    let total: f64 = histogram.iter().map(|&c| f64::from(c)).sum();
+    // The counts' sum in integers: the same value as summing them as f64
+    // (exact below 2^53), without a conversion per bin.
+    let total = histogram.iter().map(|&c| u64::from(c)).sum::<u64>() as f64;
     if total <= 0.0 {
         return 0.0;
     }
@@ -166,15 +168,116 @@ pub fn entropy_of(histogram: &[u32]) -> f64 {
         .sum()
 }
 
-/// Shannon entropy of `bytes`, in bits per byte.
+/// Shannon entropy of `bytes`, in bits per byte: [`entropy_of`] their
+/// histogram, visiting only the bytes present (in the same order, so the
+/// same value).
 pub fn entropy(bytes: &[u8]) -> f64 {
     let mut histogram = [0u32; 256];
+    let mut present = [0u64; 4];
     for &b in bytes {
         if let Some(slot) = histogram.get_mut(usize::from(b)) {
             *slot = slot.saturating_add(1);
         }
+        if let Some(word) = present.get_mut(usize::from(b >> 6)) {
+            *word |= 1 << (b & 63);
+        }
     }
-    entropy_of(&histogram)
+    let counts = || {
+        present.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(b)
+            })
+        })
+    };
+    let total = counts()
+        .map(|b| u64::from(histogram.get(b).copied().unwrap_or(0)))
+        .sum::<u64>() as f64;
+    if total <= 0.0 {
+        return 0.0;
+    }
+    counts()
+        .map(|b| histogram.get(b).copied().unwrap_or(0))
+        .filter(|&c| c > 0)
+        .map(|c| {
+            let p = f64::from(c) / total;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// A name split by [`split_in`], by offsets into its lower-cased text.
+#[derive(Debug, Default)]
+struct SplitEntry {
+    /// The name as given.
+    name: String,
+    /// Its lower-cased text without the trailing dot.
+    lower: String,
+    /// Where the registered domain starts, where its first label ends,
+    /// where the subdomain ends; `None` when it has none.
+    cuts: Option<(usize, usize, usize)>,
+}
+
+impl SplitEntry {
+    fn split(&self) -> Option<Split<'_>> {
+        let (registered, label, subdomain) = self.cuts?;
+        Some(Split {
+            registered: self.lower.get(registered..)?,
+            label: self.lower.get(registered..label)?,
+            subdomain: self.lower.get(..subdomain)?,
+        })
+    }
+}
+
+/// The names last split on this thread, most often the same name for
+/// several detectors in a row (the tunnel detector on a query, then the
+/// tunnel and DGA detectors on its response).
+#[derive(Debug, Default)]
+struct SplitCache {
+    entries: [SplitEntry; 4],
+    next: usize,
+}
+
+thread_local! {
+    static SPLITS: std::cell::RefCell<SplitCache> = std::cell::RefCell::default();
+}
+
+/// Calls `f` with [`split_in`]`(name)`, splitting each name once for the
+/// detectors that look at it one after another (the last four names split
+/// on the thread are kept: a hit costs a comparison of the name).
+pub fn with_split<R>(name: &str, f: impl FnOnce(Option<Split<'_>>) -> R) -> R {
+    SPLITS.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return f(split_in(name, &mut String::new()));
+        };
+        let cache = &mut *cache;
+        let hit = cache.entries.iter().position(|e| e.name == name);
+        let index = match hit {
+            Some(i) => i,
+            None => {
+                let i = cache.next % cache.entries.len();
+                cache.next = i + 1;
+                let Some(entry) = cache.entries.get_mut(i) else {
+                    return f(split_in(name, &mut String::new()));
+                };
+                entry.name.clear();
+                entry.name.push_str(name);
+                let lengths = split_in(name, &mut entry.lower)
+                    .map(|p| (p.registered.len(), p.label.len(), p.subdomain.len()));
+                entry.cuts = lengths.map(|(registered, label, subdomain)| {
+                    let start = entry.lower.len().saturating_sub(registered);
+                    (start, start + label, subdomain)
+                });
+                i
+            }
+        };
+        f(cache.entries.get(index).and_then(SplitEntry::split))
+    })
 }
 
 #[cfg(test)]
@@ -232,6 +335,39 @@ mod tests {
             let _ = wire_bytes(&text);
             assert!(entropy(text.as_bytes()).is_finite());
             assert!(crate::dga::score_label(&text).score.is_finite());
+        }
+    }
+
+    /// `with_split` (cached) and `entropy` (present bytes only) give what
+    /// `split_in` and `entropy_of` over the whole histogram give, bit for bit.
+    #[test]
+    fn cached_split_and_sparse_entropy_match_the_plain_ones() {
+        let names = [
+            "a.b.Example.com",
+            "example.com",
+            "com",
+            "x.example.com",
+            "a.b.example.com",
+            "Mail.bbc.co.uk.",
+            "a..b.com",
+            "",
+            r"\200x.\.y.test.example.net",
+        ];
+        for round in 0..3 {
+            for name in names.iter().skip(round) {
+                let cached = with_split(name, |p| p.map(|p| p.to_parts()));
+                assert_eq!(cached, split(name), "{name}");
+            }
+        }
+        for name in names {
+            let mut histogram = [0u32; 256];
+            for &b in name.as_bytes() {
+                histogram[usize::from(b)] += 1;
+            }
+            assert_eq!(
+                entropy(name.as_bytes()).to_bits(),
+                entropy_of(&histogram).to_bits()
+            );
         }
     }
 

@@ -118,7 +118,10 @@ const RESERVED_DOMAINS: &[&str] = &["example.com", "example.net", "example.org"]
 #[derive(Debug, Clone)]
 struct Query {
     server: IpAddr,
-    name: String,
+    /// The question's name, lower-case, by its hash under the detector's
+    /// hasher (the `waiting` key; a response is for the same name when its
+    /// hash is the same).
+    name_hash: u64,
     qtype: std::borrow::Cow<'static, str>,
     at: Timestamp,
     packet: u64,
@@ -152,6 +155,13 @@ impl Burst {
     }
 }
 
+/// `name` without its trailing dots, lower-cased, into `buffer`.
+fn lower_into(buffer: &mut String, name: &str) {
+    buffer.clear();
+    buffer.push_str(name.trim_end_matches('.'));
+    buffer.make_ascii_lowercase();
+}
+
 /// [`name::within`] with `allowed` in any case (internal domains come
 /// from the configuration as the user wrote them).
 fn within_ignoring_case(domain: &str, allowed: &str) -> bool {
@@ -183,8 +193,8 @@ pub struct DnsSpoofDetector {
     forgotten: u64,
     /// Names in these tables are keyed by their hash under this.
     hasher: ahash::RandomState,
-    /// The lower-cased name being split (reused).
-    name_buffer: String,
+    /// The name being looked at, lower-cased (reused, no copy per message).
+    lower: String,
 }
 
 impl DnsSpoofDetector {
@@ -201,7 +211,7 @@ impl DnsSpoofDetector {
             races: Map::with_hasher(name::fixed_hasher()),
             forgotten: 0,
             hasher: name::fixed_hasher(),
-            name_buffer: String::new(),
+            lower: String::new(),
         }
     }
 
@@ -220,7 +230,7 @@ impl DnsSpoofDetector {
             self.order.pop_front();
             if self.pending.get(&key).is_some_and(|q| q.at == at) {
                 if let Some(q) = self.pending.remove(&key) {
-                    self.unwait(key.0.ip, &q.name);
+                    self.unwait(key.0.ip, q.name_hash);
                 }
                 if full && !old {
                     self.forgotten += 1;
@@ -248,24 +258,25 @@ impl DnsSpoofDetector {
             return;
         };
         let key = (dns.ctx.src, dns.id);
+        lower_into(&mut self.lower, &q.name);
+        let name_hash = self.hasher.hash_one(self.lower.as_str());
         let query = Query {
             server: dns.ctx.dst.ip,
-            name: q.name.trim_end_matches('.').to_ascii_lowercase(),
+            name_hash,
             qtype: q.qtype.clone(),
             at: dns.ctx.ts,
             packet: dns.ctx.packet_number,
             first: None,
         };
         self.order.push_back((key, query.at));
-        let name_hash = self.hasher.hash_one(query.name.as_str());
         *self.waiting.entry((key.0.ip, name_hash)).or_default() += 1;
         if let Some(replaced) = self.pending.insert(key, query) {
-            self.unwait(key.0.ip, &replaced.name);
+            self.unwait(key.0.ip, replaced.name_hash);
         }
     }
 
-    fn unwait(&mut self, client: IpAddr, name: &str) {
-        let key = (client, self.hasher.hash_one(name));
+    fn unwait(&mut self, client: IpAddr, name_hash: u64) {
+        let key = (client, name_hash);
         if let Some(n) = self.waiting.get_mut(&key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -275,20 +286,30 @@ impl DnsSpoofDetector {
     }
 
     fn on_response(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        let mut name = std::mem::take(&mut self.lower);
+        lower_into(
+            &mut name,
+            dns.questions.first().map_or("", |q| q.name.as_str()),
+        );
+        self.on_response_named(dns, &name, out);
+        self.lower = name;
+    }
+
+    /// [`Self::on_response`], `name` its first question's name in lower case.
+    fn on_response_named(&mut self, dns: &DnsEvent, name: &str, out: &mut dyn FindingSink) {
         let client = dns.ctx.dst;
         let responder = dns.ctx.src.ip;
         let now = dns.ctx.ts;
-        let name = dns
-            .questions
-            .first()
-            .map(|q| q.name.trim_end_matches('.').to_ascii_lowercase())
-            .unwrap_or_default();
-        self.rebinding(dns, &name, out);
+        self.rebinding(dns, name, out);
         let key = (client, dns.id);
-        let Some(query) = self.pending.get_mut(&key).filter(|q| q.name == name) else {
+        let name_hash = self.hasher.hash_one(name);
+        let Some(query) = self
+            .pending
+            .get_mut(&key)
+            .filter(|q| q.name_hash == name_hash)
+        else {
             // Not an answer to anything this client asked: a guess at the
             // id of a pending query for the name, or unsolicited.
-            let name_hash = self.hasher.hash_one(name.as_str());
             let waiting = self.waiting.contains_key(&(client.ip, name_hash));
             if waiting && !name.is_empty() {
                 let burst = self.wrong_ids.entry((client.ip, name_hash)).or_default();
@@ -296,7 +317,7 @@ impl DnsSpoofDetector {
                 if n >= self.config.min_wrong_ids && n > burst.reported {
                     burst.reported = n.max(burst.reported * 2);
                     let first = burst.first.unwrap_or(now);
-                    out.finding(self.poisoning(client.ip, responder, &name, n, first, now));
+                    out.finding(self.poisoning(client.ip, responder, name, n, first, now));
                 }
             } else {
                 let burst = self.unsolicited.entry(client.ip).or_default();
@@ -316,21 +337,40 @@ impl DnsSpoofDetector {
         let answers: BTreeSet<String> = dns
             .answers
             .iter()
-            .map(|a| format!("{} {}", a.rtype, a.data))
+            .map(|a| {
+                // `format!` costs more than the rest of a response here.
+                let mut s = String::with_capacity(a.rtype.len() + 1 + a.data.len());
+                s.push_str(&a.rtype);
+                s.push(' ');
+                s.push_str(&a.data);
+                s
+            })
             .collect();
         match &query.first {
             None => {
                 query.first = Some((responder, now, answers));
                 if responder != asked {
                     let q = query.clone();
-                    let f = self.race(client, &q, None, (responder, now, &BTreeSet::new()), dns);
+                    let f = self.race(
+                        client,
+                        (&q, name),
+                        None,
+                        (responder, now, &BTreeSet::new()),
+                        dns,
+                    );
                     out.finding(f);
                 }
             }
             Some((_, _, first_answers)) if *first_answers != answers => {
                 let q = query.clone();
                 let first = q.first.clone();
-                let f = self.race(client, &q, first.as_ref(), (responder, now, &answers), dns);
+                let f = self.race(
+                    client,
+                    (&q, name),
+                    first.as_ref(),
+                    (responder, now, &answers),
+                    dns,
+                );
                 out.finding(f);
             }
             Some(_) => {}
@@ -340,13 +380,12 @@ impl DnsSpoofDetector {
     fn race(
         &mut self,
         client: Endpoint,
-        q: &Query,
+        (q, name): (&Query, &str),
         first: Option<&(IpAddr, Timestamp, BTreeSet<String>)>,
         (responder, at, answers): (IpAddr, Timestamp, &BTreeSet<String>),
         dns: &DnsEvent,
     ) -> Finding {
-        let name_hash = self.hasher.hash_one(q.name.as_str());
-        let n = self.races.entry((client.ip, name_hash)).or_default();
+        let n = self.races.entry((client.ip, q.name_hash)).or_default();
         *n += 1;
         let races = *n;
         let join = |s: &BTreeSet<String>| {
@@ -360,14 +399,14 @@ impl DnsSpoofDetector {
             Some((first_from, first_at, first_answers)) => (
                 format!(
                     "{} asked {} for {} {} (id {}); {} answered {} at {first_at}, then {} answered {} at {at}: two different answers to one query ({races} time(s) for this name)",
-                    client, q.server, q.qtype, q.name, dns.id, first_from, join(first_answers), responder, join(answers)
+                    client, q.server, q.qtype, name, dns.id, first_from, join(first_answers), responder, join(answers)
                 ),
                 *first_at,
             ),
             None => (
                 format!(
                     "{} asked {} for {} {} (id {}), but {} answered ({} at {at})",
-                    client, q.server, q.qtype, q.name, dns.id, responder, join(answers)
+                    client, q.server, q.qtype, name, dns.id, responder, join(answers)
                 ),
                 at,
             ),
@@ -375,7 +414,7 @@ impl DnsSpoofDetector {
         let confidence = if first.is_some() { 0.9 } else { 0.7 };
         let mut f = Finding::new(
             "dns_spoofed_answer",
-            format!("Spoofed DNS answer for {} to {}", q.name, client.ip),
+            format!("Spoofed DNS answer for {} to {}", name, client.ip),
             FindingCategory::Spoofing,
             Severity::High,
             confidence,
@@ -385,14 +424,14 @@ impl DnsSpoofDetector {
             },
             PRODUCER,
         )
-        .with_id(format!("{}:{}", client.ip, q.name))
+        .with_id(format!("{}:{}", client.ip, name))
         .with_mitre(["T1557", "T1584.002"])
         .with_entity(EntityRole::Target, EntityValue::Host { ip: client.ip })
         .with_entity(EntityRole::Related, EntityValue::Host { ip: q.server })
         .with_entity(
             EntityRole::Related,
             EntityValue::Domain {
-                name: q.name.clone(),
+                name: name.to_string(),
             },
         )
         .with_summary(summary)
@@ -484,18 +523,17 @@ impl DnsSpoofDetector {
     }
 
     fn is_public_name(&mut self, name: &str) -> bool {
-        let mut buffer = std::mem::take(&mut self.name_buffer);
-        let public = name::split_in(name, &mut buffer).is_some_and(|parts| {
-            let tld = parts.registered.rsplit('.').next().unwrap_or("");
-            !PRIVATE_TLDS.contains(&tld)
-                && !RESERVED_DOMAINS.contains(&parts.registered)
-                && !self.config.internal_domains.iter().any(|d| {
-                    let d = d.trim_end_matches('.');
-                    within_ignoring_case(parts.registered, d) || within_ignoring_case(name, d)
-                })
-        });
-        self.name_buffer = buffer;
-        public
+        name::with_split(name, |parts| {
+            parts.is_some_and(|parts| {
+                let tld = parts.registered.rsplit('.').next().unwrap_or("");
+                !PRIVATE_TLDS.contains(&tld)
+                    && !RESERVED_DOMAINS.contains(&parts.registered)
+                    && !self.config.internal_domains.iter().any(|d| {
+                        let d = d.trim_end_matches('.');
+                        within_ignoring_case(parts.registered, d) || within_ignoring_case(name, d)
+                    })
+            })
+        })
     }
 
     fn rebinding(&mut self, dns: &DnsEvent, qname: &str, out: &mut dyn FindingSink) {
@@ -689,6 +727,7 @@ mod tests {
             authorities: Vec::new(),
             additionals: Vec::new(),
             query: None,
+            unanswered: false,
         })
     }
 

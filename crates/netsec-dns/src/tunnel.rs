@@ -47,8 +47,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppEvent, Comparison, DnsEvent, Endpoint, EntityRole, EntityValue, Finding,
-    FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
+    Analyzer, AppEvent, Comparison, DnsEvent, DnsQuestion, Endpoint, EntityRole, EntityValue,
+    Finding, FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -268,8 +268,6 @@ pub struct DnsTunnelDetector {
     order: VecDeque<PairKey>,
     evicted: u64,
     hasher: ahash::RandomState,
-    /// The lower-cased name being split (reused).
-    name_buffer: String,
 }
 
 impl DnsTunnelDetector {
@@ -281,7 +279,6 @@ impl DnsTunnelDetector {
             order: VecDeque::new(),
             evicted: 0,
             hasher: name::fixed_hasher(),
-            name_buffer: String::new(),
         }
     }
 
@@ -313,84 +310,112 @@ impl DnsTunnelDetector {
     }
 
     fn query(&mut self, event: &DnsEvent, out: &mut dyn FindingSink) {
-        let client = event.ctx.src.ip;
-        let mut buffer = std::mem::take(&mut self.name_buffer);
         for q in &event.questions {
-            let Some(parts) = name::split_in(&q.name, &mut buffer) else {
-                continue;
-            };
-            if self.allowed(parts.registered) {
-                continue;
-            }
-            let key = self.key(client, parts.registered);
-            if !self.pairs.contains_key(&key) {
-                self.make_room();
-                self.order.push_back(key);
-                self.pairs.insert(
-                    key,
-                    Pair::new(event.ctx.ts, event.ctx.dst, parts.registered),
-                );
-            }
-            let max_names = self.config.max_names_per_pair;
-            let subdomain_hash = self.hasher.hash_one(parts.subdomain);
-            let Some(pair) = self.pairs.get_mut(&key) else {
-                continue;
-            };
-            pair.last = event.ctx.ts;
-            pair.queries += 1;
-            let rtype = type_name(q.qtype_code, &q.qtype);
-            match pair.types.iter_mut().find(|(t, _)| **t == *rtype) {
-                Some((_, n)) => *n += 1,
-                None => pair.types.push((rtype.into(), 1)),
-            }
-            if pair.community_id.is_none() {
-                pair.community_id.clone_from(&event.ctx.community_id);
-            }
-            if parts.subdomain.is_empty() {
-                continue;
-            }
-            if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
-                pair.unique += 1;
-                for label in parts.subdomain.split('.') {
-                    let mut length = 0;
-                    name::for_each_wire_byte(label, |b| {
-                        length += 1;
-                        if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
-                            *slot = slot.saturating_add(1);
-                        }
-                    });
-                    pair.subdomain_bytes += length as u64;
-                    pair.longest_label = pair.longest_label.max(length);
+            name::with_split(&q.name, |parts| {
+                if let Some(parts) = parts {
+                    self.count_query(event, q, parts, out);
                 }
-                if pair.examples.len() < 3 {
-                    pair.examples.push(q.name.chars().take(100).collect());
-                }
-            }
-            if let Some(finding) = self.check(&key, false) {
-                out.finding(finding);
-            }
+            });
         }
-        self.name_buffer = buffer;
         if self.order.len() > 2 * self.config.capacity.max(1) {
             let pairs = &self.pairs;
             self.order.retain(|k| pairs.contains_key(k));
         }
     }
 
+    /// One question of a query, its name split.
+    fn count_query(
+        &mut self,
+        event: &DnsEvent,
+        q: &DnsQuestion,
+        parts: name::Split<'_>,
+        out: &mut dyn FindingSink,
+    ) {
+        if self.allowed(parts.registered) {
+            return;
+        }
+        let key = self.key(event.ctx.src.ip, parts.registered);
+        let max_names = self.config.max_names_per_pair;
+        let subdomain_hash = self.hasher.hash_one(parts.subdomain);
+        let pair = match self.pairs.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) => {
+                self.make_room();
+                self.order.push_back(key);
+                self.pairs
+                    .entry(key)
+                    .or_insert_with(|| Pair::new(event.ctx.ts, event.ctx.dst, parts.registered))
+            }
+        };
+        pair.last = event.ctx.ts;
+        pair.queries += 1;
+        let rtype = type_name(q.qtype_code, &q.qtype);
+        match pair.types.iter_mut().find(|(t, _)| **t == *rtype) {
+            Some((_, n)) => *n += 1,
+            None => pair.types.push((rtype.into(), 1)),
+        }
+        if pair.community_id.is_none() {
+            pair.community_id.clone_from(&event.ctx.community_id);
+        }
+        if parts.subdomain.is_empty() {
+            return;
+        }
+        if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
+            pair.unique += 1;
+            if !parts.subdomain.contains('\\') {
+                // The rule, no escapes: every byte is a wire byte, one pass.
+                let mut length = 0usize;
+                for &b in parts.subdomain.as_bytes() {
+                    if b == b'.' {
+                        pair.subdomain_bytes += length as u64;
+                        pair.longest_label = pair.longest_label.max(length);
+                        length = 0;
+                        continue;
+                    }
+                    length += 1;
+                    if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
+                        *slot = slot.saturating_add(1);
+                    }
+                }
+                pair.subdomain_bytes += length as u64;
+                pair.longest_label = pair.longest_label.max(length);
+            } else {
+                Self::count_escaped(pair, parts.subdomain);
+            }
+            if pair.examples.len() < 3 {
+                pair.examples.push(q.name.chars().take(100).collect());
+            }
+        }
+        if let Some(finding) = self.check(&key, false) {
+            out.finding(finding);
+        }
+    }
+
+    /// The label bytes of a subdomain written with escapes, as they went on
+    /// the wire ([`name::for_each_wire_byte`]).
+    fn count_escaped(pair: &mut Pair, subdomain: &str) {
+        for label in subdomain.split('.') {
+            let mut length = 0;
+            name::for_each_wire_byte(label, |b| {
+                length += 1;
+                if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
+                    *slot = slot.saturating_add(1);
+                }
+            });
+            pair.subdomain_bytes += length as u64;
+            pair.longest_label = pair.longest_label.max(length);
+        }
+    }
+
     fn response(&mut self, event: &DnsEvent) {
         let client = event.ctx.dst.ip;
         let carried: usize = event.answers.iter().map(|a| a.data.len()).sum::<usize>();
-        let mut buffer = std::mem::take(&mut self.name_buffer);
         for q in &event.questions {
-            let Some(parts) = name::split_in(&q.name, &mut buffer) else {
-                continue;
-            };
-            let key = self.key(client, parts.registered);
-            if let Some(pair) = self.pairs.get_mut(&key) {
+            let key = name::with_split(&q.name, |parts| Some(self.key(client, parts?.registered)));
+            if let Some(pair) = key.and_then(|key| self.pairs.get_mut(&key)) {
                 pair.answer_bytes += carried as u64;
             }
         }
-        self.name_buffer = buffer;
     }
 
     /// The keys of the pairs `keep` selects, in (client, domain) order:
@@ -659,6 +684,7 @@ mod tests {
             authorities: vec![],
             additionals: vec![],
             query: None,
+            unanswered: false,
         })
     }
 

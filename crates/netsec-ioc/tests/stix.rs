@@ -99,6 +99,7 @@ fn collector() -> IocCollector {
         authorities: Vec::new(),
         additionals: Vec::new(),
         query: None,
+        unanswered: false,
     });
     if let AppEvent::Dns(mut query) = dns.clone() {
         query.ctx = ctx(

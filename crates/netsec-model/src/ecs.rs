@@ -430,6 +430,9 @@ struct DnsExtra<'a> {
     latency_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     query: Option<DnsQueryDoc>,
+    /// A query no response came for within the matching window.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    unanswered: bool,
 }
 
 /// The query a response answers: its packet number and time.
@@ -450,11 +453,13 @@ impl<'a> DnsExtra<'a> {
                 packet: q.packet_number,
                 time: q.ts,
             }),
+            unanswered: d.unanswered,
         };
         let empty = extra.more_questions.is_empty()
             && extra.authorities.is_empty()
             && extra.additionals.is_empty()
-            && extra.query.is_none();
+            && extra.query.is_none()
+            && !extra.unanswered;
         (!empty).then_some(extra)
     }
 }
@@ -1657,6 +1662,7 @@ mod tests {
             authorities: vec![],
             additionals: vec![],
             query: None,
+            unanswered: false,
         });
         let v = serde_json::to_value(EventDocument(&ev)).unwrap_or_default();
         assert_eq!(v["dns"]["question"]["name"], "nosuch.example");
@@ -1679,10 +1685,17 @@ mod tests {
             ts: Timestamp::from_nanos(d.ctx.ts.as_nanos() - 1_250_000),
             latency_ns: 1_250_000,
         });
-        let v = serde_json::to_value(EventDocument(&AppEvent::Dns(d))).unwrap_or_default();
+        let v = serde_json::to_value(EventDocument(&AppEvent::Dns(d.clone()))).unwrap_or_default();
         assert_eq!(v["netsec"]["dns"]["latency_ms"], 1.25);
         assert_eq!(v["netsec"]["dns"]["query"]["packet"], 5);
         assert!(v["netsec"]["dns"]["query"]["time"].is_string(), "{v}");
+        assert!(v["netsec"]["dns"].get("unanswered").is_none(), "{v}");
+
+        // A query marked unanswered by the log writer.
+        d.query = None;
+        d.unanswered = true;
+        let v = serde_json::to_value(EventDocument(&AppEvent::Dns(d))).unwrap_or_default();
+        assert_eq!(v["netsec"]["dns"]["unanswered"], true);
     }
 
     #[test]

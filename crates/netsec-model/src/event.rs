@@ -124,6 +124,12 @@ pub struct DnsEvent {
     /// it (same flow and transaction id, at most 5 s before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<DnsQueryMatch>,
+    /// For a query: no response came within the matching window (5 s, on
+    /// the same flow, as `query` is matched). Parsers never set it; the ECS
+    /// log writer writes such a query again to `dns.jsonl` with it set
+    /// (`netsec.dns.unanswered: true`) once its window is over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unanswered: bool,
 }
 
 /// DNS header flags as set, a bit set: `aa`, `tc`, `rd`, `ra`, `ad`, `cd`.

@@ -83,6 +83,62 @@ fn parses_every_captured_message_as_hickorys_message_did() {
     );
 }
 
+/// Every captured message with bytes changed at random (a deterministic
+/// xorshift): names, compression pointers and counts broken in ways no
+/// capture shows. The parser reuses the text of a name that a pointer names
+/// whole; this checks it against hickory's own walk where pointers go
+/// anywhere.
+#[test]
+fn mutated_messages_parse_as_hickorys_message_did() {
+    let ctx = app_pcap_ctx();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut mutated = 0;
+    for cap in captures() {
+        for s in segments(&cap) {
+            if (s.src.port != 53 && s.dst.port != 53) || s.transport == Transport::Tcp {
+                continue;
+            }
+            for round in 0..6 {
+                let mut m = s.data.clone();
+                if m.len() <= 12 {
+                    continue;
+                }
+                for _ in 0..1 + round % 3 {
+                    let at = 12 + (next() as usize) % (m.len() - 12);
+                    let r = next();
+                    if r % 5 == 4 && at + 1 < m.len() {
+                        // A pointer to the question's name, read whole before.
+                        m[at] = 0xc0;
+                        m[at + 1] = 12;
+                        continue;
+                    }
+                    m[at] = match r % 5 {
+                        // A pointer to somewhere before.
+                        0 => 0xc0,
+                        1 => (r >> 8) as u8 % (at as u8).max(1),
+                        // A label length.
+                        2 => (r >> 8) as u8 % 64,
+                        _ => (r >> 8) as u8,
+                    };
+                }
+                same(
+                    &m,
+                    &ctx,
+                    &format!("{} packet {} mutation {round}", cap.display(), s.number),
+                );
+                mutated += 1;
+            }
+        }
+    }
+    assert!(mutated > 10_000, "{mutated} mutated messages");
+}
+
 /// Messages hickory refuses whole for what follows the records, and the
 /// lenient path reads: two OPT records, an OPT in the answer section, an
 /// empty record outside UPDATE, more than 8 questions.
@@ -107,6 +163,30 @@ fn refused_messages_read_as_before() {
         [&q[..], bad_txt, a, opt].concat(),
         [&q[..], a, opt, a].concat(),
     ];
+    // EDNS options, read as hickory-proto reads them: a cookie; a Client
+    // Subnet whose prefix needs 5 bytes of IPv4 (refused); an option longer
+    // than the record (refused); an option cut by the record's end (kept,
+    // options dropped); a code running past the end (refused).
+    let opt_with = |rdata: &[u8]| {
+        [
+            &b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00"[..],
+            &[rdata.len() as u8],
+            rdata,
+        ]
+        .concat()
+    };
+    let options: [&[u8]; 6] = [
+        b"\x00\x0a\x00\x08abcdefgh",
+        b"\x00\x08\x00\x04\x00\x01\x28\x00",
+        b"\x00\x08\x00\x07\x00\x01\x18\x00\xc0\x00\x02",
+        b"\x00\x0a\x00\xc8\x00\x00",
+        b"\x00\x0a\x00\x04\x00\x00",
+        b"\x00\x0a\x00",
+    ];
+    for (i, o) in options.iter().enumerate() {
+        let m = [&q[..], a, &opt_with(o), a].concat();
+        same(&m, &ctx, &format!("EDNS option {i}"));
+    }
     for (i, m) in cases.iter().enumerate() {
         assert!(same(m, &ctx, &format!("case {i}")), "case {i} parses");
     }
@@ -176,6 +256,19 @@ fn refused_messages_read_as_before() {
         .concat();
         same(&m, &ctx, &format!("cname {i}"));
     }
+    // Names read whole before and named by a pointer: the owner of a
+    // second answer points at the first answer's CNAME target, itself a
+    // label and a pointer to the question.
+    let m = [
+        &b"\x00\x07\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00"[..],
+        question,
+        b"\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x04\x01b\xc0\x0c",
+        b"\xc0\x24\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x08",
+    ]
+    .concat();
+    let e = parse_message(&m, &ctx).unwrap();
+    assert_eq!(e.answers[1].name, "b.www.ex");
+    assert!(same(&m, &ctx, "pointer to a CNAME target"));
     // Nine questions: taken when whole, refused when a record is broken.
     let mut nine = b"\x00\x07\x01\x00\x00\x09\x00\x00\x00\x00\x00\x00".to_vec();
     for _ in 0..9 {

@@ -250,6 +250,7 @@ fn a_lookup_the_connection_to_its_answer_and_the_request_inside_are_one_session(
         authorities: Vec::new(),
         additionals: Vec::new(),
         query: None,
+        unanswered: false,
     });
     traffic.on_event(&answer, &mut out);
     let request = AppEvent::Http(HttpEvent {

@@ -102,5 +102,6 @@ pub fn oracle(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         authorities: authorities.iter().map(record).collect(),
         additionals: additionals.iter().map(record).collect(),
         query: None,
+        unanswered: false,
     })
 }

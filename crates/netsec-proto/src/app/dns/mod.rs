@@ -16,11 +16,11 @@ const MAX_MALFORMED_BEFORE_FIRST: u64 = 4;
 
 /// Queries of one flow awaiting their response, at most (the oldest is
 /// forgotten first).
-const PENDING_QUERIES: usize = 64;
+pub const PENDING_QUERIES: usize = 64;
 
 /// How long after its query a response is still matched to it: passive
 /// DNS's 5 s (`netsec_dns::passive::ANSWER_TIMEOUT_SECS`).
-const ANSWER_WINDOW_NS: i64 = 5_000_000_000;
+pub const ANSWER_WINDOW_NS: i64 = 5_000_000_000;
 
 /// A query awaiting its response.
 #[derive(Debug, Clone, Copy)]

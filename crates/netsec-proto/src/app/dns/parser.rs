@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -39,46 +39,74 @@ pub fn name_text(name: &Name) -> String {
     ascii_text(&text)
 }
 
-/// How a byte is written in a presentation-form label (RFC 1035 §5.1):
-/// `PLAIN` as it is, `BACKSLASH` after a backslash, else as `\DDD`.
-const ESCAPES: [u8; 256] = {
-    let mut t = [DECIMAL; 256];
-    let mut b = 0x21;
-    while b <= 0x7e {
-        t[b] = PLAIN;
+/// How each byte is written in a presentation-form label (RFC 1035 §5.1):
+/// up to four bytes of text and how many of them count — as it is for
+/// printable ASCII, after a backslash for `.`, `\\`, `"`, `(`, `)`, `;`,
+/// `@` and `$`, else as `\DDD` (decimal).
+const ESCAPES: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut b = 0;
+    while b < 256 {
+        let v = b as u8;
+        t[b] = if b >= 0x21 && b <= 0x7e {
+            ([v, 0, 0, 0], 1)
+        } else {
+            (
+                [b'\\', b'0' + v / 100, b'0' + v / 10 % 10, b'0' + v % 10],
+                4,
+            )
+        };
         b += 1;
     }
     let special = b".\\\"();@$";
     let mut i = 0;
     while i < special.len() {
-        t[special[i] as usize] = BACKSLASH;
+        t[special[i] as usize] = ([b'\\', special[i], 0, 0], 2);
         i += 1;
     }
     t
 };
-const PLAIN: u8 = 0;
-const BACKSLASH: u8 = 1;
-const DECIMAL: u8 = 2;
 
-fn escape_class(b: u8) -> u8 {
-    ESCAPES.get(usize::from(b)).copied().unwrap_or(DECIMAL)
-}
+/// Longest label on the wire (RFC 1035 §2.3.4): its length byte's top two
+/// bits are clear.
+const MAX_LABEL_LEN: usize = 63;
 
 /// Append one label in presentation form. Hot (every name of every
-/// message): a plain label, the rule, is copied whole.
+/// message): each byte's text comes from [`PACKED_ESCAPES`] into a stack buffer
+/// (a label of at most 63 bytes writes at most 252), appended at once.
 fn push_label(out: &mut Vec<u8>, label: &[u8]) {
-    if label.iter().all(|&b| escape_class(b) == PLAIN) {
+    // The rule: a label of printable ASCII with nothing to escape, copied whole.
+    if label.iter().all(|&b| ESCAPES[usize::from(b)].1 == 1) {
         out.extend_from_slice(label);
         return;
     }
-    for &b in label {
-        match escape_class(b) {
-            PLAIN => out.push(b),
-            BACKSLASH => out.extend_from_slice(&[b'\\', b]),
-            _ => out.extend_from_slice(&[b'\\', b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10]),
+    let mut buf = [0u8; 4 * MAX_LABEL_LEN + 4];
+    let mut w = 0;
+    for chunk in label.chunks(MAX_LABEL_LEN) {
+        for &b in chunk {
+            let packed = PACKED_ESCAPES[usize::from(b)];
+            if let Some(slot) = buf.get_mut(w..w + 4) {
+                slot.copy_from_slice(&(packed as u32).to_le_bytes());
+            }
+            w += (packed >> 32) as usize;
         }
+        out.extend_from_slice(buf.get(..w).unwrap_or_default());
+        w = 0;
     }
 }
+
+/// [`ESCAPES`] packed in one word per byte value: the text's four bytes
+/// (little-endian) in the low half, its length above: one load per byte.
+const PACKED_ESCAPES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let (text, n) = ESCAPES[b];
+        t[b] = u32::from_le_bytes(text) as u64 | (n as u64) << 32;
+        b += 1;
+    }
+    t
+};
 
 /// The text of presentation-form bytes (ASCII by construction); `<Root>`
 /// when empty.
@@ -86,14 +114,94 @@ fn ascii_text(text: &[u8]) -> String {
     if text.is_empty() {
         return "<Root>".to_string();
     }
-    String::from_utf8_lossy(text).into_owned()
+    match std::str::from_utf8(text) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(text).into_owned(),
+    }
 }
 
 /// Longest name, encoded (RFC 1035 §2.3.4), as hickory-proto counts it.
 const MAX_NAME_LEN: usize = 255;
 
-/// Read the name at the decoder's position and write its presentation form
-/// ([`name_text`]) to `text` (cleared first); the decoder moves past the
+/// The names of one message already written, for compression pointers
+/// that point at the start of one of them (an answer's owner name is
+/// usually a pointer to the question's): their text is copied instead of
+/// walked and escaped again.
+struct Names {
+    /// Presentation form of every name read at the decoder's position,
+    /// one after another.
+    text: Vec<u8>,
+    /// (wire offset of the name, its text in `text`, its labels).
+    seen: Vec<(usize, std::ops::Range<usize>, usize)>,
+}
+
+/// Names remembered per message for [`Names`].
+const NAMES_SEEN: usize = 16;
+
+impl Names {
+    fn new() -> Self {
+        Names {
+            text: Vec::with_capacity(1024),
+            seen: Vec::with_capacity(NAMES_SEEN),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.seen.clear();
+    }
+
+    /// Read the name at the decoder's position ([`read_name_text`]); its
+    /// text and number of labels.
+    fn read(&mut self, d: &mut BinDecoder<'_>, msg: &[u8]) -> Option<(String, usize)> {
+        let start = d.index();
+        // A name that is only a pointer to the start of a name read before
+        // it: the same walk (the earlier name lies wholly before this one,
+        // so no rule of [`read_name_text`] can refuse it here).
+        if let Some([hi, lo]) = msg
+            .get(start..start + 2)
+            .and_then(|p| <[u8; 2]>::try_from(p).ok())
+        {
+            if hi & 0xc0 == 0xc0 {
+                let target = usize::from(u16::from_be_bytes([hi & 0x3f, lo]));
+                if let Some((_, range, labels)) = self
+                    .seen
+                    .iter()
+                    .find(|(at, _, _)| *at == target && target < start)
+                {
+                    let (range, labels) = (range.clone(), *labels);
+                    d.read_slice(2).ok()?;
+                    return Some((ascii_text(self.text.get(range)?), labels));
+                }
+            }
+        }
+        let from = self.text.len();
+        let labels = read_name_text(d, msg, &mut self.text, from);
+        let Some(labels) = labels else {
+            self.text.truncate(from);
+            return None;
+        };
+        let to = self.text.len();
+        let text = ascii_text(self.text.get(from..to)?);
+        if self.seen.len() < NAMES_SEEN {
+            self.seen.push((start, from..to, labels));
+        } else {
+            // Only the names remembered stay: the buffer holds at most 16
+            // names' text, whatever the message.
+            self.text.truncate(from);
+        }
+        Some((text, labels))
+    }
+}
+
+thread_local! {
+    /// One [`Names`] per thread, reused from message to message.
+    static NAMES: std::cell::RefCell<Names> = std::cell::RefCell::new(Names::new());
+}
+
+/// Read the name at the decoder's position and append its presentation form
+/// ([`name_text`]) to `text` (after its first `from` bytes, which are kept);
+/// the decoder moves past the
 /// name (past its first compression pointer). Returns the number of labels.
 ///
 /// Why not hickory-proto's `Name::read`: it copies every name into a
@@ -107,8 +215,13 @@ const MAX_NAME_LEN: usize = 255;
 /// (so every jump goes back and the walk ends), no label may run into the
 /// run a pointer left, the encoded name is at most 255 bytes, label types
 /// 0b01 and 0b10 are refused, a name cut short is refused. Never panics.
-fn read_name_text(d: &mut BinDecoder<'_>, msg: &[u8], text: &mut Vec<u8>) -> Option<usize> {
-    text.clear();
+fn read_name_text(
+    d: &mut BinDecoder<'_>,
+    msg: &[u8],
+    text: &mut Vec<u8>,
+    from: usize,
+) -> Option<usize> {
+    text.truncate(from);
     let start = d.index();
     let mut pos = start;
     let mut run_start = start;
@@ -237,9 +350,8 @@ struct WireRecord {
 /// NS, PTR and TXT are written straight from the wire bytes, NULL and
 /// unknown types (iodine's PRIVATE) as the base64 hickory prints for them.
 /// Every other type goes through `RData::read` and [`rdata_text`].
-fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], scratch: &mut Vec<u8>) -> Option<WireRecord> {
-    let labels = read_name_text(d, msg, scratch)?;
-    let name = ascii_text(scratch);
+fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], names: &mut Names) -> Option<WireRecord> {
+    let (name, labels) = names.read(d, msg)?;
     let rtype = RecordType::read(d).ok()?;
     if rtype == RecordType::OPT {
         if labels != 0 {
@@ -269,14 +381,11 @@ fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], scratch: &mut Vec<u8>) -> Opt
                 let raw = d.read_slice(len).ok()?.unverified(/*any bytes*/);
                 BASE64.encode(raw)
             }
-            RecordType::CNAME | RecordType::NS | RecordType::PTR => {
-                read_name_text(d, msg, scratch)?;
-                ascii_text(scratch)
-            }
+            RecordType::CNAME | RecordType::NS | RecordType::PTR => names.read(d, msg)?.0,
             RecordType::OPT => {
                 // Checked, never shown: OPT records leave the additional
                 // section, and hickory-proto prints none.
-                RData::read(d, rtype, Restrict::new(len as u16)).ok()?;
+                check_opt(d, len)?;
                 String::new()
             }
             _ => rdata_text(&RData::read(d, rtype, Restrict::new(len as u16)).ok()?),
@@ -299,6 +408,48 @@ fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], scratch: &mut Vec<u8>) -> Opt
     })
 }
 
+/// Read an OPT record's `len` bytes of options as hickory-proto's
+/// `OPT::read_data` does, accepting and refusing the same data and leaving
+/// the decoder at the same place, without building its list of options
+/// (a `Vec` per option): per option a code and a length (at most `len`),
+/// then its data; the loop stops once `len` bytes are consumed (a code or
+/// length may run past them, an option's data is cut there, and the options
+/// are then dropped, not refused). Only the options hickory-proto parses
+/// (NSID, DAU and Client Subnet) can refuse the record: those go through its
+/// `EdnsOption` conversion; every other code is kept as raw bytes by it.
+fn check_opt(d: &mut BinDecoder<'_>, len: usize) -> Option<()> {
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    let start = d.index();
+    let consumed = |d: &BinDecoder<'_>| d.index().saturating_sub(start);
+    while len > consumed(d) {
+        let code = d.read_u16().ok()?.unverified(/*any code*/);
+        if len <= consumed(d) {
+            break;
+        }
+        let length = usize::from(d.read_u16().ok()?.unverified(/*checked next*/));
+        if length > len {
+            return None;
+        }
+        let data = if length == 0 {
+            &[][..]
+        } else {
+            let room = len.saturating_sub(consumed(d));
+            if room == 0 {
+                break;
+            }
+            let data = d.read_slice(length.min(room)).ok()?.unverified(/*bytes*/);
+            if data.len() < length {
+                break;
+            }
+            data
+        };
+        if matches!(code, 3 | 5 | 8) {
+            EdnsOption::try_from((EdnsCode::from(code), data)).ok()?;
+        }
+    }
+    Some(())
+}
+
 /// Presentation form of the record types written from their raw data:
 /// `None` where hickory-proto would refuse it (an A record not 4 bytes
 /// long, a TXT string running past the data).
@@ -306,7 +457,7 @@ fn raw_text(rtype: RecordType, raw: &[u8]) -> Option<String> {
     Some(match rtype {
         RecordType::A => {
             let a: [u8; 4] = raw.try_into().ok()?;
-            Ipv4Addr::from(a).to_string()
+            ipv4_text(a)
         }
         RecordType::AAAA => {
             let a: [u8; 16] = raw.try_into().ok()?;
@@ -328,6 +479,25 @@ fn raw_text(rtype: RecordType, raw: &[u8]) -> Option<String> {
         // NULL: base64, as hickory-proto prints it.
         _ => BASE64.encode(raw),
     })
+}
+
+/// An IPv4 address in dotted decimal, as `Ipv4Addr`'s `Display` writes it,
+/// without the formatting machinery (an A record in most responses).
+fn ipv4_text(a: [u8; 4]) -> String {
+    let mut s = String::with_capacity(15);
+    for (i, &o) in a.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        if o >= 100 {
+            s.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            s.push(char::from(b'0' + o / 10 % 10));
+        }
+        s.push(char::from(b'0' + o % 10));
+    }
+    s
 }
 
 /// One TXT character-string, quoted, `"` and `\` escaped, other bytes as
@@ -360,21 +530,32 @@ fn txt_string(s: &mut String, part: &[u8]) {
 /// messages; then more than 8 questions refuse it. `None` when the header or
 /// a question is broken.
 pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
+    // Every name is written to the thread's `Names` first, then copied to
+    // its exact size.
+    NAMES.with(|names| match names.try_borrow_mut() {
+        Ok(mut names) => {
+            names.clear();
+            parse_with(bytes, ctx, &mut names)
+        }
+        Err(_) => parse_with(bytes, ctx, &mut Names::new()),
+    })
+}
+
+/// [`parse_message`] with the names written to `names` (cleared).
+fn parse_with(bytes: &[u8], ctx: &EventContext, names: &mut Names) -> Option<DnsEvent> {
     let mut d = BinDecoder::new(bytes);
     let WireHeader {
         mut metadata,
         counts,
     } = WireHeader::read(&mut d).ok()?;
-    // Every name is written here first, then copied to its exact size.
-    let mut scratch = Vec::with_capacity(256);
     let mut questions = Vec::with_capacity(usize::from(counts.queries.min(MAX_QUESTIONS)));
     for _ in 0..counts.queries {
         // hickory-proto's `Query::read`: name, type, class.
-        read_name_text(&mut d, bytes, &mut scratch)?;
+        let (name, _) = names.read(&mut d, bytes)?;
         let t = RecordType::read(&mut d).ok()?;
         let class = DNSClass::read(&mut d).ok()?;
         questions.push(DnsQuestion {
-            name: ascii_text(&scratch),
+            name,
             qtype: type_name(t),
             qtype_code: u16::from(t),
             qclass: u16::from(class),
@@ -390,8 +571,7 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         let additional = k == 2;
         section.reserve(usize::from(n.min(16)));
         for _ in 0..n {
-            let Some(WireRecord { record, empty }) = read_record(&mut d, bytes, &mut scratch)
-            else {
+            let Some(WireRecord { record, empty }) = read_record(&mut d, bytes, names) else {
                 whole = false;
                 break 'sections;
             };
@@ -441,6 +621,7 @@ pub fn parse_message(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         authorities,
         additionals,
         query: None,
+        unanswered: false,
     })
 }
 
@@ -617,6 +798,18 @@ mod tests {
         // Not DNS at all.
         assert!(!looks_like_dns(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
         assert!(!looks_like_dns(&[0u8; 11]));
+    }
+
+    #[test]
+    fn ipv4_text_is_display() {
+        for a in [
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            [10, 0, 100, 9],
+            [192, 0, 2, 99],
+        ] {
+            assert_eq!(ipv4_text(a), std::net::Ipv4Addr::from(a).to_string());
+        }
     }
 
     #[test]
