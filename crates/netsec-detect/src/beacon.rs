@@ -57,6 +57,7 @@
 //! their median: ordinary repeated lookups have equal sizes and full
 //! coverage, half the score. ATT&CK T1071.004.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use netsec_model::{
@@ -157,7 +158,11 @@ pub struct BeaconScore {
 
 #[derive(Debug, Clone)]
 struct Pair {
-    starts: Vec<(Timestamp, u64)>,
+    /// Connection starts and sizes, in order (the oldest first): a new
+    /// start is nearly always the latest, and the oldest is the one dropped
+    /// when the pair is full, both at an end. (Unordered, finding the oldest
+    /// was a walk over all 2,000 kept, per query of a busy DNS pair.)
+    starts: VecDeque<(Timestamp, u64)>,
     time: TimeRange,
     tls: bool,
     /// Server addresses seen (a name pair is reported only when it spans
@@ -264,8 +269,7 @@ impl BeaconDetector {
     }
 
     fn score_pair(&self, pair: &Pair) -> BeaconScore {
-        let mut starts: Vec<(Timestamp, u64)> = pair.starts.clone();
-        starts.sort();
+        let starts: Vec<(Timestamp, u64)> = pair.starts.iter().copied().collect();
         let observed = self.observed.map_or(0.0, |o| o.duration().as_secs_f64());
         score(&starts, self.config.histogram_bins, observed)
     }
@@ -581,7 +585,7 @@ impl BeaconDetector {
         let cap = self.config.max_connections_kept.max(4);
         let min_beats = self.min_beats(&key.1);
         let pair = self.pairs.touch(key.clone(), start.time.start, || Pair {
-            starts: Vec::new(),
+            starts: VecDeque::new(),
             time: start.time,
             tls: false,
             servers: CappedSet::default(),
@@ -599,17 +603,15 @@ impl BeaconDetector {
             }
         }
         if pair.starts.len() >= cap {
-            if let Some(oldest) = pair
-                .starts
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, s)| **s)
-                .map(|(i, _)| i)
-            {
-                pair.starts.swap_remove(oldest);
-            }
+            pair.starts.pop_front();
         }
-        pair.starts.push((start.time.start, start.bytes));
+        let new = (start.time.start, start.bytes);
+        if pair.starts.back().is_none_or(|last| *last <= new) {
+            pair.starts.push_back(new);
+        } else {
+            let at = pair.starts.partition_point(|s| *s <= new);
+            pair.starts.insert(at, new);
+        }
         pair.time.extend(start.time.start);
         pair.time.extend(start.time.end);
         pair.tls |= start.tls;
