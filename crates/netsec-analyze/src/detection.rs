@@ -24,6 +24,7 @@ pub type FindingCallback = Arc<dyn Fn(&Finding) + Send + Sync>;
 pub(crate) struct DetectionStage {
     analyzers: Vec<Box<dyn Analyzer>>,
     wants: Vec<Interests>,
+    readers: Readers,
     pub tables: StageTables,
     pub findings: FindingStore,
     pending: Vec<Finding>,
@@ -51,10 +52,12 @@ impl DetectionStage {
         for a in &mut analyzers {
             a.set_memory_budget(share);
         }
-        let wants = analyzers.iter().map(|a| a.interests()).collect();
+        let wants: Vec<Interests> = analyzers.iter().map(|a| a.interests()).collect();
+        let readers = Readers::of(&wants);
         DetectionStage {
             analyzers,
             wants,
+            readers,
             tables,
             findings,
             pending: Vec::new(),
@@ -87,47 +90,30 @@ impl DetectionStage {
         }
         self.last_key = Some(keyed.key);
         let out = &mut self.pending;
+        let analyzers = &mut self.analyzers;
         match &keyed.record {
             Record::Packet(p) => {
-                for (a, w) in self.analyzers.iter_mut().zip(&self.wants) {
-                    if w.packets {
-                        a.on_packet(p, out);
-                    }
-                }
+                each(analyzers, &self.readers.packets, |a| a.on_packet(p, out));
             }
             Record::Arp(arp) => {
-                for (a, w) in self.analyzers.iter_mut().zip(&self.wants) {
-                    if w.arp {
-                        a.on_arp(arp, out);
-                    }
-                }
+                each(analyzers, &self.readers.arp, |a| a.on_arp(arp, out));
             }
             Record::Event(e) => {
                 self.tables.event(e);
-                for (a, w) in self.analyzers.iter_mut().zip(&self.wants) {
-                    if w.events {
-                        a.on_event(e, out);
-                    }
-                }
+                each(analyzers, &self.readers.events, |a| a.on_event(e, out));
             }
             Record::Flow(f) => {
                 self.tables.flow(f);
-                for (a, w) in self.analyzers.iter_mut().zip(&self.wants) {
-                    if w.flows {
-                        a.on_flow_end(f, out);
-                    }
-                }
+                each(analyzers, &self.readers.flows, |a| a.on_flow_end(f, out));
             }
             Record::FlowUpdate(f) => {
-                for (a, w) in self.analyzers.iter_mut().zip(&self.wants) {
-                    if w.flow_updates {
-                        a.on_flow_update(f, out);
-                    }
-                }
+                each(analyzers, &self.readers.flow_updates, |a| {
+                    a.on_flow_update(f, out)
+                });
             }
             Record::Tick(now) => {
                 let mut held = 0;
-                for a in &mut self.analyzers {
+                for a in analyzers.iter_mut() {
                     a.on_tick(*now, out);
                     held += a.memory_used();
                 }
@@ -250,4 +236,48 @@ pub(crate) fn merge_into(
         }
     }
     lanes.iter().any(|l| l.broken)
+}
+
+/// Which analysers read each kind of record (indexes, in their order): a
+/// packet goes to the few that read packets without asking all of them.
+#[derive(Debug, Default)]
+struct Readers {
+    packets: Vec<usize>,
+    arp: Vec<usize>,
+    events: Vec<usize>,
+    flows: Vec<usize>,
+    flow_updates: Vec<usize>,
+}
+
+impl Readers {
+    fn of(wants: &[Interests]) -> Self {
+        let which = |pick: fn(&Interests) -> bool| {
+            wants
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| pick(w))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Readers {
+            packets: which(|w| w.packets),
+            arp: which(|w| w.arp),
+            events: which(|w| w.events),
+            flows: which(|w| w.flows),
+            flow_updates: which(|w| w.flow_updates),
+        }
+    }
+}
+
+/// `call` on each analyser of `readers`.
+fn each(
+    analyzers: &mut [Box<dyn Analyzer>],
+    readers: &[usize],
+    mut call: impl FnMut(&mut dyn Analyzer),
+) {
+    for &i in readers {
+        if let Some(a) = analyzers.get_mut(i) {
+            call(a.as_mut());
+        }
+    }
 }
