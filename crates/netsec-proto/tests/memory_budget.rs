@@ -123,7 +123,7 @@ fn out_of_order_flows_stay_under_the_budget() {
     // Every hole was 100 bytes: forced by the budget, or at flow end.
     assert_eq!(stats.tcp_gap_bytes, 100 * 100_000, "{stats:?}");
     // Each flow's twenty requests reached the parser all the same.
-    assert_eq!(sink.events, 20 * 100_000);
+    assert_eq!(sink.events, 20 * 100_000, "{stats:?}");
 }
 
 /// One million flows (issue 9's figure). About a minute in a debug build.
