@@ -145,8 +145,38 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The RFC 3339 text of a time in the years 0 to 9999, written digit by
+    /// digit into `buf` (the form `Display` gives, without its formatting
+    /// machinery: a log line holds several times); `None` for other years.
+    fn rfc3339<'b>(&self, buf: &'b mut [u8; 30]) -> Option<&'b str> {
+        let secs = self.secs();
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let sod = secs.rem_euclid(86_400);
+        let digits = |buf: &mut [u8], mut n: u64| {
+            for b in buf.iter_mut().rev() {
+                *b = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        *buf = *b"0000-00-00T00:00:00.000000000Z";
+        digits(&mut buf[0..4], y as u64);
+        digits(&mut buf[5..7], u64::from(mo));
+        digits(&mut buf[8..10], u64::from(d));
+        digits(&mut buf[11..13], (sod / 3600) as u64);
+        digits(&mut buf[14..16], ((sod / 60) % 60) as u64);
+        digits(&mut buf[17..19], (sod % 60) as u64);
+        digits(&mut buf[20..29], u64::from(self.subsec_nanos()));
+        std::str::from_utf8(buf).ok()
+    }
+}
+
+impl Timestamp {
+    /// The RFC 3339 text through `write!`, for any year.
+    fn write_formatted(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         let secs = self.secs();
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
@@ -161,6 +191,15 @@ impl fmt::Display for Timestamp {
             sod % 60,
             self.subsec_nanos()
         )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339(&mut [0; 30]) {
+            Some(text) => f.write_str(text),
+            None => self.write_formatted(f),
+        }
     }
 }
 
@@ -214,7 +253,10 @@ impl std::str::FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339(&mut [0; 30]) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -274,6 +316,33 @@ mod tests {
         );
         let before = Timestamp::from_nanos(-1);
         assert_eq!(before.to_string(), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    /// The digit-by-digit text is the `format!` one, displayed and
+    /// serialised, over the whole range of a timestamp.
+    #[test]
+    fn digit_by_digit_text_is_the_formatted_one() {
+        let formatted = |t: Timestamp| {
+            let mut text = String::new();
+            t.write_formatted(&mut text).unwrap_or_default();
+            text
+        };
+        // Nanoseconds in an i64 span the years 1677 to 2262.
+        let mut times = vec![i64::MIN, i64::MAX, -1, 0, 1];
+        let mut n = i64::MIN;
+        while n < i64::MAX - 9_876_543_210_987_654 {
+            n += 9_876_543_210_987_654;
+            times.push(n);
+        }
+        for n in times {
+            let t = Timestamp::from_nanos(n);
+            assert_eq!(t.to_string(), formatted(t), "{n}");
+            assert_eq!(
+                serde_json::to_string(&t).ok(),
+                Some(format!("\"{}\"", formatted(t))),
+                "{n}"
+            );
+        }
     }
 
     #[test]
