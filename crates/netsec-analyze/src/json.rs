@@ -81,6 +81,7 @@ const WORDWISE: usize = 16;
 /// average on the short shape), for which a byte loop over the table is
 /// cheapest; a longer one is scanned eight bytes at a time while they are
 /// clean. Clean runs are copied whole.
+#[inline]
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -123,6 +124,7 @@ fn write_escape(out: &mut Vec<u8>, b: u8, e: u8) {
     }
 }
 
+#[inline]
 fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
