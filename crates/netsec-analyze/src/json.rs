@@ -84,6 +84,22 @@ const WORDWISE: usize = 16;
 #[inline]
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if bytes.len() <= 8 {
+        // Short and clean (most strings): copied through one word, a fixed
+        // eight-byte store cut back to the length, not a call to memcpy.
+        let mut w = [0u8; 8];
+        let mut clean = true;
+        for (to, &b) in w.iter_mut().zip(bytes) {
+            *to = b;
+            clean &= ESCAPE[usize::from(b)] == 0;
+        }
+        if clean {
+            let len = out.len() + bytes.len();
+            out.extend_from_slice(&w);
+            out.truncate(len);
+            return;
+        }
+    }
     let mut start = 0;
     let mut i = 0;
     if bytes.len() >= WORDWISE {
@@ -590,6 +606,11 @@ mod tests {
             // longer than a chunk.
             same(&c.to_string());
             same(&c);
+            // In strings of up to eight bytes (the short path) and just over.
+            for text in ["ab", "abcdefg", "abcdefgh"] {
+                same(&format!("{text}{c}"));
+                same(&format!("{c}{text}"));
+            }
             for at in 0..9 {
                 let mut s = "abcdefgh".repeat(2);
                 s.insert(at, c);
