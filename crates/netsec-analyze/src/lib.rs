@@ -60,6 +60,7 @@ mod error;
 mod findings;
 mod heavy_hitters;
 mod input;
+pub mod json;
 pub mod logs;
 mod pipeline;
 mod progress;

@@ -133,7 +133,7 @@ impl LogBuffers {
         // Serialising our own types into a Vec cannot fail short of a bug in a
         // Serialize impl; such a line is dropped rather than aborting the run.
         let start = buf.len();
-        if serde_json::to_writer(&mut *buf, doc).is_ok() {
+        if crate::json::to_vec(buf, doc).is_ok() {
             buf.push(b'\n');
         } else {
             buf.truncate(start);

@@ -610,11 +610,13 @@ impl Engine {
 
     fn end_flow(&mut self, mut flow: Flow, reason: FlowEndReason, sink: &mut impl EngineSink) {
         self.flow_heap = self.flow_heap.saturating_sub(flow.mem);
-        // Data still held behind a hole goes through the parser as the
-        // memory relief sends it (identifying the protocol first, for a
-        // flow whose first data came out of order), then the parser ends.
-        let bound = self.table.config.max_file_hash;
-        force_gaps(&mut flow, bound, &mut self.stats, &mut self.events);
+        // Data still held past a hole goes through identification first, as
+        // when the memory budget forces the gap: a flow whose only data
+        // came after a hole is identified and parsed at its end too.
+        if has_buffered_data(&flow) {
+            let bound = self.table.config.max_file_hash;
+            force_gaps(&mut flow, bound, &mut self.stats, &mut self.events);
+        }
         retire_app(&mut flow, &mut self.stats, &mut self.events);
         for ev in self.events.drain(..) {
             self.stats.app_events += 1;
@@ -739,7 +741,13 @@ fn update_flow(
     counters.payload_bytes += payload.len() as u64;
     if ip.transport == Transport::Tcp {
         counters.tcp_flags.0 |= ip.tcp_flags.0;
-        flow.tcp_update(ip.tcp_flags, ip.tcp_seq, to_server);
+        flow.tcp_update(
+            ip.tcp_flags,
+            ip.tcp_seq,
+            ip.tcp_ack,
+            payload.len(),
+            to_server,
+        );
         let from = usize::from(!to_server);
         if let (Some(ws), Some(slot)) = (wscale, flow.wscale.get_mut(from)) {
             slot.get_or_insert(ws);

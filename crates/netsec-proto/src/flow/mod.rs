@@ -34,10 +34,22 @@ pub struct FlowConfig {
     pub tcp_new_timeout: Duration,
     /// Established TCP flows (Suricata: tcp established 3600 s).
     pub tcp_established_timeout: Duration,
-    /// TCP flows after FIN from both sides, kept for trailing packets
-    /// and retransmitted FINs (Suricata: tcp closed 60 s; Zeek's
-    /// `tcp_close_delay` of 5 s splits flows whose FIN is retransmitted).
+    /// TCP connections reset after carrying data, or picked up mid-stream
+    /// and reset: the peer's own RST, or data after a RST that a host
+    /// ignored, can come many seconds later; and connections closed by FINs
+    /// not all acknowledged (Suricata: tcp closed 60 s).
     pub tcp_closed_timeout: Duration,
+    /// TCP connections closed by a FIN from each side, each FIN
+    /// acknowledged (or followed by a RST), kept this long after their last
+    /// packet for retransmitted FINs and ACKs and a late RST (which stay in
+    /// the flow, each touching it): Zeek's `tcp_close_delay`, 5 s. While a
+    /// FIN is not acknowledged its sender may still retransmit it, seconds
+    /// apart (exponential backoff): such a connection keeps
+    /// [`FlowConfig::tcp_closed_timeout`]. Suricata keeps such flows its `closed`
+    /// timeout, 60 s (`emergency-closed` 10 s), which on a link of many short
+    /// connections holds every connection of the last minute in memory. A
+    /// packet later than this starts a new (mid-stream) flow, as in Zeek.
+    pub tcp_close_delay: Duration,
     /// Connection attempts refused by a RST (a scan's closed ports), and
     /// connections seen from their SYN and reset before any data (a SYN
     /// scan's open ports, a connect scan): Zeek's `tcp_reset_delay`, 5 s;
@@ -77,6 +89,10 @@ pub struct FlowConfig {
     /// Flows the table has room for before it first grows (at most
     /// `capacity`). Engines that share a run (one per thread) each start
     /// with their share, so that N threads do not touch N full-size tables.
+    /// 16,384 (32,768 buckets of 297 bytes, 9.7 MB): a table sized for
+    /// 65,536 held 39 MB from the start, resident as flows came and went
+    /// (most of the peak RSS on many short connections, whose live flows
+    /// are a few thousand once closed ones end after the close delay).
     pub initial_capacity: usize,
 }
 
@@ -87,6 +103,7 @@ impl FlowConfig {
             TimeoutClass::TcpNew => self.tcp_new_timeout,
             TimeoutClass::TcpEstablished => self.tcp_established_timeout,
             TimeoutClass::TcpClosed => self.tcp_closed_timeout,
+            TimeoutClass::TcpFinished => self.tcp_close_delay,
             TimeoutClass::TcpReset => self.tcp_reset_timeout,
             TimeoutClass::TcpAttempt => self.tcp_attempt_timeout,
             TimeoutClass::Udp => self.udp_timeout,
@@ -102,6 +119,7 @@ impl Default for FlowConfig {
             tcp_new_timeout: Duration::from_secs(60),
             tcp_established_timeout: Duration::from_secs(3600),
             tcp_closed_timeout: Duration::from_secs(60),
+            tcp_close_delay: Duration::from_secs(5),
             tcp_reset_timeout: Duration::from_secs(5),
             tcp_attempt_timeout: Duration::from_secs(10),
             udp_timeout: Duration::from_secs(60),
@@ -111,7 +129,7 @@ impl Default for FlowConfig {
             reassembly_depth: 1024 * 1024,
             app_layer: true,
             max_file_hash: crate::app::http::DEFAULT_MAX_FILE_HASH,
-            initial_capacity: 1 << 16,
+            initial_capacity: 1 << 14,
         }
     }
 }
@@ -128,6 +146,8 @@ pub(crate) enum TimeoutClass {
     TcpReset = 5,
     /// A SYN, nothing back yet.
     TcpAttempt = 6,
+    /// Closed by a FIN from each side.
+    TcpFinished = 7,
 }
 
 /// Application-layer state of a flow: the parser and, for TCP only, the two
@@ -161,6 +181,10 @@ pub(crate) struct Flow {
     /// out-of-order data (0: not queued).
     pub pressure_token: u64,
     pub fin: [bool; 2],
+    /// The sequence number of each side's first FIN (valid where `fin`).
+    pub fin_seq: [u32; 2],
+    /// Each side's FIN acknowledged by the other side.
+    pub fin_acked: [bool; 2],
     /// Initial sequence numbers seen in SYNs, per direction.
     pub isn: [Option<u32>; 2],
     /// Payload packets offered to identification, per direction.
@@ -212,6 +236,8 @@ impl Flow {
             mem: 0,
             pressure_token: 0,
             fin: [false; 2],
+            fin_seq: [0; 2],
+            fin_acked: [false; 2],
             isn: [None; 2],
             identify_tries: [0; 2],
             wscale: [None; 2],
@@ -242,11 +268,28 @@ impl Flow {
         Some(u64::from(raw) << shift)
     }
 
-    /// Update TCP state with a segment's flags; `to_server` gives its direction.
-    /// Returns true when the segment starts a new connection on a finished flow.
-    pub(crate) fn tcp_update(&mut self, flags: TcpFlags, seq: u32, to_server: bool) -> bool {
+    /// Update TCP state with a segment (`len`: its payload bytes); `to_server`
+    /// gives its direction. Returns true when the segment starts a new
+    /// connection on a finished flow.
+    pub(crate) fn tcp_update(
+        &mut self,
+        flags: TcpFlags,
+        seq: u32,
+        ack: u32,
+        len: usize,
+        to_server: bool,
+    ) -> bool {
         let dir = usize::from(!to_server);
         let st = self.record.tcp_state;
+        // The other side's FIN acknowledged (an ACK at or past the sequence
+        // number after it, modulo 2^32).
+        let other = 1 - dir;
+        if flags.has(TcpFlags::ACK) && self.fin[other] {
+            let past = ack.wrapping_sub(self.fin_seq[other].wrapping_add(1));
+            if past < 1 << 31 {
+                self.fin_acked[other] = true;
+            }
+        }
         if flags.is_syn_only() && to_server {
             if matches!(st, TcpState::Closed | TcpState::Reset | TcpState::Rejected)
                 && self.isn[0] != Some(seq)
@@ -282,6 +325,10 @@ impl Flow {
             _ => {}
         }
         if flags.has(TcpFlags::FIN) {
+            if !self.fin[dir] {
+                // The FIN comes after the segment's payload.
+                self.fin_seq[dir] = seq.wrapping_add(len as u32);
+            }
             self.fin[dir] = true;
             self.record.tcp_state = if self.fin[0] && self.fin[1] {
                 TcpState::Closed
@@ -303,6 +350,17 @@ impl Flow {
     /// The class this flow's timeout belongs to now.
     pub(crate) fn current_class(&self) -> TimeoutClass {
         match self.record.transport {
+            // FINs both ways, each acknowledged, or followed by a RST: the
+            // close delay. Only retransmissions are still to come. With a
+            // FIN not acknowledged (its sender retransmits it with growing
+            // gaps, or the ACK is not in the capture) the closed timeout.
+            Transport::Tcp
+                if self.fin == [true, true]
+                    && (self.fin_acked == [true, true]
+                        || self.record.tcp_state == TcpState::Reset) =>
+            {
+                TimeoutClass::TcpFinished
+            }
             Transport::Tcp => match self.record.tcp_state {
                 TcpState::Rejected => TimeoutClass::TcpReset,
                 // Reset before any data, seen from its SYN: a probe. A
@@ -313,8 +371,7 @@ impl Flow {
                 TcpState::Reset if self.isn[0].is_some() && !self.carried_data() => {
                     TimeoutClass::TcpReset
                 }
-                TcpState::Reset => TimeoutClass::TcpClosed,
-                TcpState::Closed => TimeoutClass::TcpClosed,
+                TcpState::Reset | TcpState::Closed => TimeoutClass::TcpClosed,
                 TcpState::SynSent => TimeoutClass::TcpAttempt,
                 TcpState::Established | TcpState::MidStream | TcpState::Closing => {
                     TimeoutClass::TcpEstablished
@@ -438,8 +495,10 @@ impl FlowTable {
             }
             let idle_deadline = flow.last_seen + self.timeout(flow.class);
             if idle_deadline <= now {
-                let why = if matches!(flow.class, TimeoutClass::TcpClosed | TimeoutClass::TcpReset)
-                {
+                let why = if matches!(
+                    flow.class,
+                    TimeoutClass::TcpClosed | TimeoutClass::TcpReset | TimeoutClass::TcpFinished
+                ) {
                     Expiry::Closed
                 } else {
                     Expiry::Idle

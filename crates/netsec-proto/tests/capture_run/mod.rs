@@ -13,11 +13,20 @@ use pcap_parser::PcapCapture;
 /// `sink`, then finish it. Returns the engine (for its counters) and the
 /// number of frames read.
 pub fn run_capture(path: &Path, sink: &mut impl EngineSink) -> (Engine, u64) {
+    run_capture_with(path, EngineConfig::default(), sink)
+}
+
+/// The same with an engine of `config`.
+pub fn run_capture_with(
+    path: &Path,
+    config: EngineConfig,
+    sink: &mut impl EngineSink,
+) -> (Engine, u64) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let capture =
         PcapCapture::from_file(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     let link = LinkType::from_number(capture.header.network.0 as u32);
-    let mut engine = Engine::new(EngineConfig::default());
+    let mut engine = Engine::new(config);
     let mut frames = 0;
     for (number, b) in (1..).zip(capture.blocks) {
         frames += 1;

@@ -1,0 +1,102 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! The log lines' JSON writer (`netsec_analyze::json`) writes every document
+//! of every capture in testdata/ byte for byte as serde_json does.
+
+use std::path::{Path, PathBuf};
+
+use netsec_analyze::json;
+use netsec_capture::CaptureReader;
+use netsec_model::ecs::{ArpDocument, EventDocument, FlowDocument};
+use netsec_model::{AppEvent, ArpInfo, FlowRecord};
+use netsec_proto::{Engine, EngineConfig, EngineSink};
+
+#[derive(Default)]
+struct Documents {
+    flows: Vec<FlowRecord>,
+    events: Vec<AppEvent>,
+    arp: Vec<ArpInfo>,
+}
+
+impl EngineSink for Documents {
+    fn flow_end(&mut self, f: FlowRecord) {
+        self.flows.push(f);
+    }
+    fn flow_update(&mut self, f: FlowRecord) {
+        self.flows.push(f);
+    }
+    fn event(&mut self, e: AppEvent) {
+        self.events.push(e);
+    }
+    fn arp(&mut self, a: &ArpInfo) {
+        self.arp.push(*a);
+    }
+}
+
+fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            captures(&path, out);
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains(".pcap"))
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn same<T: serde::Serialize>(doc: &T, what: &str) {
+    let mut ours = Vec::new();
+    json::to_vec(&mut ours, doc).unwrap();
+    let theirs = serde_json::to_vec(doc).unwrap();
+    assert!(
+        ours == theirs,
+        "{what}:\nours   {}\nserde_json {}",
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+}
+
+#[test]
+fn every_document_of_the_test_captures_is_written_as_serde_json_writes_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let mut paths = Vec::new();
+    captures(&root, &mut paths);
+    paths.sort();
+    let (mut flows, mut events, mut arp) = (0, 0, 0);
+    for path in &paths {
+        let Ok(mut reader) = CaptureReader::open(path) else {
+            continue;
+        };
+        let mut config = EngineConfig::default();
+        // Snapshots too: they are logged as flows.
+        config.flows.update_interval = Some(netsec_model::Duration::from_secs(1));
+        let mut engine = Engine::new(config);
+        let mut docs = Documents::default();
+        while let Ok(Some(packet)) = reader.next_packet() {
+            engine.process(&packet, &mut docs);
+        }
+        engine.finish(&mut docs);
+        let name = path.display().to_string();
+        for f in &docs.flows {
+            same(&FlowDocument(f), &name);
+        }
+        for e in &docs.events {
+            same(&EventDocument(e), &name);
+        }
+        for a in &docs.arp {
+            same(&ArpDocument(a), &name);
+        }
+        flows += docs.flows.len();
+        events += docs.events.len();
+        arp += docs.arp.len();
+    }
+    assert!(paths.len() >= 190, "{} captures", paths.len());
+    assert!(
+        flows > 10_000 && events > 5_000 && arp > 10,
+        "{flows} {events} {arp}"
+    );
+}
