@@ -312,6 +312,8 @@ impl Analysis {
     /// The run's memory budget in bytes (default [`DEFAULT_MEMORY_LIMIT`]):
     /// four fifths for the protocol engines (flow tables, reassembly and
     /// parser buffers, fragments; shared among the threads), one fifth for
+    /// detection: a quarter of it for the summary's top tables, a quarter
+    /// for the shards' payload inspectors (when there are any), the rest for
     /// the detection stage's analysers. Over it, the oldest buffered stream
     /// data becomes a counted gap and the least recently seen flows are
     /// evicted; the run never stops for memory.
@@ -352,6 +354,14 @@ impl Analysis {
         // The summary's top tables (hosts, conversations, names) take a
         // quarter of the analysers' fifth, sized so they cannot outgrow it.
         let table_memory = analyzer_memory / 4;
+        // The shards' payload inspectors (when there are any) take another
+        // quarter, shared among the threads; the detection stage's
+        // analysers the rest.
+        let inspector_memory = if inspectors.is_some() {
+            analyzer_memory / 4
+        } else {
+            0
+        };
         let table_capacity = table_capacity.unwrap_or_else(|| {
             StageTables::capacity_for_budget(table_memory, DEFAULT_TOP_TABLE_CAPACITY)
         });
@@ -390,7 +400,7 @@ impl Analysis {
             StageTables::new(table_capacity),
             FindingStore::new(findings_kept),
             on_finding,
-            analyzer_memory - table_memory,
+            analyzer_memory - table_memory - inspector_memory,
         ));
         // Snapshots of flows that go on cost a record per flow and interval:
         // only when an analyser reads them.
@@ -404,8 +414,7 @@ impl Analysis {
             logs: record_sinks,
             shard_analyzers,
             inspectors,
-            // the inspectors of all shards share the analysers' fifth with the detection stage
-            inspector_memory: analyzer_memory / 2 / threads.max(1),
+            inspector_memory: inspector_memory / threads.max(1),
             enricher,
             interests: stage.interests(),
             progress,
