@@ -91,7 +91,7 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
         let mut clean = true;
         for (to, &b) in w.iter_mut().zip(bytes) {
             *to = b;
-            clean &= ESCAPE[usize::from(b)] == 0;
+            clean &= escape_of(b) == 0;
         }
         if clean {
             let len = out.len() + bytes.len();
@@ -113,7 +113,7 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
         }
     }
     for (k, &b) in bytes.iter().enumerate().skip(i) {
-        let e = ESCAPE[usize::from(b)];
+        let e = escape_of(b);
         if e != 0 {
             out.extend_from_slice(bytes.get(start..k).unwrap_or(&[]));
             write_escape(out, b, e);
@@ -123,17 +123,32 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
 }
 
+/// What `b` becomes in a JSON string (0: itself), from [`ESCAPE`]; a
+/// lookup, not an index, though a byte cannot miss a 256-entry table.
+#[inline]
+fn escape_of(b: u8) -> u8 {
+    ESCAPE.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// The lower-case hex digit of `nibble` (0-15).
+#[inline]
+fn hex_digit(nibble: u8) -> u8 {
+    b"0123456789abcdef"
+        .get(usize::from(nibble))
+        .copied()
+        .unwrap_or(b'0')
+}
+
 #[inline]
 fn write_escape(out: &mut Vec<u8>, b: u8, e: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     if e == b'u' {
         out.extend_from_slice(&[
             b'\\',
             b'u',
             b'0',
             b'0',
-            HEX[usize::from(b >> 4)],
-            HEX[usize::from(b & 0xf)],
+            hex_digit(b >> 4),
+            hex_digit(b & 0xf),
         ]);
     } else {
         out.extend_from_slice(&[b'\\', e]);
