@@ -45,7 +45,9 @@ pub trait KeyHeap {
 
 impl KeyHeap for IpAddr {}
 impl KeyHeap for (IpAddr, IpAddr) {}
+#[cfg(test)]
 impl KeyHeap for u32 {}
+#[cfg(test)]
 impl KeyHeap for &str {}
 impl KeyHeap for String {
     fn heap_bytes(&self) -> usize {
