@@ -164,9 +164,10 @@ fn a_spoofed_source_flood_does_not_grow_the_flow_table() {
     let stats = engine.stats().clone();
     let evicted = stats.flows_ended.get("evicted").copied().unwrap_or(0);
     assert!(evicted > 150_000, "{stats:?}");
-    // The table's share is half the budget, its growth included: with
-    // SYNs holding no data, the engine stays well inside three quarters.
-    assert!(most <= limit / 4 * 3, "{most} bytes of {limit}");
+    // The table's share is half the budget, its growth included; SYNs hold
+    // no data, so the whole engine stays inside that half (a table that
+    // doubled through tombstones took the engine to 6.0 MB here).
+    assert!(most <= limit / 2, "{most} bytes of {limit}");
 }
 
 /// The default budget holds the default flow table with room to spare.
