@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{saturate, FlowSample, Growth};
 use crate::scope::NetworkConfig;
-use crate::table::{BoundedTable, CappedSet};
+use crate::table::{BoundedTable, CappedSet, SecondSketch};
 
 const PRODUCER: &str = "netsec-detect/flood";
 
@@ -163,6 +163,8 @@ pub struct FloodDetector {
     config: FloodConfig,
     network: NetworkConfig,
     victims: BoundedTable<VictimKey, Victim>,
+    /// Packets per second of the victims not in `victims` (see `count`).
+    unseen_rates: SecondSketch,
     reflections: BoundedTable<ReflectionKey, Reflection>,
 }
 
@@ -175,6 +177,7 @@ impl FloodDetector {
         let idle = Duration::from_secs_f64(config.idle_secs);
         FloodDetector {
             victims: BoundedTable::new(config.capacity, idle),
+            unseen_rates: SecondSketch::default(),
             reflections: BoundedTable::new(config.capacity, idle),
             config,
             network,
@@ -195,10 +198,30 @@ impl FloodDetector {
     }
 
     /// Count a packet towards a victim; report when its second crosses the rate.
+    ///
+    /// A victim gets its entry only once a second brings it `gate(rate)`
+    /// packets by the sketch's estimate, and its count starts at the gate:
+    /// a scan's probes, one or two to each address and port, never enter the
+    /// table, and a flood enters it within its first sixteenth of the rate.
+    /// The estimate is never below the truth, so no victim that reaches the
+    /// gate is missed; it is above it only when keys of the same second
+    /// share both its cells, and then the entering second counts up to
+    /// `gate − 1` packets too many (answers and sources of the packets
+    /// before the gate are not counted).
     fn count(&mut self, key: VictimKey, p: &PacketInfo, ip: &IpInfo, out: &mut dyn FindingSink) {
         let rate = self.rate_of(key.2);
-        let v = self.victims.touch(key, p.ts, || new_victim(p.ts.secs()));
-        roll(v, p.ts.secs());
+        let second = p.ts.secs();
+        let mut earlier = 0;
+        if !self.victims.contains(&key) {
+            let gate = gate(rate);
+            if self.unseen_rates.add(&key, second) < gate {
+                return;
+            }
+            earlier = gate - 1;
+        }
+        let v = self.victims.touch(key, p.ts, || new_victim(second));
+        roll(v, second);
+        v.packets += earlier;
         v.packets += 1;
         v.ports.insert(ip.dst_port, 4096);
         v.sources.insert(ip.src, MAX_SOURCES);
@@ -459,6 +482,12 @@ fn new_reflection(ts: Timestamp) -> Reflection {
     }
 }
 
+/// Packets in one second that give a victim its table entry: a sixteenth
+/// of the flood rate, at least 2 (a scan's probe and its retransmission).
+fn gate(rate: u64) -> u64 {
+    (rate / 16).max(2)
+}
+
 /// Start a new one-second bin when time has moved on.
 fn roll(v: &mut Victim, bin: i64) {
     if bin != v.bin {
@@ -492,10 +521,14 @@ impl Analyzer for FloodDetector {
 
     fn memory_used(&self) -> usize {
         crate::table::footprint(&[&self.victims, &self.reflections])
+            + self.unseen_rates.memory_used()
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
-        crate::table::share_budget(&mut [&mut self.victims, &mut self.reflections], bytes);
+        // the sketch takes at most a quarter, its full size from 1 MiB
+        self.unseen_rates.limit_bytes(bytes / 4);
+        let tables = bytes.saturating_sub(self.unseen_rates.memory_used());
+        crate::table::share_budget(&mut [&mut self.victims, &mut self.reflections], tables);
     }
 
     fn on_packet(&mut self, packet: &PacketInfo, out: &mut dyn FindingSink) {
@@ -598,6 +631,49 @@ mod tests {
         assert!(!out.is_empty() && out.len() <= 6, "{}", out.len());
         assert!(out.iter().all(|f| f.id == "syn_flood:10.0.0.7:80"));
         assert!(d.victims.len() <= 100);
+    }
+
+    #[test]
+    fn a_port_scan_never_enters_the_victims_table_and_a_flood_counts_whole() {
+        let mut d = FloodDetector::new(FloodConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        // 30,000 SYNs in one second, each to another port, and two to each
+        // of the first thousand (retransmissions)
+        for i in 0..31_000u32 {
+            let port = (i % 30_000) as u16 + 1;
+            let p = packet(
+                f64::from(i) / 31_000.0,
+                (0x0a00_0005, 40000),
+                (VICTIM, port),
+                Transport::Tcp,
+                TcpFlags::SYN,
+                60,
+            );
+            d.on_packet(&p, &mut out);
+        }
+        assert_eq!(d.victims.len(), 0);
+        // then 250 SYNs to port 80 in the next second: a flood, every SYN counted
+        for i in 0..250u32 {
+            let p = packet(
+                1.0 + f64::from(i) / 1000.0,
+                (0x0b00_0000 + i, 1024),
+                (VICTIM, 80),
+                Transport::Tcp,
+                TcpFlags::SYN,
+                60,
+            );
+            d.on_packet(&p, &mut out);
+        }
+        d.finish(&mut out);
+        assert_eq!(d.victims.len(), 0);
+        let last = out.last().expect("a syn flood");
+        assert_eq!(last.id, "syn_flood:10.0.0.7:80");
+        let peak = last
+            .evidence
+            .measurements
+            .iter()
+            .find(|m| m.name == "peak_rate");
+        assert_eq!(peak.map(|m| m.value), Some(250.0));
     }
 
     #[test]

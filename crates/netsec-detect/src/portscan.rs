@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{saturate, FlowSample, Growth};
 use crate::scope::NetworkConfig;
-use crate::table::{BoundedTable, CappedSet};
+use crate::table::{BoundedTable, CappedSet, PortSet};
 
 const PRODUCER: &str = "netsec-detect/portscan";
 
@@ -71,7 +71,8 @@ pub struct PortScanConfig {
     pub min_arp_unanswered_ratio: f64,
     /// Distinct hosts sent ICMP echo requests (as `min_hosts`: 25).
     pub min_icmp_targets: u64,
-    /// Ports or hosts remembered per activity (counting goes on past it).
+    /// Hosts, and open ports, remembered per activity (counting goes on
+    /// past it); the ports probed are all kept, exactly, in at most 8 KiB.
     pub max_tracked: usize,
 }
 
@@ -152,7 +153,7 @@ const PROBE_NAMES: [&str; 6] = ["syn", "fin", "null", "xmas", "other_no_ack", "u
 #[derive(Debug, Clone)]
 struct Vertical {
     time: TimeRange,
-    ports: CappedSet<u16>,
+    ports: PortSet,
     open: CappedSet<u16>,
     probes: [u64; 6],
     flows: FlowSample,
@@ -169,6 +170,44 @@ struct Sweep {
     growth: Growth,
 }
 
+/// An activity's first probe, kept alone until a second one makes it a
+/// scan or a sweep: most keys of a scan (every port of a swept host, every
+/// spoofed source of a flood) never see a second, and a first probe is a
+/// fifth of a full activity's bytes with no heap.
+#[derive(Debug, Clone, Copy)]
+struct FirstProbe {
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+    ts: Timestamp,
+    probe: Probe,
+    /// Probes of this port (retransmissions after the first).
+    probes: u64,
+    /// Answered positively (SYN+ACK or UDP data back).
+    answered: bool,
+}
+
+impl FirstProbe {
+    fn of(p: &PacketInfo, ip: &netsec_model::IpInfo, probe: Probe) -> Self {
+        FirstProbe {
+            dst: ip.dst,
+            src_port: ip.src_port,
+            dst_port: ip.dst_port,
+            ts: p.ts,
+            probe,
+            probes: 0,
+            answered: false,
+        }
+    }
+}
+
+/// An activity of one probe, or of more.
+#[derive(Debug, Clone)]
+enum Tracked<T> {
+    One(FirstProbe),
+    Many(Box<T>),
+}
+
 type VerticalKey = (IpAddr, IpAddr, bool);
 type SweepKey = (IpAddr, u16, bool);
 /// (source, method: false ARP, true ICMP)
@@ -179,8 +218,8 @@ type DiscoveryKey = (IpAddr, bool);
 pub struct PortScanDetector {
     config: PortScanConfig,
     network: NetworkConfig,
-    vertical: BoundedTable<VerticalKey, Vertical>,
-    sweeps: BoundedTable<SweepKey, Sweep>,
+    vertical: BoundedTable<VerticalKey, Tracked<Vertical>>,
+    sweeps: BoundedTable<SweepKey, Tracked<Sweep>>,
     discovery: BoundedTable<DiscoveryKey, Sweep>,
 }
 
@@ -189,8 +228,9 @@ impl PortScanDetector {
     pub fn new(config: PortScanConfig, network: NetworkConfig) -> Self {
         let idle = Duration::from_secs_f64(config.idle_secs);
         PortScanDetector {
-            vertical: BoundedTable::new(config.capacity, idle),
-            sweeps: BoundedTable::new(config.capacity, idle),
+            // a first probe's entry holds no heap; a scan's a few sets
+            vertical: BoundedTable::new(config.capacity, idle).with_heap(TRACKED_HEAP),
+            sweeps: BoundedTable::new(config.capacity, idle).with_heap(TRACKED_HEAP),
             discovery: BoundedTable::new(config.capacity, idle),
             config,
             network,
@@ -211,40 +251,39 @@ impl PortScanDetector {
     ) {
         let udp = probe == Probe::Udp;
         let cap = self.config.max_tracked;
-        let v = self
+        let first = FirstProbe::of(p, ip, probe);
+        let tracked = self
             .vertical
-            .touch((ip.src, ip.dst, udp), p.ts, || Vertical {
-                time: TimeRange::at(p.ts),
-                ports: CappedSet::default(),
-                open: CappedSet::default(),
-                probes: [0; 6],
-                flows: FlowSample::default(),
-                growth: Growth::default(),
-            });
-        v.time.extend(p.ts);
-        if let Some(n) = v.probes.get_mut(probe.index()) {
-            *n += 1;
-        }
-        if v.ports.insert(ip.dst_port, cap) {
-            v.flows
-                .add_packet(ip.src_endpoint(), ip.dst_endpoint(), ip.transport, p.ts);
-        }
-        let count = v.ports.count();
-        let failed = failed_ratio(count, v.open.count());
-        if count >= self.config.min_ports
-            && failed >= self.config.min_failed_ratio
-            && v.growth.due(count)
-        {
-            let snapshot = v.clone();
-            let f = self.vertical_finding(ip.src, ip.dst, udp, &snapshot);
-            out.finding(f);
+            .touch((ip.src, ip.dst, udp), p.ts, || Tracked::One(first));
+        if let Some(v) = vertical_of(tracked, ip, cap) {
+            v.time.extend(p.ts);
+            if let Some(n) = v.probes.get_mut(probe.index()) {
+                *n += 1;
+            }
+            if v.ports.insert(ip.dst_port) {
+                v.flows
+                    .add_packet(ip.src_endpoint(), ip.dst_endpoint(), ip.transport, p.ts);
+            }
+            let count = v.ports.count();
+            let failed = failed_ratio(count, v.open.count());
+            if count >= self.config.min_ports
+                && failed >= self.config.min_failed_ratio
+                && v.growth.due(count)
+            {
+                let snapshot = v.clone();
+                let f = self.vertical_finding(ip.src, ip.dst, udp, &snapshot);
+                out.finding(f);
+            }
         }
         // Only bare SYNs and UDP open exchanges on a port: a sweep is
         // connection attempts, not stealth probes.
         if matches!(probe, Probe::Syn | Probe::Udp) {
-            let s = self
+            let tracked = self
                 .sweeps
-                .touch((ip.src, ip.dst_port, udp), p.ts, || new_sweep(p.ts));
+                .touch((ip.src, ip.dst_port, udp), p.ts, || Tracked::One(first));
+            let Some(s) = sweep_of(tracked, ip, cap) else {
+                return;
+            };
             s.time.extend(p.ts);
             if s.hosts.insert(ip.dst, cap) {
                 s.flows
@@ -272,15 +311,19 @@ impl PortScanDetector {
             return;
         }
         let cap = self.config.max_tracked;
-        if let Some(v) = self.vertical.get_mut(&(ip.dst, ip.src, udp)) {
-            if v.ports.contains(&ip.src_port) {
+        match self.vertical.get_mut(&(ip.dst, ip.src, udp)) {
+            Some(Tracked::Many(v)) if v.ports.contains(ip.src_port) => {
                 v.open.insert(ip.src_port, cap);
             }
+            Some(Tracked::One(first)) if first.dst_port == ip.src_port => first.answered = true,
+            _ => {}
         }
-        if let Some(s) = self.sweeps.get_mut(&(ip.dst, ip.src_port, udp)) {
-            if s.hosts.contains(&ip.src) {
+        match self.sweeps.get_mut(&(ip.dst, ip.src_port, udp)) {
+            Some(Tracked::Many(s)) if s.hosts.contains(&ip.src) => {
                 s.answered.insert(ip.src, cap);
             }
+            Some(Tracked::One(first)) if first.dst == ip.src => first.answered = true,
+            _ => {}
         }
     }
 
@@ -483,13 +526,15 @@ impl PortScanDetector {
     /// Report the final state of activities that ended (or all, at the end).
     fn flush(&mut self, all: bool, now: Timestamp, out: &mut dyn FindingSink) {
         let vertical = self.vertical.ended(all, now);
-        for ((src, dst, udp), mut v) in vertical {
+        for ((src, dst, udp), v) in vertical {
+            let Tracked::Many(mut v) = v else { continue };
             if v.growth.settle(v.ports.count()) {
                 out.finding(self.vertical_finding(src, dst, udp, &v));
             }
         }
         let sweeps = self.sweeps.ended(all, now);
-        for ((src, port, udp), mut s) in sweeps {
+        for ((src, port, udp), s) in sweeps {
+            let Tracked::Many(mut s) = s else { continue };
             if s.growth.settle(s.hosts.count()) {
                 out.finding(self.sweep_finding(src, port, udp, &s));
             }
@@ -511,6 +556,98 @@ impl PortScanDetector {
             }
         }
     }
+}
+
+/// Heap a vertical or sweep entry holds on average (an estimate for the
+/// memory budget): none for a first probe, which most are; a boxed activity
+/// with its sets and flows for the rest.
+const TRACKED_HEAP: usize = 64;
+
+impl<T> Tracked<T> {
+    /// The activity, grown from the first probe by `grow` unless `repeats`
+    /// finds this probe the first one again: `None` while it is one probe.
+    fn activity(
+        &mut self,
+        repeats: impl FnOnce(&mut FirstProbe) -> bool,
+        grow: impl FnOnce(&FirstProbe) -> T,
+    ) -> Option<&mut T> {
+        if let Tracked::One(first) = self {
+            if repeats(first) {
+                return None;
+            }
+            *self = Tracked::Many(Box::new(grow(first)));
+        }
+        match self {
+            Tracked::Many(activity) => Some(activity),
+            Tracked::One(_) => None,
+        }
+    }
+}
+
+impl FirstProbe {
+    /// This probe, from `ip`'s source, as the first flow of `flows`.
+    fn sample_into(&self, flows: &mut FlowSample, ip: &netsec_model::IpInfo) {
+        flows.add_packet(
+            Endpoint::new(ip.src, self.src_port),
+            Endpoint::new(self.dst, self.dst_port),
+            ip.transport,
+            self.ts,
+        );
+    }
+}
+
+/// The scan behind `tracked`, grown when this probe (of the packet `ip`) is
+/// to another port than the entry's first.
+fn vertical_of<'a>(
+    tracked: &'a mut Tracked<Vertical>,
+    ip: &netsec_model::IpInfo,
+    cap: usize,
+) -> Option<&'a mut Vertical> {
+    let repeats = |first: &mut FirstProbe| {
+        let same = first.dst_port == ip.dst_port;
+        first.probes += u64::from(same);
+        same
+    };
+    tracked.activity(repeats, |first| {
+        let mut v = Vertical {
+            time: TimeRange::at(first.ts),
+            ports: PortSet::default(),
+            open: CappedSet::default(),
+            probes: [0; 6],
+            flows: FlowSample::default(),
+            growth: Growth::default(),
+        };
+        if let Some(n) = v.probes.get_mut(first.probe.index()) {
+            *n += first.probes;
+        }
+        v.ports.insert(first.dst_port);
+        if first.answered {
+            v.open.insert(first.dst_port, cap);
+        }
+        first.sample_into(&mut v.flows, ip);
+        v
+    })
+}
+
+/// The sweep behind `tracked`, grown when this probe goes to another host
+/// than the entry's first.
+fn sweep_of<'a>(
+    tracked: &'a mut Tracked<Sweep>,
+    ip: &netsec_model::IpInfo,
+    cap: usize,
+) -> Option<&'a mut Sweep> {
+    tracked.activity(
+        |first| first.dst == ip.dst,
+        |first| {
+            let mut s = new_sweep(first.ts);
+            s.hosts.insert(first.dst, cap);
+            if first.answered {
+                s.answered.insert(first.dst, cap);
+            }
+            first.sample_into(&mut s.flows, ip);
+            s
+        },
+    )
 }
 
 fn new_sweep(ts: Timestamp) -> Sweep {
@@ -706,6 +843,56 @@ mod tests {
         }
         d.finish(&mut out);
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn a_first_probe_keeps_its_answer_and_retransmissions() {
+        // port 22 answers before any other port is probed, and is probed twice
+        let mut d = PortScanDetector::new(PortScanConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        let syn = |port| {
+            packet(
+                0.0,
+                [10, 0, 0, 5],
+                40000,
+                [10, 0, 0, 7],
+                port,
+                Transport::Tcp,
+                TcpFlags::SYN,
+            )
+        };
+        d.on_packet(&syn(22), &mut out);
+        d.on_packet(&syn(22), &mut out);
+        let open = packet(
+            0.0,
+            [10, 0, 0, 7],
+            22,
+            [10, 0, 0, 5],
+            40000,
+            Transport::Tcp,
+            TcpFlags::SYN | TcpFlags::ACK,
+        );
+        d.on_packet(&open, &mut out);
+        for port in 1000..1100u16 {
+            d.on_packet(&syn(port), &mut out);
+        }
+        // the first probe of every other port stayed a first probe
+        assert_eq!(d.sweeps.len(), 101);
+        assert!(d.sweeps.iter().all(|(_, s)| matches!(s, Tracked::One(_))));
+        d.finish(&mut out);
+        let f = out.last().expect("a scan");
+        assert_eq!(f.kind, "tcp_port_scan");
+        let fact = |name: &str| {
+            f.evidence
+                .facts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(fact("open_ports").as_deref(), Some("22"));
+        let summary = &f.evidence.summary;
+        assert!(summary.contains("101 distinct TCP ports"), "{summary}");
+        assert!(summary.contains("(102 probes: syn)"), "{summary}");
     }
 
     #[test]

@@ -136,6 +136,11 @@ impl<K: Hash + Eq + Clone + Ord, V> BoundedTable<K, V> {
         &mut slot.value
     }
 
+    /// Whether `key` is tracked.
+    pub fn contains(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
     /// The entry for `key`, if tracked, without touching it.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key).map(|s| &s.value)
@@ -371,6 +376,170 @@ impl<T: PartialEq + Ord + Copy> CappedSet<T> {
     }
 }
 
+/// Ports a [`PortSet`] keeps in its sorted list before it takes a bitmap.
+const PORT_LIST_MAX: usize = 128;
+
+/// The distinct ports of an activity, exactly: a sorted list while short
+/// (256 bytes at most), a bitmap of all 65,536 ports (8 KiB) past that,
+/// where inserting a port of a scan in random order shifted up to 4,096
+/// kept ports.
+#[derive(Debug, Clone, Default)]
+pub struct PortSet {
+    list: SmallVec<[u16; 4]>,
+    bits: Option<Box<[u64; 1024]>>,
+    count: u64,
+}
+
+impl PortSet {
+    /// Add `port`; true when it is new.
+    pub fn insert(&mut self, port: u16) -> bool {
+        if let Some(bits) = self.bits.as_deref_mut() {
+            let (word, bit) = (usize::from(port >> 6), 1u64 << (port & 63));
+            let Some(w) = bits.get_mut(word) else {
+                return false;
+            };
+            if *w & bit != 0 {
+                return false;
+            }
+            *w |= bit;
+            self.count += 1;
+            return true;
+        }
+        let Err(pos) = self.list.binary_search(&port) else {
+            return false;
+        };
+        self.list.insert(pos, port);
+        self.count += 1;
+        if self.list.len() > PORT_LIST_MAX {
+            let mut bits = Box::new([0u64; 1024]);
+            for p in self.list.drain(..) {
+                if let Some(w) = bits.get_mut(usize::from(p >> 6)) {
+                    *w |= 1u64 << (p & 63);
+                }
+            }
+            self.list = SmallVec::new();
+            self.bits = Some(bits);
+        }
+        true
+    }
+
+    /// Whether `port` is in the set.
+    pub fn contains(&self, port: u16) -> bool {
+        match self.bits.as_deref() {
+            Some(bits) => bits
+                .get(usize::from(port >> 6))
+                .is_some_and(|w| w & (1u64 << (port & 63)) != 0),
+            None => self.list.binary_search(&port).is_ok(),
+        }
+    }
+
+    /// Distinct ports.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// Cells per row of a [`SecondSketch`] at most: two rows of 16,384 cells of
+/// 8 bytes, 256 KiB, which stays in a core's second-level cache.
+const SKETCH_WIDTH: usize = 16_384;
+
+/// Cells per row of a [`SecondSketch`] at least, whatever the budget.
+const SKETCH_MIN_WIDTH: usize = 256;
+
+/// One cell of a [`SecondSketch`]: its count in the second it was last
+/// written in.
+#[derive(Debug, Clone, Copy, Default)]
+struct SketchCell {
+    second: u32,
+    packets: u32,
+}
+
+/// Approximate per-second packet counts by key, in fixed memory: a
+/// count-min sketch of two rows with conservative update, whose cells count
+/// one second of packet time and start again in the next.
+///
+/// A detector that cares only about keys reaching a high rate (a flood's
+/// victims) counts a key here until its estimate crosses a gate, and only
+/// then gives it a table entry, so that a scan's million one-probe keys
+/// never churn through its table. An estimate is never below the key's true
+/// count in the second; it is above it only when other keys of the same
+/// second share both of its cells.
+#[derive(Debug, Clone)]
+pub struct SecondSketch {
+    cells: Vec<SketchCell>,
+    /// Cells per row, a power of two.
+    width: usize,
+    hasher: FixedState,
+}
+
+impl Default for SecondSketch {
+    fn default() -> Self {
+        SecondSketch::with_width(SKETCH_WIDTH)
+    }
+}
+
+impl SecondSketch {
+    fn with_width(width: usize) -> Self {
+        SecondSketch {
+            cells: vec![SketchCell::default(); 2 * width],
+            width,
+            hasher: FixedState::default(),
+        }
+    }
+
+    /// Hold at most `bytes` (never less than two rows of 256 cells): a
+    /// narrower sketch, empty, when the current one is larger.
+    pub fn limit_bytes(&mut self, bytes: usize) {
+        let cell = std::mem::size_of::<SketchCell>();
+        let mut width = self.width;
+        while width > SKETCH_MIN_WIDTH && 2 * width * cell > bytes {
+            width /= 2;
+        }
+        if width != self.width {
+            *self = SecondSketch::with_width(width);
+        }
+    }
+
+    /// Count a packet of `key` in `second`: the estimated packets of `key`
+    /// in that second, this one included.
+    pub fn add<K: Hash>(&mut self, key: &K, second: i64) -> u64 {
+        let hash = self.hasher.hash_one(key);
+        let mask = self.width as u64 - 1;
+        let slots = [
+            (hash & mask) as usize,
+            self.width + ((hash >> 32) & mask) as usize,
+        ];
+        // the second's low 32 bits: seconds 2^32 apart never meet in a capture
+        let tag = second as u32;
+        let mut estimate = u32::MAX;
+        for slot in slots {
+            if let Some(cell) = self.cells.get_mut(slot) {
+                if cell.second != tag {
+                    *cell = SketchCell {
+                        second: tag,
+                        packets: 0,
+                    };
+                }
+                estimate = estimate.min(cell.packets);
+            }
+        }
+        let estimate = estimate.saturating_add(1);
+        // conservative update: raise each cell only to the new estimate, so
+        // a crowded cell does not inflate the keys of an uncrowded one
+        for slot in slots {
+            if let Some(cell) = self.cells.get_mut(slot) {
+                cell.packets = cell.packets.max(estimate);
+            }
+        }
+        u64::from(estimate)
+    }
+
+    /// Bytes held.
+    pub fn memory_used(&self) -> usize {
+        self.cells.len() * std::mem::size_of::<SketchCell>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,5 +634,45 @@ mod tests {
         assert_eq!(set.count(), 5);
         assert!(set.contains(&3));
         assert!(!set.contains(&9));
+    }
+
+    #[test]
+    fn a_second_sketch_never_counts_a_key_short() {
+        let mut sketch = SecondSketch::default();
+        // 20,000 keys of two probes each, and one key of 300, in one second
+        for i in 0..20_000u32 {
+            sketch.add(&(i, 1u16), 7);
+        }
+        let mut last = 0;
+        for _ in 0..300 {
+            last = sketch.add(&(99_999u32, 80u16), 7);
+        }
+        assert!((300..310).contains(&last), "{last}");
+        // no one of the two-probe keys comes near a gate
+        let most = (0..20_000u32)
+            .map(|i| sketch.add(&(i, 1u16), 7))
+            .max()
+            .unwrap_or(0);
+        assert!((2..8).contains(&most), "{most}");
+        // the next second starts again
+        assert_eq!(sketch.add(&(99_999u32, 80u16), 8), 1);
+    }
+
+    #[test]
+    fn a_port_set_is_exact_in_its_list_and_in_its_bitmap() {
+        let mut set = PortSet::default();
+        // every port once in a scrambled order, then again
+        let scrambled = |i: u32| ((i * 40_503) % 65_536) as u16;
+        for i in 0..65_536u32 {
+            assert!(set.insert(scrambled(i)), "{i}");
+            if i == 100 {
+                assert!(set.bits.is_none() && set.count() == 101);
+                assert!(set.contains(scrambled(50)) && !set.contains(scrambled(101)));
+            }
+        }
+        assert!(set.bits.is_some());
+        assert!((0..65_536u32).all(|i| !set.insert(scrambled(i))));
+        assert_eq!(set.count(), 65_536);
+        assert!(set.contains(0) && set.contains(65_535));
     }
 }
