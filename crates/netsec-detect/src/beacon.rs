@@ -428,6 +428,15 @@ impl BeaconDetector {
 
     fn long_connection(&mut self, flow: &FlowRecord, out: &mut dyn FindingSink) {
         let secs = flow.duration().as_secs_f64();
+        let over = flow.end_reason != FlowEndReason::ActiveTimeout;
+        if over
+            && secs < self.config.long_connection_secs
+            && !self.running.contains(&flow.community_id)
+        {
+            // a whole connection, and a short one (the rule: every probe of
+            // a scan): an entry would be made and dropped for nothing
+            return;
+        }
         let r = self
             .running
             .touch(flow.community_id.clone(), flow.time.end, || {
@@ -442,12 +451,12 @@ impl BeaconDetector {
         if report {
             r.reported = true;
         }
-        let snapshot = r.clone();
-        if flow.end_reason != FlowEndReason::ActiveTimeout {
+        let snapshot = report.then(|| r.clone());
+        if over {
             // the connection is over: nothing more will be added
             self.running.remove(&flow.community_id);
         }
-        if report {
+        if let Some(snapshot) = snapshot {
             out.finding(self.long_finding(&snapshot, &flow.community_id));
         }
     }
