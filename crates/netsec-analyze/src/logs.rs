@@ -139,12 +139,11 @@ impl LogBuffers {
 
     /// The pending buffer of `kind`, created on its first line.
     fn buffer(&mut self, kind: &'static str) -> &mut Vec<u8> {
-        // Kinds are static names: the same pointer, short of two copies of
-        // one literal.
-        let found = self
-            .pending
-            .iter()
-            .position(|(k, _)| std::ptr::eq(*k, kind) || *k == kind);
+        // Kinds are static names: found by their pointer, and by their
+        // text only when two copies of one literal differ in address.
+        let found = (self.pending.iter())
+            .position(|(k, _)| std::ptr::eq(*k, kind))
+            .or_else(|| self.pending.iter().position(|(k, _)| *k == kind));
         let at = found.unwrap_or_else(|| {
             let buf = Vec::with_capacity(FLUSH_AT + LINE_SLACK);
             self.pending.push((kind, buf));

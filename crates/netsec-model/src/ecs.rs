@@ -322,14 +322,15 @@ impl FlowDocument<'_> {
             return false;
         }
         out.reserve(768);
+        let start = f.time.start.rfc3339();
         out.extend_from_slice(b"{\"@timestamp\":\"");
-        out.extend_from_slice(&f.time.start.rfc3339());
+        out.extend_from_slice(&start);
         out.extend_from_slice(b"\",\"ecs\":{\"version\":\"");
         out.extend_from_slice(ECS_VERSION.as_bytes());
         out.extend_from_slice(
             b"\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"end\"],\"dataset\":\"netsec.flow\",\"start\":\"",
         );
-        out.extend_from_slice(&f.time.start.rfc3339());
+        out.extend_from_slice(&start);
         out.extend_from_slice(b"\",\"end\":\"");
         out.extend_from_slice(&f.time.end.rfc3339());
         out.extend_from_slice(b"\",\"duration\":");
@@ -389,19 +390,25 @@ fn needs_json_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// `n` in decimal, as serde_json writes an integer.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// `n` in decimal, as serde_json writes an integer. The digits are copied
+/// as one fixed-size block cut back to their length: a copy of a variable
+/// length is a call to `memcpy`, several per line.
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut len = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        len += 1;
+        rest /= 10;
     }
-    out.extend_from_slice(digits.get(start..).unwrap_or(&[]));
+    let mut digits = [0u8; 20];
+    let mut rest = n;
+    for slot in digits.iter_mut().take(len).rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let end = out.len() + len;
+    out.extend_from_slice(&digits);
+    out.truncate(end);
 }
 
 /// `n` in decimal, with a minus sign when negative.
@@ -417,12 +424,30 @@ fn push_i64(out: &mut Vec<u8>, n: i64) {
 fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
+            // At most 15 bytes, copied as one block (see `push_u64`).
+            let mut text = [0u8; 16];
+            let mut len = 0;
             for (i, octet) in v4.octets().into_iter().enumerate() {
+                let mut put = |b: u8| {
+                    if let Some(slot) = text.get_mut(len) {
+                        *slot = b;
+                    }
+                    len += 1;
+                };
                 if i > 0 {
-                    out.push(b'.');
+                    put(b'.');
                 }
-                push_u64(out, u64::from(octet));
+                if octet >= 100 {
+                    put(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    put(b'0' + octet / 10 % 10);
+                }
+                put(b'0' + octet % 10);
             }
+            let end = out.len() + len;
+            out.extend_from_slice(&text);
+            out.truncate(end);
         }
         std::net::IpAddr::V6(v6) => {
             use std::io::Write;
