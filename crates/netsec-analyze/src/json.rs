@@ -631,6 +631,15 @@ mod tests {
                 s.insert(at, c);
                 same(&s);
             }
+            // At every place of strings of every length up to and past the
+            // short path (eight bytes) and the word-wise scan (16 and up).
+            for len in 1..=18 {
+                for at in 0..len {
+                    let mut s = "klmnopqrstuvwxyzab".get(..len - 1).unwrap().to_string();
+                    s.insert(at, c);
+                    same(&s);
+                }
+            }
             // As a map key and through `Display`.
             same(&BTreeMap::from([(c.to_string(), 1)]));
             struct Shown(char);

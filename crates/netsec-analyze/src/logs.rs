@@ -5,11 +5,13 @@
 //!
 //! Each shard serialises into its own buffers and hands full buffers to the
 //! shared [`LogFiles`] under a mutex, so serialisation runs in parallel and
-//! only the appends are serialised.
+//! only the appends are serialised. A full buffer goes to its file in one
+//! `write`: the files have no buffer of their own, so each line is copied
+//! once, into the shard's buffer.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -41,8 +43,14 @@ pub trait RecordSink: Send {
 /// Makes one [`RecordSink`] per shard.
 pub type RecordSinkFactory = std::sync::Arc<dyn Fn() -> Box<dyn RecordSink> + Send + Sync>;
 
-/// Buffer size at which a worker hands its lines to the files.
-const FLUSH_AT: usize = 256 * 1024;
+/// Buffer size at which a worker hands its lines to the files: each
+/// hand-over is one `write` of at least this much. Each kind's buffer is
+/// allocated once, with room for this and a long line more, so that it does
+/// not grow (double) past it.
+const FLUSH_AT: usize = 128 * 1024;
+
+/// Room for lines past [`FLUSH_AT`] before a buffer has to grow.
+const LINE_SLACK: usize = 32 * 1024;
 
 /// Log kinds whose file exists even when empty, so scripts can rely on them.
 const ALWAYS_CREATED: [&str; 2] = ["flows", "findings"];
@@ -51,7 +59,7 @@ const ALWAYS_CREATED: [&str; 2] = ["flows", "findings"];
 #[derive(Debug)]
 pub struct LogFiles {
     dir: PathBuf,
-    files: HashMap<&'static str, BufWriter<File>>,
+    files: HashMap<&'static str, File>,
     error: Option<String>,
 }
 
@@ -70,12 +78,11 @@ impl LogFiles {
         Ok(Arc::new(Mutex::new(logs)))
     }
 
-    fn file(&mut self, kind: &'static str) -> std::io::Result<&mut BufWriter<File>> {
+    fn file(&mut self, kind: &'static str) -> std::io::Result<&mut File> {
         if !self.files.contains_key(kind) {
             let path = self.dir.join(format!("{kind}.jsonl"));
             let f = File::create(&path)?;
-            self.files
-                .insert(kind, BufWriter::with_capacity(1 << 20, f));
+            self.files.insert(kind, f);
         }
         self.files
             .get_mut(kind)
@@ -113,7 +120,9 @@ impl LogFiles {
 #[derive(Debug)]
 pub struct LogBuffers {
     shared: Arc<Mutex<LogFiles>>,
-    pending: HashMap<&'static str, Vec<u8>>,
+    /// Lines not yet handed over, by kind: a handful of kinds, found by a
+    /// short scan rather than hashed per line.
+    pending: Vec<(&'static str, Vec<u8>)>,
     /// DNS queries awaiting their response, to mark those that get none.
     unanswered: UnansweredQueries,
 }
@@ -123,17 +132,39 @@ impl LogBuffers {
     pub fn new(shared: Arc<Mutex<LogFiles>>) -> Self {
         LogBuffers {
             shared,
-            pending: HashMap::new(),
+            pending: Vec::new(),
             unanswered: UnansweredQueries::default(),
         }
     }
 
+    /// The pending buffer of `kind`, created on its first line.
+    fn buffer(&mut self, kind: &'static str) -> &mut Vec<u8> {
+        // Kinds are static names: found by their pointer, and by their
+        // text only when two copies of one literal differ in address.
+        let found = (self.pending.iter())
+            .position(|(k, _)| std::ptr::eq(*k, kind))
+            .or_else(|| self.pending.iter().position(|(k, _)| *k == kind));
+        let at = found.unwrap_or_else(|| {
+            let buf = Vec::with_capacity(FLUSH_AT + LINE_SLACK);
+            self.pending.push((kind, buf));
+            self.pending.len() - 1
+        });
+        // In range: found, or just pushed.
+        &mut self.pending[at].1
+    }
+
     fn line<T: serde::Serialize>(&mut self, kind: &'static str, doc: &T) {
-        let buf = self.pending.entry(kind).or_default();
+        self.write_line(kind, |buf| crate::json::to_vec(buf, doc).is_ok());
+    }
+
+    /// Append one line written by `write` (false: it failed, and what it
+    /// wrote is dropped) and hand the buffer over once it is full.
+    fn write_line(&mut self, kind: &'static str, write: impl FnOnce(&mut Vec<u8>) -> bool) {
+        let buf = self.buffer(kind);
         // Serialising our own types into a Vec cannot fail short of a bug in a
         // Serialize impl; such a line is dropped rather than aborting the run.
         let start = buf.len();
-        if crate::json::to_vec(buf, doc).is_ok() {
+        if write(buf) {
             buf.push(b'\n');
         } else {
             buf.truncate(start);
@@ -142,7 +173,7 @@ impl LogBuffers {
             let mut bytes = std::mem::take(buf);
             self.hand_over(kind, &bytes);
             bytes.clear();
-            self.pending.insert(kind, bytes);
+            *self.buffer(kind) = bytes;
         }
     }
 
@@ -184,7 +215,12 @@ impl LogBuffers {
 
 impl RecordSink for LogBuffers {
     fn flow(&mut self, f: &FlowRecord) {
-        self.line("flows", &FlowDocument(f));
+        // Written by hand (one line per connection); serialised when the
+        // record holds text to escape.
+        let doc = FlowDocument(f);
+        self.write_line("flows", |buf| {
+            doc.write_json(buf) || crate::json::to_vec(buf, &doc).is_ok()
+        });
         self.with_unanswered(|table, out| table.flow_ended(f.id, &mut |q| out.push(q)));
     }
 

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-//! The log lines' JSON writer (`netsec_analyze::json`) writes every document
-//! of every capture in testdata/ byte for byte as serde_json does.
+//! The log lines' JSON writer (`netsec_analyze::json`), and the flow lines
+//! written by hand (`FlowDocument::write_json`), write every document of
+//! every capture in testdata/ byte for byte as serde_json does.
 
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,14 @@ fn every_document_of_the_test_captures_is_written_as_serde_json_writes_it() {
         let name = path.display().to_string();
         for f in &docs.flows {
             same(&FlowDocument(f), &name);
+            // The flow line written by hand, as the log writer does.
+            let mut by_hand = Vec::new();
+            assert!(FlowDocument(f).write_json(&mut by_hand), "{name}");
+            assert!(
+                by_hand == serde_json::to_vec(&FlowDocument(f)).unwrap(),
+                "{name}: {}",
+                String::from_utf8_lossy(&by_hand)
+            );
         }
         for e in &docs.events {
             same(&EventDocument(e), &name);

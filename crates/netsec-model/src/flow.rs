@@ -270,6 +270,24 @@ pub enum AppProto {
 }
 
 impl AppProto {
+    /// Every protocol, `Unknown` first.
+    pub const ALL: [AppProto; 14] = [
+        AppProto::Unknown,
+        AppProto::Dns,
+        AppProto::Tls,
+        AppProto::Http,
+        AppProto::Ssh,
+        AppProto::Smb,
+        AppProto::Dhcp,
+        AppProto::Ntp,
+        AppProto::Quic,
+        AppProto::Ftp,
+        AppProto::Smtp,
+        AppProto::Socks,
+        AppProto::DceRpc,
+        AppProto::Kerberos,
+    ];
+
     /// Lower-case name, as used in logs and ECS `network.protocol`.
     pub fn name(self) -> &'static str {
         match self {

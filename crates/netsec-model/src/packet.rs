@@ -249,22 +249,35 @@ impl TcpFlags {
     }
 }
 
+/// Zeek-like letters of the flags, most significant first.
+const FLAG_LETTERS: [(u8, u8); 8] = [
+    (TcpFlags::CWR, b'C'),
+    (TcpFlags::ECE, b'E'),
+    (TcpFlags::URG, b'U'),
+    (TcpFlags::ACK, b'A'),
+    (TcpFlags::PSH, b'P'),
+    (TcpFlags::RST, b'R'),
+    (TcpFlags::SYN, b'S'),
+    (TcpFlags::FIN, b'F'),
+];
+
+impl TcpFlags {
+    /// Append the letters `Display` writes (for log lines written by hand).
+    pub(crate) fn push_letters(self, out: &mut Vec<u8>) {
+        for (bit, c) in FLAG_LETTERS {
+            if self.0 & bit != 0 {
+                out.push(c);
+            }
+        }
+    }
+}
+
 impl fmt::Display for TcpFlags {
     /// Zeek-like letters, most significant first: `CEUAPRSF` for the set bits.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [(u8, char); 8] = [
-            (TcpFlags::CWR, 'C'),
-            (TcpFlags::ECE, 'E'),
-            (TcpFlags::URG, 'U'),
-            (TcpFlags::ACK, 'A'),
-            (TcpFlags::PSH, 'P'),
-            (TcpFlags::RST, 'R'),
-            (TcpFlags::SYN, 'S'),
-            (TcpFlags::FIN, 'F'),
-        ];
-        for (bit, c) in NAMES {
+        for (bit, c) in FLAG_LETTERS {
             if self.0 & bit != 0 {
-                write!(f, "{c}")?;
+                fmt::Write::write_char(f, char::from(c))?;
             }
         }
         Ok(())

@@ -151,7 +151,7 @@ impl Timestamp {
     /// `write!` it was a fifth of a flow-heavy run's instructions). Every
     /// instant of an i64 of nanoseconds falls in the years 1677-2262, so the
     /// year always has four digits (the clamp only states it).
-    fn rfc3339(self) -> [u8; 30] {
+    pub(crate) fn rfc3339(self) -> [u8; 30] {
         let secs = self.secs();
         let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
         let year = year.clamp(0, 9999) as u32;
