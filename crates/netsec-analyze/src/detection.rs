@@ -125,7 +125,9 @@ impl DetectionStage {
         if let Record::Finding(f) = keyed.record {
             self.pending.push(*f);
         }
-        self.take_pending();
+        if !self.pending.is_empty() {
+            self.take_pending();
+        }
     }
 
     fn take_pending(&mut self) {

@@ -177,7 +177,8 @@ struct Sweep {
 #[derive(Debug, Clone, Copy)]
 struct FirstProbe {
     dst: IpAddr,
-    src_port: u16,
+    /// `None` when the probe is known from its pair's port set only.
+    src_port: Option<u16>,
     dst_port: u16,
     ts: Timestamp,
     probe: Probe,
@@ -191,7 +192,7 @@ impl FirstProbe {
     fn of(p: &PacketInfo, ip: &netsec_model::IpInfo, probe: Probe) -> Self {
         FirstProbe {
             dst: ip.dst,
-            src_port: ip.src_port,
+            src_port: Some(ip.src_port),
             dst_port: ip.dst_port,
             ts: p.ts,
             probe,
@@ -199,6 +200,13 @@ impl FirstProbe {
             answered: false,
         }
     }
+}
+
+/// The hosts a source probed: its first, and whether there were others.
+#[derive(Debug, Clone, Copy)]
+struct SourceHosts {
+    first: IpAddr,
+    many: bool,
 }
 
 /// An activity of one probe, or of more.
@@ -221,6 +229,10 @@ pub struct PortScanDetector {
     vertical: BoundedTable<VerticalKey, Tracked<Vertical>>,
     sweeps: BoundedTable<SweepKey, Tracked<Sweep>>,
     discovery: BoundedTable<DiscoveryKey, Sweep>,
+    /// The hosts each source probed (SYN or UDP): its first, and whether
+    /// there were more. A source of one host (a scan of one target's
+    /// ports: the rule) cannot sweep, so its probes make no sweep entries.
+    sources: BoundedTable<(IpAddr, bool), SourceHosts>,
 }
 
 impl PortScanDetector {
@@ -232,6 +244,7 @@ impl PortScanDetector {
             vertical: BoundedTable::new(config.capacity, idle).with_heap(TRACKED_HEAP),
             sweeps: BoundedTable::new(config.capacity, idle).with_heap(TRACKED_HEAP),
             discovery: BoundedTable::new(config.capacity, idle),
+            sources: BoundedTable::new(config.capacity, idle).with_heap(0),
             config,
             network,
         }
@@ -239,7 +252,10 @@ impl PortScanDetector {
 
     /// Entries evicted from the full tables so far.
     pub fn evicted(&self) -> u64 {
-        self.vertical.evicted() + self.sweeps.evicted() + self.discovery.evicted()
+        self.vertical.evicted()
+            + self.sweeps.evicted()
+            + self.discovery.evicted()
+            + self.sources.evicted()
     }
 
     fn probe(
@@ -278,9 +294,24 @@ impl PortScanDetector {
         // Only bare SYNs and UDP open exchanges on a port: a sweep is
         // connection attempts, not stealth probes.
         if matches!(probe, Probe::Syn | Probe::Udp) {
+            let hosts = self.sources.touch((ip.src, udp), p.ts, || SourceHosts {
+                first: ip.dst,
+                many: false,
+            });
+            if !hosts.many && hosts.first == ip.dst {
+                return;
+            }
+            hosts.many = true;
+            let first_host = hosts.first;
+            let key = (ip.src, ip.dst_port, udp);
+            let earlier = if first_host != ip.dst && !self.sweeps.contains(&key) {
+                self.first_host_probe(ip, first_host, udp)
+            } else {
+                None
+            };
             let tracked = self
                 .sweeps
-                .touch((ip.src, ip.dst_port, udp), p.ts, || Tracked::One(first));
+                .touch(key, p.ts, || Tracked::One(earlier.unwrap_or(first)));
             let Some(s) = sweep_of(tracked, ip, cap) else {
                 return;
             };
@@ -299,6 +330,36 @@ impl PortScanDetector {
                 let f = self.sweep_finding(ip.src, ip.dst_port, udp, &snapshot);
                 out.finding(f);
             }
+        }
+    }
+
+    /// How `ip`'s source probed its first host `host` on `ip`'s port while
+    /// that host was the only one it probed, from their vertical entry (no
+    /// sweep entry was kept then): `None` when it did not (or the entry is
+    /// gone). The probe's time and source port are exact when it was the
+    /// pair's first; otherwise the pair's start stands for the time and the
+    /// flow is not sampled.
+    fn first_host_probe(
+        &self,
+        ip: &netsec_model::IpInfo,
+        host: IpAddr,
+        udp: bool,
+    ) -> Option<FirstProbe> {
+        let port = ip.dst_port;
+        let probe = if udp { Probe::Udp } else { Probe::Syn };
+        match self.vertical.get(&(ip.src, host, udp))? {
+            Tracked::One(first) if first.dst_port == port => Some(*first),
+            Tracked::One(_) => None,
+            Tracked::Many(v) if v.ports.contains(port) => Some(FirstProbe {
+                dst: host,
+                src_port: None,
+                dst_port: port,
+                ts: v.time.start,
+                probe,
+                probes: 1,
+                answered: v.open.contains(&port),
+            }),
+            Tracked::Many(_) => None,
         }
     }
 
@@ -587,12 +648,14 @@ impl<T> Tracked<T> {
 impl FirstProbe {
     /// This probe, from `ip`'s source, as the first flow of `flows`.
     fn sample_into(&self, flows: &mut FlowSample, ip: &netsec_model::IpInfo) {
-        flows.add_packet(
-            Endpoint::new(ip.src, self.src_port),
-            Endpoint::new(self.dst, self.dst_port),
-            ip.transport,
-            self.ts,
-        );
+        if let Some(src_port) = self.src_port {
+            flows.add_packet(
+                Endpoint::new(ip.src, src_port),
+                Endpoint::new(self.dst, self.dst_port),
+                ip.transport,
+                self.ts,
+            );
+        }
     }
 }
 
@@ -682,12 +745,17 @@ impl Analyzer for PortScanDetector {
     }
 
     fn memory_used(&self) -> usize {
-        crate::table::footprint(&[&self.vertical, &self.sweeps, &self.discovery])
+        crate::table::footprint(&[&self.vertical, &self.sweeps, &self.discovery, &self.sources])
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
         crate::table::share_budget(
-            &mut [&mut self.vertical, &mut self.sweeps, &mut self.discovery],
+            &mut [
+                &mut self.vertical,
+                &mut self.sweeps,
+                &mut self.discovery,
+                &mut self.sources,
+            ],
             bytes,
         );
     }
@@ -876,9 +944,9 @@ mod tests {
         for port in 1000..1100u16 {
             d.on_packet(&syn(port), &mut out);
         }
-        // the first probe of every other port stayed a first probe
-        assert_eq!(d.sweeps.len(), 101);
-        assert!(d.sweeps.iter().all(|(_, s)| matches!(s, Tracked::One(_))));
+        // one host probed: no sweep can be, none is kept
+        assert_eq!(d.sweeps.len(), 0);
+        assert_eq!(d.sources.len(), 1);
         d.finish(&mut out);
         let f = out.last().expect("a scan");
         assert_eq!(f.kind, "tcp_port_scan");
@@ -893,6 +961,60 @@ mod tests {
         let summary = &f.evidence.summary;
         assert!(summary.contains("101 distinct TCP ports"), "{summary}");
         assert!(summary.contains("(102 probes: syn)"), "{summary}");
+    }
+
+    #[test]
+    fn a_sweep_counts_the_first_host_probed_while_it_was_the_only_one() {
+        // 10.0.0.7 alone first: ports 1-200 and 445 (answered), then 445
+        // on 29 more hosts
+        let mut d = PortScanDetector::new(PortScanConfig::default(), NetworkConfig::default());
+        let mut out: Vec<Finding> = Vec::new();
+        let syn = |host: u8, port| {
+            packet(
+                0.0,
+                [10, 0, 0, 5],
+                40000,
+                [10, 0, 1, host],
+                port,
+                Transport::Tcp,
+                TcpFlags::SYN,
+            )
+        };
+        for port in (1..=200u16).chain([445]) {
+            d.on_packet(&syn(7, port), &mut out);
+        }
+        let open = packet(
+            0.0,
+            [10, 0, 1, 7],
+            445,
+            [10, 0, 0, 5],
+            40000,
+            Transport::Tcp,
+            TcpFlags::SYN | TcpFlags::ACK,
+        );
+        d.on_packet(&open, &mut out);
+        assert_eq!(d.sweeps.len(), 0);
+        for host in 100..129u8 {
+            d.on_packet(&syn(host, 445), &mut out);
+        }
+        d.finish(&mut out);
+        let sweep = out
+            .iter()
+            .rev()
+            .find(|f| f.kind == "horizontal_scan")
+            .expect("a sweep");
+        let hosts = sweep
+            .evidence
+            .measurements
+            .iter()
+            .find(|m| m.name == "distinct_hosts")
+            .map(|m| m.value);
+        assert_eq!(hosts, Some(30.0));
+        assert!(
+            sweep.evidence.summary.contains("; 1 answered"),
+            "{}",
+            sweep.evidence.summary
+        );
     }
 
     #[test]
