@@ -234,10 +234,11 @@ impl StageTables {
         match e {
             AppEvent::Dns(d) => {
                 for q in &d.questions {
-                    if q.name.bytes().any(|c| c.is_ascii_uppercase()) {
-                        self.dns_names.add(&q.name.to_ascii_lowercase(), 1, 0);
+                    let name = q.name.as_str();
+                    if name.bytes().any(|c| c.is_ascii_uppercase()) {
+                        self.dns_names.add(&name.to_ascii_lowercase(), 1, 0);
                     } else {
-                        self.dns_names.add(&q.name, 1, 0);
+                        self.dns_names.add(name, 1, 0);
                     }
                 }
             }

@@ -311,7 +311,7 @@ impl DnsTunnelDetector {
 
     fn query(&mut self, event: &DnsEvent, out: &mut dyn FindingSink) {
         for q in &event.questions {
-            name::with_split(&q.name, |parts| {
+            name::with_name_split(&q.name, |parts| {
                 if let Some(parts) = parts {
                     self.count_query(event, q, parts, out);
                 }
@@ -328,7 +328,7 @@ impl DnsTunnelDetector {
         &mut self,
         event: &DnsEvent,
         q: &DnsQuestion,
-        parts: name::Split<'_>,
+        parts: name::NameSplit<'_>,
         out: &mut dyn FindingSink,
     ) {
         if self.allowed(parts.registered) {
@@ -362,28 +362,20 @@ impl DnsTunnelDetector {
         }
         if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
             pair.unique += 1;
-            if !parts.subdomain.contains('\\') {
-                // The rule, no escapes: every byte is a wire byte, one pass.
-                let mut length = 0usize;
-                for &b in parts.subdomain.as_bytes() {
-                    if b == b'.' {
-                        pair.subdomain_bytes += length as u64;
-                        pair.longest_label = pair.longest_label.max(length);
-                        length = 0;
-                        continue;
-                    }
-                    length += 1;
-                    if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
-                        *slot = slot.saturating_add(1);
-                    }
+            // The subdomain's wire bytes, labels joined by dots: no
+            // escape to decode. A count never reaches 2^32 (at most
+            // `max_names_per_pair` names of 254 bytes).
+            for label in parts.subdomain.split(|&b| b == b'.') {
+                pair.subdomain_bytes += label.len() as u64;
+                pair.longest_label = pair.longest_label.max(label.len());
+                for &b in label {
+                    let slot = &mut pair.chars[usize::from(b)];
+                    *slot = slot.wrapping_add(1);
                 }
-                pair.subdomain_bytes += length as u64;
-                pair.longest_label = pair.longest_label.max(length);
-            } else {
-                Self::count_escaped(pair, parts.subdomain);
             }
             if pair.examples.len() < 3 {
-                pair.examples.push(q.name.chars().take(100).collect());
+                pair.examples
+                    .push(q.name.as_str().chars().take(100).collect());
             }
         }
         if let Some(finding) = self.check(&key, false) {
@@ -391,27 +383,12 @@ impl DnsTunnelDetector {
         }
     }
 
-    /// The label bytes of a subdomain written with escapes, as they went on
-    /// the wire ([`name::for_each_wire_byte`]).
-    fn count_escaped(pair: &mut Pair, subdomain: &str) {
-        for label in subdomain.split('.') {
-            let mut length = 0;
-            name::for_each_wire_byte(label, |b| {
-                length += 1;
-                if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
-                    *slot = slot.saturating_add(1);
-                }
-            });
-            pair.subdomain_bytes += length as u64;
-            pair.longest_label = pair.longest_label.max(length);
-        }
-    }
-
     fn response(&mut self, event: &DnsEvent) {
         let client = event.ctx.dst.ip;
         let carried: usize = event.answers.iter().map(|a| a.data.len()).sum::<usize>();
         for q in &event.questions {
-            let key = name::with_split(&q.name, |parts| Some(self.key(client, parts?.registered)));
+            let key =
+                name::with_name_split(&q.name, |parts| Some(self.key(client, parts?.registered)));
             if let Some(pair) = key.and_then(|key| self.pairs.get_mut(&key)) {
                 pair.answer_bytes += carried as u64;
             }

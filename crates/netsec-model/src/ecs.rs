@@ -384,7 +384,7 @@ impl Serialize for DnsDoc<'_> {
             m.serialize_entry(
                 "question",
                 &DnsQuestionDoc {
-                    name: &q.name,
+                    name: q.name.as_str(),
                     qtype: &q.qtype,
                     class: dns_class(q.qclass),
                 },
@@ -406,7 +406,7 @@ impl Serialize for DnsDoc<'_> {
 
 fn answer_doc(a: &DnsRecord) -> DnsAnswerDoc<'_> {
     DnsAnswerDoc {
-        name: &a.name,
+        name: a.name.as_str(),
         rtype: &a.rtype,
         class: "IN",
         ttl: a.ttl,
