@@ -554,8 +554,9 @@ impl DnsSpoofDetector {
         )
     }
 
-    /// Whether `qname` (`name` its lower-cased text) has a registered
-    /// domain outside the private and reserved ones.
+    /// Whether `qname` has a registered domain outside the private and
+    /// reserved ones and the internal domains (`name` its lower-cased text,
+    /// read only when internal domains are configured).
     fn is_public_name(&mut self, qname: &DnsName, name: &str) -> bool {
         name::with_name_split(qname, |parts| {
             parts.is_some_and(|parts| {
@@ -604,9 +605,12 @@ impl DnsSpoofDetector {
             return;
         }
         let Some(wire) = qname else { return };
-        lower_into(text, qname);
-        let qname = text.as_str();
-        if !self.is_public_name(wire, qname) {
+        // The text only where it is read: internal domains to match, or
+        // the finding below.
+        if !self.config.internal_domains.is_empty() {
+            lower_into(text, qname);
+        }
+        if !self.is_public_name(wire, text.as_str()) {
             return;
         }
         let now = dns.ctx.ts;
@@ -624,6 +628,10 @@ impl DnsSpoofDetector {
         if !flipped && self.config.rebinding_requires_flip {
             return;
         }
+        if text.is_empty() {
+            lower_into(text, qname);
+        }
+        let qname = text.as_str();
         let client = dns.ctx.dst.ip;
         let registered = name::split(qname).map(|p| p.registered).unwrap_or_default();
         let addresses = private
