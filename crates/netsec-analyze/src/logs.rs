@@ -53,6 +53,18 @@ pub struct LogFiles {
     dir: PathBuf,
     files: HashMap<&'static str, BufWriter<File>>,
     error: Option<String>,
+    /// The unanswered-query tables of the writers: their peaks summed, and
+    /// the queries they could not track.
+    unanswered: UnansweredUse,
+}
+
+/// What the writers' unanswered-query tables used, for the memory report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnansweredUse {
+    /// Their peak bytes, summed over writers (threads).
+    pub peak: usize,
+    /// Queries left untracked because a table was full.
+    pub untracked: u64,
 }
 
 impl LogFiles {
@@ -63,6 +75,7 @@ impl LogFiles {
             dir: dir.to_path_buf(),
             files: HashMap::new(),
             error: None,
+            unanswered: UnansweredUse::default(),
         };
         for kind in ALWAYS_CREATED {
             logs.file(kind)?;
@@ -93,6 +106,12 @@ impl LogFiles {
         }
     }
 
+    /// What the writers' unanswered-query tables used (complete once every
+    /// writer is dropped).
+    pub fn unanswered_use(&self) -> UnansweredUse {
+        self.unanswered
+    }
+
     /// Flush everything; the first write error of the run, if any.
     pub fn finish(&mut self) -> Result<(), String> {
         for (kind, f) in self.files.iter_mut() {
@@ -116,6 +135,8 @@ pub struct LogBuffers {
     pending: HashMap<&'static str, Vec<u8>>,
     /// DNS queries awaiting their response, to mark those that get none.
     unanswered: UnansweredQueries,
+    /// The table's use was reported to the files.
+    reported: bool,
 }
 
 impl LogBuffers {
@@ -125,6 +146,20 @@ impl LogBuffers {
             shared,
             pending: HashMap::new(),
             unanswered: UnansweredQueries::default(),
+            reported: false,
+        }
+    }
+
+    /// Hand the unanswered-query table's peak and untracked count to the
+    /// files (once).
+    fn report_unanswered(&mut self) {
+        if self.reported {
+            return;
+        }
+        self.reported = true;
+        if let Ok(mut files) = self.shared.lock() {
+            files.unanswered.peak += self.unanswered.peak();
+            files.unanswered.untracked += self.unanswered.untracked();
         }
     }
 
@@ -206,6 +241,7 @@ impl RecordSink for LogBuffers {
     fn finish(&mut self) -> Result<(), String> {
         self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
+        self.report_unanswered();
         Ok(())
     }
 }
@@ -214,5 +250,6 @@ impl Drop for LogBuffers {
     fn drop(&mut self) {
         self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
+        self.report_unanswered();
     }
 }
