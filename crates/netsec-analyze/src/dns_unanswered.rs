@@ -22,6 +22,11 @@
 //! of a flow's events reach one log writer, so the same queries are marked
 //! whatever the number of threads (only the lines' order differs, as for
 //! every other record).
+//!
+//! The table is bounded: at most [`MAX_WAITING`] queries wait in one log
+//! writer's table; past that a new query is not tracked (never written
+//! again, whatever comes) and counted in `untracked`. It counts the bytes it
+//! holds and their peak for the run's memory report.
 
 use std::collections::HashMap;
 
@@ -31,10 +36,40 @@ use netsec_proto::app::dns::{ANSWER_WINDOW_NS, PENDING_QUERIES};
 /// One flow's queries awaiting their response, oldest first.
 type Waiting = Vec<(Direction, DnsEvent)>;
 
+/// Queries one log writer tracks at once, at most: 1,024 flows with the
+/// parser's 64 pending queries each ([`PENDING_QUERIES`]); about 20 MB of
+/// events at the worst, far less for ordinary names.
+pub(crate) const MAX_WAITING: usize = 1024 * PENDING_QUERIES;
+
 /// Queries awaiting their response, per flow.
 #[derive(Debug, Default)]
 pub(crate) struct UnansweredQueries {
     flows: HashMap<FlowId, Waiting>,
+    /// Queries waiting, in all flows.
+    waiting: usize,
+    /// Bytes held (estimated: [`held_bytes`]) and their peak.
+    held: usize,
+    peak: usize,
+    /// Queries not tracked because the table was full.
+    untracked: u64,
+}
+
+/// Bytes a waiting query holds: the entry, its flow's share of the map, and
+/// what its names, data and Community ID hold on the heap.
+fn held_bytes(q: &DnsEvent) -> usize {
+    let names = q.questions.iter().map(|x| x.name.wire().len());
+    let records = q
+        .answers
+        .iter()
+        .chain(&q.authorities)
+        .chain(&q.additionals)
+        .map(|r| std::mem::size_of_val(r) + r.name.wire().len() + r.data.len());
+    std::mem::size_of::<(Direction, DnsEvent)>()
+        + q.questions.len() * std::mem::size_of::<netsec_model::DnsQuestion>()
+        + names.sum::<usize>()
+        + records.sum::<usize>()
+        + q.ctx.community_id.as_ref().map_or(0, String::len)
+        + 16
 }
 
 /// A query, marked unanswered.
@@ -60,6 +95,7 @@ impl UnansweredQueries {
             .partition(|(_, q)| now.saturating_sub(q.ctx.ts.as_nanos()) > ANSWER_WINDOW_NS);
         *waiting = kept;
         for (_, q) in old {
+            Self::forget(&mut self.waiting, &mut self.held, &q);
             out(marked(q));
         }
         if !ev.is_response {
@@ -68,6 +104,7 @@ impl UnansweredQueries {
             while i < waiting.len() {
                 if waiting.get(i).is_some_and(|(_, q)| q.id == ev.id) {
                     let (_, q) = waiting.remove(i);
+                    Self::forget(&mut self.waiting, &mut self.held, &q);
                     out(marked(q));
                 } else {
                     i += 1;
@@ -75,9 +112,20 @@ impl UnansweredQueries {
             }
             if waiting.len() >= PENDING_QUERIES {
                 let (_, q) = waiting.remove(0);
+                Self::forget(&mut self.waiting, &mut self.held, &q);
                 out(marked(q));
             }
-            waiting.push((ev.ctx.direction, ev.clone()));
+            if self.waiting >= MAX_WAITING {
+                self.untracked += 1;
+            } else {
+                self.waiting += 1;
+                self.held += held_bytes(ev);
+                self.peak = self.peak.max(self.held);
+                waiting.push((ev.ctx.direction, ev.clone()));
+            }
+            if waiting.is_empty() {
+                self.flows.remove(&flow);
+            }
             return;
         }
         let taken = waiting
@@ -85,6 +133,7 @@ impl UnansweredQueries {
             .rposition(|(direction, q)| q.id == ev.id && *direction != ev.ctx.direction);
         if let Some(i) = taken {
             let (_, q) = waiting.remove(i);
+            Self::forget(&mut self.waiting, &mut self.held, &q);
             // Taken by a response, but outside the window: not matched.
             if ev.query.is_none() {
                 out(marked(q));
@@ -95,9 +144,26 @@ impl UnansweredQueries {
         }
     }
 
+    /// A query leaves the table.
+    fn forget(waiting: &mut usize, held: &mut usize, q: &DnsEvent) {
+        *waiting = waiting.saturating_sub(1);
+        *held = held.saturating_sub(held_bytes(q));
+    }
+
+    /// The most bytes the table held at once.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak
+    }
+
+    /// Queries not tracked because the table was full.
+    pub(crate) fn untracked(&self) -> u64 {
+        self.untracked
+    }
+
     /// The flow ended: its waiting queries go to `out`, oldest first.
     pub(crate) fn flow_ended(&mut self, flow: FlowId, out: &mut impl FnMut(DnsEvent)) {
         for (_, q) in self.flows.remove(&flow).unwrap_or_default() {
+            Self::forget(&mut self.waiting, &mut self.held, &q);
             out(marked(q));
         }
     }
@@ -108,8 +174,57 @@ impl UnansweredQueries {
         flows.sort_unstable_by_key(|(id, _)| id.0);
         for (_, waiting) in flows {
             for (_, q) in waiting {
+                Self::forget(&mut self.waiting, &mut self.held, &q);
                 out(marked(q));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsec_model::{Endpoint, EventContext, Timestamp, Transport};
+    use netsec_proto::app::dns::parser::parse_message;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// A? www.example.com with transaction id `id`, on flow `flow`.
+    fn query(flow: u64, id: u16) -> DnsEvent {
+        let ep = |p| Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), p);
+        let ctx = EventContext {
+            ts: Timestamp::from_secs_nanos(1_700_000_000, 0),
+            packet_number: 1,
+            flow_id: Some(FlowId(flow)),
+            community_id: None,
+            src: ep(40_000),
+            dst: ep(53),
+            transport: Transport::Udp,
+            direction: Direction::ToServer,
+        };
+        let mut msg =
+            b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x03www\x07example\x03com\0\0\x01\0\x01".to_vec();
+        msg[..2].copy_from_slice(&id.to_be_bytes());
+        parse_message(&msg, &ctx).unwrap_or_else(|| panic!("the query parses"))
+    }
+
+    /// Past `MAX_WAITING` queries a new one is counted, not kept; the bytes
+    /// held go back to zero once every query left.
+    #[test]
+    fn the_table_is_bounded_and_counted() {
+        let mut table = UnansweredQueries::default();
+        let mut marked = 0usize;
+        let flows = (MAX_WAITING / PENDING_QUERIES) as u64 + 2;
+        for flow in 0..flows {
+            for id in 0..PENDING_QUERIES as u16 {
+                table.event(&query(flow, id), &mut |_| marked += 1);
+            }
+        }
+        assert_eq!(marked, 0);
+        assert_eq!(table.waiting, MAX_WAITING);
+        assert_eq!(table.untracked(), 2 * PENDING_QUERIES as u64);
+        assert!(table.peak() >= MAX_WAITING * std::mem::size_of::<DnsEvent>());
+        table.finish(&mut |_| marked += 1);
+        assert_eq!(marked, MAX_WAITING);
+        assert_eq!((table.waiting, table.held), (0, 0));
     }
 }

@@ -86,8 +86,13 @@ impl<K: Ord + Hash + Clone + KeyHeap> HeavyHitters<K> {
         }
     }
 
-    /// Count `weight` (and `other`) for `key`.
-    pub fn add(&mut self, key: &K, weight: u64, other: u64) {
+    /// Count `weight` (and `other`) for `key` (or what it borrows as: a
+    /// `&str` for a `String` key, copied only when new).
+    pub fn add<Q>(&mut self, key: &Q, weight: u64, other: u64)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.total_weight = self.total_weight.saturating_add(weight);
         if let Some(c) = self.counts.get_mut(key) {
             c.weight = c.weight.saturating_add(weight);
@@ -97,7 +102,7 @@ impl<K: Ord + Hash + Clone + KeyHeap> HeavyHitters<K> {
         if self.counts.len() >= 2 * self.capacity {
             self.decrement();
         }
-        let key = key.clone();
+        let key = key.to_owned();
         self.key_heap += key.heap_bytes();
         self.counts.insert(
             key,

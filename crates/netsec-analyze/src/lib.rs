@@ -479,11 +479,17 @@ impl Analysis {
             decode,
         );
         summary.cancelled = outcome.cancelled;
+        let unanswered = ecs_files
+            .as_ref()
+            .and_then(|f| f.lock().ok().map(|f| f.unanswered_use()))
+            .unwrap_or_default();
         summary.memory = MemoryReport {
             limit: memory_limit as u64,
             engines_peak: engines_peak as u64,
             analyzers_peak: stage.memory_peak as u64,
             tables_peak: stage.tables_peak as u64,
+            dns_unanswered_peak: unanswered.peak as u64,
+            dns_unanswered_untracked: unanswered.untracked,
             process_peak_rss: MemoryReport::read_process_peak_rss(),
         };
         let findings: Vec<Finding> = stage.findings.sorted().into_iter().cloned().collect();

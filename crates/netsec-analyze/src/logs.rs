@@ -61,6 +61,18 @@ pub struct LogFiles {
     dir: PathBuf,
     files: HashMap<&'static str, File>,
     error: Option<String>,
+    /// The unanswered-query tables of the writers: their peaks summed, and
+    /// the queries they could not track.
+    unanswered: UnansweredUse,
+}
+
+/// What the writers' unanswered-query tables used, for the memory report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnansweredUse {
+    /// Their peak bytes, summed over writers (threads).
+    pub peak: usize,
+    /// Queries left untracked because a table was full.
+    pub untracked: u64,
 }
 
 impl LogFiles {
@@ -71,6 +83,7 @@ impl LogFiles {
             dir: dir.to_path_buf(),
             files: HashMap::new(),
             error: None,
+            unanswered: UnansweredUse::default(),
         };
         for kind in ALWAYS_CREATED {
             logs.file(kind)?;
@@ -100,6 +113,12 @@ impl LogFiles {
         }
     }
 
+    /// What the writers' unanswered-query tables used (complete once every
+    /// writer is dropped).
+    pub fn unanswered_use(&self) -> UnansweredUse {
+        self.unanswered
+    }
+
     /// Flush everything; the first write error of the run, if any.
     pub fn finish(&mut self) -> Result<(), String> {
         for (kind, f) in self.files.iter_mut() {
@@ -125,6 +144,8 @@ pub struct LogBuffers {
     pending: Vec<(&'static str, Vec<u8>)>,
     /// DNS queries awaiting their response, to mark those that get none.
     unanswered: UnansweredQueries,
+    /// The table's use was reported to the files.
+    reported: bool,
 }
 
 impl LogBuffers {
@@ -134,6 +155,20 @@ impl LogBuffers {
             shared,
             pending: Vec::new(),
             unanswered: UnansweredQueries::default(),
+            reported: false,
+        }
+    }
+
+    /// Hand the unanswered-query table's peak and untracked count to the
+    /// files (once).
+    fn report_unanswered(&mut self) {
+        if self.reported {
+            return;
+        }
+        self.reported = true;
+        if let Ok(mut files) = self.shared.lock() {
+            files.unanswered.peak += self.unanswered.peak();
+            files.unanswered.untracked += self.unanswered.untracked();
         }
     }
 
@@ -242,6 +277,7 @@ impl RecordSink for LogBuffers {
     fn finish(&mut self) -> Result<(), String> {
         self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
+        self.report_unanswered();
         Ok(())
     }
 }
@@ -250,5 +286,6 @@ impl Drop for LogBuffers {
     fn drop(&mut self) {
         self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
+        self.report_unanswered();
     }
 }

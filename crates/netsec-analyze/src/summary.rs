@@ -247,10 +247,11 @@ impl StageTables {
         match e {
             AppEvent::Dns(d) => {
                 for q in &d.questions {
-                    if q.name.bytes().any(|c| c.is_ascii_uppercase()) {
-                        self.dns_names.add(&q.name.to_ascii_lowercase(), 1, 0);
+                    let name = q.name.as_str();
+                    if name.bytes().any(|c| c.is_ascii_uppercase()) {
+                        self.dns_names.add(&name.to_ascii_lowercase(), 1, 0);
                     } else {
-                        self.dns_names.add(&q.name, 1, 0);
+                        self.dns_names.add(name, 1, 0);
                     }
                 }
             }
@@ -562,6 +563,15 @@ pub struct MemoryReport {
     /// within a quarter of the analysers' share of the budget.
     #[serde(default)]
     pub tables_peak: u64,
+    /// The most the `dns.jsonl` writers' unanswered-query tables held
+    /// (queries awaiting their response, to write again those that get
+    /// none), summed over threads; bounded at 65,536 queries a writer.
+    #[serde(default)]
+    pub dns_unanswered_peak: u64,
+    /// Queries those tables left untracked because they were full (never
+    /// written again as unanswered).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dns_unanswered_untracked: u64,
     /// The peak resident set size of the whole process when the run ended,
     /// in bytes (Linux's `VmHWM`; absent elsewhere). It covers everything
     /// the process holds — the program embedding the library, buffers,

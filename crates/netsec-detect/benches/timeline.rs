@@ -121,13 +121,13 @@ fn traffic() -> TrafficRecorder {
             rcode: 0,
             flags: DnsFlags::default(),
             questions: vec![DnsQuestion {
-                name: format!("c2-{}.example", n % 500),
+                name: format!("c2-{}.example", n % 500).into(),
                 qtype: "A".into(),
                 qtype_code: 1,
                 qclass: 1,
             }],
             answers: vec![DnsRecord {
-                name: format!("c2-{}.example", n % 500),
+                name: format!("c2-{}.example", n % 500).into(),
                 rtype: "A".into(),
                 rtype_code: 1,
                 ttl: 60,

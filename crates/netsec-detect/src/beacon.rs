@@ -522,7 +522,11 @@ impl BeaconDetector {
         let Some(question) = dns.questions.first() else {
             return;
         };
-        let name = question.name.trim_end_matches('.').to_ascii_lowercase();
+        let name = question
+            .name
+            .as_str()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         if name.ends_with(".local") || name.ends_with(".arpa") {
             return;
         }

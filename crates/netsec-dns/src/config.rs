@@ -189,7 +189,7 @@ impl DnsConfig {
         const POSITIVE: &str = "must be more than 0";
         let (t, d, s) = (&self.tunnel, &self.dga, &self.spoof);
         // (key, value, the range it must be in)
-        let checks: [(&'static str, f64, &'static str); 11] = [
+        let checks: [(&'static str, f64, &'static str); 12] = [
             ("spoof.window_secs", s.window_secs, POSITIVE),
             (
                 "spoof.wrong_id_window_secs",
@@ -208,6 +208,7 @@ impl DnsConfig {
                 t.min_non_hostname_share,
                 UNIT,
             ),
+            ("tunnel.min_hex_share", t.min_hex_share, UNIT),
             ("tunnel.idle_secs", t.idle_secs, POSITIVE),
             ("tunnel.capacity", t.capacity as f64, POSITIVE),
             ("dga.min_name_score", d.min_name_score, UNIT),

@@ -288,16 +288,16 @@ impl DgaDetector {
         let Some(q) = event.questions.first() else {
             return;
         };
-        let split = name::with_split(&q.name, |parts| {
+        let split = name::with_name_split(&q.name, |parts| {
             let parts = parts?;
-            Some((self.algorithmic(parts.label)?, parts.to_parts()))
+            Some((self.algorithmic(parts.label)?, parts.registered.to_string()))
         });
         // Most names are not algorithmic: only those are copied.
-        let Some((score, parts)) = split else {
+        let Some((score, registered)) = split else {
             return;
         };
         match event.rcode {
-            3 => self.nxdomain(client, event.ctx.src, now, parts.registered, score),
+            3 => self.nxdomain(client, event.ctx.src, now, registered, score),
             0 => {
                 let address = event
                     .answers
@@ -310,7 +310,7 @@ impl DgaDetector {
                     return;
                 };
                 if c.count >= min && c.resolved.is_none() {
-                    c.resolved = Some((parts.registered, address));
+                    c.resolved = Some((registered, address));
                     c.last = now;
                 }
             }

@@ -415,7 +415,7 @@ impl Analyzer for DnsIntelMatcher {
         };
         if !dns.is_response {
             for q in &dns.questions {
-                if let Some(hit) = self.lists.domain(&q.name) {
+                if let Some(hit) = self.lists.domain(q.name.as_str()) {
                     let what = format!("query {} {}", q.qtype, q.name);
                     self.hit(dns, client, &what, hit, "dns_blocklisted_domain", out);
                 }

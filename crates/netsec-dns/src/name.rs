@@ -2,6 +2,9 @@
 //! Public Suffix List, compiled into the `psl` crate), the part left of it,
 //! and the Shannon entropy of a byte string.
 
+use netsec_model::dns_name::is_plain_byte;
+use netsec_model::DnsName;
+
 /// A query name split at its registered domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameParts {
@@ -211,72 +214,216 @@ pub fn entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
-/// A name split by [`split_in`], by offsets into its lower-cased text.
-#[derive(Debug, Default)]
-struct SplitEntry {
-    /// The name as given.
-    name: String,
-    /// Its lower-cased text without the trailing dot.
-    lower: String,
-    /// Where the registered domain starts, where its first label ends,
-    /// where the subdomain ends; `None` when it has none.
-    cuts: Option<(usize, usize, usize)>,
+/// A DNS name split at its registered domain from its wire bytes
+/// ([`with_name_split`]): nothing escaped to text and decoded back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameSplit<'a> {
+    /// The registered domain, lower-case presentation form (as
+    /// [`Split::registered`]).
+    pub registered: &'a str,
+    /// Its leftmost label.
+    pub label: &'a str,
+    /// The labels left of the registered domain as they went on the wire,
+    /// ASCII lower-cased, joined by `.`; empty for the registered domain
+    /// itself. (A label holding a `.` byte reads as two here.)
+    pub subdomain: &'a [u8],
 }
 
-impl SplitEntry {
-    fn split(&self) -> Option<Split<'_>> {
-        let (registered, label, subdomain) = self.cuts?;
-        Some(Split {
-            registered: self.lower.get(registered..)?,
-            label: self.lower.get(registered..label)?,
-            subdomain: self.lower.get(..subdomain)?,
+/// A name split by [`with_name_split`]: the wire form it was given, its
+/// labels lower-cased and joined by `.`, and where its parts are.
+#[derive(Debug, Default)]
+struct NameSplitEntry {
+    /// The name's wire form as given (the cache key).
+    wire: Vec<u8>,
+    /// Its labels' bytes, ASCII lower-cased, joined by `.`.
+    lower: Vec<u8>,
+    /// The registered domain's text (lower-case).
+    registered_text: String,
+    /// Where the subdomain ends in `lower` and where the registered
+    /// domain's first label ends in its text; `None` when the name has no
+    /// registered domain.
+    cuts: Option<NameCuts>,
+}
+
+/// Offsets of a [`NameSplitEntry`].
+#[derive(Debug, Clone, Copy)]
+struct NameCuts {
+    subdomain_end: usize,
+    label_end: usize,
+}
+
+impl NameSplitEntry {
+    fn split(&self) -> Option<NameSplit<'_>> {
+        let c = self.cuts?;
+        let subdomain = self.lower.get(..c.subdomain_end)?;
+        let registered = self.registered_text.as_str();
+        Some(NameSplit {
+            registered,
+            label: registered.get(..c.label_end)?,
+            subdomain,
         })
+    }
+
+    /// Fill the entry for `name`.
+    fn fill(&mut self, name: &DnsName) {
+        self.wire.clear();
+        self.wire.extend_from_slice(name.wire());
+        self.lower.clear();
+        self.cuts = None;
+        // The wire form without its first length byte, each further length
+        // byte turned into a dot, lower-cased: one copy, no byte pushed
+        // one at a time.
+        self.lower
+            .extend_from_slice(name.wire().get(1..).unwrap_or_default());
+        let mut labels = 0usize;
+        let mut at = 0usize;
+        for label in name.labels() {
+            if label.is_empty() {
+                return;
+            }
+            at += label.len();
+            if let Some(b) = self.lower.get_mut(at) {
+                *b = b'.';
+            }
+            at += 1;
+            labels += 1;
+        }
+        self.lower.truncate(at.saturating_sub(1));
+        self.lower.make_ascii_lowercase();
+        // No label holds a `.` byte: the dots are the separators only.
+        let plain_dots = self.lower.iter().filter(|&&b| b == b'.').count() + 1 == labels;
+        if labels == 0 {
+            return;
+        }
+        // The Public Suffix List on the wire bytes: the same registered
+        // domain as on the escaped text when its labels need no escape
+        // (a rule matches a label with escapes in neither form, and a
+        // wildcard matches either).
+        if plain_dots {
+            if let Some(domain) = psl::domain(&self.lower) {
+                let registered = domain.as_bytes();
+                let text = std::str::from_utf8(registered).ok();
+                if let Some(text) =
+                    text.filter(|t| t.bytes().all(|b| b == b'.' || is_plain_byte(b)))
+                {
+                    let start = self.lower.len() - registered.len();
+                    self.registered_text.clear();
+                    self.registered_text.push_str(text);
+                    let label_end = registered
+                        .iter()
+                        .position(|&b| b == b'.')
+                        .unwrap_or(registered.len());
+                    self.cuts = Some(NameCuts {
+                        subdomain_end: start.saturating_sub(1),
+                        label_end,
+                    });
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+        self.fill_escaped(name, labels);
+    }
+
+    /// [`Self::fill`] through the text, as [`split_in`] splits it: a label
+    /// holds a `.` byte, or the registered domain needs escapes.
+    fn fill_escaped(&mut self, name: &DnsName, labels: usize) {
+        let mut text = Vec::new();
+        name.write_text(&mut text);
+        text.make_ascii_lowercase();
+        let Ok(text) = String::from_utf8(text) else {
+            return;
+        };
+        let mut buffer = String::new();
+        let Some(parts) = split_in(&text, &mut buffer) else {
+            return;
+        };
+        // The wire labels the registered domain spans: the last k whose
+        // text is its text.
+        let all: Vec<&[u8]> = name.labels().collect();
+        let mut registered_labels = None;
+        for k in 1..=labels {
+            let mut tail = Vec::new();
+            for (i, label) in all.iter().skip(labels - k).enumerate() {
+                if i > 0 {
+                    tail.push(b'.');
+                }
+                netsec_model::dns_name::push_label_text(&mut tail, label);
+            }
+            tail.make_ascii_lowercase();
+            if tail == parts.registered.as_bytes() {
+                registered_labels = Some(k);
+                break;
+            }
+        }
+        let Some(k) = registered_labels else { return };
+        let kept = labels - k;
+        let subdomain_end: usize = all
+            .iter()
+            .take(kept)
+            .map(|l| l.len() + 1)
+            .sum::<usize>()
+            .saturating_sub(1);
+        self.registered_text.clear();
+        self.registered_text.push_str(parts.registered);
+        self.cuts = Some(NameCuts {
+            subdomain_end,
+            label_end: parts.label.len(),
+        });
     }
 }
 
-/// The names last split on this thread, most often the same name for
-/// several detectors in a row (the tunnel detector on a query, then the
-/// tunnel and DGA detectors on its response).
+/// The names last split on this thread by [`with_name_split`].
 #[derive(Debug, Default)]
-struct SplitCache {
-    entries: [SplitEntry; 4],
+struct NameSplitCache {
+    entries: [NameSplitEntry; 4],
     next: usize,
 }
 
 thread_local! {
-    static SPLITS: std::cell::RefCell<SplitCache> = std::cell::RefCell::default();
+    static NAME_SPLITS: std::cell::RefCell<NameSplitCache> = std::cell::RefCell::default();
 }
 
-/// Calls `f` with [`split_in`]`(name)`, splitting each name once for the
-/// detectors that look at it one after another (the last four names split
-/// on the thread are kept: a hit costs a comparison of the name).
-pub fn with_split<R>(name: &str, f: impl FnOnce(Option<Split<'_>>) -> R) -> R {
-    SPLITS.with(|cache| {
+/// Calls `f` with `name` split at its registered domain, read from its wire
+/// bytes; each name is split once for the detectors that look at it one
+/// after another (the last four names split on the thread are kept: a hit
+/// costs a comparison of the wire bytes). `None` for a name without a
+/// registered domain: a bare public suffix, the root.
+///
+/// ```
+/// use netsec_model::DnsName;
+/// let name = DnsName::from_labels([&b"A\xc8"[..], b"Example", b"co", b"uk"]);
+/// netsec_dns::name::with_name_split(&name, |p| {
+///     let p = p.unwrap();
+///     assert_eq!((p.registered, p.label), ("example.co.uk", "example"));
+///     assert_eq!(p.subdomain, b"a\xc8");
+/// });
+/// ```
+pub fn with_name_split<R>(name: &DnsName, f: impl FnOnce(Option<NameSplit<'_>>) -> R) -> R {
+    NAME_SPLITS.with(|cache| {
         let Ok(mut cache) = cache.try_borrow_mut() else {
-            return f(split_in(name, &mut String::new()));
+            let mut entry = NameSplitEntry::default();
+            entry.fill(name);
+            return f(entry.split());
         };
         let cache = &mut *cache;
-        let hit = cache.entries.iter().position(|e| e.name == name);
+        let hit = cache.entries.iter().position(|e| e.wire == name.wire());
         let index = match hit {
             Some(i) => i,
             None => {
                 let i = cache.next % cache.entries.len();
                 cache.next = i + 1;
                 let Some(entry) = cache.entries.get_mut(i) else {
-                    return f(split_in(name, &mut String::new()));
+                    let mut entry = NameSplitEntry::default();
+                    entry.fill(name);
+                    return f(entry.split());
                 };
-                entry.name.clear();
-                entry.name.push_str(name);
-                let lengths = split_in(name, &mut entry.lower)
-                    .map(|p| (p.registered.len(), p.label.len(), p.subdomain.len()));
-                entry.cuts = lengths.map(|(registered, label, subdomain)| {
-                    let start = entry.lower.len().saturating_sub(registered);
-                    (start, start + label, subdomain)
-                });
+                entry.fill(name);
                 i
             }
         };
-        f(cache.entries.get(index).and_then(SplitEntry::split))
+        f(cache.entries.get(index).and_then(NameSplitEntry::split))
     })
 }
 
@@ -338,8 +485,10 @@ mod tests {
         }
     }
 
-    /// `with_split` (cached) and `entropy` (present bytes only) give what
-    /// `split_in` and `entropy_of` over the whole histogram give, bit for bit.
+    /// `with_name_split` (wire bytes, cached) splits as `split_in` splits the
+    /// text, its subdomain the wire bytes of the text's; `entropy` (present
+    /// bytes only) gives what `entropy_of` over the whole histogram gives,
+    /// bit for bit.
     #[test]
     fn cached_split_and_sparse_entropy_match_the_plain_ones() {
         let names = [
@@ -352,11 +501,23 @@ mod tests {
             "a..b.com",
             "",
             r"\200x.\.y.test.example.net",
+            r"a.\195\169t\195\169.example.\195\169t\195\169",
+            "b.Example.CO.uk",
         ];
         for round in 0..3 {
             for name in names.iter().skip(round) {
-                let cached = with_split(name, |p| p.map(|p| p.to_parts()));
-                assert_eq!(cached, split(name), "{name}");
+                let wire = DnsName::from_text(name);
+                let cached = with_name_split(&wire, |p| {
+                    p.map(|p| {
+                        (
+                            p.registered.to_string(),
+                            p.label.to_string(),
+                            p.subdomain.to_vec(),
+                        )
+                    })
+                });
+                let plain = split(name).map(|p| (p.registered, p.label, wire_bytes(&p.subdomain)));
+                assert_eq!(cached, plain, "{name}");
             }
         }
         for name in names {

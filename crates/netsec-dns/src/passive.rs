@@ -237,7 +237,7 @@ impl PassiveDns {
                 if let Some(d) = dns
                     .questions
                     .first()
-                    .and_then(|q| name::split(&q.name))
+                    .and_then(|q| name::split(q.name.as_str()))
                     .and_then(|p| self.domains.get_mut(&p.registered))
                 {
                     d.nxdomain += 1;
@@ -271,8 +271,8 @@ impl PassiveDns {
         c.queries += 1;
         c.first.get_or_insert(now);
         c.last = Some(now);
-        let registered =
-            name::split(&q.name).map_or_else(|| q.name.to_ascii_lowercase(), |p| p.registered);
+        let registered = name::split(q.name.as_str())
+            .map_or_else(|| q.name.as_str().to_ascii_lowercase(), |p| p.registered);
         if c.domains.len() < DOMAINS_PER_CLIENT {
             c.domains.insert(registered.clone());
         }

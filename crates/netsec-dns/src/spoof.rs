@@ -31,7 +31,7 @@ type Map<K, V> = HashMap<K, V, ahash::RandomState>;
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppEvent, Comparison, DnsEvent, Endpoint, EntityRole, EntityValue, Finding,
+    Analyzer, AppEvent, Comparison, DnsEvent, DnsName, Endpoint, EntityRole, EntityValue, Finding,
     FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
@@ -155,11 +155,18 @@ impl Burst {
     }
 }
 
-/// `name` without its trailing dots, lower-cased, into `buffer`.
-fn lower_into(buffer: &mut String, name: &str) {
-    buffer.clear();
-    buffer.push_str(name.trim_end_matches('.'));
-    buffer.make_ascii_lowercase();
+/// The presentation form of `name`, lower-cased, into `buffer` (empty for
+/// no name): written only where text is needed (a finding, an address
+/// answer to check for rebinding).
+fn lower_into(buffer: &mut String, name: Option<&DnsName>) {
+    let mut bytes = std::mem::take(buffer).into_bytes();
+    bytes.clear();
+    if let Some(name) = name {
+        name.write_text(&mut bytes);
+        bytes.make_ascii_lowercase();
+    }
+    // ASCII by construction.
+    *buffer = String::from_utf8(bytes).unwrap_or_default();
 }
 
 /// [`name::within`] with `allowed` in any case (internal domains come
@@ -193,8 +200,11 @@ pub struct DnsSpoofDetector {
     forgotten: u64,
     /// Names in these tables are keyed by their hash under this.
     hasher: ahash::RandomState,
-    /// The name being looked at, lower-cased (reused, no copy per message).
+    /// The name being looked at, lower-cased text (reused, no copy per
+    /// message), written only when needed.
     lower: String,
+    /// The name being looked at, lower-cased wire bytes, to hash.
+    wire: Vec<u8>,
 }
 
 impl DnsSpoofDetector {
@@ -212,6 +222,7 @@ impl DnsSpoofDetector {
             forgotten: 0,
             hasher: name::fixed_hasher(),
             lower: String::new(),
+            wire: Vec::new(),
         }
     }
 
@@ -258,8 +269,7 @@ impl DnsSpoofDetector {
             return;
         };
         let key = (dns.ctx.src, dns.id);
-        lower_into(&mut self.lower, &q.name);
-        let name_hash = self.hasher.hash_one(self.lower.as_str());
+        let name_hash = self.name_hash(Some(&q.name));
         let query = Query {
             server: dns.ctx.dst.ip,
             name_hash,
@@ -285,24 +295,43 @@ impl DnsSpoofDetector {
         }
     }
 
+    /// The key of a question's name in the tables: the hash of its wire
+    /// bytes lower-cased (case is not part of a name, RFC 4343), another
+    /// for no question.
+    fn name_hash(&mut self, name: Option<&DnsName>) -> u64 {
+        self.wire.clear();
+        if let Some(name) = name {
+            self.wire.push(1);
+            self.wire.extend_from_slice(name.wire());
+            self.wire.make_ascii_lowercase();
+        }
+        self.hasher.hash_one(self.wire.as_slice())
+    }
+
     fn on_response(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
+        let qname = dns.questions.first().map(|q| &q.name);
+        let name_hash = self.name_hash(qname);
         let mut name = std::mem::take(&mut self.lower);
-        lower_into(
-            &mut name,
-            dns.questions.first().map_or("", |q| q.name.as_str()),
-        );
-        self.on_response_named(dns, &name, out);
+        name.clear();
+        self.rebinding(dns, qname, name_hash, &mut name, out);
+        self.on_response_named(dns, qname, name_hash, &mut name, out);
         self.lower = name;
     }
 
-    /// [`Self::on_response`], `name` its first question's name in lower case.
-    fn on_response_named(&mut self, dns: &DnsEvent, name: &str, out: &mut dyn FindingSink) {
+    /// [`Self::on_response`]: `qname` its first question's name, `name` a
+    /// buffer for its lower-cased text (written here when a finding needs it).
+    fn on_response_named(
+        &mut self,
+        dns: &DnsEvent,
+        qname: Option<&DnsName>,
+        name_hash: u64,
+        name: &mut String,
+        out: &mut dyn FindingSink,
+    ) {
         let client = dns.ctx.dst;
         let responder = dns.ctx.src.ip;
         let now = dns.ctx.ts;
-        self.rebinding(dns, name, out);
         let key = (client, dns.id);
-        let name_hash = self.hasher.hash_one(name);
         let Some(query) = self
             .pending
             .get_mut(&key)
@@ -311,12 +340,13 @@ impl DnsSpoofDetector {
             // Not an answer to anything this client asked: a guess at the
             // id of a pending query for the name, or unsolicited.
             let waiting = self.waiting.contains_key(&(client.ip, name_hash));
-            if waiting && !name.is_empty() {
+            if waiting && qname.is_some() {
                 let burst = self.wrong_ids.entry((client.ip, name_hash)).or_default();
                 let n = burst.hit(now, self.config.wrong_id_window_secs);
                 if n >= self.config.min_wrong_ids && n > burst.reported {
                     burst.reported = n.max(burst.reported * 2);
                     let first = burst.first.unwrap_or(now);
+                    lower_into(name, qname);
                     out.finding(self.poisoning(client.ip, responder, name, n, first, now));
                 }
             } else {
@@ -351,6 +381,7 @@ impl DnsSpoofDetector {
                 query.first = Some((responder, now, answers));
                 if responder != asked {
                     let q = query.clone();
+                    lower_into(name, qname);
                     let f = self.race(
                         client,
                         (&q, name),
@@ -363,6 +394,7 @@ impl DnsSpoofDetector {
             }
             Some((_, _, first_answers)) if *first_answers != answers => {
                 let q = query.clone();
+                lower_into(name, qname);
                 let first = q.first.clone();
                 let f = self.race(
                     client,
@@ -522,8 +554,11 @@ impl DnsSpoofDetector {
         )
     }
 
-    fn is_public_name(&mut self, name: &str) -> bool {
-        name::with_split(name, |parts| {
+    /// Whether `qname` has a registered domain outside the private and
+    /// reserved ones and the internal domains (`name` its lower-cased text,
+    /// read only when internal domains are configured).
+    fn is_public_name(&mut self, qname: &DnsName, name: &str) -> bool {
+        name::with_name_split(qname, |parts| {
             parts.is_some_and(|parts| {
                 let tld = parts.registered.rsplit('.').next().unwrap_or("");
                 !PRIVATE_TLDS.contains(&tld)
@@ -536,7 +571,17 @@ impl DnsSpoofDetector {
         })
     }
 
-    fn rebinding(&mut self, dns: &DnsEvent, qname: &str, out: &mut dyn FindingSink) {
+    /// Private addresses for a public name; `name_hash` the name's key,
+    /// `text` a buffer for its lower-cased text, written here when an
+    /// address answer makes it matter.
+    fn rebinding(
+        &mut self,
+        dns: &DnsEvent,
+        qname: Option<&DnsName>,
+        name_hash: u64,
+        text: &mut String,
+        out: &mut dyn FindingSink,
+    ) {
         if !self.config.rebinding || dns.rcode != 0 {
             return;
         }
@@ -556,11 +601,20 @@ impl DnsSpoofDetector {
             }
         }
         // The name's registered domain only when an address makes it matter.
-        if (!public && private.is_empty()) || !self.is_public_name(qname) {
+        if !public && private.is_empty() {
+            return;
+        }
+        let Some(wire) = qname else { return };
+        // The text only where it is read: internal domains to match, or
+        // the finding below.
+        if !self.config.internal_domains.is_empty() {
+            lower_into(text, qname);
+        }
+        if !self.is_public_name(wire, text.as_str()) {
             return;
         }
         let now = dns.ctx.ts;
-        let name_key = self.hasher.hash_one(qname);
+        let name_key = name_hash;
         if public {
             self.last_public.insert(name_key, now);
         }
@@ -574,6 +628,10 @@ impl DnsSpoofDetector {
         if !flipped && self.config.rebinding_requires_flip {
             return;
         }
+        if text.is_empty() {
+            lower_into(text, qname);
+        }
+        let qname = text.as_str();
         let client = dns.ctx.dst.ip;
         let registered = name::split(qname).map(|p| p.registered).unwrap_or_default();
         let addresses = private

@@ -12,7 +12,9 @@
 //! uniqueness (`min_unique_ratio` of the queries ask a name not asked
 //! before), length (`min_mean_subdomain_length`) and character set: entropy
 //! (`min_char_entropy` bits per character) or bytes no hostname has
-//! (`min_non_hostname_share`, iodine's base128 and base64). CDN, anti-virus and telemetry
+//! (`min_non_hostname_share`, iodine's base128 and base64) or, for names of
+//! hex digits (`min_hex_share`, dnscat2), twice the bytes
+//! (`min_hex_query_bytes`). CDN, anti-virus and telemetry
 //! lookups with long hashed labels stay quiet because they miss at least
 //! one: hex hashes carry at most 4 bits per character, a CDN client asks
 //! few distinct names per domain, and the few services that do look up
@@ -25,7 +27,8 @@
 //! 0.5 + 0.125 × ( min(1, unique / (4 × min_unique_subdomains))
 //!               + min(1, query_bytes / (4 × min_query_bytes))
 //!               + max(min(1, (entropy − min_char_entropy) / 1 bit),
-//!                     min(1, non_hostname_share / (2 × min_non_hostname_share)))
+//!                     min(1, non_hostname_share / (2 × min_non_hostname_share)),
+//!                     1 if the hex alternative is crossed)
 //!               + share of queries for TXT, NULL, CNAME, MX, SRV, KEY or PRIVATE records )
 //! ```
 //!
@@ -39,9 +42,9 @@
 //! on the allow-list (DNSBL-style reputation lookups of hashes, some
 //! telemetry). Blind spots: a tunnel slow enough to stay under the volume
 //! thresholds within `idle_secs`; one spread over many registered domains;
-//! one that encodes data in hex (≤ 4 bits per character) — lower
-//! `min_char_entropy` to 3.8 to catch it at the cost of more hashed-label
-//! noise; DNS over HTTPS or TLS, which netsec does not decrypt.
+//! one that encodes data in hex and carries less than `min_hex_query_bytes`
+//! (hex hashes of CDN and telemetry names look the same, and are told apart
+//! only by that volume); DNS over HTTPS or TLS, which netsec does not decrypt.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -87,6 +90,16 @@ pub struct TunnelConfig {
     /// to keep the entropy low (3.4 bits per character measured on
     /// testdata/dns/iodine.pcap), so entropy alone misses them.
     pub min_non_hostname_share: f64,
+    /// Bytes of unique subdomain names, at least, for a pair whose names are
+    /// hex digits (`min_hex_share`) instead of crossing `min_char_entropy`
+    /// or `min_non_hostname_share` (ours: 8 KiB, twice `min_query_bytes`:
+    /// hex carries 4 bits a character, so the same data). dnscat2 encodes
+    /// its packets in hex (its doc/protocol.md): at most 4 bits a
+    /// character, it never crosses the entropy threshold.
+    pub min_hex_query_bytes: u64,
+    /// Share of the subdomain bytes that are hex digits (`0-9a-f`, case
+    /// folded), at least, for the hex alternative (ours: 0.95).
+    pub min_hex_share: f64,
     /// Share of queries that ask a new name, at least (ours: 0.5; a tunnel
     /// numbers every query, a cache miss repeats names).
     pub min_unique_ratio: f64,
@@ -113,6 +126,8 @@ impl Default for TunnelConfig {
             min_mean_subdomain_length: 24.0,
             min_char_entropy: 4.3,
             min_non_hostname_share: 0.1,
+            min_hex_query_bytes: 8192,
+            min_hex_share: 0.95,
             min_unique_ratio: 0.5,
             allow_domains: [
                 "sophosxl.net",
@@ -228,6 +243,24 @@ impl Pair {
         }
     }
 
+    /// Share of the subdomain bytes that are hex digits (the histogram is
+    /// lower-cased).
+    fn hex_share(&self) -> f64 {
+        let digits: u64 = self
+            .chars
+            .get(usize::from(b'0')..=usize::from(b'9'))
+            .into_iter()
+            .chain(self.chars.get(usize::from(b'a')..=usize::from(b'f')))
+            .flatten()
+            .map(|&n| u64::from(n))
+            .sum();
+        if self.subdomain_bytes == 0 {
+            0.0
+        } else {
+            digits as f64 / self.subdomain_bytes as f64
+        }
+    }
+
     fn unique_ratio(&self) -> f64 {
         if self.queries == 0 {
             0.0
@@ -311,7 +344,7 @@ impl DnsTunnelDetector {
 
     fn query(&mut self, event: &DnsEvent, out: &mut dyn FindingSink) {
         for q in &event.questions {
-            name::with_split(&q.name, |parts| {
+            name::with_name_split(&q.name, |parts| {
                 if let Some(parts) = parts {
                     self.count_query(event, q, parts, out);
                 }
@@ -328,7 +361,7 @@ impl DnsTunnelDetector {
         &mut self,
         event: &DnsEvent,
         q: &DnsQuestion,
-        parts: name::Split<'_>,
+        parts: name::NameSplit<'_>,
         out: &mut dyn FindingSink,
     ) {
         if self.allowed(parts.registered) {
@@ -362,28 +395,20 @@ impl DnsTunnelDetector {
         }
         if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
             pair.unique += 1;
-            if !parts.subdomain.contains('\\') {
-                // The rule, no escapes: every byte is a wire byte, one pass.
-                let mut length = 0usize;
-                for &b in parts.subdomain.as_bytes() {
-                    if b == b'.' {
-                        pair.subdomain_bytes += length as u64;
-                        pair.longest_label = pair.longest_label.max(length);
-                        length = 0;
-                        continue;
-                    }
-                    length += 1;
-                    if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
-                        *slot = slot.saturating_add(1);
-                    }
+            // The subdomain's wire bytes, labels joined by dots: no
+            // escape to decode. A count never reaches 2^32 (at most
+            // `max_names_per_pair` names of 254 bytes).
+            for label in parts.subdomain.split(|&b| b == b'.') {
+                pair.subdomain_bytes += label.len() as u64;
+                pair.longest_label = pair.longest_label.max(label.len());
+                for &b in label {
+                    let slot = &mut pair.chars[usize::from(b)];
+                    *slot = slot.wrapping_add(1);
                 }
-                pair.subdomain_bytes += length as u64;
-                pair.longest_label = pair.longest_label.max(length);
-            } else {
-                Self::count_escaped(pair, parts.subdomain);
             }
             if pair.examples.len() < 3 {
-                pair.examples.push(q.name.chars().take(100).collect());
+                pair.examples
+                    .push(q.name.as_str().chars().take(100).collect());
             }
         }
         if let Some(finding) = self.check(&key, false) {
@@ -391,27 +416,12 @@ impl DnsTunnelDetector {
         }
     }
 
-    /// The label bytes of a subdomain written with escapes, as they went on
-    /// the wire ([`name::for_each_wire_byte`]).
-    fn count_escaped(pair: &mut Pair, subdomain: &str) {
-        for label in subdomain.split('.') {
-            let mut length = 0;
-            name::for_each_wire_byte(label, |b| {
-                length += 1;
-                if let Some(slot) = pair.chars.get_mut(usize::from(b)) {
-                    *slot = slot.saturating_add(1);
-                }
-            });
-            pair.subdomain_bytes += length as u64;
-            pair.longest_label = pair.longest_label.max(length);
-        }
-    }
-
     fn response(&mut self, event: &DnsEvent) {
         let client = event.ctx.dst.ip;
         let carried: usize = event.answers.iter().map(|a| a.data.len()).sum::<usize>();
         for q in &event.questions {
-            let key = name::with_split(&q.name, |parts| Some(self.key(client, parts?.registered)));
+            let key =
+                name::with_name_split(&q.name, |parts| Some(self.key(client, parts?.registered)));
             if let Some(pair) = key.and_then(|key| self.pairs.get_mut(&key)) {
                 pair.answer_bytes += carried as u64;
             }
@@ -436,9 +446,17 @@ impl DnsTunnelDetector {
         p.unique >= c.min_unique_subdomains
             && p.subdomain_bytes >= c.min_query_bytes
             && p.mean_length() >= c.min_mean_subdomain_length
-            && (p.entropy() >= c.min_char_entropy
-                || p.non_hostname_share() >= c.min_non_hostname_share)
             && p.unique_ratio() >= c.min_unique_ratio
+            && (p.entropy() >= c.min_char_entropy
+                || p.non_hostname_share() >= c.min_non_hostname_share
+                || self.hex_crosses(p))
+    }
+
+    /// The hex alternative to the character-set thresholds: names of hex
+    /// digits carrying twice the bytes.
+    fn hex_crosses(&self, p: &Pair) -> bool {
+        p.subdomain_bytes >= self.config.min_hex_query_bytes
+            && p.hex_share() >= self.config.min_hex_share
     }
 
     /// The finding for `key` if it crosses the thresholds and has grown
@@ -475,10 +493,12 @@ impl DnsTunnelDetector {
         0.5 + 0.125
             * (ratio(p.unique as f64, 4.0 * c.min_unique_subdomains as f64)
                 + ratio(p.subdomain_bytes as f64, 4.0 * c.min_query_bytes as f64)
-                + ratio(p.entropy() - c.min_char_entropy, 1.0).max(ratio(
-                    p.non_hostname_share(),
-                    2.0 * c.min_non_hostname_share,
-                ))
+                + ratio(p.entropy() - c.min_char_entropy, 1.0)
+                    .max(ratio(
+                        p.non_hostname_share(),
+                        2.0 * c.min_non_hostname_share,
+                    ))
+                    .max(if self.hex_crosses(p) { 1.0 } else { 0.0 })
                 + p.tunnel_type_share())
     }
 
@@ -583,6 +603,7 @@ impl DnsTunnelDetector {
             Comparison::GreaterOrEqual,
             c.min_unique_ratio,
         )
+        .with_value("hex_share", p.hex_share(), "")
         .with_value("queries", p.queries as f64, "queries")
         .with_value("queries_per_minute", p.per_minute(), "queries/min")
         .with_value("answer_bytes", p.answer_bytes as f64, "bytes")

@@ -70,14 +70,14 @@ fn message(e: &DnsEvent) -> Message {
         questions: e
             .questions
             .iter()
-            .map(|q| (q.name.clone(), q.qtype_code))
+            .map(|q| (q.name.to_string(), q.qtype_code))
             .collect(),
         answers: e
             .answers
             .iter()
             .map(|r| {
                 let data = DATA_TYPES.contains(&r.rtype_code).then(|| r.data.clone());
-                (r.name.clone(), r.rtype_code, Some(r.ttl), data)
+                (r.name.to_string(), r.rtype_code, Some(r.ttl), data)
             })
             .collect(),
         malformed: false,

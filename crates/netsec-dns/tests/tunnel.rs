@@ -122,9 +122,36 @@ fn dns2tcp_is_reported_for_each_client() {
     }
 }
 
+/// The real dnscat2 client (hex in the names, TXT, CNAME and MX in turn)
+/// against scripts/dnscat2-responder.py: reported by the hex alternative
+/// (its names never reach `min_char_entropy`), and not without it.
+#[test]
+fn dnscat2_is_reported_by_its_hex_names() {
+    let findings = run("dnscat2.pcap", detector(TunnelConfig::default()));
+    assert!(!findings.is_empty());
+    for f in &findings {
+        eprintln!(
+            "{} (confidence {:.2})",
+            f.evidence.summary,
+            f.confidence.value()
+        );
+        assert_eq!(source(f).as_deref(), Some("10.54.0.10"), "{f:#?}");
+        assert_eq!(domains(f), ["dnscat.example"]);
+        let types = fact(f, "record_types").unwrap_or_default();
+        for t in ["CNAME", "MX", "TXT"] {
+            assert!(types.contains(t), "{types}");
+        }
+    }
+    let no_hex = TunnelConfig {
+        min_hex_share: 1.01,
+        ..TunnelConfig::default()
+    };
+    assert!(run("dnscat2.pcap", detector(no_hex)).is_empty());
+}
+
 #[test]
 fn the_same_findings_at_any_thread_count() {
-    for capture in ["iodine.pcap.zst", "dns2tcp.pcap"] {
+    for capture in ["iodine.pcap.zst", "dns2tcp.pcap", "dnscat2.pcap"] {
         let one = run(capture, detector(TunnelConfig::default()));
         let three = common::run_threads(capture, detector(TunnelConfig::default()), 3);
         assert!(!one.is_empty());

@@ -519,7 +519,7 @@ impl Analyzer for IocCollector {
                     let Some(q) = dns.questions.first() else {
                         return;
                     };
-                    let name = q.name.trim_end_matches('.').to_ascii_lowercase();
+                    let name = q.name.as_str().trim_end_matches('.').to_ascii_lowercase();
                     if self.config.is_ignored_name(&name) {
                         return;
                     }
@@ -540,7 +540,7 @@ impl Analyzer for IocCollector {
                     }
                 } else {
                     for q in &dns.questions {
-                        let name = q.name.trim_end_matches('.').to_ascii_lowercase();
+                        let name = q.name.as_str().trim_end_matches('.').to_ascii_lowercase();
                         if !self.config.is_ignored_name(&name) {
                             self.observe((IndicatorKind::Domain, &name), "dns-query", at, None);
                         }

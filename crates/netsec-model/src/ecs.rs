@@ -571,7 +571,7 @@ impl Serialize for DnsDoc<'_> {
             m.serialize_entry(
                 "question",
                 &DnsQuestionDoc {
-                    name: &q.name,
+                    name: q.name.as_str(),
                     qtype: &q.qtype,
                     class: dns_class(q.qclass),
                 },
@@ -593,7 +593,7 @@ impl Serialize for DnsDoc<'_> {
 
 fn answer_doc(a: &DnsRecord) -> DnsAnswerDoc<'_> {
     DnsAnswerDoc {
-        name: &a.name,
+        name: a.name.as_str(),
         rtype: &a.rtype,
         class: "IN",
         ttl: a.ttl,

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dns_name::DnsName;
 use crate::flow::{Direction, Endpoint, FlowId};
 use crate::packet::{MacAddr, Transport};
 use crate::time::Timestamp;
@@ -222,8 +223,9 @@ pub struct DnsQueryMatch {
 /// A question of a DNS message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsQuestion {
-    /// Queried name, without the trailing dot, as it appeared (case kept).
-    pub name: String,
+    /// Queried name as it appeared (case kept): its wire bytes, its
+    /// presentation form (without the trailing dot) on demand.
+    pub name: DnsName,
     /// Record type mnemonic as hickory-proto names it (`A`, `AAAA`, `TXT`,
     /// …; `Unknown` for a type it has no name for): static for every parsed
     /// message, no allocation.
@@ -237,8 +239,8 @@ pub struct DnsQuestion {
 /// A resource record of a DNS message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {
-    /// Owner name, without the trailing dot.
-    pub name: String,
+    /// Owner name (as `DnsQuestion::name`).
+    pub name: DnsName,
     /// Record type mnemonic (as `DnsQuestion::qtype`).
     pub rtype: Cow<'static, str>,
     /// Record type number.

@@ -45,6 +45,7 @@
 
 pub mod alert;
 pub mod analyzer;
+pub mod dns_name;
 pub mod ecs;
 pub mod event;
 pub mod finding;
@@ -54,6 +55,7 @@ pub mod time;
 
 pub use alert::{Alert, Inspector, InspectorOutput, PayloadContext};
 pub use analyzer::{Analyzer, FindingSink, Interests, SharedAnalyzer};
+pub use dns_name::DnsName;
 pub use event::{
     AppEvent, ArpInfo, CertificateInfo, ClientHello, DceRpcContext, DceRpcEvent, DhcpEvent,
     DnsEvent, DnsFlags, DnsQueryMatch, DnsQuestion, DnsRecord, EventContext, FileEvent, HttpEvent,
@@ -70,6 +72,34 @@ pub use flow::{
 };
 pub use packet::{IpInfo, LinkType, MacAddr, PacketInfo, RawPacket, TcpFlags, Transport};
 pub use time::{Duration, TimeRange, Timestamp};
+
+/// Append `v` in decimal, as `Display` writes it, without the formatting
+/// machinery (fingerprints and DNS record data write many small numbers;
+/// `write!` costs several times more).
+///
+/// ```
+/// let mut s = String::from("port ");
+/// netsec_model::push_decimal(&mut s, 8080);
+/// assert_eq!(s, "port 8080");
+/// ```
+pub fn push_decimal(out: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut n = v;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(*d));
+    }
+}
 
 /// Lower-case hexadecimal of `bytes` (digests, fingerprints).
 ///

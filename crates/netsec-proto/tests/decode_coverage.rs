@@ -108,7 +108,7 @@ impl EngineSink for View {
             AppEvent::Dns(d) => {
                 self.dns_messages += 1;
                 self.dns_names
-                    .extend(d.questions.iter().map(|q| q.name.clone()));
+                    .extend(d.questions.iter().map(|q| q.name.to_string()));
             }
             AppEvent::Http(h) => {
                 if let HttpMessage::Request { host, .. } = &h.message {

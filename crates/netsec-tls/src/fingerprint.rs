@@ -27,34 +27,13 @@
 
 use md5::{Digest as _, Md5};
 use netsec_model::hex_lower as hex;
-use netsec_model::{ClientHello, ServerHello};
+use netsec_model::{push_decimal, ClientHello, ServerHello};
 use sha2::Sha256;
 
 /// Whether a 16-bit value is a GREASE value (RFC 8701: `0x?a?a`, both
 /// bytes alike).
 pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
-}
-
-/// Append `v` in decimal (the fingerprints write thousands of small
-/// numbers; `write!` costs several times more).
-fn push_decimal(out: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut n = v;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    for d in digits.get(i..).unwrap_or_default() {
-        out.push(char::from(*d));
-    }
 }
 
 /// Append `v` as four lower-case hex digits.

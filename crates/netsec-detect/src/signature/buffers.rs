@@ -177,7 +177,7 @@ impl AppBuffers {
                 let Some(q) = dns.questions.first() else {
                     return false;
                 };
-                self.put(Buffer::DnsQuery, &[q.name.as_bytes()]);
+                self.put(Buffer::DnsQuery, &[q.name.as_str().as_bytes()]);
             }
             AppEvent::Tls(tls) => match &tls.message {
                 TlsMessage::ClientHello(hello) => {

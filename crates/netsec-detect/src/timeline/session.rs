@@ -247,7 +247,7 @@ impl Analyzer for TrafficRecorder {
                 for answer in &dns.answers {
                     if let Ok(address) = answer.data.parse::<IpAddr>() {
                         let lookup = Lookup {
-                            name: question.name.to_ascii_lowercase(),
+                            name: question.name.as_str().to_ascii_lowercase(),
                             answered: dns.ctx.ts,
                             resolver: dns.ctx.src.ip,
                         };

@@ -1,20 +1,20 @@
 //! The former DNS parser, kept as the reference the new one is checked
 //! against (tests/dns_hickory_oracle.rs, and the `dns_detect` fuzz target,
 //! which includes this file): hickory-proto's `Message::from_vec`, each
-//! record converted with `name_text` / `rdata_text`, and when hickory
+//! record converted with `rdata_text` (names as hickory's labels), and when hickory
 //! refuses the message, the header, the questions and the records up to
 //! the first broken one (`lenient`).
 
 use hickory_proto::op::{Header, Message, MessageType, Metadata, Query};
 use hickory_proto::rr::{Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
-use netsec_model::{DnsEvent, DnsFlags, DnsQuestion, DnsRecord, EventContext};
-use netsec_proto::app::dns::parser::{name_text, rdata_text};
+use netsec_model::{DnsEvent, DnsFlags, DnsName, DnsQuestion, DnsRecord, EventContext};
+use netsec_proto::app::dns::parser::rdata_text;
 
 fn record(r: &Record) -> DnsRecord {
     let t = r.record_type();
     DnsRecord {
-        name: name_text(&r.name),
+        name: DnsName::from_labels(r.name.iter()),
         rtype: t.to_string().into(),
         rtype_code: u16::from(t),
         ttl: r.ttl,
@@ -92,7 +92,7 @@ pub fn oracle(bytes: &[u8], ctx: &EventContext) -> Option<DnsEvent> {
         questions: queries
             .iter()
             .map(|q| DnsQuestion {
-                name: name_text(q.name()),
+                name: DnsName::from_labels(q.name().iter()),
                 qtype: q.query_type().to_string().into(),
                 qtype_code: u16::from(q.query_type()),
                 qclass: u16::from(q.query_class()),

@@ -10,7 +10,9 @@ use base64::Engine as _;
 use hickory_proto::op::{Header as WireHeader, MessageType, OpCode};
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
-use netsec_model::{DnsEvent, DnsFlags, DnsQuestion, DnsRecord, EventContext};
+use netsec_model::{
+    push_decimal, DnsEvent, DnsFlags, DnsName, DnsQuestion, DnsRecord, EventContext,
+};
 
 /// Length of the fixed DNS header (RFC 1035 §4.1.1).
 pub const HEADER_LEN: usize = 12;
@@ -21,117 +23,32 @@ const MAX_QUESTIONS: u16 = 8;
 const MAX_RECORDS: u16 = 1024;
 
 /// Name in presentation form, ASCII (IDNA labels stay `xn--`), without the
-/// trailing dot; `<Root>` for the root (as tshark writes it).
-///
-/// Escapes as RFC 1035 §5.1 and dig do: `\DDD` (decimal) for a byte outside
-/// printable ASCII, `\X` before `.`, `\`, `"`, `(`, `)`, `;`, `@` and `$`;
-/// every other byte as it is. hickory-proto's `Name::to_ascii` writes octal
-/// escapes (`\344` for 0xE4, where RFC 1035 means `\228`) and escapes
-/// `=` and `+`, so names are written here label by label.
+/// trailing dot; `<Root>` for the root (as tshark writes it): the text of
+/// [`DnsName`] (RFC 1035 §5.1 escapes, as dig writes them; hickory-proto's
+/// `Name::to_ascii` writes octal escapes and escapes `=` and `+`).
 pub fn name_text(name: &Name) -> String {
     let mut text = Vec::with_capacity(name.len() + 8);
-    for (i, label) in name.iter().enumerate() {
-        if i > 0 {
-            text.push(b'.');
-        }
-        push_label(&mut text, label);
-    }
-    ascii_text(&text)
+    wire_name(name).write_text(&mut text);
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// How each byte is written in a presentation-form label (RFC 1035 §5.1):
-/// up to four bytes of text and how many of them count — as it is for
-/// printable ASCII, after a backslash for `.`, `\\`, `"`, `(`, `)`, `;`,
-/// `@` and `$`, else as `\DDD` (decimal).
-const ESCAPES: [([u8; 4], u8); 256] = {
-    let mut t = [([0u8; 4], 0u8); 256];
-    let mut b = 0;
-    while b < 256 {
-        let v = b as u8;
-        t[b] = if b >= 0x21 && b <= 0x7e {
-            ([v, 0, 0, 0], 1)
-        } else {
-            (
-                [b'\\', b'0' + v / 100, b'0' + v / 10 % 10, b'0' + v % 10],
-                4,
-            )
-        };
-        b += 1;
-    }
-    let special = b".\\\"();@$";
-    let mut i = 0;
-    while i < special.len() {
-        t[special[i] as usize] = ([b'\\', special[i], 0, 0], 2);
-        i += 1;
-    }
-    t
-};
-
-/// Longest label on the wire (RFC 1035 §2.3.4): its length byte's top two
-/// bits are clear.
-const MAX_LABEL_LEN: usize = 63;
-
-/// Append one label in presentation form. Hot (every name of every
-/// message): each byte's text comes from [`PACKED_ESCAPES`] into a stack buffer
-/// (a label of at most 63 bytes writes at most 252), appended at once.
-fn push_label(out: &mut Vec<u8>, label: &[u8]) {
-    // The rule: a label of printable ASCII with nothing to escape, copied whole.
-    if label.iter().all(|&b| ESCAPES[usize::from(b)].1 == 1) {
-        out.extend_from_slice(label);
-        return;
-    }
-    let mut buf = [0u8; 4 * MAX_LABEL_LEN + 4];
-    let mut w = 0;
-    for chunk in label.chunks(MAX_LABEL_LEN) {
-        for &b in chunk {
-            let packed = PACKED_ESCAPES[usize::from(b)];
-            if let Some(slot) = buf.get_mut(w..w + 4) {
-                slot.copy_from_slice(&(packed as u32).to_le_bytes());
-            }
-            w += (packed >> 32) as usize;
-        }
-        out.extend_from_slice(buf.get(..w).unwrap_or_default());
-        w = 0;
-    }
-}
-
-/// [`ESCAPES`] packed in one word per byte value: the text's four bytes
-/// (little-endian) in the low half, its length above: one load per byte.
-const PACKED_ESCAPES: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut b = 0;
-    while b < 256 {
-        let (text, n) = ESCAPES[b];
-        t[b] = u32::from_le_bytes(text) as u64 | (n as u64) << 32;
-        b += 1;
-    }
-    t
-};
-
-/// The text of presentation-form bytes (ASCII by construction); `<Root>`
-/// when empty.
-fn ascii_text(text: &[u8]) -> String {
-    if text.is_empty() {
-        return "<Root>".to_string();
-    }
-    match std::str::from_utf8(text) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(text).into_owned(),
-    }
+/// A hickory-proto name as the model's [`DnsName`].
+fn wire_name(name: &Name) -> DnsName {
+    DnsName::from_labels(name.iter())
 }
 
 /// Longest name, encoded (RFC 1035 §2.3.4), as hickory-proto counts it.
 const MAX_NAME_LEN: usize = 255;
 
-/// The names of one message already written, for compression pointers
-/// that point at the start of one of them (an answer's owner name is
-/// usually a pointer to the question's): their text is copied instead of
-/// walked and escaped again.
+/// The names of one message already read, for compression pointers that
+/// point at the start of one of them (an answer's owner name is usually a
+/// pointer to the question's): their wire form is copied instead of walked
+/// again.
 struct Names {
-    /// Presentation form of every name read at the decoder's position,
-    /// one after another.
-    text: Vec<u8>,
-    /// (wire offset of the name, its text in `text`, its labels).
+    /// Wire form (length-prefixed labels) of every name remembered, one
+    /// after another; the name being read goes at the end.
+    wire: Vec<u8>,
+    /// (wire offset of the name in the message, its bytes in `wire`, its labels).
     seen: Vec<(usize, std::ops::Range<usize>, usize)>,
 }
 
@@ -141,23 +58,45 @@ const NAMES_SEEN: usize = 16;
 impl Names {
     fn new() -> Self {
         Names {
-            text: Vec::with_capacity(1024),
+            wire: Vec::with_capacity(1024),
             seen: Vec::with_capacity(NAMES_SEEN),
         }
     }
 
     fn clear(&mut self) {
-        self.text.clear();
+        self.wire.clear();
         self.seen.clear();
     }
 
-    /// Read the name at the decoder's position ([`read_name_text`]); its
-    /// text and number of labels.
-    fn read(&mut self, d: &mut BinDecoder<'_>, msg: &[u8]) -> Option<(String, usize)> {
+    /// Read the name at the decoder's position ([`read_name_wire`]); the
+    /// name and its number of labels.
+    fn read(&mut self, d: &mut BinDecoder<'_>, msg: &[u8]) -> Option<(DnsName, usize)> {
+        self.read_with(d, msg, DnsName::from_wire)
+    }
+
+    /// [`Self::read`] as presentation-form text (record data naming a
+    /// host), written straight from the wire.
+    fn read_text(&mut self, d: &mut BinDecoder<'_>, msg: &[u8]) -> Option<String> {
+        let (text, _) = self.read_with(d, msg, |wire| {
+            let mut text = Vec::with_capacity(wire.len() + 8);
+            DnsName::write_wire_text(wire, &mut text);
+            String::from_utf8(text).ok()
+        })?;
+        text
+    }
+
+    /// Read the name at the decoder's position and give its wire form to
+    /// `f`; what `f` returns and the name's number of labels.
+    fn read_with<R>(
+        &mut self,
+        d: &mut BinDecoder<'_>,
+        msg: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Option<(R, usize)> {
         let start = d.index();
         // A name that is only a pointer to the start of a name read before
         // it: the same walk (the earlier name lies wholly before this one,
-        // so no rule of [`read_name_text`] can refuse it here).
+        // so no rule of [`read_name_wire`] can refuse it here).
         if let Some([hi, lo]) = msg
             .get(start..start + 2)
             .and_then(|p| <[u8; 2]>::try_from(p).ok())
@@ -171,26 +110,26 @@ impl Names {
                 {
                     let (range, labels) = (range.clone(), *labels);
                     d.read_slice(2).ok()?;
-                    return Some((ascii_text(self.text.get(range)?), labels));
+                    return Some((f(self.wire.get(range)?), labels));
                 }
             }
         }
-        let from = self.text.len();
-        let labels = read_name_text(d, msg, &mut self.text, from);
+        let from = self.wire.len();
+        let labels = read_name_wire(d, msg, &mut self.wire, from);
         let Some(labels) = labels else {
-            self.text.truncate(from);
+            self.wire.truncate(from);
             return None;
         };
-        let to = self.text.len();
-        let text = ascii_text(self.text.get(from..to)?);
+        let to = self.wire.len();
+        let out = f(self.wire.get(from..to)?);
         if self.seen.len() < NAMES_SEEN {
             self.seen.push((start, from..to, labels));
         } else {
             // Only the names remembered stay: the buffer holds at most 16
-            // names' text, whatever the message.
-            self.text.truncate(from);
+            // names, whatever the message.
+            self.wire.truncate(from);
         }
-        Some((text, labels))
+        Some((out, labels))
     }
 }
 
@@ -199,10 +138,11 @@ thread_local! {
     static NAMES: std::cell::RefCell<Names> = std::cell::RefCell::new(Names::new());
 }
 
-/// Read the name at the decoder's position and append its presentation form
-/// ([`name_text`]) to `text` (after its first `from` bytes, which are kept);
-/// the decoder moves past the
-/// name (past its first compression pointer). Returns the number of labels.
+/// Read the name at the decoder's position and append its wire form as
+/// [`DnsName`] holds it (length-prefixed labels, pointers followed) to
+/// `wire` (after its first `from` bytes, which are kept); the decoder moves
+/// past the name (past its first compression pointer). Returns the number
+/// of labels.
 ///
 /// Why not hickory-proto's `Name::read`: it copies every name into a
 /// `TinyVec<[u8; 32]>` that spills to the heap and grows by reallocation for
@@ -215,13 +155,13 @@ thread_local! {
 /// (so every jump goes back and the walk ends), no label may run into the
 /// run a pointer left, the encoded name is at most 255 bytes, label types
 /// 0b01 and 0b10 are refused, a name cut short is refused. Never panics.
-fn read_name_text(
+fn read_name_wire(
     d: &mut BinDecoder<'_>,
     msg: &[u8],
-    text: &mut Vec<u8>,
+    wire: &mut Vec<u8>,
     from: usize,
 ) -> Option<usize> {
-    text.truncate(from);
+    wire.truncate(from);
     let start = d.index();
     let mut pos = start;
     let mut run_start = start;
@@ -246,10 +186,8 @@ fn read_name_text(
                 if encoded > MAX_NAME_LEN {
                     return None;
                 }
-                if labels > 0 {
-                    text.push(b'.');
-                }
-                push_label(text, label);
+                wire.push(b);
+                wire.extend_from_slice(label);
                 labels += 1;
                 pos += 1 + len;
             }
@@ -381,7 +319,28 @@ fn read_record(d: &mut BinDecoder<'_>, msg: &[u8], names: &mut Names) -> Option<
                 let raw = d.read_slice(len).ok()?.unverified(/*any bytes*/);
                 BASE64.encode(raw)
             }
-            RecordType::CNAME | RecordType::NS | RecordType::PTR => names.read(d, msg)?.0,
+            RecordType::CNAME | RecordType::NS | RecordType::PTR => names.read_text(d, msg)?,
+            RecordType::MX => {
+                // hickory-proto's `MX::read_data`: preference, exchange;
+                // written as `rdata_text` writes it.
+                let preference = d.read_u16().ok()?.unverified(/*any u16*/);
+                let mut text = String::with_capacity(8);
+                push_decimal(&mut text, preference);
+                text.push(' ');
+                text.push_str(&names.read_text(d, msg)?);
+                text
+            }
+            RecordType::SRV => {
+                // hickory-proto's `SRV::read_data`: priority, weight, port,
+                // target.
+                let mut text = String::with_capacity(24);
+                for _ in 0..3 {
+                    push_decimal(&mut text, d.read_u16().ok()?.unverified(/*any u16*/));
+                    text.push(' ');
+                }
+                text.push_str(&names.read_text(d, msg)?);
+                text
+            }
             RecordType::OPT => {
                 // Checked, never shown: OPT records leave the additional
                 // section, and hickory-proto prints none.
@@ -515,7 +474,7 @@ fn txt_string(s: &mut String, part: &[u8]) {
 
 /// Parse one DNS message with hickory-proto's decoders (header, record
 /// types and classes, `RData` of the less common types), names walked on
-/// the wire ([`read_name_text`] says why), writing the event's text straight
+/// the wire ([`read_name_wire`] says why), writing the event's text straight
 /// from the wire: no owned hickory `Message`, `Name`, `Record` or `RData`
 /// for the common types; one scratch buffer, then one allocation per name
 /// and per record's data.
@@ -761,7 +720,7 @@ mod tests {
         let mut upper = QUERY.to_vec();
         upper[13] = b'T';
         let ev = parse_message(&upper, &ctx()).unwrap();
-        assert!(ev.questions[0].name.starts_with("Textsecure"));
+        assert!(ev.questions[0].name.as_str().starts_with("Textsecure"));
     }
 
     #[test]
