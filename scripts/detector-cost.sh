@@ -9,9 +9,10 @@
 # Each shape's base is target/bench/base-SHAPE.pcap, as compare.sh names it
 # (recorded with scripts/record-sample.sh and the shape's PROFILE when
 # missing, which needs root), replicated by make-capture to about SIZE_MB
-# into target/bench/detcost-SHAPE.pcap. Each run is timed three times after a
-# warm-up read; the best is kept. Run it on a quiet machine: the load
-# average is printed at the start and the end. Prints a Markdown table.
+# into target/bench/detcost-SHAPE.pcap. After a warm-up read, three runs with
+# every detector alternate with three without; the best of each is kept.
+# Run it on a quiet machine: the load average is printed at the start and
+# the end. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,21 +28,17 @@ MAKE=target/release/make-capture
 
 profile_of() { case $1 in mixed) echo bench ;; *) echo "$1" ;; esac; }
 
-best_of_three() { # file, extra args...: the best wall-clock seconds of three runs
-    local file=$1 best="" start end took i
+timed() { # file, extra args...: wall-clock seconds of one run
+    local file=$1 start end
     shift
-    for i in 1 2 3; do
-        rm -rf "$OUT"
-        start=$(date +%s.%N)
-        "$NETSEC" analyze "$file" --threads 1 --no-progress --out "$OUT" "$@" >/dev/null 2>&1
-        end=$(date +%s.%N)
-        took=$(python3 -c "print(f'{$end - $start:.3f}')")
-        if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $took < $best else 1)"; then
-            best=$took
-        fi
-    done
-    echo "$best"
+    rm -rf "$OUT"
+    start=$(date +%s.%N)
+    "$NETSEC" analyze "$file" --threads 1 --no-progress --out "$OUT" "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    python3 -c "print(f'{$end - $start:.3f}')"
 }
+
+min_of() { python3 -c "import sys; print(min(sys.argv[1:], key=float))" "$@"; }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)"
 echo
@@ -57,8 +54,15 @@ for shape in $SHAPES; do
     file=$BENCH/detcost-$shape.pcap
     "$MAKE" "$base" "$copies" "$file" >&2
     cat "$file" >/dev/null
-    with=$(best_of_three "$file")
-    without=$(best_of_three "$file" --no-detect)
+    # The two configurations alternate, so that a change of the machine's
+    # speed during the run (seen here: 1.7x within minutes) meets both alike.
+    withs=() withouts=()
+    for _ in 1 2 3; do
+        withs+=("$(timed "$file")")
+        withouts+=("$(timed "$file" --no-detect)")
+    done
+    with=$(min_of "${withs[@]}")
+    without=$(min_of "${withouts[@]}")
     keep=$(python3 -c "print(f'{100 * $without / $with:.0f} %')")
     echo "| $shape | $(( $(stat -c %s "$file") / 1000000 )) MB | $with s | $without s | $keep |"
 done
