@@ -303,15 +303,15 @@ impl PortScanDetector {
             }
             hosts.many = true;
             let first_host = hosts.first;
-            let key = (ip.src, ip.dst_port, udp);
-            let earlier = if first_host != ip.dst && !self.sweeps.contains(&key) {
-                self.first_host_probe(ip, first_host, udp)
-            } else {
-                None
-            };
-            let tracked = self
-                .sweeps
-                .touch(key, p.ts, || Tracked::One(earlier.unwrap_or(first)));
+            // a new sweep starts from the first host's probe of this port,
+            // when there was one (looked up only when the entry is made)
+            let vertical = &self.vertical;
+            let tracked = self.sweeps.touch((ip.src, ip.dst_port, udp), p.ts, || {
+                let earlier = (first_host != ip.dst)
+                    .then(|| first_host_probe(vertical, ip, first_host, udp))
+                    .flatten();
+                Tracked::One(earlier.unwrap_or(first))
+            });
             let Some(s) = sweep_of(tracked, ip, cap) else {
                 return;
             };
@@ -330,36 +330,6 @@ impl PortScanDetector {
                 let f = self.sweep_finding(ip.src, ip.dst_port, udp, &snapshot);
                 out.finding(f);
             }
-        }
-    }
-
-    /// How `ip`'s source probed its first host `host` on `ip`'s port while
-    /// that host was the only one it probed, from their vertical entry (no
-    /// sweep entry was kept then): `None` when it did not (or the entry is
-    /// gone). The probe's time and source port are exact when it was the
-    /// pair's first; otherwise the pair's start stands for the time and the
-    /// flow is not sampled.
-    fn first_host_probe(
-        &self,
-        ip: &netsec_model::IpInfo,
-        host: IpAddr,
-        udp: bool,
-    ) -> Option<FirstProbe> {
-        let port = ip.dst_port;
-        let probe = if udp { Probe::Udp } else { Probe::Syn };
-        match self.vertical.get(&(ip.src, host, udp))? {
-            Tracked::One(first) if first.dst_port == port => Some(*first),
-            Tracked::One(_) => None,
-            Tracked::Many(v) if v.ports.contains(port) => Some(FirstProbe {
-                dst: host,
-                src_port: None,
-                dst_port: port,
-                ts: v.time.start,
-                probe,
-                probes: 1,
-                answered: v.open.contains(&port),
-            }),
-            Tracked::Many(_) => None,
         }
     }
 
@@ -656,6 +626,36 @@ impl FirstProbe {
                 self.ts,
             );
         }
+    }
+}
+
+/// How `ip`'s source probed its first host `host` on `ip`'s port while
+/// that host was the only one it probed, from their entry in `vertical` (no
+/// sweep entry was kept then): `None` when it did not (or the entry is
+/// gone). The probe's time and source port are exact when it was the
+/// pair's first; otherwise the pair's start stands for the time and the
+/// flow is not sampled.
+fn first_host_probe(
+    vertical: &BoundedTable<VerticalKey, Tracked<Vertical>>,
+    ip: &netsec_model::IpInfo,
+    host: IpAddr,
+    udp: bool,
+) -> Option<FirstProbe> {
+    let port = ip.dst_port;
+    let probe = if udp { Probe::Udp } else { Probe::Syn };
+    match vertical.get(&(ip.src, host, udp))? {
+        Tracked::One(first) if first.dst_port == port => Some(*first),
+        Tracked::One(_) => None,
+        Tracked::Many(v) if v.ports.contains(port) => Some(FirstProbe {
+            dst: host,
+            src_port: None,
+            dst_port: port,
+            ts: v.time.start,
+            probe,
+            probes: 1,
+            answered: v.open.contains(&port),
+        }),
+        Tracked::Many(_) => None,
     }
 }
 
