@@ -394,18 +394,7 @@ fn needs_json_escape(b: u8) -> bool {
 /// as one fixed-size block cut back to their length: a copy of a variable
 /// length is a call to `memcpy`, several per line.
 fn push_u64(out: &mut Vec<u8>, n: u64) {
-    let mut len = 1;
-    let mut rest = n / 10;
-    while rest > 0 {
-        len += 1;
-        rest /= 10;
-    }
-    let mut digits = [0u8; 20];
-    let mut rest = n;
-    for slot in digits.iter_mut().take(len).rev() {
-        *slot = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
+    let (digits, len) = crate::decimal_digits(n);
     let end = out.len() + len;
     out.extend_from_slice(&digits);
     out.truncate(end);

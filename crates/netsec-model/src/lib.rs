@@ -83,22 +83,28 @@ pub use time::{Duration, TimeRange, Timestamp};
 /// assert_eq!(s, "port 8080");
 /// ```
 pub fn push_decimal(out: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut n = v;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    for d in digits.get(i..).unwrap_or_default() {
+    let (digits, len) = decimal_digits(u64::from(v));
+    for d in digits.get(..len).unwrap_or_default() {
         out.push(char::from(*d));
     }
+}
+
+/// The decimal digits of `n` in the first `len` bytes of a block (the rest
+/// zero), and `len`: a fixed-size block its users copy whole and cut back.
+pub(crate) fn decimal_digits(n: u64) -> ([u8; 20], usize) {
+    let mut len = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        len += 1;
+        rest /= 10;
+    }
+    let mut digits = [0u8; 20];
+    let mut rest = n;
+    for slot in digits.iter_mut().take(len).rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    (digits, len)
 }
 
 /// Lower-case hexadecimal of `bytes` (digests, fingerprints).
