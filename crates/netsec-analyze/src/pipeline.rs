@@ -22,7 +22,7 @@ use std::thread;
 
 use netsec_capture::{CaptureReader, Filter, LiveCapture};
 use netsec_model::{Analyzer, Interests, LinkType, RawPacket, Timestamp};
-use netsec_proto::{EngineConfig, TickSchedule};
+use netsec_proto::{EngineConfig, ShardClass, Share, TickSchedule};
 
 use crate::detection::{merge_into, DetectionStage};
 use crate::error::AnalysisError;
@@ -368,10 +368,10 @@ pub(crate) fn run_file_shards(
                     let mut shard = Shard::new(
                         engine,
                         filter,
-                        Ownership::Share {
+                        Ownership::Share(Share {
                             index: i as u64,
                             of: threads as u64,
-                        },
+                        }),
                         sink,
                     );
                     // The first thread speaks for all: the others read the
@@ -475,10 +475,12 @@ struct BatchEntry {
     interface: u32,
     orig_len: u32,
     bytes: Bytes,
+    /// Where the reader sent it (a fragment goes to every worker).
+    class: ShardClass,
 }
 
 impl BatchEntry {
-    fn of(raw: &RawPacket<'_>, bytes: Bytes) -> Self {
+    fn of(raw: &RawPacket<'_>, bytes: Bytes, class: ShardClass) -> Self {
         BatchEntry {
             number: raw.number,
             ts: raw.ts,
@@ -486,6 +488,7 @@ impl BatchEntry {
             interface: raw.interface,
             orig_len: raw.orig_len,
             bytes,
+            class,
         }
     }
 }
@@ -501,14 +504,14 @@ impl Batch {
         }
     }
 
-    fn push_copy(&mut self, raw: &RawPacket<'_>) {
+    fn push_copy(&mut self, raw: &RawPacket<'_>, class: ShardClass) {
         let start = self.copied.len();
         self.copied.extend_from_slice(raw.data);
         let bytes = Bytes::Copied {
             start,
             end: self.copied.len(),
         };
-        self.entries.push(BatchEntry::of(raw, bytes));
+        self.entries.push(BatchEntry::of(raw, bytes, class));
     }
 
     fn push_marker(&mut self, number: u64, clock: Timestamp) {
@@ -519,6 +522,7 @@ impl Batch {
             interface: 0,
             orig_len: 0,
             bytes: Bytes::Marker,
+            class: ShardClass::Flow(0),
         });
     }
 
@@ -572,8 +576,16 @@ impl Distributor {
                 let sink = plan.sink(i == 0, outlet);
                 let engine = plan.engine.share_of(worker_count);
                 let filter = plan.filter.clone();
+                let ownership = if worker_count > 1 {
+                    Ownership::Share(Share {
+                        index: i as u64,
+                        of: worker_count as u64,
+                    })
+                } else {
+                    Ownership::All
+                };
                 let handle = thread::spawn(move || {
-                    let mut shard = Shard::new(engine, filter, Ownership::All, sink);
+                    let mut shard = Shard::new(engine, filter, ownership, sink);
                     let mut clock = None;
                     for mut batch in from_reader {
                         for e in &batch.entries {
@@ -589,7 +601,7 @@ impl Distributor {
                                 orig_len: e.orig_len,
                                 data: batch.bytes(e),
                             };
-                            shard.process(&raw);
+                            shard.process_class(&raw, e.class);
                         }
                         shard.sink.declare_through(batch.through);
                         clock = Some(batch.clock);
@@ -616,14 +628,25 @@ impl Distributor {
         }
     }
 
-    /// The worker for `raw`: both directions of a flow, and its fragments,
-    /// go to the same one.
-    fn shard_of(&self, raw: &RawPacket<'_>) -> usize {
-        let n = self.workers.len() as u64;
-        if n <= 1 {
-            return 0;
+    /// Where `raw` goes: both directions of a flow to the same worker, a
+    /// fragment to every worker (its flow is known once it is whole).
+    fn class_of(&self, raw: &RawPacket<'_>) -> ShardClass {
+        if self.workers.len() <= 1 {
+            return ShardClass::Flow(0);
         }
-        (netsec_proto::shard_hash(raw) % n) as usize
+        netsec_proto::shard_class(raw)
+    }
+
+    /// The workers a packet of `class` goes to.
+    fn workers_for(&self, class: ShardClass) -> std::ops::Range<usize> {
+        let n = self.workers.len();
+        match class {
+            ShardClass::Flow(hash) => {
+                let i = (hash % n.max(1) as u64) as usize;
+                i..i + 1
+            }
+            ShardClass::Fragment => 0..n,
+        }
     }
 
     /// Before handing `raw` on: move the clock, and when a tick is due, put
@@ -642,43 +665,48 @@ impl Distributor {
     /// Its bytes stay in the reader's shared chunk, handed on by
     /// [`Distributor::dispatch_shared`] once the packet no longer borrows
     /// the reader.
-    fn prepare(&mut self, raw: &RawPacket<'_>) -> (usize, BatchEntry) {
+    fn prepare(&mut self, raw: &RawPacket<'_>) -> BatchEntry {
         self.clock_for(raw);
-        (self.shard_of(raw), BatchEntry::of(raw, Bytes::Marker))
+        let class = self.class_of(raw);
+        BatchEntry::of(raw, Bytes::Marker, class)
     }
 
-    /// Hand a prepared packet to worker `shard`: its bytes are `range` of
-    /// the reader's shared `chunk`.
+    /// Hand a prepared packet to its worker (a fragment to every worker):
+    /// its bytes are `range` of the reader's shared `chunk`.
     fn dispatch_shared(
         &mut self,
-        shard: usize,
         mut entry: BatchEntry,
         chunk: &Arc<Vec<u8>>,
         range: std::ops::Range<usize>,
     ) {
-        if let Some(w) = self.workers.get_mut(shard) {
-            let batch = &mut w.current;
-            if !batch.chunks.last().is_some_and(|c| Arc::ptr_eq(c, chunk)) {
-                batch.chunks.push(Arc::clone(chunk));
+        for shard in self.workers_for(entry.class) {
+            if let Some(w) = self.workers.get_mut(shard) {
+                let batch = &mut w.current;
+                if !batch.chunks.last().is_some_and(|c| Arc::ptr_eq(c, chunk)) {
+                    batch.chunks.push(Arc::clone(chunk));
+                }
+                entry.bytes = Bytes::Shared {
+                    chunk: batch.chunks.len() - 1,
+                    start: range.start,
+                    end: range.end,
+                };
+                batch.entries.push(entry);
             }
-            entry.bytes = Bytes::Shared {
-                chunk: batch.chunks.len() - 1,
-                start: range.start,
-                end: range.end,
-            };
-            batch.entries.push(entry);
+            self.send_if_full(shard);
         }
-        self.send_if_full(shard);
     }
 
-    /// Hand a live packet to its worker, copying its bytes.
+    /// Hand a live packet to its worker (a fragment to every worker),
+    /// copying its bytes.
     fn dispatch_copy(&mut self, raw: &RawPacket<'_>) {
         self.clock_for(raw);
-        let shard = self.shard_of(raw);
-        if let Some(w) = self.workers.get_mut(shard) {
-            w.current.push_copy(raw);
+        let class = self.class_of(raw);
+        for shard in self.workers_for(class) {
+            if let Some(w) = self.workers.get_mut(shard) {
+                w.current.push_copy(raw, class);
+            }
+            self.send_if_full(shard);
         }
-        self.send_if_full(shard);
     }
 
     fn send_if_full(&mut self, shard: usize) {
@@ -811,7 +839,7 @@ pub(crate) fn run_reader_workers(
                 reader.read_ahead();
                 let mut last = 0;
                 loop {
-                    let (shard, entry) = match reader.next_packet() {
+                    let entry = match reader.next_packet() {
                         Ok(Some(raw)) => {
                             let mut raw: RawPacket<'_> = raw;
                             last = raw.number;
@@ -826,7 +854,7 @@ pub(crate) fn run_reader_workers(
                         }
                     };
                     let (chunk, range) = reader.last_packet_chunk();
-                    distributor.dispatch_shared(shard, entry, chunk, range);
+                    distributor.dispatch_shared(entry, chunk, range);
                     if last % CHECK_EVERY_PACKETS == 0 && plan.cancel.is_cancelled() {
                         cancelled = true;
                         break;

@@ -10,7 +10,7 @@ use netsec_model::{
     Analyzer, AppEvent, ArpInfo, Finding, FlowRecord, Inspector, InspectorOutput, Interests,
     PacketInfo, PayloadContext, RawPacket, Timestamp,
 };
-use netsec_proto::{Engine, EngineConfig, EngineSink};
+use netsec_proto::{Engine, EngineConfig, EngineSink, ShardClass, Share};
 
 use crate::detection::DetectionStage;
 use crate::logs::RecordSink;
@@ -179,10 +179,15 @@ impl ShardSink {
             }
             Outlet::Closed => self.batch.records.clear(),
             Outlet::Channel { to_stage, recycled } => {
+                // A vector the detection stage is done with, still holding
+                // its records: they are freed here, by the thread that
+                // made them.
+                let mut records = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH_RECORDS));
+                records.clear();
                 let fresh = RecordBatch {
-                    records: recycled
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH_RECORDS)),
+                    records,
                     watermark,
                     last: false,
                 };
@@ -358,9 +363,11 @@ impl EngineSink for ShardSink {
 pub(crate) enum Ownership {
     /// Every packet it is given.
     All,
-    /// Packets whose address-pair hash is `index` modulo `of`; the others
-    /// only move its clock.
-    Share { index: u64, of: u64 },
+    /// The packets of its share of the flows ([`netsec_proto::shard_class`]:
+    /// TCP and UDP by 5-tuple, the rest by address pair) and every fragment
+    /// (reassembled by all, the datagram kept by its flow's shard); the
+    /// others only move its clock.
+    Share(Share),
 }
 
 /// An engine and its sink.
@@ -388,11 +395,41 @@ impl Shard {
 
     /// Process one packet read from the input (this shard's or another's).
     pub fn process(&mut self, raw: &RawPacket<'_>) {
+        let class = match self.ownership {
+            Ownership::All => ShardClass::Flow(0),
+            Ownership::Share(_) => netsec_proto::shard_class(raw),
+        };
+        self.process_class(raw, class);
+    }
+
+    /// Process one packet whose [`ShardClass`] is known.
+    pub fn process_class(&mut self, raw: &RawPacket<'_>, class: ShardClass) {
         self.sink.begin(raw.number);
-        if self.owns(raw) && self.passes_filter(raw) {
-            self.sink
-                .counts
-                .frame(raw.ts, raw.orig_len.max(raw.data.len() as u32));
+        let share = match self.ownership {
+            Ownership::All => None,
+            Ownership::Share(share) => Some(share),
+        };
+        let mine = match (class, share) {
+            (_, None) => true,
+            (ShardClass::Flow(hash), Some(share)) => share.owns(hash),
+            (ShardClass::Fragment, Some(share)) => {
+                // Every shard reassembles it; the first counts it.
+                if self.passes_filter(raw) {
+                    if share.index == 0 {
+                        self.count_frame(raw);
+                    }
+                    self.engine
+                        .process_shared_fragment(raw, share, &mut self.sink);
+                } else {
+                    self.engine.advance_to(raw.ts, &mut self.sink);
+                }
+                self.sink
+                    .end(OrderKey::start_of(raw.number.saturating_add(1)));
+                return;
+            }
+        };
+        if mine && self.passes_filter(raw) {
+            self.count_frame(raw);
             self.engine.process(raw, &mut self.sink);
         } else {
             // Another shard's packet, or one the filter drops: its time is
@@ -416,11 +453,10 @@ impl Shard {
         });
     }
 
-    fn owns(&self, raw: &RawPacket<'_>) -> bool {
-        match self.ownership {
-            Ownership::All => true,
-            Ownership::Share { index, of } => netsec_proto::shard_hash(raw) % of == index,
-        }
+    fn count_frame(&mut self, raw: &RawPacket<'_>) {
+        self.sink
+            .counts
+            .frame(raw.ts, raw.orig_len.max(raw.data.len() as u32));
     }
 
     fn passes_filter(&self, raw: &RawPacket<'_>) -> bool {

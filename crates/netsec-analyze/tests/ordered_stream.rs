@@ -213,14 +213,25 @@ fn checksum(b: &[u8]) -> u16 {
     !(s as u16)
 }
 
-fn inputs(scan: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("testdata/suricata-verify"))
+/// The pcap files of a testdata directory, by name.
+fn pcaps_in(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
         .collect();
     files.sort();
+    files
+}
+
+fn inputs(scan: &Path) -> Vec<PathBuf> {
+    let mut files = pcaps_in("testdata/suricata-verify");
+    // Fragments (every shard reassembles them, the datagram's flow keeps
+    // it) and tunnels, some of them fragmented, some carrying a flow also
+    // seen outside any tunnel (one flow, whatever the thread count).
+    files.push(root().join("testdata/fragments.pcap"));
+    files.extend(pcaps_in("crates/netsec-proto/tests/data/decode"));
     files.push(root().join("testdata/sample.pcap"));
     files.push(scan.to_path_buf());
     files

@@ -222,11 +222,39 @@ impl EngineStats {
     }
 }
 
+/// How an engine takes a frame.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    /// A frame of its own: all of it is this engine's.
+    Whole,
+    /// A fragment every engine sharing the run is given.
+    Shared(crate::Share),
+}
+
+impl Role {
+    /// Whether the flow of `info` (a reassembled datagram, or the packet a
+    /// tunnel in one carried) is this engine's.
+    fn owns_flow_of(&self, info: &PacketInfo) -> bool {
+        match (self, &info.ip) {
+            (Role::Whole, _) => true,
+            (Role::Shared(share), Some(ip)) => share.owns(crate::flow_shard_hash(info.vlan, ip)),
+            (Role::Shared(share), None) => share.index == 0,
+        }
+    }
+}
+
 /// The protocol engine.
 #[derive(Debug)]
 pub struct Engine {
     table: FlowTable,
     defrag: Defragmenter,
+    /// Fragments every engine of a run is given
+    /// ([`Engine::process_shared_fragment`]): apart from `defrag`, so the
+    /// engines that share a run hold the same ones and count them once.
+    shared_defrag: Defragmenter,
+    /// Whether this engine counts the shared fragments (the first of a
+    /// run's engines does).
+    counts_shared_fragments: bool,
     stats: EngineStats,
     events: Vec<AppEvent>,
     ticks: crate::tick::TickSchedule,
@@ -252,6 +280,11 @@ impl Engine {
         Engine {
             table: FlowTable::new(config.bounded_flow_config()),
             defrag: Defragmenter::with_limits(crate::flow::defrag::MAX_DATAGRAMS, defrag_bytes),
+            shared_defrag: Defragmenter::with_limits(
+                crate::flow::defrag::MAX_DATAGRAMS,
+                defrag_bytes,
+            ),
+            counts_shared_fragments: false,
             stats: EngineStats::default(),
             events: Vec::new(),
             ticks: crate::tick::TickSchedule::new(),
@@ -271,6 +304,7 @@ impl Engine {
         self.table.memory()
             + self.flow_heap
             + self.defrag.memory()
+            + self.shared_defrag.memory()
             + self.pressure.capacity() * std::mem::size_of::<(FlowKey, u64)>()
     }
 
@@ -304,7 +338,30 @@ impl Engine {
 
     /// Process one captured frame.
     pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
-        self.process_frame(raw, sink);
+        self.process_frame(raw, Role::Whole, sink);
+        self.after_frame(sink);
+    }
+
+    /// Process a fragment that every engine sharing a run is given (its
+    /// [`crate::shard_class`] is [`crate::ShardClass::Fragment`]: its flow
+    /// is not known before the datagram is whole). Every engine reassembles
+    /// it in the same way, since they see the same fragments; the first
+    /// engine (`share.index` 0) counts it and reports the pieces; the whole
+    /// datagram is analysed by the engine whose share its flow hash
+    /// ([`crate::flow_shard_hash`], of the inner packet for a tunnel) is
+    /// in; the others drop it.
+    pub fn process_shared_fragment(
+        &mut self,
+        raw: &RawPacket<'_>,
+        share: crate::Share,
+        sink: &mut impl EngineSink,
+    ) {
+        self.counts_shared_fragments = share.index == 0;
+        self.process_frame(raw, Role::Shared(share), sink);
+        self.after_frame(sink);
+    }
+
+    fn after_frame(&mut self, sink: &mut impl EngineSink) {
         let used = self.memory_used();
         if used > self.memory_limit {
             self.relieve(sink);
@@ -346,7 +403,8 @@ impl Engine {
         // when the fixed parts alone are over (the capacity is set so they
         // are not, unless the hash table had to grow past it).
         while self.memory_used() > self.memory_limit
-            && self.table.memory() + self.defrag.memory() < self.memory_limit
+            && self.table.memory() + self.defrag.memory() + self.shared_defrag.memory()
+                < self.memory_limit
         {
             let Some(victim) = self.table.evict_one() else {
                 break;
@@ -357,7 +415,15 @@ impl Engine {
         while self.memory_used() > self.memory_limit && self.defrag.evict_oldest() {
             self.stats.fragments_evicted_memory += 1;
         }
-        self.stats.fragments_dropped = self.defrag.stats.timed_out + self.defrag.stats.evicted;
+        self.count_dropped_fragments();
+    }
+
+    fn count_dropped_fragments(&mut self) {
+        let mut dropped = self.defrag.stats.timed_out + self.defrag.stats.evicted;
+        if self.counts_shared_fragments {
+            dropped += self.shared_defrag.stats.timed_out + self.shared_defrag.stats.evicted;
+        }
+        self.stats.fragments_dropped = dropped;
     }
 
     fn emit_events(&mut self, sink: &mut impl EngineSink) {
@@ -367,16 +433,29 @@ impl Engine {
         }
     }
 
-    fn process_frame(&mut self, raw: &RawPacket<'_>, sink: &mut impl EngineSink) {
-        self.stats.packets += 1;
-        self.stats.bytes += u64::from(raw.orig_len.max(raw.data.len() as u32));
+    fn process_frame(&mut self, raw: &RawPacket<'_>, role: Role, sink: &mut impl EngineSink) {
+        // A shared fragment is counted and reported by one engine only.
+        let counting = match role {
+            Role::Whole => true,
+            Role::Shared(share) => share.index == 0,
+        };
+        if counting {
+            self.stats.packets += 1;
+            self.stats.bytes += u64::from(raw.orig_len.max(raw.data.len() as u32));
+        }
         if raw.ts > self.now {
             self.now = raw.ts;
         }
         self.maybe_tick(sink);
         let mut decoded = DecodedPacket::empty();
         if let Err(e) = decode_into(raw, &mut decoded) {
-            *self.stats.decode_errors.entry(e).or_default() += 1;
+            if counting {
+                *self.stats.decode_errors.entry(e).or_default() += 1;
+            }
+            return;
+        }
+        if !counting && decoded.fragment.is_none() {
+            // Not a fragment after all: the counting engine takes it whole.
             return;
         }
         if let Some(arp) = &decoded.arp {
@@ -385,10 +464,10 @@ impl Engine {
             sink.arp(arp);
             return;
         }
-        if decoded.tunnel_depth > 0 {
+        if decoded.tunnel_depth > 0 && counting {
             self.stats.tunnelled += 1;
         }
-        if decoded.ipv6_fragment {
+        if decoded.ipv6_fragment && counting {
             self.stats.ipv6_fragments += 1;
         }
         let Some(ip) = decoded.info.ip else {
@@ -396,27 +475,36 @@ impl Engine {
         };
         if let Some(frag) = decoded.fragment {
             let v6 = decoded.ipv6_fragment;
-            if !v6 {
+            if !v6 && counting {
                 self.stats.ipv4_fragments += 1;
             }
-            let reassembled_before = self.defrag.stats.reassembled;
-            let whole = self.defrag.add(raw.ts, ip.src, ip.dst, &frag);
-            if self.defrag.stats.reassembled > reassembled_before {
+            let defrag = match role {
+                Role::Whole => &mut self.defrag,
+                Role::Shared(_) => &mut self.shared_defrag,
+            };
+            let reassembled_before = defrag.stats.reassembled;
+            let whole = defrag.add(raw.ts, ip.src, ip.dst, &frag);
+            let reassembled = defrag.stats.reassembled > reassembled_before;
+            if reassembled && counting {
                 if v6 {
                     self.stats.ipv6_reassembled += 1;
                 } else {
                     self.stats.ipv4_reassembled += 1;
                 }
             }
-            self.stats.fragments_dropped = self.defrag.stats.timed_out + self.defrag.stats.evicted;
+            self.count_dropped_fragments();
             let Some(datagram) = whole else {
-                sink.packet(&decoded.info);
+                if counting {
+                    sink.packet(&decoded.info);
+                }
                 return;
             };
             let mut info = decoded.info;
             let mut full_ip = ip;
             let Some(range) = transport_of_datagram(frag.protocol, &datagram, &mut full_ip) else {
-                sink.packet(&decoded.info);
+                if counting {
+                    sink.packet(&decoded.info);
+                }
                 return;
             };
             info.ip = Some(full_ip);
@@ -425,9 +513,15 @@ impl Engine {
             // small MTU, GRE): the flow is the inner packet's, as for a
             // whole packet.
             if let Some(inner) = decode_datagram_tunnel(&info, frag.protocol, &full_ip, payload) {
+                if !role.owns_flow_of(&inner.info) {
+                    return;
+                }
                 self.stats.tunnelled += 1;
                 sink.packet(&inner.info);
                 self.flow_packet(&inner.info, inner.payload, inner.tcp_wscale, sink);
+                return;
+            }
+            if !role.owns_flow_of(&info) {
                 return;
             }
             sink.packet(&info);

@@ -58,7 +58,8 @@ pub mod reassembly;
 pub mod tick;
 
 pub use decode::{
-    decode, decode_datagram_tunnel, decode_into, shard_hash, DecodeError, DecodedPacket,
+    decode, decode_datagram_tunnel, decode_into, flow_shard_hash, shard_class, DecodeError,
+    DecodedPacket, ShardClass, Share,
 };
 pub use engine::{Engine, EngineConfig, EngineSink, EngineStats, DEFAULT_MEMORY_LIMIT};
 pub use flow::community_id::community_id;

@@ -259,7 +259,7 @@ fn truncated_and_flipped_frames_never_panic() {
             for len in 0..=frame.len() {
                 let raw = capture_run::raw(link, frame.get(..len).unwrap());
                 let _ = netsec_proto::decode(&raw);
-                let _ = netsec_proto::shard_hash(&raw);
+                let _ = netsec_proto::shard_class(&raw);
             }
             for i in 0..frame.len().min(120) {
                 frame[i] ^= 0xff;

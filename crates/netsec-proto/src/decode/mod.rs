@@ -669,37 +669,205 @@ pub fn transport_of_datagram(
     }
 }
 
-/// Symmetric hash for sharding packets to worker threads: the same for both
-/// directions, over the IP address pair and VLAN only, so that every
-/// fragment of a datagram (which lacks ports) lands on the same worker as
-/// the rest of its flow. Non-IP frames hash to 0.
-pub fn shard_hash(raw: &RawPacket<'_>) -> u64 {
-    let Ok(link) = link_layer(raw) else {
-        return 0;
-    };
-    let (a, b): (&[u8], &[u8]) = match link.ether_type {
-        ETHERTYPE_IPV4 => match (link.rest.get(12..16), link.rest.get(16..20)) {
-            (Some(s), Some(d)) => (s, d),
-            _ => return 0,
-        },
-        ETHERTYPE_IPV6 => match (link.rest.get(8..24), link.rest.get(24..40)) {
-            (Some(s), Some(d)) => (s, d),
-            _ => return 0,
-        },
-        _ => return 0,
-    };
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    // FNV-1a over 8-byte words (stable across runs and machines), then
-    // mixed: the shard is `hash % workers`, which needs good low bits.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(link.vlan);
-    for word in lo.chunks(8).chain(hi.chunks(8)) {
-        let mut w = [0u8; 8];
-        if let Some(dst) = w.get_mut(..word.len()) {
-            dst.copy_from_slice(word);
+/// Which of several engines sharing a run analyses a packet
+/// ([`shard_class`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardClass {
+    /// The packet belongs to the engine whose share holds this hash. Both
+    /// directions of a flow hash alike.
+    Flow(u64),
+    /// An IP fragment (offset or more-fragments set): its flow is not known
+    /// until the datagram is whole, so every engine is given it
+    /// ([`crate::Engine::process_shared_fragment`]).
+    Fragment,
+}
+
+/// One engine's part of a run shared among `of` engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    /// This engine's number, from 0.
+    pub index: u64,
+    /// How many engines share the run.
+    pub of: u64,
+}
+
+impl Share {
+    /// Whether a packet or datagram of shard hash `hash` is this engine's.
+    pub fn owns(&self, hash: u64) -> bool {
+        self.of <= 1 || hash % self.of == self.index
+    }
+}
+
+/// UDP ports the decoder may find a tunnel on (`encap::udp_inner`): a
+/// packet to or from one is fully decoded to find its flow.
+const TUNNEL_UDP_PORTS: [u16; 6] = [4789, 6081, 2152, 3544, 4754, 5072];
+
+/// IPv6 extension headers walked to find a fragment header or the
+/// transport ports (those etherparse's lax slicing walks).
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
+const IPV6_FRAGMENT: u8 = 44;
+const IPV6_AUTH: u8 = 51;
+const IPV6_DEST_OPTIONS: u8 = 60;
+const IPV6_MOBILITY: u8 = 135;
+const IPV6_HIP: u8 = 139;
+const IPV6_SHIM6: u8 = 140;
+
+/// Where `raw` goes when several engines share a run: the hash of the flow
+/// the engine will put it in ([`flow_shard_hash`] of its flow key), or
+/// [`ShardClass::Fragment`]. A plain TCP, UDP or ICMP packet is read from
+/// its outer headers without a full decode; anything else (tunnels, whose
+/// flow is the inner packet's; unusual IPv6 extension headers) is decoded
+/// as the engine decodes it. So TCP and UDP flows spread over every engine
+/// by 5-tuple, even between two busy hosts, and a flow seen both inside
+/// and outside a tunnel stays one flow.
+pub fn shard_class(raw: &RawPacket<'_>) -> ShardClass {
+    match quick_shard_class(raw) {
+        Some(class) => class,
+        None => decoded_shard_class(raw),
+    }
+}
+
+/// [`shard_class`] from the outer headers alone; `None` when only a full
+/// decode can tell (anything but well-formed plain TCP, UDP and ICMP).
+fn quick_shard_class(raw: &RawPacket<'_>) -> Option<ShardClass> {
+    let link = link_layer(raw).ok()?;
+    let (src, dst, protocol, transport, b): (&[u8], &[u8], u8, usize, &[u8]) = match link.ether_type
+    {
+        ETHERTYPE_IPV4 => {
+            let b = link.rest;
+            if be16(b, 6)? & 0x3fff != 0 {
+                return Some(ShardClass::Fragment);
+            }
+            let header = usize::from(b.first()? & 0x0f) * 4;
+            let total = usize::from(be16(b, 2)?);
+            if b.first()? >> 4 != 4 || header < 20 || total < header {
+                return None;
+            }
+            // Within the datagram's length, as the decoder reads it.
+            let b = b.get(..total)?;
+            (b.get(12..16)?, b.get(16..20)?, *b.get(9)?, header, b)
         }
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x0000_0100_0000_01b3);
+        ETHERTYPE_IPV6 => {
+            let b = link.rest;
+            let payload = usize::from(be16(b, 4)?);
+            if b.first()? >> 4 != 6 || payload == 0 {
+                return None;
+            }
+            let b = b.get(..40 + payload)?;
+            let mut next = *b.get(6)?;
+            let mut at = 40usize;
+            loop {
+                let len = match next {
+                    IPV6_FRAGMENT => {
+                        if be16(b, at + 2)? & 0xfff9 != 0 {
+                            return Some(ShardClass::Fragment);
+                        }
+                        8
+                    }
+                    IPV6_AUTH => (usize::from(*b.get(at + 1)?) + 2) * 4,
+                    IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTIONS | IPV6_MOBILITY
+                    | IPV6_HIP | IPV6_SHIM6 => (usize::from(*b.get(at + 1)?) + 1) * 8,
+                    _ => break,
+                };
+                next = *b.get(at)?;
+                at += len;
+            }
+            (b.get(8..24)?, b.get(24..40)?, next, at, b)
+        }
+        _ => return None,
+    };
+    let ports = match protocol {
+        6 => {
+            // The whole header, options included, as the decoder needs it.
+            let header = usize::from(b.get(transport + 12)? >> 4) * 4;
+            if header < 20 || b.len() < transport + header {
+                return None;
+            }
+            Some((be16(b, transport)?, be16(b, transport + 2)?))
+        }
+        17 => {
+            b.get(transport + 7)?;
+            let ports = (be16(b, transport)?, be16(b, transport + 2)?);
+            if TUNNEL_UDP_PORTS.contains(&ports.0) || TUNNEL_UDP_PORTS.contains(&ports.1) {
+                return None;
+            }
+            Some(ports)
+        }
+        1 | 58 => None,
+        _ => return None,
+    };
+    Some(ShardClass::Flow(hash_endpoints(link.vlan, src, dst, ports)))
+}
+
+/// [`shard_class`] by a full decode, as the engine decodes.
+fn decoded_shard_class(raw: &RawPacket<'_>) -> ShardClass {
+    let mut decoded = DecodedPacket::empty();
+    if decode_into(raw, &mut decoded).is_err() {
+        return ShardClass::Flow(0);
+    }
+    if decoded.fragment.is_some() {
+        return ShardClass::Fragment;
+    }
+    match &decoded.info.ip {
+        Some(ip) => ShardClass::Flow(flow_shard_hash(decoded.info.vlan, ip)),
+        None => ShardClass::Flow(0),
+    }
+}
+
+/// The shard hash of the flow a decoded (or reassembled) packet belongs
+/// to: its VLAN, address pair and, for TCP and UDP, port pair, the same
+/// both ways. [`shard_class`] gives it for whole packets; the engine uses
+/// it for a reassembled datagram.
+pub fn flow_shard_hash(vlan: u16, ip: &IpInfo) -> u64 {
+    let ports = match ip.transport {
+        Transport::Tcp | Transport::Udp => Some((ip.src_port, ip.dst_port)),
+        _ => None,
+    };
+    match (ip.src, ip.dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => hash_endpoints(vlan, &s.octets(), &d.octets(), ports),
+        (IpAddr::V6(s), IpAddr::V6(d)) => hash_endpoints(vlan, &s.octets(), &d.octets(), ports),
+        _ => 0,
+    }
+}
+
+/// Symmetric hash of a VLAN, an address pair and a port pair: the same for
+/// both directions. Addresses as integers (big-endian, so ordered as their
+/// bytes), FNV-1a steps over 64-bit words (stable across runs and
+/// machines), then mixed: the shard is `hash % engines`, which needs good
+/// low bits. Every packet of a run is hashed by every engine: a few dozen
+/// instructions.
+fn hash_endpoints(vlan: u16, a: &[u8], b: &[u8], ports: Option<(u16, u16)>) -> u64 {
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+    let (pa, pb) = ports.unwrap_or((0, 0));
+    let (a, b) = (address_value(a), address_value(b));
+    let ((lo, plo), (hi, phi)) = if (a, pa) <= (b, pb) {
+        ((a, pa), (b, pb))
+    } else {
+        ((b, pb), (a, pa))
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(vlan);
+    for word in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
+        h = (h ^ word).wrapping_mul(FNV_PRIME);
+    }
+    if ports.is_some() {
+        let word = u64::from(plo) | (u64::from(phi) << 16) | (1 << 32);
+        h = (h ^ word).wrapping_mul(FNV_PRIME);
     }
     netsec_model::flow::mix64(h)
+}
+
+/// An IPv4 or IPv6 address's bytes as one big-endian integer.
+fn address_value(bytes: &[u8]) -> u128 {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        return u128::from(u32::from_be_bytes(v4));
+    }
+    if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
+        return u128::from_be_bytes(v6);
+    }
+    bytes
+        .iter()
+        .fold(0u128, |value, &byte| (value << 8) | u128::from(byte))
 }
 
 #[cfg(test)]
@@ -815,30 +983,35 @@ mod tests {
                 LinkType::Other(239),
             ] {
                 let _ = decode(&raw(lt, &buf));
-                let _ = shard_hash(&raw(lt, &buf));
+                let _ = shard_class(&raw(lt, &buf));
             }
         }
     }
 
-    #[test]
-    fn shard_hash_spreads_address_pairs_over_shards() {
-        // 10.x.y.10 <-> 10.x.y.20 for 400 pairs: the XOR of the addresses'
-        // low bits is the same for every pair (plain FNV-1a put them all in
-        // one of two shards).
+    fn flow_hash(frame: &[u8]) -> u64 {
+        match shard_class(&raw(LinkType::Ethernet, frame)) {
+            ShardClass::Flow(h) => h,
+            ShardClass::Fragment => panic!("not a fragment"),
+        }
+    }
+
+    fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+        let mut f = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+            .ipv4(src, dst, 64)
+            .udp(sport, dport)
+            .write(&mut f, b"")
+            .unwrap();
+        f
+    }
+
+    fn assert_spread(hashes: impl Iterator<Item = u64> + Clone, total: u32) {
         for shards in [2u64, 3, 4, 7] {
             let mut counts = vec![0u32; shards as usize];
-            for i in 0..400u32 {
-                let (x, y) = ((i / 256) as u8, (i % 256) as u8);
-                let mut f = Vec::new();
-                etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
-                    .ipv4([10, x, y, 10], [10, x, y, 20], 64)
-                    .udp(53, 53)
-                    .write(&mut f, b"")
-                    .unwrap();
-                let h = shard_hash(&raw(LinkType::Ethernet, &f));
+            for h in hashes.clone() {
                 counts[(h % shards) as usize] += 1;
             }
-            let fair = 400 / shards as u32;
+            let fair = total / shards as u32;
             for c in &counts {
                 assert!(*c > fair * 6 / 10, "{shards} shards: {counts:?}");
             }
@@ -846,7 +1019,30 @@ mod tests {
     }
 
     #[test]
-    fn shard_hash_is_symmetric() {
+    fn address_pairs_spread_over_shards() {
+        // 10.x.y.10 <-> 10.x.y.20 for 400 pairs: the XOR of the addresses'
+        // low bits is the same for every pair (plain FNV-1a put them all in
+        // one of two shards).
+        let frames: Vec<Vec<u8>> = (0..400u32)
+            .map(|i| {
+                let (x, y) = ((i / 256) as u8, (i % 256) as u8);
+                udp_frame([10, x, y, 10], [10, x, y, 20], 5353, 5353)
+            })
+            .collect();
+        assert_spread(frames.iter().map(|f| flow_hash(f)), 400);
+    }
+
+    #[test]
+    fn the_flows_of_one_address_pair_spread_over_shards() {
+        // Two lab hosts: their connections must not all land on one engine.
+        let frames: Vec<Vec<u8>> = (0..400u16)
+            .map(|i| udp_frame([10, 0, 0, 10], [10, 0, 0, 20], 40000 + i, 53))
+            .collect();
+        assert_spread(frames.iter().map(|f| flow_hash(f)), 400);
+    }
+
+    #[test]
+    fn shard_class_is_symmetric() {
         let a = tcp_frame(None);
         let mut b = Vec::new();
         etherparse::PacketBuilder::ethernet2([7, 8, 9, 10, 11, 12], [1, 2, 3, 4, 5, 6])
@@ -854,10 +1050,90 @@ mod tests {
             .tcp(80, 40000, 1, 65535)
             .write(&mut b, b"")
             .unwrap();
+        assert_eq!(flow_hash(&a), flow_hash(&b));
+        assert_ne!(flow_hash(&a), 0);
+        // Same address both ways: the ports decide the order.
+        let c = udp_frame([10, 0, 0, 1], [10, 0, 0, 1], 1000, 2000);
+        let d = udp_frame([10, 0, 0, 1], [10, 0, 0, 1], 2000, 1000);
+        assert_eq!(flow_hash(&c), flow_hash(&d));
+    }
+
+    #[test]
+    fn a_tunnel_shards_by_its_inner_flow() {
+        // The same inner UDP flow plain and inside VXLAN (whose outer source
+        // port varies per inner flow): one flow, one shard. ICMP shards by
+        // its address pair.
+        let inner = udp_frame([192, 0, 2, 10], [198, 51, 100, 53], 40000, 53);
+        let mut vxlan_payload = vec![0x08, 0, 0, 0, 0, 0, 0x2a, 0];
+        vxlan_payload.extend_from_slice(&inner);
+        let mut outer = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(49152, 4789)
+            .write(&mut outer, &vxlan_payload)
+            .unwrap();
+        assert_eq!(flow_hash(&outer), flow_hash(&inner));
+        let mut icmp = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+            .ipv4([192, 0, 2, 10], [198, 51, 100, 53], 64)
+            .icmpv4_echo_request(1, 1)
+            .write(&mut icmp, b"")
+            .unwrap();
+        let d = decode(&raw(LinkType::Ethernet, &icmp)).unwrap();
+        let ip = d.info.ip.unwrap();
+        assert_eq!(flow_hash(&icmp), flow_shard_hash(0, &ip));
+    }
+
+    #[test]
+    fn fragments_go_to_every_shard_and_the_datagram_to_its_flows() {
+        // A UDP datagram cut in two: both pieces are fragments; reassembled,
+        // it hashes as an unfragmented packet of its flow does.
+        let whole = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 5000, 53);
+        let mut first = whole.clone();
+        first[14 + 6] = 0x20; // more fragments
+        let mut last = whole.clone();
+        last[14 + 6] = 0x00;
+        last[14 + 7] = 0x01; // offset 8 bytes
+        for f in [&first, &last] {
+            assert_eq!(
+                shard_class(&raw(LinkType::Ethernet, f)),
+                ShardClass::Fragment
+            );
+        }
+        let d = decode(&raw(LinkType::Ethernet, &whole)).unwrap();
+        let ip = d.info.ip.unwrap();
+        assert_eq!(flow_shard_hash(0, &ip), flow_hash(&whole));
+        // Don't-fragment alone is no fragment.
+        let mut df = whole.clone();
+        df[14 + 6] = 0x40;
+        assert_eq!(flow_hash(&df), flow_hash(&whole));
+    }
+
+    #[test]
+    fn ipv6_fragment_headers_are_found_behind_extension_headers() {
+        // Ethernet, IPv6 with hop-by-hop options then a fragment header.
+        let mut f = vec![0u8; 14 + 40 + 8 + 8 + 8];
+        f[12] = 0x86;
+        f[13] = 0xdd;
+        f[14] = 0x60;
+        f[14 + 5] = 24; // payload length
+        f[14 + 6] = IPV6_HOP_BY_HOP;
+        f[14 + 23] = 1;
+        f[14 + 39] = 2;
+        f[54] = IPV6_FRAGMENT; // hop-by-hop: next header, length 0 (8 bytes)
+        f[62] = 17; // fragment header: next header UDP
+        f[65] = 1; // more fragments, offset 0
         assert_eq!(
-            shard_hash(&raw(LinkType::Ethernet, &a)),
-            shard_hash(&raw(LinkType::Ethernet, &b))
+            shard_class(&raw(LinkType::Ethernet, &f)),
+            ShardClass::Fragment
         );
-        assert_ne!(shard_hash(&raw(LinkType::Ethernet, &a)), 0);
+        // An atomic fragment (offset 0, no more) is a whole packet: its UDP
+        // ports count.
+        f[65] = 0;
+        f[70..72].copy_from_slice(&5000u16.to_be_bytes());
+        f[72..74].copy_from_slice(&53u16.to_be_bytes());
+        let atomic = flow_hash(&f);
+        f[70..72].copy_from_slice(&5001u16.to_be_bytes());
+        assert_ne!(flow_hash(&f), atomic);
     }
 }
