@@ -225,7 +225,16 @@ impl LogBuffers {
 
     /// A DNS query no response answered, written again, marked.
     fn unanswered_query(&mut self, query: DnsEvent) {
-        self.line("dns", &EventDocument(&AppEvent::Dns(query)));
+        self.event_line(&AppEvent::Dns(query));
+    }
+
+    /// An event's line: DNS messages written by hand, the rest (and a DNS
+    /// message with text to escape in its Community ID) serialised.
+    fn event_line(&mut self, e: &AppEvent) {
+        let doc = EventDocument(e);
+        self.write_line(e.kind(), |buf| {
+            doc.write_json(buf) || crate::json::to_vec(buf, &doc).is_ok()
+        });
     }
 
     /// Write the queries the unanswered-query table hands over.
@@ -260,7 +269,7 @@ impl RecordSink for LogBuffers {
     }
 
     fn event(&mut self, e: &AppEvent) {
-        self.line(e.kind(), &EventDocument(e));
+        self.event_line(e);
         if let AppEvent::Dns(d) = e {
             self.with_unanswered(|table, out| table.event(d, &mut |q| out.push(q)));
         }

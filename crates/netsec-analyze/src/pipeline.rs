@@ -3,8 +3,9 @@
 //!
 //! - **one thread**: one shard, the detection stage called inline;
 //! - **files, N threads**: every thread reads the files itself and analyses
-//!   the flows of its share of a symmetric address-pair hash (both
-//!   directions of a flow, and its fragments, hash alike); the calling
+//!   its share of the flows by a symmetric flow hash
+//!   ([`netsec_proto::shard_class`]: both directions of a flow hash alike;
+//!   fragments go to every thread, and the datagram's flow decides); the calling
 //!   thread merges their records into the detection stage. Reading is paid
 //!   once per thread, but every thread decodes bytes its own core has just
 //!   read; handing packets from one reader to workers made each packet a

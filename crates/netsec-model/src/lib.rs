@@ -50,6 +50,7 @@ pub mod ecs;
 pub mod event;
 pub mod finding;
 pub mod flow;
+pub mod json_text;
 pub mod packet;
 pub mod time;
 
