@@ -32,9 +32,12 @@ use std::collections::HashMap;
 
 use netsec_model::{Direction, DnsEvent, FlowId};
 use netsec_proto::app::dns::{ANSWER_WINDOW_NS, PENDING_QUERIES};
+use smallvec::SmallVec;
 
-/// One flow's queries awaiting their response, oldest first.
-type Waiting = Vec<(Direction, DnsEvent)>;
+/// One flow's queries awaiting their response, oldest first. Most DNS flows
+/// carry one lookup (a resolver asks each from a new port), so the first
+/// waits inline in the map's entry.
+type Waiting = SmallVec<[(Direction, DnsEvent); 1]>;
 
 /// Queries one log writer tracks at once, at most: 1,024 flows with the
 /// parser's 64 pending queries each ([`PENDING_QUERIES`]); about 20 MB of
@@ -88,59 +91,77 @@ impl UnansweredQueries {
             return;
         }
         let now = ev.ctx.ts.as_nanos();
-        let waiting = self.flows.entry(flow).or_default();
-        // No response can match a query more than the window old.
-        let (old, kept): (Waiting, Waiting) = std::mem::take(waiting)
-            .into_iter()
-            .partition(|(_, q)| now.saturating_sub(q.ctx.ts.as_nanos()) > ANSWER_WINDOW_NS);
-        *waiting = kept;
-        for (_, q) in old {
-            Self::forget(&mut self.waiting, &mut self.held, &q);
-            out(marked(q));
-        }
-        if !ev.is_response {
-            // The parser keeps one query per id, and at most 64.
-            let mut i = 0;
-            while i < waiting.len() {
-                if waiting.get(i).is_some_and(|(_, q)| q.id == ev.id) {
-                    let (_, q) = waiting.remove(i);
-                    Self::forget(&mut self.waiting, &mut self.held, &q);
-                    out(marked(q));
-                } else {
-                    i += 1;
-                }
-            }
-            if waiting.len() >= PENDING_QUERIES {
-                let (_, q) = waiting.remove(0);
+        if ev.is_response {
+            // A response to a flow with nothing waiting changes nothing.
+            let Some(waiting) = self.flows.get_mut(&flow) else {
+                return;
+            };
+            Self::expire(waiting, now, &mut self.waiting, &mut self.held, out);
+            let taken = waiting
+                .iter()
+                .rposition(|(direction, q)| q.id == ev.id && *direction != ev.ctx.direction);
+            if let Some(i) = taken {
+                let (_, q) = waiting.remove(i);
                 Self::forget(&mut self.waiting, &mut self.held, &q);
-                out(marked(q));
-            }
-            if self.waiting >= MAX_WAITING {
-                self.untracked += 1;
-            } else {
-                self.waiting += 1;
-                self.held += held_bytes(ev);
-                self.peak = self.peak.max(self.held);
-                waiting.push((ev.ctx.direction, ev.clone()));
+                // Taken by a response, but outside the window: not matched.
+                if ev.query.is_none() {
+                    out(marked(q));
+                }
             }
             if waiting.is_empty() {
                 self.flows.remove(&flow);
             }
             return;
         }
-        let taken = waiting
-            .iter()
-            .rposition(|(direction, q)| q.id == ev.id && *direction != ev.ctx.direction);
-        if let Some(i) = taken {
-            let (_, q) = waiting.remove(i);
-            Self::forget(&mut self.waiting, &mut self.held, &q);
-            // Taken by a response, but outside the window: not matched.
-            if ev.query.is_none() {
+        let waiting = self.flows.entry(flow).or_default();
+        Self::expire(waiting, now, &mut self.waiting, &mut self.held, out);
+        // The parser keeps one query per id, and at most 64.
+        let mut i = 0;
+        while i < waiting.len() {
+            if waiting.get(i).is_some_and(|(_, q)| q.id == ev.id) {
+                let (_, q) = waiting.remove(i);
+                Self::forget(&mut self.waiting, &mut self.held, &q);
                 out(marked(q));
+            } else {
+                i += 1;
             }
+        }
+        if waiting.len() >= PENDING_QUERIES {
+            let (_, q) = waiting.remove(0);
+            Self::forget(&mut self.waiting, &mut self.held, &q);
+            out(marked(q));
+        }
+        if self.waiting >= MAX_WAITING {
+            self.untracked += 1;
+        } else {
+            self.waiting += 1;
+            self.held += held_bytes(ev);
+            self.peak = self.peak.max(self.held);
+            waiting.push((ev.ctx.direction, ev.clone()));
         }
         if waiting.is_empty() {
             self.flows.remove(&flow);
+        }
+    }
+
+    /// No response can match a query more than the window old: such
+    /// queries leave `waiting` (in place, in their order) for `out`.
+    fn expire(
+        waiting: &mut Waiting,
+        now: i64,
+        count: &mut usize,
+        held: &mut usize,
+        out: &mut impl FnMut(DnsEvent),
+    ) {
+        let mut i = 0;
+        while let Some((_, q)) = waiting.get(i) {
+            if now.saturating_sub(q.ctx.ts.as_nanos()) > ANSWER_WINDOW_NS {
+                let (_, q) = waiting.remove(i);
+                Self::forget(count, held, &q);
+                out(marked(q));
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -205,6 +226,75 @@ mod tests {
             b"\0\0\x01\0\0\x01\0\0\0\0\0\0\x03www\x07example\x03com\0\0\x01\0\x01".to_vec();
         msg[..2].copy_from_slice(&id.to_be_bytes());
         parse_message(&msg, &ctx).unwrap_or_else(|| panic!("the query parses"))
+    }
+
+    /// `query(flow, id)` sent `secs` after the first, with its packet number.
+    fn query_at(flow: u64, id: u16, secs: i64, number: u64) -> DnsEvent {
+        let mut q = query(flow, id);
+        q.ctx.ts = Timestamp::from_secs_nanos(1_700_000_000 + secs, 0);
+        q.ctx.packet_number = number;
+        q
+    }
+
+    /// The response to `q`, `secs` after the first query; matched by the
+    /// parser (`query` set) or not.
+    fn response_to(q: &DnsEvent, secs: i64, matched: bool) -> DnsEvent {
+        let mut r = q.clone();
+        r.is_response = true;
+        r.ctx.direction = Direction::ToClient;
+        r.ctx.ts = Timestamp::from_secs_nanos(1_700_000_000 + secs, 0);
+        r.query = matched.then(|| netsec_model::DnsQueryMatch {
+            packet_number: q.ctx.packet_number,
+            ts: q.ctx.ts,
+            latency_ns: r.ctx.ts.as_nanos() - q.ctx.ts.as_nanos(),
+        });
+        r
+    }
+
+    /// Each rule of the module's list, with the packet numbers of the
+    /// queries marked, in the order they are marked.
+    #[test]
+    fn each_rule_marks_the_queries_the_parser_left_unmatched() {
+        let mut table = UnansweredQueries::default();
+        let mut marked = Vec::new();
+        let mut feed = |table: &mut UnansweredQueries, ev: &DnsEvent| {
+            table.event(ev, &mut |q: DnsEvent| {
+                assert!(q.unanswered && !q.is_response);
+                marked.push(q.ctx.packet_number);
+            });
+        };
+        // Answered in time: never marked; the flow leaves the table.
+        let q1 = query_at(1, 7, 0, 1);
+        feed(&mut table, &q1);
+        feed(&mut table, &response_to(&q1, 1, true));
+        assert!(table.flows.is_empty());
+        // Taken by a response too late (the parser left `query` empty).
+        let q2 = query_at(2, 8, 0, 2);
+        feed(&mut table, &q2);
+        feed(&mut table, &response_to(&q2, 4, false));
+        // Replaced by a later query with the same id.
+        let q3 = query_at(3, 9, 0, 3);
+        feed(&mut table, &q3);
+        feed(&mut table, &query_at(3, 9, 1, 4));
+        // An event of the flow more than 5 s later: packet 4 expires
+        // (before the new query's own handling), packet 5 waits.
+        feed(&mut table, &query_at(3, 10, 7, 5));
+        // 64 newer queries push the oldest out.
+        for id in 0..PENDING_QUERIES as u16 {
+            feed(&mut table, &query_at(4, id, 0, 100 + u64::from(id)));
+        }
+        feed(&mut table, &query_at(4, 999, 0, 200));
+        // A response to a flow with nothing waiting changes nothing.
+        feed(&mut table, &response_to(&query_at(5, 1, 0, 300), 0, false));
+        assert_eq!(marked, vec![2, 3, 4, 100]);
+        // The flow ended: its waiting query, then the run's end: the rest by
+        // flow, oldest first.
+        table.flow_ended(FlowId(3), &mut |q| marked.push(q.ctx.packet_number));
+        assert_eq!(marked.last(), Some(&5));
+        table.finish(&mut |q| marked.push(q.ctx.packet_number));
+        let rest: Vec<u64> = (101..100 + PENDING_QUERIES as u64).chain([200]).collect();
+        assert_eq!(marked.get(5..), Some(rest.as_slice()));
+        assert_eq!((table.waiting, table.held), (0, 0));
     }
 
     /// Past `MAX_WAITING` queries a new one is counted, not kept; the bytes
