@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use clap::Args;
 use netsec_analyze::Analysis;
-use netsec_detect::signature::{CompiledRules, RuleConfig, RuleSet, SignatureInspector};
+use netsec_detect::signature::{
+    CompiledRules, RuleConfig, RuleSet, SignatureInspector, ThresholdCounters,
+};
 use netsec_detect::DetectConfig;
 use netsec_model::Inspector;
 
@@ -199,10 +201,15 @@ impl Detectors {
         let rules = self.signatures.clone();
         let detect = self.enabled.then(|| self.detect.clone());
         if rules.is_some() || detect.is_some() {
+            // the shards of this run count rule thresholds together
+            let thresholds = ThresholdCounters::new();
             analysis = analysis.inspectors(Arc::new(move || {
                 let mut set: Vec<Box<dyn Inspector>> = Vec::new();
                 if let Some(rules) = &rules {
-                    set.push(Box::new(SignatureInspector::new(Arc::clone(rules))));
+                    set.push(Box::new(
+                        SignatureInspector::new(Arc::clone(rules))
+                            .sharing_thresholds(Arc::clone(&thresholds)),
+                    ));
                 }
                 if let Some(detect) = &detect {
                     set.extend(netsec_detect::default_inspectors(detect));

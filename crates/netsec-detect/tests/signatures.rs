@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use netsec_analyze::{Analysis, Input, Logs, RecordSink};
-use netsec_detect::signature::{CompiledRules, RuleConfig, RuleSet, SignatureInspector};
+use netsec_detect::signature::{
+    CompiledRules, RuleConfig, RuleSet, SignatureInspector, ThresholdCounters,
+};
 use netsec_model::{Alert, Finding, Inspector};
 
 /// Cases where netsec differs from Suricata 7.0.10 on purpose or for a known
@@ -49,6 +51,7 @@ fn run(capture: &Path, rules: &RuleSet, threads: usize) -> (Vec<Alert>, Vec<Find
     let compiled = Arc::new(CompiledRules::new(rules));
     let collector = AlertCollector::default();
     let sink = collector.clone();
+    let thresholds = ThresholdCounters::new();
     let (_, findings) = Analysis::new()
         .input(Input::path(capture))
         .threads(threads)
@@ -57,7 +60,10 @@ fn run(capture: &Path, rules: &RuleSet, threads: usize) -> (Vec<Alert>, Vec<Find
             Box::new(sink.clone()) as Box<dyn RecordSink>
         })))
         .inspectors(Arc::new(move || {
-            vec![Box::new(SignatureInspector::new(Arc::clone(&compiled))) as Box<dyn Inspector>]
+            vec![Box::new(
+                SignatureInspector::new(Arc::clone(&compiled))
+                    .sharing_thresholds(Arc::clone(&thresholds)),
+            ) as Box<dyn Inspector>]
         }))
         .run_with_findings()
         .unwrap();

@@ -436,12 +436,58 @@ struct Counter {
     count: u32,
 }
 
+/// The `threshold` / `detection_filter` counters of one run: per rule and
+/// tracked address (`by_src`, `by_dst`, `by_both`, `by_rule`).
+///
+/// A tracked address's matches come from flows of every shard (a crawler's
+/// requests are many connections, each owned by the shard its 5-tuple
+/// hashes to), so the shards of one run share one set of counters, as
+/// Suricata's worker threads share its host table; each shard's engine
+/// still keeps its own flows' state. The count of alerts a burst raises is
+/// the same for any number of shards; which of the burst's packets raises
+/// it, and a rule's time window starting within a burst, can follow the
+/// order in which the shards' threads reach the counter.
+#[derive(Debug, Default)]
+pub struct ThresholdCounters {
+    table: std::sync::Mutex<ThresholdTable>,
+}
+
+type ThresholdTable = HashMap<(u32, IpAddr, IpAddr), Counter, ahash::RandomState>;
+
+impl ThresholdCounters {
+    /// Counters for one run, to give every shard's inspector
+    /// ([`SignatureInspector::sharing_thresholds`]).
+    pub fn new() -> Arc<Self> {
+        Arc::new(ThresholdCounters::default())
+    }
+
+    /// Counters held.
+    pub fn len(&self) -> usize {
+        self.with(|t| t.len())
+    }
+
+    /// Whether no counter is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut ThresholdTable) -> R) -> R {
+        // A shard that panicked while holding the lock left counts, not
+        // broken invariants: go on with them.
+        let mut table = self
+            .table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut table)
+    }
+}
+
 /// The signature engine of one shard: an [`Inspector`].
 pub struct SignatureInspector {
     rules: Arc<CompiledRules>,
     flows: HashMap<FlowId, FlowState, ahash::RandomState>,
     flow_capacity: usize,
-    thresholds: HashMap<(u32, IpAddr, IpAddr), Counter, ahash::RandomState>,
+    thresholds: Arc<ThresholdCounters>,
     grouped: HashMap<(u32, FlowId), (Finding, u32), ahash::RandomState>,
     evicted: u64,
     // scratch, reused: candidates and buffers
@@ -457,13 +503,15 @@ pub struct SignatureInspector {
 }
 
 impl SignatureInspector {
-    /// An inspector over `rules`.
+    /// An inspector over `rules`, with threshold counters of its own: for a
+    /// run on one shard. The inspectors of a run's shards share one set
+    /// ([`Self::sharing_thresholds`]).
     pub fn new(rules: Arc<CompiledRules>) -> Self {
         SignatureInspector {
             rules,
             flows: HashMap::default(),
             flow_capacity: DEFAULT_FLOW_CAPACITY,
-            thresholds: HashMap::default(),
+            thresholds: ThresholdCounters::new(),
             grouped: HashMap::default(),
             evicted: 0,
             candidates: Vec::new(),
@@ -474,6 +522,26 @@ impl SignatureInspector {
             last_payload_direction: Direction::ToServer,
             dechunked: Vec::new(),
         }
+    }
+
+    /// This inspector, counting `threshold` and `detection_filter` matches
+    /// in `counters`, which the other shards of its run share.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use netsec_detect::signature::{CompiledRules, RuleConfig, RuleSet, SignatureInspector, ThresholdCounters};
+    ///
+    /// let rules = Arc::new(CompiledRules::new(&RuleSet::new(RuleConfig::default())));
+    /// let counters = ThresholdCounters::new();
+    /// let shards: Vec<SignatureInspector> = (0..2)
+    ///     .map(|_| SignatureInspector::new(Arc::clone(&rules)).sharing_thresholds(Arc::clone(&counters)))
+    ///     .collect();
+    /// assert_eq!(shards.len(), 2);
+    /// assert!(counters.is_empty());
+    /// ```
+    pub fn sharing_thresholds(mut self, counters: Arc<ThresholdCounters>) -> Self {
+        self.thresholds = counters;
+        self
     }
 
     /// Flow states dropped because the table was full.
@@ -548,7 +616,9 @@ impl Inspector for SignatureInspector {
                 .filter_map(|f| f.http.as_ref())
                 .map(|h| h.request_body.capacity() + h.response_body.capacity() + 512)
                 .sum::<usize>()
-            + (self.thresholds.len() + self.grouped.len()) * 64
+            + (self.thresholds.len() / Arc::strong_count(&self.thresholds).max(1)
+                + self.grouped.len())
+                * 64
     }
 
     fn set_memory_budget(&mut self, bytes: usize) {
@@ -683,10 +753,11 @@ impl Inspector for SignatureInspector {
 
     fn on_tick(&mut self, now: Timestamp, _out: &mut InspectorOutput) {
         // thresholds older than an hour can no longer count
-        if self.thresholds.len() > MAX_COUNTERS / 2 {
-            self.thresholds
-                .retain(|_, c| now.since(c.start).as_secs_f64() < 3600.0);
-        }
+        self.thresholds.with(|t| {
+            if t.len() > MAX_COUNTERS / 2 {
+                t.retain(|_, c| now.since(c.start).as_secs_f64() < 3600.0);
+            }
+        });
     }
 
     fn finish(&mut self, out: &mut InspectorOutput) {
@@ -1156,22 +1227,27 @@ impl SignatureInspector {
             TrackBy::Rule => (index, unspecified, unspecified),
             TrackBy::Both => (index, moment.src, moment.dst),
         };
-        if self.thresholds.len() >= MAX_COUNTERS && !self.thresholds.contains_key(&key) {
-            self.evicted += 1;
-            return true;
-        }
-        let counter = self.thresholds.entry(key).or_insert(Counter {
-            start: moment.ts,
-            count: 0,
-        });
-        if moment.ts.since(counter.start).as_secs_f64() >= f64::from(t.seconds) {
-            *counter = Counter {
+        let counted = self.thresholds.with(|table| {
+            if table.len() >= MAX_COUNTERS && !table.contains_key(&key) {
+                return None;
+            }
+            let counter = table.entry(key).or_insert(Counter {
                 start: moment.ts,
                 count: 0,
-            };
-        }
-        counter.count = counter.count.saturating_add(1);
-        let n = counter.count;
+            });
+            if moment.ts.since(counter.start).as_secs_f64() >= f64::from(t.seconds) {
+                *counter = Counter {
+                    start: moment.ts,
+                    count: 0,
+                };
+            }
+            counter.count = counter.count.saturating_add(1);
+            Some(counter.count)
+        });
+        let Some(n) = counted else {
+            self.evicted += 1;
+            return true;
+        };
         match t.kind {
             ThresholdKind::Limit => n <= t.count,
             ThresholdKind::Threshold => t.count > 0 && n.is_multiple_of(t.count),

@@ -41,7 +41,7 @@ pub mod trigger;
 pub mod vars;
 
 pub use classification::{Classification, Classifications};
-pub use engine::{CompiledRules, SignatureInspector};
+pub use engine::{CompiledRules, SignatureInspector, ThresholdCounters};
 pub use parse::{parse_rule, ParseContext, RuleError, RuleErrorKind};
 pub use rule::Rule;
 pub use ruleset::{
