@@ -5,6 +5,7 @@
 #   benches/compare.sh                    # every traffic shape, 1 GB each
 #   SHAPES="mixed dns" benches/compare.sh # some shapes only
 #   SIZE_GB=2 benches/compare.sh          # bigger captures
+#   SIZE_MB=300 benches/compare.sh        # smaller ones (a quicker run)
 #   SKIP_10GB=1 benches/compare.sh        # skip the 10 GB streaming RSS checks
 #
 # Needs: tshark, suricata (7, bookworm-backports), /usr/bin/time; root only to
@@ -13,7 +14,7 @@
 #
 # Traffic shapes. Each is a recorded base (real tools between two namespace
 # hosts, scripts/record-sample.sh) replicated by make-capture into distinct
-# hosts and times until it is at least SIZE_GB:
+# hosts and times until it is at least SIZE_MB (SIZE_GB x 1000):
 #   mixed  DNS, HTTP, HTTPS, SSH, a 30 MB download, nmap   (PROFILE=bench)
 #   bulk   2 x 40 MB over HTTP and 2 x 40 MB over HTTPS    (PROFILE=bulk)
 #   short  6000 HTTP requests, one connection each          (PROFILE=short)
@@ -36,6 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_GB=${SIZE_GB:-1}
+SIZE_MB=${SIZE_MB:-$((SIZE_GB * 1000))}
 SHAPES=${SHAPES:-mixed bulk short dns web scan}
 BENCH=target/bench
 mkdir -p "$BENCH"
@@ -95,8 +97,8 @@ for shape in $SHAPES; do
         PROFILE=$(profile_of "$shape") scripts/record-sample.sh "$base"
     fi
     base_bytes=$(stat -c %s "$base")
-    copies=$(( (SIZE_GB * 1000000000 + base_bytes - 1) / base_bytes ))
-    big=$BENCH/big-$shape-${SIZE_GB}g.pcap
+    copies=$(( (SIZE_MB * 1000000 + base_bytes - 1) / base_bytes ))
+    big=$BENCH/big-$shape-${SIZE_MB}m.pcap
     [ -f "$big" ] || "$MAKE" "$base" "$copies" "$big"
     big_bytes=$(stat -c %s "$big")
     # The shape's facts, from netsec's own summary of the big capture.
@@ -141,7 +143,7 @@ print(s['packets'], s['flows']['total'], s['events'].get('dns', 0))")
         # more than 10 s a GB (the state is in its steady size long before;
         # the table says which).
         stream_gb=10
-        python3 -c "import sys; sys.exit(0 if $(secs "$shape netsec 1") / $SIZE_GB > 10 else 1)" && stream_gb=2
+        python3 -c "import sys; sys.exit(0 if $(secs "$shape netsec 1") * 1000 / $SIZE_MB > 10 else 1)" && stream_gb=2
         fact "$shape stream_gb" "$stream_gb"
         copies10=$(( (stream_gb * 1000000000 + base_bytes - 1) / base_bytes ))
         tf=$(mktemp)
@@ -159,12 +161,12 @@ all_key() { if [ "$CORES" -gt 2 ]; then echo "$1 netsec all"; else echo "$1 nets
 cat <<EOF
 # Performance
 
-Measured by \`benches/compare.sh\` (SIZE_GB=$SIZE_GB) on $(date -u +%Y-%m-%d), all tools on
+Measured by \`benches/compare.sh\` (SIZE_MB=$SIZE_MB) on $(date -u +%Y-%m-%d), all tools on
 the same files from the page cache, in one run of the script (netsec: best of 3 runs
 of each configuration, 5 on the mixed shape; tshark and Suricata: one run each).
 Reproduce with:
 
-    benches/compare.sh
+    SIZE_MB=$SIZE_MB SHAPES="$SHAPES" benches/compare.sh
 
 Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),
 $(free -g | awk '/Mem:/{print $2}') GiB RAM. netsec $BUILT, $(tshark --version 2>/dev/null | head -1 | sed 's/ (Git.*//'),
