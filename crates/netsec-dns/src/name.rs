@@ -235,6 +235,11 @@ pub struct NameSplit<'a> {
 struct NameSplitEntry {
     /// The name's wire form as given (the cache key).
     wire: Vec<u8>,
+    /// The wire form, ASCII lower-cased (length bytes included: a label's
+    /// length is below `A` on the wire).
+    lower_wire: Vec<u8>,
+    /// [`name_key`] of the name, once asked for.
+    key: Option<u64>,
     /// Its labels' bytes, ASCII lower-cased, joined by `.`.
     lower: Vec<u8>,
     /// The registered domain's text (lower-case).
@@ -268,13 +273,18 @@ impl NameSplitEntry {
     fn fill(&mut self, name: &DnsName) {
         self.wire.clear();
         self.wire.extend_from_slice(name.wire());
+        self.lower_wire.clear();
+        self.lower_wire.extend_from_slice(name.wire());
+        // Whether a byte of the wire form (a label's or a length) is a dot.
+        let dot = lowercase_finding_dots(&mut self.lower_wire);
+        self.key = None;
         self.lower.clear();
         self.cuts = None;
         // The wire form without its first length byte, each further length
         // byte turned into a dot, lower-cased: one copy, no byte pushed
         // one at a time.
         self.lower
-            .extend_from_slice(name.wire().get(1..).unwrap_or_default());
+            .extend_from_slice(self.lower_wire.get(1..).unwrap_or_default());
         let mut labels = 0usize;
         let mut at = 0usize;
         for label in name.labels() {
@@ -289,9 +299,9 @@ impl NameSplitEntry {
             labels += 1;
         }
         self.lower.truncate(at.saturating_sub(1));
-        self.lower.make_ascii_lowercase();
-        // No label holds a `.` byte: the dots are the separators only.
-        let plain_dots = self.lower.iter().filter(|&&b| b == b'.').count() + 1 == labels;
+        // No label holds a `.` byte: the dots are the separators only
+        // (counted only when a byte of the wire form is a dot).
+        let plain_dots = !dot || self.lower.iter().filter(|&&b| b == b'.').count() + 1 == labels;
         if labels == 0 {
             return;
         }
@@ -374,6 +384,34 @@ impl NameSplitEntry {
     }
 }
 
+/// ASCII lower-case `bytes` in place, eight at a time; whether any of them
+/// is a `.`.
+fn lowercase_finding_dots(bytes: &mut [u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut dots = 0u64;
+    let mut chunks = bytes.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Per byte: the high bit of `upper` is set for `A`..=`Z` (seven low
+        // bits at least `A` and not above `Z`, the high bit clear).
+        let low7 = x & !HIGH;
+        let at_least_a = low7 + ONES * u64::from(0x80 - b'A');
+        let above_z = low7 + ONES * u64::from(0x7f - b'Z');
+        let upper = at_least_a & !above_z & !x & HIGH;
+        chunk.copy_from_slice(&(x | (upper >> 2)).to_le_bytes());
+        // A zero byte of `x ^ "........"`: a dot.
+        let t = x ^ (ONES * u64::from(b'.'));
+        dots |= t.wrapping_sub(ONES) & !t & HIGH;
+    }
+    let rest = chunks.into_remainder();
+    let rest_dot = rest.contains(&b'.');
+    rest.make_ascii_lowercase();
+    dots != 0 || rest_dot
+}
+
 /// The names last split on this thread by [`with_name_split`].
 #[derive(Debug, Default)]
 struct NameSplitCache {
@@ -401,11 +439,40 @@ thread_local! {
 /// });
 /// ```
 pub fn with_name_split<R>(name: &DnsName, f: impl FnOnce(Option<NameSplit<'_>>) -> R) -> R {
+    with_entry(name, |entry| f(entry.split()))
+}
+
+/// A key for `name` that ignores case (RFC 4343): a hash of its wire
+/// bytes, ASCII lower-cased, under [`fixed_hasher`]; computed once per name
+/// for every detector that asks (the entry [`with_name_split`] keeps).
+/// Two names with one key (about one chance in 2^64 per pair) would be
+/// taken for one.
+///
+/// ```
+/// use netsec_model::DnsName;
+/// let a = netsec_dns::name::name_key(&DnsName::from_text("WWW.Example.com"));
+/// assert_eq!(a, netsec_dns::name::name_key(&DnsName::from_text("www.example.COM")));
+/// assert_ne!(a, netsec_dns::name::name_key(&DnsName::from_text("www.example.net")));
+/// ```
+pub fn name_key(name: &DnsName) -> u64 {
+    with_entry(name, |entry| match entry.key {
+        Some(key) => key,
+        None => {
+            let key = fixed_hasher().hash_one(entry.lower_wire.as_slice());
+            entry.key = Some(key);
+            key
+        }
+    })
+}
+
+/// Calls `f` with the entry of `name`, filled on this thread's cache (the
+/// last four names) or, if the cache is in use, on its own.
+fn with_entry<R>(name: &DnsName, f: impl FnOnce(&mut NameSplitEntry) -> R) -> R {
     NAME_SPLITS.with(|cache| {
         let Ok(mut cache) = cache.try_borrow_mut() else {
             let mut entry = NameSplitEntry::default();
             entry.fill(name);
-            return f(entry.split());
+            return f(&mut entry);
         };
         let cache = &mut *cache;
         let hit = cache.entries.iter().position(|e| e.wire == name.wire());
@@ -414,16 +481,20 @@ pub fn with_name_split<R>(name: &DnsName, f: impl FnOnce(Option<NameSplit<'_>>) 
             None => {
                 let i = cache.next % cache.entries.len();
                 cache.next = i + 1;
-                let Some(entry) = cache.entries.get_mut(i) else {
-                    let mut entry = NameSplitEntry::default();
+                if let Some(entry) = cache.entries.get_mut(i) {
                     entry.fill(name);
-                    return f(entry.split());
-                };
-                entry.fill(name);
+                }
                 i
             }
         };
-        f(cache.entries.get(index).and_then(NameSplitEntry::split))
+        match cache.entries.get_mut(index) {
+            Some(entry) => f(entry),
+            None => {
+                let mut entry = NameSplitEntry::default();
+                entry.fill(name);
+                f(&mut entry)
+            }
+        }
     })
 }
 

@@ -24,15 +24,16 @@
 //! MITRE ATT&CK: T1557 (adversary-in-the-middle), T1584.002 (DNS server),
 //! T1071.004 for rebinding's use of DNS.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::cmp::Ordering;
+use std::collections::{HashMap, VecDeque};
 
 /// The detector's tables: fixed-seed aHash (see [`name::fixed_hasher`]).
 type Map<K, V> = HashMap<K, V, ahash::RandomState>;
 use std::net::IpAddr;
 
 use netsec_model::{
-    Analyzer, AppEvent, Comparison, DnsEvent, DnsName, Endpoint, EntityRole, EntityValue, Finding,
-    FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
+    Analyzer, AppEvent, Comparison, DnsEvent, DnsName, DnsRecord, Endpoint, EntityRole,
+    EntityValue, Finding, FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +127,79 @@ struct Query {
     at: Timestamp,
     packet: u64,
     /// The first response: who, when, its answer set.
-    first: Option<(IpAddr, Timestamp, BTreeSet<String>)>,
+    first: Option<(IpAddr, Timestamp, AnswerSet)>,
+}
+
+/// A response's answer set: each answer as `TYPE data`, sorted and without
+/// repeats (the order and equality of a set of those strings), each after
+/// its length (u32, little-endian), in one buffer: one allocation per
+/// remembered set instead of a tree node and a string per answer, compared
+/// byte for byte. Empty for no answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct AnswerSet(Box<[u8]>);
+
+/// The order of two answers' `TYPE data` strings, without writing them.
+fn answer_order(a: &DnsRecord, b: &DnsRecord) -> Ordering {
+    let (ta, tb) = (a.rtype.as_bytes(), b.rtype.as_bytes());
+    if ta == tb {
+        return a.data.as_bytes().cmp(b.data.as_bytes());
+    }
+    // The types differ, so `TYPE ` and `TYPE ` differ within themselves.
+    ta.iter().chain(b" ").cmp(tb.iter().chain(b" "))
+}
+
+/// Write the answer set of `answers` ([`AnswerSet`]'s form) to `out`
+/// (cleared), with `order` as scratch.
+fn encode_answers(answers: &[DnsRecord], order: &mut Vec<usize>, out: &mut Vec<u8>) {
+    out.clear();
+    order.clear();
+    order.extend(0..answers.len());
+    order.sort_by(|&i, &j| match (answers.get(i), answers.get(j)) {
+        (Some(a), Some(b)) => answer_order(a, b),
+        _ => i.cmp(&j),
+    });
+    let mut last: Option<&DnsRecord> = None;
+    for a in order.iter().filter_map(|&i| answers.get(i)) {
+        if last.is_some_and(|l| l.rtype == a.rtype && l.data == a.data) {
+            continue;
+        }
+        last = Some(a);
+        let len = a.rtype.len() + 1 + a.data.len();
+        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(a.rtype.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(a.data.as_bytes());
+    }
+}
+
+impl AnswerSet {
+    /// The answers, in order, as text.
+    fn entries(&self) -> impl Iterator<Item = &str> {
+        let mut rest: &[u8] = &self.0;
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX);
+            let entry = tail.get(..len).unwrap_or(tail);
+            rest = tail.get(len..).unwrap_or_default();
+            // Written from `&str`s: UTF-8.
+            Some(std::str::from_utf8(entry).unwrap_or_default())
+        })
+    }
+
+    /// The answers joined by `, `, or `no answer`.
+    fn join(&self) -> String {
+        if self.0.is_empty() {
+            return "no answer".to_string();
+        }
+        let mut out = String::with_capacity(self.0.len());
+        for (i, entry) in self.entries().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(entry);
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -203,8 +276,10 @@ pub struct DnsSpoofDetector {
     /// The name being looked at, lower-cased text (reused, no copy per
     /// message), written only when needed.
     lower: String,
-    /// The name being looked at, lower-cased wire bytes, to hash.
-    wire: Vec<u8>,
+    /// A response's answer set being compared ([`AnswerSet`]'s form) and
+    /// its sort order: reused, no allocation per response.
+    answers: Vec<u8>,
+    answer_order: Vec<usize>,
 }
 
 impl DnsSpoofDetector {
@@ -222,7 +297,8 @@ impl DnsSpoofDetector {
             forgotten: 0,
             hasher: name::fixed_hasher(),
             lower: String::new(),
-            wire: Vec::new(),
+            answers: Vec::new(),
+            answer_order: Vec::new(),
         }
     }
 
@@ -295,17 +371,14 @@ impl DnsSpoofDetector {
         }
     }
 
-    /// The key of a question's name in the tables: the hash of its wire
-    /// bytes lower-cased (case is not part of a name, RFC 4343), another
-    /// for no question.
-    fn name_hash(&mut self, name: Option<&DnsName>) -> u64 {
-        self.wire.clear();
-        if let Some(name) = name {
-            self.wire.push(1);
-            self.wire.extend_from_slice(name.wire());
-            self.wire.make_ascii_lowercase();
+    /// The key of a question's name in the tables: [`name::name_key`] (its
+    /// wire bytes lower-cased: case is not part of a name, RFC 4343, hashed
+    /// once for every detector), another for no question.
+    fn name_hash(&self, name: Option<&DnsName>) -> u64 {
+        match name {
+            Some(name) => name::name_key(name),
+            None => self.hasher.hash_one(u64::MAX),
         }
-        self.hasher.hash_one(self.wire.as_slice())
     }
 
     fn on_response(&mut self, dns: &DnsEvent, out: &mut dyn FindingSink) {
@@ -364,21 +437,10 @@ impl DnsSpoofDetector {
             return;
         }
         let asked = query.server;
-        let answers: BTreeSet<String> = dns
-            .answers
-            .iter()
-            .map(|a| {
-                // `format!` costs more than the rest of a response here.
-                let mut s = String::with_capacity(a.rtype.len() + 1 + a.data.len());
-                s.push_str(&a.rtype);
-                s.push(' ');
-                s.push_str(&a.data);
-                s
-            })
-            .collect();
+        encode_answers(&dns.answers, &mut self.answer_order, &mut self.answers);
         match &query.first {
             None => {
-                query.first = Some((responder, now, answers));
+                query.first = Some((responder, now, AnswerSet(self.answers.as_slice().into())));
                 if responder != asked {
                     let q = query.clone();
                     lower_into(name, qname);
@@ -386,16 +448,17 @@ impl DnsSpoofDetector {
                         client,
                         (&q, name),
                         None,
-                        (responder, now, &BTreeSet::new()),
+                        (responder, now, &AnswerSet::default()),
                         dns,
                     );
                     out.finding(f);
                 }
             }
-            Some((_, _, first_answers)) if *first_answers != answers => {
+            Some((_, _, first_answers)) if *first_answers.0 != *self.answers => {
                 let q = query.clone();
                 lower_into(name, qname);
                 let first = q.first.clone();
+                let answers = AnswerSet(self.answers.as_slice().into());
                 let f = self.race(
                     client,
                     (&q, name),
@@ -413,20 +476,14 @@ impl DnsSpoofDetector {
         &mut self,
         client: Endpoint,
         (q, name): (&Query, &str),
-        first: Option<&(IpAddr, Timestamp, BTreeSet<String>)>,
-        (responder, at, answers): (IpAddr, Timestamp, &BTreeSet<String>),
+        first: Option<&(IpAddr, Timestamp, AnswerSet)>,
+        (responder, at, answers): (IpAddr, Timestamp, &AnswerSet),
         dns: &DnsEvent,
     ) -> Finding {
         let n = self.races.entry((client.ip, q.name_hash)).or_default();
         *n += 1;
         let races = *n;
-        let join = |s: &BTreeSet<String>| {
-            if s.is_empty() {
-                "no answer".to_string()
-            } else {
-                s.iter().cloned().collect::<Vec<_>>().join(", ")
-            }
-        };
+        let join = AnswerSet::join;
         let (summary, first_seen) = match first {
             Some((first_from, first_at, first_answers)) => (
                 format!(
@@ -787,6 +844,59 @@ mod tests {
             query: None,
             unanswered: false,
         })
+    }
+
+    /// An answer set's bytes are equal exactly when the sets of `TYPE data`
+    /// strings are, and it joins them in the sets' order.
+    #[test]
+    fn answer_sets_compare_and_join_as_sets_of_strings() {
+        let record = |rtype: &'static str, data: &str| DnsRecord {
+            name: "x.example".into(),
+            rtype: rtype.into(),
+            rtype_code: 1,
+            ttl: 60,
+            data: data.into(),
+        };
+        let pool = [
+            record("A", "10.0.0.1"),
+            record("A", "10.0.0.10"),
+            record("AAAA", "::1"),
+            record("A", " x"),
+            record("AA", "AA x"),
+            record("A", "AA x"),
+            record("TXT", "\"a, b\""),
+            record("CNAME", "a.example"),
+        ];
+        let mut sets = Vec::new();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 5) as usize;
+            let answers: Vec<DnsRecord> = (0..n)
+                .map(|i| pool[((x >> (8 * i)) % pool.len() as u64) as usize].clone())
+                .collect();
+            let strings: std::collections::BTreeSet<String> = answers
+                .iter()
+                .map(|a| format!("{} {}", a.rtype, a.data))
+                .collect();
+            let (mut order, mut bytes) = (Vec::new(), Vec::new());
+            encode_answers(&answers, &mut order, &mut bytes);
+            let set = AnswerSet(bytes.into());
+            let joined = if strings.is_empty() {
+                "no answer".to_string()
+            } else {
+                strings.iter().cloned().collect::<Vec<_>>().join(", ")
+            };
+            assert_eq!(set.join(), joined);
+            sets.push((strings, set));
+        }
+        for (a, sa) in &sets {
+            for (b, sb) in &sets {
+                assert_eq!(a == b, sa == sb, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -180,6 +180,9 @@ struct Pair {
     subdomain_bytes: u64,
     longest_label: usize,
     chars: Box<[u32; 256]>,
+    /// [`Self::entropy`] of `chars`, once computed (cleared when a name is
+    /// counted): the thresholds, the confidence and the finding read it.
+    entropy: std::cell::Cell<Option<f64>>,
     /// Queries by record type (PRIVATE for the private-use range).
     types: Vec<(Box<str>, u64)>,
     answer_bytes: u64,
@@ -204,6 +207,7 @@ impl Pair {
             subdomain_bytes: 0,
             longest_label: 0,
             chars: Box::new([0; 256]),
+            entropy: std::cell::Cell::new(None),
             types: Vec::new(),
             answer_bytes: 0,
             examples: Vec::new(),
@@ -223,7 +227,12 @@ impl Pair {
     }
 
     fn entropy(&self) -> f64 {
-        name::entropy_of(&self.chars[..])
+        if let Some(e) = self.entropy.get() {
+            return e;
+        }
+        let e = name::entropy_of(&self.chars[..]);
+        self.entropy.set(Some(e));
+        e
     }
 
     fn non_hostname_share(&self) -> f64 {
@@ -395,6 +404,7 @@ impl DnsTunnelDetector {
         }
         if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
             pair.unique += 1;
+            pair.entropy.set(None);
             // The subdomain's wire bytes, labels joined by dots: no
             // escape to decode. A count never reaches 2^32 (at most
             // `max_names_per_pair` names of 254 bytes).

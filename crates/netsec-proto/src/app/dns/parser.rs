@@ -528,7 +528,6 @@ fn parse_with(bytes: &[u8], ctx: &EventContext, names: &mut Names) -> Option<Dns
     let wanted = [counts.answers, counts.authorities, counts.additionals];
     'sections: for (k, (section, n)) in sections.iter_mut().zip(wanted).enumerate() {
         let additional = k == 2;
-        section.reserve(usize::from(n.min(16)));
         for _ in 0..n {
             let Some(WireRecord { record, empty }) = read_record(&mut d, bytes, names) else {
                 whole = false;
@@ -545,6 +544,12 @@ fn parse_with(bytes: &[u8], ctx: &EventContext, names: &mut Names) -> Option<Dns
                     // The extended response code's high bits (RFC 6891 §6.1.3).
                     metadata.merge_response_code((record.ttl >> 24) as u8);
                 }
+                // Never shown: not kept (a message whose only additional
+                // record is its OPT allocates no section for it).
+                continue;
+            }
+            if section.capacity() == 0 {
+                section.reserve(usize::from(n.min(16)));
             }
             section.push(record);
         }
@@ -556,11 +561,15 @@ fn parse_with(bytes: &[u8], ctx: &EventContext, names: &mut Names) -> Option<Dns
         return None;
     }
     let [answers, authorities, mut additionals] = sections;
-    additionals.retain(|r| match RecordType::from(r.rtype_code) {
-        RecordType::OPT => false,
-        RecordType::SIG | RecordType::TSIG => whole,
-        _ => true,
-    });
+    // OPT records of the additional section were never kept.
+    if !whole {
+        additionals.retain(|r| {
+            !matches!(
+                RecordType::from(r.rtype_code),
+                RecordType::SIG | RecordType::TSIG
+            )
+        });
+    }
     Some(DnsEvent {
         ctx: ctx.clone(),
         id: metadata.id,
