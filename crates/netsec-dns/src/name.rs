@@ -227,6 +227,9 @@ pub struct NameSplit<'a> {
     /// ASCII lower-cased, joined by `.`; empty for the registered domain
     /// itself. (A label holding a `.` byte reads as two here.)
     pub subdomain: &'a [u8],
+    /// The length of the longest part of `subdomain` between dots (0 for
+    /// none).
+    pub longest_label: usize,
 }
 
 /// A name split by [`with_name_split`]: the wire form it was given, its
@@ -255,6 +258,8 @@ struct NameSplitEntry {
 struct NameCuts {
     subdomain_end: usize,
     label_end: usize,
+    /// [`NameSplit::longest_label`].
+    longest_label: usize,
 }
 
 impl NameSplitEntry {
@@ -266,6 +271,7 @@ impl NameSplitEntry {
             registered,
             label: registered.get(..c.label_end)?,
             subdomain,
+            longest_label: c.longest_label,
         })
     }
 
@@ -323,9 +329,22 @@ impl NameSplitEntry {
                         .iter()
                         .position(|&b| b == b'.')
                         .unwrap_or(registered.len());
+                    let subdomain_end = start.saturating_sub(1);
+                    // The subdomain's parts are its wire labels (no label
+                    // holds a dot), the first ones up to `subdomain_end`.
+                    let mut longest_label = 0;
+                    let mut at = 0;
+                    for label in name.labels() {
+                        if at >= subdomain_end {
+                            break;
+                        }
+                        longest_label = longest_label.max(label.len());
+                        at += label.len() + 1;
+                    }
                     self.cuts = Some(NameCuts {
-                        subdomain_end: start.saturating_sub(1),
+                        subdomain_end,
                         label_end,
+                        longest_label,
                     });
                     return;
                 }
@@ -380,6 +399,14 @@ impl NameSplitEntry {
         self.cuts = Some(NameCuts {
             subdomain_end,
             label_end: parts.label.len(),
+            longest_label: self
+                .lower
+                .get(..subdomain_end)
+                .unwrap_or_default()
+                .split(|&b| b == b'.')
+                .map(<[u8]>::len)
+                .max()
+                .unwrap_or(0),
         });
     }
 }
@@ -580,6 +607,8 @@ mod tests {
                 let wire = DnsName::from_text(name);
                 let cached = with_name_split(&wire, |p| {
                     p.map(|p| {
+                        let longest = p.subdomain.split(|&b| b == b'.').map(<[u8]>::len).max();
+                        assert_eq!(p.longest_label, longest.unwrap_or(0), "{name}");
                         (
                             p.registered.to_string(),
                             p.label.to_string(),

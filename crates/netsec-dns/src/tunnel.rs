@@ -406,16 +406,18 @@ impl DnsTunnelDetector {
             pair.unique += 1;
             pair.entropy.set(None);
             // The subdomain's wire bytes, labels joined by dots: no
-            // escape to decode. A count never reaches 2^32 (at most
+            // escape to decode; the dots are counted with the rest in one
+            // pass and taken out again. A count never reaches 2^32 (at most
             // `max_names_per_pair` names of 254 bytes).
-            for label in parts.subdomain.split(|&b| b == b'.') {
-                pair.subdomain_bytes += label.len() as u64;
-                pair.longest_label = pair.longest_label.max(label.len());
-                for &b in label {
-                    let slot = &mut pair.chars[usize::from(b)];
-                    *slot = slot.wrapping_add(1);
-                }
+            let dots_before = pair.chars[usize::from(b'.')];
+            for &b in parts.subdomain {
+                let slot = &mut pair.chars[usize::from(b)];
+                *slot = slot.wrapping_add(1);
             }
+            let dots = pair.chars[usize::from(b'.')].wrapping_sub(dots_before);
+            pair.chars[usize::from(b'.')] = dots_before;
+            pair.subdomain_bytes += (parts.subdomain.len() as u64).saturating_sub(u64::from(dots));
+            pair.longest_label = pair.longest_label.max(parts.longest_label);
             if pair.examples.len() < 3 {
                 pair.examples
                     .push(q.name.as_str().chars().take(100).collect());

@@ -169,6 +169,10 @@ fn read_name_wire(
     let mut resume: Option<usize> = None;
     let mut encoded = 1;
     let mut labels = 0;
+    // Where the run of labels being walked started: a run (length byte and
+    // label, one after another, as the name holds them) is copied whole
+    // when a pointer or the end stops it.
+    let mut run_from = pos;
     loop {
         if limit.is_some_and(|l| pos >= l) {
             return None;
@@ -176,22 +180,24 @@ fn read_name_wire(
         let b = *msg.get(pos)?;
         match b & 0xc0 {
             0x00 if b == 0 => {
+                wire.extend_from_slice(msg.get(run_from..pos)?);
                 pos += 1;
                 break;
             }
             0x00 => {
                 let len = usize::from(b);
-                let label = msg.get(pos + 1..pos + 1 + len)?;
+                if pos + 1 + len > msg.len() {
+                    return None;
+                }
                 encoded += 1 + len;
                 if encoded > MAX_NAME_LEN {
                     return None;
                 }
-                wire.push(b);
-                wire.extend_from_slice(label);
                 labels += 1;
                 pos += 1 + len;
             }
             0xc0 => {
+                wire.extend_from_slice(msg.get(run_from..pos)?);
                 let low = *msg.get(pos + 1)?;
                 let target = usize::from(u16::from_be_bytes([b & 0x3f, low]));
                 if target >= run_start {
@@ -201,6 +207,7 @@ fn read_name_wire(
                 limit = Some(run_start);
                 run_start = target;
                 pos = target;
+                run_from = pos;
             }
             _ => return None,
         }
