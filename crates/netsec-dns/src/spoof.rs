@@ -315,12 +315,14 @@ impl DnsSpoofDetector {
                 break;
             }
             self.order.pop_front();
-            if self.pending.get(&key).is_some_and(|q| q.at == at) {
-                if let Some(q) = self.pending.remove(&key) {
+            // One lookup: the entry is the query this order entry is for.
+            if let std::collections::hash_map::Entry::Occupied(e) = self.pending.entry(key) {
+                if e.get().at == at {
+                    let q = e.remove();
                     self.unwait(key.0.ip, q.name_hash);
-                }
-                if full && !old {
-                    self.forgotten += 1;
+                    if full && !old {
+                        self.forgotten += 1;
+                    }
                 }
             }
         }
@@ -362,11 +364,13 @@ impl DnsSpoofDetector {
     }
 
     fn unwait(&mut self, client: IpAddr, name_hash: u64) {
-        let key = (client, name_hash);
-        if let Some(n) = self.waiting.get_mut(&key) {
+        if let std::collections::hash_map::Entry::Occupied(mut e) =
+            self.waiting.entry((client, name_hash))
+        {
+            let n = e.get_mut();
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.waiting.remove(&key);
+                e.remove();
             }
         }
     }
@@ -642,23 +646,27 @@ impl DnsSpoofDetector {
         if !self.config.rebinding || dns.rcode != 0 {
             return;
         }
-        let addresses = dns
-            .answers
-            .iter()
-            .filter(|a| a.rtype == "A" || a.rtype == "AAAA")
-            .filter_map(|a| a.data.parse::<IpAddr>().ok().map(|ip| (ip, a.ttl)));
-        let (mut private, mut public) = (Vec::new(), false);
+        let addresses = || {
+            dns.answers
+                .iter()
+                .filter(|a| a.rtype == "A" || a.rtype == "AAAA")
+                .filter_map(|a| a.data.parse::<IpAddr>().ok().map(|ip| (ip, a.ttl)))
+        };
+        // Whether any address is private or public, and the private ones'
+        // least TTL; the private addresses themselves are listed again only
+        // for a finding (no vector per response).
+        let (mut any_private, mut public) = (false, false);
         let mut min_ttl = u32::MAX;
-        for (ip, ttl) in addresses {
+        for (ip, ttl) in addresses() {
             if is_private(ip) {
-                private.push(ip);
+                any_private = true;
                 min_ttl = min_ttl.min(ttl);
             } else {
                 public = true;
             }
         }
         // The name's registered domain only when an address makes it matter.
-        if !public && private.is_empty() {
+        if !public && !any_private {
             return;
         }
         let Some(wire) = qname else { return };
@@ -675,7 +683,7 @@ impl DnsSpoofDetector {
         if public {
             self.last_public.insert(name_key, now);
         }
-        if private.is_empty() || min_ttl > self.config.rebinding_max_ttl {
+        if !any_private || min_ttl > self.config.rebinding_max_ttl {
             return;
         }
         let flipped = self
@@ -691,6 +699,10 @@ impl DnsSpoofDetector {
         let qname = text.as_str();
         let client = dns.ctx.dst.ip;
         let registered = name::split(qname).map(|p| p.registered).unwrap_or_default();
+        let private: Vec<IpAddr> = addresses()
+            .map(|(ip, _)| ip)
+            .filter(|&ip| is_private(ip))
+            .collect();
         let addresses = private
             .iter()
             .map(|i| i.to_string())

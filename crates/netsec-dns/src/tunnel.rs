@@ -46,6 +46,7 @@
 //! (hex hashes of CDN and telemetry names look the same, and are told apart
 //! only by that volume); DNS over HTTPS or TLS, which netsec does not decrypt.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
@@ -180,9 +181,13 @@ struct Pair {
     subdomain_bytes: u64,
     longest_label: usize,
     chars: Box<[u32; 256]>,
-    /// [`Self::entropy`] of `chars`, once computed (cleared when a name is
-    /// counted): the thresholds, the confidence and the finding read it.
-    entropy: std::cell::Cell<Option<f64>>,
+    /// [`Self::entropy`], [`Self::non_hostname_share`] and
+    /// [`Self::hex_share`] of `chars`, each once computed (cleared when a
+    /// name is counted): the thresholds, the confidence and the finding
+    /// read them.
+    entropy: Cell<Option<f64>>,
+    non_hostname: Cell<Option<f64>>,
+    hex: Cell<Option<f64>>,
     /// Queries by record type (PRIVATE for the private-use range).
     types: Vec<(Box<str>, u64)>,
     answer_bytes: u64,
@@ -207,7 +212,9 @@ impl Pair {
             subdomain_bytes: 0,
             longest_label: 0,
             chars: Box::new([0; 256]),
-            entropy: std::cell::Cell::new(None),
+            entropy: Cell::new(None),
+            non_hostname: Cell::new(None),
+            hex: Cell::new(None),
             types: Vec::new(),
             answer_bytes: 0,
             examples: Vec::new(),
@@ -227,15 +234,25 @@ impl Pair {
     }
 
     fn entropy(&self) -> f64 {
-        if let Some(e) = self.entropy.get() {
-            return e;
-        }
-        let e = name::entropy_of(&self.chars[..]);
-        self.entropy.set(Some(e));
-        e
+        cached(&self.entropy, || name::entropy_of(&self.chars[..]))
+    }
+
+    /// A name was counted: the histogram changed.
+    fn chars_changed(&self) {
+        self.entropy.set(None);
+        self.non_hostname.set(None);
+        self.hex.set(None);
     }
 
     fn non_hostname_share(&self) -> f64 {
+        cached(&self.non_hostname, || self.compute_non_hostname_share())
+    }
+
+    fn hex_share(&self) -> f64 {
+        cached(&self.hex, || self.compute_hex_share())
+    }
+
+    fn compute_non_hostname_share(&self) -> f64 {
         let odd: u64 = self
             .chars
             .iter()
@@ -254,7 +271,7 @@ impl Pair {
 
     /// Share of the subdomain bytes that are hex digits (the histogram is
     /// lower-cased).
-    fn hex_share(&self) -> f64 {
+    fn compute_hex_share(&self) -> f64 {
         let digits: u64 = self
             .chars
             .get(usize::from(b'0')..=usize::from(b'9'))
@@ -300,6 +317,16 @@ impl Pair {
     fn memory(&self) -> usize {
         std::mem::size_of::<Pair>() + 1024 + self.names.len() * 16 + 256
     }
+}
+
+/// The value in `cell`, computed by `f` and kept if there is none.
+fn cached(cell: &Cell<Option<f64>>, f: impl FnOnce() -> f64) -> f64 {
+    if let Some(v) = cell.get() {
+        return v;
+    }
+    let v = f();
+    cell.set(Some(v));
+    v
 }
 
 /// The DNS tunnel detector.
@@ -404,7 +431,7 @@ impl DnsTunnelDetector {
         }
         if pair.names.len() < max_names && pair.names.insert(subdomain_hash) {
             pair.unique += 1;
-            pair.entropy.set(None);
+            pair.chars_changed();
             // The subdomain's wire bytes, labels joined by dots: no
             // escape to decode; the dots are counted with the rest in one
             // pass and taken out again. A count never reaches 2^32 (at most
@@ -555,76 +582,80 @@ impl DnsTunnelDetector {
                 end: p.last,
             },
             PRODUCER,
-        )
-        .with_id(format!("{client}:{domain}"))
-        .with_mitre(["T1071.004", "T1048.003", "T1572"])
-        .with_entity(EntityRole::Source, EntityValue::Host { ip: *client })
-        .with_entity(
-            EntityRole::Related,
-            EntityValue::Domain {
-                name: domain.to_string(),
-            },
-        )
-        .with_entity(
-            EntityRole::Related,
-            EntityValue::Service {
-                endpoint: p.resolver,
-                transport: "udp".to_string(),
-            },
-        )
-        .with_summary(summary)
-        .with_measurement(
-            "unique_subdomains",
-            p.unique as f64,
-            "names",
-            Comparison::GreaterOrEqual,
-            c.min_unique_subdomains as f64,
-        )
-        .with_measurement(
-            "query_bytes",
-            p.subdomain_bytes as f64,
-            "bytes",
-            Comparison::GreaterOrEqual,
-            c.min_query_bytes as f64,
-        )
-        .with_measurement(
-            "mean_subdomain_length",
-            p.mean_length(),
-            "characters",
-            Comparison::GreaterOrEqual,
-            c.min_mean_subdomain_length,
-        )
-        .with_measurement(
-            "char_entropy",
-            p.entropy(),
-            "bits/character",
-            Comparison::GreaterOrEqual,
-            c.min_char_entropy,
-        )
-        .with_measurement(
-            "non_hostname_share",
-            p.non_hostname_share(),
-            "",
-            Comparison::GreaterOrEqual,
-            c.min_non_hostname_share,
-        )
-        .with_measurement(
-            "unique_ratio",
-            p.unique_ratio(),
-            "",
-            Comparison::GreaterOrEqual,
-            c.min_unique_ratio,
-        )
-        .with_value("hex_share", p.hex_share(), "")
-        .with_value("queries", p.queries as f64, "queries")
-        .with_value("queries_per_minute", p.per_minute(), "queries/min")
-        .with_value("answer_bytes", p.answer_bytes as f64, "bytes")
-        .with_value("longest_label", p.longest_label as f64, "characters")
-        .with_value("tunnel_record_share", p.tunnel_type_share(), "")
-        .with_fact("client", client.to_string())
-        .with_fact("domain", domain.to_string())
-        .with_fact("record_types", types)
-        .with_fact("example_names", p.examples.join(" "));
+        );
+        // The measurements and facts below, without growing twice.
+        f.evidence.measurements.reserve_exact(12);
+        f.evidence.facts.reserve_exact(5);
+        f = f
+            .with_id(format!("{client}:{domain}"))
+            .with_mitre(["T1071.004", "T1048.003", "T1572"])
+            .with_entity(EntityRole::Source, EntityValue::Host { ip: *client })
+            .with_entity(
+                EntityRole::Related,
+                EntityValue::Domain {
+                    name: domain.to_string(),
+                },
+            )
+            .with_entity(
+                EntityRole::Related,
+                EntityValue::Service {
+                    endpoint: p.resolver,
+                    transport: "udp".to_string(),
+                },
+            )
+            .with_summary(summary)
+            .with_measurement(
+                "unique_subdomains",
+                p.unique as f64,
+                "names",
+                Comparison::GreaterOrEqual,
+                c.min_unique_subdomains as f64,
+            )
+            .with_measurement(
+                "query_bytes",
+                p.subdomain_bytes as f64,
+                "bytes",
+                Comparison::GreaterOrEqual,
+                c.min_query_bytes as f64,
+            )
+            .with_measurement(
+                "mean_subdomain_length",
+                p.mean_length(),
+                "characters",
+                Comparison::GreaterOrEqual,
+                c.min_mean_subdomain_length,
+            )
+            .with_measurement(
+                "char_entropy",
+                p.entropy(),
+                "bits/character",
+                Comparison::GreaterOrEqual,
+                c.min_char_entropy,
+            )
+            .with_measurement(
+                "non_hostname_share",
+                p.non_hostname_share(),
+                "",
+                Comparison::GreaterOrEqual,
+                c.min_non_hostname_share,
+            )
+            .with_measurement(
+                "unique_ratio",
+                p.unique_ratio(),
+                "",
+                Comparison::GreaterOrEqual,
+                c.min_unique_ratio,
+            )
+            .with_value("hex_share", p.hex_share(), "")
+            .with_value("queries", p.queries as f64, "queries")
+            .with_value("queries_per_minute", p.per_minute(), "queries/min")
+            .with_value("answer_bytes", p.answer_bytes as f64, "bytes")
+            .with_value("longest_label", p.longest_label as f64, "characters")
+            .with_value("tunnel_record_share", p.tunnel_type_share(), "")
+            .with_fact("client", client.to_string())
+            .with_fact("domain", domain.to_string())
+            .with_fact("record_types", types)
+            .with_fact("example_names", p.examples.join(" "));
         if let Some(id) = &p.community_id {
             f = f.with_fact("community_id", id.clone());
         }
