@@ -601,6 +601,9 @@ mod tests {
             r"\200x.\.y.test.example.net",
             r"a.\195\169t\195\169.example.\195\169t\195\169",
             "b.Example.CO.uk",
+            // A label of 46 bytes: its length byte is a dot on the wire.
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.Example.com",
+            r"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b\.c.example.com",
         ];
         for round in 0..3 {
             for name in names.iter().skip(round) {

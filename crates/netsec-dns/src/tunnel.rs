@@ -48,6 +48,7 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use netsec_model::{
@@ -543,7 +544,9 @@ impl DnsTunnelDetector {
 
     fn finding(&self, client: IpAddr, p: &Pair) -> Finding {
         let c = &self.config;
-        let client = &client;
+        let client_ip = client;
+        // The address written once for the title, summary, id and fact.
+        let client = client_ip.to_string();
         let domain = &p.domain;
         let confidence = self.confidence(p);
         let severity = if confidence >= 0.8 {
@@ -553,11 +556,17 @@ impl DnsTunnelDetector {
         };
         let mut types: Vec<&(Box<str>, u64)> = p.types.iter().collect();
         types.sort_unstable();
-        let types = types
-            .iter()
-            .map(|(t, n)| format!("{t} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut types_text = String::new();
+        for (i, (t, n)) in types.iter().enumerate() {
+            if i > 0 {
+                types_text.push_str(", ");
+            }
+            types_text.push_str(t);
+            types_text.push(' ');
+            // Writing to a String cannot fail.
+            let _ = write!(types_text, "{n}");
+        }
+        let types = types_text;
         let summary = format!(
             "{client} asked {resolver} {queries} queries under {domain}: {unique} unique subdomains \
              (mean {mean:.0} characters, {entropy:.2} bits/character), {bytes} bytes up and \
@@ -587,9 +596,9 @@ impl DnsTunnelDetector {
         f.evidence.measurements.reserve_exact(12);
         f.evidence.facts.reserve_exact(5);
         f = f
-            .with_id(format!("{client}:{domain}"))
+            .with_id(format_args!("{client}:{domain}"))
             .with_mitre(["T1071.004", "T1048.003", "T1572"])
-            .with_entity(EntityRole::Source, EntityValue::Host { ip: *client })
+            .with_entity(EntityRole::Source, EntityValue::Host { ip: client_ip })
             .with_entity(
                 EntityRole::Related,
                 EntityValue::Domain {
@@ -652,7 +661,7 @@ impl DnsTunnelDetector {
             .with_value("answer_bytes", p.answer_bytes as f64, "bytes")
             .with_value("longest_label", p.longest_label as f64, "characters")
             .with_value("tunnel_record_share", p.tunnel_type_share(), "")
-            .with_fact("client", client.to_string())
+            .with_fact("client", client)
             .with_fact("domain", domain.to_string())
             .with_fact("record_types", types)
             .with_fact("example_names", p.examples.join(" "));
