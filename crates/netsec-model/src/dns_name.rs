@@ -110,11 +110,13 @@ impl DnsName {
             wire: SmallVec::from_slice(wire),
             text: OnceLock::new(),
         };
+        // The lengths are walked on the slice given (the copy's bytes are
+        // the same); only a last label cut short is mended in the copy.
         let mut at = 0;
-        while let Some(&len) = name.wire.get(at) {
+        while let Some(&len) = wire.get(at) {
             let end = at + 1 + usize::from(len);
-            if end > name.wire.len() {
-                let have = name.wire.len() - at - 1;
+            if end > wire.len() {
+                let have = wire.len() - at - 1;
                 if let Some(b) = name.wire.get_mut(at) {
                     *b = u8::try_from(have).unwrap_or(u8::MAX);
                 }
