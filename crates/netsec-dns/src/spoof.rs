@@ -36,6 +36,7 @@ use netsec_model::{
     EntityValue, Finding, FindingCategory, FindingSink, Interests, Severity, TimeRange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::name;
 
@@ -134,9 +135,13 @@ struct Query {
 /// repeats (the order and equality of a set of those strings), each after
 /// its length (u32, little-endian), in one buffer: one allocation per
 /// remembered set instead of a tree node and a string per answer, compared
-/// byte for byte. Empty for no answer.
+/// byte for byte; a set of up to [`ANSWERS_INLINE`] bytes (one to three
+/// address answers) is kept without an allocation. Empty for no answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct AnswerSet(Box<[u8]>);
+struct AnswerSet(SmallVec<[u8; ANSWERS_INLINE]>);
+
+/// Bytes of an [`AnswerSet`] kept inline: `A 192.0.2.1` is 16 with its length.
+const ANSWERS_INLINE: usize = 48;
 
 /// The order of two answers' `TYPE data` strings, without writing them.
 fn answer_order(a: &DnsRecord, b: &DnsRecord) -> Ordering {
@@ -173,6 +178,11 @@ fn encode_answers(answers: &[DnsRecord], order: &mut Vec<usize>, out: &mut Vec<u
 }
 
 impl AnswerSet {
+    /// The set written by [`encode_answers`].
+    fn from_slice(bytes: &[u8]) -> Self {
+        AnswerSet(SmallVec::from_slice(bytes))
+    }
+
     /// The answers, in order, as text.
     fn entries(&self) -> impl Iterator<Item = &str> {
         let mut rest: &[u8] = &self.0;
@@ -444,7 +454,7 @@ impl DnsSpoofDetector {
         encode_answers(&dns.answers, &mut self.answer_order, &mut self.answers);
         match &query.first {
             None => {
-                query.first = Some((responder, now, AnswerSet(self.answers.as_slice().into())));
+                query.first = Some((responder, now, AnswerSet::from_slice(&self.answers)));
                 if responder != asked {
                     let q = query.clone();
                     lower_into(name, qname);
@@ -462,7 +472,7 @@ impl DnsSpoofDetector {
                 let q = query.clone();
                 lower_into(name, qname);
                 let first = q.first.clone();
-                let answers = AnswerSet(self.answers.as_slice().into());
+                let answers = AnswerSet::from_slice(&self.answers);
                 let f = self.race(
                     client,
                     (&q, name),
@@ -895,7 +905,7 @@ mod tests {
                 .collect();
             let (mut order, mut bytes) = (Vec::new(), Vec::new());
             encode_answers(&answers, &mut order, &mut bytes);
-            let set = AnswerSet(bytes.into());
+            let set = AnswerSet::from_slice(&bytes);
             let joined = if strings.is_empty() {
                 "no answer".to_string()
             } else {
