@@ -502,7 +502,13 @@ fn with_entry<R>(name: &DnsName, f: impl FnOnce(&mut NameSplitEntry) -> R) -> R 
             return f(&mut entry);
         };
         let cache = &mut *cache;
-        let hit = cache.entries.iter().position(|e| e.wire == name.wire());
+        // The entries newest first: most lookups are for the name just
+        // split (the detectors one after another, a response after its
+        // query), found by the first comparison.
+        let len = cache.entries.len();
+        let hit = (1..=len)
+            .map(|back| (cache.next + len - back) % len)
+            .find(|&i| cache.entries.get(i).is_some_and(|e| e.wire == name.wire()));
         let index = match hit {
             Some(i) => i,
             None => {
