@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-//! The log lines' JSON writer (`netsec_analyze::json`), and the flow and DNS
-//! lines written by hand (`FlowDocument::write_json`,
+//! The log lines' JSON writer (`netsec_analyze::json`), and the flow, DNS,
+//! HTTP and file lines written by hand (`FlowDocument::write_json`,
 //! `EventDocument::write_json`), write every document of every capture in
 //! testdata/ byte for byte as serde_json does.
 
@@ -70,6 +70,7 @@ fn every_document_of_the_test_captures_is_written_as_serde_json_writes_it() {
     paths.sort();
     let (mut flows, mut events, mut arp) = (0, 0, 0);
     let mut dns = DnsCounts::default();
+    let mut http = HttpCounts::default();
     for path in &paths {
         let Ok(mut reader) = CaptureReader::open(path) else {
             continue;
@@ -97,20 +98,47 @@ fn every_document_of_the_test_captures_is_written_as_serde_json_writes_it() {
         }
         for e in &docs.events {
             same(&EventDocument(e), &name);
+            match e {
+                AppEvent::Http(h) => {
+                    by_hand(e, &name);
+                    http.messages += 1;
+                    http.responses += usize::from(matches!(
+                        h.message,
+                        netsec_model::HttpMessage::Response { .. }
+                    ));
+                    http.ports += usize::from(matches!(
+                        &h.message,
+                        netsec_model::HttpMessage::Request { host: Some(host), .. }
+                            if netsec_model::ecs::split_host_port(host).1.is_some()
+                    ));
+                    continue;
+                }
+                AppEvent::File(f) => {
+                    by_hand(e, &name);
+                    http.files += 1;
+                    http.uploads +=
+                        usize::from(f.ctx.direction == netsec_model::Direction::ToServer);
+                    continue;
+                }
+                AppEvent::Dns(_) => {}
+                _ => {
+                    // Only DNS, HTTP and file lines are written by hand.
+                    assert!(!EventDocument(e).write_json(&mut Vec::new()), "{name}");
+                    continue;
+                }
+            }
             let AppEvent::Dns(d) = e else {
-                // Only DNS lines are written by hand.
-                assert!(!EventDocument(e).write_json(&mut Vec::new()), "{name}");
                 continue;
             };
             dns.messages += 1;
             dns.matched += usize::from(d.query.is_some());
             dns.records += usize::from(!d.authorities.is_empty() || !d.additionals.is_empty());
-            dns_by_hand(e, &name);
+            by_hand(e, &name);
             if !d.is_response {
                 // As the log writer writes a query no response answered.
                 let mut marked = d.clone();
                 marked.unanswered = true;
-                dns_by_hand(&AppEvent::Dns(marked), &name);
+                by_hand(&AppEvent::Dns(marked), &name);
             }
         }
         for a in &docs.arp {
@@ -131,6 +159,25 @@ fn every_document_of_the_test_captures_is_written_as_serde_json_writes_it() {
         dns.messages > 1_000 && dns.matched > 300 && dns.records > 20,
         "{dns:?}"
     );
+    // And of the HTTP and file writers: requests and responses, a Host
+    // with a port, downloads and uploads.
+    assert!(
+        http.messages >= 345
+            && http.responses >= 165
+            && http.ports >= 9
+            && http.files >= 175
+            && http.uploads >= 12,
+        "{http:?}"
+    );
+}
+
+#[derive(Debug, Default)]
+struct HttpCounts {
+    messages: usize,
+    responses: usize,
+    ports: usize,
+    files: usize,
+    uploads: usize,
 }
 
 #[derive(Debug, Default)]
@@ -140,9 +187,9 @@ struct DnsCounts {
     records: usize,
 }
 
-/// A DNS message's line written by hand, as the log writer writes it,
-/// equals serde_json's.
-fn dns_by_hand(e: &AppEvent, name: &str) {
+/// An event's line written by hand, as the log writer writes it, equals
+/// serde_json's.
+fn by_hand(e: &AppEvent, name: &str) {
     let mut by_hand = b"before".to_vec();
     assert!(EventDocument(e).write_json(&mut by_hand), "{name}");
     let mut theirs = b"before".to_vec();
@@ -155,11 +202,15 @@ fn dns_by_hand(e: &AppEvent, name: &str) {
     );
     // A Community ID with text to escape (never one the engine makes) is
     // left to serde: nothing written.
-    if let AppEvent::Dns(d) = e {
-        let mut odd = d.clone();
-        odd.ctx.community_id = Some("1:\"quoted\"".into());
-        let mut out = b"before".to_vec();
-        assert!(!EventDocument(&AppEvent::Dns(odd)).write_json(&mut out));
-        assert_eq!(out, b"before");
+    let mut odd = e.clone();
+    let quoted = Some("1:\"quoted\"".to_string());
+    match &mut odd {
+        AppEvent::Dns(d) => d.ctx.community_id = quoted,
+        AppEvent::Http(h) => h.ctx.community_id = quoted,
+        AppEvent::File(f) => f.ctx.community_id = quoted,
+        _ => return,
     }
+    let mut out = b"before".to_vec();
+    assert!(!EventDocument(&odd).write_json(&mut out));
+    assert_eq!(out, b"before");
 }

@@ -1151,76 +1151,338 @@ impl Serialize for NetsecEvent<'_> {
 }
 
 impl EventDocument<'_> {
-    /// Append a DNS message's document as one line of compact JSON (no
-    /// newline), the bytes its `Serialize` impl gives through
-    /// `serde_json::to_writer`, written by hand: on DNS-heavy traffic every
-    /// message writes a line, and through serde a line cost about 13,700
-    /// instructions (45 % of a run). The fixed parts are literals; numbers,
-    /// addresses and times are written digit by digit; names and record data
-    /// go through [`crate::json_text`]; what is rare (authority and
-    /// additional records, further questions) through serde_json.
+    /// Append the document of a DNS message, an HTTP message or a file
+    /// carried over HTTP as one line of compact JSON (no newline), the bytes
+    /// its `Serialize` impl gives through `serde_json::to_writer`, written by
+    /// hand: these are the events of which traffic makes the most (a line a
+    /// DNS message, two lines and a file a short HTTP connection), and
+    /// through serde a DNS line cost about 13,700 instructions (45 % of a
+    /// run on DNS-heavy traffic) and an HTTP line about 14,000 (a third of a
+    /// run of short connections). The fixed parts are literals; numbers,
+    /// addresses and times are written digit by digit; names, header fields
+    /// and record data go through [`crate::json_text`]; what is rare (DNS
+    /// authority and additional records, further questions) through
+    /// serde_json.
     ///
     /// Returns false, having written nothing, for the other events, and when
     /// the Community ID holds a byte JSON escapes (never one the engine
     /// made): serialise the document then.
     pub fn write_json(&self, out: &mut Vec<u8>) -> bool {
-        let AppEvent::Dns(d) = self.0 else {
-            return false;
-        };
-        let ctx = &d.ctx;
-        if ctx
-            .community_id
-            .as_deref()
-            .is_some_and(|c| c.bytes().any(needs_json_escape))
+        let ev = self.0;
+        let ctx = ev.context();
+        if !matches!(ev, AppEvent::Dns(_) | AppEvent::Http(_) | AppEvent::File(_))
+            || ctx
+                .community_id
+                .as_deref()
+                .is_some_and(|c| c.bytes().any(needs_json_escape))
         {
             return false;
         }
         let start = out.len();
         out.reserve(640);
-        out.extend_from_slice(b"{\"@timestamp\":\"");
-        out.extend_from_slice(&ctx.ts.rfc3339());
-        out.extend_from_slice(b"\",\"ecs\":{\"version\":\"");
-        out.extend_from_slice(ECS_VERSION.as_bytes());
-        out.extend_from_slice(
-            b"\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"protocol\"],\"dataset\":\"netsec.dns\"},\"source\":",
-        );
-        push_event_endpoint(out, &ctx.src, ctx.transport);
-        out.extend_from_slice(b",\"destination\":");
-        push_event_endpoint(out, &ctx.dst, ctx.transport);
-        out.extend_from_slice(b",\"network\":{\"transport\":\"");
-        out.extend_from_slice(ctx.transport.name().as_bytes());
-        out.extend_from_slice(b"\",\"iana_number\":\"");
-        push_u64(out, u64::from(ctx.transport.ip_proto()));
-        out.extend_from_slice(b"\",\"protocol\":\"dns\"");
-        if let Some(community_id) = &ctx.community_id {
-            out.extend_from_slice(b",\"community_id\":\"");
-            out.extend_from_slice(community_id.as_bytes());
-            out.push(b'"');
-        }
-        out.extend_from_slice(b"},\"dns\":");
-        push_dns(out, d);
-        out.extend_from_slice(b",\"netsec\":{");
-        if let Some(id) = ctx.flow_id {
-            out.extend_from_slice(b"\"flow_id\":");
-            push_u64(out, id.0);
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"packet\":");
-        push_u64(out, ctx.packet_number);
-        out.extend_from_slice(match ctx.direction {
-            crate::flow::Direction::ToServer => b",\"direction\":\"to_server\"",
-            crate::flow::Direction::ToClient => b",\"direction\":\"to_client\"",
-        });
-        if let Some(extra) = DnsExtra::of(d) {
-            out.extend_from_slice(b",\"dns\":");
-            if !push_dns_extra(out, &extra) {
-                out.truncate(start);
-                return false;
+        push_event_head(out, ctx, ev.kind());
+        let written = match ev {
+            AppEvent::Dns(d) => {
+                out.extend_from_slice(b",\"dns\":");
+                push_dns(out, d);
+                push_netsec_head(out, ctx);
+                match DnsExtra::of(d) {
+                    Some(extra) => {
+                        out.extend_from_slice(b",\"dns\":");
+                        push_dns_extra(out, &extra)
+                    }
+                    None => true,
+                }
             }
+            AppEvent::Http(h) => {
+                push_http(out, h);
+                push_netsec_head(out, ctx);
+                push_http_extra(out, h);
+                true
+            }
+            AppEvent::File(f) => {
+                push_file(out, f);
+                push_netsec_head(out, ctx);
+                push_file_extra(out, f);
+                true
+            }
+            _ => false,
+        };
+        if !written {
+            out.truncate(start);
+            return false;
         }
         out.extend_from_slice(b"}}");
         true
     }
+}
+
+/// `event.dataset` of an event of `kind` ([`AppEvent::kind`]).
+fn event_dataset(kind: &str) -> &'static str {
+    match kind {
+        "dns" => "netsec.dns",
+        "http" => "netsec.http",
+        "tls" => "netsec.tls",
+        "ssh" => "netsec.ssh",
+        "smb" => "netsec.smb",
+        "dhcp" => "netsec.dhcp",
+        "files" => "netsec.files",
+        "dcerpc" => "netsec.dcerpc",
+        "kerberos" => "netsec.kerberos",
+        _ => "netsec.ntp",
+    }
+}
+
+/// An event document up to its protocol's fields: `{"@timestamp":…,
+/// "ecs":…,"event":…,"source":…,"destination":…,"network":{…}` (the
+/// document left open).
+fn push_event_head(out: &mut Vec<u8>, ctx: &EventContext, kind: &str) {
+    out.extend_from_slice(b"{\"@timestamp\":\"");
+    out.extend_from_slice(&ctx.ts.rfc3339());
+    out.extend_from_slice(b"\",\"ecs\":{\"version\":\"");
+    out.extend_from_slice(ECS_VERSION.as_bytes());
+    out.extend_from_slice(
+        b"\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"protocol\"],\"dataset\":\"",
+    );
+    out.extend_from_slice(event_dataset(kind).as_bytes());
+    out.extend_from_slice(b"\"},\"source\":");
+    push_event_endpoint(out, &ctx.src, ctx.transport);
+    out.extend_from_slice(b",\"destination\":");
+    push_event_endpoint(out, &ctx.dst, ctx.transport);
+    out.extend_from_slice(b",\"network\":{\"transport\":\"");
+    out.extend_from_slice(ctx.transport.name().as_bytes());
+    out.extend_from_slice(b"\",\"iana_number\":\"");
+    push_u64(out, u64::from(ctx.transport.ip_proto()));
+    out.extend_from_slice(b"\",\"protocol\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.push(b'"');
+    if let Some(community_id) = &ctx.community_id {
+        out.extend_from_slice(b",\"community_id\":\"");
+        out.extend_from_slice(community_id.as_bytes());
+        out.push(b'"');
+    }
+    out.push(b'}');
+}
+
+/// `,"netsec":{"flow_id":…,"packet":…,"direction":…` (left open for the
+/// protocol's own fields).
+fn push_netsec_head(out: &mut Vec<u8>, ctx: &EventContext) {
+    out.extend_from_slice(b",\"netsec\":{");
+    if let Some(id) = ctx.flow_id {
+        out.extend_from_slice(b"\"flow_id\":");
+        push_u64(out, id.0);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"packet\":");
+    push_u64(out, ctx.packet_number);
+    out.extend_from_slice(match ctx.direction {
+        crate::flow::Direction::ToServer => b",\"direction\":\"to_server\"",
+        crate::flow::Direction::ToClient => b",\"direction\":\"to_client\"",
+    });
+}
+
+/// Writes `,"key":value` pairs of an object after the first one without a
+/// comma: what an object of optional fields needs.
+struct Fields<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// `{`, and fields to come.
+    fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Fields { out, first: true }
+    }
+
+    /// `"key":` (after a comma unless first): the caller writes the value.
+    fn key(&mut self, key: &[u8]) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key);
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn str(&mut self, key: &[u8], value: &str) {
+        crate::json_text::push_json_str(self.key(key), value);
+    }
+
+    fn u64(&mut self, key: &[u8], value: u64) {
+        push_u64(self.key(key), value);
+    }
+
+    /// `{"bytes":N}` under `key`.
+    fn body(&mut self, key: &[u8], bytes: u64) {
+        let out = self.key(key);
+        out.extend_from_slice(b"{\"bytes\":");
+        push_u64(out, bytes);
+        out.push(b'}');
+    }
+
+    /// `}`.
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// `,"http":…,"url":…,"user_agent":…` of an HTTP message ([`serialize_http`]).
+fn push_http(out: &mut Vec<u8>, h: &HttpEvent) {
+    use crate::json_text::push_json_str;
+    out.extend_from_slice(b",\"http\":{\"version\":");
+    push_json_str(out, &h.version);
+    match &h.message {
+        HttpMessage::Request {
+            method,
+            uri,
+            host,
+            user_agent,
+        } => {
+            out.extend_from_slice(b",\"request\":{\"method\":");
+            push_json_str(out, method);
+            out.extend_from_slice(b"}},\"url\":");
+            let mut url = Fields::open(out);
+            url.str(b"original", uri);
+            if let Some((domain, port)) = host.as_deref().map(split_host_port) {
+                url.str(b"domain", domain);
+                if let Some(port) = port {
+                    url.u64(b"port", u64::from(port));
+                }
+            }
+            url.close();
+            if let Some(ua) = user_agent {
+                out.extend_from_slice(b",\"user_agent\":{\"original\":");
+                push_json_str(out, ua);
+                out.push(b'}');
+            }
+        }
+        HttpMessage::Response {
+            status,
+            content_type,
+            content_length,
+            ..
+        } => {
+            out.extend_from_slice(b",\"response\":");
+            let mut response = Fields::open(out);
+            response.u64(b"status_code", u64::from(*status));
+            if let Some(mime) = content_type {
+                response.str(b"mime_type", mime);
+            }
+            if let Some(bytes) = content_length {
+                response.body(b"body", *bytes);
+            }
+            response.close();
+            out.push(b'}');
+        }
+    }
+}
+
+/// `,"http":{…}` of `netsec.*` for an HTTP message: reason, server, headers.
+fn push_http_extra(out: &mut Vec<u8>, h: &HttpEvent) {
+    use crate::json_text::push_json_str;
+    out.extend_from_slice(b",\"http\":");
+    let mut extra = Fields::open(out);
+    if let HttpMessage::Response { reason, server, .. } = &h.message {
+        extra.str(b"reason", reason);
+        if let Some(server) = server {
+            extra.str(b"server", server);
+        }
+    }
+    if !h.headers.is_empty() {
+        let out = extra.key(b"headers");
+        out.push(b'[');
+        for (i, (name, value)) in h.headers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            push_json_str(out, name);
+            out.push(b',');
+            push_json_str(out, value);
+            out.push(b']');
+        }
+        out.push(b']');
+    }
+    extra.close();
+}
+
+/// `,"file":…,"http":…,"url":…` of a file carried over HTTP
+/// ([`serialize_file`]).
+fn push_file(out: &mut Vec<u8>, f: &crate::event::FileEvent) {
+    out.extend_from_slice(b",\"file\":");
+    let mut file = Fields::open(out);
+    if let Some(name) = f.filename() {
+        file.str(b"name", name);
+    }
+    file.u64(b"size", f.bytes);
+    if let Some(mime) = &f.mime_type {
+        file.str(b"mime_type", mime);
+    }
+    if f.sha256.is_some() || f.md5.is_some() {
+        let mut hash = Fields::open(file.key(b"hash"));
+        if let Some(sha256) = &f.sha256 {
+            hash.str(b"sha256", sha256);
+        }
+        if let Some(md5) = &f.md5 {
+            hash.str(b"md5", md5);
+        }
+        hash.close();
+    }
+    file.close();
+    let upload = f.ctx.direction == crate::flow::Direction::ToServer;
+    out.extend_from_slice(b",\"http\":{\"request\":");
+    let mut request = Fields::open(out);
+    if let Some(method) = &f.method {
+        request.str(b"method", method);
+    }
+    if upload {
+        request.body(b"body", f.bytes);
+    }
+    request.close();
+    if !upload {
+        out.extend_from_slice(b",\"response\":");
+        let mut response = Fields::open(out);
+        if let Some(status) = f.status {
+            response.u64(b"status_code", u64::from(status));
+        }
+        response.body(b"body", f.bytes);
+        response.close();
+    }
+    out.push(b'}');
+    if let Some(uri) = &f.uri {
+        out.extend_from_slice(b",\"url\":");
+        let mut url = Fields::open(out);
+        url.str(b"original", uri);
+        if let Some(host) = &f.host {
+            url.str(b"domain", split_host_port(host).0);
+        }
+        url.close();
+    }
+}
+
+/// `,"file":{…}` of `netsec.*` for a file: what ECS has no field for.
+fn push_file_extra(out: &mut Vec<u8>, f: &crate::event::FileEvent) {
+    out.extend_from_slice(if f.complete {
+        b",\"file\":{\"complete\":true,\"missing_bytes\":"
+    } else {
+        b",\"file\":{\"complete\":false,\"missing_bytes\":"
+    });
+    push_u64(out, f.missing_bytes);
+    if f.over_limit {
+        out.extend_from_slice(b",\"over_limit\":true");
+    }
+    if let Some(length) = f.declared_length {
+        out.extend_from_slice(b",\"declared_length\":");
+        push_u64(out, length);
+    }
+    if let Some(encoding) = &f.content_encoding {
+        out.extend_from_slice(b",\"content_encoding\":");
+        crate::json_text::push_json_str(out, encoding);
+    }
+    out.push(b'}');
 }
 
 /// `source` / `destination` of an event document ([`EndpointDoc`] without
@@ -1359,19 +1621,7 @@ impl Serialize for EventDocument<'_> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("@timestamp", &ctx.ts)?;
         m.serialize_entry("ecs", &ECS)?;
-        let dataset = match kind {
-            "dns" => "netsec.dns",
-            "http" => "netsec.http",
-            "tls" => "netsec.tls",
-            "ssh" => "netsec.ssh",
-            "smb" => "netsec.smb",
-            "dhcp" => "netsec.dhcp",
-            "files" => "netsec.files",
-            "dcerpc" => "netsec.dcerpc",
-            "kerberos" => "netsec.kerberos",
-            _ => "netsec.ntp",
-        };
-        m.serialize_entry("event", &EventMeta::protocol(dataset))?;
+        m.serialize_entry("event", &EventMeta::protocol(event_dataset(kind)))?;
         m.serialize_entry("source", &EndpointDoc::new(&ctx.src, ctx.transport))?;
         m.serialize_entry("destination", &EndpointDoc::new(&ctx.dst, ctx.transport))?;
         m.serialize_entry(
