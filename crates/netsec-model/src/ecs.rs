@@ -408,31 +408,50 @@ fn push_i64(out: &mut Vec<u8>, n: i64) {
     push_u64(out, n.unsigned_abs());
 }
 
-/// An address as text (what `Display`, and so serde, writes): IPv4 digit by
-/// digit, IPv6 through `Display` (its text never needs escaping).
+/// The decimal text of each byte value, left-aligned in three bytes, and
+/// its length.
+const OCTET_TEXT: [([u8; 3], usize); 256] = {
+    let mut table = [([0u8; 3], 0usize); 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, t, o) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        table[v] = if v >= 100 {
+            ([b'0' + h, b'0' + t, b'0' + o], 3)
+        } else if v >= 10 {
+            ([b'0' + t, b'0' + o, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        v += 1;
+    }
+    table
+};
+
+/// An address as text (what `Display`, and so serde, writes): IPv4 from a
+/// table of octets, IPv6 through `Display` (its text never needs escaping).
 fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
-            // At most 15 bytes, copied as one block (see `push_u64`).
-            let mut text = [0u8; 16];
+            // At most 15 bytes, copied as one block (see `push_u64`); each
+            // octet's digits come from a table, written three bytes at a
+            // time (the ones past its length are overwritten or cut).
+            let mut text = [0u8; 18];
             let mut len = 0;
             for (i, octet) in v4.octets().into_iter().enumerate() {
-                let mut put = |b: u8| {
-                    if let Some(slot) = text.get_mut(len) {
-                        *slot = b;
+                if i > 0 {
+                    if let Some(dot) = text.get_mut(len) {
+                        *dot = b'.';
                     }
                     len += 1;
-                };
-                if i > 0 {
-                    put(b'.');
                 }
-                if octet >= 100 {
-                    put(b'0' + octet / 100);
+                let (digits, n) = OCTET_TEXT
+                    .get(usize::from(octet))
+                    .copied()
+                    .unwrap_or(([b'0'; 3], 1));
+                if let Some(to) = text.get_mut(len..len + 3) {
+                    to.copy_from_slice(&digits);
                 }
-                if octet >= 10 {
-                    put(b'0' + octet / 10 % 10);
-                }
-                put(b'0' + octet % 10);
+                len += n;
             }
             let end = out.len() + len;
             out.extend_from_slice(&text);
@@ -2261,6 +2280,23 @@ mod tests {
             dst: Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 53),
             transport: Transport::Udp,
             direction: Direction::ToServer,
+        }
+    }
+
+    /// Every octet value in every position is written as `Display` writes
+    /// it.
+    #[test]
+    fn ipv4_text_equals_display() {
+        for v in 0..=255u8 {
+            for ip in [
+                std::net::Ipv4Addr::new(v, 255 - v, v / 7, 0),
+                std::net::Ipv4Addr::new(0, v, 100, 255 - v / 3),
+                std::net::Ipv4Addr::new(9, 10, v, v),
+            ] {
+                let mut out = b"x".to_vec();
+                push_ip(&mut out, ip.into());
+                assert_eq!(out, format!("x{ip}").into_bytes());
+            }
         }
     }
 

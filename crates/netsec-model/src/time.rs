@@ -147,51 +147,76 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 impl Timestamp {
     /// This instant as RFC 3339 text, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`,
-    /// written digit by digit, as every log record carries several (through
-    /// `write!` it was a fifth of a flow-heavy run's instructions). Every
-    /// instant of an i64 of nanoseconds falls in the years 1677-2262, so the
-    /// year always has four digits (the clamp only states it).
+    /// written by hand, as every log record carries several (through
+    /// `write!` it was a fifth of a flow-heavy run's instructions).
     pub(crate) fn rfc3339(self) -> [u8; 30] {
         let secs = self.secs();
-        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-        let year = year.clamp(0, 9999) as u32;
-        let sod = secs.rem_euclid(86_400) as u32;
-        let (hour, minute, second) = (sod / 3600, (sod / 60) % 60, sod % 60);
+        // Records come in capture order: most fall in the second before
+        // them, whose date and time are kept per thread.
+        let date_time = LAST_SECOND.with(|last| {
+            let (second, text) = last.get();
+            if second == secs {
+                return text;
+            }
+            let text = date_time_text(secs);
+            last.set((secs, text));
+            text
+        });
+        let mut out = [0u8; 30];
+        if let Some(head) = out.get_mut(..19) {
+            head.copy_from_slice(&date_time);
+        }
         let nanos = self.subsec_nanos();
-        let d = |v: u32, place: u32| b'0' + (v / place % 10) as u8;
-        [
-            d(year, 1000),
-            d(year, 100),
-            d(year, 10),
-            d(year, 1),
-            b'-',
-            d(month, 10),
-            d(month, 1),
-            b'-',
-            d(day, 10),
-            d(day, 1),
-            b'T',
-            d(hour, 10),
-            d(hour, 1),
-            b':',
-            d(minute, 10),
-            d(minute, 1),
-            b':',
-            d(second, 10),
-            d(second, 1),
-            b'.',
-            d(nanos, 100_000_000),
-            d(nanos, 10_000_000),
-            d(nanos, 1_000_000),
-            d(nanos, 100_000),
-            d(nanos, 10_000),
-            d(nanos, 1_000),
-            d(nanos, 100),
-            d(nanos, 10),
-            d(nanos, 1),
-            b'Z',
-        ]
+        let mut tail = [b'.', 0, 0, 0, 0, 0, 0, 0, 0, 0, b'Z'];
+        // Nine digits: the first alone, then four pairs.
+        if let Some(first) = tail.get_mut(1) {
+            *first = b'0' + (nanos / 100_000_000 % 10) as u8;
+        }
+        let mut rest = nanos % 100_000_000;
+        for at in [8, 6, 4, 2] {
+            let pair = two_digits(rest % 100);
+            if let Some(to) = tail.get_mut(at..at + 2) {
+                to.copy_from_slice(&pair);
+            }
+            rest /= 100;
+        }
+        if let Some(to) = out.get_mut(19..) {
+            to.copy_from_slice(&tail);
+        }
+        out
     }
+}
+
+thread_local! {
+    /// The second of the last timestamp written on this thread, and its
+    /// `YYYY-MM-DDTHH:MM:SS` (no i64 of nanoseconds has `i64::MIN` seconds).
+    static LAST_SECOND: std::cell::Cell<(i64, [u8; 19])> =
+        const { std::cell::Cell::new((i64::MIN, [0; 19])) };
+}
+
+/// `n` (below 100) as two decimal digits.
+fn two_digits(n: u32) -> [u8; 2] {
+    [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second since the epoch. Every instant of an
+/// i64 of nanoseconds falls in the years 1677-2262, so the year always has
+/// four digits (the clamp only states it).
+fn date_time_text(secs: i64) -> [u8; 19] {
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let year = year.clamp(0, 9999) as u32;
+    let sod = secs.rem_euclid(86_400) as u32;
+    let (hour, minute, second) = (sod / 3600, (sod / 60) % 60, sod % 60);
+    let [y0, y1] = two_digits(year / 100);
+    let [y2, y3] = two_digits(year % 100);
+    let [mo0, mo1] = two_digits(month);
+    let [d0, d1] = two_digits(day);
+    let [h0, h1] = two_digits(hour);
+    let [mi0, mi1] = two_digits(minute);
+    let [s0, s1] = two_digits(second);
+    [
+        y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0, s1,
+    ]
 }
 
 impl fmt::Display for Timestamp {
@@ -376,6 +401,10 @@ mod tests {
             x ^= x << 17;
             instants.push(x as i64);
             instants.push((x % (4_000_000_000 * NANOS_PER_SEC as u64)) as i64);
+        }
+        // Runs within one second and across the next (the kept second).
+        for i in 0..3_000 {
+            instants.push(1_700_000_000 * NANOS_PER_SEC + i * 999_983);
         }
         for n in instants {
             let t = Timestamp(n);
