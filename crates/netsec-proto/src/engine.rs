@@ -624,17 +624,17 @@ impl Engine {
                 self.end_flow(victim, FlowEndReason::Evicted, sink);
             }
         }
-        let mut created = false;
-        let flow = match self.table.flows.entry(key) {
-            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
-            hashbrown::hash_map::Entry::Vacant(v) => {
-                let mut flow = new_flow(info, &ip, src, dst);
-                self.table.generations += 1;
-                flow.generation = self.table.generations;
-                created = true;
-                v.insert(flow)
-            }
+        let Some((flow, created)) = self
+            .table
+            .flows
+            .get_or_insert_with(key, || new_flow(info, &ip, src, dst))
+        else {
+            return;
         };
+        if created {
+            self.table.generations += 1;
+            flow.generation = self.table.generations;
+        }
         let outcome = update_flow(
             flow,
             &at,

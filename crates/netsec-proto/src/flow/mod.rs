@@ -13,9 +13,9 @@
 
 pub mod community_id;
 pub mod defrag;
+mod map;
 pub(crate) mod timeouts;
 
-use hashbrown::HashMap;
 use netsec_model::{
     AppProto, DirectionStats, Duration, Endpoint, FlowEndReason, FlowId, FlowKey, FlowRecord,
     TcpFlags, TcpState, TimeRange, Timestamp, Transport,
@@ -397,7 +397,7 @@ use timeouts::DeadlineBuckets;
 #[derive(Debug)]
 pub(crate) struct FlowTable {
     pub config: FlowConfig,
-    pub flows: HashMap<FlowKey, Flow, ahash::RandomState>,
+    pub flows: map::FlowMap,
     /// Every flow's deadline, by second (see [`timeouts`]).
     queues: DeadlineBuckets,
     /// The last queue token handed out (tokens are unique for the table's life).
@@ -410,7 +410,7 @@ impl FlowTable {
         let hasher =
             ahash::RandomState::with_seeds(0x6e65_7473, 0x6563_666c, 0x6f77_7461, 0x626c_6521);
         FlowTable {
-            flows: HashMap::with_capacity_and_hasher(
+            flows: map::FlowMap::with_capacity(
                 config.capacity.min(config.initial_capacity),
                 hasher,
             ),
@@ -427,24 +427,31 @@ impl FlowTable {
         self.flows.allocation_size() + self.queues.memory()
     }
 
-    /// Most flows whose hash table stays within `bytes`, growth included.
+    /// Most flows whose table stays within `bytes`, growth included.
     ///
-    /// The table reaches P buckets (a power of two) and no more: while it
-    /// grows into them the old table of P/2 is still allocated, so
-    /// 1.5 × P buckets must fit. And it holds at most half of P's 7/8
-    /// load: evicting flows from a full table leaves tombstones, and
-    /// hashbrown, out of room, rehashes in place only while at most half
-    /// of that load is in use; past it, it doubles the table. (Holding
-    /// 7/8 of P did exactly that under a spoofed-source flood: the table
-    /// drifted to 2P buckets, 1.5 times its share.)
+    /// The hash table reaches P buckets (a power of two) and no more: while
+    /// it grows into them the old table of P/2 is still allocated, so
+    /// 1.5 × P buckets must fit, beside the flows' slots. And it holds at
+    /// most half of P's 7/8 load: evicting flows from a full table leaves
+    /// tombstones, and hashbrown, out of room, rehashes in place only while
+    /// at most half of that load is in use; past it, it doubles the table.
+    /// (Holding 7/8 of P did exactly that under a spoofed-source flood: the
+    /// table drifted to 2P buckets, 1.5 times its share.) The timeout
+    /// queues, counted in [`FlowTable::memory`], must fit too.
     pub(crate) fn flows_fitting(bytes: usize) -> usize {
-        let entry = std::mem::size_of::<(FlowKey, Flow)>() + 1;
-        let buckets = bytes / entry * 2 / 3;
-        if buckets < 16 {
-            return 1;
+        let mut best = 1;
+        let mut pow2: usize = 16;
+        while pow2 <= 1 << 40 {
+            let flows = pow2 / 16 * 7;
+            let need = map::FlowMap::bytes_for(flows, pow2 / 2 * 3)
+                .saturating_add(DeadlineBuckets::bytes_for(flows));
+            if need > bytes {
+                break;
+            }
+            best = flows;
+            pow2 *= 2;
         }
-        let pow2 = 1usize << (usize::BITS - 1 - buckets.leading_zeros());
-        pow2 / 16 * 7
+        best.min(u32::MAX as usize)
     }
 
     /// Drop stale entries (flows gone, or re-queued since) once the queues
@@ -541,7 +548,7 @@ impl FlowTable {
         self.queues.clear();
         // Sort the small (id, key) pairs, not the flows themselves.
         let mut order: Vec<(FlowId, FlowKey)> =
-            self.flows.iter().map(|(k, f)| (f.record.id, *k)).collect();
+            self.flows.iter().map(|(k, f)| (f.record.id, k)).collect();
         order.sort_unstable_by_key(|(id, _)| *id);
         order.into_iter().map(|(_, key)| key).collect()
     }

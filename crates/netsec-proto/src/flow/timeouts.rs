@@ -130,6 +130,13 @@ impl DeadlineBuckets {
         2 * self.len * std::mem::size_of::<QueueEntry>() + self.buckets.len() * 96
     }
 
+    /// The most [`DeadlineBuckets::memory`] says for a table of `flows`
+    /// whose queues are compacted past twice as many entries plus 1,024
+    /// (as the flow table does), buckets aside.
+    pub fn bytes_for(flows: usize) -> usize {
+        2 * (2 * flows + 1025) * std::mem::size_of::<QueueEntry>()
+    }
+
     /// Keep only the entries `valid` accepts (dropping stale ones).
     pub fn retain(&mut self, mut valid: impl FnMut(&QueueEntry) -> bool) {
         let mut len = 0;
