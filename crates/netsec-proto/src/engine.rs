@@ -15,7 +15,7 @@ use crate::decode::{
 };
 use crate::flow::community_id::{community_id, icmp_port_equivalents};
 use crate::flow::defrag::Defragmenter;
-use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable};
+use crate::flow::{AppState, Expiry, Flow, FlowConfig, FlowTable, TcpApp};
 use crate::reassembly::{Chunk, Stream};
 
 /// Payload packets per direction offered to protocol identification before
@@ -847,8 +847,8 @@ fn update_flow(
             slot.get_or_insert(ws);
         }
         if ip.tcp_flags.has(netsec_model::TcpFlags::SYN) {
-            if let Some(streams) = flow.app.as_mut().and_then(|a| a.streams.as_mut()) {
-                if let Some(s) = streams.get_mut(from) {
+            if let Some(tcp) = flow.app.as_mut().and_then(|a| a.tcp.as_mut()) {
+                if let Some(s) = tcp.streams.get_mut(from) {
                     s.syn(ip.tcp_seq);
                 }
             }
@@ -935,12 +935,11 @@ fn payload_context(flow: &Flow, src_is_lo: bool) -> PayloadContext<'_> {
 fn flow_heap_bytes(flow: &Flow) -> usize {
     let mut n = flow.record.community_id.capacity();
     if let Some(app) = &flow.app {
-        n += std::mem::size_of::<AppState>()
-            + app.ctx.community_id.as_ref().map_or(0, String::capacity)
-            + app.parser.as_ref().map_or(0, AppParser::heap_bytes);
-        if let Some(streams) = &app.streams {
-            n += std::mem::size_of::<[Stream; 2]>()
-                + streams.iter().map(Stream::memory).sum::<usize>();
+        n += std::mem::size_of::<AppState>() + app.parser.as_ref().map_or(0, AppParser::heap_bytes);
+        if let Some(tcp) = &app.tcp {
+            n += std::mem::size_of::<TcpApp>()
+                + tcp.ctx.community_id.as_ref().map_or(0, String::capacity)
+                + tcp.streams.iter().map(Stream::memory).sum::<usize>();
         }
     }
     n
@@ -950,8 +949,8 @@ fn flow_heap_bytes(flow: &Flow) -> usize {
 fn has_buffered_data(flow: &Flow) -> bool {
     flow.app
         .as_ref()
-        .and_then(|a| a.streams.as_ref())
-        .is_some_and(|s| s.iter().any(|s| s.buffered() > 0))
+        .and_then(|a| a.tcp.as_ref())
+        .is_some_and(|t| t.streams.iter().any(|s| s.buffered() > 0))
 }
 
 /// Memory is short: declare the holes before a flow's buffered stream
@@ -968,14 +967,17 @@ fn force_gaps(
             Direction::ToServer => (flow.record.client, flow.record.server),
             Direction::ToClient => (flow.record.server, flow.record.client),
         };
-        let Some(app) = flow.app.as_mut() else {
+        let Some(tcp) = flow.app.as_mut().and_then(|a| a.tcp.as_mut()) else {
             return released;
         };
-        app.ctx.ts = flow.last_seen;
-        app.ctx.packet_number = 0;
-        app.ctx.src = src;
-        app.ctx.dst = dst;
-        app.ctx.direction = dir;
+        let at = PacketAt {
+            ts: flow.last_seen,
+            number: 0,
+            src,
+            dst,
+            direction: dir,
+        };
+        aim(&mut tcp.ctx, &at);
         run_stream(flow, dir, max_file_hash, stats, events, |stream, out| {
             released += stream.flush_gaps(out);
         });
@@ -1044,56 +1046,39 @@ fn feed_app(
             *stats.app_flows.entry(proto).or_default() += 1;
             AppParser::with_settings(proto, config.max_file_hash)
         };
-        let streams = tcp.then(|| {
-            let mut streams = Box::new([
-                Stream::new(config.reassembly_depth),
-                Stream::new(config.reassembly_depth),
-            ]);
-            for (s, isn) in streams.iter_mut().zip(flow.isn) {
+        // The event context is built once per TCP flow (one Community ID
+        // copy), then only its per-packet fields change.
+        let tcp_app = tcp.then(|| {
+            let mut app = Box::new(TcpApp {
+                streams: [
+                    Stream::new(config.reassembly_depth),
+                    Stream::new(config.reassembly_depth),
+                ],
+                ctx: event_context(&flow.record, flow.record.id, at),
+            });
+            for (s, isn) in app.streams.iter_mut().zip(flow.isn) {
                 if let Some(isn) = isn {
                     s.syn(isn);
                 }
             }
-            streams
+            app
         });
-        // The event context is built once per flow (one Community ID copy),
-        // then only its per-packet fields change.
-        let ctx = EventContext {
-            ts: at.ts,
-            packet_number: at.number,
-            flow_id: Some(flow.record.id),
-            community_id: Some(flow.record.community_id.clone()),
-            src: at.src,
-            dst: at.dst,
-            transport: flow.record.transport,
-            direction: dir,
-        };
         flow.app = Some(Box::new(AppState {
             parser,
-            streams,
-            ctx,
+            tcp: tcp_app,
+            flow_id: flow.record.id,
             identifying: tcp,
         }));
     }
     let Some(app) = flow.app.as_mut() else { return };
-    let AppState {
-        parser,
-        ctx,
-        identifying,
-        ..
-    } = &mut **app;
-    if parser.is_none() && !*identifying {
+    if app.parser.is_none() && !app.identifying {
         return;
     }
-    ctx.ts = at.ts;
-    ctx.packet_number = at.number;
-    ctx.src = at.src;
-    ctx.dst = at.dst;
-    ctx.direction = dir;
-    let ctx: &EventContext = ctx;
     if !tcp {
+        let ctx = event_context(&flow.record, app.flow_id, at);
+        let parser = &mut app.parser;
         if let Some(p) = parser.as_mut() {
-            match p.feed(dir, payload, ctx, events) {
+            match p.feed(dir, payload, &ctx, events) {
                 FeedStatus::Continue => {}
                 FeedStatus::Done | FeedStatus::Tunnel => stats.app_malformed += retire(parser),
                 FeedStatus::Error => {
@@ -1104,6 +1089,9 @@ fn feed_app(
         }
         return;
     }
+    if let Some(t) = app.tcp.as_mut() {
+        aim(&mut t.ctx, at);
+    }
     run_stream(
         flow,
         dir,
@@ -1112,6 +1100,30 @@ fn feed_app(
         events,
         |stream, out| stream.segment(seq, payload, out),
     );
+}
+
+/// The context of events from a packet `at` of a flow (whose application
+/// state was made under `flow_id`).
+fn event_context(record: &FlowRecord, flow_id: FlowId, at: &PacketAt) -> EventContext {
+    EventContext {
+        ts: at.ts,
+        packet_number: at.number,
+        flow_id: Some(flow_id),
+        community_id: Some(record.community_id.clone()),
+        src: at.src,
+        dst: at.dst,
+        transport: record.transport,
+        direction: at.direction,
+    }
+}
+
+/// Point a flow's event context at the packet `at`.
+fn aim(ctx: &mut EventContext, at: &PacketAt) {
+    ctx.ts = at.ts;
+    ctx.packet_number = at.number;
+    ctx.src = at.src;
+    ctx.dst = at.dst;
+    ctx.direction = at.direction;
 }
 
 /// Run `op` on the stream of direction `dir`, its output going to the
@@ -1132,11 +1144,14 @@ fn run_stream(
     let Some(app) = flow.app.as_mut() else { return };
     let AppState {
         parser,
-        streams,
-        ctx,
+        tcp,
         identifying,
+        ..
     } = &mut **app;
-    let Some(stream) = streams.as_mut().and_then(|s| s.get_mut(di)) else {
+    let Some(TcpApp { streams, ctx }) = tcp.as_deref_mut() else {
+        return;
+    };
+    let Some(stream) = streams.get_mut(di) else {
         return;
     };
     let mut feed = ParserFeed::new(parser, dir, ctx, events);
@@ -1158,7 +1173,7 @@ fn run_stream(
         identified,
         identifying,
         parser,
-        streams,
+        tcp,
         &flow.identify_tries,
         &mut flow.record,
         stats,
@@ -1177,7 +1192,7 @@ fn settle_identification(
     identified: Option<AppProto>,
     identifying: &mut bool,
     parser: &Option<AppParser>,
-    streams: &mut Option<Box<[Stream; 2]>>,
+    tcp: &mut Option<Box<TcpApp>>,
     tries: &[u8; 2],
     record: &mut FlowRecord,
     stats: &mut EngineStats,
@@ -1187,8 +1202,8 @@ fn settle_identification(
         record.app_proto = proto;
         *stats.app_flows.entry(proto).or_default() += 1;
     } else if *identifying {
-        if let Some(s) = streams.as_mut() {
-            for (stream, t) in s.iter_mut().zip(tries) {
+        if let Some(t) = tcp.as_mut() {
+            for (stream, t) in t.streams.iter_mut().zip(tries) {
                 if *t >= IDENTIFY_TRIES && !stream.is_done() {
                     stream.stop();
                 }
@@ -1200,7 +1215,7 @@ fn settle_identification(
     }
     if parser.is_none() && !*identifying {
         // Nothing more to parse: free the reassembly buffers now.
-        retire_streams(streams, stats, record);
+        retire_streams(tcp, stats, record);
     }
 }
 
@@ -1240,31 +1255,32 @@ fn ack_app(
         Direction::ToServer => (1, Direction::ToClient),
         Direction::ToClient => (0, Direction::ToServer),
     };
-    let Some(stream) = app.streams.as_mut().and_then(|s| s.get_mut(di)) else {
+    let (parser_none, identifying) = (app.parser.is_none(), app.identifying);
+    let Some(tcp) = app.tcp.as_mut() else {
         return;
     };
-    if !stream.ack(ack, window) || (app.parser.is_none() && !app.identifying) {
+    let Some(stream) = tcp.streams.get_mut(di) else {
+        return;
+    };
+    if !stream.ack(ack, window) || (parser_none && !identifying) {
         return;
     }
-    let ctx = &mut app.ctx;
-    ctx.ts = at.ts;
-    ctx.packet_number = at.number;
-    ctx.src = at.dst;
-    ctx.dst = at.src;
-    ctx.direction = dir;
+    let at = PacketAt {
+        src: at.dst,
+        dst: at.src,
+        direction: dir,
+        ..*at
+    };
+    aim(&mut tcp.ctx, &at);
     run_stream(flow, dir, max_file_hash, stats, events, |stream, out| {
         stream.release_acked(ack, out)
     });
 }
 
 /// Drop a flow's reassembly buffers, keeping their counters.
-fn retire_streams(
-    streams: &mut Option<Box<[Stream; 2]>>,
-    stats: &mut EngineStats,
-    record: &mut FlowRecord,
-) {
-    if let Some(s) = streams.take() {
-        for stream in s.iter() {
+fn retire_streams(tcp: &mut Option<Box<TcpApp>>, stats: &mut EngineStats, record: &mut FlowRecord) {
+    if let Some(t) = tcp.take() {
+        for stream in t.streams.iter() {
             fold_stream_stats(stream, stats, record);
         }
     }
@@ -1282,15 +1298,25 @@ fn retire_app(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEven
     };
     let AppState {
         parser,
-        streams,
-        ctx,
+        tcp,
+        flow_id,
         ..
     } = &mut *app;
-    ctx.ts = flow.last_seen;
-    ctx.packet_number = 0;
-    ctx.src = flow.record.client;
-    ctx.dst = flow.record.server;
-    ctx.direction = Direction::ToServer;
+    let at = PacketAt {
+        ts: flow.last_seen,
+        number: 0,
+        src: flow.record.client,
+        dst: flow.record.server,
+        direction: Direction::ToServer,
+    };
+    let (mut streams, ctx) = match tcp.take() {
+        Some(t) => {
+            let TcpApp { streams, mut ctx } = *t;
+            aim(&mut ctx, &at);
+            (Some(streams), ctx)
+        }
+        None => (None, event_context(&flow.record, *flow_id, &at)),
+    };
     for (i, stream) in streams.iter_mut().flat_map(|s| s.iter_mut()).enumerate() {
         let dir = if i == 0 {
             Direction::ToServer
@@ -1310,7 +1336,7 @@ fn retire_app(flow: &mut Flow, stats: &mut EngineStats, events: &mut Vec<AppEven
         fold_stream_stats(stream, stats, &mut flow.record);
     }
     if let Some(p) = parser.as_mut() {
-        p.finish(ctx, events);
+        p.finish(&ctx, events);
     }
     stats.app_malformed += retire(parser);
     flow.identify_tries = [IDENTIFY_TRIES; 2];

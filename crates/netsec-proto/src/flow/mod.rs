@@ -151,16 +151,29 @@ pub(crate) enum TimeoutClass {
 }
 
 /// Application-layer state of a flow: the parser and, for TCP only, the two
-/// reassembled streams (index 0 to the server, 1 to the client).
+/// reassembled streams with the event context.
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub parser: Option<AppParser>,
-    pub streams: Option<Box<[Stream; 2]>>,
-    /// Context handed to the parser, updated per packet.
-    pub ctx: netsec_model::EventContext,
+    /// TCP only, until nothing is left to parse or identify.
+    pub tcp: Option<Box<TcpApp>>,
+    /// The flow id events carry: the record's when this state was made (a
+    /// flow continued past its active timeout keeps it).
+    pub flow_id: FlowId,
     /// TCP only: the protocol is identified on the reassembled streams'
     /// first chunks; true until it is, or until identification gives up.
     pub identifying: bool,
+}
+
+/// A TCP flow's reassembly: its streams (index 0 to the server, 1 to the
+/// client) and the context handed to the parser, updated per delivery.
+/// Other transports build the context per datagram instead, so that a UDP
+/// flow (a DNS lookup) does not hold one, with its Community ID copy, for
+/// its whole timeout.
+#[derive(Debug)]
+pub(crate) struct TcpApp {
+    pub streams: [Stream; 2],
+    pub ctx: netsec_model::EventContext,
 }
 
 /// A flow being tracked.

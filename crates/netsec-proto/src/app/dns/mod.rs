@@ -79,6 +79,11 @@ impl DnsState {
             if self.pending.len() >= PENDING_QUERIES {
                 self.pending.remove(0);
             }
+            // Most flows carry one lookup: room for one query (then
+            // growing as a vector does), not the four a first push gives.
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(1);
+            }
             self.pending.push(Pending {
                 id: ev.id,
                 direction: ctx.direction,
@@ -95,6 +100,11 @@ impl DnsState {
             return;
         };
         let p = self.pending.remove(i);
+        if self.pending.is_empty() {
+            // Answered: the flow (held its timeout, 60 s for UDP) keeps no
+            // buffer for queries to come.
+            self.pending = Vec::new();
+        }
         let latency_ns = ctx.ts.as_nanos().saturating_sub(p.ts.as_nanos());
         if (0..=ANSWER_WINDOW_NS).contains(&latency_ns) {
             ev.query = Some(DnsQueryMatch {
