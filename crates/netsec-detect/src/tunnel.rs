@@ -352,43 +352,39 @@ impl Analyzer for TunnelDetector {
     }
 }
 
-/// Byte counts of the first payload bytes of one direction: a fixed
-/// 256-counter histogram, filled from the first segments only.
-#[derive(Debug, Clone, Copy)]
+/// The first payload bytes of one direction, kept as they came and counted
+/// when judged: a flow holds what it sent (an HTTP request's hundred or so
+/// bytes), not two 256-counter histograms (1 KB a flow, 18.6 MB with the
+/// live flows of many short HTTP connections), and nothing once judged.
+#[derive(Debug, Clone, Default)]
 struct Histogram {
-    counts: [u16; 256],
-    bytes: u16,
-    /// Judged (flagged or not): nothing more is counted.
+    bytes: Vec<u8>,
+    /// Judged (flagged or not): nothing more is kept.
     done: bool,
-}
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Histogram {
-            counts: [0; 256],
-            bytes: 0,
-            done: false,
-        }
-    }
 }
 
 impl Histogram {
     fn add(&mut self, payload: &[u8], limit: usize) {
-        let room = limit.saturating_sub(usize::from(self.bytes));
-        for b in payload.iter().take(room) {
-            if let Some(c) = self.counts.get_mut(usize::from(*b)) {
-                *c = c.saturating_add(1);
-            }
-        }
-        let added = payload.len().min(room);
-        self.bytes = self
-            .bytes
-            .saturating_add(u16::try_from(added).unwrap_or(u16::MAX));
+        let room = limit.saturating_sub(self.bytes.len());
+        let take = payload.get(..room).unwrap_or(payload);
+        self.bytes.reserve_exact(take.len());
+        self.bytes.extend_from_slice(take);
+    }
+
+    /// Bytes counted.
+    fn len(&self) -> usize {
+        self.bytes.len()
     }
 
     /// Shannon entropy of the bytes counted, bits per byte.
     fn entropy(&self) -> f64 {
-        shannon_entropy(&self.counts, u64::from(self.bytes))
+        let mut counts = [0u16; 256];
+        for b in &self.bytes {
+            if let Some(c) = counts.get_mut(usize::from(*b)) {
+                *c = c.saturating_add(1);
+            }
+        }
+        shannon_entropy(&counts, self.bytes.len() as u64)
     }
 }
 
@@ -443,8 +439,9 @@ impl PayloadEntropy {
     /// An inspector with these settings.
     pub fn new(config: TunnelConfig, network: NetworkConfig) -> Self {
         PayloadEntropy {
+            // The Community ID and, at most, each direction's bytes.
             flows: BoundedTable::new(config.entropy_capacity, Duration::from_secs(600))
-                .with_heap(64),
+                .with_heap(64 + 2 * config.entropy_bytes.clamp(1, usize::from(u16::MAX))),
             config,
             network,
         }
@@ -475,7 +472,7 @@ impl PayloadEntropy {
         let Some(h) = e.directions.get(direction) else {
             return;
         };
-        if usize::from(h.bytes) < self.config.entropy_min_bytes {
+        if h.len() < self.config.entropy_min_bytes {
             return;
         }
         if Self::expected(e.server.port) == Some(app_proto) {
@@ -531,7 +528,7 @@ impl PayloadEntropy {
         )
         .with_measurement(
             "bytes_examined",
-            f64::from(h.bytes),
+            h.len() as f64,
             "bytes",
             Comparison::GreaterOrEqual,
             self.config.entropy_min_bytes as f64,
@@ -542,7 +539,7 @@ impl PayloadEntropy {
         .with_flow(flow)
         .with_summary(format!(
             "the first {} payload bytes {from} → {to} have {entropy:.2} bits of entropy per byte (>= {t}; text and protocol headers 4-5.5, random 8) on port {}, which carries a cleartext protocol; content identified as {}",
-            h.bytes,
+            h.len(),
             e.server.port,
             app_proto.name()
         ));
@@ -598,7 +595,7 @@ impl Inspector for PayloadEntropy {
             server,
             community_id: flow.community_id.to_string(),
             first: packet.ts,
-            directions: [Histogram::default(); 2],
+            directions: Default::default(),
         });
         let Some(h) = e.directions.get_mut(direction) else {
             return;
@@ -607,9 +604,23 @@ impl Inspector for PayloadEntropy {
             return;
         }
         h.add(payload, limit);
-        if usize::from(h.bytes) >= limit {
+        if h.len() >= limit {
             h.done = true;
-            let snapshot = e.clone();
+            // Judged once: the bytes leave the table with the judgement.
+            let judged = Histogram {
+                bytes: std::mem::take(&mut h.bytes),
+                done: true,
+            };
+            let mut snapshot = Examined {
+                client: e.client,
+                server: e.server,
+                community_id: e.community_id.clone(),
+                first: e.first,
+                directions: Default::default(),
+            };
+            if let Some(d) = snapshot.directions.get_mut(direction) {
+                *d = judged;
+            }
             self.judge(&snapshot, direction, flow.app_proto, out);
         }
     }
@@ -693,7 +704,7 @@ mod tests {
             .collect();
         let mut h = Histogram::default();
         h.add(&random, 512);
-        assert_eq!(h.bytes, 512, "counting stops at the limit");
+        assert_eq!(h.len(), 512, "counting stops at the limit");
         assert!(h.entropy() > 7.4, "{}", h.entropy());
         assert_eq!(shannon_entropy(&[4, 4], 8), 1.0);
         assert_eq!(shannon_entropy(&[0; 256], 0), 0.0);
