@@ -624,7 +624,7 @@ impl Engine {
                 self.end_flow(victim, FlowEndReason::Evicted, sink);
             }
         }
-        let Some((flow, created)) = self
+        let Some((flow, created, slot)) = self
             .table
             .flows
             .get_or_insert_with(key, || new_flow(info, &ip, src, dst))
@@ -685,10 +685,10 @@ impl Engine {
         // in (a SYN: a connection attempt), not also in the class it was
         // created in.
         if created {
-            self.table.enqueue(key, class, info.ts, generation);
+            self.table.enqueue(slot, class, info.ts, generation);
             self.stats.flows_created += 1;
         } else if let Some((class, generation, last_seen)) = outcome.requeue {
-            self.table.enqueue(key, class, last_seen, generation);
+            self.table.enqueue(slot, class, last_seen, generation);
         }
         if let Some(snapshot) = outcome.active_timeout {
             sink.flow_end(snapshot);

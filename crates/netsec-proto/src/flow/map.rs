@@ -26,7 +26,7 @@ const CHUNK: usize = 256;
 
 /// The key a flow is stored under: its endpoints in canonical order.
 #[inline]
-fn key_of(flow: &Flow) -> FlowKey {
+pub(crate) fn key_of(flow: &Flow) -> FlowKey {
     let r = &flow.record;
     let (lo, hi): (Endpoint, Endpoint) = if flow.client_is_lo {
         (r.client, r.server)
@@ -139,6 +139,25 @@ impl FlowMap {
             })
             .ok()?;
         let (i, _) = entry.remove();
+        self.take_slot(i)
+    }
+
+    /// The flow in slot `i` (see [`FlowMap::get_or_insert_with`]), if the
+    /// slot is in use: a slot freed by an ended flow may hold a later one.
+    pub(crate) fn slot(&self, i: u32) -> Option<&Flow> {
+        slot_in(&self.chunks, i)
+    }
+
+    /// Take out the flow in slot `i`.
+    pub(crate) fn remove_slot(&mut self, i: u32) -> Option<Flow> {
+        let hash = self.hasher.hash_one(key_of(self.slot(i)?));
+        let entry = self.index.find_entry(hash, |&j| j == i).ok()?;
+        entry.remove();
+        self.take_slot(i)
+    }
+
+    /// Empty slot `i`, whose number has left the hash table, for reuse.
+    fn take_slot(&mut self, i: u32) -> Option<Flow> {
         let flow = self
             .chunks
             .get_mut(i as usize / CHUNK)?
@@ -150,21 +169,22 @@ impl FlowMap {
     }
 
     /// The flow of `key`, made by `make` when there is none (its key must
-    /// be `key`); and whether it was made.
+    /// be `key`); whether it was made; and its slot, which stays the
+    /// flow's until it is taken out.
     pub(crate) fn get_or_insert_with(
         &mut self,
         key: FlowKey,
         make: impl FnOnce() -> Flow,
-    ) -> Option<(&mut Flow, bool)> {
+    ) -> Option<(&mut Flow, bool, u32)> {
         let created = match self.find(&key) {
-            Some(i) => return Some((self.slot_mut(i)?, false)),
+            Some(i) => return Some((self.slot_mut(i)?, false, i)),
             None => {
                 let flow = make();
                 debug_assert!(key_of(&flow) == key, "a flow stored under another key");
                 self.insert_new(flow)?
             }
         };
-        Some((self.slot_mut(created)?, true))
+        Some((self.slot_mut(created)?, true, created))
     }
 
     /// Store a flow whose key is not held yet; its slot.

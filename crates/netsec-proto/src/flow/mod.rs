@@ -476,8 +476,10 @@ impl FlowTable {
             return;
         }
         let flows = &self.flows;
-        self.queues.retain(|(_, key, generation)| {
-            flows.get(key).is_some_and(|f| f.generation == *generation)
+        self.queues.retain(|(_, slot, generation)| {
+            flows
+                .slot(*slot)
+                .is_some_and(|f| f.generation == *generation)
         });
     }
 
@@ -485,16 +487,16 @@ impl FlowTable {
         self.config.timeout(class)
     }
 
-    /// Queue a deadline for a flow in its class.
+    /// Queue a deadline for a flow (in table slot `slot`) in its class.
     pub(crate) fn enqueue(
         &mut self,
-        key: FlowKey,
+        slot: u32,
         class: TimeoutClass,
         last_seen: Timestamp,
         generation: u64,
     ) {
         let deadline = last_seen + self.timeout(class);
-        self.queues.push((deadline, key, generation));
+        self.queues.push((deadline, slot, generation));
         self.maybe_compact();
     }
 
@@ -504,8 +506,8 @@ impl FlowTable {
     /// holds their keys, not their records). `out` is cleared first.
     pub(crate) fn expired(&mut self, now: Timestamp, out: &mut Vec<(FlowId, FlowKey, Expiry)>) {
         out.clear();
-        while let Some((deadline, key, generation)) = self.queues.next_due(now) {
-            let Some(flow) = self.flows.get(&key) else {
+        while let Some((deadline, slot, generation)) = self.queues.next_due(now) {
+            let Some(flow) = self.flows.slot(slot) else {
                 continue;
             };
             // Tokens are unique per queueing: another one means the flow was
@@ -523,13 +525,13 @@ impl FlowTable {
                 } else {
                     Expiry::Idle
                 };
-                out.push((flow.record.id, key, why));
+                out.push((flow.record.id, map::key_of(flow), why));
             } else if idle_deadline == deadline {
                 // Due later in this second.
-                self.queues.defer((deadline, key, generation));
+                self.queues.defer((deadline, slot, generation));
             } else {
                 // Touched since: check again at its new deadline.
-                self.queues.push((idle_deadline, key, generation));
+                self.queues.push((idle_deadline, slot, generation));
             }
         }
         // Flow ids are unique in a run: engines that share a capture end
@@ -545,9 +547,9 @@ impl FlowTable {
     /// class), to make room.
     pub(crate) fn evict_one(&mut self) -> Option<Flow> {
         loop {
-            let (_, key, generation) = self.queues.pop_earliest()?;
-            match self.flows.get(&key) {
-                Some(f) if f.generation == generation => return self.flows.remove(&key),
+            let (_, slot, generation) = self.queues.pop_earliest()?;
+            match self.flows.slot(slot) {
+                Some(f) if f.generation == generation => return self.flows.remove_slot(slot),
                 _ => continue,
             }
         }

@@ -9,13 +9,26 @@
 //! Entries are lazy: a flow touched since it was queued is put back with its
 //! new deadline when its old one comes; a token per queueing (unique in the
 //! table's life) tells the one valid entry of a flow from stale ones.
+//!
+//! An entry names its flow by the flow's slot in the table, not by its key
+//! (24 bytes an entry, not 64): a slot reused by a later flow holds another
+//! token. A flow-heavy capture holds a few entries a live flow (an nmap
+//! probe's SYN and its RST each queue one).
 
 use std::collections::{BTreeSet, HashMap};
 
-use netsec_model::{FlowKey, Timestamp};
+use netsec_model::Timestamp;
 
-/// One queued deadline: when, which flow, the flow's token at queueing.
-pub(crate) type QueueEntry = (Timestamp, FlowKey, u64);
+/// One queued deadline: when, the flow's slot in the table, the flow's
+/// token at queueing.
+pub(crate) type QueueEntry = (Timestamp, u32, u64);
+
+/// Emptied bucket vectors kept for reuse: at most this many, each with
+/// room for at most [`SPARE_ENTRIES`] entries. A second in which a scan
+/// queued 65,000 deadlines must not leave a vector of that size to every
+/// later second's bucket (65 MB held at 1 GB of nmap scans, counted nowhere).
+const SPARE_VECTORS: usize = 32;
+const SPARE_ENTRIES: usize = 1024;
 
 /// Deadlines by the second they fall in.
 #[derive(Debug, Default)]
@@ -75,7 +88,7 @@ impl DeadlineBuckets {
                 Some(mut entries) => {
                     std::mem::swap(&mut self.due, &mut entries);
                     // `entries` is the drained `due` vector: keep it.
-                    self.spare.push(entries);
+                    self.recycle(entries);
                 }
                 None => {
                     for e in std::mem::take(&mut self.deferred) {
@@ -84,6 +97,14 @@ impl DeadlineBuckets {
                     return None;
                 }
             }
+        }
+    }
+
+    /// Keep an emptied vector for a later bucket, if it is small and few
+    /// are kept; free it otherwise.
+    fn recycle(&mut self, v: Vec<QueueEntry>) {
+        if v.capacity() <= SPARE_ENTRIES && self.spare.len() < SPARE_VECTORS {
+            self.spare.push(v);
         }
     }
 
@@ -103,7 +124,7 @@ impl DeadlineBuckets {
         let mut bucket = self.pop_first_bucket(i64::MAX)?;
         let e = bucket.pop();
         match bucket.is_empty() {
-            true => self.spare.push(bucket),
+            true => self.recycle(bucket),
             false => {
                 if let Some(second) = e.map(|e| e.0.secs()) {
                     self.seconds.insert(second);
@@ -127,14 +148,15 @@ impl DeadlineBuckets {
     /// they hold; a B-tree node per few buckets, 64 bytes a bucket is
     /// generous.
     pub fn memory(&self) -> usize {
-        2 * self.len * std::mem::size_of::<QueueEntry>() + self.buckets.len() * 96
+        (2 * self.len + self.spare.len() * SPARE_ENTRIES) * std::mem::size_of::<QueueEntry>()
+            + self.buckets.len() * 96
     }
 
     /// The most [`DeadlineBuckets::memory`] says for a table of `flows`
     /// whose queues are compacted past twice as many entries plus 1,024
     /// (as the flow table does), buckets aside.
     pub fn bytes_for(flows: usize) -> usize {
-        2 * (2 * flows + 1025) * std::mem::size_of::<QueueEntry>()
+        (2 * (2 * flows + 1025) + SPARE_VECTORS * SPARE_ENTRIES) * std::mem::size_of::<QueueEntry>()
     }
 
     /// Keep only the entries `valid` accepts (dropping stale ones).
@@ -166,13 +188,9 @@ impl DeadlineBuckets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netsec_model::{Endpoint, Transport};
-    use std::net::{IpAddr, Ipv4Addr};
 
-    fn key(n: u8) -> FlowKey {
-        let a = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000);
-        let b = Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 200)), 80);
-        FlowKey::from_packet(a, b, Transport::Tcp, 0).0
+    fn key(n: u8) -> u32 {
+        u32::from(n)
     }
 
     fn ms(ms: i64) -> Timestamp {
@@ -207,6 +225,26 @@ mod tests {
         assert_eq!(later, [3]);
         assert_eq!(q.pop_earliest().map(|e| e.2), Some(1));
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn a_burst_second_leaves_no_large_vector_behind() {
+        let mut q = DeadlineBuckets::default();
+        for i in 0..5_000u32 {
+            q.push((ms(1_000), i, u64::from(i)));
+        }
+        while q.next_due(ms(1_999)).is_some() {}
+        // The next tick hands the burst's vector back: it is freed, not
+        // kept for later buckets.
+        q.push((ms(2_000), 1, 1));
+        assert!(q.next_due(ms(2_999)).is_some());
+        assert!(q.next_due(ms(2_999)).is_none());
+        for s in 3..100 {
+            q.push((ms(s * 1_000), 1, 1));
+        }
+        assert!(q.spare.iter().all(|v| v.capacity() <= SPARE_ENTRIES));
+        assert!(q.buckets.values().all(|v| v.capacity() <= SPARE_ENTRIES));
+        assert!(q.due.capacity() <= SPARE_ENTRIES);
     }
 
     #[test]
