@@ -259,7 +259,7 @@ pub struct Engine {
     events: Vec<AppEvent>,
     ticks: crate::tick::TickSchedule,
     /// The flows a tick ends, reused from tick to tick.
-    expired: Vec<(FlowId, FlowKey, Expiry)>,
+    expired: Vec<(FlowId, u32, Expiry)>,
     now: Timestamp,
     /// The memory budget in bytes.
     memory_limit: usize,
@@ -534,8 +534,8 @@ impl Engine {
 
     /// End of input: every flow still open is reported with `EndOfInput`.
     pub fn finish(&mut self, sink: &mut impl EngineSink) {
-        for key in self.table.keys_in_id_order() {
-            if let Some(flow) = self.table.take(&key) {
+        for (id, slot) in self.table.ids_in_order() {
+            if let Some(flow) = self.table.take(id, slot) {
                 self.end_flow(flow, FlowEndReason::EndOfInput, sink);
             }
         }
@@ -548,8 +548,8 @@ impl Engine {
         }
         let mut expired = std::mem::take(&mut self.expired);
         self.table.expired(self.now, &mut expired);
-        for (_, key, why) in expired.drain(..) {
-            let Some(flow) = self.table.take(&key) else {
+        for (id, slot, why) in expired.drain(..) {
+            let Some(flow) = self.table.take(id, slot) else {
                 continue;
             };
             let reason = match why {

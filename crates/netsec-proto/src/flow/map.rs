@@ -26,7 +26,7 @@ const CHUNK: usize = 256;
 
 /// The key a flow is stored under: its endpoints in canonical order.
 #[inline]
-pub(crate) fn key_of(flow: &Flow) -> FlowKey {
+fn key_of(flow: &Flow) -> FlowKey {
     let r = &flow.record;
     let (lo, hi): (Endpoint, Endpoint) = if flow.client_is_lo {
         (r.client, r.server)
@@ -218,12 +218,13 @@ impl FlowMap {
         Some(i)
     }
 
-    /// Every flow with its key, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (FlowKey, &Flow)> {
+    /// Every flow with its slot, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &Flow)> {
         self.chunks
             .iter()
             .flat_map(|c| c.iter())
-            .filter_map(|s| s.as_ref().map(|f| (key_of(f), f)))
+            .zip(0u32..)
+            .filter_map(|(s, i)| s.as_ref().map(|f| (i, f)))
     }
 }
 
