@@ -96,11 +96,11 @@ for shape in $SHAPES; do
     if [ ! -f "$base" ]; then
         PROFILE=$(profile_of "$shape") scripts/record-sample.sh "$base"
     fi
-    base_bytes=$(stat -c %s "$base")
+    base_bytes=$(stat -L -c %s "$base")
     copies=$(( (SIZE_MB * 1000000 + base_bytes - 1) / base_bytes ))
     big=$BENCH/big-$shape-${SIZE_MB}m.pcap
     [ -f "$big" ] || "$MAKE" "$base" "$copies" "$big"
-    big_bytes=$(stat -c %s "$big")
+    big_bytes=$(stat -L -c %s "$big")
     # The shape's facts, from netsec's own summary of the big capture.
     "$NETSEC" analyze "$big" --threads 1 --no-progress --no-detect --format json >"$NETSEC_OUT/summary.json"
     read -r packets flows dns < <(python3 -c "
