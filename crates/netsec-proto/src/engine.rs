@@ -1021,7 +1021,9 @@ fn feed_app(
             .get(di)
             .copied()
             .unwrap_or(IDENTIFY_TRIES);
-        if tries >= IDENTIFY_TRIES || flow.record.app_proto != AppProto::Unknown {
+        // A DNS-over-UDP flow put away between lookups resumes its parser.
+        let resumed = !tcp && flow.record.app_proto == AppProto::Dns;
+        if !resumed && (tries >= IDENTIFY_TRIES || flow.record.app_proto != AppProto::Unknown) {
             return;
         }
         // TCP is identified on the reassembled stream, in order, as
@@ -1029,6 +1031,8 @@ fn feed_app(
         // retransmission or a decoy. Other transports on each datagram.
         let parser = if tcp {
             None
+        } else if resumed {
+            Some(AppParser::Dns(crate::app::dns::DnsState::resumed()))
         } else {
             if let Some(t) = flow.identify_tries.get_mut(di) {
                 *t += 1;
@@ -1086,6 +1090,13 @@ fn feed_app(
                     stats.app_malformed += retire(parser);
                 }
             }
+        }
+        // A lookup answered leaves nothing a DNS flow needs until its next
+        // datagram, if one comes: most flows carry one lookup and then wait
+        // out the UDP timeout, so their parser (and its box) goes now and
+        // is made again by the next datagram.
+        if matches!(parser, Some(AppParser::Dns(d)) if d.is_idle_datagrams()) {
+            flow.app = None;
         }
         return;
     }

@@ -60,6 +60,25 @@ fn starts_like_framed(data: &[u8]) -> bool {
 }
 
 impl DnsState {
+    /// Whether a DNS-over-UDP flow's state can be put away until its next
+    /// datagram and made again then ([`Self::resumed`]) without changing
+    /// anything: no query waits for its response, something parsed and
+    /// nothing failed (so the "never parsed" rule can no longer apply).
+    pub fn is_idle_datagrams(&self) -> bool {
+        self.pending.is_empty()
+            && self.parsed > 0
+            && self.malformed == 0
+            && self.sides.iter().all(|s| s.pending.is_empty() && !s.desync)
+    }
+
+    /// The state of a flow put away while idle ([`Self::is_idle_datagrams`]).
+    pub fn resumed() -> Self {
+        DnsState {
+            parsed: 1,
+            ..DnsState::default()
+        }
+    }
+
     /// Heap bytes held in buffers (for the engine's memory budget).
     pub fn heap_bytes(&self) -> usize {
         self.sides
