@@ -195,3 +195,98 @@ fn notify_opcode() {
     assert!(!d.is_empty());
     assert!(d.iter().all(|d| d.opcode == 4), "{d:?}");
 }
+
+/// An Ethernet/IPv4/UDP frame from 10.0.0.1:40000 to 10.0.0.2:53 or back
+/// (checksums zero: the engine does not check them).
+fn udp_frame(to_server: bool, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) = if to_server {
+        ([10, 0, 0, 1], [10, 0, 0, 2], 40_000u16, 53u16)
+    } else {
+        ([10, 0, 0, 2], [10, 0, 0, 1], 53, 40_000)
+    };
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = (28 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0x40, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// A? example.com, transaction `id`; as a response, with one A record.
+fn lookup(id: u16, response: bool) -> Vec<u8> {
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(if response {
+        &[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]
+    } else {
+        &[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+    });
+    m.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+    if response {
+        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    }
+    m
+}
+
+/// A UDP flow carrying several lookups, each answered before the next (its
+/// parser is put away while idle and made again by the next datagram):
+/// every response is matched to its own query, and a malformed datagram
+/// after the first lookups neither ends the parsing nor hides the next.
+#[test]
+fn lookups_after_an_idle_spell_on_one_udp_flow_are_all_matched() {
+    use netsec_model::{LinkType, RawPacket, Timestamp};
+    use netsec_proto::{Engine, EngineConfig, EngineSink};
+    #[derive(Default)]
+    struct Sink(Vec<DnsEvent>, usize);
+    impl EngineSink for Sink {
+        fn event(&mut self, e: AppEvent) {
+            if let AppEvent::Dns(d) = e {
+                self.0.push(d);
+            }
+        }
+        fn flow_end(&mut self, _: netsec_model::FlowRecord) {
+            self.1 += 1;
+        }
+    }
+    let datagrams: Vec<(f64, Vec<u8>)> = vec![
+        (0.0, udp_frame(true, &lookup(1, false))),
+        (0.01, udp_frame(false, &lookup(1, true))),
+        (10.0, udp_frame(true, &lookup(2, false))),
+        (10.02, udp_frame(false, &lookup(2, true))),
+        (20.0, udp_frame(true, &[0xff; 5])),
+        (30.0, udp_frame(true, &lookup(3, false))),
+        (30.03, udp_frame(false, &lookup(3, true))),
+    ];
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut sink = Sink::default();
+    for (i, (secs, data)) in datagrams.iter().enumerate() {
+        engine.process(
+            &RawPacket {
+                number: i as u64 + 1,
+                ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + (secs * 1e9) as i64),
+                link_type: LinkType::Ethernet,
+                interface: 0,
+                orig_len: data.len() as u32,
+                data,
+            },
+            &mut sink,
+        );
+    }
+    engine.finish(&mut sink);
+    assert_eq!(sink.1, 1, "one flow");
+    let answered: Vec<(u16, Option<u64>)> = sink
+        .0
+        .iter()
+        .filter(|d| d.is_response)
+        .map(|d| (d.id, d.query.as_ref().map(|q| q.packet_number)))
+        .collect();
+    assert_eq!(answered, vec![(1, Some(1)), (2, Some(3)), (3, Some(6))]);
+    assert_eq!(sink.0.len(), 6);
+    assert_eq!(engine.stats().app_malformed, 1);
+}
