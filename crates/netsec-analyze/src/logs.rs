@@ -4,15 +4,17 @@
 //! Schema form) or the embedder's own.
 //!
 //! Each shard serialises into its own buffers and hands full buffers to the
-//! shared [`LogFiles`] under a mutex, so serialisation runs in parallel and
-//! only the appends are serialised. A full buffer goes to its file in one
-//! `write`: the files have no buffer of their own, so each line is copied
-//! once, into the shard's buffer.
+//! shared [`LogFiles`], whose writer thread appends them to the files: the
+//! shards serialise in parallel, and no analysing thread waits for a
+//! `write`. A full buffer goes to its file in one `write`: the files have no
+//! buffer of their own, so each line is copied once, into the shard's
+//! buffer. Written buffers come back to be filled again.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use netsec_model::ecs::{AlertDocument, ArpDocument, EventDocument, FindingDocument, FlowDocument};
@@ -55,12 +57,31 @@ const LINE_SLACK: usize = 32 * 1024;
 /// Log kinds whose file exists even when empty, so scripts can rely on them.
 const ALWAYS_CREATED: [&str; 2] = ["flows", "findings"];
 
-/// The open log files of one run.
+/// Full buffers waiting for the writer thread, at most: with
+/// [`FLUSH_AT`]-sized buffers, a few megabytes. A shard that fills them
+/// faster than the files take them waits.
+const QUEUED_BUFFERS: usize = 16;
+
+/// Written buffers kept for reuse, at most.
+const SPARE_BUFFERS: usize = 32;
+
+/// What the writer thread is sent.
+enum ToWriter {
+    /// Append these bytes to the file of this kind; the buffer comes back
+    /// through the spares.
+    Append(&'static str, Vec<u8>),
+    /// Flush every file and answer with the first error of the run, after
+    /// everything sent before.
+    Finish(SyncSender<Result<(), String>>),
+}
+
+/// The open log files of one run, written by a thread of their own.
 #[derive(Debug)]
 pub struct LogFiles {
-    dir: PathBuf,
-    files: HashMap<&'static str, File>,
-    error: Option<String>,
+    /// To the writer thread (None once it is gone).
+    to_writer: Option<SyncSender<ToWriter>>,
+    /// Emptied buffers the writer hands back, for the shards to fill again.
+    spares: Arc<Mutex<Vec<Vec<u8>>>>,
     /// The unanswered-query tables of the writers: their peaks summed, and
     /// the queries they could not track.
     unanswered: UnansweredUse,
@@ -75,22 +96,15 @@ pub struct UnansweredUse {
     pub untracked: u64,
 }
 
-impl LogFiles {
-    /// Create `dir` (if needed) and the always-present files.
-    pub fn create(dir: &Path) -> std::io::Result<Arc<Mutex<LogFiles>>> {
-        std::fs::create_dir_all(dir)?;
-        let mut logs = LogFiles {
-            dir: dir.to_path_buf(),
-            files: HashMap::new(),
-            error: None,
-            unanswered: UnansweredUse::default(),
-        };
-        for kind in ALWAYS_CREATED {
-            logs.file(kind)?;
-        }
-        Ok(Arc::new(Mutex::new(logs)))
-    }
+/// The writer thread's files.
+struct FileSet {
+    dir: PathBuf,
+    files: HashMap<&'static str, File>,
+    /// The first error of the run; nothing is written after it.
+    error: Option<String>,
+}
 
+impl FileSet {
     fn file(&mut self, kind: &'static str) -> std::io::Result<&mut File> {
         if !self.files.contains_key(kind) {
             let path = self.dir.join(format!("{kind}.jsonl"));
@@ -113,14 +127,7 @@ impl LogFiles {
         }
     }
 
-    /// What the writers' unanswered-query tables used (complete once every
-    /// writer is dropped).
-    pub fn unanswered_use(&self) -> UnansweredUse {
-        self.unanswered
-    }
-
-    /// Flush everything; the first write error of the run, if any.
-    pub fn finish(&mut self) -> Result<(), String> {
+    fn finish(&mut self) -> Result<(), String> {
         for (kind, f) in self.files.iter_mut() {
             if let Err(e) = f.flush() {
                 if self.error.is_none() {
@@ -133,12 +140,85 @@ impl LogFiles {
             None => Ok(()),
         }
     }
+
+    /// The writer thread: appends buffers in the order they arrive, until
+    /// every sender is gone.
+    fn write_all_sent(mut self, from: Receiver<ToWriter>, spares: Arc<Mutex<Vec<Vec<u8>>>>) {
+        for message in from {
+            match message {
+                ToWriter::Append(kind, mut bytes) => {
+                    self.append(kind, &bytes);
+                    bytes.clear();
+                    if let Ok(mut spares) = spares.lock() {
+                        if spares.len() < SPARE_BUFFERS {
+                            spares.push(bytes);
+                        }
+                    }
+                }
+                ToWriter::Finish(answer) => {
+                    // The asker may have gone; nothing to do then.
+                    let _ = answer.send(self.finish());
+                }
+            }
+        }
+    }
+}
+
+impl LogFiles {
+    /// Create `dir` (if needed) and the always-present files, and start
+    /// the thread that writes them.
+    pub fn create(dir: &Path) -> std::io::Result<Arc<Mutex<LogFiles>>> {
+        std::fs::create_dir_all(dir)?;
+        let mut files = FileSet {
+            dir: dir.to_path_buf(),
+            files: HashMap::new(),
+            error: None,
+        };
+        for kind in ALWAYS_CREATED {
+            files.file(kind)?;
+        }
+        let spares = Arc::new(Mutex::new(Vec::new()));
+        let (to_writer, from) = mpsc::sync_channel(QUEUED_BUFFERS);
+        // The thread ends by itself once every sender (these files' and
+        // each shard's buffers') is gone; `finish` waits for what was sent.
+        let writer_spares = Arc::clone(&spares);
+        std::thread::Builder::new()
+            .name("netsec-log-writer".into())
+            .spawn(move || files.write_all_sent(from, writer_spares))?;
+        Ok(Arc::new(Mutex::new(LogFiles {
+            to_writer: Some(to_writer),
+            spares,
+            unanswered: UnansweredUse::default(),
+        })))
+    }
+
+    /// What the writers' unanswered-query tables used (complete once every
+    /// writer is dropped).
+    pub fn unanswered_use(&self) -> UnansweredUse {
+        self.unanswered
+    }
+
+    /// Wait until everything handed over so far is written, and flush; the
+    /// first write error of the run, if any.
+    pub fn finish(&mut self) -> Result<(), String> {
+        let gone = || "the log writer thread stopped".to_string();
+        let to_writer = self.to_writer.as_ref().ok_or_else(gone)?;
+        let (answer, answered) = mpsc::sync_channel(1);
+        to_writer
+            .send(ToWriter::Finish(answer))
+            .map_err(|_| gone())?;
+        answered.recv().map_err(|_| gone())?
+    }
 }
 
 /// One worker's pending lines.
 #[derive(Debug)]
 pub struct LogBuffers {
     shared: Arc<Mutex<LogFiles>>,
+    /// To the files' writer thread.
+    to_writer: Option<SyncSender<ToWriter>>,
+    /// Buffers the writer emptied, shared by every shard.
+    spares: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Lines not yet handed over, by kind: a handful of kinds, found by a
     /// short scan rather than hashed per line.
     pending: Vec<(&'static str, Vec<u8>)>,
@@ -151,8 +231,14 @@ pub struct LogBuffers {
 impl LogBuffers {
     /// Buffers feeding `shared`.
     pub fn new(shared: Arc<Mutex<LogFiles>>) -> Self {
+        let (to_writer, spares) = match shared.lock() {
+            Ok(files) => (files.to_writer.clone(), Arc::clone(&files.spares)),
+            Err(_) => (None, Arc::default()),
+        };
         LogBuffers {
             shared,
+            to_writer,
+            spares,
             pending: Vec::new(),
             unanswered: UnansweredQueries::default(),
             reported: false,
@@ -180,7 +266,7 @@ impl LogBuffers {
             .position(|(k, _)| std::ptr::eq(*k, kind))
             .or_else(|| self.pending.iter().position(|(k, _)| *k == kind));
         let at = found.unwrap_or_else(|| {
-            let buf = Vec::with_capacity(FLUSH_AT + LINE_SLACK);
+            let buf = self.spare_buffer();
             self.pending.push((kind, buf));
             self.pending.len() - 1
         });
@@ -205,16 +291,28 @@ impl LogBuffers {
             buf.truncate(start);
         }
         if buf.len() >= FLUSH_AT {
-            let mut bytes = std::mem::take(buf);
-            self.hand_over(kind, &bytes);
-            bytes.clear();
-            *self.buffer(kind) = bytes;
+            let spare = self.spare_buffer();
+            let full = std::mem::replace(self.buffer(kind), spare);
+            self.hand_over(kind, full);
         }
     }
 
-    fn hand_over(&self, kind: &'static str, bytes: &[u8]) {
-        if let Ok(mut files) = self.shared.lock() {
-            files.append(kind, bytes);
+    /// An empty buffer with room for [`FLUSH_AT`] and a line more: one the
+    /// writer has emptied, or a new one.
+    fn spare_buffer(&self) -> Vec<u8> {
+        self.spares
+            .lock()
+            .ok()
+            .and_then(|mut spares| spares.pop())
+            .unwrap_or_else(|| Vec::with_capacity(FLUSH_AT + LINE_SLACK))
+    }
+
+    /// Send `bytes` to the writer thread, to be appended to `kind`'s file.
+    /// When the writer is gone, the lines are lost and
+    /// [`LogFiles::finish`] reports it.
+    fn hand_over(&self, kind: &'static str, bytes: Vec<u8>) {
+        if let Some(to_writer) = &self.to_writer {
+            let _ = to_writer.send(ToWriter::Append(kind, bytes));
         }
     }
 
@@ -251,7 +349,7 @@ impl LogBuffers {
         let pending = std::mem::take(&mut self.pending);
         for (kind, bytes) in pending {
             if !bytes.is_empty() {
-                self.hand_over(kind, &bytes);
+                self.hand_over(kind, bytes);
             }
         }
     }
@@ -296,5 +394,82 @@ impl Drop for LogBuffers {
         self.with_unanswered(|table, out| table.finish(&mut |q| out.push(q)));
         self.flush();
         self.report_unanswered();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` lines of about 100 bytes for `kind` from one worker, numbered
+    /// after `tag`.
+    fn write_lines(buffers: &mut LogBuffers, kind: &'static str, tag: &str, n: usize) {
+        for i in 0..n {
+            let line = serde_json::json!({ "worker": tag, "n": i, "pad": "x".repeat(64) });
+            buffers.line(kind, &line);
+        }
+    }
+
+    #[test]
+    fn every_line_reaches_its_file_in_each_workers_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = LogFiles::create(dir.path()).unwrap();
+        // Several hand-overs per worker (each buffer holds about 1,300 of
+        // these lines), two workers on threads of their own.
+        let lines = 5_000;
+        let workers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|tag| {
+                let files = Arc::clone(&files);
+                std::thread::spawn(move || {
+                    let mut buffers = LogBuffers::new(files);
+                    write_lines(&mut buffers, "alerts", tag, lines);
+                    write_lines(&mut buffers, "flows", tag, 10);
+                    buffers.finish().unwrap();
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        files.lock().unwrap().finish().unwrap();
+        for (kind, per_worker) in [("alerts", lines), ("flows", 10)] {
+            let text = std::fs::read_to_string(dir.path().join(format!("{kind}.jsonl"))).unwrap();
+            for tag in ["a", "b"] {
+                let numbers: Vec<u64> = text
+                    .lines()
+                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                    .filter(|v| v["worker"] == tag)
+                    .map(|v| v["n"].as_u64().unwrap())
+                    .collect();
+                let expected: Vec<u64> = (0..per_worker as u64).collect();
+                assert_eq!(numbers, expected, "{kind} lines of worker {tag}");
+            }
+        }
+        // Buffers came back from the writer to be filled again, and no
+        // more than the cap are kept.
+        let spares = files.lock().unwrap().spares.lock().unwrap().len();
+        assert!(
+            (1..=SPARE_BUFFERS).contains(&spares),
+            "{spares} spare buffers"
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_fails_the_finish_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = LogFiles::create(dir.path()).unwrap();
+        // A directory where dns.jsonl would go: creating the file fails,
+        // also for root.
+        std::fs::create_dir(dir.path().join("dns.jsonl")).unwrap();
+        let mut buffers = LogBuffers::new(Arc::clone(&files));
+        write_lines(&mut buffers, "dns", "a", 3);
+        write_lines(&mut buffers, "flows", "a", 3);
+        buffers.finish().unwrap();
+        let error = files.lock().unwrap().finish().unwrap_err();
+        assert!(error.contains("dns.jsonl"), "{error}");
+        // The first error stops the writing: later lines are not appended.
+        let flows = std::fs::read_to_string(dir.path().join("flows.jsonl")).unwrap();
+        assert_eq!(flows.lines().count(), 0, "{flows}");
     }
 }
