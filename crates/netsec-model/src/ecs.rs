@@ -1552,7 +1552,7 @@ fn push_dns(out: &mut Vec<u8>, d: &DnsEvent) {
     out.push(b']');
     if let Some(q) = d.questions.first() {
         out.extend_from_slice(b",\"question\":{\"name\":");
-        push_json_str(out, q.name.as_str());
+        push_json_dns_name(out, &q.name);
         out.extend_from_slice(b",\"type\":");
         push_json_str(out, &q.qtype);
         out.extend_from_slice(b",\"class\":\"");
@@ -1566,7 +1566,7 @@ fn push_dns(out: &mut Vec<u8>, d: &DnsEvent) {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"name\":");
-            push_json_str(out, a.name.as_str());
+            push_json_dns_name(out, &a.name);
             out.extend_from_slice(b",\"type\":");
             push_json_str(out, &a.rtype);
             out.extend_from_slice(b",\"class\":\"IN\",\"ttl\":");
@@ -1589,6 +1589,24 @@ fn push_dns(out: &mut Vec<u8>, d: &DnsEvent) {
         }
     }
     out.push(b'}');
+}
+
+/// A DNS name as a JSON string, written from its wire form into `out`
+/// without keeping its text on the name (an allocation per name): byte for
+/// byte what `push_json_str(out, name.as_str())` writes. The presentation
+/// form is printable ASCII, of which JSON escapes only `"` and `\`; a name
+/// holding one (written `\"` or `\\` there) is escaped after it is
+/// written.
+fn push_json_dns_name(out: &mut Vec<u8>, name: &crate::DnsName) {
+    out.push(b'"');
+    let start = out.len();
+    name.write_text(out);
+    let text = out.get(start..).unwrap_or_default();
+    if text.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+        let text = out.split_off(start);
+        crate::json_text::escape_json_into(out, &String::from_utf8_lossy(&text));
+    }
+    out.push(b'"');
 }
 
 /// `netsec.dns` of a DNS message's document ([`DnsExtra`]): by hand when it
@@ -2353,6 +2371,34 @@ mod tests {
         d.unanswered = true;
         let v = serde_json::to_value(EventDocument(&AppEvent::Dns(d))).unwrap_or_default();
         assert_eq!(v["netsec"]["dns"]["unanswered"], true);
+    }
+
+    #[test]
+    fn dns_names_written_from_the_wire_are_their_text_as_json() {
+        let labels: [&[&[u8]]; 7] = [
+            &[b"www", b"example", b"lab"],
+            &[],
+            &[b"a\"quote", b"back\\slash"],
+            &[b"dot.in", b"label"],
+            &[b"\x00\x01\x1f\x7f\xff", b"bin"],
+            &[b"sp ace", b"(paren);@$"],
+            &[&[b'x'; 63], &[b'y'; 63], &[b'z'; 63], b"long"],
+        ];
+        for name in labels
+            .iter()
+            .map(|l| crate::DnsName::from_labels(l.iter().copied()))
+        {
+            let mut direct = Vec::new();
+            push_json_dns_name(&mut direct, &name);
+            let mut through_text = Vec::new();
+            crate::json_text::push_json_str(&mut through_text, name.as_str());
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&through_text)
+            );
+            let parsed: String = serde_json::from_slice(&direct).unwrap();
+            assert_eq!(parsed, name.as_str());
+        }
     }
 
     #[test]
