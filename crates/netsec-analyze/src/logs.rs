@@ -58,12 +58,12 @@ const LINE_SLACK: usize = 32 * 1024;
 const ALWAYS_CREATED: [&str; 2] = ["flows", "findings"];
 
 /// Full buffers waiting for the writer thread, at most: with
-/// [`FLUSH_AT`]-sized buffers, a few megabytes. A shard that fills them
+/// [`FLUSH_AT`]-sized buffers, about a megabyte. A shard that fills them
 /// faster than the files take them waits.
-const QUEUED_BUFFERS: usize = 16;
+const QUEUED_BUFFERS: usize = 8;
 
 /// Written buffers kept for reuse, at most.
-const SPARE_BUFFERS: usize = 32;
+const SPARE_BUFFERS: usize = 8;
 
 /// What the writer thread is sent.
 enum ToWriter {
