@@ -127,8 +127,18 @@ struct Query {
     qtype: std::borrow::Cow<'static, str>,
     at: Timestamp,
     packet: u64,
-    /// The first response: who, when, its answer set.
-    first: Option<(IpAddr, Timestamp, AnswerSet)>,
+    /// The first response, once one came: boxed, as most pending queries
+    /// are looked at again only on expiry, and the table of them is read
+    /// and written for every DNS message (kept small, it stays in cache).
+    first: Option<Box<FirstResponse>>,
+}
+
+/// The first response to a query: who sent it, when, its answer set.
+#[derive(Debug, Clone)]
+struct FirstResponse {
+    from: IpAddr,
+    at: Timestamp,
+    answers: AnswerSet,
 }
 
 /// A response's answer set: each answer as `TYPE data`, sorted and without
@@ -454,7 +464,11 @@ impl DnsSpoofDetector {
         encode_answers(&dns.answers, &mut self.answer_order, &mut self.answers);
         match &query.first {
             None => {
-                query.first = Some((responder, now, AnswerSet::from_slice(&self.answers)));
+                query.first = Some(Box::new(FirstResponse {
+                    from: responder,
+                    at: now,
+                    answers: AnswerSet::from_slice(&self.answers),
+                }));
                 if responder != asked {
                     let q = query.clone();
                     lower_into(name, qname);
@@ -468,7 +482,7 @@ impl DnsSpoofDetector {
                     out.finding(f);
                 }
             }
-            Some((_, _, first_answers)) if *first_answers.0 != *self.answers => {
+            Some(first) if *first.answers.0 != *self.answers => {
                 let q = query.clone();
                 lower_into(name, qname);
                 let first = q.first.clone();
@@ -476,7 +490,7 @@ impl DnsSpoofDetector {
                 let f = self.race(
                     client,
                     (&q, name),
-                    first.as_ref(),
+                    first.as_deref(),
                     (responder, now, &answers),
                     dns,
                 );
@@ -490,7 +504,7 @@ impl DnsSpoofDetector {
         &mut self,
         client: Endpoint,
         (q, name): (&Query, &str),
-        first: Option<&(IpAddr, Timestamp, AnswerSet)>,
+        first: Option<&FirstResponse>,
         (responder, at, answers): (IpAddr, Timestamp, &AnswerSet),
         dns: &DnsEvent,
     ) -> Finding {
@@ -499,7 +513,11 @@ impl DnsSpoofDetector {
         let races = *n;
         let join = AnswerSet::join;
         let (summary, first_seen) = match first {
-            Some((first_from, first_at, first_answers)) => (
+            Some(FirstResponse {
+                from: first_from,
+                at: first_at,
+                answers: first_answers,
+            }) => (
                 format!(
                     "{} asked {} for {} {} (id {}); {} answered {} at {first_at}, then {} answered {} at {at}: two different answers to one query ({races} time(s) for this name)",
                     client, q.server, q.qtype, name, dns.id, first_from, join(first_answers), responder, join(answers)
@@ -548,7 +566,10 @@ impl DnsSpoofDetector {
         .with_value("races_for_name", races as f64, "")
         .with_fact("query_id", dns.id.to_string())
         .with_fact("second_answer", join(answers));
-        if let Some((from, _, a)) = first {
+        if let Some(FirstResponse {
+            from, answers: a, ..
+        }) = first
+        {
             f = f
                 .with_fact("first_answer", join(a))
                 .with_fact("first_responder", from.to_string());
@@ -780,7 +801,11 @@ impl Analyzer for DnsSpoofDetector {
     }
 
     fn memory_used(&self) -> usize {
-        self.pending.len() * 160
+        // A pending query's entry, and its boxed first response (counted
+        // for every entry: most get one).
+        const PENDING_ENTRY: usize =
+            std::mem::size_of::<((Endpoint, u16), Query)>() + std::mem::size_of::<FirstResponse>();
+        self.pending.len() * PENDING_ENTRY
             + self.order.len() * 40
             + (self.wrong_ids.len()
                 + self.unsolicited.len()
