@@ -199,10 +199,15 @@ fn notify_opcode() {
 /// An Ethernet/IPv4/UDP frame from 10.0.0.1:40000 to 10.0.0.2:53 or back
 /// (checksums zero: the engine does not check them).
 fn udp_frame(to_server: bool, payload: &[u8]) -> Vec<u8> {
+    udp_frame_from_port(to_server, 40_000, payload)
+}
+
+/// [`udp_frame`] with the client's port `client_port`.
+fn udp_frame_from_port(to_server: bool, client_port: u16, payload: &[u8]) -> Vec<u8> {
     let (src, dst, sport, dport) = if to_server {
-        ([10, 0, 0, 1], [10, 0, 0, 2], 40_000u16, 53u16)
+        ([10, 0, 0, 1], [10, 0, 0, 2], client_port, 53u16)
     } else {
-        ([10, 0, 0, 2], [10, 0, 0, 1], 53, 40_000)
+        ([10, 0, 0, 2], [10, 0, 0, 1], 53, client_port)
     };
     let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
     let total = (28 + payload.len()) as u16;
@@ -234,13 +239,37 @@ fn lookup(id: u16, response: bool) -> Vec<u8> {
     m
 }
 
+/// Each frame to `engine` as a packet `secs` after a fixed start, numbered
+/// from 1; `after_each` runs after each.
+fn feed_datagrams<S: netsec_proto::EngineSink>(
+    engine: &mut netsec_proto::Engine,
+    sink: &mut S,
+    datagrams: &[(f64, Vec<u8>)],
+    mut after_each: impl FnMut(&mut S),
+) {
+    use netsec_model::{LinkType, RawPacket, Timestamp};
+    for (i, (secs, data)) in datagrams.iter().enumerate() {
+        engine.process(
+            &RawPacket {
+                number: i as u64 + 1,
+                ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + (secs * 1e9) as i64),
+                link_type: LinkType::Ethernet,
+                interface: 0,
+                orig_len: data.len() as u32,
+                data,
+            },
+            sink,
+        );
+        after_each(sink);
+    }
+}
+
 /// A UDP flow carrying several lookups, each answered before the next (its
 /// parser is put away while idle and made again by the next datagram):
 /// every response is matched to its own query, and a malformed datagram
 /// after the first lookups neither ends the parsing nor hides the next.
 #[test]
 fn lookups_after_an_idle_spell_on_one_udp_flow_are_all_matched() {
-    use netsec_model::{LinkType, RawPacket, Timestamp};
     use netsec_proto::{Engine, EngineConfig, EngineSink};
     #[derive(Default)]
     struct Sink(Vec<DnsEvent>, usize);
@@ -265,19 +294,7 @@ fn lookups_after_an_idle_spell_on_one_udp_flow_are_all_matched() {
     ];
     let mut engine = Engine::new(EngineConfig::default());
     let mut sink = Sink::default();
-    for (i, (secs, data)) in datagrams.iter().enumerate() {
-        engine.process(
-            &RawPacket {
-                number: i as u64 + 1,
-                ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + (secs * 1e9) as i64),
-                link_type: LinkType::Ethernet,
-                interface: 0,
-                orig_len: data.len() as u32,
-                data,
-            },
-            &mut sink,
-        );
-    }
+    feed_datagrams(&mut engine, &mut sink, &datagrams, |_| {});
     engine.finish(&mut sink);
     assert_eq!(sink.1, 1, "one flow");
     let answered: Vec<(u16, Option<u64>)> = sink
@@ -289,4 +306,51 @@ fn lookups_after_an_idle_spell_on_one_udp_flow_are_all_matched() {
     assert_eq!(answered, vec![(1, Some(1)), (2, Some(3)), (3, Some(6))]);
     assert_eq!(sink.0.len(), 6);
     assert_eq!(engine.stats().app_malformed, 1);
+}
+
+/// A DNS-over-UDP flow whose lookups are all answered ends 10 s after its
+/// last packet (Zeek's `dns_session_timeout`); one with a query still
+/// waiting keeps the UDP timeout, 60 s.
+#[test]
+fn answered_dns_flows_end_after_ten_seconds_and_waiting_ones_after_sixty() {
+    use netsec_model::FlowEndReason;
+    use netsec_proto::{Engine, EngineConfig, EngineSink};
+    /// Flow ends as (client port, reason, packets processed before).
+    #[derive(Default)]
+    struct Sink {
+        packets: usize,
+        ends: Vec<(u16, FlowEndReason, usize)>,
+    }
+    impl EngineSink for Sink {
+        fn flow_end(&mut self, f: netsec_model::FlowRecord) {
+            self.ends.push((f.client.port, f.end_reason, self.packets));
+        }
+    }
+    let datagrams: Vec<(f64, Vec<u8>)> = vec![
+        // Answered at once.
+        (0.0, udp_frame_from_port(true, 40_001, &lookup(1, false))),
+        (0.01, udp_frame_from_port(false, 40_001, &lookup(1, true))),
+        // Never answered.
+        (0.02, udp_frame_from_port(true, 40_002, &lookup(2, false))),
+        // Later lookups move the clock on.
+        (9.5, udp_frame_from_port(true, 40_003, &lookup(3, false))),
+        (11.0, udp_frame_from_port(true, 40_004, &lookup(4, false))),
+        (59.0, udp_frame_from_port(true, 40_005, &lookup(5, false))),
+        (61.0, udp_frame_from_port(true, 40_006, &lookup(6, false))),
+    ];
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut sink = Sink::default();
+    feed_datagrams(&mut engine, &mut sink, &datagrams, |sink| sink.packets += 1);
+    // The answered flow ended at the packet at 11.0 s (its fifth), not at
+    // 9.5 s; the waiting one at 61.0 s (the seventh), not at 59.0 s.
+    let before_finish: Vec<(u16, FlowEndReason, usize)> = sink.ends.clone();
+    assert_eq!(
+        before_finish,
+        vec![
+            (40_001, FlowEndReason::IdleTimeout, 4),
+            (40_002, FlowEndReason::IdleTimeout, 6),
+        ]
+    );
+    engine.finish(&mut sink);
+    assert_eq!(sink.ends.len(), 6);
 }

@@ -67,6 +67,13 @@ pub struct FlowConfig {
     /// UDP flows (Zeek's `udp_inactivity_timeout`, 60 s; Suricata keeps 300 s,
     /// which on busy links multiplies the flows held in memory by five).
     pub udp_timeout: Duration,
+    /// DNS over UDP once every query of the flow is answered (its parser
+    /// put away, nothing malformed): Zeek's `dns_session_timeout`, 10 s,
+    /// after which Zeek removes the connection. Most lookups are one
+    /// query and one response on a port of their own: held for the UDP
+    /// timeout, a busy resolver's last minute of lookups filled the flow
+    /// table. A query still waiting keeps [`FlowConfig::udp_timeout`].
+    pub dns_answered_timeout: Duration,
     /// ICMP and other protocols (Zeek's `icmp_inactivity_timeout`, 60 s).
     pub other_timeout: Duration,
     /// A flow lasting longer is reported and continued in a new record (NetFlow-style, 30 min).
@@ -107,6 +114,7 @@ impl FlowConfig {
             TimeoutClass::TcpReset => self.tcp_reset_timeout,
             TimeoutClass::TcpAttempt => self.tcp_attempt_timeout,
             TimeoutClass::Udp => self.udp_timeout,
+            TimeoutClass::DnsAnswered => self.dns_answered_timeout,
             TimeoutClass::Other => self.other_timeout,
         }
     }
@@ -123,6 +131,7 @@ impl Default for FlowConfig {
             tcp_reset_timeout: Duration::from_secs(5),
             tcp_attempt_timeout: Duration::from_secs(10),
             udp_timeout: Duration::from_secs(60),
+            dns_answered_timeout: Duration::from_secs(10),
             other_timeout: Duration::from_secs(60),
             active_timeout: Duration::from_secs(1800),
             update_interval: None,
@@ -148,6 +157,8 @@ pub(crate) enum TimeoutClass {
     TcpAttempt = 6,
     /// Closed by a FIN from each side.
     TcpFinished = 7,
+    /// DNS over UDP, every query answered.
+    DnsAnswered = 8,
 }
 
 /// Application-layer state of a flow: the parser and, for TCP only, the two
@@ -391,6 +402,11 @@ impl Flow {
                 }
                 _ => TimeoutClass::TcpNew,
             },
+            // The engine puts a DNS parser away once its lookups are
+            // answered, and makes it again on the next datagram.
+            Transport::Udp if self.record.app_proto == AppProto::Dns && self.app.is_none() => {
+                TimeoutClass::DnsAnswered
+            }
             Transport::Udp => TimeoutClass::Udp,
             _ => TimeoutClass::Other,
         }
