@@ -530,7 +530,6 @@ impl HttpState {
 /// The hasher state for a body that starts after head `h`: named by the
 /// head itself for a request, by the request it answers for a response.
 fn new_file(h: &parser::Head, request: Option<Pending>) -> FileHash {
-    let header = |n: &str| h.headers.get(n).map(str::to_string);
     let (method, uri, host, status) = match (&h.message, request) {
         (
             HttpMessage::Request {
@@ -553,8 +552,8 @@ fn new_file(h: &parser::Head, request: Option<Pending>) -> FileHash {
         uri,
         host,
         status,
-        mime_type: header("content-type"),
-        content_encoding: header("content-encoding"),
+        mime_type: h.value_of(h.content_type),
+        content_encoding: h.value_of(h.content_encoding),
         declared_length: if h.chunked { None } else { h.content_length },
     }
 }

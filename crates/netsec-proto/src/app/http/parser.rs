@@ -87,6 +87,24 @@ pub struct Head {
     pub content_length: Option<u64>,
     /// Transfer-Encoding ends in chunked.
     pub chunked: bool,
+    /// Index in `headers` of the first Content-Type field.
+    pub content_type: Option<usize>,
+    /// Index in `headers` of the first Content-Encoding field.
+    pub content_encoding: Option<usize>,
+}
+
+impl Head {
+    /// The value of header field `index` (as [`Head::content_type`] gives), owned.
+    pub fn value_of(&self, index: Option<usize>) -> Option<String> {
+        field_value(&self.headers, index)
+    }
+}
+
+/// The value of field `index` of `headers`, owned.
+fn field_value(headers: &HttpHeaders, index: Option<usize>) -> Option<String> {
+    index
+        .and_then(|i| headers.field(i))
+        .map(|(_, value)| value.to_string())
 }
 
 /// `s` cut to [`MAX_VALUE`] bytes on a character boundary.
@@ -96,6 +114,32 @@ fn cut(s: &str) -> &str {
         end -= 1;
     }
     s.get(..end).unwrap_or("")
+}
+
+/// ASCII white space as [`char::is_whitespace`] counts it (tab, line feed,
+/// vertical tab, form feed, carriage return, space).
+fn is_ascii_white(c: u8) -> bool {
+    matches!(c, b'\t'..=b'\r' | b' ')
+}
+
+/// `s` without leading and trailing white space, exactly as [`str::trim`]
+/// gives it; ASCII ends are handled on bytes, and only a non-ASCII
+/// character at an end (possibly Unicode white space) is left to `str::trim`.
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b
+        .iter()
+        .position(|c| !is_ascii_white(*c))
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !is_ascii_white(*c))
+        .map_or(start, |last| last + 1);
+    let non_ascii = |i: usize| b.get(i).is_some_and(|c| !c.is_ascii());
+    if non_ascii(start) || (end > start && non_ascii(end - 1)) {
+        return s.trim();
+    }
+    s.get(start..end.max(start)).unwrap_or("")
 }
 
 /// Whether the last coding of a Transfer-Encoding value is `chunked`
@@ -109,50 +153,118 @@ fn ends_chunked(value: &str) -> bool {
         .is_some_and(|c| c.eq_ignore_ascii_case("chunked"))
 }
 
+/// The header fields the parser acts on or names in the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KnownField {
+    Host,
+    UserAgent,
+    Server,
+    ContentType,
+    ContentEncoding,
+    ContentLength,
+    TransferEncoding,
+}
+
+/// Which of the [`KnownField`]s a (trimmed) field name is, by its length
+/// first so that most names are ruled out by one comparison.
+fn known_field(name: &str) -> Option<KnownField> {
+    let (known, field) = match name.len() {
+        4 => ("host", KnownField::Host),
+        6 => ("server", KnownField::Server),
+        10 => ("user-agent", KnownField::UserAgent),
+        12 => ("content-type", KnownField::ContentType),
+        14 => ("content-length", KnownField::ContentLength),
+        16 => ("content-encoding", KnownField::ContentEncoding),
+        17 => ("transfer-encoding", KnownField::TransferEncoding),
+        _ => return None,
+    };
+    name.eq_ignore_ascii_case(known).then_some(field)
+}
+
+/// The lines of a head: the text between line feeds (the last piece too,
+/// even when empty, as `str::split` gives it), each without one trailing
+/// carriage return.
+struct HeadLines<'a> {
+    text: &'a str,
+    /// Where the next line starts; past the end once the last was given.
+    pos: usize,
+}
+
+impl<'a> Iterator for HeadLines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.text.get(self.pos..)?;
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(nl) => (rest.get(..nl)?, self.pos + nl + 1),
+            None => (rest, self.text.len() + 1),
+        };
+        self.pos = next;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
 /// Parse a head (start line and header lines, the empty line optional).
 /// `None` when the start line is neither a request nor a status line.
 ///
 /// The head is read in place (as text when it is valid UTF-8, the common
-/// case; lossily converted otherwise): the header fields go into one
-/// buffer, and only the start line's parts and the fields the event names
-/// (Host, User-Agent, Server, Content-Type) are copied out.
+/// case; lossily converted otherwise) in one pass over its lines: the
+/// header fields go into one buffer, the fields the event names (Host,
+/// User-Agent, Server, Content-Type, Content-Encoding) are remembered by
+/// index as they pass, and only the start line's parts and those fields'
+/// values are copied out.
 pub fn parse_head(head: &[u8]) -> Option<Head> {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let text = match std::str::from_utf8(head) {
+        Ok(valid) => std::borrow::Cow::Borrowed(valid),
+        Err(_) => String::from_utf8_lossy(head),
+    };
+    let mut lines = HeadLines {
+        text: &text,
+        pos: 0,
+    };
     let start = lines.next()?;
     // One allocation each for the fields' text and their ends.
-    let fields = head
-        .iter()
-        .filter(|c| **c == b'\n')
-        .count()
-        .min(MAX_HEADERS);
+    let fields = memchr::memchr_iter(b'\n', head).count().min(MAX_HEADERS);
     let mut headers = HttpHeaders::with_capacity(fields, head.len().saturating_sub(start.len()));
     let mut content_length = None;
     let mut chunked = false;
+    // Index of the first field of each kind the event names.
+    let (mut host, mut user_agent, mut server) = (None, None, None);
+    let (mut content_type, mut content_encoding) = (None, None);
     for line in lines {
-        if line.is_empty() {
+        let Some(first) = line.as_bytes().first() else {
             break;
-        }
+        };
         // obs-fold (RFC 9112 §5.2): a continuation of the previous value.
-        if line.starts_with([' ', '\t']) {
-            headers.extend_last(" ", line.trim(), MAX_VALUE);
+        if matches!(first, b' ' | b'\t') {
+            headers.extend_last(" ", trim(line), MAX_VALUE);
             continue;
         }
-        let Some((name, value)) = line.split_once(':') else {
+        let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
             continue;
         };
-        let name = name.trim();
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            content_length = value.parse::<u64>().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = ends_chunked(value);
+        let name = trim(line.get(..colon).unwrap_or(""));
+        let value = trim(line.get(colon + 1..).unwrap_or(""));
+        let known = known_field(name);
+        match known {
+            Some(KnownField::ContentLength) => content_length = value.parse::<u64>().ok(),
+            Some(KnownField::TransferEncoding) => chunked = ends_chunked(value),
+            _ => {}
         }
-        if headers.len() < MAX_HEADERS {
-            headers.push_lower(name, cut(value));
+        let index = headers.len();
+        if index < MAX_HEADERS && headers.push_lower(name, cut(value)) {
+            let first_of = match known {
+                Some(KnownField::Host) => &mut host,
+                Some(KnownField::UserAgent) => &mut user_agent,
+                Some(KnownField::Server) => &mut server,
+                Some(KnownField::ContentType) => &mut content_type,
+                Some(KnownField::ContentEncoding) => &mut content_encoding,
+                _ => continue,
+            };
+            first_of.get_or_insert(index);
         }
     }
-    let header = |n: &str| headers.get(n).map(str::to_string);
+    let header = |index: Option<usize>| field_value(&headers, index);
     if let Some(rest) = start.strip_prefix("HTTP/") {
         let mut parts = rest.splitn(3, ' ');
         let version = parts.next()?;
@@ -160,19 +272,21 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
         if !(100..=999).contains(&status) {
             return None;
         }
-        let reason = cut(parts.next().unwrap_or("").trim()).to_string();
+        let reason = cut(trim(parts.next().unwrap_or(""))).to_string();
         return Some(Head {
             message: HttpMessage::Response {
                 status,
                 reason,
-                server: header("server"),
-                content_type: header("content-type"),
+                server: header(server),
+                content_type: header(content_type),
                 content_length,
             },
             version: version.to_string(),
             headers,
             content_length,
             chunked,
+            content_type,
+            content_encoding,
         });
     }
     // method SP request-target SP HTTP-version; a target with spaces in it
@@ -186,7 +300,7 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
     {
         return None;
     }
-    let rest = rest.trim();
+    let rest = trim(rest);
     let (uri, version) = match rest.rsplit_once(' ') {
         Some((u, v)) if v.starts_with("HTTP/") => (u.trim_end(), v.get(5..).unwrap_or("")),
         // HTTP/0.9: no version.
@@ -199,13 +313,15 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
         message: HttpMessage::Request {
             method: method.to_string(),
             uri: cut(uri).to_string(),
-            host: header("host"),
-            user_agent: header("user-agent"),
+            host: header(host),
+            user_agent: header(user_agent),
         },
         version: version.to_string(),
         headers,
         content_length,
         chunked,
+        content_type,
+        content_encoding,
     })
 }
 
@@ -280,6 +396,89 @@ Accept-Language: en-us,en;q=0.5\r\n\r\n";
         assert_eq!(h.headers.len(), MAX_HEADERS);
         assert!(h.headers.iter().all(|(_, v)| v.len() <= MAX_VALUE));
         assert!(parse_head(b"HTTP/1.1 abc OK\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in [
+            "",
+            " \t ",
+            "x",
+            " a b\t",
+            "\x0bv\x0c",
+            "\u{a0}nbsp\u{3000}",
+            "é ",
+            " \u{2003}é\u{85}",
+            "a\u{a0}b",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_odd_and_non_utf8_fields() {
+        let head = b"POST /up HTTP/1.1\n\
+HOST:\t www.a.example \t\r\n\
+Host: www.b.example\r\n\
+no colon here\r\n\
+User-Agent : agent/1\r\n\
+\t(folded)\r\n\
+Content-Length: 5\r\n\
+content-length: 9\r\n\
+Content-Type: text/\xffplain\r\n\
+Content-Encoding:\xc2\xa0gzip\r\n\r\n";
+        let h = parse_head(head).unwrap();
+        let HttpMessage::Request {
+            ref method,
+            ref uri,
+            ref host,
+            ref user_agent,
+        } = h.message
+        else {
+            panic!("not a request");
+        };
+        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/up"));
+        // The first Host names the request; both are kept in order.
+        assert_eq!(host.as_deref(), Some("www.a.example"));
+        assert_eq!(user_agent.as_deref(), Some("agent/1 (folded)"));
+        // The last Content-Length counts.
+        assert_eq!(h.content_length, Some(9));
+        assert_eq!(
+            h.value_of(h.content_type).as_deref(),
+            Some("text/\u{fffd}plain")
+        );
+        // U+00A0 is white space to `str::trim`, so it is trimmed off.
+        assert_eq!(h.value_of(h.content_encoding).as_deref(), Some("gzip"));
+        let names: Vec<&str> = h.headers.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "host",
+                "host",
+                "user-agent",
+                "content-length",
+                "content-length",
+                "content-type",
+                "content-encoding"
+            ]
+        );
+        assert_eq!(h.headers.field(1), Some(("host", "www.b.example")));
+    }
+
+    #[test]
+    fn known_fields_past_the_kept_ones_still_frame() {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..MAX_HEADERS {
+            head.extend(format!("X-{i}: v\r\n").as_bytes());
+        }
+        head.extend(b"Server: late\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        let h = parse_head(&head).unwrap();
+        assert!(h.chunked);
+        assert!(matches!(
+            h.message,
+            HttpMessage::Response { server: None, .. }
+        ));
+        assert_eq!(h.headers.len(), MAX_HEADERS);
     }
 
     #[test]
