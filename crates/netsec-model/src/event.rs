@@ -298,6 +298,18 @@ impl HttpHeaders {
 
     /// Add a field, its name lower-cased (ASCII); ignored (false) past 4 GiB.
     pub fn push_lower(&mut self, name: &str, value: &str) -> bool {
+        self.push_field(name, value, true)
+    }
+
+    /// Add a field whose name is already lower-case (a parser's spelling of
+    /// a name it knows), as given; ignored (false) past 4 GiB.
+    pub fn push_already_lower(&mut self, lowercase_name: &str, value: &str) -> bool {
+        self.push_field(lowercase_name, value, false)
+    }
+
+    /// Add a field, its name lower-cased (ASCII) when `lower`; ignored
+    /// (false) past 4 GiB.
+    fn push_field(&mut self, name: &str, value: &str, lower: bool) -> bool {
         let start = self.text.len();
         let fits = start
             .checked_add(name.len())
@@ -308,8 +320,10 @@ impl HttpHeaders {
             return false;
         }
         self.text.push_str(name);
-        if let Some(added) = self.text.get_mut(start..) {
-            added.make_ascii_lowercase();
+        if lower {
+            if let Some(added) = self.text.get_mut(start..) {
+                added.make_ascii_lowercase();
+            }
         }
         let name_end = self.text.len();
         self.text.push_str(value);
@@ -879,7 +893,7 @@ mod tests {
         h.push_lower("Host", "example.org");
         h.push_lower("X-Folded", "a");
         h.extend_last(" ", "b c", 1024);
-        h.push_lower("Accept", "");
+        h.push_already_lower("accept", "");
         assert_eq!(h.len(), 3);
         let got: Vec<(&str, &str)> = h.iter().collect();
         assert_eq!(

@@ -65,7 +65,7 @@ pub fn looks_like_http(b: &[u8]) -> bool {
 pub fn head_end(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     loop {
-        let nl = i + b.get(i..)?.iter().position(|c| *c == b'\n')?;
+        let nl = i + memchr::memchr(b'\n', b.get(i..)?)?;
         match b.get(nl + 1..) {
             Some([b'\n', ..]) => return Some(nl + 2),
             Some([b'\r', b'\n', ..]) => return Some(nl + 3),
@@ -127,6 +127,12 @@ fn is_ascii_white(c: u8) -> bool {
 /// character at an end (possibly Unicode white space) is left to `str::trim`.
 fn trim(s: &str) -> &str {
     let b = s.as_bytes();
+    // Most names and values have nothing to trim: a visible ASCII byte at
+    // both ends.
+    let visible = |c: Option<&u8>| c.is_some_and(|c| (b'!'..=b'~').contains(c));
+    if visible(b.first()) && visible(b.last()) {
+        return s;
+    }
     let start = b
         .iter()
         .position(|c| !is_ascii_white(*c))
@@ -165,9 +171,10 @@ enum KnownField {
     TransferEncoding,
 }
 
-/// Which of the [`KnownField`]s a (trimmed) field name is, by its length
-/// first so that most names are ruled out by one comparison.
-fn known_field(name: &str) -> Option<KnownField> {
+/// Which of the [`KnownField`]s a (trimmed) field name is, and that name in
+/// lower case, by its length first so that most names are ruled out by one
+/// comparison.
+fn known_field(name: &str) -> Option<(KnownField, &'static str)> {
     let (known, field) = match name.len() {
         4 => ("host", KnownField::Host),
         6 => ("server", KnownField::Server),
@@ -178,7 +185,7 @@ fn known_field(name: &str) -> Option<KnownField> {
         17 => ("transfer-encoding", KnownField::TransferEncoding),
         _ => return None,
     };
-    name.eq_ignore_ascii_case(known).then_some(field)
+    name.eq_ignore_ascii_case(known).then_some((field, known))
 }
 
 /// The lines of a head: the text between line feeds (the last piece too,
@@ -244,21 +251,31 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
             continue;
         };
         let name = trim(line.get(..colon).unwrap_or(""));
-        let value = trim(line.get(colon + 1..).unwrap_or(""));
+        let value = line.get(colon + 1..).unwrap_or("");
+        // The usual single space after the colon, skipped before trimming.
+        let value = trim(value.strip_prefix(' ').unwrap_or(value));
         let known = known_field(name);
         match known {
-            Some(KnownField::ContentLength) => content_length = value.parse::<u64>().ok(),
-            Some(KnownField::TransferEncoding) => chunked = ends_chunked(value),
+            Some((KnownField::ContentLength, _)) => content_length = value.parse::<u64>().ok(),
+            Some((KnownField::TransferEncoding, _)) => chunked = ends_chunked(value),
             _ => {}
         }
         let index = headers.len();
-        if index < MAX_HEADERS && headers.push_lower(name, cut(value)) {
+        if index >= MAX_HEADERS {
+            continue;
+        }
+        // A known name is pushed in its lower-case spelling as it is.
+        let pushed = match known {
+            Some((_, lower)) => headers.push_already_lower(lower, cut(value)),
+            None => headers.push_lower(name, cut(value)),
+        };
+        if pushed {
             let first_of = match known {
-                Some(KnownField::Host) => &mut host,
-                Some(KnownField::UserAgent) => &mut user_agent,
-                Some(KnownField::Server) => &mut server,
-                Some(KnownField::ContentType) => &mut content_type,
-                Some(KnownField::ContentEncoding) => &mut content_encoding,
+                Some((KnownField::Host, _)) => &mut host,
+                Some((KnownField::UserAgent, _)) => &mut user_agent,
+                Some((KnownField::Server, _)) => &mut server,
+                Some((KnownField::ContentType, _)) => &mut content_type,
+                Some((KnownField::ContentEncoding, _)) => &mut content_encoding,
                 _ => continue,
             };
             first_of.get_or_insert(index);
