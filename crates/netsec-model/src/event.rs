@@ -258,8 +258,9 @@ pub struct HttpEvent {
     pub ctx: EventContext,
     /// Request or response.
     pub message: HttpMessage,
-    /// Protocol version from the start line (`1.1`).
-    pub version: String,
+    /// Protocol version from the start line (`1.1`): static for the usual
+    /// versions, no allocation.
+    pub version: Cow<'static, str>,
     /// Selected headers, lower-cased names, in order, values cut at 1 KiB.
     pub headers: HttpHeaders,
 }
@@ -453,8 +454,9 @@ impl<'de> Deserialize<'de> for HttpHeaders {
 pub enum HttpMessage {
     /// A request.
     Request {
-        /// Method (`GET`, `POST`, …).
-        method: String,
+        /// Method (`GET`, `POST`, …): static for a known method, no
+        /// allocation.
+        method: Cow<'static, str>,
         /// Request target as sent.
         uri: String,
         /// `Host` header.
@@ -466,8 +468,8 @@ pub enum HttpMessage {
     Response {
         /// Status code.
         status: u16,
-        /// Reason phrase.
-        reason: String,
+        /// Reason phrase: static for the usual ones (`OK`), no allocation.
+        reason: Cow<'static, str>,
         /// `Server` header.
         server: Option<String>,
         /// `Content-Type` header.
@@ -695,11 +697,11 @@ pub struct FileEvent {
     /// Context: the packet that ended the body (or the flow's end), and the
     /// direction it travelled (`to_client` for a download).
     pub ctx: EventContext,
-    /// Protocol that carried it (`http`).
-    pub protocol: String,
+    /// Protocol that carried it (`http`): static, no allocation.
+    pub protocol: Cow<'static, str>,
     /// Method of the request (of the request itself for an upload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<Cow<'static, str>>,
     /// Request target of that request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,

@@ -1,6 +1,8 @@
 //! HTTP/1.x message heads (RFC 9112 §2–§6): start line and header fields,
 //! chunk-size lines, and the cheap check used to identify HTTP.
 
+use std::borrow::Cow;
+
 use netsec_model::{HttpHeaders, HttpMessage};
 
 /// Most header fields kept per message.
@@ -10,28 +12,68 @@ pub const MAX_VALUE: usize = 1024;
 
 /// Request methods recognised at the start of a flow: RFC 9110 §9, PATCH
 /// (RFC 5789), WebDAV (RFC 4918) and the other registered ones in common use.
-const METHODS: [&[u8]; 20] = [
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"CONNECT ",
-    b"TRACE ",
-    b"PATCH ",
-    b"PROPFIND ",
-    b"PROPPATCH ",
-    b"MKCOL ",
-    b"COPY ",
-    b"MOVE ",
-    b"LOCK ",
-    b"UNLOCK ",
-    b"SEARCH ",
-    b"REPORT ",
-    b"MKCALENDAR ",
-    b"SUBSCRIBE ",
+const METHODS: [&str; 20] = [
+    "GET",
+    "POST",
+    "HEAD",
+    "PUT",
+    "DELETE",
+    "OPTIONS",
+    "CONNECT",
+    "TRACE",
+    "PATCH",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "SEARCH",
+    "REPORT",
+    "MKCALENDAR",
+    "SUBSCRIBE",
 ];
+
+/// HTTP versions of a start line held without allocation.
+const VERSIONS: [&str; 3] = ["1.1", "1.0", "0.9"];
+
+/// Reason phrases held without allocation: RFC 9110 §15's for the usual
+/// status codes, and the one proxies send after CONNECT.
+const REASONS: [&str; 24] = [
+    "OK",
+    "Not Found",
+    "Not Modified",
+    "Found",
+    "Moved Permanently",
+    "No Content",
+    "Partial Content",
+    "Created",
+    "Accepted",
+    "See Other",
+    "Temporary Redirect",
+    "Permanent Redirect",
+    "Bad Request",
+    "Unauthorized",
+    "Forbidden",
+    "Method Not Allowed",
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    "Continue",
+    "Switching Protocols",
+    "Connection established",
+    "Connection Established",
+];
+
+/// `text` as one of `known` (borrowed, static) when it is one, else copied.
+fn static_or_owned(text: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == text) {
+        Some(k) => Cow::Borrowed(*k),
+        None => Cow::Owned(text.to_string()),
+    }
+}
 
 /// Longest method token taken for one when it is not a known method.
 const MAX_METHOD: usize = 20;
@@ -40,7 +82,10 @@ const MAX_METHOD: usize = 20;
 /// known method and a space, or any upper-case token and a space whose line
 /// ends in ` HTTP/1.0` or ` HTTP/1.1` within the first bytes. No allocation.
 pub fn looks_like_http(b: &[u8]) -> bool {
-    if b.starts_with(b"HTTP/1.") || METHODS.iter().any(|m| b.starts_with(m)) {
+    let known_method = METHODS
+        .iter()
+        .any(|m| b.starts_with(m.as_bytes()) && b.get(m.len()) == Some(&b' '));
+    if b.starts_with(b"HTTP/1.") || known_method {
         return true;
     }
     let token = b
@@ -80,7 +125,7 @@ pub struct Head {
     /// Start line and main headers.
     pub message: HttpMessage,
     /// Version (`1.1`).
-    pub version: String,
+    pub version: Cow<'static, str>,
     /// Header fields, lower-cased names, in order, in one buffer.
     pub headers: HttpHeaders,
     /// Content-Length, if valid (the last one when repeated, as tshark does).
@@ -222,7 +267,7 @@ impl<'a> Iterator for HeadLines<'a> {
 /// values are copied out.
 pub fn parse_head(head: &[u8]) -> Option<Head> {
     let text = match std::str::from_utf8(head) {
-        Ok(valid) => std::borrow::Cow::Borrowed(valid),
+        Ok(valid) => Cow::Borrowed(valid),
         Err(_) => String::from_utf8_lossy(head),
     };
     let mut lines = HeadLines {
@@ -289,7 +334,7 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
         if !(100..=999).contains(&status) {
             return None;
         }
-        let reason = cut(trim(parts.next().unwrap_or(""))).to_string();
+        let reason = static_or_owned(cut(trim(parts.next().unwrap_or(""))), &REASONS);
         return Some(Head {
             message: HttpMessage::Response {
                 status,
@@ -298,7 +343,7 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
                 content_type: header(content_type),
                 content_length,
             },
-            version: version.to_string(),
+            version: static_or_owned(version, &VERSIONS),
             headers,
             content_length,
             chunked,
@@ -328,12 +373,12 @@ pub fn parse_head(head: &[u8]) -> Option<Head> {
     }
     Some(Head {
         message: HttpMessage::Request {
-            method: method.to_string(),
+            method: static_or_owned(method, &METHODS),
             uri: cut(uri).to_string(),
             host: header(host),
             user_agent: header(user_agent),
         },
-        version: version.to_string(),
+        version: static_or_owned(version, &VERSIONS),
         headers,
         content_length,
         chunked,
@@ -454,7 +499,7 @@ Content-Encoding:\xc2\xa0gzip\r\n\r\n";
         else {
             panic!("not a request");
         };
-        assert_eq!((method.as_str(), uri.as_str()), ("POST", "/up"));
+        assert_eq!((method.as_ref(), uri.as_str()), ("POST", "/up"));
         // The first Host names the request; both are kept in order.
         assert_eq!(host.as_deref(), Some("www.a.example"));
         assert_eq!(user_agent.as_deref(), Some("agent/1 (folded)"));
@@ -496,6 +541,38 @@ Content-Encoding:\xc2\xa0gzip\r\n\r\n";
             HttpMessage::Response { server: None, .. }
         ));
         assert_eq!(h.headers.len(), MAX_HEADERS);
+    }
+
+    #[test]
+    fn usual_method_version_and_reason_are_static() {
+        let h = parse_head(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        assert!(matches!(h.version, Cow::Borrowed("1.1")));
+        assert!(matches!(
+            h.message,
+            HttpMessage::Request {
+                method: Cow::Borrowed("GET"),
+                ..
+            }
+        ));
+        let h = parse_head(b"PURGE /x HTTP/1.2\r\n\r\n").unwrap();
+        assert!(matches!(h.version, Cow::Owned(ref v) if v == "1.2"));
+        assert!(
+            matches!(h.message, HttpMessage::Request { method: Cow::Owned(ref m), .. } if m == "PURGE")
+        );
+        let h = parse_head(b"HTTP/1.0 404 Not Found\r\n\r\n").unwrap();
+        assert!(matches!(h.version, Cow::Borrowed("1.0")));
+        assert!(matches!(
+            h.message,
+            HttpMessage::Response {
+                status: 404,
+                reason: Cow::Borrowed("Not Found"),
+                ..
+            }
+        ));
+        let h = parse_head(b"HTTP/1.1 200 Fine \r\n\r\n").unwrap();
+        assert!(
+            matches!(h.message, HttpMessage::Response { reason: Cow::Owned(ref r), .. } if r == "Fine")
+        );
     }
 
     #[test]
