@@ -956,7 +956,7 @@ impl Serialize for NetsecEvent<'_> {
                 }
                 let (reason, server) = match &h.message {
                     HttpMessage::Response { reason, server, .. } => {
-                        (Some(reason.as_str()), server.as_deref())
+                        (Some(reason.as_ref()), server.as_deref())
                     }
                     HttpMessage::Request { .. } => (None, None),
                 };

@@ -258,8 +258,9 @@ pub struct HttpEvent {
     pub ctx: EventContext,
     /// Request or response.
     pub message: HttpMessage,
-    /// Protocol version from the start line (`1.1`).
-    pub version: String,
+    /// Protocol version from the start line (`1.1`): static for the usual
+    /// versions, no allocation.
+    pub version: Cow<'static, str>,
     /// Selected headers, lower-cased names, in order, values cut at 1 KiB.
     pub headers: HttpHeaders,
 }
@@ -298,6 +299,18 @@ impl HttpHeaders {
 
     /// Add a field, its name lower-cased (ASCII); ignored (false) past 4 GiB.
     pub fn push_lower(&mut self, name: &str, value: &str) -> bool {
+        self.push_field(name, value, true)
+    }
+
+    /// Add a field whose name is already lower-case (a parser's spelling of
+    /// a name it knows), as given; ignored (false) past 4 GiB.
+    pub fn push_already_lower(&mut self, lowercase_name: &str, value: &str) -> bool {
+        self.push_field(lowercase_name, value, false)
+    }
+
+    /// Add a field, its name lower-cased (ASCII) when `lower`; ignored
+    /// (false) past 4 GiB.
+    fn push_field(&mut self, name: &str, value: &str, lower: bool) -> bool {
         let start = self.text.len();
         let fits = start
             .checked_add(name.len())
@@ -308,8 +321,10 @@ impl HttpHeaders {
             return false;
         }
         self.text.push_str(name);
-        if let Some(added) = self.text.get_mut(start..) {
-            added.make_ascii_lowercase();
+        if lower {
+            if let Some(added) = self.text.get_mut(start..) {
+                added.make_ascii_lowercase();
+            }
         }
         let name_end = self.text.len();
         self.text.push_str(value);
@@ -439,8 +454,9 @@ impl<'de> Deserialize<'de> for HttpHeaders {
 pub enum HttpMessage {
     /// A request.
     Request {
-        /// Method (`GET`, `POST`, …).
-        method: String,
+        /// Method (`GET`, `POST`, …): static for a known method, no
+        /// allocation.
+        method: Cow<'static, str>,
         /// Request target as sent.
         uri: String,
         /// `Host` header.
@@ -452,8 +468,8 @@ pub enum HttpMessage {
     Response {
         /// Status code.
         status: u16,
-        /// Reason phrase.
-        reason: String,
+        /// Reason phrase: static for the usual ones (`OK`), no allocation.
+        reason: Cow<'static, str>,
         /// `Server` header.
         server: Option<String>,
         /// `Content-Type` header.
@@ -681,11 +697,11 @@ pub struct FileEvent {
     /// Context: the packet that ended the body (or the flow's end), and the
     /// direction it travelled (`to_client` for a download).
     pub ctx: EventContext,
-    /// Protocol that carried it (`http`).
-    pub protocol: String,
+    /// Protocol that carried it (`http`): static, no allocation.
+    pub protocol: Cow<'static, str>,
     /// Method of the request (of the request itself for an upload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<Cow<'static, str>>,
     /// Request target of that request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
@@ -879,7 +895,7 @@ mod tests {
         h.push_lower("Host", "example.org");
         h.push_lower("X-Folded", "a");
         h.extend_last(" ", "b c", 1024);
-        h.push_lower("Accept", "");
+        h.push_already_lower("accept", "");
         assert_eq!(h.len(), 3);
         let got: Vec<(&str, &str)> = h.iter().collect();
         assert_eq!(

@@ -117,10 +117,13 @@ pub fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     // Bytes first (a `char` pushed onto a `String` is UTF-8 encoded one at
     // a time: a digest of every HTTP body spent more there than in MD5).
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
+    // Written in place (no capacity check a digit).
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        if let [high, low] = pair {
+            *high = DIGITS[usize::from(b >> 4)];
+            *low = DIGITS[usize::from(b & 0xf)];
+        }
     }
     String::from_utf8(out).unwrap_or_default()
 }

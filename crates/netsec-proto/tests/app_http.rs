@@ -22,7 +22,7 @@ fn requests(h: &[HttpEvent]) -> Vec<(String, String, Option<String>)> {
         .filter_map(|e| match &e.message {
             HttpMessage::Request {
                 method, uri, host, ..
-            } => Some((method.clone(), uri.clone(), host.clone())),
+            } => Some((method.to_string(), uri.clone(), host.clone())),
             _ => None,
         })
         .collect()
@@ -65,7 +65,7 @@ fn all_headers_in_order() {
     else {
         panic!("response second");
     };
-    assert_eq!((*status, reason.as_str()), (200, "OK"));
+    assert_eq!((*status, reason.as_ref()), (200, "OK"));
     assert_eq!(server.as_deref(), Some("Apache"));
     assert_eq!(
         content_type.as_deref(),

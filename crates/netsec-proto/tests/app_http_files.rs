@@ -55,7 +55,7 @@ fn rows(files: &[FileEvent]) -> Vec<Row> {
                     Direction::ToServer => "to_server".into(),
                     Direction::ToClient => "to_client".into(),
                 },
-                f.method.clone().unwrap_or_default(),
+                f.method.as_deref().unwrap_or_default().to_string(),
                 f.uri.clone().unwrap_or_default(),
                 f.sha256.clone().unwrap_or_default(),
                 f.md5.clone().unwrap_or_default(),

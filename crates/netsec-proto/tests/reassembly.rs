@@ -61,7 +61,7 @@ fn requests(events: &[AppEvent]) -> Vec<(String, String, String, String)> {
                     host,
                     user_agent,
                 } => Some((
-                    method.clone(),
+                    method.to_string(),
                     uri.clone(),
                     host.clone().unwrap_or_default(),
                     user_agent.clone().unwrap_or_default(),

@@ -269,7 +269,7 @@ impl Analyzer for TrafficRecorder {
                     return;
                 };
                 let request = HttpRequestSeen {
-                    method: method.clone(),
+                    method: method.to_string(),
                     host: host.clone(),
                     uri: uri.clone(),
                     user_agent: user_agent.clone(),

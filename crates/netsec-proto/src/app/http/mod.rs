@@ -11,6 +11,7 @@
 
 pub mod parser;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use md5::Md5;
@@ -63,7 +64,7 @@ enum RequestKind {
 #[derive(Debug)]
 struct Pending {
     kind: RequestKind,
-    method: String,
+    method: Cow<'static, str>,
     uri: String,
     host: Option<String>,
 }
@@ -78,7 +79,7 @@ struct FileHash {
     missing: u64,
     /// Longer than the bound: no longer hashed.
     over_limit: bool,
-    method: Option<String>,
+    method: Option<Cow<'static, str>>,
     uri: Option<String>,
     host: Option<String>,
     status: Option<u16>,
@@ -132,7 +133,7 @@ impl FileHash {
         };
         AppEvent::File(FileEvent {
             ctx,
-            protocol: "http".into(),
+            protocol: Cow::Borrowed("http"),
             method: self.method,
             uri: self.uri,
             host: self.host,
@@ -208,7 +209,14 @@ impl HttpState {
             + self
                 .pending
                 .iter()
-                .map(|p| p.method.capacity() + p.uri.capacity())
+                .map(|p| {
+                    // A known method is static and holds nothing.
+                    let method = match &p.method {
+                        Cow::Borrowed(_) => 0,
+                        Cow::Owned(m) => m.capacity(),
+                    };
+                    method + p.uri.capacity()
+                })
                 .sum::<usize>()
     }
 
@@ -427,7 +435,7 @@ impl HttpState {
             HttpMessage::Request {
                 method, uri, host, ..
             } => {
-                let kind = match method.as_str() {
+                let kind = match method.as_ref() {
                     "HEAD" => RequestKind::Head,
                     "CONNECT" => RequestKind::Connect,
                     _ => RequestKind::Other,
@@ -530,7 +538,6 @@ impl HttpState {
 /// The hasher state for a body that starts after head `h`: named by the
 /// head itself for a request, by the request it answers for a response.
 fn new_file(h: &parser::Head, request: Option<Pending>) -> FileHash {
-    let header = |n: &str| h.headers.get(n).map(str::to_string);
     let (method, uri, host, status) = match (&h.message, request) {
         (
             HttpMessage::Request {
@@ -553,8 +560,8 @@ fn new_file(h: &parser::Head, request: Option<Pending>) -> FileHash {
         uri,
         host,
         status,
-        mime_type: header("content-type"),
-        content_encoding: header("content-encoding"),
+        mime_type: h.value_of(h.content_type),
+        content_encoding: h.value_of(h.content_encoding),
         declared_length: if h.chunked { None } else { h.content_length },
     }
 }
