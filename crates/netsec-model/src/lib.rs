@@ -97,27 +97,53 @@ pub fn push_decimal(out: &mut String, v: u16) {
 /// digit, twice over, cost a hand-written flow line a sixth of its
 /// instructions).
 pub(crate) fn decimal_digits(n: u64) -> ([u8; 20], usize) {
-    let len = 1 + POWERS_OF_TEN.iter().take_while(|&&p| n >= p).count();
+    let len = decimal_len(n);
     let mut digits = [0u8; 20];
+    if let Some(to) = digits.get_mut(..len) {
+        fill_decimal(to, n);
+    }
+    (digits, len)
+}
+
+/// Append `n` in decimal to `out`, written in place: the block of zeros
+/// stored first, then the digits over it, so that nothing is read back
+/// from a block just written in smaller pieces (a copy of such a block out
+/// of the stack waits for the pieces: most of a flow line's numbers' time).
+pub(crate) fn push_decimal_bytes(out: &mut Vec<u8>, n: u64) {
+    let start = out.len();
+    out.extend_from_slice(&[b'0'; 20]);
+    out.truncate(start + decimal_len(n));
+    if let Some(to) = out.get_mut(start..) {
+        fill_decimal(to, n);
+    }
+}
+
+/// Digits `n` has in decimal: comparisons with powers of ten.
+fn decimal_len(n: u64) -> usize {
+    1 + POWERS_OF_TEN.iter().take_while(|&&p| n >= p).count()
+}
+
+/// Write the last `to.len()` decimal digits of `n` into `to`, with leading
+/// zeros when `n` has fewer: two at a time from a table, from the end.
+pub(crate) fn fill_decimal(to: &mut [u8], n: u64) {
     let mut rest = n;
-    let mut end = len;
+    let mut end = to.len();
     while end >= 2 {
         let pair = DIGIT_PAIRS
             .get((rest % 100) as usize)
             .copied()
             .unwrap_or([b'0'; 2]);
-        if let Some(to) = digits.get_mut(end - 2..end) {
-            to.copy_from_slice(&pair);
+        if let Some(at) = to.get_mut(end - 2..end) {
+            at.copy_from_slice(&pair);
         }
         rest /= 100;
         end -= 2;
     }
     if end == 1 {
-        if let Some(first) = digits.first_mut() {
+        if let Some(first) = to.first_mut() {
             *first = b'0' + (rest % 10) as u8;
         }
     }
-    (digits, len)
 }
 
 /// 10, 100, … 10^19: a number at or past the k-th has more than k digits.
@@ -175,6 +201,22 @@ mod tests {
         assert_eq!(len, text.len(), "{n}");
         assert_eq!(&digits[..len], text.as_bytes(), "{n}");
         assert!(digits[len..].iter().all(|&b| b == 0), "{n}");
+    }
+
+    #[test]
+    fn decimal_bytes_are_appended_as_display_writes_them() {
+        let mut out = b"x".to_vec();
+        for n in [0, 7, 10, 99, 100, 65_535, 999_999_999, u64::MAX] {
+            super::push_decimal_bytes(&mut out, n);
+            out.push(b',');
+        }
+        assert_eq!(
+            out,
+            b"x0,7,10,99,100,65535,999999999,18446744073709551615,".to_vec()
+        );
+        let mut padded = [b'x'; 9];
+        super::fill_decimal(&mut padded, 4_020);
+        assert_eq!(&padded, b"000004020");
     }
 
     #[test]
