@@ -62,8 +62,19 @@ pub(crate) struct DeadlineBuckets {
 
 impl DeadlineBuckets {
     /// Queue an entry.
+    #[inline]
     pub fn push(&mut self, entry: QueueEntry) {
-        let second = entry.0.secs();
+        let (deadline, slot, token) = entry;
+        self.push_parts(deadline, slot, token);
+    }
+
+    /// Queue the entry `(deadline, slot, token)`, its parts passed apart:
+    /// in registers, where a tuple of 24 bytes is passed through memory and
+    /// read back in one piece just after the caller wrote it in three
+    /// (stalling on store forwarding: most of a scan's 6 % in `push`).
+    fn push_parts(&mut self, deadline: Timestamp, slot: u32, token: u64) {
+        let entry = (deadline, slot, token);
+        let second = deadline.secs();
         match self.buckets.get_mut(&second) {
             Some(blocks) => match blocks.last_mut() {
                 // Room left, or a first block still growing to full size.
