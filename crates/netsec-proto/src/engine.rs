@@ -636,13 +636,17 @@ impl Engine {
                 (i, true)
             }
         };
+        // The flow's queue token: a new one for a new flow, which is queued
+        // below under the one it has after its first packet.
+        let mut token = if created {
+            self.table.generations += 1;
+            self.table.generations
+        } else {
+            self.table.flows.token(slot)
+        };
         let Some(flow) = self.table.flows.slot_mut(slot) else {
             return;
         };
-        if created {
-            self.table.generations += 1;
-            flow.generation = self.table.generations;
-        }
         // The snapshots are built here, around the update, so that the
         // update hands back three words rather than two optional records
         // (returned through memory: a 360-byte copy per packet, 4 % of a
@@ -659,6 +663,7 @@ impl Engine {
             src_is_lo,
             &self.table.config,
             &mut self.table.generations,
+            &mut token,
             &mut self.stats,
             &mut self.events,
         );
@@ -681,7 +686,7 @@ impl Engine {
         let mem = flow_heap_bytes(flow);
         self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
         flow.mem = mem;
-        let (class, generation) = (flow.class, flow.generation);
+        let (class, generation) = (flow.class, token);
         if flow.pressure_token == 0 && has_buffered_data(flow) {
             self.pressure_tokens += 1;
             flow.pressure_token = self.pressure_tokens;
@@ -837,7 +842,9 @@ fn update_snapshot(flow: &mut Flow, ts: Timestamp, config: &FlowConfig) -> Optio
 
 /// Count a packet on its flow, advance TCP state, feed the app parser.
 /// The active timeout ([`active_timeout_snapshot`]) is applied before, the
-/// update snapshot ([`update_snapshot`]) taken after.
+/// update snapshot ([`update_snapshot`]) taken after. `token` is the flow's
+/// queue token, replaced by a new one from `generations` when the flow moves
+/// to a class with a shorter timeout.
 #[allow(clippy::too_many_arguments)]
 fn update_flow(
     flow: &mut Flow,
@@ -849,6 +856,7 @@ fn update_flow(
     src_is_lo: bool,
     config: &FlowConfig,
     generations: &mut u64,
+    token: &mut u64,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
 ) -> Requeue {
@@ -917,8 +925,8 @@ fn update_flow(
         flow.class = class;
         if shorter {
             *generations += 1;
-            flow.generation = *generations;
-            requeue = Some((class, flow.generation, flow.last_seen));
+            *token = *generations;
+            requeue = Some((class, *token, flow.last_seen));
         }
     }
     requeue

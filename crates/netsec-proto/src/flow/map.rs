@@ -24,6 +24,9 @@ use super::Flow;
 /// before it is in use.
 const CHUNK: usize = 256;
 
+/// Bytes a slot takes: its flow and its queue token.
+const SLOT_BYTES: usize = std::mem::size_of::<Option<Flow>>() + std::mem::size_of::<u64>();
+
 /// The key a flow is stored under: its endpoints in canonical order.
 #[inline]
 fn key_of(flow: &Flow) -> FlowKey {
@@ -49,6 +52,11 @@ pub(crate) struct FlowMap {
     hasher: ahash::RandomState,
     /// The slots, `CHUNK` to a chunk.
     chunks: Vec<Box<[Option<Flow>]>>,
+    /// Each slot's timeout-queue token (see [`super::FlowTable::enqueue`]):
+    /// the token of its flow's one valid queue entry, 0 while the slot is
+    /// free or its flow not queued yet. Kept apart from the flows, densely,
+    /// so that stale queue entries are told without reading a flow.
+    tokens: Vec<u64>,
     /// Slots in use or freed so far (the next new slot's number).
     used: usize,
     /// Freed slots, the most recently freed last.
@@ -64,6 +72,7 @@ impl FlowMap {
             index: HashTable::with_capacity(capacity),
             hasher,
             chunks: Vec::new(),
+            tokens: Vec::new(),
             used: 0,
             free: Vec::new(),
             len: 0,
@@ -75,10 +84,11 @@ impl FlowMap {
         self.len
     }
 
-    /// Bytes allocated: the hash table, the chunks and the free list.
+    /// Bytes allocated: the hash table, the chunks with their tokens and
+    /// the free list.
     pub(crate) fn allocation_size(&self) -> usize {
         self.index.allocation_size()
-            + self.chunks.len() * CHUNK * std::mem::size_of::<Option<Flow>>()
+            + self.chunks.len() * CHUNK * SLOT_BYTES
             + self.chunks.capacity() * std::mem::size_of::<Box<[Option<Flow>]>>()
             + self.free.capacity() * std::mem::size_of::<u32>()
     }
@@ -88,7 +98,7 @@ impl FlowMap {
     pub(crate) fn bytes_for(flows: usize, buckets: usize) -> usize {
         // A bucket: its slot number and control byte.
         let bucket = std::mem::size_of::<u32>() + 1;
-        let slot = std::mem::size_of::<Option<Flow>>() + std::mem::size_of::<u32>();
+        let slot = SLOT_BYTES + std::mem::size_of::<u32>();
         flows
             .div_ceil(CHUNK)
             .saturating_mul(CHUNK)
@@ -142,6 +152,18 @@ impl FlowMap {
         slot_in(&self.chunks, i)
     }
 
+    /// The queue token of slot `i` (0: free, or its flow not queued yet).
+    pub(crate) fn token(&self, i: u32) -> u64 {
+        self.tokens.get(i as usize).copied().unwrap_or(0)
+    }
+
+    /// Set the queue token of slot `i`, which holds a flow.
+    pub(crate) fn set_token(&mut self, i: u32, token: u64) {
+        if let Some(t) = self.tokens.get_mut(i as usize) {
+            *t = token;
+        }
+    }
+
     /// Take out the flow in slot `i`.
     pub(crate) fn remove_slot(&mut self, i: u32) -> Option<Flow> {
         let hash = self.hasher.hash_one(key_of(self.slot(i)?));
@@ -157,6 +179,7 @@ impl FlowMap {
             .get_mut(i as usize / CHUNK)?
             .get_mut(i as usize % CHUNK)?
             .take()?;
+        self.set_token(i, 0);
         self.free.push(i);
         self.len -= 1;
         Some(flow)
@@ -182,6 +205,8 @@ impl FlowMap {
                             .collect::<Vec<_>>()
                             .into_boxed_slice(),
                     );
+                    self.tokens.reserve_exact(CHUNK);
+                    self.tokens.resize(self.chunks.len() * CHUNK, 0);
                 }
                 self.used += 1;
                 i
@@ -282,5 +307,25 @@ mod tests {
         assert_eq!(m.slot(2).map(|f| f.record.id), Some(FlowId(7)));
         assert_eq!(m.find_hashed(&keys[1], m.hash_of(&keys[1])), Some(1));
         assert_eq!(m.len(), 4);
+    }
+
+    #[test]
+    fn a_slots_queue_token_is_cleared_with_its_flow() {
+        let mut m = map();
+        let (f, key) = flow(1, 4000);
+        let slot = m.insert_hashed(f, m.hash_of(&key)).unwrap_or(u32::MAX);
+        assert_eq!(m.token(slot), 0);
+        m.set_token(slot, 41);
+        assert_eq!(m.token(slot), 41);
+        assert!(m.remove_slot(slot).is_some());
+        assert_eq!(m.token(slot), 0);
+        // Reused for another flow: not queued yet.
+        let (f, key) = flow(2, 4001);
+        assert_eq!(m.insert_hashed(f, m.hash_of(&key)), Some(slot));
+        assert_eq!(m.token(slot), 0);
+        // A slot never used has none.
+        assert_eq!(m.token(9_999), 0);
+        m.set_token(9_999, 5);
+        assert_eq!(m.token(9_999), 0);
     }
 }
