@@ -150,22 +150,12 @@ impl Timestamp {
     /// written by hand, as every log record carries several (through
     /// `write!` it was a fifth of a flow-heavy run's instructions).
     pub(crate) fn rfc3339(self) -> [u8; 30] {
-        let secs = self.secs();
-        // Records come in capture order: most fall in the second before
-        // them, whose date and time are kept per thread.
-        let date_time = LAST_SECOND.with(|last| {
-            let (second, text) = last.get();
-            if second == secs {
-                return text;
-            }
-            let text = date_time_text(secs);
-            last.set((secs, text));
-            text
-        });
         let mut out = [0u8; 30];
-        if let Some(head) = out.get_mut(..19) {
-            head.copy_from_slice(&date_time);
-        }
+        with_date_time(self.secs(), |date_time| {
+            if let Some(head) = out.get_mut(..19) {
+                head.copy_from_slice(date_time);
+            }
+        });
         let nanos = self.subsec_nanos();
         let mut tail = [b'.', 0, 0, 0, 0, 0, 0, 0, 0, 0, b'Z'];
         // Nine digits: the first alone, then four pairs.
@@ -185,13 +175,42 @@ impl Timestamp {
         }
         out
     }
+
+    /// Append [`Timestamp::rfc3339`]'s text to `out`, written in place (the
+    /// date and time copied from the per-thread cache, the fraction's
+    /// digits over a block of zeros): a block built on the stack in small
+    /// pieces and then copied whole waits for the pieces.
+    pub(crate) fn push_rfc3339(self, out: &mut Vec<u8>) {
+        with_date_time(self.secs(), |date_time| out.extend_from_slice(date_time));
+        let at = out.len();
+        out.extend_from_slice(b".000000000Z");
+        if let Some(digits) = out.get_mut(at + 1..at + 10) {
+            crate::fill_decimal(digits, u64::from(self.subsec_nanos()));
+        }
+    }
+}
+
+/// Call `f` with `YYYY-MM-DDTHH:MM:SS` of second `secs`: records come in
+/// capture order, so most fall in the second before them, whose text is
+/// kept per thread.
+fn with_date_time<R>(secs: i64, f: impl FnOnce(&[u8; 19]) -> R) -> R {
+    LAST_SECOND.with(|last| match last.try_borrow_mut() {
+        Ok(mut last) => {
+            if last.0 != secs {
+                *last = (secs, date_time_text(secs));
+            }
+            f(&last.1)
+        }
+        // Only if `f` wrote a time itself; it never does.
+        Err(_) => f(&date_time_text(secs)),
+    })
 }
 
 thread_local! {
     /// The second of the last timestamp written on this thread, and its
     /// `YYYY-MM-DDTHH:MM:SS` (no i64 of nanoseconds has `i64::MIN` seconds).
-    static LAST_SECOND: std::cell::Cell<(i64, [u8; 19])> =
-        const { std::cell::Cell::new((i64::MIN, [0; 19])) };
+    static LAST_SECOND: std::cell::RefCell<(i64, [u8; 19])> =
+        const { std::cell::RefCell::new((i64::MIN, [0; 19])) };
 }
 
 /// `n` (below 100) as two decimal digits.
@@ -342,6 +361,27 @@ mod tests {
         );
         let before = Timestamp::from_nanos(-1);
         assert_eq!(before.to_string(), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn text_appended_in_place_is_the_formatted_text() {
+        let mut out = b"<".to_vec();
+        let mut want = String::from("<");
+        // Same second twice (the cached date), another, and before 1970.
+        for n in [
+            1_700_000_000_123_456_789,
+            1_700_000_000_000_000_001,
+            1_700_000_061_900_000_000,
+            -1,
+            0,
+        ] {
+            let t = Timestamp::from_nanos(n);
+            t.push_rfc3339(&mut out);
+            out.push(b'|');
+            want.push_str(&t.to_string());
+            want.push('|');
+        }
+        assert_eq!(String::from_utf8(out).ok(), Some(want));
     }
 
     #[test]

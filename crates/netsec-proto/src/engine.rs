@@ -583,26 +583,30 @@ impl Engine {
         let dst = Endpoint::new(ip.dst, dport);
         let (key, src_is_lo) = FlowKey::from_packet(src, dst, ip.transport, info.vlan);
 
+        // One hash and one probe of the table find the flow, if any, for
+        // everything below.
+        let hash = self.table.flows.hash_of(&key);
+        let mut found = self.table.flows.find_hashed(&key, hash);
         // A new connection on a finished flow's 5-tuple ends the old one.
-        if ip.transport == Transport::Tcp && ip.tcp_flags.is_syn_only() {
-            let restart = match self.table.flows.get_mut(&key) {
-                Some(f) => {
-                    let to_server = f.client_is_lo == src_is_lo;
-                    let mut probe_state = f.record.tcp_state;
-                    if !to_server {
-                        // A SYN from the responder: treat as a new connection only after close.
-                        probe_state = TcpState::Closed;
-                    }
-                    matches!(
-                        probe_state,
-                        TcpState::Closed | TcpState::Reset | TcpState::Rejected
-                    ) && f.isn[0] != Some(ip.tcp_seq)
-                        && f.isn[1] != Some(ip.tcp_seq)
+        if let Some(i) =
+            found.filter(|_| ip.transport == Transport::Tcp && ip.tcp_flags.is_syn_only())
+        {
+            let restart = self.table.flows.slot(i).is_some_and(|f| {
+                let to_server = f.client_is_lo == src_is_lo;
+                let mut probe_state = f.record.tcp_state;
+                if !to_server {
+                    // A SYN from the responder: treat as a new connection only after close.
+                    probe_state = TcpState::Closed;
                 }
-                None => false,
-            };
+                matches!(
+                    probe_state,
+                    TcpState::Closed | TcpState::Reset | TcpState::Rejected
+                ) && f.isn[0] != Some(ip.tcp_seq)
+                    && f.isn[1] != Some(ip.tcp_seq)
+            });
             if restart {
-                if let Some(old) = self.table.flows.remove(&key) {
+                found = None;
+                if let Some(old) = self.table.flows.remove_slot(i) {
                     self.end_flow(old, FlowEndReason::TcpClose, sink);
                 }
             }
@@ -615,27 +619,41 @@ impl Engine {
             dst: Endpoint::new(ip.dst, ip.dst_port),
             direction: Direction::ToServer,
         };
-        // Make room first (an extra lookup only while the table is full),
-        // then one hash lookup finds or creates the flow.
-        if self.table.flows.len() >= self.table.config.capacity
-            && !self.table.flows.contains_key(&key)
-        {
+        // Make room first, then the flow is found or created. Evicting
+        // another flow leaves this key's slot (none) as found.
+        if found.is_none() && self.table.flows.len() >= self.table.config.capacity {
             if let Some(victim) = self.table.evict_one() {
                 self.end_flow(victim, FlowEndReason::Evicted, sink);
             }
         }
-        let Some((flow, created, slot)) = self
-            .table
-            .flows
-            .get_or_insert_with(key, || new_flow(info, &ip, src, dst))
-        else {
+        let (slot, created) = match found {
+            Some(i) => (i, false),
+            None => {
+                let made = new_flow(info, &ip, src, dst);
+                let Some(i) = self.table.flows.insert_hashed(made, hash) else {
+                    return;
+                };
+                (i, true)
+            }
+        };
+        // The flow's queue token: a new one for a new flow, which is queued
+        // below under the one it has after its first packet.
+        let mut token = if created {
+            self.table.generations += 1;
+            self.table.generations
+        } else {
+            self.table.flows.token(slot)
+        };
+        let Some(flow) = self.table.flows.slot_mut(slot) else {
             return;
         };
-        if created {
-            self.table.generations += 1;
-            flow.generation = self.table.generations;
-        }
-        let outcome = update_flow(
+        // The snapshots are built here, around the update, so that the
+        // update hands back three words rather than two optional records
+        // (returned through memory: a 360-byte copy per packet, 4 % of a
+        // scan's cycles).
+        let active_timeout =
+            active_timeout_snapshot(flow, &at, &self.table.config, &mut self.stats);
+        let requeue = update_flow(
             flow,
             &at,
             &ip,
@@ -645,9 +663,11 @@ impl Engine {
             src_is_lo,
             &self.table.config,
             &mut self.table.generations,
+            &mut token,
             &mut self.stats,
             &mut self.events,
         );
+        let update = update_snapshot(flow, info.ts, &self.table.config);
         sink.payload(info, &payload_context(flow, src_is_lo), payload);
         // A connection closed by FINs both ways, with nothing left buffered,
         // has no more data for its parser: retire it now rather than at the
@@ -666,7 +686,7 @@ impl Engine {
         let mem = flow_heap_bytes(flow);
         self.flow_heap = (self.flow_heap + mem).saturating_sub(flow.mem);
         flow.mem = mem;
-        let (class, generation) = (flow.class, flow.generation);
+        let (class, generation) = (flow.class, token);
         if flow.pressure_token == 0 && has_buffered_data(flow) {
             self.pressure_tokens += 1;
             flow.pressure_token = self.pressure_tokens;
@@ -687,16 +707,16 @@ impl Engine {
         if created {
             self.table.enqueue(slot, class, info.ts, generation);
             self.stats.flows_created += 1;
-        } else if let Some((class, generation, last_seen)) = outcome.requeue {
+        } else if let Some((class, generation, last_seen)) = requeue {
             self.table.enqueue(slot, class, last_seen, generation);
         }
-        if let Some(snapshot) = outcome.active_timeout {
+        if let Some(snapshot) = active_timeout {
             sink.flow_end(snapshot);
         }
         if !self.events.is_empty() {
             self.emit_events(sink);
         }
-        if let Some(snapshot) = outcome.update {
+        if let Some(snapshot) = update {
             self.stats.flow_updates += 1;
             sink.flow_update(snapshot);
         }
@@ -772,17 +792,59 @@ fn new_flow(info: &PacketInfo, ip: &netsec_model::IpInfo, src: Endpoint, dst: En
     )
 }
 
-/// What a packet's update asks of the table afterwards.
-struct UpdateOutcome {
-    /// The record to report because the active timeout passed.
-    active_timeout: Option<FlowRecord>,
-    /// The flow changed timeout class: queue it in the new one.
-    requeue: Option<(crate::flow::TimeoutClass, u64, Timestamp)>,
-    /// A snapshot of the flow, due by [`FlowConfig::update_interval`].
-    update: Option<FlowRecord>,
+/// The flow changed to a timeout class with a shorter timeout: queue it
+/// in the new one, `(class, token, last seen)`.
+type Requeue = Option<(crate::flow::TimeoutClass, u64, Timestamp)>;
+
+/// Active timeout: past [`FlowConfig::active_timeout`] since its record
+/// started, a flow is reported (the snapshot returned) and continued in a
+/// fresh record starting with this packet. Runs before the packet is
+/// counted ([`update_flow`]).
+fn active_timeout_snapshot(
+    flow: &mut Flow,
+    at: &PacketAt,
+    config: &FlowConfig,
+    stats: &mut EngineStats,
+) -> Option<FlowRecord> {
+    if at.ts.since(flow.record.time.start) <= config.active_timeout {
+        return None;
+    }
+    let snapshot = FlowRecord {
+        end_reason: FlowEndReason::ActiveTimeout,
+        ..flow.record.clone()
+    };
+    *stats.flows_ended.entry("active_timeout").or_default() += 1;
+    flow.record.id = FlowId(at.number);
+    flow.record.time = netsec_model::TimeRange::at(at.ts);
+    flow.record.to_server = Default::default();
+    flow.record.to_client = Default::default();
+    flow.record.missing_bytes = 0;
+    flow.updates = 0;
+    Some(snapshot)
+}
+
+/// A snapshot of the flow, due by [`FlowConfig::update_interval`] once a
+/// packet at `ts` has been counted ([`update_flow`]).
+fn update_snapshot(flow: &mut Flow, ts: Timestamp, config: &FlowConfig) -> Option<FlowRecord> {
+    let every = config.update_interval.filter(|d| d.as_nanos() > 0)?;
+    // Intervals of the record's life completed by this packet.
+    let done = ts.since(flow.record.time.start).as_nanos() / every.as_nanos();
+    let done = u16::try_from(done).unwrap_or(u16::MAX);
+    if done <= flow.updates {
+        return None;
+    }
+    flow.updates = done;
+    Some(FlowRecord {
+        end_reason: FlowEndReason::Ongoing,
+        ..flow.record.clone()
+    })
 }
 
 /// Count a packet on its flow, advance TCP state, feed the app parser.
+/// The active timeout ([`active_timeout_snapshot`]) is applied before, the
+/// update snapshot ([`update_snapshot`]) taken after. `token` is the flow's
+/// queue token, replaced by a new one from `generations` when the flow moves
+/// to a class with a shorter timeout.
 #[allow(clippy::too_many_arguments)]
 fn update_flow(
     flow: &mut Flow,
@@ -794,29 +856,11 @@ fn update_flow(
     src_is_lo: bool,
     config: &FlowConfig,
     generations: &mut u64,
+    token: &mut u64,
     stats: &mut EngineStats,
     events: &mut Vec<AppEvent>,
-) -> UpdateOutcome {
-    let mut outcome = UpdateOutcome {
-        active_timeout: None,
-        requeue: None,
-        update: None,
-    };
-    // Active timeout: report and continue in a fresh record.
-    if at.ts.since(flow.record.time.start) > config.active_timeout {
-        let snapshot = FlowRecord {
-            end_reason: FlowEndReason::ActiveTimeout,
-            ..flow.record.clone()
-        };
-        *stats.flows_ended.entry("active_timeout").or_default() += 1;
-        flow.record.id = FlowId(at.number);
-        flow.record.time = netsec_model::TimeRange::at(at.ts);
-        flow.record.to_server = Default::default();
-        flow.record.to_client = Default::default();
-        flow.record.missing_bytes = 0;
-        flow.updates = 0;
-        outcome.active_timeout = Some(snapshot);
-    }
+) -> Requeue {
+    let mut requeue = None;
     let to_server = flow.client_is_lo == src_is_lo;
     let dir = if to_server {
         Direction::ToServer
@@ -881,23 +925,11 @@ fn update_flow(
         flow.class = class;
         if shorter {
             *generations += 1;
-            flow.generation = *generations;
-            outcome.requeue = Some((class, flow.generation, flow.last_seen));
+            *token = *generations;
+            requeue = Some((class, *token, flow.last_seen));
         }
     }
-    if let Some(every) = config.update_interval.filter(|d| d.as_nanos() > 0) {
-        // Intervals of the record's life completed by this packet.
-        let done = at.ts.since(flow.record.time.start).as_nanos() / every.as_nanos();
-        let done = u16::try_from(done).unwrap_or(u16::MAX);
-        if done > flow.updates {
-            flow.updates = done;
-            outcome.update = Some(FlowRecord {
-                end_reason: FlowEndReason::Ongoing,
-                ..flow.record.clone()
-            });
-        }
-    }
-    outcome
+    requeue
 }
 
 /// What a byte-level inspector is told of a packet's flow: established as

@@ -195,10 +195,6 @@ pub(crate) struct Flow {
     pub client_is_lo: bool,
     pub last_seen: Timestamp,
     pub class: TimeoutClass,
-    /// The token of the flow's one valid timeout-queue entry: a new one, from
-    /// [`FlowTable::generations`], whenever the flow is queued in a class.
-    /// Entries with another token are stale and skipped (or compacted away).
-    pub generation: u64,
     /// Heap bytes this flow holds, as last added to the engine's memory tally.
     pub mem: usize,
     /// The token of the flow's entry in the engine's queue of flows holding
@@ -256,7 +252,6 @@ impl Flow {
                 Transport::Udp => TimeoutClass::Udp,
                 _ => TimeoutClass::Other,
             },
-            generation: 0,
             mem: 0,
             pressure_token: 0,
             fin: [false; 2],
@@ -492,18 +487,18 @@ impl FlowTable {
             return;
         }
         let flows = &self.flows;
-        self.queues.retain(|(_, slot, generation)| {
-            flows
-                .slot(*slot)
-                .is_some_and(|f| f.generation == *generation)
-        });
+        self.queues
+            .retain(|(_, slot, generation)| flows.token(*slot) == *generation);
     }
 
     pub(crate) fn timeout(&self, class: TimeoutClass) -> Duration {
         self.config.timeout(class)
     }
 
-    /// Queue a deadline for a flow (in table slot `slot`) in its class.
+    /// Queue a deadline for a flow (in table slot `slot`) in its class,
+    /// under a new token from [`FlowTable::generations`] (`generation`): the
+    /// flow's one valid entry from now on. Entries with another token are
+    /// stale and skipped (or compacted away).
     pub(crate) fn enqueue(
         &mut self,
         slot: u32,
@@ -512,6 +507,7 @@ impl FlowTable {
         generation: u64,
     ) {
         let deadline = last_seen + self.timeout(class);
+        self.flows.set_token(slot, generation);
         self.queues.push((deadline, slot, generation));
         self.maybe_compact();
     }
@@ -524,14 +520,17 @@ impl FlowTable {
     pub(crate) fn expired(&mut self, now: Timestamp, out: &mut Vec<(FlowId, u32, Expiry)>) {
         out.clear();
         while let Some((deadline, slot, generation)) = self.queues.next_due(now) {
+            // Tokens are unique per queueing: another one means the flow was
+            // queued again since (touched into another class, or re-queued),
+            // or has ended (its slot's token is cleared). Checked in the
+            // slots' dense list of tokens: a stale entry (a scan's probes
+            // leave one a flow) does not read the flow.
+            if self.flows.token(slot) != generation {
+                continue;
+            }
             let Some(flow) = self.flows.slot(slot) else {
                 continue;
             };
-            // Tokens are unique per queueing: another one means the flow was
-            // queued again since (touched into another class, or re-queued).
-            if flow.generation != generation {
-                continue;
-            }
             let idle_deadline = flow.last_seen + self.timeout(flow.class);
             if idle_deadline <= now {
                 let why = if matches!(
@@ -565,9 +564,8 @@ impl FlowTable {
     pub(crate) fn evict_one(&mut self) -> Option<Flow> {
         loop {
             let (_, slot, generation) = self.queues.pop_earliest()?;
-            match self.flows.slot(slot) {
-                Some(f) if f.generation == generation => return self.flows.remove_slot(slot),
-                _ => continue,
+            if self.flows.token(slot) == generation {
+                return self.flows.remove_slot(slot);
             }
         }
     }
