@@ -366,11 +366,8 @@ impl Analysis {
             StageTables::capacity_for_budget(table_memory, DEFAULT_TOP_TABLE_CAPACITY)
         });
         let inputs = expand_inputs(inputs)?;
-        let threads = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            threads
-        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if threads == 0 { cores } else { threads };
         let bytes_total = inputs
             .iter()
             .filter_map(|i| match i {
@@ -380,7 +377,9 @@ impl Analysis {
             .sum();
         let ecs_files = match &logs {
             Some(Logs::EcsDir(dir)) => Some(
-                logs::LogFiles::create(dir)
+                // A writer thread where a core is left for it; with every
+                // core analysing, the shards write their own buffers.
+                logs::LogFiles::create(dir, threads < cores)
                     .map_err(|e| AnalysisError::Logs(format!("{}: {e}", dir.display())))?,
             ),
             _ => None,

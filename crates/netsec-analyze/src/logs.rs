@@ -75,11 +75,14 @@ enum ToWriter {
     Finish(SyncSender<Result<(), String>>),
 }
 
-/// The open log files of one run, written by a thread of their own.
+/// The open log files of one run, written by a thread of their own, or by
+/// the shards under the lock when every core already runs one.
 #[derive(Debug)]
 pub struct LogFiles {
-    /// To the writer thread (None once it is gone).
+    /// To the writer thread; None when the shards write.
     to_writer: Option<SyncSender<ToWriter>>,
+    /// The files, when the shards write them (else the thread has them).
+    inline: Option<FileSet>,
     /// Emptied buffers the writer hands back, for the shards to fill again.
     spares: Arc<Mutex<Vec<Vec<u8>>>>,
     /// The unanswered-query tables of the writers: their peaks summed, and
@@ -96,7 +99,8 @@ pub struct UnansweredUse {
     pub untracked: u64,
 }
 
-/// The writer thread's files.
+/// The files and the first error writing them.
+#[derive(Debug)]
 struct FileSet {
     dir: PathBuf,
     files: HashMap<&'static str, File>,
@@ -146,14 +150,9 @@ impl FileSet {
     fn write_all_sent(mut self, from: Receiver<ToWriter>, spares: Arc<Mutex<Vec<Vec<u8>>>>) {
         for message in from {
             match message {
-                ToWriter::Append(kind, mut bytes) => {
+                ToWriter::Append(kind, bytes) => {
                     self.append(kind, &bytes);
-                    bytes.clear();
-                    if let Ok(mut spares) = spares.lock() {
-                        if spares.len() < SPARE_BUFFERS {
-                            spares.push(bytes);
-                        }
-                    }
+                    give_back(&spares, bytes);
                 }
                 ToWriter::Finish(answer) => {
                     // The asker may have gone; nothing to do then.
@@ -164,10 +163,22 @@ impl FileSet {
     }
 }
 
+/// A written buffer, emptied, back to the spares (unless they are full).
+fn give_back(spares: &Mutex<Vec<Vec<u8>>>, mut bytes: Vec<u8>) {
+    bytes.clear();
+    if let Ok(mut spares) = spares.lock() {
+        if spares.len() < SPARE_BUFFERS {
+            spares.push(bytes);
+        }
+    }
+}
+
 impl LogFiles {
-    /// Create `dir` (if needed) and the always-present files, and start
-    /// the thread that writes them.
-    pub fn create(dir: &Path) -> std::io::Result<Arc<Mutex<LogFiles>>> {
+    /// Create `dir` (if needed) and the always-present files. With
+    /// `writer_thread`, a thread of their own writes them (for runs with a
+    /// core to spare: the analysing threads never wait for a `write`);
+    /// without, each shard appends its full buffers itself, under the lock.
+    pub fn create(dir: &Path, writer_thread: bool) -> std::io::Result<Arc<Mutex<LogFiles>>> {
         std::fs::create_dir_all(dir)?;
         let mut files = FileSet {
             dir: dir.to_path_buf(),
@@ -178,6 +189,14 @@ impl LogFiles {
             files.file(kind)?;
         }
         let spares = Arc::new(Mutex::new(Vec::new()));
+        if !writer_thread {
+            return Ok(Arc::new(Mutex::new(LogFiles {
+                to_writer: None,
+                inline: Some(files),
+                spares,
+                unanswered: UnansweredUse::default(),
+            })));
+        }
         let (to_writer, from) = mpsc::sync_channel(QUEUED_BUFFERS);
         // The thread ends by itself once every sender (these files' and
         // each shard's buffers') is gone; `finish` waits for what was sent.
@@ -187,6 +206,7 @@ impl LogFiles {
             .spawn(move || files.write_all_sent(from, writer_spares))?;
         Ok(Arc::new(Mutex::new(LogFiles {
             to_writer: Some(to_writer),
+            inline: None,
             spares,
             unanswered: UnansweredUse::default(),
         })))
@@ -201,6 +221,9 @@ impl LogFiles {
     /// Wait until everything handed over so far is written, and flush; the
     /// first write error of the run, if any.
     pub fn finish(&mut self) -> Result<(), String> {
+        if let Some(files) = &mut self.inline {
+            return files.finish();
+        }
         let gone = || "the log writer thread stopped".to_string();
         let to_writer = self.to_writer.as_ref().ok_or_else(gone)?;
         let (answer, answered) = mpsc::sync_channel(1);
@@ -307,13 +330,20 @@ impl LogBuffers {
             .unwrap_or_else(|| Vec::with_capacity(FLUSH_AT + LINE_SLACK))
     }
 
-    /// Send `bytes` to the writer thread, to be appended to `kind`'s file.
-    /// When the writer is gone, the lines are lost and
-    /// [`LogFiles::finish`] reports it.
+    /// Send `bytes` to the writer thread, to be appended to `kind`'s file,
+    /// or append them here when the shards write. When the writer is gone,
+    /// the lines are lost and [`LogFiles::finish`] reports it.
     fn hand_over(&self, kind: &'static str, bytes: Vec<u8>) {
         if let Some(to_writer) = &self.to_writer {
             let _ = to_writer.send(ToWriter::Append(kind, bytes));
+            return;
         }
+        if let Ok(mut shared) = self.shared.lock() {
+            if let Some(files) = &mut shared.inline {
+                files.append(kind, &bytes);
+            }
+        }
+        give_back(&self.spares, bytes);
     }
 
     /// Log a finding.
@@ -412,8 +442,14 @@ mod tests {
 
     #[test]
     fn every_line_reaches_its_file_in_each_workers_order() {
+        for writer_thread in [true, false] {
+            lines_of_two_workers_reach_their_files(writer_thread);
+        }
+    }
+
+    fn lines_of_two_workers_reach_their_files(writer_thread: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let files = LogFiles::create(dir.path()).unwrap();
+        let files = LogFiles::create(dir.path(), writer_thread).unwrap();
         // Several hand-overs per worker (each buffer holds about 1,300 of
         // these lines), two workers on threads of their own.
         let lines = 5_000;
@@ -457,8 +493,14 @@ mod tests {
 
     #[test]
     fn a_file_that_cannot_be_written_fails_the_finish_with_its_path() {
+        for writer_thread in [true, false] {
+            a_failed_write_is_reported(writer_thread);
+        }
+    }
+
+    fn a_failed_write_is_reported(writer_thread: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let files = LogFiles::create(dir.path()).unwrap();
+        let files = LogFiles::create(dir.path(), writer_thread).unwrap();
         // A directory where dns.jsonl would go: creating the file fails,
         // also for root.
         std::fs::create_dir(dir.path().join("dns.jsonl")).unwrap();
