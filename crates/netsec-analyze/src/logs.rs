@@ -447,9 +447,16 @@ mod tests {
         }
     }
 
-    fn lines_of_two_workers_reach_their_files(writer_thread: bool) {
+    /// Log files in a new temporary directory, written by a thread of their
+    /// own or not.
+    fn files_in_temp_dir(writer_thread: bool) -> (tempfile::TempDir, Arc<Mutex<LogFiles>>) {
         let dir = tempfile::tempdir().unwrap();
         let files = LogFiles::create(dir.path(), writer_thread).unwrap();
+        (dir, files)
+    }
+
+    fn lines_of_two_workers_reach_their_files(writer_thread: bool) {
+        let (dir, files) = files_in_temp_dir(writer_thread);
         // Several hand-overs per worker (each buffer holds about 1,300 of
         // these lines), two workers on threads of their own.
         let lines = 5_000;
@@ -499,8 +506,7 @@ mod tests {
     }
 
     fn a_failed_write_is_reported(writer_thread: bool) {
-        let dir = tempfile::tempdir().unwrap();
-        let files = LogFiles::create(dir.path(), writer_thread).unwrap();
+        let (dir, files) = files_in_temp_dir(writer_thread);
         // A directory where dns.jsonl would go: creating the file fails,
         // also for root.
         std::fs::create_dir(dir.path().join("dns.jsonl")).unwrap();
