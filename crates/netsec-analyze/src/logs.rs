@@ -79,10 +79,8 @@ enum ToWriter {
 /// the shards under the lock when every core already runs one.
 #[derive(Debug)]
 pub struct LogFiles {
-    /// To the writer thread; None when the shards write.
-    to_writer: Option<SyncSender<ToWriter>>,
-    /// The files, when the shards write them (else the thread has them).
-    inline: Option<FileSet>,
+    /// Who writes the files.
+    writing: Writing,
     /// Emptied buffers the writer hands back, for the shards to fill again.
     spares: Arc<Mutex<Vec<Vec<u8>>>>,
     /// The unanswered-query tables of the writers: their peaks summed, and
@@ -97,6 +95,15 @@ pub struct UnansweredUse {
     pub peak: usize,
     /// Queries left untracked because a table was full.
     pub untracked: u64,
+}
+
+/// Who writes a run's log files.
+#[derive(Debug)]
+enum Writing {
+    /// A thread of their own, which holds them.
+    Thread(SyncSender<ToWriter>),
+    /// Each shard, under the files' lock.
+    Shards(FileSet),
 }
 
 /// The files and the first error writing them.
@@ -191,8 +198,7 @@ impl LogFiles {
         let spares = Arc::new(Mutex::new(Vec::new()));
         if !writer_thread {
             return Ok(Arc::new(Mutex::new(LogFiles {
-                to_writer: None,
-                inline: Some(files),
+                writing: Writing::Shards(files),
                 spares,
                 unanswered: UnansweredUse::default(),
             })));
@@ -205,8 +211,7 @@ impl LogFiles {
             .name("netsec-log-writer".into())
             .spawn(move || files.write_all_sent(from, writer_spares))?;
         Ok(Arc::new(Mutex::new(LogFiles {
-            to_writer: Some(to_writer),
-            inline: None,
+            writing: Writing::Thread(to_writer),
             spares,
             unanswered: UnansweredUse::default(),
         })))
@@ -221,11 +226,11 @@ impl LogFiles {
     /// Wait until everything handed over so far is written, and flush; the
     /// first write error of the run, if any.
     pub fn finish(&mut self) -> Result<(), String> {
-        if let Some(files) = &mut self.inline {
-            return files.finish();
-        }
+        let to_writer = match &mut self.writing {
+            Writing::Shards(files) => return files.finish(),
+            Writing::Thread(to_writer) => to_writer,
+        };
         let gone = || "the log writer thread stopped".to_string();
-        let to_writer = self.to_writer.as_ref().ok_or_else(gone)?;
         let (answer, answered) = mpsc::sync_channel(1);
         to_writer
             .send(ToWriter::Finish(answer))
@@ -255,7 +260,13 @@ impl LogBuffers {
     /// Buffers feeding `shared`.
     pub fn new(shared: Arc<Mutex<LogFiles>>) -> Self {
         let (to_writer, spares) = match shared.lock() {
-            Ok(files) => (files.to_writer.clone(), Arc::clone(&files.spares)),
+            Ok(files) => {
+                let to_writer = match &files.writing {
+                    Writing::Thread(to_writer) => Some(to_writer.clone()),
+                    Writing::Shards(_) => None,
+                };
+                (to_writer, Arc::clone(&files.spares))
+            }
             Err(_) => (None, Arc::default()),
         };
         LogBuffers {
@@ -339,7 +350,7 @@ impl LogBuffers {
             return;
         }
         if let Ok(mut shared) = self.shared.lock() {
-            if let Some(files) = &mut shared.inline {
+            if let Writing::Shards(files) = &mut shared.writing {
                 files.append(kind, &bytes);
             }
         }
